@@ -1,0 +1,42 @@
+// Builds everything `bin/run.js` needs: tsc output (type-checked; used by oclif for help and by
+// the tests), the bundled fast CLI in dist/bundle/, and oclif.manifest.json.
+import {execFileSync} from 'node:child_process'
+import {readFileSync, rmSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import * as esbuild from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+
+rmSync(join(root, 'dist'), {recursive: true, force: true})
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], {stdio: 'inherit'})
+
+let revision = 'unknown'
+try {
+  revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {cwd: root, stdio: ['ignore', 'pipe', 'ignore']}).toString().trim()
+} catch {
+  // not a git checkout: keep "unknown"
+}
+
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['src/cli/fast-entry.ts'],
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  keepNames: true, // error class names appear in --debug output
+  sourcemap: 'linked',
+  // The bundle never loads oclif: commands get the lite runner (src/cli/lite/oclif.ts).
+  alias: {'@oclif/core': './src/cli/lite/oclif.ts'},
+  external: ['better-sqlite3'],
+  define: {BERTH_VERSION: JSON.stringify(pkg.version), BERTH_REVISION: JSON.stringify(revision)},
+  banner: {js: "import {createRequire as __berthRequire} from 'node:module'; const require = __berthRequire(import.meta.url);"},
+  logLevel: 'warning',
+})
+
+execFileSync(process.execPath, [join(root, 'scripts/manifest.mjs')], {stdio: 'inherit'})

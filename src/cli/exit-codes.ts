@@ -1,0 +1,22 @@
+// The one table from error kind to exit code (DESIGN §9). Never derive a code from message text.
+import {errorKind, type ErrorKind} from '../lib/errors/index.js'
+
+const EXIT_CODES: Record<ErrorKind, number> = {
+  'invalid argument': 2,
+  'not found': 3,
+  'already exists': 4,
+  'failed precondition': 5,
+  conflict: 5,
+  unavailable: 6,
+  'permission denied': 7,
+  'data loss': 8,
+  'not implemented': 1,
+  internal: 1,
+}
+
+/** The process exit code for a thrown value. oclif's own usage errors map to 2. */
+export function exitCodeFor(err: unknown): number {
+  const oclifExit = (err as {oclif?: {exit?: unknown}} | null)?.oclif?.exit
+  if (typeof oclifExit === 'number' && errorKind(err) === 'internal') return oclifExit
+  return EXIT_CODES[errorKind(err)]
+}

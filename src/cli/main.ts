@@ -1,0 +1,42 @@
+// The CLI entry. Resolves the command from argv and runs it through the lite command runner, so
+// an ordinary call loads one command module and nothing of oclif; help, topic listings and
+// unknown commands are handed to the real oclif, which renders them.
+import {InvalidArgument} from '../lib/errors/index.js'
+import {COMMAND_LOADERS, COMMAND_TABLE} from '../commands/registry.js'
+import {resolveArgv} from './argv.js'
+import {reportError} from './base-command.js'
+
+interface RunnableClass {
+  new (argv: string[], config?: unknown): {_run(): Promise<unknown>}
+}
+
+/** Run the CLI for argv (without node and script). Sets process.exitCode. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const resolved = resolveArgv(argv, COMMAND_TABLE)
+  if (resolved.id === undefined || resolved.help) {
+    if (resolved.id === undefined && resolved.typed.length > 0 && !isTopic(resolved.typed[0]!)) {
+      const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')
+      reportError(new InvalidArgument(`unknown command "${words}"; run ctr --help for the list`), false)
+      return
+    }
+    const topic = resolved.typed[0] ? (COMMAND_TABLE.topicAliases[resolved.typed[0]] ?? resolved.typed[0]) : undefined
+    const words = resolved.id ? resolved.id.split(':') : topic ? [topic] : []
+    return runOclif([...words, ...resolved.rest.filter((a) => a !== '--help' && a !== '-h'), '--help'])
+  }
+  const {default: Cls} = (await COMMAND_LOADERS[resolved.id]!()) as {default: RunnableClass}
+  const command = new Cls([...resolved.rest])
+  ;(command as {id?: string}).id = resolved.id
+  await command._run()
+}
+
+function isTopic(word: string): boolean {
+  const topic = COMMAND_TABLE.topicAliases[word] ?? word
+  return [...COMMAND_TABLE.ids].some((id) => id.startsWith(`${topic}:`))
+}
+
+async function runOclif(argv: string[]): Promise<void> {
+  // Not bundled: the real oclif and the tsc-built command classes, loaded only for help.
+  const entry = new URL('../src/cli/oclif-entry.js', import.meta.url).href
+  const {runWithOclif} = (await import(entry)) as {runWithOclif(argv: string[]): Promise<void>}
+  await runWithOclif(argv)
+}

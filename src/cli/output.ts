@@ -1,0 +1,64 @@
+// Rendering for stdout: Go's text/tabwriter layout (ctr's tables, byte for byte) and JSON.
+
+/** Go tabwriter settings; ctr uses NewWriter(os.Stdout, 1, 8, 1, ' ', 0) almost everywhere. */
+export interface TabwriterOptions {
+  readonly minwidth: number
+  readonly padding: number
+}
+
+export const CTR_TABLE: TabwriterOptions = {minwidth: 1, padding: 1}
+
+/**
+ * Lay out lines of tab-terminated cells exactly as Go's text/tabwriter does with a space pad
+ * character and no flags: a column is a run of consecutive lines that have a cell there; its
+ * width is the widest cell plus padding; text after the last tab of a line is not aligned.
+ * Widths count code points, as Go counts runes.
+ */
+export function tabwrite(lines: readonly string[], options: TabwriterOptions = CTR_TABLE): string {
+  const cells = lines.map((l) => l.split('\t'))
+  const widths: number[] = []
+  const out: string[] = []
+  const width = (s: string) => [...s].length
+
+  const writeLines = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const line = cells[i]!
+      let text = ''
+      line.forEach((cell, j) => {
+        text += cell
+        if (j < widths.length) text += ' '.repeat(widths[j]! - width(cell))
+      })
+      out.push(text)
+    }
+  }
+
+  const format = (line0: number, line1: number) => {
+    const column = widths.length
+    for (let current = line0; current < line1; current++) {
+      if (column >= cells[current]!.length - 1) continue
+      // A cell exists in this column: print the lines above, then size the column block.
+      writeLines(line0, current)
+      line0 = current
+      let w = options.minwidth
+      for (; current < line1; current++) {
+        const line = cells[current]!
+        if (column >= line.length - 1) break
+        w = Math.max(w, width(line[column]!) + options.padding)
+      }
+      widths.push(w)
+      format(line0, current)
+      widths.pop()
+      line0 = current
+      // The loop's increment skips the line that ended the block: it has no cell here anyway.
+    }
+    writeLines(line0, line1)
+  }
+
+  format(0, cells.length)
+  return out.map((l) => `${l}\n`).join('')
+}
+
+/** JSON as ctr prints it (4-space indent), with a trailing newline. */
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 4)}\n`
+}

@@ -1,0 +1,33 @@
+import {Args, Flags} from '@oclif/core'
+import {CtrCommand, reportError} from '../../cli/base-command.js'
+import {isNotFound, withContext} from '../../lib/errors/index.js'
+
+export default class NamespacesRm extends CtrCommand {
+  static override summary = 'remove one or more namespaces (aliases: remove, delete, del)'
+  static override description =
+    'Remove namespaces. A namespace must be empty unless --force is given, which removes everything it owns first. Each removed name is printed; a name that does not exist is printed too, as ctr does.'
+  static override examples = ['<%= config.bin %> namespaces rm foo', '<%= config.bin %> namespaces rm --force foo']
+  static override args = {name: Args.string({required: true, description: 'namespace name'})}
+  static override strict = false // several names
+  static override flags = {force: Flags.boolean({char: 'f', summary: 'remove the namespace together with everything it owns'})}
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(NamespacesRm)
+    const store = await this.store()
+    let firstExitCode: number | undefined
+    for (const name of argv as string[]) {
+      try {
+        store.namespaces.remove(name, {force: flags.force})
+      } catch (err) {
+        if (!isNotFound(err)) {
+          // Report each failure and go on with the next name; exit with the first one's code.
+          reportError(withContext(err, `unable to delete ${name}`), this.globals.debug)
+          firstExitCode ??= process.exitCode as number
+          continue
+        }
+      }
+      this.out(`${name}\n`)
+    }
+    if (firstExitCode !== undefined) process.exitCode = firstExitCode
+  }
+}

@@ -1,0 +1,82 @@
+// Opens `<root>/meta.db`: creates root and state on first use, sets WAL and the busy timeout,
+// and migrates. The native SQLite addon is loaded here, only when a command needs the store.
+import {chmodSync, closeSync, mkdirSync, openSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {join} from 'node:path'
+import type {Database} from 'better-sqlite3'
+import {Internal, PermissionDenied, Unavailable} from '../errors/index.js'
+import {migrate} from './migrations.js'
+import {DB_MODE, DIR_MODE} from './paths.js'
+
+/**
+ * How long a writer waits for another process's write transaction. Long on purpose: a CLI call
+ * that waits is fine, one that fails with "database is locked" is a bug.
+ */
+export const BUSY_TIMEOUT_MS = 60_000
+
+/** Create `dir` (and parents) with Berth's directory mode if it does not exist. */
+export function ensureDir(dir: string): void {
+  try {
+    const created = mkdirSync(dir, {recursive: true, mode: DIR_MODE})
+    if (created !== undefined) chmodSync(dir, DIR_MODE)
+  } catch (err) {
+    throw fsError(err, `cannot create directory ${JSON.stringify(dir)}`)
+  }
+}
+
+/**
+ * Open (creating and migrating as needed) the metadata database under `root`.
+ * @throws PermissionDenied, Unavailable, FailedPrecondition (schema newer than this binary).
+ */
+export async function openDatabase(root: string): Promise<Database> {
+  ensureDir(root)
+  const path = join(root, 'meta.db')
+  try {
+    // SQLite would create the file with the umask's mode; create it 0600 first. The WAL and
+    // shared-memory files copy the database's permissions.
+    closeSync(openSync(path, 'wx', DB_MODE))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, `cannot create ${JSON.stringify(path)}`)
+  }
+  const SQLite = loadSqlite()
+  let db: Database
+  try {
+    db = new SQLite(path, {timeout: BUSY_TIMEOUT_MS, nativeBinding: nativeBindingPath()})
+  } catch (err) {
+    throw fsError(err, `cannot open metadata store ${JSON.stringify(path)}`)
+  }
+  try {
+    if ((db.pragma('journal_mode', {simple: true}) as string) !== 'wal') db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    migrate(db)
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+/**
+ * better-sqlite3, loaded with require (importing CommonJS from ESM runs a lexer over it) and
+ * with the addon's path given directly (its `bindings` lookup probes a dozen paths): together
+ * about 4 ms of every call's start-up.
+ */
+function loadSqlite(): typeof import('better-sqlite3') {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3')
+}
+
+function nativeBindingPath(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node')
+  } catch {
+    return undefined // let better-sqlite3 find it itself
+  }
+}
+
+function fsError(err: unknown, what: string): Error {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new PermissionDenied(`${what}: ${(err as Error).message}`, {cause: err})
+  if (code === 'SQLITE_BUSY') return new Unavailable(`${what}: ${(err as Error).message}`, {cause: err})
+  return new Internal(`${what}: ${(err as Error).message}`, {cause: err})
+}

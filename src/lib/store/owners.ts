@@ -1,0 +1,28 @@
+// The one list of object kinds a namespace can own. `namespaces rm` refuses while any of them
+// has rows in the namespace and `--force` removes them; later kinds are added here, once.
+import type {Database} from 'better-sqlite3'
+
+/** A kind of namespaced object, as `namespaces rm` sees it. */
+export interface NamespaceOwner {
+  /** The word in `must be empty, but it still has <kinds>`, e.g. `images`, `blobs`. */
+  describe(db: Database, namespace: string): string[]
+  /** Delete every object of this kind in the namespace (inside the caller's transaction). */
+  removeAll(db: Database, namespace: string): void
+}
+
+/**
+ * An owner backed by one table with a `namespace` column: reports `kind` when it has rows.
+ * Kinds with side effects beyond rows (mounts, running tasks) implement NamespaceOwner directly.
+ */
+export function tableOwner(table: string, kind: string): NamespaceOwner {
+  return {
+    describe: (db, ns) => (db.prepare(`SELECT 1 FROM ${table} WHERE namespace = ? LIMIT 1`).get(ns) ? [kind] : []),
+    removeAll: (db, ns) => void db.prepare(`DELETE FROM ${table} WHERE namespace = ?`).run(ns),
+  }
+}
+
+/**
+ * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots).
+ * Leases and ingests are not counted, as in containerd: they go with the namespace.
+ */
+export const NAMESPACE_OWNERS: NamespaceOwner[] = []
