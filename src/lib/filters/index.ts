@@ -1,0 +1,41 @@
+// containerd's filter language for every `ls`/`events` command: parse `name==x,labels."a b"~=y`
+// arguments once, then match any number of objects through an Adaptor.
+//
+// Semantics are containerd's (`filters/*.go`): selectors in one argument are AND'd, arguments are OR'd,
+// a bare field path tests presence, `==` needs the field present and equal, `!=` holds when the field
+// is absent or different, `~=` is an unanchored Go RE2 match against the value ("" when absent) and an
+// invalid regexp matches nothing. Parse errors read exactly like containerd's, e.g.
+// `filters: parse error: [labels.ns >|/|< key==value]: quoted literal not terminated: invalid argument`.
+//
+// One deliberate extension: containerd starts a delimited literal at any value beginning with `/` or
+// `|`, so `topic~=/tasks/.+` fails there. Here such a value is delimited only when the literal is
+// terminated and followed by the end, `,` or whitespace; otherwise the whole run up to the next `,` or
+// whitespace is an ordinary value. So `topic~=/tasks/.+` is the regexp `/tasks/.+`, `topic==/tasks/exit`
+// compares with "/tasks/exit" and `labels.key==/value` with "/value" (containerd: "quoted literal not
+// terminated"), while `topic~=/^\/tasks\//`, `topic~=|^/tasks/|` and `name~=/foo/,x==y` stay
+// delimited regexps. Every input containerd accepts means the same here; field paths are unchanged
+// (`labels.ns/key==value` is still an error).
+
+import {always, AnyOf, type Filter} from './filter.js'
+import {parseSelectors} from './parser.js'
+
+export type {Adaptor, FieldPath, Filter} from './filter.js'
+export {objectAdaptor} from './adaptor.js'
+
+/**
+ * Parses one CLI argument: selectors joined by `,` (AND). The empty string matches everything.
+ * @throws InvalidArgument (`suffixKind`) with containerd's `filters: parse error: [...]: <reason>` text.
+ */
+export function parseFilter(input: string): Filter {
+  if (input === '') return always
+  return parseSelectors(input)
+}
+
+/**
+ * Parses several CLI arguments and ORs them; an empty list matches everything.
+ * @throws InvalidArgument for the first argument that does not parse.
+ */
+export function parseFilters(inputs: readonly string[]): Filter {
+  if (inputs.length === 0) return always
+  return new AnyOf(inputs.map(parseFilter))
+}
