@@ -155,12 +155,13 @@ function sweepStaleDirs(): void {
   }
 }
 
+/** True for a live process; a zombie (killed, not yet reaped) counts as dead. */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
   }
 }
 
@@ -188,10 +189,8 @@ async function startOnce(options: StartRegistryOptions): Promise<RunningRegistry
   child.once('error', () => { exited = true })
 
   const url = `http://127.0.0.1:${port}`
-  let stopped = false
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => (stopping ??= (async () => {
     if (!exited) {
       child.kill('SIGTERM')
       const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL') }, 3000)
@@ -200,7 +199,7 @@ async function startOnce(options: StartRegistryOptions): Promise<RunningRegistry
     }
     live.delete(pid)
     rmSync(dir, { recursive: true, force: true })
-  }
+  })())
   const log = (): string => { try { return readFileSync(logPath, 'utf8').trim().slice(-4000) } catch { return '' } }
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15000)
