@@ -1,8 +1,8 @@
 // Opens `<root>/meta.db`: creates root and state on first use, sets WAL and the busy timeout,
 // and migrates. The native SQLite addon is loaded here, only when a command needs the store.
-import {chmodSync, closeSync, mkdirSync, openSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, openSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import type {Database} from 'better-sqlite3'
 import {Internal, PermissionDenied, Unavailable} from '../errors/index.js'
 import {migrate} from './migrations.js'
@@ -14,13 +14,26 @@ import {DB_MODE, DIR_MODE} from './paths.js'
  */
 export const BUSY_TIMEOUT_MS = 60_000
 
-/** Create `dir` (and parents) with Berth's directory mode if it does not exist. */
+/**
+ * Create `dir` and missing parents with Berth's directory mode. Hand-rolled because Node's
+ * recursive mkdirSync spins forever where mkdir(2) answers ENOENT under an existing parent
+ * (e.g. below /proc). @throws PermissionDenied, Internal.
+ */
 export function ensureDir(dir: string): void {
-  try {
-    const created = mkdirSync(dir, {recursive: true, mode: DIR_MODE})
-    if (created !== undefined) chmodSync(dir, DIR_MODE)
-  } catch (err) {
-    throw fsError(err, `cannot create directory ${JSON.stringify(dir)}`)
+  const missing: string[] = []
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    if (existsSync(current)) break
+    missing.unshift(current)
+    if (dirname(current) === current) break
+  }
+  for (const path of missing) {
+    try {
+      mkdirSync(path, {mode: DIR_MODE})
+      chmodSync(path, DIR_MODE) // the umask may have narrowed it
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue // created concurrently
+      throw fsError(err, `cannot create directory ${JSON.stringify(dir)}`)
+    }
   }
 }
 
