@@ -1,0 +1,104 @@
+// `npm run bench`: medians of repeated runs, as ratios against an anchor measured in the same run.
+// Runs are interleaved (one of each command per round) so that machine noise hits all alike.
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
+const ctrBin = join(repo, 'bin', 'run.js')
+const {openStore, appendEvent} = await import(join(repo, 'dist/src/lib/store/index.js'))
+const {interpret} = await import(join(repo, 'dist/src/lib/config/index.js'))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31)
+
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-'))
+process.on('exit', () => rmSync(work, {recursive: true, force: true}))
+
+async function freshStore(name) {
+  const root = join(work, name, 'root')
+  const state = join(work, name, 'state')
+  const store = await openStore({root, state, config: {source: undefined, ...interpret({})}})
+  return {root, state, store}
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+
+/** Time each command ROUNDS times, interleaved; returns median ms per name. */
+function timeInterleaved(commands) {
+  const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, {argv, env}] of Object.entries(commands)) {
+      const t = process.hrtime.bigint()
+      const res = spawnSync(argv[0], argv.slice(1), {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+      const ms = Number(process.hrtime.bigint() - t) / 1e6
+      if (res.status !== 0) throw new Error(`${name} failed: ${res.stderr}`)
+      if (r > 0) samples[name].push(ms) // the first round warms the page cache
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]))
+}
+
+// Stores: empty-ish, 1000 namespaces, 100,000 events.
+const small = await freshStore('small')
+small.store.namespaces.create('default')
+small.store.close()
+const big = await freshStore('ns1000')
+big.store.db.transaction(() => {
+  for (let i = 0; i < 1000; i++) big.store.namespaces.create(`ns-${String(i).padStart(4, '0')}`, {team: `t${i % 10}`, 'example.com/tier': 'gold'})
+})()
+big.store.close()
+const events = await freshStore('ev100k')
+events.store.db.transaction(() => {
+  for (let i = 0; i < 100_000; i++) {
+    appendEvent(events.store.db, `ns${i % 50}`, i % 2 ? '/tasks/exit' : '/tasks/start', {container_id: `c-${i}`, pid: 1000 + i})
+  }
+})()
+events.store.close()
+
+const env = (s) => ({BERTH_ROOT: s.root, BERTH_STATE: s.state})
+const rows = timeInterleaved({
+  'node -e 0': {argv: [process.execPath, '-e', '0'], env: {}},
+  'ctr namespaces ls': {argv: [process.execPath, ctrBin, 'namespaces', 'ls'], env: env(small)},
+  'ctr namespaces ls (1000)': {argv: [process.execPath, ctrBin, 'namespaces', 'ls'], env: env(big)},
+  'ctr events --no-follow (100k)': {argv: [process.execPath, ctrBin, 'events', '--no-follow'], env: env(events)},
+})
+
+/** Delivery latency: a follower process, and events committed by this process. */
+async function followLatency(samplesWanted = 15) {
+  const s = await freshStore('follow')
+  const child = spawn(process.execPath, [ctrBin, 'events'], {env: {...process.env, ...env(s)}, stdio: ['ignore', 'pipe', 'inherit']})
+  const arrivals = []
+  let buffer = ''
+  child.stdout.on('data', (d) => {
+    const now = performance.now()
+    buffer += d.toString()
+    const lines = buffer.split('\n')
+    buffer = lines.pop()
+    for (let k = 0; k < lines.length; k++) arrivals.push(now)
+  })
+  await new Promise((r) => setTimeout(r, 1000))
+  const latencies = []
+  for (let k = 0; k < samplesWanted; k++) {
+    const sent = performance.now()
+    s.store.namespaces.create(`lat${k}`)
+    while (arrivals.length <= k) await new Promise((r) => setTimeout(r, 1))
+    latencies.push(arrivals[k] - sent)
+    await new Promise((r) => setTimeout(r, 37))
+  }
+  child.kill('SIGINT')
+  s.store.close()
+  return {median: median(latencies), max: Math.max(...latencies)}
+}
+const latency = await followLatency()
+
+const anchor = rows['node -e 0']
+const fmt = (ms) => `${ms.toFixed(1)} ms`.padStart(10)
+console.log(`Berth bench — medians of ${ROUNDS - 1} interleaved runs; anchor: node -e 0 (${anchor.toFixed(1)} ms)\n`)
+console.log(`${'what'.padEnd(34)}${'median'.padStart(10)}  ratio  target`)
+const targets = {'ctr namespaces ls': 1.5}
+for (const [name, ms] of Object.entries(rows)) {
+  const target = targets[name] ? `≤ ${targets[name]}×` : ''
+  console.log(`${name.padEnd(34)}${fmt(ms)}  ${(ms / anchor).toFixed(2)}×  ${target}`)
+}
+console.log(`${'ctr events: delivery latency'.padEnd(34)}${fmt(latency.median)}  (max ${latency.max.toFixed(1)} ms; target < 100 ms)`)
