@@ -33,7 +33,8 @@ await esbuild.build({
   sourcemap: 'linked',
   // The bundle never loads oclif: commands get the lite runner (src/cli/lite/oclif.ts).
   alias: {'@oclif/core': './src/cli/lite/oclif.ts'},
-  external: ['better-sqlite3'],
+  // better-sqlite3's JavaScript is bundled too (loading it as CommonJS from node_modules costs
+  // ~3 ms of module resolution); its native addon is loaded by path (src/lib/store/database.ts).
   define: {BERTH_VERSION: JSON.stringify(pkg.version), BERTH_REVISION: JSON.stringify(revision)},
   banner: {js: "import {createRequire as __berthRequire} from 'node:module'; const require = __berthRequire(import.meta.url);"},
   logLevel: 'warning',

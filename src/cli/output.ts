@@ -4,9 +4,14 @@
 export interface TabwriterOptions {
   readonly minwidth: number
   readonly padding: number
+  /** ' ' (most ctr tables) or '\t' (`content ls`, `content active`): tabs pad to tabwidth stops. */
+  readonly padchar?: ' ' | '\t'
+  readonly tabwidth?: number
 }
 
 export const CTR_TABLE: TabwriterOptions = {minwidth: 1, padding: 1}
+/** ctr's `tabwriter.NewWriter(os.Stdout, 1, 8, 1, '\t', 0)`. */
+export const CTR_TAB_TABLE: TabwriterOptions = {minwidth: 1, padding: 1, padchar: '\t', tabwidth: 8}
 
 /**
  * Lay out lines of tab-terminated cells exactly as Go's text/tabwriter does with a space pad
@@ -19,6 +24,13 @@ export function tabwrite(lines: readonly string[], options: TabwriterOptions = C
   const widths: number[] = []
   const out: string[] = []
   const width = (s: string) => [...s].length
+  const tabwidth = options.tabwidth ?? 8
+  const pad = (textw: number, cellw: number): string => {
+    if (options.padchar !== '\t') return ' '.repeat(cellw - textw)
+    // Go pads with tabs to the next multiple of tabwidth.
+    const rounded = Math.ceil(cellw / tabwidth) * tabwidth
+    return '\t'.repeat(Math.ceil((rounded - textw) / tabwidth))
+  }
 
   const writeLines = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
@@ -26,7 +38,7 @@ export function tabwrite(lines: readonly string[], options: TabwriterOptions = C
       let text = ''
       line.forEach((cell, j) => {
         text += cell
-        if (j < widths.length) text += ' '.repeat(widths[j]! - width(cell))
+        if (j < widths.length) text += pad(width(cell), widths[j]!)
       })
       out.push(text)
     }

@@ -51,7 +51,7 @@ export async function openDatabase(root: string): Promise<Database> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, `cannot create ${JSON.stringify(path)}`)
   }
-  const SQLite = loadSqlite()
+  const {default: SQLite} = await import('better-sqlite3')
   let db: Database
   try {
     db = new SQLite(path, {timeout: BUSY_TIMEOUT_MS, nativeBinding: nativeBindingPath()})
@@ -71,14 +71,10 @@ export async function openDatabase(root: string): Promise<Database> {
 }
 
 /**
- * better-sqlite3, loaded with require (importing CommonJS from ESM runs a lexer over it) and
- * with the addon's path given directly (its `bindings` lookup probes a dozen paths): together
- * about 4 ms of every call's start-up.
+ * The addon's path, given to better-sqlite3 directly: its `bindings` lookup probes a dozen paths
+ * on every start. (The bundle also inlines better-sqlite3's JavaScript; only the addon is loaded
+ * from node_modules.)
  */
-function loadSqlite(): typeof import('better-sqlite3') {
-  return createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3')
-}
-
 function nativeBindingPath(): string | undefined {
   try {
     return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node')
