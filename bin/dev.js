@@ -1,5 +1,3 @@
 #!/usr/bin/env node
 // Development entry: runs the tsc output through the real oclif, without the bundle.
-import {runDev} from '../dist/src/cli/oclif-entry.js'
-
-await runDev(process.argv.slice(2))
+import('../dist/src/cli/oclif-entry.js').then((m) => m.runDev(process.argv.slice(2)))

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// ctr / berth: the bundled CLI (built by `npm run build`).
-import '../dist/bundle/fast-entry.js'
+// ctr / berth: the bundled CLI (built by `npm run build`). CommonJS on purpose: see bin/package.json.
+require('../dist/bundle/ctr.cjs')
