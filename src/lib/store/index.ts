@@ -2,8 +2,11 @@
 // CLI, closed when the command ends.
 import type {Database} from 'better-sqlite3'
 import type {BerthConfig} from '../config/index.js'
+import {ContentStore} from './content.js'
 import {openDatabase, ensureDir} from './database.js'
 import type {Retention} from './event-log.js'
+import {ImageStore} from './images.js'
+import {LeaseStore} from './leases.js'
 import {NamespaceStore} from './namespaces.js'
 import {SCHEMA_VERSION} from './migrations.js'
 
@@ -13,7 +16,30 @@ export {BUSY_TIMEOUT_MS} from './database.js'
 export type {NamespaceRecord} from './namespaces.js'
 export type {EventRecord, EventQuery, Retention} from './event-log.js'
 export {acquireLock, type Lock} from './locks.js'
-export {NAMESPACE_OWNERS, tableOwner, type NamespaceOwner} from './owners.js'
+export {NAMESPACE_DROPPED, NAMESPACE_OWNERS, tableOwner, type DroppedWithNamespace, type NamespaceOwner} from './owners.js'
+export {
+  blobPath,
+  ContentStore,
+  SHAREABLE_LABEL,
+  type ContentInfo,
+  type ContentWriter,
+  type IngestStatus,
+  type Labels,
+  type OpenWriterResult,
+  type WriterOptions,
+} from './content.js'
+export {ImageStore, type ImageInput, type ImageRecord, type ImageTarget} from './images.js'
+export {
+  DEFAULT_LEASE_MS,
+  EXPIRE_LABEL,
+  generateLeaseId,
+  LeaseStore,
+  withLease,
+  type LeaseRecord,
+  type LeaseResource,
+  type LeaseResourceKind,
+} from './leases.js'
+export {collectGarbage, INGEST_MAX_AGE_MS, type GcKept, type GcKind, type GcOptions, type GcRemoved, type GcReport, type GcStore} from './gc.js'
 
 /** Where a store lives and how it is configured. */
 export interface StoreOptions {
@@ -29,6 +55,9 @@ export interface Store {
   readonly config: BerthConfig
   readonly db: Database
   readonly namespaces: NamespaceStore
+  readonly content: ContentStore
+  readonly images: ImageStore
+  readonly leases: LeaseStore
   readonly retention: Retention
   /** Counts of stored objects by kind, for `ctr info`. */
   counts(): Record<string, number>
@@ -43,14 +72,23 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   ensureDir(options.state)
   const db = await openDatabase(options.root)
   const retention: Retention = {maxRows: options.config.eventRetentionRows, maxAgeSeconds: options.config.eventRetentionSeconds}
+  const namespaces = new NamespaceStore(db, retention)
+  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as {n: number}).n
   return {
     ...options,
     db,
     retention,
-    namespaces: new NamespaceStore(db, retention),
+    namespaces,
+    content: new ContentStore({db, root: options.root, retention, namespaces, policy: options.config.contentSharingPolicy}),
+    images: new ImageStore(db, retention, namespaces),
+    leases: new LeaseStore(db, namespaces),
     counts: () => ({
-      namespaces: (db.prepare('SELECT count(*) AS n FROM namespaces').get() as {n: number}).n,
-      events: (db.prepare('SELECT count(*) AS n FROM events').get() as {n: number}).n,
+      namespaces: count('namespaces'),
+      images: count('images'),
+      content: count('content'),
+      blobs: count('blobs'),
+      leases: count('leases'),
+      events: count('events'),
     }),
     close: () => db.close(),
   }

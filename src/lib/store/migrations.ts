@@ -36,6 +36,66 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 2,
+    description: 'content, images and leases',
+    up(db) {
+      db.exec(`
+        -- Blob bytes present under content/blobs/<alg>/<hex>: one row per file, for every
+        -- namespace. Inserted only after the file was fsynced and renamed into place; deleted by
+        -- GC (under the digest's lock) before the file is unlinked.
+        CREATE TABLE blobs (
+          digest     TEXT PRIMARY KEY,
+          size       INTEGER NOT NULL,
+          created_at INTEGER NOT NULL               -- unix microseconds
+        ) WITHOUT ROWID;
+
+        -- Per-namespace visibility of a blob, with that namespace's own labels.
+        CREATE TABLE content (
+          namespace  TEXT NOT NULL REFERENCES namespaces (name),
+          digest     TEXT NOT NULL REFERENCES blobs (digest),
+          size       INTEGER NOT NULL,
+          labels     TEXT NOT NULL DEFAULT '{}',    -- JSON object, keys sorted
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          PRIMARY KEY (namespace, digest)
+        ) WITHOUT ROWID;
+        CREATE INDEX content_by_digest ON content (digest);
+
+        CREATE TABLE images (
+          namespace          TEXT NOT NULL REFERENCES namespaces (name),
+          name               TEXT NOT NULL,
+          target_media_type  TEXT NOT NULL,
+          target_digest      TEXT NOT NULL,
+          target_size        INTEGER NOT NULL,
+          target_annotations TEXT,                  -- JSON object or NULL
+          labels             TEXT NOT NULL DEFAULT '{}',
+          created_at         INTEGER NOT NULL,
+          updated_at         INTEGER NOT NULL,
+          PRIMARY KEY (namespace, name)
+        ) WITHOUT ROWID;
+
+        -- Leases are not namespace owners: they are dropped with their namespace.
+        CREATE TABLE leases (
+          namespace  TEXT NOT NULL REFERENCES namespaces (name),
+          id         TEXT NOT NULL,
+          labels     TEXT NOT NULL DEFAULT '{}',
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER,                       -- unix microseconds; NULL never expires
+          PRIMARY KEY (namespace, id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE lease_resources (
+          namespace TEXT NOT NULL,
+          lease_id  TEXT NOT NULL,
+          kind      TEXT NOT NULL CHECK (kind IN ('content', 'snapshot', 'ingest')),
+          ref       TEXT NOT NULL,                  -- digest, snapshot key or ingest ref
+          PRIMARY KEY (namespace, lease_id, kind, ref),
+          FOREIGN KEY (namespace, lease_id) REFERENCES leases (namespace, id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** The schema version this binary writes. */

@@ -25,4 +25,16 @@ export function tableOwner(table: string, kind: string): NamespaceOwner {
  * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots).
  * Leases and ingests are not counted, as in containerd: they go with the namespace.
  */
-export const NAMESPACE_OWNERS: NamespaceOwner[] = []
+export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs')]
+
+/** A kind that never keeps a namespace alive and is dropped silently with it (leases, ...). */
+export interface DroppedWithNamespace {
+  /** Delete every object of this kind in the namespace (inside the caller's transaction). */
+  removeAll(db: Database, namespace: string): void
+}
+
+/**
+ * Kinds removed with their namespace whether or not `--force` was given. Lease resources go
+ * with their lease (foreign key, ON DELETE CASCADE).
+ */
+export const NAMESPACE_DROPPED: DroppedWithNamespace[] = [{removeAll: (db, ns) => void db.prepare('DELETE FROM leases WHERE namespace = ?').run(ns)}]

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {describe as text, errorKind} from '../../../../src/lib/errors/index.js'
 import {tableOwner} from '../../../../src/lib/store/index.js'
-import {eventTriples, type TempStore, tempStore} from '../../../helpers/store.js'
+import {eventTriples, putBlob, type TempStore, tempStore, testBlob} from '../../../helpers/store.js'
 
 describe('NamespaceStore', () => {
   let t: TempStore
@@ -83,5 +83,30 @@ describe('NamespaceStore', () => {
     t.store.namespaces.remove('alpha', {owners, force: true})
     assert.equal((db.prepare('SELECT count(*) AS n FROM test_images').get() as {n: number}).n, 0)
     assert.deepEqual(db.prepare('SELECT namespace FROM test_blobs').all(), [{namespace: 'other'}])
+  })
+
+  test('the real owners: refusal lists images, blobs; --force leaves no row of the namespace in any table', async () => {
+    const {store} = t
+    const blob = testBlob('owned by full')
+    await putBlob(store, 'full', blob)
+    store.images.put('full', {name: 'docker.io/library/x:1', target: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: blob.digest, size: blob.size}})
+    store.leases.create('full', {id: 'l1'})
+    store.leases.addResource('full', 'l1', 'content', blob.digest)
+    await putBlob(store, 'bystander', blob)
+    assert.throws(
+      () => store.namespaces.remove('full'),
+      (err) => errorKind(err) === 'failed precondition' && text(err) === 'namespace "full" must be empty, but it still has images, blobs: failed precondition',
+    )
+    store.images.delete('full', 'docker.io/library/x:1')
+    assert.throws(() => store.namespaces.remove('full'), (err) => text(err) === 'namespace "full" must be empty, but it still has blobs: failed precondition')
+    store.namespaces.remove('full', {force: true})
+    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).filter((table) =>
+      (store.db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).includes('namespace'),
+    )
+    assert.ok(tables.includes('content') && tables.includes('lease_resources'))
+    for (const table of tables.filter((tb) => tb !== 'events')) {
+      assert.equal(store.db.prepare(`SELECT count(*) FROM ${table} WHERE namespace = 'full'`).pluck().get(), 0, table)
+    }
+    assert.equal(store.content.info('bystander', blob.digest).digest, blob.digest, 'other namespaces keep their records')
   })
 })

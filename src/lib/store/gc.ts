@@ -1,0 +1,341 @@
+// Garbage collection by reachability: per namespace, content reachable from images, unexpired
+// leases, `containerd.io/gc.root` labels and live ingests (following `containerd.io/gc.ref.content*`
+// labels) keeps its record and everything else loses it; then blob files no namespace records any
+// more are deleted under their digest's lock (skipped while a writer holds it), and stale ingests
+// and expired leases go. Marking and the record sweep share one immediate transaction, so nothing
+// recorded after the mark can be swept; a dry run computes the same report and changes nothing.
+import {readdirSync, rmSync, unlinkSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Database} from 'better-sqlite3'
+import {errorKind} from '../errors/index.js'
+import {DIGEST_ALGORITHMS} from '../oci/digest.js'
+import {isIndex, isManifest} from '../oci/media-types.js'
+import {blobLockName, blobPath} from './content.js'
+import {appendEvent, nowMicros, type Retention} from './event-log.js'
+import {type IngestEntry, ingestLockName, readIngests} from './ingest.js'
+import {acquireLock, type Lock} from './locks.js'
+
+/** What GC removes or keeps. */
+export type GcKind = 'content' | 'blob' | 'lease' | 'ingest'
+
+/** Something GC removed (or, in a dry run, would remove). Blobs have no namespace. */
+export interface GcRemoved {
+  kind: GcKind
+  namespace?: string
+  id: string
+}
+
+/** Something GC keeps, and why: the root that reaches it, or why it could not be touched. */
+export interface GcKept {
+  kind: GcKind
+  /** Absent for blobs, which belong to no namespace. */
+  namespace?: string
+  id: string
+  /** e.g. `image docker.io/library/redis:latest -> manifest sha256:… -> layer`, `lease abc`. */
+  reason: string
+}
+
+/** The outcome of one collection, each list ordered by kind, namespace and id. */
+export interface GcReport {
+  removed: GcRemoved[]
+  kept: GcKept[]
+}
+
+/** Options of `collectGarbage`. */
+export interface GcOptions {
+  /** Compute the report, change nothing (takes no GC lock). */
+  dryRun?: boolean
+  /** List kept content records with their reasons (default true; false saves work after deletes). */
+  explain?: boolean
+  /** Ingests untouched for longer than this, and not locked, are removed (default 24 h). */
+  ingestMaxAgeMs?: number
+}
+
+/** The part of a store GC works on. */
+export interface GcStore {
+  readonly root: string
+  readonly db: Database
+  readonly retention: Retention
+}
+
+/** Ingests idle this long are garbage unless a writer holds them (containerd's 24 h expiry). */
+export const INGEST_MAX_AGE_MS = 24 * 3600 * 1000
+
+const GC_ROOT_LABEL = 'containerd.io/gc.root'
+const GC_REF_CONTENT = 'containerd.io/gc.ref.content'
+
+/** SQL test for a label key that references content: the key itself, or it plus `.x` or `/x`. */
+const isRefKey = (column: string): string =>
+  `(${column} = '${GC_REF_CONTENT}' OR ${column} GLOB '${GC_REF_CONTENT}.*' OR ${column} GLOB '${GC_REF_CONTENT}/*')`
+
+/**
+ * Collect garbage across all namespaces. Holds the global `gc` lock for a real run (waiting for
+ * another collection to finish). Cheap enough to call after every deleting command: the marking is
+ * a few set-based SQL statements, and only blobs that lost their last record cost a lock each.
+ * @throws Internal, PermissionDenied (I/O), Unavailable (database busy beyond the timeout).
+ */
+export async function collectGarbage(store: GcStore, options: GcOptions = {}): Promise<GcReport> {
+  const dryRun = options.dryRun ?? false
+  const gcLock = dryRun ? undefined : await acquireLock(store.root, 'gc')
+  try {
+    return await collect(store, dryRun, options.explain ?? true, options.ingestMaxAgeMs ?? INGEST_MAX_AGE_MS)
+  } finally {
+    gcLock?.release()
+  }
+}
+
+interface MarkRow {
+  namespace: string
+  digest: string
+  parent: string | null
+  via: string | null
+  root: string
+  depth: number
+}
+
+interface IngestRoot {
+  namespace: string
+  digest: string
+  ref: string
+}
+
+async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingestMaxAgeMs: number): Promise<GcReport> {
+  const {db, root} = store
+  const removed: GcRemoved[] = []
+  const kept: GcKept[] = []
+  const now = nowMicros()
+
+  // 1. Ingests: fresh or locked ones are live roots; idle, unlocked ones (and debris) are removed.
+  const ingestRoots: IngestRoot[] = []
+  for (const entry of readIngests(root)) {
+    const status = entry.status
+    const fresh = status !== undefined && now - status.updatedAt < ingestMaxAgeMs * 1000
+    const id = status?.ref ?? entry.key
+    const withNs = <T extends object>(o: T): T & {namespace?: string} => (status?.namespace ? {...o, namespace: status.namespace} : o)
+    if (fresh) {
+      if (status.expected && status.namespace) ingestRoots.push({namespace: status.namespace, digest: status.expected, ref: status.ref})
+      kept.push(withNs({kind: 'ingest' as const, id, reason: 'in progress'}))
+      continue
+    }
+    const lock = await tryLock(root, ingestLockName(entry.key))
+    if (!lock) {
+      if (status?.expected && status.namespace) ingestRoots.push({namespace: status.namespace, digest: status.expected, ref: status.ref})
+      kept.push(withNs({kind: 'ingest' as const, id, reason: 'locked by a writer'}))
+      continue
+    }
+    try {
+      if (!dryRun) removeIngest(entry)
+      removed.push(withNs({kind: 'ingest' as const, id}))
+    } finally {
+      lock.release()
+    }
+  }
+
+  // 2. Expired leases, marking and the record sweep: one transaction.
+  db.pragma('temp_store = MEMORY')
+  db.exec(`
+    CREATE TEMP TABLE IF NOT EXISTS gc_mark (
+      namespace TEXT NOT NULL,
+      digest    TEXT NOT NULL,
+      parent    TEXT,            -- the digest whose label reached this one; NULL for a root
+      via       TEXT,            -- that label's key, or 'target:<media type>' for an image target
+      root      TEXT NOT NULL,   -- 'image <name>', 'lease <id>', 'label containerd.io/gc.root', 'ingest <ref>'
+      depth     INTEGER NOT NULL,
+      PRIMARY KEY (namespace, digest)
+    ) WITHOUT ROWID; -- no secondary indexes: maintaining them costs more than the scans they save
+  `)
+  const sweep = () => {
+    const expired = db.prepare('SELECT namespace, id FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY namespace, id').all(now) as Array<{namespace: string; id: string}>
+    if (!dryRun) db.prepare('DELETE FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
+    for (const l of expired) removed.push({kind: 'lease', namespace: l.namespace, id: l.id})
+
+    mark(db, now, ingestRoots)
+
+    const unreached = db
+      .prepare('SELECT namespace, digest FROM content c WHERE NOT EXISTS (SELECT 1 FROM temp.gc_mark m WHERE m.namespace = c.namespace AND m.digest = c.digest) ORDER BY namespace, digest')
+      .all() as Array<{namespace: string; digest: string}>
+    const del = db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?')
+    for (const c of unreached) {
+      if (!dryRun) {
+        del.run(c.namespace, c.digest)
+        appendEvent(db, c.namespace, '/content/delete', {digest: c.digest}, store.retention)
+      }
+      removed.push({kind: 'content', namespace: c.namespace, id: c.digest})
+    }
+    if (explain) kept.push(...explainMarks(db.prepare('SELECT namespace, digest, parent, via, root, depth FROM temp.gc_mark').all() as MarkRow[]))
+    const unrecorded = db
+      .prepare(
+        `SELECT digest FROM blobs b WHERE NOT EXISTS (
+           SELECT 1 FROM content c WHERE c.digest = b.digest
+           AND EXISTS (SELECT 1 FROM temp.gc_mark m WHERE m.namespace = c.namespace AND m.digest = c.digest)
+         ) ORDER BY digest`,
+      )
+      .all() as Array<{digest: string}>
+    const recorded = new Set((db.prepare('SELECT digest FROM blobs').all() as Array<{digest: string}>).map((r) => r.digest))
+    db.exec('DELETE FROM temp.gc_mark')
+    return {unrecorded: unrecorded.map((r) => r.digest), recorded}
+  }
+  const {unrecorded, recorded} = dryRun ? db.transaction(sweep).deferred() : db.transaction(sweep).immediate()
+
+  // 3. Blob files that no namespace records any more, plus files a crash left without a row.
+  const candidates = new Set(unrecorded)
+  for (const digest of blobFilesOnDisk(root)) if (!recorded.has(digest)) candidates.add(digest)
+  for (const digest of [...candidates].sort()) {
+    const lock = await tryLock(root, blobLockName(digest))
+    if (!lock) {
+      kept.push({kind: 'blob', id: digest, reason: 'locked by a writer'})
+      continue
+    }
+    try {
+      if (dryRun) {
+        removed.push({kind: 'blob', id: digest})
+        continue
+      }
+      // Re-check under the lock: a namespace may have recorded it since the mark.
+      const gone = db
+        .transaction(() => {
+          if (db.prepare('SELECT 1 FROM content WHERE digest = ? LIMIT 1').get(digest)) return false
+          db.prepare('DELETE FROM blobs WHERE digest = ?').run(digest)
+          return true
+        })
+        .immediate()
+      if (!gone) continue
+      try {
+        unlinkSync(blobPath(root, digest))
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      }
+      removed.push({kind: 'blob', id: digest})
+    } finally {
+      lock.release()
+    }
+  }
+  return {removed: sortReport(removed), kept: sortReport(kept)}
+}
+
+/**
+ * Mark every content record reachable from a root into `temp.gc_mark`, breadth first: one
+ * INSERT … SELECT per level over the labels (json_each) of the previous level. The primary key
+ * keeps the first (shortest) path to each record, which both stops cycles and gives the reason.
+ * (Not one recursive CTE: its UNION cannot keep one path per record, so cycles with reasons would
+ * not terminate.) CROSS JOIN pins the join order: left to itself the planner scans every content
+ * row of the namespace for each label, quadratic in the number of images.
+ */
+function mark(db: Database, now: number, ingestRoots: IngestRoot[]): void {
+  db.exec('DELETE FROM temp.gc_mark')
+  const insert = 'INSERT OR IGNORE INTO temp.gc_mark (namespace, digest, parent, via, root, depth)'
+  // Roots, in the order that decides which reason a record reports.
+  db.prepare(
+    `${insert} SELECT i.namespace, i.target_digest, NULL, 'target:' || i.target_media_type, 'image ' || i.name, 0
+     FROM images i JOIN content c ON c.namespace = i.namespace AND c.digest = i.target_digest
+     ORDER BY i.namespace, i.name`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT i.namespace, j.value, NULL, j.key, 'image ' || i.name, 0
+     FROM images i CROSS JOIN json_each(i.labels) j CROSS JOIN content c ON c.namespace = i.namespace AND c.digest = j.value
+     WHERE ${isRefKey('j.key')} ORDER BY i.namespace, i.name, j.key`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT namespace, digest, NULL, NULL, 'label ${GC_ROOT_LABEL}', 0
+     FROM content WHERE json_extract(labels, '$."${GC_ROOT_LABEL}"') IS NOT NULL ORDER BY namespace, digest`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT r.namespace, r.ref, NULL, NULL, 'lease ' || r.lease_id, 0
+     FROM lease_resources r
+     JOIN leases l ON l.namespace = r.namespace AND l.id = r.lease_id
+     JOIN content c ON c.namespace = r.namespace AND c.digest = r.ref
+     WHERE r.kind = 'content' AND (l.expires_at IS NULL OR l.expires_at > ?)
+     ORDER BY r.namespace, r.lease_id, r.ref`,
+  ).run(now)
+  if (ingestRoots.length > 0) {
+    db.prepare(
+      `${insert} SELECT c.namespace, c.digest, NULL, NULL, 'ingest ' || json_extract(x.value, '$.ref'), 0
+       FROM json_each(?) x JOIN content c ON c.namespace = json_extract(x.value, '$.namespace') AND c.digest = json_extract(x.value, '$.digest')`,
+    ).run(JSON.stringify(ingestRoots))
+  }
+  const step = db.prepare(
+    `${insert} SELECT p.namespace, j.value, p.digest, j.key, p.root, p.depth + 1
+     FROM temp.gc_mark p
+     CROSS JOIN content pc ON pc.namespace = p.namespace AND pc.digest = p.digest
+     CROSS JOIN json_each(pc.labels) j
+     CROSS JOIN content c ON c.namespace = p.namespace AND c.digest = j.value
+     WHERE p.depth = ? AND ${isRefKey('j.key')}
+     ORDER BY p.namespace, p.digest, j.key`,
+  )
+  for (let depth = 0; step.run(depth).changes > 0; depth++);
+}
+
+/** Kept records with the path from their root, e.g. `image x -> index sha256:… -> manifest sha256:… -> layer`. */
+function explainMarks(rows: MarkRow[]): GcKept[] {
+  const byKey = new Map<string, MarkRow>()
+  for (const r of rows) byKey.set(`${r.namespace}\0${r.digest}`, r)
+  const prefixes = new Map<MarkRow, string>()
+  // The path up to and including `r`, with its digest: memoised, since subtrees share prefixes.
+  const prefix = (r: MarkRow): string => {
+    let p = prefixes.get(r)
+    if (p === undefined) {
+      const parent = r.parent === null ? undefined : byKey.get(`${r.namespace}\0${r.parent}`)
+      p = `${parent ? prefix(parent) : r.root} -> ${nodeKind(r)} ${r.digest}`
+      prefixes.set(r, p)
+    }
+    return p
+  }
+  return rows.map((r) => {
+    const parent = r.parent === null ? undefined : byKey.get(`${r.namespace}\0${r.parent}`)
+    const reason = parent ? `${prefix(parent)} -> ${nodeKind(r)}` : r.via === null ? r.root : `${r.root} -> ${nodeKind(r)}`
+    return {kind: 'content' as const, namespace: r.namespace, id: r.digest, reason}
+  })
+}
+
+/** What a marked record is, from the edge that reached it (containerd's ChildGCLabels names). */
+function nodeKind(r: MarkRow): string {
+  const via = r.via
+  if (via === null) return 'content'
+  if (via.startsWith('target:')) {
+    const mediaType = via.slice('target:'.length)
+    return isIndex(mediaType) ? 'index' : isManifest(mediaType) ? 'manifest' : 'content'
+  }
+  const suffix = via.slice(GC_REF_CONTENT.length + 1)
+  if (/^m\.\d+$/.test(suffix)) return 'manifest'
+  if (suffix === 'config') return 'config'
+  if (/^l\.\d+$/.test(suffix)) return 'layer'
+  if (suffix.startsWith('referrer')) return 'referrer'
+  return 'content'
+}
+
+/** Digests of the files under `content/blobs/<alg>/` (names that are not digests are ignored). */
+function blobFilesOnDisk(root: string): string[] {
+  const out: string[] = []
+  for (const [algorithm, length] of Object.entries(DIGEST_ALGORITHMS)) {
+    let names: string[]
+    try {
+      names = readdirSync(join(root, 'content', 'blobs', algorithm))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+      throw err
+    }
+    for (const name of names) if (name.length === length && /^[a-f0-9]+$/.test(name)) out.push(`${algorithm}:${name}`)
+  }
+  return out
+}
+
+function removeIngest(entry: IngestEntry): void {
+  rmSync(entry.dir, {recursive: true, force: true})
+}
+
+/** The lock if free right now, else undefined (someone is working on it). */
+async function tryLock(root: string, name: string): Promise<Lock | undefined> {
+  try {
+    return await acquireLock(root, name, {timeoutMs: 0})
+  } catch (err) {
+    if (errorKind(err) === 'unavailable') return undefined
+    throw err
+  }
+}
+
+const KIND_ORDER: Record<GcKind, number> = {lease: 0, ingest: 1, content: 2, blob: 3}
+
+function sortReport<T extends {kind: GcKind; namespace?: string; id: string}>(items: T[]): T[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  return items.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.id, b.id))
+}

@@ -1,0 +1,385 @@
+// Ingests: partial blobs under `content/ingest/<sha256hex(ref)>/` (files `ref`, `total`,
+// `expected`, `namespace`, `startedat`, `updatedat`, then `data` last), written only by the holder
+// of the ref's lock (and the digest's lock), hashed as they grow, re-hashed on reopen so that a
+// killed writer's bytes are resumed, and renamed into `content/blobs/` only once verified and
+// fsynced: a crash at any point leaves at most an ingest or an unreferenced blob file, never a row
+// without its file.
+import {createHash, type Hash} from 'node:crypto'
+import {chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {type FileHandle, open} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {DataLoss, FailedPrecondition, Internal, PermissionDenied} from '../errors/index.js'
+import type {Labels} from '../oci/labels.js'
+import {blobPath, type ContentContext, type ContentInfo, type ContentWriter, recordContentIn, type WriterOptions} from './content.js'
+import {ensureDir} from './database.js'
+import {nowMicros} from './event-log.js'
+import {addLeaseResourceIn} from './leases.js'
+import {acquireLock, type Lock} from './locks.js'
+
+/** An ingest as `ctr content active` shows it. Times are unix microseconds. */
+export interface IngestStatus {
+  ref: string
+  /** Bytes in the ingest so far. */
+  offset: number
+  total: number
+  startedAt: number
+  /** Last write (the later of the `updatedat` file and the data file's mtime). */
+  updatedAt: number
+  /** The digest the writer expects. */
+  expected?: string
+  /** The namespace that started the ingest (ingests are stored once, keyed by ref). */
+  namespace?: string
+}
+
+/** One directory under `content/ingest/`; `status` is undefined when it is incomplete. */
+export interface IngestEntry {
+  readonly key: string
+  readonly dir: string
+  readonly status: IngestStatus | undefined
+  /** Directory mtime in unix microseconds (for incomplete ingests). */
+  readonly mtime: number
+}
+
+/** How often a writer refreshes `updatedat` while streaming. */
+const TOUCH_EVERY_MS = 1000
+const HASH_BUFFER = 1 << 20
+
+/** The directory name of a ref's ingest: sha256 hex of the ref, for constant-length paths. */
+export function ingestKey(ref: string): string {
+  return createHash('sha256').update(ref).digest('hex')
+}
+
+/** The lock that serialises writers of one ingest. */
+export function ingestLockName(key: string): string {
+  return `ingest-${key}`
+}
+
+/** `<root>/content/ingest`. */
+export function ingestRoot(root: string): string {
+  return join(root, 'content', 'ingest')
+}
+
+/** Every ingest directory, ordered by ref (incomplete ones last, by key). Never throws for a missing dir. */
+export function readIngests(root: string): IngestEntry[] {
+  const base = ingestRoot(root)
+  let names: string[]
+  try {
+    names = readdirSync(base)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw ioError(err, `cannot read ${JSON.stringify(base)}`)
+  }
+  const entries: IngestEntry[] = []
+  for (const key of names) {
+    const dir = join(base, key)
+    let mtime: number
+    try {
+      mtime = Math.round(statSync(dir).mtimeMs * 1000)
+    } catch {
+      continue // removed meanwhile
+    }
+    entries.push({key, dir, status: readIngestStatus(dir), mtime})
+  }
+  return entries.sort((a, b) => {
+    if (a.status && b.status) return a.status.ref < b.status.ref ? -1 : a.status.ref > b.status.ref ? 1 : 0
+    if (a.status || b.status) return a.status ? -1 : 1
+    return a.key < b.key ? -1 : 1
+  })
+}
+
+function readIngestStatus(dir: string): IngestStatus | undefined {
+  try {
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8')
+    const ref = read('ref')
+    const total = Number(read('total'))
+    const startedAt = Number(read('startedat'))
+    const updatedFile = Number(read('updatedat'))
+    const expected = read('expected')
+    const namespace = read('namespace')
+    const data = statSync(join(dir, 'data'))
+    if (!Number.isSafeInteger(total) || !Number.isFinite(startedAt) || !Number.isFinite(updatedFile)) return undefined
+    const status: IngestStatus = {ref, offset: data.size, total, startedAt, updatedAt: Math.max(updatedFile, Math.round(data.mtimeMs * 1000))}
+    if (expected) status.expected = expected
+    if (namespace) status.namespace = namespace
+    return status
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Open (resuming or starting) the ingest for `options.ref` while `blobLock` is held; takes the
+ * ref's lock (waiting). An existing ingest is resumed only when its ref, total and expected digest
+ * match — and, under the `isolated` policy, only when this namespace started it, so that no
+ * namespace gets credit for bytes it did not stream — otherwise it is discarded and restarted.
+ * The writer owns `blobLock` from here on. @throws NotFound (lease), Internal, PermissionDenied.
+ */
+export async function openIngestWriter(ctx: ContentContext, ns: string, options: WriterOptions, blobLock: Lock): Promise<ContentWriter> {
+  const {digest, size} = options.expected
+  const key = ingestKey(options.ref)
+  const ingestLock = await acquireLock(ctx.root, ingestLockName(key))
+  let fh: FileHandle | undefined
+  try {
+    const dir = join(ingestRoot(ctx.root), key)
+    const found = readIngestStatus(dir)
+    const reusable =
+      found !== undefined &&
+      found.ref === options.ref &&
+      found.total === size &&
+      found.expected === digest &&
+      found.offset <= size &&
+      (ctx.policy === 'shared' || found.namespace === ns)
+    if (!reusable) createIngest(dir, ns, options)
+    try {
+      fh = await open(join(dir, 'data'), 'r+')
+    } catch (err) {
+      throw ioError(err, `cannot open ingest ${JSON.stringify(options.ref)}`)
+    }
+    // Re-hash what is there: the hash must cover every byte of the blob, resumed ones included.
+    const hash = createHash(digest.slice(0, digest.indexOf(':')))
+    let offset = 0
+    const buffer = Buffer.allocUnsafe(HASH_BUFFER)
+    for (;;) {
+      const {bytesRead} = await fh.read(buffer, 0, buffer.length, offset)
+      if (bytesRead === 0) break
+      hash.update(buffer.subarray(0, bytesRead))
+      offset += bytesRead
+    }
+    // An ingest makes its namespace exist (as containerd's ingest bucket does) and joins the lease.
+    ctx.db
+      .transaction(() => {
+        ctx.namespaces.ensureIn(ns)
+        if (options.leaseId !== undefined) addLeaseResourceIn(ctx.db, ns, options.leaseId, 'ingest', options.ref)
+      })
+      .immediate()
+    return new IngestWriter(ctx, ns, options, dir, fh, hash, offset, blobLock, ingestLock)
+  } catch (err) {
+    await fh?.close().catch(() => undefined)
+    ingestLock.release()
+    throw err
+  }
+}
+
+/** Start a fresh ingest: metadata files first, `data` last (its presence marks a complete ingest). */
+function createIngest(dir: string, ns: string, options: WriterOptions): void {
+  try {
+    rmSync(dir, {recursive: true, force: true})
+    ensureDir(dir)
+    const now = String(nowMicros())
+    writeFileSync(join(dir, 'ref'), options.ref)
+    writeFileSync(join(dir, 'total'), String(options.expected.size))
+    writeFileSync(join(dir, 'expected'), options.expected.digest)
+    writeFileSync(join(dir, 'namespace'), ns)
+    writeFileSync(join(dir, 'startedat'), now)
+    writeFileSync(join(dir, 'updatedat'), now)
+    const fd = openSync(join(dir, 'data'), 'wx', 0o644)
+    closeSync(fd)
+    chmodSync(join(dir, 'data'), 0o644) // the umask may have narrowed it
+  } catch (err) {
+    throw ioError(err, `cannot create ingest ${JSON.stringify(options.ref)}`)
+  }
+}
+
+/** The writer `openWriter` hands out for status `write`. Operations run one at a time. */
+class IngestWriter implements ContentWriter {
+  private position: number
+  private done = false
+  private failed: unknown
+  private handleClosed = false
+  private lastTouch = Date.now()
+  private chain: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly ctx: ContentContext,
+    private readonly ns: string,
+    private readonly options: WriterOptions,
+    private readonly dir: string,
+    private readonly fh: FileHandle,
+    private readonly hash: Hash,
+    offset: number,
+    private readonly blobLock: Lock,
+    private readonly ingestLock: Lock,
+  ) {
+    this.position = offset
+  }
+
+  get ref(): string {
+    return this.options.ref
+  }
+
+  get offset(): number {
+    return this.position
+  }
+
+  get total(): number {
+    return this.options.expected.size
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.serial(() => this.append(chunk))
+  }
+
+  commit(options: {labels?: Labels; mediaType?: string} = {}): Promise<ContentInfo> {
+    return this.serial(() => this.verifyAndRecord(options))
+  }
+
+  close(): Promise<void> {
+    return this.serial(() => this.finish(false))
+  }
+
+  abort(): Promise<void> {
+    return this.serial(() => this.finish(true))
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn)
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+
+  private assertUsable(): void {
+    if (this.done) throw new FailedPrecondition(`writer for ${JSON.stringify(this.ref)} is closed`, {suffixKind: true})
+    if (this.failed !== undefined) {
+      throw new FailedPrecondition(`writer for ${JSON.stringify(this.ref)} failed earlier; close it and open a new one`, {cause: this.failed, suffixKind: true})
+    }
+  }
+
+  private async append(chunk: Uint8Array): Promise<void> {
+    this.assertUsable()
+    if (chunk.length === 0) return
+    const after = this.position + chunk.length
+    if (after > this.total) {
+      // Refuse before writing a byte past the expected size; the source is wrong, start over next time.
+      await this.finish(true)
+      throw new DataLoss(`${JSON.stringify(this.ref)} failed size validation: ${after} > ${this.total} (more bytes than expected)`, {suffixKind: true})
+    }
+    try {
+      for (let written = 0; written < chunk.length; ) {
+        const {bytesWritten} = await this.fh.write(chunk, written, chunk.length - written, this.position + written)
+        written += bytesWritten
+      }
+    } catch (err) {
+      this.failed = err // the file may now hold part of the chunk; a reopen re-hashes whatever is there
+      throw ioError(err, `cannot write ingest ${JSON.stringify(this.ref)}`)
+    }
+    this.hash.update(chunk)
+    this.position = after
+    if (Date.now() - this.lastTouch >= TOUCH_EVERY_MS) this.touch()
+  }
+
+  private async verifyAndRecord(options: {labels?: Labels; mediaType?: string}): Promise<ContentInfo> {
+    this.assertUsable()
+    const {digest, size} = this.options.expected
+    if (this.position !== size) {
+      const have = this.position
+      await this.finish(true)
+      throw new DataLoss(`${JSON.stringify(this.ref)} failed size validation: ${have} != ${size}`, {suffixKind: true})
+    }
+    const actual = `${digest.slice(0, digest.indexOf(':'))}:${this.hash.digest('hex')}`
+    if (actual !== digest) {
+      await this.finish(true)
+      throw new DataLoss(`${JSON.stringify(this.ref)} unexpected digest ${actual}, expected ${digest}`, {suffixKind: true})
+    }
+    const {db, root} = this.ctx
+    try {
+      const data = join(this.dir, 'data')
+      try {
+        await this.fh.sync()
+        await this.fh.close()
+        this.handleClosed = true
+        const target = blobPath(root, digest)
+        ensureDir(dirname(target))
+        if (this.recordedOnDisk(target, size)) {
+          // Another namespace's verified copy is in place: keep it, never store the bytes twice.
+          rmSync(data, {force: true})
+        } else {
+          chmodSync(data, 0o644)
+          renameSync(data, target)
+          fsyncDir(dirname(target))
+        }
+        rmSync(this.dir, {recursive: true, force: true})
+      } catch (err) {
+        throw ioError(err, `cannot commit ${JSON.stringify(this.ref)}`)
+      }
+      return db
+        .transaction(() => {
+          db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING').run(digest, size, nowMicros())
+          const labels = {...(this.options.labels ?? {}), ...(options.labels ?? {})}
+          const {info} = recordContentIn(this.ctx, this.ns, digest, size, {labels, leaseId: this.options.leaseId, mediaType: options.mediaType})
+          this.dropIngestFromLease()
+          return info
+        })
+        .immediate()
+    } finally {
+      this.release()
+    }
+  }
+
+  /** True when the blob has its row and a file of the right size (so it was verified before). */
+  private recordedOnDisk(target: string, size: number): boolean {
+    if (!this.ctx.db.prepare('SELECT 1 FROM blobs WHERE digest = ?').get(this.options.expected.digest)) return false
+    try {
+      return statSync(target).size === size
+    } catch {
+      return false
+    }
+  }
+
+  private async finish(discard: boolean): Promise<void> {
+    if (this.done) return
+    try {
+      if (!this.handleClosed) {
+        this.handleClosed = true
+        await this.fh.close().catch(() => undefined)
+      }
+      if (discard) {
+        rmSync(this.dir, {recursive: true, force: true})
+        this.ctx.db.transaction(() => this.dropIngestFromLease()).immediate()
+      } else {
+        this.touch()
+      }
+    } finally {
+      this.release()
+    }
+  }
+
+  private dropIngestFromLease(): void {
+    if (this.options.leaseId === undefined) return
+    this.ctx.db
+      .prepare("DELETE FROM lease_resources WHERE namespace = ? AND lease_id = ? AND kind = 'ingest' AND ref = ?")
+      .run(this.ns, this.options.leaseId, this.ref)
+  }
+
+  private touch(): void {
+    this.lastTouch = Date.now()
+    try {
+      if (existsSync(this.dir)) writeFileSync(join(this.dir, 'updatedat'), String(nowMicros()))
+    } catch {
+      // Only informational: the data file's mtime says the same.
+    }
+  }
+
+  private release(): void {
+    this.done = true
+    this.ingestLock.release()
+    this.blobLock.release()
+  }
+}
+
+/** fsync a directory so that a rename into it survives a crash. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function ioError(err: unknown, what: string): Error {
+  if ((err as {kind?: string}).kind !== undefined) return err as Error
+  const code = (err as NodeJS.ErrnoException).code
+  const message = `${what}: ${(err as Error).message}`
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new PermissionDenied(message, {cause: err})
+  return new Internal(message, {cause: err})
+}
