@@ -20,3 +20,21 @@ export const formatFlag = Flags.string({summary: 'output format', options: ['tab
 
 /** `-q/--quiet` for list commands: print identifiers only. */
 export const quietFlag = Flags.boolean({char: 'q', summary: 'print only the names'})
+
+/** ctr's RegistryFlags (the subset Berth implements). */
+export const registryFlags = {
+  'plain-http': Flags.boolean({summary: 'use plain HTTP (automatic for localhost and 127.0.0.1)'}),
+  'skip-verify': Flags.boolean({char: 'k', summary: 'skip TLS certificate verification'}),
+  tlscacert: Flags.string({summary: 'CA certificate file for the registry (repeatable)', multiple: true, multipleNonGreedy: true}),
+  user: Flags.string({char: 'u', summary: 'user[:password] for the registry (prompts for a missing password on a terminal)'}),
+  'hosts-dir': Flags.string({summary: 'directory of containerd-style hosts.toml files', default: '/etc/containerd/certs.d'}),
+}
+
+/** Flags that choose platforms. */
+export const platformFlags = {
+  platform: Flags.string({summary: 'pull content for this platform (repeatable; default: this host)', multiple: true, multipleNonGreedy: true}),
+  'all-platforms': Flags.boolean({summary: 'pull content for every platform'}),
+}
+
+/** `--label k=v` (repeatable). */
+export const labelFlag = Flags.string({summary: 'label to attach, k=v (repeatable)', multiple: true, multipleNonGreedy: true})

@@ -6,11 +6,27 @@ type Loader = () => Promise<{default: unknown}>
 
 /** Command id (oclif's colon form) to its module. Add new commands here and nowhere else. */
 export const COMMAND_LOADERS: Record<string, Loader> = {
+  'content:active': () => import('./content/active.js'),
+  'content:fetch': () => import('./content/fetch.js'),
+  'content:get': () => import('./content/get.js'),
+  'content:ls': () => import('./content/ls.js'),
+  'content:rm': () => import('./content/rm.js'),
+  'images:check': () => import('./images/check.js'),
+  'images:inspect': () => import('./images/inspect.js'),
+  'images:label': () => import('./images/label.js'),
+  'images:ls': () => import('./images/ls.js'),
+  'images:pull': () => import('./images/pull.js'),
+  'images:rm': () => import('./images/rm.js'),
+  'images:tag': () => import('./images/tag.js'),
+  'leases:create': () => import('./leases/create.js'),
+  'leases:ls': () => import('./leases/ls.js'),
+  'leases:rm': () => import('./leases/rm.js'),
   'namespaces:create': () => import('./namespaces/create.js'),
   'namespaces:label': () => import('./namespaces/label.js'),
   'namespaces:ls': () => import('./namespaces/ls.js'),
   'namespaces:rm': () => import('./namespaces/rm.js'),
   events: () => import('./events.js'),
+  gc: () => import('./gc.js'),
   info: () => import('./info.js'),
   version: () => import('./version.js'),
 }

@@ -13,7 +13,8 @@ const ALLOWED: Record<string, string[]> = {
   filters: ['errors'],
   store: ['errors', 'oci', 'filters', 'config'],
   events: ['errors', 'oci', 'filters', 'config', 'store'],
-  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events'],
+  images: ['errors', 'oci', 'filters', 'config', 'store'],
+  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images'],
   snapshot: ['errors', 'oci', 'config', 'store', 'events'],
   runtime: ['errors', 'oci', 'config', 'store', 'snapshot', 'events'],
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../../cli/base-command.js'
 import {isNotFound, withContext} from '../../lib/errors/index.js'
+import {collectGarbage} from '../../lib/store/index.js'
 
 export default class NamespacesRm extends CtrCommand {
   static override summary = 'remove one or more namespaces (aliases: remove, delete, del)'
@@ -28,6 +29,7 @@ export default class NamespacesRm extends CtrCommand {
       }
       this.out(`${name}\n`)
     }
+    if (flags.force) await collectGarbage(store) // what the namespaces owned and nobody else reaches
     if (firstExitCode !== undefined) process.exitCode = firstExitCode
   }
 }

@@ -1,0 +1,40 @@
+// The shared body of `images pull` and `content fetch`: progress rendering around fetchImage.
+import {fetchImage, type FetchResult} from '../lib/pull/index.js'
+import type {Store} from '../lib/store/index.js'
+import {parseLabelArgs} from '../lib/oci/labels.js'
+import {createProgress} from './progress.js'
+import {registryOptions} from './registry-options.js'
+
+export interface FetchFlagValues {
+  platform?: string[]
+  'all-platforms'?: boolean
+  label?: string[]
+  'max-concurrent-downloads'?: number
+  quiet?: boolean
+  'plain-http'?: boolean
+  'skip-verify'?: boolean
+  tlscacert?: string[]
+  user?: string
+  'hosts-dir'?: string
+}
+
+/** Fetch `ref` into `namespace` with progress on stderr; returns what fetchImage returns. */
+export async function runFetch(store: Store, namespace: string, ref: string, flags: FetchFlagValues): Promise<FetchResult> {
+  const progress = await createProgress({quiet: flags.quiet})
+  let result: FetchResult | undefined
+  try {
+    result = await fetchImage(store, {
+      namespace,
+      ref,
+      platforms: flags.platform ?? [],
+      allPlatforms: flags['all-platforms'] ?? false,
+      labels: parseLabelArgs(flags.label ?? []),
+      maxConcurrentDownloads: flags['max-concurrent-downloads'] ?? 3,
+      registry: await registryOptions(flags),
+      onProgress: progress.listener,
+    })
+    return result
+  } finally {
+    progress.finish(result?.bytesTransferred ?? 0)
+  }
+}

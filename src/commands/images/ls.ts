@@ -1,0 +1,37 @@
+import {CtrCommand} from '../../cli/base-command.js'
+import {formatFlag, quietFlag} from '../../cli/flags.js'
+import {tabwrite, toJson} from '../../cli/output.js'
+import {formatBytes} from '../../cli/units.js'
+import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
+import {ImageReader} from '../../lib/images/index.js'
+import {formatLabels} from '../../lib/oci/labels.js'
+
+export default class ImagesLs extends CtrCommand {
+  static override summary = 'list images (alias: list)'
+  static override description = "List images in the namespace. Filters use containerd's syntax over name, target.digest, target.mediatype, labels.<key> and annotations.<key>; several filters are OR'd."
+  static override examples = ['<%= config.bin %> images ls', "<%= config.bin %> images ls -q 'name~=redis'"]
+  static override strict = false // filters
+  static override flags = {quiet: quietFlag, format: formatFlag}
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(ImagesLs)
+    const filter = parseFilters(argv as string[])
+    const store = await this.store()
+    const ns = this.namespace()
+    const images = store.images
+      .list(ns)
+      .filter((img) => filter.match(objectAdaptor({name: img.name, target: {digest: img.target.digest, mediatype: img.target.mediaType}, labels: img.labels, annotations: img.target.annotations ?? {}}, ['labels', 'annotations'])))
+    if (flags.quiet) return this.out(images.map((i) => `${i.name}\n`).join(''))
+    const reader = new ImageReader(store, ns)
+    const rows = images.map((img) => ({img, summary: reader.summary(img.target)}))
+    if (flags.format === 'json') {
+      return this.out(toJson(rows.map(({img, summary}) => ({name: img.name, target: img.target, size: summary.size, platforms: summary.platforms, labels: img.labels, createdAt: new Date(img.createdAt / 1000).toISOString(), updatedAt: new Date(img.updatedAt / 1000).toISOString()}))))
+    }
+    this.out(
+      tabwrite([
+        'REF\tTYPE\tDIGEST\tSIZE\tPLATFORMS\tLABELS\t',
+        ...rows.map(({img, summary}) => `${img.name}\t${img.target.mediaType}\t${img.target.digest}\t${formatBytes(summary.size)}\t${summary.platforms.join(',') || '-'}\t${formatLabels(img.labels) || '-'}\t`),
+      ]),
+    )
+  }
+}

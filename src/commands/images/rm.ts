@@ -1,0 +1,41 @@
+import {Args, Flags} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {isNotFound} from '../../lib/errors/index.js'
+import {parseReference} from '../../lib/oci/index.js'
+import {collectGarbage} from '../../lib/store/index.js'
+
+export default class ImagesRm extends CtrCommand {
+  static override summary = 'remove one or more images (aliases: remove, delete, del)'
+  static override description = 'Remove image records and print each removed name; a missing image is reported on stderr and does not fail (as ctr). Blobs no namespace reaches any more are deleted at once.'
+  static override args = {ref: Args.string({required: true, description: 'image reference'})}
+  static override strict = false // several refs
+  static override flags = {sync: Flags.boolean({summary: 'accepted for ctr compatibility: garbage is always collected before returning'})}
+
+  async run(): Promise<void> {
+    const {argv} = await this.parse(ImagesRm)
+    const store = await this.store()
+    const ns = this.namespace()
+    let removed = 0
+    for (const input of argv as string[]) {
+      const name = normalize(input)
+      try {
+        store.images.delete(ns, name)
+        removed++
+        this.out(`${input}\n`)
+      } catch (err) {
+        if (!isNotFound(err)) throw err
+        process.stderr.write(`ctr: ${input}: image not found\n`)
+      }
+    }
+    if (removed > 0) await collectGarbage(store)
+  }
+}
+
+/** Stored names are normalized; accept what the user typed too (an unparsable name stays as is). */
+function normalize(input: string): string {
+  try {
+    return parseReference(input).toString()
+  } catch {
+    return input
+  }
+}

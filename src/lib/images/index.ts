@@ -1,0 +1,181 @@
+// Reading images back out of the content store: size and platforms for `images ls`, completeness
+// for `images check`, the descriptor tree for `images inspect`. Walks are memoized by digest
+// (content is immutable), so listing 10,000 tags of a few images reads each manifest once.
+import {isNotFound} from '../errors/index.js'
+import {
+  configPlatform,
+  type Descriptor,
+  formatPlatform,
+  isConfig,
+  isIndex,
+  isManifest,
+  parseImageConfig,
+  parseIndex,
+  parseManifest,
+  platformFromOci,
+  type PlatformMatcher,
+  platformMatcher,
+  sortByPreference,
+} from '../oci/index.js'
+import type {Store} from '../store/index.js'
+
+export interface ImageSummary {
+  /** Bytes of everything the host platform needs (index, manifest, config, layers), as ctr's SIZE. */
+  readonly size: number
+  /** Distinct `os/arch[/variant]` found by walking the target, sorted. */
+  readonly platforms: readonly string[]
+}
+
+export interface ImageCheck {
+  readonly complete: boolean
+  /** Blobs present / required for the host platform. */
+  readonly present: number
+  readonly required: number
+  readonly presentBytes: number
+  readonly requiredBytes: number
+  /** The target itself is missing: nothing can be said (`unavailable`). */
+  readonly unavailable: boolean
+}
+
+export interface DescriptorNode {
+  readonly mediaType: string
+  readonly digest: string
+  readonly size: number
+  readonly platform?: string
+  readonly present: boolean
+  readonly children?: readonly DescriptorNode[]
+}
+
+/** A per-command reader over one namespace's content, caching parsed blobs by digest. */
+export class ImageReader {
+  private readonly json = new Map<string, unknown>()
+  private readonly summaries = new Map<string, ImageSummary>()
+  private readonly matcher: PlatformMatcher
+
+  constructor(
+    private readonly store: Store,
+    private readonly namespace: string,
+    matcher?: PlatformMatcher,
+  ) {
+    this.matcher = matcher ?? platformMatcher()
+  }
+
+  /** Size and platforms; missing content counts as zero size. */
+  summary(target: Descriptor): ImageSummary {
+    const cached = this.summaries.get(target.digest)
+    if (cached) return cached
+    const platforms = new Set<string>()
+    let size = 0
+    const visit = (d: Descriptor, forSize: boolean) => {
+      if (forSize) size += d.size
+      if (isIndex(d.mediaType)) {
+        const index = this.read(d, parseIndex)
+        if (!index) return
+        const manifests = index.manifests as Descriptor[]
+        const best = sortByPreference(manifests, this.matcher)[0]
+        for (const m of manifests) {
+          if (m.platform) platforms.add(formatPlatform(platformFromOci(m.platform)))
+          else if (isManifest(m.mediaType)) visit(m, false)
+        }
+        if (best && forSize) visitManifestForSize(best)
+      } else if (isManifest(d.mediaType)) {
+        const manifest = this.read(d, parseManifest)
+        if (!manifest) return
+        const config = this.read(manifest.config as Descriptor, parseImageConfig)
+        if (config) platforms.add(formatPlatform(configPlatform(config)))
+        if (forSize) for (const c of [manifest.config, ...manifest.layers]) size += c.size
+      }
+    }
+    const visitManifestForSize = (m: Descriptor) => {
+      size += m.size
+      const manifest = this.read(m, parseManifest)
+      if (manifest) for (const c of [manifest.config, ...manifest.layers]) size += c.size
+    }
+    visit(target, true)
+    const summary = {size, platforms: [...platforms].sort()}
+    this.summaries.set(target.digest, summary)
+    return summary
+  }
+
+  /** Which of the blobs the host platform needs are present here. */
+  check(target: Descriptor): ImageCheck {
+    const required: Descriptor[] = []
+    let unavailable = false
+    const visit = (d: Descriptor): void => {
+      required.push(d)
+      if (isIndex(d.mediaType)) {
+        const index = this.read(d, parseIndex)
+        if (!index) {
+          if (d === target) unavailable = true
+          return
+        }
+        const best = sortByPreference(index.manifests as Descriptor[], this.matcher)[0]
+        if (best) visit(best)
+      } else if (isManifest(d.mediaType)) {
+        const manifest = this.read(d, parseManifest)
+        if (!manifest) {
+          if (d === target) unavailable = true
+          return
+        }
+        required.push(manifest.config as Descriptor, ...(manifest.layers as Descriptor[]))
+      }
+    }
+    visit(target)
+    const present = required.filter((d) => this.has(d.digest))
+    return {
+      complete: !unavailable && present.length === required.length,
+      present: present.length,
+      required: required.length,
+      presentBytes: present.reduce((n, d) => n + d.size, 0),
+      requiredBytes: required.reduce((n, d) => n + d.size, 0),
+      unavailable,
+    }
+  }
+
+  /** The whole descriptor tree under `target` (every platform), with presence. */
+  tree(target: Descriptor): DescriptorNode {
+    const node = (d: Descriptor): DescriptorNode => {
+      const base = {
+        mediaType: d.mediaType,
+        digest: d.digest,
+        size: d.size,
+        ...(d.platform ? {platform: formatPlatform(platformFromOci(d.platform))} : {}),
+        present: this.has(d.digest),
+      }
+      if (isIndex(d.mediaType)) {
+        const index = this.read(d, parseIndex)
+        return index ? {...base, children: (index.manifests as Descriptor[]).map(node)} : base
+      }
+      if (isManifest(d.mediaType)) {
+        const manifest = this.read(d, parseManifest)
+        return manifest ? {...base, children: [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])].map(node)} : base
+      }
+      return base
+    }
+    return node(target)
+  }
+
+  private has(digest: string): boolean {
+    try {
+      this.store.content.info(this.namespace, digest)
+      return true
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+  }
+
+  private read<T>(d: Descriptor, parse: (bytes: Buffer, hint?: string) => T): T | undefined {
+    if (this.json.has(d.digest)) return this.json.get(d.digest) as T
+    let value: T | undefined
+    try {
+      const bytes = this.store.content.readBytes(this.namespace, d.digest)
+      value = isConfig(d.mediaType) ? parse(bytes) : parse(bytes, d.mediaType)
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+      value = undefined
+    }
+    this.json.set(d.digest, value)
+    return value
+  }
+}

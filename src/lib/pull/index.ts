@@ -1,0 +1,4 @@
+// Pulling images: the registry client, the fetch walk and its progress events.
+export {fetchImage, refKey, type FetchOptions, type FetchResult} from './pull.js'
+export type {ProgressEvent, ProgressListener} from './progress.js'
+export type {RegistryOptions} from './registry/index.js'

@@ -1,0 +1,225 @@
+// Fetch an image into the content store: resolve the reference, walk index -> manifest ->
+// config + layers, and make each blob visible in the namespace — by recording it when the
+// sharing policy allows (zero bytes), else by streaming it into a resumable ingest — then record
+// the image. Every blob is added to a lease while the pull runs, so GC cannot take what it has
+// written before the image record references it; a killed pull leaves its lease and ingests
+// behind, and the next pull resumes from them.
+import {DataLoss, InvalidArgument, NotFound} from '../errors/index.js'
+import type {Labels} from '../oci/labels.js'
+import {
+  type Descriptor,
+  descriptorKind,
+  isIndex,
+  isManifest,
+  type ImageReference,
+  parseIndex,
+  parseManifest,
+  parsePlatform,
+  parseReference,
+  platformMatcher,
+  sortByPreference,
+} from '../oci/index.js'
+import {type Store, withLease} from '../store/index.js'
+import type {ProgressEvent, ProgressListener} from './progress.js'
+import {createRegistry, type Registry, type RegistryOptions} from './registry/index.js'
+
+export interface FetchOptions {
+  readonly namespace: string
+  readonly ref: string
+  /** `os/arch[/variant]` strings; empty means the host platform. */
+  readonly platforms?: readonly string[]
+  readonly allPlatforms?: boolean
+  readonly labels?: Labels
+  readonly maxConcurrentDownloads?: number
+  readonly registry?: RegistryOptions
+  readonly onProgress?: ProgressListener
+}
+
+export interface FetchResult {
+  readonly name: string
+  readonly target: Descriptor
+  /** Blob body bytes received from the registry (0 when everything was shared or present). */
+  readonly bytesTransferred: number
+  readonly created: boolean
+}
+
+const LEASE_MS = 24 * 3600 * 1000
+
+/**
+ * Fetch `options.ref` into the namespace and record the image. Throws InvalidArgument (bad
+ * reference or platform), NotFound, PermissionDenied, Unavailable (registry), DataLoss
+ * (digest or size mismatch).
+ */
+export async function fetchImage(store: Store, options: FetchOptions): Promise<FetchResult> {
+  if (options.allPlatforms && options.platforms && options.platforms.length > 0) {
+    throw new InvalidArgument('cannot specify both --platform and --all-platforms', {suffixKind: true})
+  }
+  const ref = parseReference(options.ref)
+  const matcher = options.allPlatforms ? undefined : platformMatcher((options.platforms ?? []).map((p) => parsePlatform(p)))
+  const emit = options.onProgress ?? (() => {})
+  const registry = createRegistry(options.registry)
+  try {
+    const name = ref.toString()
+    emit({type: 'resolving', ref: name})
+    const resolved = await registry.resolve(ref)
+    emit({type: 'resolved', ref: name, descriptor: resolved.descriptor})
+
+    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3)
+    // The image is recorded while the lease still holds every blob: a GC run by another process
+    // between the two would otherwise find them unreferenced.
+    const created = await withLease(
+      store,
+      options.namespace,
+      async (leaseId) => {
+        job.leaseId = leaseId
+        await job.handle(resolved.descriptor)
+        await job.drain()
+        return store.images.put(options.namespace, {name, target: stripDescriptor(resolved.descriptor), labels: options.labels ?? {}}).created
+      },
+      {expiresInMs: LEASE_MS},
+    )
+    return {name, target: resolved.descriptor, bytesTransferred: registry.stats.blobBytes, created}
+  } finally {
+    registry.close() // idle keep-alive sockets would hold the process open until the server drops them
+  }
+}
+
+/** One pull's walk over the descriptor tree, with a bounded pool for blob downloads. */
+class FetchJob {
+  leaseId: string | undefined
+  private readonly pending: Promise<void>[] = []
+  private active = 0
+  private readonly queue: Array<() => void> = []
+
+  constructor(
+    private readonly store: Store,
+    private readonly ns: string,
+    private readonly ref: ImageReference,
+    private readonly registry: Registry,
+    private readonly emit: (e: ProgressEvent) => void,
+    private readonly matcher: ReturnType<typeof platformMatcher> | undefined,
+    private readonly limit: number,
+  ) {}
+
+  /** Fetch one descriptor and, for indexes and manifests, what they reference. */
+  async handle(desc: Descriptor): Promise<void> {
+    if (isIndex(desc.mediaType) || isManifest(desc.mediaType)) return this.handleManifest(desc)
+    this.pending.push(this.limited(() => this.fetchBlob(desc)))
+  }
+
+  async drain(): Promise<void> {
+    // Rejections surface here; keep draining until no new work was added.
+    for (let done = 0; done < this.pending.length; ) {
+      const batch = this.pending.slice(done)
+      done = this.pending.length
+      await Promise.all(batch)
+    }
+  }
+
+  private async handleManifest(desc: Descriptor): Promise<void> {
+    const key = refKey(desc)
+    const bytes = await this.fetchSmall(desc, key)
+    let children: Descriptor[]
+    const labels: Labels = {}
+    if (isIndex(desc.mediaType)) {
+      const index = parseIndex(bytes, desc.mediaType)
+      const manifests = index.manifests as Descriptor[]
+      children = this.matcher ? sortByPreference(manifests, this.matcher).slice(0, 1) : manifests
+      if (this.matcher && children.length === 0) throw new NotFound(`no match for platform in manifest ${desc.digest}`, {suffixKind: true})
+      manifests.forEach((m, i) => {
+        if (children.includes(m)) labels[`containerd.io/gc.ref.content.m.${i}`] = m.digest
+      })
+    } else {
+      const manifest = parseManifest(bytes, desc.mediaType)
+      children = [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])]
+      labels['containerd.io/gc.ref.content.config'] = manifest.config.digest
+      manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
+    }
+    this.store.content.setLabels(this.ns, desc.digest, labels)
+    for (const child of children) await this.handle(child)
+  }
+
+  /** A manifest or index: bytes in memory (bounded by the registry client), then committed. */
+  private async fetchSmall(desc: Descriptor, key: string): Promise<Buffer> {
+    const opened = await this.store.content.openWriter(this.ns, {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId})
+    if (opened.status !== 'write') {
+      this.emit({type: opened.status === 'exists' ? 'exists' : 'done', key, descriptor: desc, transferred: 0})
+      return this.store.content.readBytes(this.ns, desc.digest)
+    }
+    const writer = opened.writer
+    try {
+      const bytes = await this.registry.fetchManifest(this.ref, desc)
+      if (writer.offset > 0) {
+        await writer.abort() // a manifest is small: start over rather than splice
+        return this.fetchSmall(desc, key)
+      }
+      await writer.write(bytes)
+      await writer.commit({mediaType: desc.mediaType})
+      this.emit({type: 'done', key, descriptor: desc, transferred: bytes.length})
+      return bytes
+    } catch (err) {
+      await writer.close()
+      throw err
+    }
+  }
+
+  private async fetchBlob(desc: Descriptor): Promise<void> {
+    const key = refKey(desc)
+    if (desc.size <= 0) throw new InvalidArgument(`unable to fetch descriptor (${desc.digest}) which reports content size of zero`, {suffixKind: true})
+    const opened = await this.store.content.openWriter(this.ns, {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId})
+    if (opened.status !== 'write') {
+      this.emit({type: opened.status === 'exists' ? 'exists' : 'done', key, descriptor: desc, transferred: 0})
+      return
+    }
+    const writer = opened.writer
+    let offset = writer.offset
+    let transferred = 0
+    let lastReport = 0
+    try {
+      this.emit({type: 'downloading', key, descriptor: desc, offset, total: desc.size})
+      await this.registry.fetchBlobResumable(this.ref, desc, offset, async (chunk) => {
+        await writer.write(chunk)
+        offset += chunk.length
+        transferred += chunk.length
+        const now = Date.now()
+        if (now - lastReport >= 100) {
+          lastReport = now
+          this.emit({type: 'downloading', key, descriptor: desc, offset, total: desc.size})
+        }
+      })
+      if (offset !== desc.size) throw new DataLoss(`short read: expected ${desc.size} bytes but got ${offset}`, {suffixKind: true})
+      await writer.commit({mediaType: desc.mediaType})
+    } catch (err) {
+      await writer.close() // keep the partial data: the next pull resumes from it
+      throw err
+    }
+    this.emit({type: 'done', key, descriptor: desc, transferred})
+  }
+
+  private limited(fn: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const start = () => {
+        this.active++
+        fn()
+          .then(resolve, reject)
+          .finally(() => {
+            this.active--
+            this.queue.shift()?.()
+          })
+      }
+      if (this.active < this.limit) start()
+      else this.queue.push(start)
+    })
+  }
+}
+
+/** containerd's MakeRefKey: `<kind>-<digest>`, with the ref.name annotation when present. */
+export function refKey(desc: Descriptor): string {
+  const kind = descriptorKind(desc.mediaType)
+  const name = desc.annotations?.['org.opencontainers.image.ref.name']
+  return name ? `${kind}-${name}@${desc.digest}` : `${kind}-${desc.digest}`
+}
+
+function stripDescriptor(d: Descriptor): {mediaType: string; digest: string; size: number; annotations?: Record<string, string>} {
+  return d.annotations ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations} : {mediaType: d.mediaType, digest: d.digest, size: d.size}
+}
