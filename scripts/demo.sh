@@ -1,34 +1,50 @@
 #!/usr/bin/env bash
-# `npm run demo`: the seed's walk-through on the default store (root: /var/lib/berth, state:
-# /run/berth, as root; BERTH_ROOT/BERTH_STATE override). It only touches the namespaces it
-# creates, which carry the label berth.demo=true, and refuses to run over a user's own `foo`.
+# `npm run demo`: the containerd namespaces seed's story on the default store (root:
+# /var/lib/berth, state: /run/berth as root; BERTH_ROOT/BERTH_STATE override), against a local
+# registry seeded with an image the project builds itself. It only touches what it creates: the
+# namespace `foo` (labelled berth.demo=true) and the image 127.0.0.1:<port>/demo/busybox:1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctr() { node bin/run.js "$@"; }
-step() { printf '\n\033[1m$ ctr %s\033[0m\n' "$*"; ctr "$@"; }
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
-if ctr ns ls -q | grep -qx foo; then
-  if ! ctr ns ls -q 'name==foo,labels."berth.demo"==true' | grep -qx foo; then
-    echo "demo: a namespace named foo exists and is not the demo's; not touching it" >&2
-    exit 1
-  fi
-  ctr ns rm --force foo >/dev/null
+if ctr ns ls -q | grep -qx foo && ! ctr ns ls -q 'name==foo,labels."berth.demo"==true' | grep -qx foo; then
+  echo "demo: a namespace named foo exists and is not the demo's; not touching it" >&2
+  exit 1
 fi
-start=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+ctr ns rm --force foo >/dev/null
 
-echo "Berth demo: namespaces and events, as in containerd's namespaces seed."
-step namespaces create foo mylabel=bar berth.demo=true
-step namespaces ls
-echo
-echo "# A write into a namespace creates it: labelling 'default' brings it into being."
-step namespaces label default berth.demo.seen=true
-step namespaces ls
-echo
-echo "# Filters use containerd's syntax:"
-step namespaces ls -q 'labels.mylabel==bar'
-step namespaces rm foo
-step namespaces label default berth.demo.seen=
-echo
-echo "# Every change above is an event row; replay them (beyond ctr: --since / --no-follow):"
-step events --since "$start" --no-follow
-step events --since "$start" --no-follow 'topic~=/namespaces/.+,namespace==foo'
+# The registry lives as long as this script holds the pipe to its stdin.
+exec 3> >(node scripts/demo-registry.mjs > "${TMPDIR:-/tmp}/berth-demo-registry.$$")
+for _ in $(seq 100); do [ -s "${TMPDIR:-/tmp}/berth-demo-registry.$$" ] && break; sleep 0.1; done
+host=$(cat "${TMPDIR:-/tmp}/berth-demo-registry.$$")
+rm -f "${TMPDIR:-/tmp}/berth-demo-registry.$$"
+[ -n "$host" ] || { echo "demo: the local registry did not start" >&2; exit 1; }
+ref="$host/demo/busybox:1"
+start=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+export -f ctr
+
+echo "Berth demo: namespaces, a shared content store and events, as in containerd's namespaces seed."
+echo "A local registry at $host serves $ref, built by this project from Debian's busybox-static."
+step ctr namespaces create foo mylabel=bar berth.demo=true
+step ctr namespaces ls
+echo; echo "# Pull into the default namespace (progress goes to stderr):"
+step ctr images pull "$ref"
+step ctr images ls
+echo; echo "# Nothing was pulled in foo:"
+step env CONTAINERD_NAMESPACE=foo node bin/run.js images ls
+echo; echo "# Pulling the same image into foo downloads nothing: the blobs are shared."
+step env CONTAINERD_NAMESPACE=foo node bin/run.js images pull "$ref"
+step env CONTAINERD_NAMESPACE=foo node bin/run.js images ls
+step env CONTAINERD_NAMESPACE=foo node bin/run.js images rm "$ref"
+step env CONTAINERD_NAMESPACE=foo node bin/run.js images ls
+echo; echo "# It is still in default, which was created by the first write into it:"
+step ctr images ls
+step ctr namespaces ls
+step ctr namespaces rm foo
+echo; echo "# default still holds an image and its blobs, so it cannot be removed:"
+step ctr namespaces rm default || true
+echo; echo "# Every change above is an event row; replay them (beyond ctr: --since / --no-follow):"
+step ctr events --since "$start" --no-follow
+echo; echo "# Clean up what the demo pulled (garbage collection deletes the blobs nobody references):"
+step ctr images rm "$ref"
