@@ -38,3 +38,12 @@ export const platformFlags = {
 
 /** `--label k=v` (repeatable). */
 export const labelFlag = Flags.string({summary: 'label to attach, k=v (repeatable)', multiple: true, multipleNonGreedy: true})
+
+/** Everything `images pull` and `content fetch` accept. */
+export const fetchFlags = {
+  ...registryFlags,
+  ...platformFlags,
+  label: labelFlag,
+  'max-concurrent-downloads': Flags.integer({summary: 'number of blobs downloaded at once', default: 3, min: 1}),
+  quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
+}

@@ -2,8 +2,8 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {formatBytes} from '../../cli/units.js'
-import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
-import {ImageReader} from '../../lib/images/index.js'
+import {parseFilters} from '../../lib/filters/index.js'
+import {ImageReader, imageAdaptor} from '../../lib/images/index.js'
 
 export default class ImagesCheck extends CtrCommand {
   static override summary = 'check that images have all their content'
@@ -19,7 +19,7 @@ export default class ImagesCheck extends CtrCommand {
     const reader = new ImageReader(store, ns)
     const rows = store.images
       .list(ns)
-      .filter((img) => filter.match(objectAdaptor({name: img.name, target: {digest: img.target.digest, mediatype: img.target.mediaType}, labels: img.labels}, ['labels'])))
+      .filter((img) => filter.match(imageAdaptor(img)))
       .map((img) => ({img, check: reader.check(img.target), unpacked: false}))
     if (flags.quiet) return this.out(rows.filter((r) => r.check.complete && r.unpacked).map((r) => `${r.img.name}\n`).join(''))
     if (flags.format === 'json') return this.out(toJson(rows.map(({img, check, unpacked}) => ({name: img.name, target: img.target, ...check, unpacked}))))

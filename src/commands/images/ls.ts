@@ -2,8 +2,8 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {formatBytes} from '../../cli/units.js'
-import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
-import {ImageReader} from '../../lib/images/index.js'
+import {parseFilters} from '../../lib/filters/index.js'
+import {ImageReader, imageAdaptor} from '../../lib/images/index.js'
 import {formatLabels} from '../../lib/oci/labels.js'
 
 export default class ImagesLs extends CtrCommand {
@@ -20,7 +20,7 @@ export default class ImagesLs extends CtrCommand {
     const ns = this.namespace()
     const images = store.images
       .list(ns)
-      .filter((img) => filter.match(objectAdaptor({name: img.name, target: {digest: img.target.digest, mediatype: img.target.mediaType}, labels: img.labels, annotations: img.target.annotations ?? {}}, ['labels', 'annotations'])))
+      .filter((img) => filter.match(imageAdaptor(img)))
     if (flags.quiet) return this.out(images.map((i) => `${i.name}\n`).join(''))
     const reader = new ImageReader(store, ns)
     const rows = images.map((img) => ({img, summary: reader.summary(img.target)}))

@@ -1,7 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {runFetch} from '../../cli/fetch-runner.js'
-import {labelFlag, platformFlags, registryFlags} from '../../cli/flags.js'
+import {fetchFlags} from '../../cli/flags.js'
 
 export default class ImagesPull extends CtrCommand {
   static override summary = 'pull an image from a registry'
@@ -11,13 +11,7 @@ namespace already has are shared without downloading when the sharing policy all
 interrupted pull resumes where it stopped.`
   static override examples = ['<%= config.bin %> images pull docker.io/library/redis:latest', '<%= config.bin %> -n foo images pull --platform linux/arm64 127.0.0.1:5000/app:1']
   static override args = {ref: Args.string({required: true, description: 'image reference'})}
-  static override flags = {
-    ...registryFlags,
-    ...platformFlags,
-    label: labelFlag,
-    'max-concurrent-downloads': Flags.integer({summary: 'number of blobs downloaded at once', default: 3, min: 1}),
-    quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
-  }
+  static override flags = fetchFlags
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ImagesPull)

@@ -17,7 +17,8 @@ import {
   platformMatcher,
   sortByPreference,
 } from '../oci/index.js'
-import type {Store} from '../store/index.js'
+import {type Adaptor, objectAdaptor} from '../filters/index.js'
+import type {ImageRecord, Store} from '../store/index.js'
 
 export interface ImageSummary {
   /** Bytes of everything the host platform needs (index, manifest, config, layers), as ctr's SIZE. */
@@ -178,4 +179,12 @@ export class ImageReader {
     this.json.set(d.digest, value)
     return value
   }
+}
+
+/** The filter view of an image: name, target.digest, target.mediatype, labels.*, annotations.*. */
+export function imageAdaptor(image: ImageRecord): Adaptor {
+  return objectAdaptor(
+    {name: image.name, target: {digest: image.target.digest, mediatype: image.target.mediaType}, labels: image.labels, annotations: image.target.annotations ?? {}},
+    ['labels', 'annotations'],
+  )
 }
