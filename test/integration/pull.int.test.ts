@@ -272,6 +272,46 @@ describe('pull against a fault-injecting registry', () => {
     assert.match((await s.spawn(['images', 'check'])).stdout, /complete \(5\/5\)/)
   })
 
+  test('killed at several moments, each pull resumes; the last one completes', async () => {
+    const s = fresh()
+    const slow = reg.rules.add({path: '/blobs/', method: 'GET', kind: 'slow', bytesPerSecond: 256 * 1024})
+    try {
+      for (const delayMs of [150, 500, 900]) {
+        const child = spawn(process.execPath, [CTR_BIN, 'images', 'pull', '-q', ref()], {env: s.env, stdio: 'ignore'})
+        const exited = new Promise((r) => child.once('exit', r))
+        await new Promise((r) => setTimeout(r, delayMs))
+        child.kill('SIGKILL')
+        await exited
+        if (child.signalCode === 'SIGKILL') {
+          assert.equal((await s.spawn(['images', 'ls', '-q'])).stdout, '', 'no image is recorded before its blobs are')
+        }
+      }
+    } finally {
+      reg.rules.remove(slow)
+    }
+    const done = await s.spawn(['images', 'pull', '-q', ref()])
+    assert.equal(done.code, 0, done.stderr)
+    assert.match((await s.spawn(['images', 'check'])).stdout, /complete \(5\/5\)/)
+    for (const l of image.layers) assert.ok(existsSync(blobPath(s, l.digest)))
+  })
+
+  test('on a terminal, progress is drawn in place with bars', async () => {
+    const s = fresh()
+    // util-linux `script` gives the pull a pseudo-terminal.
+    const quoted = [process.execPath, CTR_BIN, 'images', 'pull', ref()].map((a) => `'${a}'`).join(' ')
+    const r = await new Promise<{code: number | null; out: string}>((resolve) => {
+      const child = spawn('script', ['-qec', quoted, '/dev/null'], {env: {...s.env, COLUMNS: '220'}, stdio: ['pipe', 'pipe', 'pipe']})
+      child.stdin.end()
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      child.on('close', (code) => resolve({code, out}))
+    })
+    assert.equal(r.code, 0, r.out)
+    assert.match(r.out, /\u001b\[/, 'escape codes on a terminal')
+    assert.match(r.out, /\|\u001b\[32m\+{40}\u001b\[0m\|/, 'a full 40-column bar')
+    assert.match(r.out, /elapsed: \d+\.\d ?s\ttotal:/)
+  })
+
   test('multi-platform index: host by default, --platform, --all-platforms', async () => {
     const s = fresh()
     const mine = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 1}), compression: 'gzip', platform: {os: 'linux', architecture: host}})
