@@ -11,9 +11,12 @@ const ctrBin = join(repo, 'bin', 'run.js')
 const {openStore, appendEvent} = await import(join(repo, 'dist/src/lib/store/index.js'))
 const {interpret} = await import(join(repo, 'dist/src/lib/config/index.js'))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31)
+const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'))
 process.on('exit', () => rmSync(work, {recursive: true, force: true}))
+// Ctrl-C and kill still run the exit hooks (this directory, the registry, containerd).
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130))
 
 async function freshStore(name) {
   const root = join(work, name, 'root')
@@ -102,3 +105,24 @@ for (const [name, ms] of Object.entries(rows)) {
   console.log(`${name.padEnd(34)}${fmt(ms)}  ${(ms / anchor).toFixed(2)}×  ${target}`)
 }
 console.log(`${'ctr events: delivery latency'.padEnd(34)}${fmt(latency.median)}  (max ${latency.max.toFixed(1)} ms; target < 100 ms)`)
+
+// The pull issue: Berth against containerd (a private daemon) in the same run.
+const {benchPull} = await import('./bench-pull.mjs')
+const pull = await benchPull({repo, work, rounds: PULL_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+const cell = (v, unit) => (Number.isFinite(v) ? (unit === 'MiB' ? `${v.toFixed(0)} MiB` : v >= 10_000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`) : 'n/a')
+console.log(`\n${pull.title} — medians of ${PULL_ROUNDS} runs, cold runs on a fresh store / fresh containerd root; anchor: ${pull.anchor}`)
+for (const note of pull.notes) console.log(`  ${note}`)
+console.log(`\n${'what'.padEnd(38)}${'Berth median'.padStart(13)}${'anchor median'.padStart(15)}${'ratio'.padStart(8)}  target`)
+for (const row of pull.rows) {
+  if (row.text !== undefined) {
+    console.log(`${row.what.padEnd(38)}${row.text}${row.ok === undefined ? '' : row.ok ? '  (met)' : '  (missed)'}`)
+    continue
+  }
+  const ratio = Number.isFinite(row.berth / row.anchor) ? `${(row.berth / row.anchor).toFixed(2)}×` : 'n/a'
+  let met = ''
+  const limit = /^≤ ([\d.]+)×$/.exec(row.target)
+  if (limit && Number.isFinite(row.berth / row.anchor)) met = row.berth / row.anchor <= Number(limit[1]) ? ' (met)' : ' (missed)'
+  if (row.abs !== undefined) met = row.berth <= row.abs ? ' (met)' : ' (missed)'
+  console.log(`${row.what.padEnd(38)}${cell(row.berth, row.unit).padStart(13)}${cell(row.anchor, row.unit).padStart(15)}${ratio.padStart(8)}  ${row.target}${met}`)
+  if (row.note) console.log(`${''.padEnd(38)}${row.note}`)
+}
