@@ -44,6 +44,7 @@ export interface FetchResult {
 }
 
 const LEASE_MS = 24 * 3600 * 1000
+const WRITE_BATCH_BYTES = 1024 * 1024
 
 /**
  * Fetch `options.ref` into the namespace and record the image. Throws InvalidArgument (bad
@@ -175,21 +176,36 @@ class FetchJob {
     let offset = writer.offset
     let transferred = 0
     let lastReport = 0
+    // Sockets deliver ~64 KiB pieces; writing each one is a thread-pool round trip. Coalesce them
+    // into ~1 MiB writes (bytes received but not yet written are simply fetched again on resume).
+    let pending: Uint8Array[] = []
+    let pendingBytes = 0
+    const flush = async () => {
+      if (pendingBytes === 0) return
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
+      pending = []
+      pendingBytes = 0
+      await writer.write(data)
+    }
     try {
       this.emit({type: 'downloading', key, descriptor: desc, offset, total: desc.size})
       await this.registry.fetchBlobResumable(this.ref, desc, offset, async (chunk) => {
-        await writer.write(chunk)
+        pending.push(chunk)
+        pendingBytes += chunk.length
         offset += chunk.length
         transferred += chunk.length
+        if (pendingBytes >= WRITE_BATCH_BYTES) await flush()
         const now = Date.now()
         if (now - lastReport >= 100) {
           lastReport = now
           this.emit({type: 'downloading', key, descriptor: desc, offset, total: desc.size})
         }
       })
+      await flush()
       if (offset !== desc.size) throw new DataLoss(`short read: expected ${desc.size} bytes but got ${offset}`, {suffixKind: true})
       await writer.commit({mediaType: desc.mediaType})
     } catch (err) {
+      await flush().catch(() => undefined) // keep what arrived for the resume
       await writer.close() // keep the partial data: the next pull resumes from it
       throw err
     }
