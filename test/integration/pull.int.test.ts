@@ -232,6 +232,28 @@ describe('pull against a fault-injecting registry', () => {
     assert.equal(bad.code, 2, bad.stderr)
   })
 
+  test('an oversized manifest and a body that always breaks off: clear errors, nothing recorded', async () => {
+    const s = fresh()
+    const big = reg.rules.add({path: '/manifests/', kind: 'oversize', bytes: 5 * 1024 * 1024})
+    try {
+      const r = await s.spawn(['images', 'pull', '-q', ref()])
+      assert.equal(r.code, 3, r.stderr)
+      assert.match(r.stderr, /^ctr: rejecting \d+ byte manifest/)
+    } finally {
+      reg.rules.remove(big)
+    }
+    const cut = reg.rules.add({path: image.layers[2]!.digest, method: 'GET', kind: 'truncate', bytes: 1000})
+    try {
+      const r = await s.spawn(['images', 'pull', '-q', ref()])
+      assert.equal(r.code, 6, r.stderr)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+    } finally {
+      reg.rules.remove(cut)
+    }
+    assert.equal((await s.spawn(['images', 'ls', '-q'])).stdout, '')
+    assert.ok(!existsSync(blobPath(s, image.layers[2]!.digest)))
+  })
+
   test('500 then success is retried', async () => {
     const s = fresh()
     const rule = reg.rules.add({path: image.layers[0]!.digest, method: 'GET', kind: 'status', status: 500, times: 1})
