@@ -319,8 +319,9 @@ describe('pull against a fault-injecting registry', () => {
 
   test('on a terminal, progress is drawn in place with bars', async () => {
     const s = fresh()
-    // util-linux `script` gives the pull a pseudo-terminal.
-    const quoted = [process.execPath, CTR_BIN, 'images', 'pull', ref()].map((a) => `'${a}'`).join(' ')
+    // util-linux `script` gives the pull a pseudo-terminal, wide enough for whole rows (narrower
+    // terminals truncate them).
+    const quoted = `stty cols 240; ${[process.execPath, CTR_BIN, 'images', 'pull', ref()].map((a) => `'${a}'`).join(' ')}`
     const r = await new Promise<{code: number | null; out: string}>((resolve) => {
       const child = spawn('script', ['-qec', quoted, '/dev/null'], {env: {...s.env, COLUMNS: '220'}, stdio: ['pipe', 'pipe', 'pipe']})
       child.stdin.end()

@@ -45,6 +45,7 @@ export interface FetchResult {
 
 const LEASE_MS = 24 * 3600 * 1000
 const WRITE_BATCH_BYTES = 1024 * 1024
+const WRITE_BATCH_MS = 200
 
 /**
  * Fetch `options.ref` into the namespace and record the image. Throws InvalidArgument (bad
@@ -177,9 +178,11 @@ class FetchJob {
     let transferred = 0
     let lastReport = 0
     // Sockets deliver ~64 KiB pieces; writing each one is a thread-pool round trip. Coalesce them
-    // into ~1 MiB writes (bytes received but not yet written are simply fetched again on resume).
+    // into ~1 MiB writes, but never hold bytes longer than WRITE_BATCH_MS, so that a slow
+    // download still reaches its ingest steadily and a killed pull resumes near where it stopped.
     let pending: Uint8Array[] = []
     let pendingBytes = 0
+    let pendingSince = 0
     const flush = async () => {
       if (pendingBytes === 0) return
       const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
@@ -190,12 +193,13 @@ class FetchJob {
     try {
       this.emit({type: 'downloading', key, descriptor: desc, offset, total: desc.size})
       await this.registry.fetchBlobResumable(this.ref, desc, offset, async (chunk) => {
+        const now = Date.now()
+        if (pendingBytes === 0) pendingSince = now
         pending.push(chunk)
         pendingBytes += chunk.length
         offset += chunk.length
         transferred += chunk.length
-        if (pendingBytes >= WRITE_BATCH_BYTES) await flush()
-        const now = Date.now()
+        if (pendingBytes >= WRITE_BATCH_BYTES || now - pendingSince >= WRITE_BATCH_MS) await flush()
         if (now - lastReport >= 100) {
           lastReport = now
           this.emit({type: 'downloading', key, descriptor: desc, offset, total: desc.size})
