@@ -149,12 +149,13 @@ class FetchJob {
       return this.store.content.readBytes(this.ns, desc.digest)
     }
     const writer = opened.writer
+    if (writer.offset > 0) {
+      // A partial manifest from a killed pull: it is small, so start over rather than splice.
+      await writer.abort()
+      return this.fetchSmall(desc, key)
+    }
     try {
       const bytes = await this.registry.fetchManifest(this.ref, desc)
-      if (writer.offset > 0) {
-        await writer.abort() // a manifest is small: start over rather than splice
-        return this.fetchSmall(desc, key)
-      }
       await writer.write(bytes)
       await writer.commit({mediaType: desc.mediaType})
       this.emit({type: 'done', key, descriptor: desc, transferred: bytes.length})
