@@ -51,6 +51,7 @@ export interface DescriptorNode {
 export class ImageReader {
   private readonly json = new Map<string, unknown>()
   private readonly summaries = new Map<string, ImageSummary>()
+  private readonly checks = new Map<string, ImageCheck>()
   private readonly matcher: PlatformMatcher
 
   constructor(
@@ -66,33 +67,18 @@ export class ImageReader {
     const cached = this.summaries.get(target.digest)
     if (cached) return cached
     const platforms = new Set<string>()
-    let size = 0
-    const visit = (d: Descriptor, forSize: boolean) => {
-      if (forSize) size += d.size
-      if (isIndex(d.mediaType)) {
-        const index = this.read(d, parseIndex)
-        if (!index) return
-        const manifests = index.manifests as Descriptor[]
-        const best = sortByPreference(manifests, this.matcher)[0]
-        for (const m of manifests) {
-          if (m.platform) platforms.add(formatPlatform(platformFromOci(m.platform)))
-          else if (isManifest(m.mediaType)) visit(m, false)
-        }
-        if (best && forSize) visitManifestForSize(best)
-      } else if (isManifest(d.mediaType)) {
-        const manifest = this.read(d, parseManifest)
-        if (!manifest) return
-        const config = this.read(manifest.config as Descriptor, parseImageConfig)
-        if (config) platforms.add(formatPlatform(configPlatform(config)))
-        if (forSize) for (const c of [manifest.config, ...manifest.layers]) size += c.size
-      }
-    }
-    const visitManifestForSize = (m: Descriptor) => {
-      size += m.size
+    const addConfigPlatform = (m: Descriptor) => {
       const manifest = this.read(m, parseManifest)
-      if (manifest) for (const c of [manifest.config, ...manifest.layers]) size += c.size
+      const config = manifest && this.read(manifest.config as Descriptor, parseImageConfig)
+      if (config) platforms.add(formatPlatform(configPlatform(config)))
     }
-    visit(target, true)
+    if (isIndex(target.mediaType)) {
+      for (const m of (this.read(target, parseIndex)?.manifests ?? []) as Descriptor[]) {
+        if (m.platform) platforms.add(formatPlatform(platformFromOci(m.platform)))
+        else if (isManifest(m.mediaType)) addConfigPlatform(m)
+      }
+    } else if (isManifest(target.mediaType)) addConfigPlatform(target)
+    const size = this.hostBlobs(target).required.reduce((n, d) => n + d.size, 0)
     const summary = {size, platforms: [...platforms].sort()}
     this.summaries.set(target.digest, summary)
     return summary
@@ -100,6 +86,27 @@ export class ImageReader {
 
   /** Which of the blobs the host platform needs are present here. */
   check(target: Descriptor): ImageCheck {
+    const cached = this.checks.get(target.digest)
+    if (cached) return cached
+    const {required, unavailable} = this.hostBlobs(target)
+    const present = required.filter((d) => this.has(d.digest))
+    const check = {
+      complete: !unavailable && present.length === required.length,
+      present: present.length,
+      required: required.length,
+      presentBytes: present.reduce((n, d) => n + d.size, 0),
+      requiredBytes: required.reduce((n, d) => n + d.size, 0),
+      unavailable,
+    }
+    this.checks.set(target.digest, check)
+    return check
+  }
+
+  /**
+   * The blobs the host platform needs: the target, the best-matching manifest of an index, its
+   * config and layers. `unavailable` when the target itself cannot be read.
+   */
+  private hostBlobs(target: Descriptor): {required: Descriptor[]; unavailable: boolean} {
     const required: Descriptor[] = []
     let unavailable = false
     const visit = (d: Descriptor): void => {
@@ -122,15 +129,7 @@ export class ImageReader {
       }
     }
     visit(target)
-    const present = required.filter((d) => this.has(d.digest))
-    return {
-      complete: !unavailable && present.length === required.length,
-      present: present.length,
-      required: required.length,
-      presentBytes: present.reduce((n, d) => n + d.size, 0),
-      requiredBytes: required.reduce((n, d) => n + d.size, 0),
-      unavailable,
-    }
+    return {required, unavailable}
   }
 
   /** The whole descriptor tree under `target` (every platform), with presence. */
