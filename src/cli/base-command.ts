@@ -2,10 +2,9 @@
 // place errors become `ctr: <message>` and an exit code.
 import {Command} from '@oclif/core'
 import {type BerthConfig, loadConfig} from '../lib/config/index.js'
-import {causeChain, describe} from '../lib/errors/index.js'
+import {causeChain, describe, withContext} from '../lib/errors/index.js'
 import {validateIdentifier} from '../lib/oci/identifiers.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
-import {withContext} from '../lib/errors/index.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
 

@@ -73,7 +73,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * that long ago (`10m`, `1h30m`). Returns unix microseconds. @throws InvalidArgument.
  */
 export function parseTimeBound(text: string, now = nowMicros()): number {
-  if (/^\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d)/.test(text)) return now - Math.round(parseDuration(text) * 1000)
+  if (!text.includes('-')) {
+    // No date part: a duration ago (config's parser owns the unit list).
+    try {
+      return now - Math.round(parseDuration(text) * 1000)
+    } catch {
+      // not a duration either: reported below as a bad time
+    }
+  }
   const m = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text)
   if (!m) throw new InvalidArgument(`invalid time ${JSON.stringify(text)}: want RFC 3339 (2006-01-02T15:04:05Z) or a duration (10m)`, {suffixKind: true})
   const ms = Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`)
