@@ -69,6 +69,25 @@ describe('concurrency', () => {
     }
   })
 
+  test('first opens of a new store at once never see "database is locked" (the WAL switch)', async () => {
+    // Regression: two processes that both found a fresh database in rollback mode and asked to
+    // switch it to WAL got SQLITE_BUSY at once, without waiting.
+    const ctr = new URL('../../../bin/run.js', import.meta.url).pathname
+    for (let round = 0; round < 25; round++) {
+      const s = sandbox()
+      try {
+        const results = await Promise.all([
+          run(process.execPath, [ctr, 'ns', 'create', 'a'], s.env),
+          run(process.execPath, [ctr, 'ns', 'label', 'b', 'k=v'], s.env),
+          run(process.execPath, [ctr, 'ns', 'ls', '-q'], s.env),
+        ])
+        for (const r of results) assert.equal(r.code, 0, `round ${round}: ${r.out}`)
+      } finally {
+        s.cleanup()
+      }
+    }
+  })
+
   test(`${WORKERS} shell loops of CLI calls at once`, async () => {
     const script = (i: number) =>
       [0, 1, 2, 3].map((j) => `"$CTR" ns create c${i}-${j} && "$CTR" ns label c${i}-${j} k=${j}`).join(' && ') + ` && "$CTR" ns rm c${i}-0 >/dev/null`

@@ -59,7 +59,7 @@ export async function openDatabase(root: string): Promise<Database> {
     throw fsError(err, `cannot open metadata store ${JSON.stringify(path)}`)
   }
   try {
-    if ((db.pragma('journal_mode', {simple: true}) as string) !== 'wal') db.pragma('journal_mode = WAL')
+    if ((db.pragma('journal_mode', {simple: true}) as string) !== 'wal') await switchToWal(db, root)
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
     migrate(db)
@@ -67,6 +67,22 @@ export async function openDatabase(root: string): Promise<Database> {
   } catch (err) {
     db.close()
     throw err
+  }
+}
+
+/**
+ * Switch a new database to WAL. The switch needs an exclusive lock, and two processes that both
+ * read the journal mode and then ask for it get SQLITE_BUSY at once (SQLite's deadlock
+ * avoidance skips the busy handler), so first openers take turns under a flock. Later opens
+ * find WAL already set and never come here.
+ */
+async function switchToWal(db: Database, root: string): Promise<void> {
+  const {acquireLock} = await import('./locks.js')
+  const lock = await acquireLock(root, 'store-init')
+  try {
+    db.pragma('journal_mode = WAL')
+  } finally {
+    lock.release()
   }
 }
 
