@@ -5,12 +5,14 @@ import {readFileSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as esbuild from 'esbuild'
+import {buildNative} from './build-native.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], {stdio: 'inherit'})
+buildNative() // native/berth.c -> dist/native/berth.node (compiles only when stale)
 
 let revision = 'unknown'
 try {

@@ -1,0 +1,405 @@
+// berth.node: the few Linux system calls Node has no API for (mknod, xattrs on the link itself,
+// mount/umount2, flock, utimensat with nanoseconds), exposed through N-API.
+//
+// Invariants: every function is a thin, synchronous wrapper around one system call (mount may
+// also chdir around it, see below); nothing follows a symlink unless the system call itself
+// does; strings with an embedded NUL are refused rather than silently truncated; a failed call
+// throws an Error carrying `errno` (negative, as libuv reports it), `syscall` and `path`, which
+// src/lib/sys/index.ts turns into a Node-style error with `code`.
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+// Largest xattr value the kernel accepts (XATTR_SIZE_MAX) and name list (XATTR_LIST_MAX).
+#define MAX_XATTR_SIZE 65536
+
+// Bail out of a function on an N-API failure (an exception is already pending or the
+// arguments were wrong); the caller sees a JavaScript exception.
+#define NAPI_OK(call)                                                    \
+  do {                                                                   \
+    if ((call) != napi_ok) {                                             \
+      throw_napi_failure(env);                                           \
+      return NULL;                                                       \
+    }                                                                    \
+  } while (0)
+
+static void throw_napi_failure(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  napi_throw_type_error(env, NULL, info && info->error_message ? info->error_message : "invalid arguments");
+}
+
+// Throws `Error("<syscall> failed")` with errno/syscall/path properties; the TypeScript wrapper
+// rewrites the message and adds `code` (it has libuv's errno names at hand).
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  napi_value msg, error, value;
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &msg) != napi_ok) return NULL;
+  if (napi_create_error(env, NULL, msg, &error) != napi_ok) return NULL;
+  if (napi_create_int32(env, -err, &value) == napi_ok) napi_set_named_property(env, error, "errno", value);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value) == napi_ok) napi_set_named_property(env, error, "syscall", value);
+  if (path != NULL && napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &value) == napi_ok) napi_set_named_property(env, error, "path", value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+// Copies argument `v` (a string) into a fresh malloc'd, NUL-terminated UTF-8 buffer. Returns
+// NULL with a pending exception when it is not a string or contains a NUL byte.
+static char *get_string(napi_env env, napi_value v, const char *what) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must be a string", what);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  if (s == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (strlen(s) != len) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must not contain NUL bytes", what);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", message);
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+// Like get_string, but undefined and null give NULL without an exception (*ok stays true).
+static char *get_optional_string(napi_env env, napi_value v, const char *what, bool *ok) {
+  napi_valuetype type;
+  *ok = napi_typeof(env, v, &type) == napi_ok;
+  if (!*ok) return NULL;
+  if (type == napi_undefined || type == napi_null) return NULL;
+  char *s = get_string(env, v, what);
+  *ok = s != NULL;
+  return s;
+}
+
+static bool get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+static bool get_i64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+// Fetches exactly `n` arguments (missing ones are undefined).
+static bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  return true;
+}
+
+// mknod(path, mode, major, minor): mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO) and
+// permission bits, both subject to the umask. mknod never follows a symlink at `path`: an
+// existing entry there makes it fail with EEXIST.
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t mode, major, minor;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  if (!get_u32(env, argv[1], &mode) || !get_u32(env, argv[2], &major) || !get_u32(env, argv[3], &minor)) {
+    free(path);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "mode, major and minor must be numbers");
+    return NULL;
+  }
+  if (mknod(path, (mode_t)mode, makedev(major, minor)) != 0) throw_errno(env, errno, "mknod", path);
+  free(path);
+  return NULL;
+}
+
+// lsetxattr(path, name, value: Buffer): sets an attribute on the entry itself (a symlink is not
+// followed), creating or replacing it.
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  char *name = get_string(env, argv[1], "name");
+  if (name == NULL) {
+    free(path);
+    return NULL;
+  }
+  void *data = NULL;
+  size_t size = 0;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[2], &is_buffer);
+  if (!is_buffer || napi_get_buffer_info(env, argv[2], &data, &size) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "value must be a Buffer");
+  } else if (lsetxattr(path, name, size ? data : "", size, 0) != 0) {
+    throw_errno(env, errno, "lsetxattr", path);
+  }
+  free(name);
+  free(path);
+  return NULL;
+}
+
+// lgetxattr(path, name): the value as a new Buffer, or undefined when the entry has no such
+// attribute (ENODATA). Retries when the value grows between the size probe and the read.
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2], result = NULL;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  char *name = get_string(env, argv[1], "name");
+  if (name == NULL) {
+    free(path);
+    return NULL;
+  }
+  char *buf = malloc(MAX_XATTR_SIZE);
+  ssize_t n = buf == NULL ? (errno = ENOMEM, -1) : lgetxattr(path, name, buf, MAX_XATTR_SIZE);
+  if (n >= 0) {
+    napi_create_buffer_copy(env, (size_t)n, buf, NULL, &result);
+  } else if (errno == ENODATA) {
+    napi_get_undefined(env, &result);
+  } else {
+    throw_errno(env, errno, "lgetxattr", path);
+  }
+  free(buf);
+  free(name);
+  free(path);
+  return result;
+}
+
+// llistxattr(path): attribute names of the entry itself, as an array of strings.
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result = NULL;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  char *buf = malloc(MAX_XATTR_SIZE);
+  ssize_t n = buf == NULL ? (errno = ENOMEM, -1) : llistxattr(path, buf, MAX_XATTR_SIZE);
+  if (n < 0) {
+    throw_errno(env, errno, "llistxattr", path);
+  } else if (napi_create_array(env, &result) == napi_ok) {
+    // The list is a sequence of NUL-terminated names.
+    uint32_t index = 0;
+    for (ssize_t off = 0; off < n;) {
+      size_t len = strnlen(buf + off, (size_t)(n - off));
+      napi_value name;
+      if (len > 0 && napi_create_string_utf8(env, buf + off, len, &name) == napi_ok) napi_set_element(env, result, index++, name);
+      off += (ssize_t)len + 1;
+    }
+  }
+  free(buf);
+  free(path);
+  return result;
+}
+
+// lremovexattr(path, name): removes one attribute of the entry itself.
+static napi_value js_lremovexattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  char *name = get_string(env, argv[1], "name");
+  if (name != NULL && lremovexattr(path, name) != 0) throw_errno(env, errno, "lremovexattr", path);
+  free(name);
+  free(path);
+  return NULL;
+}
+
+// mount(source, target, fstype, flags, data, cwd?): mount(2). source, fstype and data may be
+// null. With `cwd`, the process changes to that directory for the duration of the call and
+// returns to its previous directory afterwards (through a descriptor, so a renamed or
+// long-named cwd is restored exactly): overlayfs resolves relative lowerdir= paths against the
+// caller's cwd, which keeps option strings of many layers under the one-page limit. The cwd is
+// process-wide, so callers must not rely on relative paths in other threads meanwhile.
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  uint32_t flags = 0;
+  bool ok = true;
+  int saved = -1, rc, err;
+  char *source = NULL, *target = NULL, *fstype = NULL, *data = NULL, *cwd = NULL;
+  if (!get_args(env, info, 6, argv)) return NULL;
+  if (!(source = get_optional_string(env, argv[0], "source", &ok), ok)) goto out;
+  if ((target = get_string(env, argv[1], "target")) == NULL) goto out;
+  if (!(fstype = get_optional_string(env, argv[2], "fstype", &ok), ok)) goto out;
+  if (!get_u32(env, argv[3], &flags)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "flags must be a number");
+    goto out;
+  }
+  if (!(data = get_optional_string(env, argv[4], "data", &ok), ok)) goto out;
+  if (!(cwd = get_optional_string(env, argv[5], "cwd", &ok), ok)) goto out;
+
+  if (cwd != NULL) {
+    saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (saved < 0) {
+      throw_errno(env, errno, "open", ".");
+      goto out;
+    }
+    if (chdir(cwd) != 0) {
+      throw_errno(env, errno, "chdir", cwd);
+      close(saved);
+      goto out;
+    }
+  }
+  rc = mount(source, target, fstype, (unsigned long)flags, data);
+  err = errno;
+  if (saved >= 0) {
+    // Going back cannot reasonably fail (we hold the directory open); if it does, say so
+    // rather than leave the process somewhere unexpected without notice.
+    int back = fchdir(saved);
+    int back_err = errno;
+    close(saved);
+    if (back != 0) {
+      throw_errno(env, back_err, "fchdir", NULL);
+      goto out;
+    }
+  }
+  if (rc != 0) throw_errno(env, err, "mount", target);
+out:
+  free(source);
+  free(target);
+  free(fstype);
+  free(data);
+  free(cwd);
+  return NULL;
+}
+
+// umount(target, flags): umount2(2), e.g. with MNT_DETACH.
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t flags = 0;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  char *target = get_string(env, argv[0], "target");
+  if (target == NULL) return NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, argv[1], &type) == napi_ok && type != napi_undefined && !get_u32(env, argv[1], &flags)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "flags must be a number");
+  } else if (umount2(target, (int)flags) != 0) {
+    throw_errno(env, errno, "umount2", target);
+  }
+  free(target);
+  return NULL;
+}
+
+// flock(fd, operation): flock(2). Blocks the calling thread unless LOCK_NB is given; with
+// LOCK_NB a held lock fails with EWOULDBLOCK (EAGAIN).
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, op;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  NAPI_OK(napi_get_value_int32(env, argv[1], &op));
+  int rc;
+  do rc = flock(fd, op);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) throw_errno(env, errno, "flock", NULL);
+  return NULL;
+}
+
+// Reads the four numbers (atime sec, nsec, mtime sec, nsec) starting at argv[first].
+static bool get_times(napi_env env, napi_value *argv, struct timespec ts[2]) {
+  int64_t v[4];
+  for (int i = 0; i < 4; i++) {
+    if (!get_i64(env, argv[i], &v[i])) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "times must be numbers");
+      return false;
+    }
+  }
+  if (v[1] < 0 || v[1] > 999999999 || v[3] < 0 || v[3] > 999999999) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nanoseconds must be in [0, 999999999]");
+    return false;
+  }
+  ts[0].tv_sec = (time_t)v[0];
+  ts[0].tv_nsec = (long)v[1];
+  ts[1].tv_sec = (time_t)v[2];
+  ts[1].tv_nsec = (long)v[3];
+  return true;
+}
+
+// lutimens(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec): utimensat(2) with
+// AT_SYMLINK_NOFOLLOW, exact to the nanosecond (Node's utimes takes a double of seconds).
+static napi_value js_lutimens(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  struct timespec ts[2];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  if (get_times(env, argv + 1, ts) && utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0) throw_errno(env, errno, "utimensat", path);
+  free(path);
+  return NULL;
+}
+
+// futimens(fd, atimeSec, atimeNsec, mtimeSec, mtimeNsec): futimens(3) on an open descriptor.
+static napi_value js_futimens(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  struct timespec ts[2];
+  int32_t fd;
+  if (!get_args(env, info, 5, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  if (get_times(env, argv + 1, ts) && futimens(fd, ts) != 0) throw_errno(env, errno, "futimens", NULL);
+  return NULL;
+}
+
+static void set_number(napi_env env, napi_value obj, const char *name, double value) {
+  napi_value v;
+  if (napi_create_double(env, value, &v) == napi_ok) napi_set_named_property(env, obj, name, v);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const napi_property_descriptor functions[] = {
+      {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lremovexattr", NULL, js_lremovexattr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"umount", NULL, js_umount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;
+
+  // The constants callers combine, with this platform's values.
+  napi_value constants;
+  if (napi_create_object(env, &constants) != napi_ok) return NULL;
+  set_number(env, constants, "S_IFCHR", S_IFCHR);
+  set_number(env, constants, "S_IFBLK", S_IFBLK);
+  set_number(env, constants, "S_IFIFO", S_IFIFO);
+  set_number(env, constants, "MS_RDONLY", MS_RDONLY);
+  set_number(env, constants, "MS_NOSUID", MS_NOSUID);
+  set_number(env, constants, "MS_NODEV", MS_NODEV);
+  set_number(env, constants, "MS_NOEXEC", MS_NOEXEC);
+  set_number(env, constants, "MS_REMOUNT", MS_REMOUNT);
+  set_number(env, constants, "MS_BIND", MS_BIND);
+  set_number(env, constants, "MS_REC", MS_REC);
+  set_number(env, constants, "MS_PRIVATE", MS_PRIVATE);
+  set_number(env, constants, "MNT_FORCE", MNT_FORCE);
+  set_number(env, constants, "MNT_DETACH", MNT_DETACH);
+  set_number(env, constants, "MNT_EXPIRE", MNT_EXPIRE);
+  set_number(env, constants, "UMOUNT_NOFOLLOW", UMOUNT_NOFOLLOW);
+  set_number(env, constants, "LOCK_SH", LOCK_SH);
+  set_number(env, constants, "LOCK_EX", LOCK_EX);
+  set_number(env, constants, "LOCK_NB", LOCK_NB);
+  set_number(env, constants, "LOCK_UN", LOCK_UN);
+  napi_set_named_property(env, exports, "constants", constants);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,221 @@
+// Typed access to the Linux system calls Node lacks (mknod, xattrs, mount, flock, nanosecond
+// utimensat), through Berth's own N-API addon (native/berth.c).
+//
+// Invariants: importing this module has no side effects — the addon is loaded on the first call,
+// by absolute path from this module's location, so it works from the tsc output
+// (dist/src/lib/sys/) and from the one-file bundle (dist/bundle/ctr.cjs) alike. Failed calls
+// throw Node-style errors (`code` like 'EPERM', `errno`, `syscall`, `path`), exactly like `node:fs`.
+import {existsSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {basename, dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {getSystemErrorMap} from 'node:util'
+import {FailedPrecondition} from '../errors/index.js'
+
+/** File type bits for {@link mknod} (Linux values, checked against the addon by the tests). */
+export const S_IFCHR = 0o020000
+export const S_IFBLK = 0o060000
+export const S_IFIFO = 0o010000
+
+/** mount(2) flags. */
+export const MS_RDONLY = 0x1
+export const MS_NOSUID = 0x2
+export const MS_NODEV = 0x4
+export const MS_NOEXEC = 0x8
+export const MS_REMOUNT = 0x20
+export const MS_BIND = 0x1000
+export const MS_REC = 0x4000
+export const MS_PRIVATE = 0x40000
+
+/** umount2(2) flags. */
+export const MNT_FORCE = 0x1
+export const MNT_DETACH = 0x2
+export const MNT_EXPIRE = 0x4
+export const UMOUNT_NOFOLLOW = 0x8
+
+/** flock(2) operations. */
+export const LOCK_SH = 1
+export const LOCK_EX = 2
+export const LOCK_NB = 4
+export const LOCK_UN = 8
+
+/** A point in time as the kernel stores it: whole seconds (may be negative) and nanoseconds 0..999999999. */
+export interface Timespec {
+  readonly sec: number
+  readonly nsec: number
+}
+
+/** The error every failed call throws: what `node:fs` throws for the same failure. */
+export interface SystemError extends Error {
+  readonly code: string
+  readonly errno: number
+  readonly syscall: string
+  readonly path?: string
+}
+
+interface Addon {
+  mknod(path: string, mode: number, major: number, minor: number): void
+  lsetxattr(path: string, name: string, value: Buffer): void
+  lgetxattr(path: string, name: string): Buffer | undefined
+  llistxattr(path: string): string[]
+  lremovexattr(path: string, name: string): void
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null, cwd: string | undefined): void
+  umount(target: string, flags: number): void
+  flock(fd: number, operation: number): void
+  lutimens(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void
+  futimens(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void
+  readonly constants: Readonly<Record<string, number>>
+}
+
+let addon: Addon | undefined
+
+/** The loaded addon (loaded on first use). @throws FailedPrecondition when it was never built. */
+function native(): Addon {
+  return (addon ??= loadAddon())
+}
+
+/**
+ * Where the addon lives: `<dist>/native/berth.node`, where `<dist>` is the `dist` directory this
+ * module was compiled or bundled into; a checkout's `build/Release/berth.node` (node-gyp's own
+ * output) is the fallback for a tsc-only build.
+ * @returns the candidate paths, best first.
+ */
+export function addonPaths(): string[] {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (basename(dir) !== 'dist' && dirname(dir) !== dir) dir = dirname(dir)
+  if (basename(dir) !== 'dist') return []
+  return [join(dir, 'native', 'berth.node'), join(dir, '..', 'build', 'Release', 'berth.node')]
+}
+
+function loadAddon(): Addon {
+  const paths = addonPaths()
+  const path = paths.find((p) => existsSync(p))
+  if (path === undefined) {
+    throw new FailedPrecondition(`native addon berth.node not found (looked in ${paths.join(', ') || 'no dist directory'}): run \`npm run build\``)
+  }
+  return createRequire(import.meta.url)(path) as Addon
+}
+
+let errnoNames: Map<number, [string, string]> | undefined
+
+/** Turns the addon's bare error into the Node-style error `node:fs` would throw. */
+function systemError(err: unknown): unknown {
+  const e = err as {errno?: unknown; syscall?: unknown; path?: unknown; message: string; code?: string}
+  if (typeof e !== 'object' || e === null || typeof e.errno !== 'number' || typeof e.syscall !== 'string') return err
+  errnoNames ??= getSystemErrorMap()
+  const [code, description] = errnoNames.get(e.errno) ?? [`Unknown system error ${e.errno}`, 'unknown error']
+  e.code = code
+  e.message = `${code}: ${description}, ${e.syscall}${typeof e.path === 'string' ? ` '${e.path}'` : ''}`
+  return e
+}
+
+/**
+ * Create a device node or FIFO at `path` (never following a symlink there: an existing entry
+ * fails with EEXIST). `mode` combines a type ({@link S_IFCHR}, {@link S_IFBLK}, {@link S_IFIFO})
+ * with permission bits, which the umask narrows.
+ * @throws SystemError.
+ */
+export function mknod(path: string, mode: number, major = 0, minor = 0): void {
+  try {
+    native().mknod(path, mode, major, minor)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** Set extended attribute `name` of the entry at `path` itself (symlinks are not followed). @throws SystemError. */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  try {
+    native().lsetxattr(path, name, value)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** @returns the value of attribute `name` of the entry at `path` itself, or undefined when it has none (ENODATA). @throws SystemError. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  try {
+    return native().lgetxattr(path, name)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** @returns the names of the extended attributes of the entry at `path` itself. @throws SystemError. */
+export function llistxattr(path: string): string[] {
+  try {
+    return native().llistxattr(path)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** Remove attribute `name` of the entry at `path` itself. @throws SystemError (ENODATA when absent). */
+export function lremovexattr(path: string, name: string): void {
+  try {
+    native().lremovexattr(path, name)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * mount(2). With `cwd`, the call runs with that working directory, and the previous one is
+ * restored afterwards: overlayfs resolves relative `lowerdir=` entries against it, which keeps
+ * the option string of many layers within its one-page limit. The working directory is
+ * process-wide, so nothing else in the process should use relative paths meanwhile.
+ * @throws SystemError.
+ */
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null, cwd?: string): void {
+  try {
+    native().mount(source, target, fstype, flags, data, cwd)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** umount2(2) with `flags` ({@link MNT_DETACH}, ...). @throws SystemError. */
+export function umount(target: string, flags = 0): void {
+  try {
+    native().umount(target, flags)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * flock(2) on an open descriptor: {@link LOCK_EX} or {@link LOCK_SH}, optionally with
+ * {@link LOCK_NB}, or {@link LOCK_UN}. Without LOCK_NB it blocks the calling thread until the
+ * lock is granted; with it, a held lock fails with code EAGAIN (EWOULDBLOCK).
+ * @throws SystemError.
+ */
+export function flock(fd: number, operation: number): void {
+  try {
+    native().flock(fd, operation)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** Set the access and modification times of the entry at `path` itself (symlinks not followed), to the nanosecond. @throws SystemError. */
+export function lutimens(path: string, atime: Timespec, mtime: Timespec): void {
+  try {
+    native().lutimens(path, atime.sec, atime.nsec, mtime.sec, mtime.nsec)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** Set the access and modification times of an open file, to the nanosecond. @throws SystemError. */
+export function futimens(fd: number, atime: Timespec, mtime: Timespec): void {
+  try {
+    native().futimens(fd, atime.sec, atime.nsec, mtime.sec, mtime.nsec)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** @returns the constants as compiled into the addon (loads it); for checking the ones exported here. */
+export function nativeConstants(): Readonly<Record<string, number>> {
+  return native().constants
+}
