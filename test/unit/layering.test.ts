@@ -8,15 +8,16 @@ import {REPO_ROOT} from '../helpers/cli.js'
 
 const ALLOWED: Record<string, string[]> = {
   errors: [],
+  sys: ['errors'],
   config: ['errors'],
   oci: ['errors'],
   filters: ['errors'],
-  store: ['errors', 'oci', 'filters', 'config'],
+  store: ['errors', 'oci', 'filters', 'config', 'sys'],
   events: ['errors', 'oci', 'filters', 'config', 'store'],
   images: ['errors', 'oci', 'filters', 'config', 'store'],
-  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images'],
-  snapshot: ['errors', 'oci', 'config', 'store', 'events'],
-  runtime: ['errors', 'oci', 'config', 'store', 'snapshot', 'events'],
+  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys'],
+  snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys'],
+  runtime: ['errors', 'oci', 'config', 'store', 'snapshot', 'events', 'sys'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']
 

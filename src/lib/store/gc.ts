@@ -4,6 +4,15 @@
 // more are deleted under their digest's lock (skipped while a writer holds it), and stale ingests
 // and expired leases go. Marking and the record sweep share one immediate transaction, so nothing
 // recorded after the mark can be swept; a dry run computes the same report and changes nothing.
+//
+// Snapshots follow the same reachability: roots are snapshots labelled `containerd.io/gc.root`
+// and snapshots held by an unexpired lease; edges run from marked content (an unpacked config's
+// `containerd.io/gc.ref.snapshot.<snapshotter>` label) and images to snapshot keys, and from each
+// snapshot to its parent. Unreached snapshot records go (with `/snapshot/remove`); then each
+// directory that no record and no live child directory needs loses its row and is deleted —
+// unmounting leftover mounts under the state directory first, and leaving a directory that is
+// still mounted elsewhere for a later run. Directories with no row at all (a killed unpack) are
+// deleted unless a snapshot is being created at that moment.
 import {readdirSync, rmSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Database} from 'better-sqlite3'
@@ -14,9 +23,10 @@ import {blobLockName, blobPath} from './content.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {type IngestEntry, ingestLockName, readIngests} from './ingest.js'
 import {acquireLock, type Lock} from './locks.js'
+import {mountsUsing, readMountTable, unmountDetached} from './mounts.js'
 
 /** What GC removes or keeps. */
-export type GcKind = 'content' | 'blob' | 'lease' | 'ingest'
+export type GcKind = 'content' | 'blob' | 'lease' | 'ingest' | 'snapshot' | 'snapshot-dir' | 'mount'
 
 /** Something GC removed (or, in a dry run, would remove). Blobs have no namespace. */
 export interface GcRemoved {
@@ -54,6 +64,7 @@ export interface GcOptions {
 /** The part of a store GC works on. */
 export interface GcStore {
   readonly root: string
+  readonly state: string
   readonly db: Database
   readonly retention: Retention
 }
@@ -63,6 +74,7 @@ export const INGEST_MAX_AGE_MS = 24 * 3600 * 1000
 
 const GC_ROOT_LABEL = 'containerd.io/gc.root'
 const GC_REF_CONTENT = 'containerd.io/gc.ref.content'
+const GC_REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot.'
 
 /** SQL test for a label key that references content: the key itself, or it plus `.x` or `/x`. */
 const isRefKey = (column: string): string =>
@@ -172,10 +184,14 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
       )
       .all() as Array<{digest: string}>
     const recorded = new Set((db.prepare('SELECT digest FROM blobs').all() as Array<{digest: string}>).map((r) => r.digest))
+    const deadDirs = sweepSnapshots(store, now, dryRun, removed, explain ? kept : undefined)
     db.exec('DELETE FROM temp.gc_mark')
-    return {unrecorded: unrecorded.map((r) => r.digest), recorded}
+    return {unrecorded: unrecorded.map((r) => r.digest), recorded, deadDirs}
   }
-  const {unrecorded, recorded} = dryRun ? db.transaction(sweep).deferred() : db.transaction(sweep).immediate()
+  const {unrecorded, recorded, deadDirs} = dryRun ? db.transaction(sweep).deferred() : db.transaction(sweep).immediate()
+
+  // Snapshot directories: those that lost their row, and those that never had one.
+  await removeSnapshotDirs(store, deadDirs, dryRun, removed, kept)
 
   // 3. Blob files that no namespace records any more, plus files a crash left without a row.
   const candidates = new Set(unrecorded)
@@ -333,9 +349,158 @@ async function tryLock(root: string, name: string): Promise<Lock | undefined> {
   }
 }
 
-const KIND_ORDER: Record<GcKind, number> = {lease: 0, ingest: 1, content: 2, blob: 3}
+const KIND_ORDER: Record<GcKind, number> = {lease: 0, ingest: 1, content: 2, blob: 3, snapshot: 4, mount: 5, 'snapshot-dir': 6}
 
 function sortReport<T extends {kind: GcKind; namespace?: string; id: string}>(items: T[]): T[] {
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
   return items.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.id, b.id))
+}
+
+interface SnapMarkRow {
+  namespace: string
+  snapshotter: string
+  key: string
+  parent: string | null
+  root: string
+}
+
+/**
+ * Inside the sweep transaction, after content marking (temp.gc_mark): mark snapshots, delete the
+ * unreached records (unless dry), and return the directories no remaining record needs.
+ */
+function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: GcRemoved[], kept: GcKept[] | undefined): Array<{snapshotter: string; id: string}> {
+  const {db} = store
+  db.exec(`
+    CREATE TEMP TABLE IF NOT EXISTS gc_snap_mark (
+      namespace   TEXT NOT NULL,
+      snapshotter TEXT NOT NULL,
+      key         TEXT NOT NULL,
+      parent      TEXT,            -- the child key that reached this one; NULL for a root
+      root        TEXT NOT NULL,
+      depth       INTEGER NOT NULL,
+      PRIMARY KEY (namespace, snapshotter, key)
+    ) WITHOUT ROWID;
+    DELETE FROM temp.gc_snap_mark;
+  `)
+  const insert = 'INSERT OR IGNORE INTO temp.gc_snap_mark (namespace, snapshotter, key, parent, root, depth)'
+  const refSnapshotter = `CASE WHEN instr(substr(j.key, ${GC_REF_SNAPSHOT.length + 1}), '/') > 0
+      THEN substr(j.key, ${GC_REF_SNAPSHOT.length + 1}, instr(substr(j.key, ${GC_REF_SNAPSHOT.length + 1}), '/') - 1)
+      ELSE substr(j.key, ${GC_REF_SNAPSHOT.length + 1}) END`
+  // Roots: marked content and images referencing a snapshot, gc.root labels, unexpired leases.
+  db.prepare(
+    `${insert} SELECT m.namespace, ${refSnapshotter}, j.value, NULL, m.root || ' -> config ' || m.digest, 0
+     FROM temp.gc_mark m CROSS JOIN content c ON c.namespace = m.namespace AND c.digest = m.digest CROSS JOIN json_each(c.labels) j
+     CROSS JOIN snapshots s ON s.namespace = m.namespace AND s.snapshotter = ${refSnapshotter} AND s.key = j.value
+     WHERE j.key GLOB '${GC_REF_SNAPSHOT}*' ORDER BY m.depth, m.namespace, m.digest`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT i.namespace, ${refSnapshotter}, j.value, NULL, 'image ' || i.name, 0
+     FROM images i CROSS JOIN json_each(i.labels) j
+     CROSS JOIN snapshots s ON s.namespace = i.namespace AND s.snapshotter = ${refSnapshotter} AND s.key = j.value
+     WHERE j.key GLOB '${GC_REF_SNAPSHOT}*'`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT namespace, snapshotter, key, NULL, 'label ${GC_ROOT_LABEL}', 0
+     FROM snapshots WHERE json_extract(labels, '$."${GC_ROOT_LABEL}"') IS NOT NULL`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT s.namespace, s.snapshotter, s.key, NULL, 'lease ' || r.lease_id, 0
+     FROM lease_resources r JOIN leases l ON l.namespace = r.namespace AND l.id = r.lease_id
+     JOIN snapshots s ON s.namespace = r.namespace AND s.snapshotter || '/' || s.key = r.ref
+     WHERE r.kind = 'snapshot' AND (l.expires_at IS NULL OR l.expires_at > ?)`,
+  ).run(now)
+  const step = db.prepare(
+    `${insert} SELECT s.namespace, s.snapshotter, s.parent, s.key, m.root, m.depth + 1
+     FROM temp.gc_snap_mark m CROSS JOIN snapshots s ON s.namespace = m.namespace AND s.snapshotter = m.snapshotter AND s.key = m.key
+     WHERE m.depth = ? AND s.parent IS NOT NULL`,
+  )
+  for (let depth = 0; step.run(depth).changes > 0; depth++);
+
+  const unreached = db
+    .prepare(
+      `SELECT namespace, snapshotter, key FROM snapshots s WHERE NOT EXISTS (
+         SELECT 1 FROM temp.gc_snap_mark m WHERE m.namespace = s.namespace AND m.snapshotter = s.snapshotter AND m.key = s.key)
+       ORDER BY namespace, snapshotter, key`,
+    )
+    .all() as Array<{namespace: string; snapshotter: string; key: string}>
+  const del = db.prepare('DELETE FROM snapshots WHERE namespace = ? AND snapshotter = ? AND key = ?')
+  for (const s of unreached) {
+    if (!dryRun) {
+      del.run(s.namespace, s.snapshotter, s.key)
+      appendEvent(db, s.namespace, '/snapshot/remove', {key: s.key, snapshotter: s.snapshotter}, store.retention)
+    }
+    removed.push({kind: 'snapshot', namespace: s.namespace, id: `${s.snapshotter}/${s.key}`})
+  }
+  if (kept) {
+    for (const m of db.prepare('SELECT namespace, snapshotter, key, parent, root FROM temp.gc_snap_mark').all() as SnapMarkRow[]) {
+      kept.push({kind: 'snapshot', namespace: m.namespace, id: `${m.snapshotter}/${m.key}`, reason: m.parent === null ? m.root : `${m.root} -> … -> parent of ${m.parent}`})
+    }
+  }
+  // Live directories: those of the marked records, and their ancestors.
+  const dead = db
+    .prepare(
+      `WITH RECURSIVE live(snapshotter, id) AS (
+         SELECT s.snapshotter, s.dir FROM snapshots s JOIN temp.gc_snap_mark m ON m.namespace = s.namespace AND m.snapshotter = s.snapshotter AND m.key = s.key
+         UNION SELECT d.snapshotter, d.parent FROM live l JOIN snapshot_dirs d ON d.snapshotter = l.snapshotter AND d.id = l.id WHERE d.parent IS NOT NULL)
+       SELECT snapshotter, id FROM snapshot_dirs d WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.snapshotter = d.snapshotter AND l.id = d.id)
+       ORDER BY snapshotter, id`,
+    )
+    .all() as Array<{snapshotter: string; id: string}>
+  if (!dryRun) {
+    const delDir = db.prepare('DELETE FROM snapshot_dirs WHERE snapshotter = ? AND id = ?')
+    for (const d of dead) delDir.run(d.snapshotter, d.id)
+  }
+  db.exec('DELETE FROM temp.gc_snap_mark')
+  return dead
+}
+
+/**
+ * Delete the directories whose rows went (`dead`) and those on disk that never had a row, unless a
+ * snapshot is being created (the `snapshot-create` lock is held shared by creators). Leftover
+ * mounts under the state directory are detached first; a directory mounted anywhere else stays.
+ */
+async function removeSnapshotDirs(store: GcStore, dead: Array<{snapshotter: string; id: string}>, dryRun: boolean, removed: GcRemoved[], kept: GcKept[]): Promise<void> {
+  const base = join(store.root, 'snapshots')
+  let snapshotters: string[]
+  try {
+    snapshotters = readdirSync(base)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  }
+  const candidates = new Map<string, {snapshotter: string; id: string; hadRow: boolean}>()
+  for (const d of dead) candidates.set(`${d.snapshotter}/${d.id}`, {...d, hadRow: true})
+  const createLock = await tryLock(store.root, 'snapshot-create')
+  try {
+    if (createLock) {
+      const rows = new Set((store.db.prepare('SELECT snapshotter, id FROM snapshot_dirs').all() as Array<{snapshotter: string; id: string}>).map((r) => `${r.snapshotter}/${r.id}`))
+      for (const sn of snapshotters) {
+        for (const id of readdirSync(join(base, sn))) {
+          if (!/^[a-z2-7]+$/.test(id)) continue
+          const key = `${sn}/${id}`
+          if (!rows.has(key) && !candidates.has(key)) candidates.set(key, {snapshotter: sn, id, hadRow: false})
+        }
+      }
+    }
+    const mounts = candidates.size > 0 ? readMountTable() : []
+    const statePrefix = `${store.state.replace(/\/+$/, '')}/`
+    for (const c of [...candidates.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const dir = join(base, c.snapshotter, c.id)
+      if (!c.hadRow && !createLock) continue
+      const users = mountsUsing(mounts, join(base, c.snapshotter), c.id).map((m) => m.target)
+      const foreign = users.filter((m) => !m.startsWith(statePrefix))
+      if (foreign.length > 0) {
+        kept.push({kind: 'snapshot-dir', id: `${c.snapshotter}/${c.id}`, reason: `mounted at ${foreign[0]}`})
+        continue
+      }
+      for (const target of users) {
+        if (!dryRun) unmountDetached(target)
+        removed.push({kind: 'mount', id: target})
+      }
+      if (!dryRun) rmSync(dir, {recursive: true, force: true, maxRetries: 3})
+      removed.push({kind: 'snapshot-dir', id: `${c.snapshotter}/${c.id}`})
+    }
+  } finally {
+    createLock?.release()
+  }
 }

@@ -8,6 +8,7 @@ import type {Retention} from './event-log.js'
 import {ImageStore} from './images.js'
 import {LeaseStore} from './leases.js'
 import {NamespaceStore} from './namespaces.js'
+import {SnapshotStore} from './snapshots.js'
 import {SCHEMA_VERSION} from './migrations.js'
 
 export {SCHEMA_VERSION} from './migrations.js'
@@ -28,6 +29,15 @@ export {
   type OpenWriterResult,
   type WriterOptions,
 } from './content.js'
+export {
+  extractKey,
+  newSnapshotDirId,
+  SnapshotStore,
+  type SnapshotDir,
+  type SnapshotInput,
+  type SnapshotKind,
+  type SnapshotRecord,
+} from './snapshots.js'
 export {ImageStore, type ImageInput, type ImageRecord, type ImageTarget} from './images.js'
 export {
   DEFAULT_LEASE_MS,
@@ -58,6 +68,7 @@ export interface Store {
   readonly content: ContentStore
   readonly images: ImageStore
   readonly leases: LeaseStore
+  readonly snapshots: SnapshotStore
   readonly retention: Retention
   /** Counts of stored objects by kind, for `ctr info`. */
   counts(): Record<string, number>
@@ -82,12 +93,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     content: new ContentStore({db, root: options.root, retention, namespaces, policy: options.config.contentSharingPolicy}),
     images: new ImageStore(db, retention, namespaces),
     leases: new LeaseStore(db, namespaces),
+    snapshots: new SnapshotStore(db, retention, namespaces, options.config.contentSharingPolicy),
     counts: () => ({
       namespaces: count('namespaces'),
       images: count('images'),
       content: count('content'),
       blobs: count('blobs'),
       leases: count('leases'),
+      snapshots: count('snapshots'),
       events: count('events'),
     }),
     close: () => db.close(),
@@ -99,3 +112,4 @@ export function storedSchemaVersion(db: Database): number {
   return (db.pragma('user_version', {simple: true}) as number) || SCHEMA_VERSION
 }
 export {appendEvent, iterateEvents, lastEventSeq, trimEvents, nowMicros} from './event-log.js'
+export {mountsUsing, readMountTable, unmountDetached, type MountInfo} from './mounts.js'

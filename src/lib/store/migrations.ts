@@ -96,6 +96,47 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 3,
+    description: 'snapshots',
+    up(db) {
+      db.exec(`
+        -- A snapshot directory under snapshots/<snapshotter>/<id>/. Committed directories made by
+        -- unpack carry their chain ID and are shared by every namespace the sharing policy lets
+        -- record them; active and view directories belong to exactly one snapshot record. A row
+        -- exists only once its directory is complete; GC deletes the row before the directory.
+        CREATE TABLE snapshot_dirs (
+          snapshotter TEXT NOT NULL,
+          id          TEXT NOT NULL,                -- directory name; also its l/<id> link name
+          kind        TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+          parent      TEXT,                         -- the parent directory's id (same snapshotter)
+          chain_id    TEXT,                         -- verified chain ID of an unpacked layer, else NULL
+          created_at  INTEGER NOT NULL,
+          PRIMARY KEY (snapshotter, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX snapshot_dirs_by_chain ON snapshot_dirs (snapshotter, chain_id) WHERE chain_id IS NOT NULL;
+        CREATE INDEX snapshot_dirs_by_parent ON snapshot_dirs (snapshotter, parent);
+
+        -- A namespace's snapshot: its key (a chain ID for unpacked layers) names a directory.
+        -- The record's parent is a key in the same namespace; what a mount stacks is the
+        -- directory chain, which always holds the same layers.
+        CREATE TABLE snapshots (
+          namespace   TEXT NOT NULL REFERENCES namespaces (name),
+          snapshotter TEXT NOT NULL,
+          key         TEXT NOT NULL,
+          parent      TEXT,
+          dir         TEXT NOT NULL,
+          labels      TEXT NOT NULL DEFAULT '{}',
+          created_at  INTEGER NOT NULL,
+          updated_at  INTEGER NOT NULL,
+          PRIMARY KEY (namespace, snapshotter, key),
+          FOREIGN KEY (snapshotter, dir) REFERENCES snapshot_dirs (snapshotter, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX snapshots_by_dir ON snapshots (snapshotter, dir);
+        CREATE INDEX snapshots_by_parent ON snapshots (namespace, snapshotter, parent);
+      `)
+    },
+  },
 ]
 
 /** The schema version this binary writes. */
