@@ -18,8 +18,14 @@ export interface FetchFlagValues {
   'hosts-dir'?: string
 }
 
+/** Unpacking, for `images pull` (absent: fetch only). */
+export interface UnpackFlagValues {
+  snapshotter: string
+  syncFs?: boolean
+}
+
 /** Fetch `ref` into `namespace` with progress on stderr; returns what fetchImage returns. */
-export async function runFetch(store: Store, namespace: string, ref: string, flags: FetchFlagValues): Promise<FetchResult> {
+export async function runFetch(store: Store, namespace: string, ref: string, flags: FetchFlagValues, unpack?: UnpackFlagValues): Promise<FetchResult> {
   const progress = await createProgress({quiet: flags.quiet})
   let result: FetchResult | undefined
   try {
@@ -32,6 +38,7 @@ export async function runFetch(store: Store, namespace: string, ref: string, fla
       maxConcurrentDownloads: flags['max-concurrent-downloads'] ?? 3,
       registry: await registryOptions(flags),
       onProgress: progress.listener,
+      ...(unpack ? {unpack: {snapshotter: unpack.snapshotter, syncFs: unpack.syncFs}} : {}),
     })
     return result
   } finally {

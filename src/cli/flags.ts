@@ -47,3 +47,14 @@ export const fetchFlags = {
   'max-concurrent-downloads': Flags.integer({summary: 'number of blobs downloaded at once', default: 3, min: 1}),
   quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
 }
+
+/** `--snapshotter`, as ctr's snapshot-using commands take it (default from the config). */
+export const snapshotterFlag = Flags.string({summary: 'snapshotter name (overlayfs or native; default from the config)', env: 'CONTAINERD_SNAPSHOTTER'})
+
+/** `images pull`: fetch flags plus unpacking. */
+export const pullFlags = {
+  ...fetchFlags,
+  snapshotter: snapshotterFlag,
+  'print-chainid': Flags.boolean({summary: 'print the image chain ID (the top unpacked snapshot)'}),
+  'sync-fs': Flags.boolean({summary: 'flush each unpacked layer to disk before recording it'}),
+}

@@ -51,3 +51,21 @@ export function humanDuration(ms: number): string {
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`
   return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`
 }
+
+/**
+ * Go's time.Duration.String for a span in milliseconds: `95.71432ms`, `1.234567s`, `2m3.5s`,
+ * `0s` (what ctr prints after `done:`).
+ */
+export function goDuration(ms: number): string {
+  const ns = Math.round(ms * 1e6)
+  if (ns === 0) return '0s'
+  const trim = (n: number, digits: number) => n.toFixed(digits).replace(/\.?0+$/, '')
+  if (ns < 1000) return `${ns}ns`
+  if (ns < 1e6) return `${trim(ns / 1e3, 3)}µs`
+  if (ns < 1e9) return `${trim(ns / 1e6, 6)}ms`
+  const totalSeconds = ns / 1e9
+  const h = Math.floor(totalSeconds / 3600)
+  const m = Math.floor((totalSeconds % 3600) / 60)
+  const sec = trim(totalSeconds - h * 3600 - m * 60, 9)
+  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${sec}s`
+}

@@ -3,6 +3,7 @@
 // (content is immutable), so listing 10,000 tags of a few images reads each manifest once.
 import {isNotFound} from '../errors/index.js'
 import {
+  chainIds,
   configPlatform,
   type Descriptor,
   formatPlatform,
@@ -48,6 +49,18 @@ export interface DescriptorNode {
 }
 
 /** A per-command reader over one namespace's content, caching parsed blobs by digest. */
+/** One platform's image: what unpack and mount need. */
+export interface PlatformImage {
+  manifest: Descriptor
+  config: Descriptor
+  layers: Descriptor[]
+  diffIds: string[]
+  /** `os/arch[/variant]` from the config. */
+  platform: string
+  /** The top layer's chain ID; undefined for an image without layers. */
+  chainId: string | undefined
+}
+
 export class ImageReader {
   private readonly json = new Map<string, unknown>()
   private readonly summaries = new Map<string, ImageSummary>()
@@ -130,6 +143,38 @@ export class ImageReader {
     }
     visit(target)
     return {required, unavailable}
+  }
+
+  /**
+   * The host platform's image under `target`: the best-matching manifest of an index (or the
+   * target itself), its config and its layers. Undefined when a needed blob is missing here.
+   */
+  platformImage(target: Descriptor): PlatformImage | undefined {
+    let d: Descriptor | undefined = target
+    for (let depth = 0; d && isIndex(d.mediaType) && depth < 8; depth++) {
+      const index: ReturnType<typeof parseIndex> | undefined = this.read(d, parseIndex)
+      d = index && sortByPreference(index.manifests as Descriptor[], this.matcher)[0]
+    }
+    if (!d || !isManifest(d.mediaType)) return undefined
+    const manifest = this.read(d, parseManifest)
+    const config = manifest && this.read(manifest.config as Descriptor, parseImageConfig)
+    if (!manifest || !config) return undefined
+    const diffIds = config.rootfs.diff_ids as string[]
+    return {
+      manifest: d,
+      config: manifest.config as Descriptor,
+      layers: manifest.layers as Descriptor[],
+      diffIds,
+      platform: formatPlatform(configPlatform(config)),
+      chainId: diffIds.length > 0 ? chainIds(diffIds).at(-1) : undefined,
+    }
+  }
+
+  /** Is the host platform's image unpacked in `snapshotter` (its top chain ID committed here)? */
+  unpacked(target: Descriptor, snapshotter: string): boolean {
+    const image = this.platformImage(target)
+    if (!image?.chainId) return false
+    return this.store.snapshots.find(this.namespace, snapshotter, image.chainId)?.kind === 'committed'
   }
 
   /** The whole descriptor tree under `target` (every platform), with presence. */

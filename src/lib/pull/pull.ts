@@ -11,7 +11,11 @@ import {
   descriptorKind,
   isIndex,
   isManifest,
+  configPlatform,
+  formatPlatform,
   type ImageReference,
+  type Manifest,
+  parseImageConfig,
   parseIndex,
   parseManifest,
   parsePlatform,
@@ -19,6 +23,7 @@ import {
   platformMatcher,
   sortByPreference,
 } from '../oci/index.js'
+import {snapshotGcLabel, type SnapshotterName, snapshotterName, type UnpackEvent, type UnpackLayer, unpackLayers} from '../snapshot/index.js'
 import {type Store, withLease} from '../store/index.js'
 import type {ProgressEvent, ProgressListener} from './progress.js'
 import {createRegistry, type Registry, type RegistryOptions} from './registry/index.js'
@@ -33,6 +38,18 @@ export interface FetchOptions {
   readonly maxConcurrentDownloads?: number
   readonly registry?: RegistryOptions
   readonly onProgress?: ProgressListener
+  /** Unpack the host platform's layers into this snapshotter while downloading (pull); omit to fetch only. */
+  readonly unpack?: {readonly snapshotter: string; readonly syncFs?: boolean; readonly onEvent?: (e: UnpackEvent) => void}
+}
+
+/** One platform's image unpacked by a pull. */
+export interface UnpackedImage {
+  readonly platform: string
+  readonly manifest: Descriptor
+  /** The top layer's chain ID: the snapshot a container's rootfs is prepared on. */
+  readonly chainId: string
+  readonly extracted: number
+  readonly shared: number
 }
 
 export interface FetchResult {
@@ -41,6 +58,7 @@ export interface FetchResult {
   /** Blob body bytes received from the registry (0 when everything was shared or present). */
   readonly bytesTransferred: number
   readonly created: boolean
+  readonly unpacked: readonly UnpackedImage[]
 }
 
 const LEASE_MS = 24 * 3600 * 1000
@@ -66,7 +84,8 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
     const resolved = await registry.resolve(ref)
     emit({type: 'resolved', ref: name, descriptor: resolved.descriptor})
 
-    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3)
+    const unpack = options.unpack && {...options.unpack, snapshotter: snapshotterName(options.unpack.snapshotter)}
+    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3, unpack)
     // The image is recorded while the lease still holds every blob: a GC run by another process
     // between the two would otherwise find them unreferenced.
     const created = await withLease(
@@ -80,7 +99,7 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
       },
       {expiresInMs: LEASE_MS},
     )
-    return {name, target: resolved.descriptor, bytesTransferred: registry.stats.blobBytes, created}
+    return {name, target: resolved.descriptor, bytesTransferred: registry.stats.blobBytes, created, unpacked: job.unpacked}
   } finally {
     registry.close() // idle keep-alive sockets would hold the process open until the server drops them
   }
@@ -89,6 +108,10 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
 /** One pull's walk over the descriptor tree, with a bounded pool for blob downloads. */
 class FetchJob {
   leaseId: string | undefined
+  readonly unpacked: UnpackedImage[] = []
+  // Unpack only what the host can run, even when every platform is fetched.
+  private readonly unpackMatcher = platformMatcher()
+  private readonly unpackTargets = new Set<string>()
   private readonly pending: Promise<void>[] = []
   private active = 0
   private readonly queue: Array<() => void> = []
@@ -101,12 +124,21 @@ class FetchJob {
     private readonly emit: (e: ProgressEvent) => void,
     private readonly matcher: ReturnType<typeof platformMatcher> | undefined,
     private readonly limit: number,
+    private readonly unpack: {snapshotter: SnapshotterName; syncFs?: boolean; onEvent?: (e: UnpackEvent) => void} | undefined,
   ) {}
 
   /** Fetch one descriptor and, for indexes and manifests, what they reference. */
-  async handle(desc: Descriptor): Promise<void> {
-    if (isIndex(desc.mediaType) || isManifest(desc.mediaType)) return this.handleManifest(desc)
-    this.pending.push(this.limited(() => this.fetchBlob(desc)))
+  async handle(desc: Descriptor, depth = 0): Promise<void> {
+    if (isIndex(desc.mediaType) || isManifest(desc.mediaType)) return this.handleManifest(desc, depth)
+    void this.fetchTracked(desc)
+  }
+
+  /** Queue a blob download; the promise settles when the blob is in the store. */
+  private fetchTracked(desc: Descriptor): Promise<void> {
+    const done = this.limited(() => this.fetchBlob(desc))
+    this.pending.push(done)
+    done.catch(() => undefined) // surfaced by drain(); unpack jobs await it too
+    return done
   }
 
   async drain(): Promise<void> {
@@ -118,27 +150,58 @@ class FetchJob {
     }
   }
 
-  private async handleManifest(desc: Descriptor): Promise<void> {
+  private async handleManifest(desc: Descriptor, depth: number): Promise<void> {
     const key = refKey(desc)
     const bytes = await this.fetchSmall(desc, key)
     let children: Descriptor[]
+    let unpackManifest: Manifest | undefined
     const labels: Labels = {}
     if (isIndex(desc.mediaType)) {
       const index = parseIndex(bytes, desc.mediaType)
       const manifests = index.manifests as Descriptor[]
       children = this.matcher ? sortByPreference(manifests, this.matcher).slice(0, 1) : manifests
       if (this.matcher && children.length === 0) throw new NotFound(`no match for platform in manifest ${desc.digest}`, {suffixKind: true})
+      // Unpack the one the host runs best: the selected manifest, or with --all-platforms the best match.
+      const best = this.matcher ? children[0] : sortByPreference(manifests, this.unpackMatcher)[0]
+      if (best) this.unpackTargets.add(best.digest)
       manifests.forEach((m, i) => {
         if (children.includes(m)) labels[`containerd.io/gc.ref.content.m.${i}`] = m.digest
       })
     } else {
       const manifest = parseManifest(bytes, desc.mediaType)
       children = [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])]
+      if (this.unpack && (depth === 0 || this.unpackTargets.has(desc.digest))) unpackManifest = manifest
       labels['containerd.io/gc.ref.content.config'] = manifest.config.digest
       manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
     }
     this.store.content.setLabels(this.ns, desc.digest, labels)
-    for (const child of children) await this.handle(child)
+    if (unpackManifest) {
+      const config = this.fetchTracked(unpackManifest.config as Descriptor)
+      const layers = (unpackManifest.layers as Descriptor[]).map((l) => ({descriptor: l, ready: this.fetchTracked(l)}))
+      const job = this.unpackImage(desc, unpackManifest.config as Descriptor, config, layers)
+      job.catch(() => undefined)
+      this.pending.push(job)
+      return
+    }
+    for (const child of children) await this.handle(child, depth + 1)
+  }
+
+  /** Unpack one platform's layers as their blobs arrive; then point the config at the chain. */
+  private async unpackImage(manifest: Descriptor, configDesc: Descriptor, configReady: Promise<void>, layers: UnpackLayer[]): Promise<void> {
+    const unpack = this.unpack!
+    await configReady
+    const config = parseImageConfig(this.store.content.readBytes(this.ns, configDesc.digest))
+    const result = await unpackLayers(this.store, {
+      namespace: this.ns,
+      snapshotter: unpack.snapshotter,
+      layers,
+      diffIds: config.rootfs.diff_ids as string[],
+      leaseId: this.leaseId,
+      syncFs: unpack.syncFs,
+      onEvent: unpack.onEvent,
+    })
+    this.store.content.setLabels(this.ns, configDesc.digest, {[snapshotGcLabel(unpack.snapshotter)]: result.chainId})
+    this.unpacked.push({platform: formatPlatform(configPlatform(config)), manifest, chainId: result.chainId, extracted: result.extracted, shared: result.shared})
   }
 
   /** A manifest or index: bytes in memory (bounded by the registry client), then committed. */

@@ -1,0 +1,53 @@
+// How snapshots print: ctr's kind names, snapshots.Info as JSON, mount commands, the tree.
+import {join} from 'node:path'
+import {formatRfc3339Nano} from '../lib/events/format.js'
+import type {Mount} from '../lib/snapshot/index.js'
+import type {SnapshotKind, SnapshotRecord} from '../lib/store/index.js'
+
+const KIND_NAMES: Record<SnapshotKind, string> = {active: 'Active', view: 'View', committed: 'Committed'}
+
+/** `Active`, `View`, `Committed` (containerd's Kind.String). */
+export function kindName(kind: SnapshotKind): string {
+  return KIND_NAMES[kind]
+}
+
+/** containerd's snapshots.Info as encoding/json prints it (empty Parent and Labels omitted). */
+export function snapshotInfoView(r: SnapshotRecord): Record<string, unknown> {
+  return {
+    Kind: kindName(r.kind),
+    Name: r.key,
+    ...(r.parent !== undefined ? {Parent: r.parent} : {}),
+    ...(Object.keys(r.labels).length > 0 ? {Labels: r.labels} : {}),
+    Created: formatRfc3339Nano(r.createdAt),
+    Updated: formatRfc3339Nano(r.updatedAt),
+  }
+}
+
+/** ctr's printMounts: one `mount -t <type> <source> <target> -o <options>` line per mount. */
+export function formatMountCommands(target: string, mounts: readonly Mount[]): string {
+  return mounts.map((m) => `mount -t ${m.type} ${m.source} ${join(target)} -o ${m.options.join(',')}\n`).join('')
+}
+
+/**
+ * ctr's `snapshots tree`: roots (no parent, or a parent not listed) at level 0 as ` <key>`,
+ * children under their parent as `  \_ <key>`, two more spaces per level.
+ */
+export function formatSnapshotTree(records: readonly SnapshotRecord[]): string {
+  const keys = new Set(records.map((r) => r.key))
+  const children = new Map<string, SnapshotRecord[]>()
+  const roots: SnapshotRecord[] = []
+  for (const r of records) {
+    if (r.parent === undefined || !keys.has(r.parent)) roots.push(r)
+    else children.set(r.parent, [...(children.get(r.parent) ?? []), r])
+  }
+  let out = ''
+  const print = (r: SnapshotRecord, level: number, seen: Set<string>) => {
+    if (seen.has(r.key)) return
+    seen.add(r.key)
+    out += `${'  '.repeat(level)}${level > 0 ? '\\_' : ''} ${r.key}\n`
+    for (const c of children.get(r.key) ?? []) print(c, level + 1, seen)
+  }
+  const seen = new Set<string>()
+  for (const r of roots) print(r, 0, seen)
+  return out
+}

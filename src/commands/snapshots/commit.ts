@@ -1,0 +1,18 @@
+import {Args} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {snapshotterFlag} from '../../cli/flags.js'
+import {GC_ROOT_LABEL, SnapshotService} from '../../lib/snapshot/index.js'
+
+export default class SnapshotsCommit extends CtrCommand {
+  static override summary = 'commit an active snapshot into the provided name'
+  static override description = 'Commit the active snapshot ACTIVE as the committed snapshot KEY (labelled containerd.io/gc.root, so GC keeps it). ACTIVE must not be mounted.'
+  static override args = {key: Args.string({required: true}), active: Args.string({required: true})}
+  static override flags = {snapshotter: snapshotterFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(SnapshotsCommit)
+    const store = await this.store()
+    const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
+    snapshots.commit(args.key, args.active, {[GC_ROOT_LABEL]: new Date().toISOString().replace(/\.\d+Z$/, 'Z')})
+  }
+}

@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {snapshotterFlag} from '../../cli/flags.js'
+import {toJson} from '../../cli/output.js'
+import {snapshotInfoView} from '../../cli/snapshots.js'
+import {SnapshotService} from '../../lib/snapshot/index.js'
+
+export default class SnapshotsInfo extends CtrCommand {
+  static override summary = 'get info about a snapshot'
+  static override description = 'Print a snapshot as JSON: Kind, Name, Parent, Labels, Created, Updated (as ctr prints snapshots.Info).'
+  static override args = {key: Args.string({required: true})}
+  static override flags = {snapshotter: snapshotterFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(SnapshotsInfo)
+    const store = await this.store()
+    const record = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).get(args.key)
+    this.out(toJson(snapshotInfoView(record)))
+  }
+}

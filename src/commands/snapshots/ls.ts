@@ -1,0 +1,19 @@
+import {CtrCommand} from '../../cli/base-command.js'
+import {formatFlag, snapshotterFlag} from '../../cli/flags.js'
+import {tabwrite, toJson} from '../../cli/output.js'
+import {kindName} from '../../cli/snapshots.js'
+import {SnapshotService} from '../../lib/snapshot/index.js'
+
+export default class SnapshotsLs extends CtrCommand {
+  static override summary = 'list snapshots'
+  static override description = 'List the snapshots of the namespace: KEY PARENT KIND, ordered by key.'
+  static override flags = {snapshotter: snapshotterFlag, format: formatFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(SnapshotsLs)
+    const store = await this.store()
+    const records = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).list()
+    if (flags.format === 'json') return this.out(toJson(records))
+    this.out(tabwrite(['KEY\tPARENT\tKIND\t', ...records.map((r) => `${r.key}\t${r.parent ?? ''}\t${kindName(r.kind)}\t`)]))
+  }
+}

@@ -1,0 +1,24 @@
+import {CtrCommand} from '../../cli/base-command.js'
+import {snapshotterFlag} from '../../cli/flags.js'
+import {withContext} from '../../lib/errors/index.js'
+import {SnapshotService} from '../../lib/snapshot/index.js'
+
+export default class SnapshotsRm extends CtrCommand {
+  static override summary = 'remove snapshots'
+  static override description = 'Remove snapshots by key. A snapshot with children cannot be removed; a directory goes once no namespace needs it.'
+  static override strict = false // keys
+  static override flags = {snapshotter: snapshotterFlag}
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(SnapshotsRm)
+    const store = await this.store()
+    const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
+    for (const key of argv as string[]) {
+      try {
+        snapshots.remove(key)
+      } catch (err) {
+        throw withContext(err, `failed to remove ${JSON.stringify(key)}`)
+      }
+    }
+  }
+}

@@ -1,0 +1,16 @@
+import {CtrCommand} from '../../cli/base-command.js'
+import {snapshotterFlag} from '../../cli/flags.js'
+import {formatSnapshotTree} from '../../cli/snapshots.js'
+import {SnapshotService} from '../../lib/snapshot/index.js'
+
+export default class SnapshotsTree extends CtrCommand {
+  static override summary = 'display tree view of snapshot branches'
+  static override description = 'Print the snapshots as a tree: each root, then its children indented under it.'
+  static override flags = {snapshotter: snapshotterFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(SnapshotsTree)
+    const store = await this.store()
+    this.out(formatSnapshotTree(new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).list()))
+  }
+}

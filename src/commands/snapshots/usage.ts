@@ -1,0 +1,26 @@
+import {Flags} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {snapshotterFlag} from '../../cli/flags.js'
+import {tabwrite} from '../../cli/output.js'
+import {formatBytes} from '../../cli/units.js'
+import {SnapshotService} from '../../lib/snapshot/index.js'
+
+export default class SnapshotsUsage extends CtrCommand {
+  static override summary = 'usage snapshots'
+  static override description = 'Disk usage of snapshots (all, or the KEYs given): allocated size of the snapshot\'s own layer and its inode count.'
+  static override strict = false // keys
+  static override flags = {snapshotter: snapshotterFlag, b: Flags.boolean({char: 'b', summary: 'display size in bytes'})}
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(SnapshotsUsage)
+    const store = await this.store()
+    const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
+    const keys = (argv as string[]).length > 0 ? (argv as string[]) : snapshots.list().map((r) => r.key)
+    const size = (n: number) => (flags.b ? String(n) : formatBytes(n))
+    const rows = keys.map((key) => {
+      const u = snapshots.usage(key)
+      return `${key}\t${size(u.size)}\t${u.inodes}\t`
+    })
+    this.out(tabwrite(['KEY\tSIZE\tINODES\t', ...rows]))
+  }
+}
