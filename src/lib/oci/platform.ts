@@ -62,7 +62,8 @@ export interface HostFacts {
 }
 
 function processFacts(): HostFacts {
-  const armVersion = (process.config.variables as unknown as Record<string, unknown>)['arm_version']
+  // process.config is built on first access (a few milliseconds): read it only where it matters.
+  const armVersion = process.arch === 'arm' ? (process.config.variables as unknown as Record<string, unknown>)['arm_version'] : undefined
   return {
     platform: process.platform,
     arch: process.arch,

@@ -9,6 +9,7 @@ import type {Labels} from '../oci/labels.js'
 import {
   type Descriptor,
   descriptorKind,
+  isConfig,
   isIndex,
   isManifest,
   configPlatform,
@@ -88,17 +89,28 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
     const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3, unpack)
     // The image is recorded while the lease still holds every blob: a GC run by another process
     // between the two would otherwise find them unreferenced.
-    const created = await withLease(
-      store,
-      options.namespace,
-      async (leaseId) => {
-        job.leaseId = leaseId
-        await job.handle(resolved.descriptor)
-        await job.drain()
-        return store.images.put(options.namespace, {name, target: stripDescriptor(resolved.descriptor), labels: options.labels ?? {}}).created
-      },
-      {expiresInMs: LEASE_MS},
-    )
+    // The pull's many small records commit without an fsync each (synchronous NORMAL: durable
+    // against a crash of this process, not yet against power loss); the image record commits
+    // with FULL, whose WAL fsync makes every earlier record durable too. A power loss before it
+    // can only lose records whose files exist, which GC removes or the next pull records again.
+    store.db.pragma('synchronous = NORMAL')
+    let created: boolean
+    try {
+      created = await withLease(
+        store,
+        options.namespace,
+        async (leaseId) => {
+          job.leaseId = leaseId
+          await job.handle(resolved.descriptor)
+          await job.drain()
+          store.db.pragma('synchronous = FULL')
+          return store.images.put(options.namespace, {name, target: stripDescriptor(resolved.descriptor), labels: options.labels ?? {}}).created
+        },
+        {expiresInMs: LEASE_MS},
+      )
+    } finally {
+      store.db.pragma('synchronous = FULL')
+    }
     return {name, target: resolved.descriptor, bytesTransferred: registry.stats.blobBytes, created, unpacked: job.unpacked}
   } finally {
     registry.close() // idle keep-alive sockets would hold the process open until the server drops them
@@ -142,12 +154,15 @@ class FetchJob {
   }
 
   async drain(): Promise<void> {
-    // Rejections surface here; keep draining until no new work was added.
+    // Wait for everything, even after a failure: an unpack job must finish removing what it
+    // recorded before the caller closes the store. The first failure (in queue order) is thrown.
+    let failure: {reason: unknown} | undefined
     for (let done = 0; done < this.pending.length; ) {
       const batch = this.pending.slice(done)
       done = this.pending.length
-      await Promise.all(batch)
+      for (const r of await Promise.allSettled(batch)) if (r.status === 'rejected' && !failure) failure = {reason: r.reason}
     }
+    if (failure) throw failure.reason
   }
 
   private async handleManifest(desc: Descriptor, depth: number): Promise<void> {
@@ -170,7 +185,8 @@ class FetchJob {
     } else {
       const manifest = parseManifest(bytes, desc.mediaType)
       children = [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])]
-      if (this.unpack && (depth === 0 || this.unpackTargets.has(desc.digest))) unpackManifest = manifest
+      // Artifacts (non-image configs) are fetched, never unpacked.
+      if (this.unpack && isConfig(manifest.config.mediaType) && (depth === 0 || this.unpackTargets.has(desc.digest))) unpackManifest = manifest
       labels['containerd.io/gc.ref.content.config'] = manifest.config.digest
       manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
     }

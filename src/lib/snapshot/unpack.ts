@@ -78,26 +78,22 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
     const dirs: Array<Promise<string>> = []
     if (adoptDir !== undefined) {
       const dirChain = store.snapshots.dirChain(sn.name, adoptDir)
+      const inputs = []
       for (let i = 0; i <= adopt; i++) {
         const dir = dirChain[adopt - i]!.id
         const own = store.snapshots.find(ns, sn.name, chain[i]!)
-        if (own) {
-          emit({type: 'exists', index: i, descriptor: layers[i]!.descriptor, chainId: chain[i]!})
-          dirs.push(Promise.resolve(own.dir))
-          continue
-        }
-        const created = store.snapshots.create(
-          ns,
-          sn.name,
-          {key: chain[i]!, parent: chain[i - 1], existingDir: dir, labels: snapshotLabels(diffIds[i]!, chain[i - 1]), leaseId: options.leaseId, extractKey: extractKey(chain[i]!)},
-          {idempotent: true},
-        )
-        if (created) {
+        dirs.push(Promise.resolve(own?.dir ?? dir))
+        if (own) continue
+        inputs.push({index: i, input: {key: chain[i]!, parent: chain[i - 1], existingDir: dir, labels: snapshotLabels(diffIds[i]!, chain[i - 1]), leaseId: options.leaseId, extractKey: extractKey(chain[i]!)}})
+      }
+      const created = store.snapshots.createAll(ns, sn.name, inputs.map((x) => x.input), {idempotent: true})
+      const createdAt = new Set(inputs.filter((_, k) => created[k]).map((x) => x.index))
+      for (let i = 0; i <= adopt; i++) {
+        if (createdAt.has(i)) {
           recorded.push(chain[i]!)
           shared++
         }
-        emit({type: created ? 'shared' : 'exists', index: i, descriptor: layers[i]!.descriptor, chainId: chain[i]!})
-        dirs.push(Promise.resolve(dir))
+        emit({type: createdAt.has(i) ? 'shared' : 'exists', index: i, descriptor: layers[i]!.descriptor, chainId: chain[i]!})
       }
     }
 

@@ -1,13 +1,16 @@
 // Cross-process locks: flock(2) on files under `<root>/locks/`. The lock belongs to an open file
 // description this process holds, so it is released when the process exits or is killed.
 //
-// Node has no flock binding. The util-linux `flock` program is handed our open descriptor as its
-// fd 3 and locks it; the lock lives on the shared open file description after the child exits,
-// until we close our descriptor. That costs one short spawn per acquisition and no native addon.
+// An uncontended lock is taken at once with a non-blocking flock(2) through Berth's addon. A
+// contended one is waited for without blocking the event loop (a blocked process could never
+// finish the work its other jobs hold locks for): the util-linux `flock` program is handed our
+// open descriptor as its fd 3 and waits for it; the lock lives on the shared open file
+// description after the child exits, until we close our descriptor.
 import {spawn} from 'node:child_process'
 import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import {InvalidArgument, Internal, Unavailable} from '../errors/index.js'
+import * as sys from '../sys/index.js'
 import {ensureDir} from './database.js'
 
 /** A held lock. `release()` is idempotent. */
@@ -29,9 +32,13 @@ export async function acquireLock(root: string, name: string, options: {timeoutM
   ensureDir(dir)
   const path = join(dir, name)
   const fd = openSync(path, 'a', 0o600)
+  if (tryFlock(fd, options.shared ?? false)) return heldLock(path, fd)
+  if (options.timeoutMs === 0) {
+    closeSync(fd)
+    throw new Unavailable(`lock ${JSON.stringify(name)} is held by another process`, {suffixKind: true})
+  }
   const args = [options.shared ? '-s' : '-x']
-  if (options.timeoutMs === 0) args.push('-n')
-  else if (options.timeoutMs !== undefined) args.push('-w', String(options.timeoutMs / 1000))
+  if (options.timeoutMs !== undefined) args.push('-w', String(options.timeoutMs / 1000))
   args.push('-E', '75', '3')
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
@@ -47,6 +54,22 @@ export async function acquireLock(root: string, name: string, options: {timeoutM
     if ((err as {kind?: string}).kind === 'unavailable') throw err
     throw new Internal(`cannot lock ${JSON.stringify(path)}: ${(err as Error).message}`, {cause: err})
   }
+  return heldLock(path, fd)
+}
+
+/** Non-blocking flock: true when taken, false when another holder has it. */
+function tryFlock(fd: number, shared: boolean): boolean {
+  try {
+    sys.flock(fd, (shared ? sys.LOCK_SH : sys.LOCK_EX) | sys.LOCK_NB)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EWOULDBLOCK' || (err as NodeJS.ErrnoException).code === 'EAGAIN') return false
+    closeSync(fd)
+    throw new Internal(`cannot lock: ${(err as Error).message}`, {cause: err})
+  }
+}
+
+function heldLock(path: string, fd: number): Lock {
   let held = true
   return {
     path,

@@ -215,6 +215,11 @@ export class SnapshotStore {
       .immediate()
   }
 
+  /** Several `create`s in one transaction (one fsync): how unpack records an adopted chain. */
+  createAll(ns: string, snapshotter: string, inputs: readonly SnapshotInput[], options: {idempotent?: boolean} = {}): boolean[] {
+    return this.db.transaction(() => inputs.map((input) => this.create(ns, snapshotter, input, options))).immediate()
+  }
+
   /**
    * Commit the active snapshot `key` as the committed snapshot `name` (containerd's Commit): its
    * directory becomes committed and the active key goes. @throws NotFound, AlreadyExists,
