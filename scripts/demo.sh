@@ -29,22 +29,33 @@ echo "A local registry at $host serves $ref, built by this project from Debian's
 step ctr namespaces create foo mylabel=bar berth.demo=true
 step ctr namespaces ls
 echo; echo "# Pull into the default namespace (progress goes to stderr):"
-step ctr images pull "$ref"
+step ctr images pull --print-chainid "$ref"
 step ctr images ls
+echo; echo "# The pull unpacked the layers into overlayfs snapshots, keyed by chain ID:"
+step ctr images check
+step ctr snapshots ls
+mnt=$(mktemp -d "${TMPDIR:-/tmp}/berth-demo-mnt.XXXXXX")
+echo; echo "# Mount the image read-only and look inside (and run its busybox there):"
+step ctr images mount "$ref" "$mnt"
+step ls "$mnt" "$mnt/bin/busybox"
+step chroot "$mnt" /bin/busybox echo "hello from the image's busybox"
+step ctr images unmount --rm "$mnt"
+rmdir "$mnt"
 echo; echo "# Nothing was pulled in foo:"
 step env CONTAINERD_NAMESPACE=foo node bin/run.js images ls
-echo; echo "# Pulling the same image into foo downloads nothing: the blobs are shared."
+echo; echo "# Pulling the same image into foo downloads and extracts nothing: blobs and snapshots are shared."
 step env CONTAINERD_NAMESPACE=foo node bin/run.js images pull "$ref"
 step env CONTAINERD_NAMESPACE=foo node bin/run.js images ls
+step env CONTAINERD_NAMESPACE=foo node bin/run.js snapshots ls
 step env CONTAINERD_NAMESPACE=foo node bin/run.js images rm "$ref"
 step env CONTAINERD_NAMESPACE=foo node bin/run.js images ls
 echo; echo "# It is still in default, which was created by the first write into it:"
 step ctr images ls
 step ctr namespaces ls
 step ctr namespaces rm foo
-echo; echo "# default still holds an image and its blobs, so it cannot be removed:"
+echo; echo "# default still holds an image, its blobs and snapshots, so it cannot be removed:"
 step ctr namespaces rm default || true
 echo; echo "# Every change above is an event row; replay them (beyond ctr: --since / --no-follow):"
 step ctr events --since "$start" --no-follow
-echo; echo "# Clean up what the demo pulled (garbage collection deletes the blobs nobody references):"
+echo; echo "# Clean up what the demo pulled (garbage collection deletes the blobs and snapshots nobody references):"
 step ctr images rm "$ref"
