@@ -8,6 +8,8 @@ export interface CommandTable {
   readonly topicAliases: Readonly<Record<string, string>>
   /** Verb aliases per topic; `*` applies to every topic. */
   readonly verbAliases: Readonly<Record<string, Readonly<Record<string, string>>>>
+  /** Value flags a topic takes before its verb, as ctr's groups do (`snapshots --snapshotter x ls`). */
+  readonly topicFlags?: Readonly<Record<string, readonly string[]>>
 }
 
 export interface ResolvedArgv {
@@ -50,9 +52,24 @@ export function resolveArgv(argv: readonly string[], table: CommandTable): Resol
   const words: string[] = []
   let id: string | undefined
   const first = argv[i]
+  const topicFlagValues: string[] = []
+  let skipped = 0
   if (first !== undefined && !first.startsWith('-')) {
     const topic = table.topicAliases[first] ?? first
-    const second = argv[i + 1]
+    // Group-level flags between the topic and its verb move to after the verb.
+    const groupFlags = table.topicFlags?.[topic] ?? []
+    let j = i + 1
+    while (j < argv.length) {
+      const token = argv[j]!
+      const eq = token.indexOf('=')
+      const name = eq > 0 ? token.slice(0, eq) : token
+      if (!groupFlags.includes(name)) break
+      const take = eq > 0 ? 1 : 2
+      topicFlagValues.push(...argv.slice(j, j + take))
+      j += take
+    }
+    skipped = j - (i + 1)
+    const second = argv[j]
     const verb = second === undefined ? undefined : (table.verbAliases[topic]?.[second] ?? table.verbAliases['*']?.[second] ?? second)
     if (verb !== undefined && table.ids.has(`${topic}:${verb}`)) {
       id = `${topic}:${verb}`
@@ -66,7 +83,7 @@ export function resolveArgv(argv: readonly string[], table: CommandTable): Resol
       id = undefined
     }
   }
-  const after = argv.slice(i + words.length)
+  const after = id !== undefined && words.length === 2 ? [...topicFlagValues, ...argv.slice(i + 1 + skipped + 1)] : argv.slice(i + words.length)
   const dashdash = after.indexOf('--')
   const flagZone = dashdash < 0 ? after : after.slice(0, dashdash)
   if (flagZone.includes('--help') || flagZone.includes('-h')) help = true

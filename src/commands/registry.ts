@@ -63,4 +63,5 @@ export const COMMAND_TABLE: CommandTable = {
     namespaces: {c: 'create'},
     snapshots: {m: 'mounts', mount: 'mounts'},
   },
+  topicFlags: {snapshots: ['--snapshotter']},
 }
