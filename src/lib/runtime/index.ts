@@ -1,0 +1,57 @@
+// Public API of the runtime library: OCI runtime specs for containers (built from image config and
+// ctr-style options), user resolution inside a rootfs, the per-start spec template, signals.
+export {
+  CPU_PERIOD,
+  DEFAULT_CGROUP_PARENT,
+  DEFAULT_INIT_PATH,
+  buildSpec,
+  cgroupsPathFor,
+  effectiveUser,
+  generateSpec,
+  type SpecContext,
+  type SpecOptions,
+} from './spec.js'
+export {
+  DEFAULT_CAPABILITIES,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_NOFILE,
+  DEFAULT_PATH_ENV,
+  DEFAULT_READONLY_PATHS,
+  DEFAULT_ROOT_PATH,
+  defaultDeviceRules,
+  defaultMounts,
+  defaultNamespaces,
+} from './defaults.js'
+export {CAPABILITIES, capabilitiesFromMask, normalizeCapability, resolveCapabilities, type CapabilityOptions} from './capabilities.js'
+export {envValue, mergeEnv, parseEnvFile, validateEnvEntry} from './env.js'
+export {parseMountFlag} from './mount-flag.js'
+export {
+  MAX_ACCOUNT_FILE_BYTES,
+  parseGroup,
+  parsePasswd,
+  readRootFile,
+  resolveInRoot,
+  resolveUser,
+  type GroupEntry,
+  type PasswdEntry,
+  type ResolvedUser,
+} from './user.js'
+export {parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, type HostFacts} from './host.js'
+export {DEFAULT_STOP_SIGNAL, SIGNALS, STOP_SIGNAL_LABEL, parseSignal, signalName, stopSignal} from './signals.js'
+export {BUNDLE_CONFIG_FILE, TEMPLATE_FILE, readTemplate, renderSpec, writeBundleSpec, writeTemplate} from './template.js'
+export {
+  OCI_VERSION,
+  type Linux,
+  type LinuxCapabilities,
+  type LinuxDevice,
+  type LinuxDeviceCgroup,
+  type LinuxNamespace,
+  type LinuxResources,
+  type Mount,
+  type NamespaceType,
+  type PosixRlimit,
+  type Process,
+  type Root,
+  type RuntimeSpec,
+  type User,
+} from './oci-spec.js'

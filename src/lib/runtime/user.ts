@@ -1,0 +1,227 @@
+// Resolve a container user (`uid`, `uid:gid`, `name`, `name:group`, …) through the container rootfs's own
+// /etc/passwd and /etc/group, as containerd's oci.WithUser and WithAdditionalGIDs do.
+//
+// Invariant: nothing outside the rootfs is ever read. Paths are resolved component by component with the
+// rootfs as `/` (an absolute symlink restarts at the rootfs, `..` stops there — containerd's RootPath rule),
+// the final file is opened with O_NOFOLLOW|O_NONBLOCK and must be a regular file of bounded size. The
+// rootfs must not be changing underneath (the caller mounts it before the container runs).
+import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync} from 'node:fs'
+import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
+
+/** One /etc/passwd line. */
+export interface PasswdEntry {
+  name: string
+  uid: number
+  gid: number
+  home: string
+  shell: string
+}
+
+/** One /etc/group line. */
+export interface GroupEntry {
+  name: string
+  gid: number
+  members: string[]
+}
+
+/** A resolved user: what goes into `process.user`, plus the passwd name and home when there is an entry. */
+export interface ResolvedUser {
+  uid: number
+  gid: number
+  additionalGids: number[]
+  username?: string
+  home?: string
+}
+
+/** Files larger than this are refused: a real passwd or group file is far smaller. */
+export const MAX_ACCOUNT_FILE_BYTES = 4 * 1024 * 1024
+const MAX_ID = 4294967294 // (uint32)-1 means "no id" to the kernel
+const SYMLOOP_MAX = 40
+
+const parseId = (s: string): number | undefined => {
+  if (!/^\d{1,10}$/.test(s)) return undefined
+  const n = Number(s)
+  return n <= MAX_ID ? n : undefined
+}
+
+const lines = (text: string): string[][] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('+') && !l.startsWith('-'))
+    .map((l) => l.split(':'))
+
+/** The entries of an /etc/passwd text; comments, NIS lines and lines with a non-numeric uid or gid are skipped. */
+export function parsePasswd(text: string): PasswdEntry[] {
+  const out: PasswdEntry[] = []
+  for (const f of lines(text)) {
+    const uid = parseId(f[2] ?? '')
+    const gid = parseId(f[3] ?? '')
+    if (!f[0] || uid === undefined || gid === undefined) continue
+    out.push({name: f[0], uid, gid, home: f[5] ?? '', shell: f[6] ?? ''})
+  }
+  return out
+}
+
+/** The entries of an /etc/group text; comments, NIS lines and lines with a non-numeric gid are skipped. */
+export function parseGroup(text: string): GroupEntry[] {
+  const out: GroupEntry[] = []
+  for (const f of lines(text)) {
+    const gid = parseId(f[2] ?? '')
+    if (!f[0] || gid === undefined) continue
+    out.push({name: f[0], gid, members: (f[3] ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '')})
+  }
+  return out
+}
+
+const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException).code
+
+/**
+ * The host path of `path` inside `root`, with every symlink resolved as if `root` were `/`.
+ * Returns undefined when a component does not exist or is not a directory.
+ * @throws InvalidArgument for a relative root; FailedPrecondition after 40 symlinks (a loop).
+ */
+export function resolveInRoot(root: string, path: string): string | undefined {
+  if (!root.startsWith('/')) throw new InvalidArgument(`rootfs ${JSON.stringify(root)} must be an absolute path`)
+  const base = root.replace(/\/+$/, '')
+  const split = (p: string) => p.split('/').filter((c) => c !== '' && c !== '.')
+  const pending = split(path)
+  const done: string[] = []
+  let followed = 0
+  while (pending.length > 0) {
+    const part = pending.shift()!
+    if (part === '..') {
+      done.pop()
+      continue
+    }
+    done.push(part)
+    const host = `${base}/${done.join('/')}`
+    let isLink: boolean
+    let isDir: boolean
+    try {
+      const st = lstatSync(host)
+      isLink = st.isSymbolicLink()
+      isDir = st.isDirectory()
+    } catch (err) {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return undefined
+      throw err
+    }
+    if (isLink) {
+      if (++followed > SYMLOOP_MAX) throw new FailedPrecondition(`resolving ${JSON.stringify(path)} in the container rootfs: too many levels of symbolic links`)
+      const target = readlinkSync(host)
+      done.pop()
+      if (target.startsWith('/')) done.length = 0
+      pending.unshift(...split(target))
+      continue
+    }
+    if (!isDir && pending.length > 0) return undefined
+  }
+  return done.length === 0 ? base || '/' : `${base}/${done.join('/')}`
+}
+
+/**
+ * The text of a file inside the rootfs (see {@link resolveInRoot}), or undefined when it is absent or not a
+ * regular file (a FIFO or device planted by an image is never opened for reading).
+ * @throws FailedPrecondition for a file over {@link MAX_ACCOUNT_FILE_BYTES} or a symlink loop.
+ */
+export function readRootFile(root: string, path: string, maxBytes = MAX_ACCOUNT_FILE_BYTES): string | undefined {
+  const host = resolveInRoot(root, path)
+  if (host === undefined) return undefined
+  let fd: number
+  try {
+    fd = openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR' || errCode(err) === 'ELOOP') return undefined
+    throw err
+  }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile()) return undefined
+    if (st.size > maxBytes) throw new FailedPrecondition(`${path} in the container rootfs is larger than ${maxBytes} bytes`)
+    const chunks: Buffer[] = []
+    let total = 0
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024)
+      const n = readSync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) break
+      total += n
+      if (total > maxBytes) throw new FailedPrecondition(`${path} in the container rootfs is larger than ${maxBytes} bytes`)
+      chunks.push(chunk.subarray(0, n))
+    }
+    return Buffer.concat(chunks, total).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The account files of a rootfs, read lazily and at most once. */
+class Accounts {
+  #passwd: PasswdEntry[] | undefined
+  #group: GroupEntry[] | undefined
+  constructor(private readonly rootfs: string | undefined) {}
+  passwd(): PasswdEntry[] {
+    return (this.#passwd ??= this.rootfs === undefined ? [] : parsePasswd(readRootFile(this.rootfs, '/etc/passwd') ?? ''))
+  }
+  group(): GroupEntry[] {
+    return (this.#group ??= this.rootfs === undefined ? [] : parseGroup(readRootFile(this.rootfs, '/etc/group') ?? ''))
+  }
+}
+
+/**
+ * Resolve a user string against the rootfs's /etc/passwd and /etc/group (OCI image-spec `User` forms:
+ * `user`, `uid`, `user:group`, `uid:gid`, `uid:group`, `user:gid`). Empty means root. Rules (containerd 1.7):
+ * - a numeric uid needs no passwd entry (then gid 0); with one, the gid comes from it;
+ * - a name must exist in /etc/passwd, a group name in /etc/group;
+ * - an explicit group replaces the passwd gid;
+ * - additionalGids lists every group naming the user as a member, except the group named like the user.
+ * Without a rootfs (undefined) the account files count as absent.
+ * @throws InvalidArgument for a malformed string or out-of-range id; NotFound for an unknown user or group name.
+ */
+export function resolveUser(rootfs: string | undefined, user: string | undefined): ResolvedUser {
+  if (rootfs !== undefined && !rootfs.startsWith('/')) throw new InvalidArgument(`rootfs ${JSON.stringify(rootfs)} must be an absolute path`)
+  const accounts = new Accounts(rootfs)
+  const spec = user ?? ''
+  const parts = spec === '' ? ['0'] : spec.split(':')
+  if (parts.length > 2 || parts.some((p) => p === '')) throw new InvalidArgument(`invalid USER value ${JSON.stringify(spec)}`)
+  const [userPart, groupPart] = parts as [string, string | undefined]
+
+  let entry: PasswdEntry | undefined
+  let uid: number
+  let gid: number
+  const numericUid = parseId(userPart)
+  if (numericUid !== undefined) {
+    uid = numericUid
+    entry = accounts.passwd().find((p) => p.uid === uid)
+    // No user at all is containerd's default spec: 0:0, whatever passwd says about uid 0.
+    gid = spec === '' ? 0 : (entry?.gid ?? 0)
+  } else {
+    if (/^\d+$/.test(userPart)) throw new InvalidArgument(`uid ${userPart} out of range`)
+    entry = accounts.passwd().find((p) => p.name === userPart)
+    if (!entry) throw new NotFound(`user ${JSON.stringify(userPart)}: no users found in the image's /etc/passwd`)
+    uid = entry.uid
+    gid = entry.gid
+  }
+  if (groupPart !== undefined) {
+    const numericGid = parseId(groupPart)
+    if (numericGid !== undefined) gid = numericGid
+    else {
+      if (/^\d+$/.test(groupPart)) throw new InvalidArgument(`gid ${groupPart} out of range`)
+      const group = accounts.group().find((g) => g.name === groupPart)
+      if (!group) throw new NotFound(`group ${JSON.stringify(groupPart)}: no groups found in the image's /etc/group`)
+      gid = group.gid
+    }
+  }
+  const username = spec === '' ? 'root' : entry?.name
+  const additionalGids: number[] = []
+  if (username !== undefined) {
+    for (const g of accounts.group()) {
+      if (g.name !== username && g.members.includes(username) && !additionalGids.includes(g.gid)) additionalGids.push(g.gid)
+    }
+  }
+  const resolved: ResolvedUser = {uid, gid, additionalGids}
+  if (entry) {
+    resolved.username = entry.name
+    resolved.home = entry.home
+  }
+  return resolved
+}
