@@ -5,13 +5,13 @@
 // and expired leases go. Marking and the record sweep share one immediate transaction, so nothing
 // recorded after the mark can be swept; a dry run computes the same report and changes nothing.
 //
-// Snapshots follow the same reachability: roots are snapshots labelled `containerd.io/gc.root`
-// and snapshots held by an unexpired lease; edges run from marked content (an unpacked config's
-// `containerd.io/gc.ref.snapshot.<snapshotter>` label) and images to snapshot keys, and from each
-// snapshot to its parent. Unreached snapshot records go (with `/snapshot/remove`); then each
-// directory that no record and no live child directory needs loses its row and is deleted —
-// unmounting leftover mounts under the state directory first, and leaving a directory that is
-// still mounted elsewhere for a later run. Directories with no row at all (a killed unpack) are
+// Snapshots follow the same reachability: roots are containers' snapshots, snapshots labelled
+// `containerd.io/gc.root` and snapshots held by an unexpired lease; edges run from marked content
+// (an unpacked config's `containerd.io/gc.ref.snapshot.<snapshotter>` label) and images to
+// snapshot keys, and from each snapshot to its parent. Unreached snapshot records go (with
+// `/snapshot/remove`); then each directory that no record and no live child directory needs
+// loses its row and is deleted — unmounting leftover mounts under the state directory first,
+// and leaving a directory that is still mounted elsewhere for a later run. Directories with no row at all (a killed unpack) are
 // deleted unless a snapshot is being created at that moment.
 import {readdirSync, rmSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
@@ -398,6 +398,11 @@ function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: G
      FROM images i CROSS JOIN json_each(i.labels) j
      CROSS JOIN snapshots s ON s.namespace = i.namespace AND s.snapshotter = ${refSnapshotter} AND s.key = j.value
      WHERE j.key GLOB '${GC_REF_SNAPSHOT}*'`,
+  ).run()
+  db.prepare(
+    `${insert} SELECT c.namespace, c.snapshotter, c.snapshot_key, NULL, 'container ' || c.id, 0
+     FROM containers c JOIN snapshots s ON s.namespace = c.namespace AND s.snapshotter = c.snapshotter AND s.key = c.snapshot_key
+     ORDER BY c.namespace, c.id`,
   ).run()
   db.prepare(
     `${insert} SELECT namespace, snapshotter, key, NULL, 'label ${GC_ROOT_LABEL}', 0

@@ -2,6 +2,7 @@
 // CLI, closed when the command ends.
 import type {Database} from 'better-sqlite3'
 import type {BerthConfig} from '../config/index.js'
+import {ContainerStore} from './containers.js'
 import {ContentStore} from './content.js'
 import {openDatabase, ensureDir} from './database.js'
 import type {Retention} from './event-log.js'
@@ -38,6 +39,7 @@ export {
   type SnapshotKind,
   type SnapshotRecord,
 } from './snapshots.js'
+export {ContainerStore, type ContainerInput, type ContainerRecord} from './containers.js'
 export {ImageStore, type ImageInput, type ImageRecord, type ImageTarget} from './images.js'
 export {
   DEFAULT_LEASE_MS,
@@ -69,6 +71,7 @@ export interface Store {
   readonly images: ImageStore
   readonly leases: LeaseStore
   readonly snapshots: SnapshotStore
+  readonly containers: ContainerStore
   readonly retention: Retention
   /** Counts of stored objects by kind, for `ctr info`. */
   counts(): Record<string, number>
@@ -94,12 +97,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     images: new ImageStore(db, retention, namespaces),
     leases: new LeaseStore(db, namespaces),
     snapshots: new SnapshotStore(db, retention, namespaces, options.config.contentSharingPolicy),
+    containers: new ContainerStore(db, retention, namespaces),
     counts: () => ({
       namespaces: count('namespaces'),
       images: count('images'),
       content: count('content'),
       blobs: count('blobs'),
       leases: count('leases'),
+      containers: count('containers'),
       snapshots: count('snapshots'),
       events: count('events'),
     }),

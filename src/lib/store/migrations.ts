@@ -137,6 +137,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 4,
+    description: 'containers',
+    up(db) {
+      db.exec(`
+        -- A container is metadata; its runtime spec template lives in containers/<ns>/<id>/ and is
+        -- written before the row. Its snapshot (snapshotter, snapshot_key) is a GC root.
+        CREATE TABLE containers (
+          namespace       TEXT NOT NULL REFERENCES namespaces (name),
+          id              TEXT NOT NULL,
+          image           TEXT NOT NULL DEFAULT '',
+          runtime_name    TEXT NOT NULL,
+          runtime_options TEXT,                     -- JSON or NULL
+          snapshotter     TEXT,
+          snapshot_key    TEXT,
+          labels          TEXT NOT NULL DEFAULT '{}',
+          created_at      INTEGER NOT NULL,
+          updated_at      INTEGER NOT NULL,
+          PRIMARY KEY (namespace, id)
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** The schema version this binary writes. */

@@ -25,7 +25,7 @@ export function tableOwner(table: string, kind: string): NamespaceOwner {
  * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots).
  * Leases and ingests are not counted, as in containerd: they go with the namespace.
  */
-export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs'), tableOwner('snapshots', 'snapshots')]
+export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs'), tableOwner('containers', 'containers'), tableOwner('snapshots', 'snapshots')]
 
 /** A kind that never keeps a namespace alive and is dropped silently with it (leases, ...). */
 export interface DroppedWithNamespace {
