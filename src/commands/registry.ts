@@ -6,6 +6,11 @@ type Loader = () => Promise<{default: unknown}>
 
 /** Command id (oclif's colon form) to its module. Add new commands here and nowhere else. */
 export const COMMAND_LOADERS: Record<string, Loader> = {
+  'containers:create': () => import('./containers/create.js'),
+  'containers:info': () => import('./containers/info.js'),
+  'containers:label': () => import('./containers/label.js'),
+  'containers:ls': () => import('./containers/ls.js'),
+  'containers:rm': () => import('./containers/rm.js'),
   'content:active': () => import('./content/active.js'),
   'content:fetch': () => import('./content/fetch.js'),
   'content:get': () => import('./content/get.js'),

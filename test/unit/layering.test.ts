@@ -17,7 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   images: ['errors', 'oci', 'filters', 'config', 'store'],
   pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys'],
   snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys'],
-  runtime: ['errors', 'oci', 'config', 'store', 'snapshot', 'events', 'sys'],
+  runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']
 

@@ -55,3 +55,4 @@ export {
   type RuntimeSpec,
   type User,
 } from './oci-spec.js'
+export {containerDir, containerSpec, createContainer, DEFAULT_RUNTIME, removeContainer, validateCreateArgs, type CreateContainerOptions} from './containers.js'

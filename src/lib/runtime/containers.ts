@@ -1,0 +1,111 @@
+// Containers as ctr makes them: the image (unpacked on demand), a writable snapshot keyed by the
+// container id on the image's chain, a runtime spec generated from the image config and flags
+// and stored as a template in the container's persistent directory, and the record. Creation
+// cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
+import {mkdirSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {AlreadyExists, InvalidArgument} from '../errors/index.js'
+import {parseImageConfig} from '../oci/index.js'
+import {validateIdentifier} from '../oci/identifiers.js'
+import type {Labels} from '../oci/labels.js'
+import {unpackStoredImage} from '../pull/index.js'
+import {SnapshotService} from '../snapshot/index.js'
+import type {ContainerRecord, Store} from '../store/index.js'
+import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'
+import {generateSpec, type SpecOptions} from './spec.js'
+import {readTemplate, writeTemplate} from './template.js'
+
+/** The runtime ctr records by default (containerd's runc shim v2). */
+export const DEFAULT_RUNTIME = 'io.containerd.runc.v2'
+
+export interface CreateContainerOptions {
+  readonly namespace: string
+  readonly id: string
+  /** The image name (must be pulled: ctr does not pull on create). */
+  readonly image: string
+  readonly snapshotter: string
+  readonly runtime?: string
+  readonly labels?: Labels
+  readonly platform?: string
+  /** Spec options beyond namespace, id, image config and rootfs. */
+  readonly spec?: Omit<SpecOptions, 'namespace' | 'id' | 'image' | 'rootfs'>
+}
+
+/** `<root>/containers/<ns>/<id>`: the container's persistent directory (the spec template). */
+export function containerDir(root: string, ns: string, id: string): string {
+  return join(root, 'containers', ns, id)
+}
+
+/**
+ * Create a container. @throws NotFound (image, content), AlreadyExists (container, or its
+ * snapshot `snapshot "<id>": already exists`), InvalidArgument (flags), DataLoss (unpack).
+ */
+export async function createContainer(store: Store, options: CreateContainerOptions): Promise<ContainerRecord> {
+  const ns = options.namespace
+  validateIdentifier(options.id)
+  if (store.containers.find(ns, options.id)) throw new AlreadyExists(`container ${JSON.stringify(options.id)}`, {suffixKind: true})
+  const image = store.images.get(ns, options.image)
+  const {chainId, config: configDesc} = await unpackStoredImage(store, image.target, {namespace: ns, snapshotter: options.snapshotter, platform: options.platform})
+  const imageConfig = parseImageConfig(store.content.readBytes(ns, configDesc.digest))
+  const snapshots = new SnapshotService(store, ns, options.snapshotter)
+  if (snapshots.find(options.id)) throw new AlreadyExists(`snapshot ${JSON.stringify(options.id)}`, {suffixKind: true})
+  await snapshots.prepare(options.id, {kind: 'active', parent: chainId})
+  const dir = containerDir(store.root, ns, options.id)
+  try {
+    // The rootfs is mounted briefly so that users and groups resolve through its own files.
+    const mnt = join(store.state, 'mounts', `create-${process.pid}-${options.id}`)
+    mkdirSync(mnt, {recursive: true})
+    let specJson: string
+    try {
+      snapshots.mount(options.id, mnt)
+      try {
+        specJson = JSON.stringify(generateSpec({...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs: mnt}), null, 2)
+      } finally {
+        SnapshotService.unmountAll(mnt)
+      }
+    } finally {
+      rmSync(mnt, {recursive: true, force: true})
+    }
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+    writeTemplate(dir, specJson)
+    // Image config labels first, --label over them (ctr), and the stop signal for `tasks kill`.
+    const labels: Labels = {...(imageConfig.config?.Labels ?? {}), ...(options.labels ?? {}), [STOP_SIGNAL_LABEL]: stopSignal(imageConfig)}
+    return store.containers.create(ns, {id: options.id, image: options.image, runtime: {name: options.runtime ?? DEFAULT_RUNTIME}, snapshotter: snapshots.name, snapshotKey: options.id, labels})
+  } catch (err) {
+    rmSync(dir, {recursive: true, force: true})
+    try {
+      snapshots.remove(options.id)
+    } catch {
+      // GC removes it once nothing references it
+    }
+    throw err
+  }
+}
+
+/** The stored spec template (JSON text) of a container. @throws NotFound. */
+export function containerSpec(store: Store, ns: string, id: string): string {
+  store.containers.get(ns, id)
+  return readTemplate(containerDir(store.root, ns, id))
+}
+
+/**
+ * Remove a container record, its directory and (unless `keepSnapshot`) its snapshot.
+ * `beforeDelete` runs first (the task layer refuses a running task there). @throws NotFound.
+ */
+export function removeContainer(store: Store, ns: string, id: string, options: {keepSnapshot?: boolean; beforeDelete?: (rec: ContainerRecord) => void} = {}): void {
+  const rec = store.containers.get(ns, id)
+  options.beforeDelete?.(rec)
+  store.containers.delete(ns, id)
+  rmSync(containerDir(store.root, ns, id), {recursive: true, force: true})
+  if (!options.keepSnapshot && rec.snapshotter && rec.snapshotKey) {
+    const snapshots = new SnapshotService(store, ns, rec.snapshotter)
+    if (snapshots.find(rec.snapshotKey)) snapshots.remove(rec.snapshotKey)
+  }
+}
+
+/** Reject flag combinations before anything is created. */
+export function validateCreateArgs(image: string | undefined, id: string | undefined): void {
+  if (!image) throw new InvalidArgument('image ref must be provided', {suffixKind: true})
+  if (!id) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+}
+
