@@ -24,10 +24,8 @@ try {
 // One CommonJS file: Node loads it synchronously, which starts about 10 ms faster than the same
 // code as an ESM module graph (measured with npm run bench). Command modules stay lazily
 // evaluated inside it, so a call only runs the code of the command it names.
-await esbuild.build({
+const bundleOptions = {
   absWorkingDir: root,
-  entryPoints: ['src/cli/fast-entry.ts'],
-  outfile: 'dist/bundle/ctr.cjs',
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -46,6 +44,11 @@ await esbuild.build({
   },
   banner: {js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
   logLevel: 'warning',
-})
+}
+await Promise.all([
+  esbuild.build({...bundleOptions, entryPoints: ['src/cli/fast-entry.ts'], outfile: 'dist/bundle/ctr.cjs'}),
+  // The layer-apply worker thread's script (src/lib/snapshot/apply/pool.ts looks for it next to ctr.cjs).
+  esbuild.build({...bundleOptions, entryPoints: ['src/lib/snapshot/apply/worker.ts'], outfile: 'dist/bundle/apply-worker.cjs'}),
+])
 
 execFileSync(process.execPath, [join(root, 'scripts/manifest.mjs')], {stdio: 'inherit'})

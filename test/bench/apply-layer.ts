@@ -1,6 +1,7 @@
 // Benchmark: applyLayer against GNU tar on generated gzip layers (many small files; a few big
-// files), one at a time and three at once. Not a test: run `node dist/test/bench/apply-layer.js
-// [runs] [dir]` after `npm run build`, as root. Prints medians in milliseconds. Before each run the
+// files; the 8 layers of `npm run bench`'s pull image), one at a time and several at once. Not a
+// test: run `node dist/test/bench/apply-layer.js [runs] [dir] [label-filter]` after
+// `npm run build`, as root. Prints medians in milliseconds. Before each run the
 // page cache is synced and the disk left to settle, so one run's writeback does not slow the next
 // (on a small VM disk, ext4 stalls file creation while a journal commit waits for data writeback).
 import {spawn} from 'node:child_process'
@@ -8,7 +9,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
-import {applyLayer} from '../../src/lib/snapshot/apply/index.js'
+import {applyLayer, applyLayerHere} from '../../src/lib/snapshot/apply/index.js'
 import {compress, generatedLayers} from '../helpers/oci-image.js'
 import {writeTar, type TarEntry} from '../helpers/tar-writer.js'
 
@@ -60,7 +61,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!
 }
 
+const only = process.argv[4] // run only the scenarios whose label contains this
+
 async function time(label: string, prepare: () => void, body: () => Promise<unknown>): Promise<number> {
+  if (only !== undefined && !label.includes(only)) return NaN
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     prepare()
@@ -70,7 +74,7 @@ async function time(label: string, prepare: () => void, body: () => Promise<unkn
     times.push(performance.now() - t0)
   }
   const m = median(times)
-  console.log(`${label.padEnd(48)} ${m.toFixed(0).padStart(6)} ms   (runs: ${times.map((t) => t.toFixed(0)).join(' ')})`)
+  console.log(`${label.padEnd(56)} ${m.toFixed(0).padStart(6)} ms   (runs: ${times.map((t) => t.toFixed(0)).join(' ')})`)
   return m
 }
 
@@ -79,6 +83,9 @@ async function main(): Promise<void> {
   const big = generatedLayers({count: 3, bytesPerLayer: 30_000_000, seed: 'bench-apply'})
   for (let i = 0; i < 3; i++) layers[`big${i}`] = await compress(writeTar(big[i]!), 'gzip')
   for (let i = 0; i < 3; i++) layers[`small${i}`] = await compress(writeTar(manySmallFiles(26_000_000 + i)), 'gzip')
+  // The layers of `npm run bench`'s pull image (scripts/bench-pull.mjs): 8 x 25 MiB.
+  const image = generatedLayers({count: 8, bytesPerLayer: 25 * 1024 * 1024, seed: 42})
+  for (let i = 0; i < 8; i++) layers[`image${i}`] = await compress(writeTar(image[i]!), 'gzip')
   for (const [name, bytes] of Object.entries(layers)) writeFileSync(join(work, `${name}.tar.gz`), bytes)
   console.log(`layers: ${Object.entries(layers).map(([n, b]) => `${n} ${(b.length / 1e6).toFixed(1)} MB gzip`).join(', ')}`)
 
@@ -89,16 +96,30 @@ async function main(): Promise<void> {
     }
   }
   const tar = (n: string) => run('tar', ['--xattrs', '--xattrs-include=*', '-xzpf', join(work, `${n}.tar.gz`), '-C', join(work, `out-${n}`)])
-  const ours = (n: string) => applyLayer({blobPath: join(work, `${n}.tar.gz`), mediaType: GZIP, target: join(work, `out-${n}`), mode: 'overlay'})
+  const ours = (n: string) => applyLayerHere({blobPath: join(work, `${n}.tar.gz`), mediaType: GZIP, target: join(work, `out-${n}`), mode: 'overlay'})
+  const pooled = (n: string) => applyLayer({blobPath: join(work, `${n}.tar.gz`), mediaType: GZIP, target: join(work, `out-${n}`), mode: 'overlay'})
+  await pooled('big0').catch(() => undefined) // start the pool's first worker outside the timings
 
   for (const kind of ['small', 'big']) {
     const one = [`${kind}0`]
     const three = [`${kind}0`, `${kind}1`, `${kind}2`]
     await time(`${kind}: GNU tar -xzf, 1 layer`, fresh(one), () => tar(one[0]!))
-    await time(`${kind}: applyLayer, 1 layer`, fresh(one), () => ours(one[0]!))
+    await time(`${kind}: applyLayerHere, 1 layer`, fresh(one), () => ours(one[0]!))
+    await time(`${kind}: applyLayer (worker pool), 1 layer`, fresh(one), () => pooled(one[0]!))
     await time(`${kind}: GNU tar -xzf, 3 layers at once`, fresh(three), () => Promise.all(three.map(tar)))
-    await time(`${kind}: applyLayer, 3 layers at once`, fresh(three), () => Promise.all(three.map(ours)))
+    await time(`${kind}: applyLayerHere, 3 layers at once`, fresh(three), () => Promise.all(three.map(ours)))
+    await time(`${kind}: applyLayer (worker pool), 3 layers at once`, fresh(three), () => Promise.all(three.map(pooled)))
   }
+  const eight = Array.from({length: 8}, (_, i) => `image${i}`)
+  await time(`bench image: GNU tar -xzf, 8 layers at once`, fresh(eight), () => Promise.all(eight.map(tar)))
+  await time(`bench image: applyLayerHere, 8 layers at once`, fresh(eight), () => Promise.all(eight.map(ours)))
+  await time(`bench image: applyLayer (worker pool), 8 at once`, fresh(eight), () => Promise.all(eight.map(pooled)))
+  await time(`bench image: GNU tar -xzf, 8 layers in turn`, fresh(eight), async () => {
+    for (const n of eight) await tar(n)
+  })
+  await time(`bench image: applyLayerHere, 8 layers in turn`, fresh(eight), async () => {
+    for (const n of eight) await ours(n)
+  })
 }
 
 try {

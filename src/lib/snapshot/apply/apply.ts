@@ -93,7 +93,10 @@ export async function applyLayerHere(options: ApplyLayerOptions): Promise<ApplyL
     if (mode === 'overlay') {
       const lowers = options.lowers ? await options.lowers() : []
       signal?.throwIfAborted()
-      extractor.fixUp(lowers.map((l) => realpathSync(l)))
+      extractor.fixUp(
+        lowers.map((l) => realpathSync(l)),
+        {pruneWhiteouts: options.lowers !== undefined},
+      )
     }
     extractor.finish()
     return {diffId: `sha256:${hash.digest('hex')}`, size}

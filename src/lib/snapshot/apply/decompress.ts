@@ -9,7 +9,7 @@
 // chunk (no promise per chunk); an exception from it aborts the stream and rejects.
 import {spawn} from 'node:child_process'
 import {createReadStream} from 'node:fs'
-import {createGunzip} from 'node:zlib'
+import {createGunzip, type ZlibOptions} from 'node:zlib'
 import {DataLoss, FailedPrecondition, InvalidArgument, NotImplemented} from '../../errors/index.js'
 import {MediaType, isLayer, layerCompression, normalizeMediaType, type LayerCompression} from '../../oci/index.js'
 
@@ -20,6 +20,8 @@ export const HEAD_BYTES = 6
 const READ_CHUNK = 1 << 20
 /** Output chunk size of gunzip: larger chunks mean fewer callbacks. */
 const GUNZIP_CHUNK = 256 << 10
+/** How far gunzip may run ahead of the extraction. */
+const GUNZIP_AHEAD = 8 << 20
 
 type Sniffed = LayerCompression | 'bzip2' | 'xz'
 
@@ -103,10 +105,16 @@ export function streamLayer(fd: number, compression: LayerCompression, consume: 
         input.on('end', () => finish())
         return
       case 'gzip': {
-        const gunzip = createGunzip({chunkSize: GUNZIP_CHUNK})
+        // Paused mode with a deep read buffer: zlib schedules its next inflate before our
+        // consumer runs (on 'readable'), so inflating and extracting overlap. In flowing mode
+        // the consumer would run inside zlib's callback and the two would take turns.
+        const gunzip = createGunzip({chunkSize: GUNZIP_CHUNK, readableHighWaterMark: GUNZIP_AHEAD} as ZlibOptions)
         cleanups.push(() => gunzip.destroy())
         gunzip.on('error', (err) => finish(new DataLoss(`${what}: corrupt gzip data: ${err.message}`, {cause: err})))
-        gunzip.on('data', deliver)
+        gunzip.on('readable', () => {
+          let chunk: Buffer | null
+          while (!settled && (chunk = gunzip.read() as Buffer | null) !== null) deliver(chunk)
+        })
         gunzip.on('end', () => finish())
         input.pipe(gunzip)
         return

@@ -524,11 +524,12 @@ export class Extractor implements TarSink {
 
   /**
    * overlay mode, once the lower layers exist (`lowers`: their directories, nearest first):
-   * completes deferred hardlinks (copying the target up from the nearest lower that shows it)
+   * completes deferred hardlinks (copying the target up from the nearest lower that shows it),
+   * removes whiteouts that hide nothing (when `pruneWhiteouts`: the lowers are the real ones),
    * and gives implicitly created directories the metadata of the directory they cover.
    * @throws DataLoss when a hardlink target exists nowhere.
    */
-  fixUp(lowers: readonly string[]): void {
+  fixUp(lowers: readonly string[], options: {pruneWhiteouts: boolean}): void {
     const layers = [this.root, ...lowers]
     for (const d of this.deferred) {
       if (d.cancelled) continue
@@ -539,13 +540,32 @@ export class Extractor implements TarSink {
       }
     }
     for (const [rel, flags] of this.state) {
-      if ((flags & KIND) !== Kind.Dir || (flags & Flag.Implicit) === 0) continue
       try {
-        this.inheritDir(rel, layers)
+        const kind = flags & KIND
+        if (kind === Kind.Whiteout && options.pruneWhiteouts) this.pruneWhiteout(rel, layers)
+        else if (kind === Kind.Dir && flags & Flag.Implicit) this.inheritDir(rel, layers)
       } catch (err) {
         throw failure(err, rel)
       }
     }
+  }
+
+  /**
+   * Removes a whiteout that hides nothing in the lower layers. Not only tidier: overlayfs lists
+   * whiteouts of a directory that exists in a single layer (it filters only merged directories),
+   * so a pointless whiteout would show up as an entry that cannot be stat'ed.
+   */
+  private pruneWhiteout(rel: string, layers: readonly string[]): void {
+    const parent = lookupMerged(layers, components(parentRel(rel)))
+    const name = rel.slice(rel.lastIndexOf('/') + 1)
+    for (const layer of parent?.chain.slice(1) ?? []) {
+      const st = lstatSync(`${layer}/${joinRel(parent!.rel, name)}`, {bigint: true, throwIfNoEntry: false})
+      if (st === undefined) continue
+      if (!isWhiteout(st)) return // it hides this
+      break
+    }
+    unlinkSync(this.abs(rel))
+    this.state.set(rel, (this.state.get(rel) ?? 0) & ~KIND)
   }
 
   /** Directory times, deepest first (creating entries in a directory changes its mtime). */
@@ -579,13 +599,26 @@ export class Extractor implements TarSink {
     this.state.set(d.rel, kindOfStats(found.stats) | ((this.state.get(d.rel) ?? 0) & Flag.WhiteoutSeen))
   }
 
-  /** An implicit directory takes mode, owner, xattrs and mtime from the directory it covers, if any. */
+  /**
+   * An implicit directory takes mode, owner, xattrs and mtime from the directory it covers, if
+   * any: the nearest lower directory at that path in the union below its parent. Its own opaque
+   * marker hides only what the lower directories contain, not their metadata; a directory this
+   * layer whited out and then needed again is new and keeps 0755 root:root.
+   */
   private inheritDir(rel: string, layers: readonly string[]): void {
-    const found = lookupMerged(layers, components(rel))
-    const source = found?.chain[1]
-    if (source === undefined) return // nothing below: keeps 0755 root:root
-    const from = `${source}/${rel}`
-    const st = lstatSync(from, {bigint: true})
+    if ((this.state.get(rel) ?? 0) & Flag.WhiteoutSeen) return
+    const parent = lookupMerged(layers, components(parentRel(rel)))
+    const name = rel.slice(rel.lastIndexOf('/') + 1)
+    let from: string | undefined
+    let st: BigIntStats | undefined
+    for (const layer of parent?.chain.slice(1) ?? []) {
+      const path = `${layer}/${joinRel(parent!.rel, name)}`
+      st = lstatSync(path, {bigint: true, throwIfNoEntry: false})
+      if (st === undefined) continue
+      if (st.isDirectory()) from = path
+      break // a file or whiteout there means no directory shows through
+    }
+    if (from === undefined || st === undefined) return // nothing below: keeps 0755 root:root
     const to = this.abs(rel)
     lchownSync(to, Number(st.uid), Number(st.gid))
     chmodSync(to, Number(st.mode) & 0o7777)

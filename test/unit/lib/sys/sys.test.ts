@@ -1,0 +1,197 @@
+// The native addon through src/lib/sys: mknod, xattrs, mount/umount (with a cwd for relative
+// overlay lowerdirs), flock, nanosecond times, Node-style errors, and loading from a bundle.
+// Device nodes, trusted.* xattrs and mounts need root: skipped without it unless CI is set.
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, describe, test} from 'node:test'
+import * as esbuild from 'esbuild'
+import * as sys from '../../../../src/lib/sys/index.js'
+import {REPO_ROOT} from '../../../helpers/cli.js'
+import {devParts} from '../../../helpers/fs-tree.js'
+
+const isRoot = process.getuid?.() === 0
+const needsRoot = !isRoot && !process.env['CI'] ? 'needs root' : false
+const dir = mkdtempSync(join(tmpdir(), 'berth-sys-'))
+after(() => rmSync(dir, {recursive: true, force: true}))
+
+/** The thrown error's code/syscall/path, for comparing. */
+function thrown(fn: () => unknown): {code?: string; syscall?: string; path?: string; message: string} {
+  try {
+    fn()
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    return {code: e.code!, syscall: e.syscall!, path: e.path!, message: e.message}
+  }
+  assert.fail('did not throw')
+}
+
+describe('sys', () => {
+  test('exported constants equal the addon compiled ones', () => {
+    const c = sys.nativeConstants()
+    for (const name of ['S_IFCHR', 'S_IFBLK', 'S_IFIFO', 'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_REMOUNT', 'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'MNT_FORCE', 'MNT_DETACH', 'MNT_EXPIRE', 'UMOUNT_NOFOLLOW', 'LOCK_SH', 'LOCK_EX', 'LOCK_NB', 'LOCK_UN']) {
+      assert.equal((sys as unknown as Record<string, number>)[name], c[name], name)
+    }
+  })
+
+  test('mknod makes fifos; errors look like node:fs errors', () => {
+    const fifo = join(dir, 'fifo')
+    sys.mknod(fifo, sys.S_IFIFO | 0o640)
+    assert.ok(lstatSync(fifo).isFIFO())
+    const e = thrown(() => sys.mknod(fifo, sys.S_IFIFO | 0o600))
+    assert.deepEqual([e.code, e.syscall, e.path], ['EEXIST', 'mknod', fifo])
+    assert.equal(e.message, `EEXIST: file already exists, mknod '${fifo}'`)
+    // never through a symlink at the final name
+    const link = join(dir, 'dangling')
+    symlinkSync(join(dir, 'would-be-created'), link)
+    assert.equal(thrown(() => sys.mknod(link, sys.S_IFIFO | 0o600)).code, 'EEXIST')
+    assert.throws(() => sys.mknod(join(dir, 'a\0b'), sys.S_IFIFO), /NUL/)
+  })
+
+  test('mknod makes char and block devices with major/minor', {skip: needsRoot}, () => {
+    sys.mknod(join(dir, 'null'), sys.S_IFCHR | 0o666, 1, 3)
+    sys.mknod(join(dir, 'big'), sys.S_IFBLK | 0o600, 259, 70000)
+    sys.mknod(join(dir, 'whiteout'), sys.S_IFCHR, 0, 0)
+    const st = (p: string) => lstatSync(join(dir, p), {bigint: true})
+    assert.ok(st('null').isCharacterDevice())
+    assert.deepEqual(devParts(st('null').rdev), [1, 3])
+    assert.ok(st('big').isBlockDevice())
+    assert.deepEqual(devParts(st('big').rdev), [259, 70000])
+    assert.equal(st('whiteout').rdev, 0n)
+  })
+
+  test('xattrs: set, get, list, remove; ENODATA is undefined; getfattr agrees', () => {
+    const f = join(dir, 'x')
+    writeFileSync(f, '')
+    const value = Buffer.from([0, 1, 2, 255])
+    sys.lsetxattr(f, 'user.bin', value)
+    sys.lsetxattr(f, 'user.empty', Buffer.alloc(0))
+    assert.deepEqual(sys.lgetxattr(f, 'user.bin'), value)
+    assert.deepEqual(sys.lgetxattr(f, 'user.empty'), Buffer.alloc(0))
+    assert.equal(sys.lgetxattr(f, 'user.none'), undefined)
+    assert.deepEqual(sys.llistxattr(f).filter((n) => n.startsWith('user.')).sort(), ['user.bin', 'user.empty'])
+    const out = spawnSync('getfattr', ['-e', 'hex', '-n', 'user.bin', f], {encoding: 'utf8'})
+    if (out.status === 0) assert.match(out.stdout, /user\.bin=0x000102ff/)
+    sys.lremovexattr(f, 'user.bin')
+    assert.equal(sys.lgetxattr(f, 'user.bin'), undefined)
+    assert.equal(thrown(() => sys.lremovexattr(f, 'user.bin')).code, 'ENODATA')
+    assert.equal(thrown(() => sys.llistxattr(join(dir, 'missing'))).code, 'ENOENT')
+  })
+
+  test('xattrs act on a symlink itself, never its target', {skip: needsRoot}, () => {
+    const target = join(dir, 'target')
+    writeFileSync(target, '')
+    const link = join(dir, 'sym')
+    symlinkSync(target, link)
+    sys.lsetxattr(link, 'trusted.berth', Buffer.from('on-link'))
+    assert.deepEqual(sys.lgetxattr(link, 'trusted.berth'), Buffer.from('on-link'))
+    assert.equal(sys.lgetxattr(target, 'trusted.berth'), undefined)
+    assert.equal(thrown(() => sys.lsetxattr(link, 'user.x', Buffer.from('y'))).code, 'EPERM') // user.* only on files and dirs
+  })
+
+  test('nanosecond times, on a path (not following) and on a descriptor', () => {
+    const f = join(dir, 't')
+    writeFileSync(f, '')
+    sys.lutimens(f, {sec: 1, nsec: 2}, {sec: 1_700_000_000, nsec: 123_456_789})
+    assert.equal(lstatSync(f, {bigint: true}).mtimeNs, 1_700_000_000_123_456_789n)
+    const link = join(dir, 't-link')
+    symlinkSync(f, link)
+    sys.lutimens(link, {sec: 0, nsec: 0}, {sec: -5, nsec: 500})
+    assert.equal(lstatSync(link, {bigint: true}).mtimeNs, -4_999_999_500n)
+    assert.equal(lstatSync(f, {bigint: true}).mtimeNs, 1_700_000_000_123_456_789n)
+    const fd = openSync(f, 'r')
+    sys.futimens(fd, {sec: 3, nsec: 0}, {sec: 4, nsec: 999_999_999})
+    closeSync(fd)
+    assert.equal(lstatSync(f, {bigint: true}).mtimeNs, 4_999_999_999n)
+    assert.throws(() => sys.futimens(0, {sec: 0, nsec: 1e9}, {sec: 0, nsec: 0}), RangeError)
+  })
+
+  test('flock: exclusive between descriptors, LOCK_NB fails with EAGAIN, LOCK_UN releases', () => {
+    const f = join(dir, 'lock')
+    writeFileSync(f, '')
+    const a = openSync(f, 'r')
+    const b = openSync(f, 'r')
+    try {
+      sys.flock(a, sys.LOCK_EX)
+      const e = thrown(() => sys.flock(b, sys.LOCK_EX | sys.LOCK_NB))
+      assert.deepEqual([e.code, e.syscall], ['EAGAIN', 'flock'])
+      assert.equal(thrown(() => sys.flock(b, sys.LOCK_SH | sys.LOCK_NB)).code, 'EAGAIN')
+      sys.flock(a, sys.LOCK_UN)
+      sys.flock(b, sys.LOCK_EX | sys.LOCK_NB)
+    } finally {
+      closeSync(a)
+      closeSync(b)
+    }
+  })
+
+  test('mount and umount: tmpfs, then overlay with relative lowerdirs under a given cwd', {skip: needsRoot}, () => {
+    const base = mkdtempSync(join(dir, 'mnt-'))
+    const tmpfs = join(base, 'tmpfs')
+    mkdirSync(tmpfs)
+    sys.mount('tmpfs', tmpfs, 'tmpfs', sys.MS_NOSUID | sys.MS_NODEV, 'size=1m,mode=0700')
+    try {
+      writeFileSync(join(tmpfs, 'in-tmpfs'), 'x')
+      assert.equal((lstatSync(tmpfs).mode & 0o777).toString(8), '700')
+    } finally {
+      sys.umount(tmpfs)
+    }
+    assert.equal(thrown(() => sys.umount(tmpfs)).code, 'EINVAL') // not mounted any more
+
+    for (const name of ['l/a', 'l/b', 'merged']) mkdirSync(join(base, name), {recursive: true})
+    writeFileSync(join(base, 'l/a/top'), 'from a')
+    writeFileSync(join(base, 'l/b/bottom'), 'from b')
+    const cwd = process.cwd()
+    sys.mount('overlay', join(base, 'merged'), 'overlay', sys.MS_RDONLY, 'lowerdir=l/a:l/b', base)
+    try {
+      assert.equal(process.cwd(), cwd) // restored
+      assert.equal(readFileSync(join(base, 'merged/top'), 'utf8'), 'from a')
+      assert.equal(readFileSync(join(base, 'merged/bottom'), 'utf8'), 'from b')
+    } finally {
+      sys.umount(join(base, 'merged'), sys.MNT_DETACH)
+    }
+    // Without the cwd the relative lowerdirs do not resolve.
+    assert.equal(thrown(() => sys.mount('overlay', join(base, 'merged'), 'overlay', sys.MS_RDONLY, 'lowerdir=l/a:l/b')).code, 'ENOENT')
+    assert.equal(process.cwd(), cwd)
+    const e = thrown(() => sys.mount('overlay', join(base, 'merged'), 'overlay', 0, 'lowerdir=l/a:l/b', join(base, 'no-such-dir')))
+    assert.deepEqual([e.code, e.syscall], ['ENOENT', 'chdir'])
+    assert.equal(process.cwd(), cwd)
+  })
+
+  test('the addon loads from a one-file CommonJS bundle, lazily', async () => {
+    const out = join(REPO_ROOT, 'dist', 'test-bundles', `sys-${process.pid}.cjs`)
+    await esbuild.build({
+      absWorkingDir: REPO_ROOT,
+      stdin: {
+        contents: `const sys = require('./src/lib/sys/index.ts'); const fs = require('node:fs');
+          const f = process.argv[2]; fs.writeFileSync(f, ''); sys.lsetxattr(f, 'user.bundle', Buffer.from('ok'));
+          console.log(String(sys.lgetxattr(f, 'user.bundle')))`,
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+      outfile: out,
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      define: {'import.meta.url': '__berthModuleUrl'},
+      banner: {js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
+      logLevel: 'error',
+    })
+    try {
+      const r = spawnSync(process.execPath, [out, join(dir, 'bundle-file')], {encoding: 'utf8'})
+      assert.equal(r.status, 0, r.stderr)
+      assert.equal(r.stdout.trim(), 'ok')
+      // Importing loads nothing: the addon is dlopen()ed on the first call.
+      const module = JSON.stringify(new URL('../../../../src/lib/sys/index.js', import.meta.url).href)
+      const code = `const loaded = []; const dlopen = process.dlopen; process.dlopen = (m, p, ...r) => { loaded.push(p); return dlopen(m, p, ...r) };
+        const sys = await import(${module}); const before = loaded.length; sys.llistxattr('/'); console.log(before, loaded.length)`
+      const lazy = spawnSync(process.execPath, ['--input-type=module', '-e', code], {encoding: 'utf8'})
+      assert.equal(lazy.status, 0, lazy.stderr)
+      assert.equal(lazy.stdout.trim(), '0 1')
+    } finally {
+      rmSync(out, {force: true})
+    }
+  })
+})
