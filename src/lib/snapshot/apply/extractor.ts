@@ -29,6 +29,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readdirSync,
   readlinkSync,
   rmdirSync,
@@ -66,6 +67,8 @@ const enum Flag {
   Ancestor = 32,
   /** A directory this extraction created (so everything in it is this layer's). */
   Fresh = 64,
+  /** A directory whose setgid bit is set (new entries in it take its group, and new directories its setgid bit). */
+  Setgid = 128,
 }
 
 const OPAQUE_XATTR = 'trusted.overlay.opaque'
@@ -73,6 +76,29 @@ const MAX_LINKS = 255
 /** Create, never follow, never reuse (libuv adds O_CLOEXEC itself). */
 const OPEN_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW
 const OPAQUE_VALUE = Buffer.from('y')
+
+/** Our effective ids and umask, read once (on the first Extractor, not at import). */
+let EUID = -1
+let EGID = -1
+let UMASK = -1
+
+function readProcessFacts(): void {
+  if (EUID !== -1) return
+  EUID = process.geteuid?.() ?? -2
+  EGID = process.getegid?.() ?? -2
+  try {
+    // From /proc: process.umask() would set it to 0 for a moment, for every thread.
+    const m = /^Umask:\s+([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))
+    UMASK = m ? parseInt(m[1]!, 8) : -1
+  } catch {
+    UMASK = -1
+  }
+}
+
+/** True when open()/mkdir() with `mode & 0o777` gives exactly `mode` (no special bits, nothing the umask removes). */
+function modeExact(mode: number): boolean {
+  return UMASK >= 0 && (mode & 0o7000) === 0 && (mode & UMASK) === 0
+}
 
 /** A hardlink whose target is not in this layer (overlay mode): completed by the fix-up. */
 interface DeferredLink {
@@ -111,12 +137,14 @@ export class Extractor implements TarSink {
   private fd = -1
   private fileHeader: TarHeader | undefined
   private fileAbs = ''
+  private filePlain = false
 
   constructor(options: ExtractorOptions) {
     this.root = options.root
     this.overlay = options.mode === 'overlay'
     this.onWarning = options.onWarning
-    if (this.overlay) this.state.set('', Kind.Dir | Flag.Fresh)
+    readProcessFacts()
+    if (this.overlay) this.state.set('', Kind.Dir | Flag.Fresh | (lstatSync(this.root).mode & 0o2000 ? Flag.Setgid : 0))
   }
 
   // ---- TarSink --------------------------------------------------------------------------------
@@ -144,8 +172,9 @@ export class Extractor implements TarSink {
     if (h === undefined || this.fd < 0) return
     const fd = this.fd
     try {
-      fchownSync(fd, h.uid, h.gid)
-      fchmodSync(fd, h.mode)
+      // A fresh file in a plain directory already has our ids and the mode open() gave it.
+      if (!this.filePlain || h.uid !== EUID || h.gid !== EGID) fchownSync(fd, h.uid, h.gid)
+      if (!this.filePlain || !modeExact(h.mode)) fchmodSync(fd, h.mode)
       if (h.xattrs) this.setXattrs(this.fileAbs, h, Kind.File)
       const t = {sec: h.mtimeSec, nsec: h.mtimeNsec}
       futimens(fd, t, t)
@@ -196,20 +225,26 @@ export class Extractor implements TarSink {
     const seen = (this.state.get(rel) ?? 0) & Flag.WhiteoutSeen
     switch (h.type) {
       case 'file':
-        this.fd = openSync(abs, OPEN_FLAGS, 0o600)
+        this.fd = openSync(abs, OPEN_FLAGS, h.mode & 0o777)
         this.fileHeader = h
         this.fileAbs = abs
+        this.filePlain = this.plainParent(parent)
         this.state.set(rel, Kind.File | seen)
         return // data(), then entryEnd() finishes it
-      case 'dir':
-        mkdirSync(abs, 0o700)
-        this.state.set(rel, Kind.Dir | Flag.Fresh | seen)
+      case 'dir': {
+        const plain = this.plainParent(parent)
+        mkdirSync(abs, h.mode & 0o777)
+        this.state.set(rel, Kind.Dir | Flag.Fresh | seen | (h.mode & 0o2000 ? Flag.Setgid : 0))
         if (seen && this.overlay) lsetxattr(abs, OPAQUE_XATTR, OPAQUE_VALUE) // whited out earlier in this layer
-        this.dirMetadata(h, rel, abs)
+        if (!plain || h.uid !== EUID || h.gid !== EGID) lchownSync(abs, h.uid, h.gid)
+        if (!plain || !modeExact(h.mode)) chmodSync(abs, h.mode) // a directory we just made: nothing to follow
+        if (h.xattrs) this.setXattrs(abs, h, Kind.Dir)
+        this.dirTimes.set(rel, {sec: h.mtimeSec, nsec: h.mtimeNsec})
         return
+      }
       case 'symlink': {
         symlinkSync(h.linkpath, abs) // stored verbatim, never followed
-        lchownSync(abs, h.uid, h.gid)
+        if (!this.plainParent(parent) || h.uid !== EUID || h.gid !== EGID) lchownSync(abs, h.uid, h.gid)
         if (h.xattrs) this.setXattrs(abs, h, Kind.Symlink)
         const t = {sec: h.mtimeSec, nsec: h.mtimeNsec}
         lutimens(abs, t, t)
@@ -241,15 +276,17 @@ export class Extractor implements TarSink {
       const keep = h.xattrs ?? new Map<string, Buffer>()
       for (const name of llistxattr(abs)) if (!keep.has(name)) lremovexattr(abs, name)
     }
-    this.state.set(rel, (flags & ~Flag.Implicit & ~KIND) | Kind.Dir)
-    this.dirMetadata(h, rel, abs)
-  }
-
-  private dirMetadata(h: TarHeader, rel: string, abs: string): void {
+    this.state.set(rel, (flags & ~Flag.Implicit & ~Flag.Setgid & ~KIND) | Kind.Dir | (h.mode & 0o2000 ? Flag.Setgid : 0))
     lchownSync(abs, h.uid, h.gid)
     chmodSync(abs, h.mode) // a real directory (resolved without following the final name)
     if (h.xattrs) this.setXattrs(abs, h, Kind.Dir)
     this.dirTimes.set(rel, {sec: h.mtimeSec, nsec: h.mtimeNsec})
+  }
+
+  /** A directory this extraction made, without setgid: what we create in it gets our ids and the exact open()/mkdir() mode. */
+  private plainParent(rel: string): boolean {
+    const flags = this.state.get(rel) ?? 0
+    return (flags & (Flag.Fresh | Flag.Setgid)) === Flag.Fresh
   }
 
   private hardlink(h: TarHeader, rel: string, abs: string, parentFresh: boolean): void {
@@ -403,7 +440,13 @@ export class Extractor implements TarSink {
           continue
         default:
           if (!create) return undefined
-          throw new DataLoss(`${JSON.stringify(next)} is not a directory`)
+          if (this.overlay || ((this.state.get(next) ?? 0) & KIND) !== Kind.None) throw new DataLoss(`${JSON.stringify(next)} is not a directory`)
+          // merged mode, a non-directory of the parent tree: this layer needs a directory there,
+          // and gets a new one (what overlay mode shows: its directory covers the lower entry).
+          this.remove(next, kind)
+          this.mkdirImplicit(next)
+          current = next
+          continue
       }
     }
     return current
@@ -586,12 +629,16 @@ export class Extractor implements TarSink {
     const found = lookupMerged(layers, components(d.target))
     if (found === undefined) throw new DataLoss(`hardlink target ${JSON.stringify(d.target)} not found in this layer or below`)
     if (found.stats.isDirectory()) throw new DataLoss(`hardlink to directory ${JSON.stringify(d.target)}`)
+    // An earlier deferred link may have copied up the lower entry this pending link replaces.
+    if (lstatSync(this.abs(d.rel), {throwIfNoEntry: false})) unlinkSync(this.abs(d.rel))
     if (found.layer !== this.root) {
       // Copy it up, as overlayfs itself would before linking.
       const dirRel = this.walk('', components(parentRel(found.rel)), true)!
       const rel = joinRel(dirRel, found.rel.slice(found.rel.lastIndexOf('/') + 1))
-      if (this.kindOf(rel, true) !== Kind.None) throw new Internal(`copy-up target ${JSON.stringify(rel)} exists`)
-      this.state.set(rel, copyUp(`${found.layer}/${found.rel}`, this.abs(rel), found.stats))
+      const there = this.kindOf(rel, true)
+      if (there !== Kind.None && there !== Kind.Pending) throw new Internal(`copy-up target ${JSON.stringify(rel)} exists`)
+      const kind = copyUp(`${found.layer}/${found.rel}`, this.abs(rel), found.stats)
+      if (there === Kind.None) this.state.set(rel, kind) // a pending link there replaces it later
       linkSync(this.abs(rel), this.abs(d.rel))
     } else {
       linkSync(this.abs(found.rel), this.abs(d.rel))

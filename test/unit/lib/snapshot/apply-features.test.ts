@@ -4,7 +4,7 @@
 // without it unless CI is set.
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {readdirSync} from 'node:fs'
+import {chmodSync, chownSync, readdirSync} from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import {errorKind} from '../../../../src/lib/errors/index.js'
 import {applyLayerHere} from '../../../../src/lib/snapshot/apply/index.js'
@@ -235,6 +235,31 @@ describe('layer semantics in detail', {skip}, () => {
     }
   })
 
+  test('deferred hardlinks keep the order of the layer: a link to a file that a later link replaces', async () => {
+    const layers: TarEntry[][] = [
+      [{path: 't', type: 'file', content: 'lower t'}, {path: 'x', type: 'file', content: 'lower x'}],
+      [{path: 'a', type: 'hardlink', linkname: 't'}, {path: 't', type: 'hardlink', linkname: 'x'}],
+    ]
+    const {overlay, merged} = await both(s, layers)
+    for (const t of [overlay, merged]) {
+      assert.equal(t.get('a')?.sha256, sha('lower t'))
+      assert.equal(t.get('t')?.sha256, sha('lower x'))
+      assert.equal(t.get('t')?.ino, t.get('x')?.ino)
+    }
+  })
+
+  test('a lower file where this layer needs a directory is covered by a new directory (both modes)', async () => {
+    const layers: TarEntry[][] = [[{path: 'a', type: 'file', content: 'lower file'}], [{path: 'a/b', type: 'file', content: 'below a'}]]
+    const {overlay, merged} = await both(s, layers)
+    for (const t of [overlay, merged]) {
+      assert.deepEqual([t.get('a')?.type, t.get('a')?.mode, t.get('a/b')?.sha256], ['dir', 0o755, sha('below a')])
+    }
+    const own = [[{path: 'a', type: 'file'}, {path: 'a/b', type: 'file'}]] as TarEntry[][]
+    for (const run of [applyOverlayStack, applyMergedStack]) {
+      await assert.rejects(run(s, own), (err) => errorKind(err) === 'data loss' && /"a" is not a directory/.test((err as Error).message))
+    }
+  })
+
   test('xattr policy: trusted.overlay.* from a layer is dropped; user.* on a symlink is skipped with a warning', async () => {
     const warnings: string[] = []
     const layers: TarEntry[][] = [
@@ -254,6 +279,33 @@ describe('layer semantics in detail', {skip}, () => {
     assert.deepEqual(t.get('sym')?.xattrs, {})
     assert.equal(warnings.length, 1)
     assert.match(warnings[0]!, /user\.on-symlink.*"sym".*only on files and directories/)
+  })
+
+  test('a setgid directory lends neither its group nor its setgid bit to entries that state their own', async () => {
+    const layers: TarEntry[][] = [
+      [
+        {path: 'shared/', type: 'dir', mode: 0o2775, gid: 50},
+        {path: 'shared/file', type: 'file', content: 'x', mode: 0o644},
+        {path: 'shared/dir/', type: 'dir', mode: 0o755},
+        {path: 'shared/link', type: 'symlink', linkname: 'file'},
+        {path: 'shared/fifo', type: 'fifo', mode: 0o644},
+      ],
+    ]
+    const {overlay, merged} = await both(s, layers)
+    for (const t of [overlay, merged]) {
+      assert.deepEqual([t.get('shared')?.mode, t.get('shared')?.gid], [0o2775, 50])
+      for (const p of ['shared/file', 'shared/dir', 'shared/link', 'shared/fifo']) assert.equal(t.get(p)?.gid, 0, p)
+      assert.equal(t.get('shared/dir')?.mode, 0o755)
+      assert.equal(t.get('shared/file')?.mode, 0o644)
+    }
+    // The same when the overlay target itself is setgid.
+    const target = s.mkdir('setgid-root')
+    chmodSync(target, 0o2755)
+    chownSync(target, 0, 51)
+    const blob = await s.blob([{path: 'f', type: 'file'}, {path: 'd/', type: 'dir'}])
+    await applyLayerHere({blobPath: blob.path, mediaType: blob.mediaType, target, mode: 'overlay'})
+    const t = readTree(target)
+    assert.deepEqual([t.get('f')?.gid, t.get('d')?.gid, t.get('d')?.mode], [0, 0, 0o755])
   })
 
   test('GNU long names, and the root entry "./" is ignored', async () => {
