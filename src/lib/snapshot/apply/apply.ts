@@ -29,8 +29,9 @@ export interface ApplyLayerOptions {
   readonly mode: ApplyMode
   /**
    * overlay mode only: the lower layers' directories, nearest first, resolved once the parent
-   * chain is committed. Used only by the fix-up after extraction, so several layers can extract
-   * at once. Without it, the fix-up sees no lower layers.
+   * chain is committed. Used only by the fix-up after extraction (hardlinks to lower files,
+   * metadata of implicit directories, whiteouts that hide nothing), so several layers can extract
+   * at once. Without it, the fix-up sees no lower layers and keeps every whiteout.
    */
   readonly lowers?: () => Promise<readonly string[]>
   /** Called with the total compressed bytes read so far. */

@@ -21,7 +21,7 @@ const READ_CHUNK = 1 << 20
 /** Output chunk size of gunzip: larger chunks mean fewer callbacks. */
 const GUNZIP_CHUNK = 256 << 10
 /** How far gunzip may run ahead of the extraction. */
-const GUNZIP_AHEAD = 8 << 20
+const GUNZIP_AHEAD = 2 << 20
 
 type Sniffed = LayerCompression | 'bzip2' | 'xz'
 

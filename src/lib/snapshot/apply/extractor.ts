@@ -10,9 +10,19 @@
 //   whatever was there (file, symlink, device, or a whole directory tree) has been removed.
 // - Whiteouts hide only what lies below this layer: 'overlay' mode writes overlayfs whiteouts
 //   (char 0:0) and `trusted.overlay.opaque=y`; 'merged' mode deletes from the copied parent tree,
-//   sparing everything this layer created (and the directories leading to it).
-// - Metadata order per entry: chown, then chmod (chown clears setuid/setgid), then xattrs (chown
-//   also drops security.capability), then times. Directory times are set last, deepest first.
+//   sparing everything this layer created (and the directories leading to it). A directory the
+//   layer whites out and then creates again is opaque. A directory a layer needs where a lower
+//   layer has a non-directory is a new directory that covers it, in both modes.
+// - overlay mode sees only its own (initially empty) upper dir while extracting, as containerd's
+//   overlay applier does: a lower symlink on the way to an entry is not followed. The fix-up,
+//   once the lower dirs are known, completes hardlinks to lower files (copy-up, then link, in
+//   the layer's order), removes whiteouts that hide nothing, and gives implicitly created
+//   directories the metadata of the lower directory they cover (merged mode keeps the metadata,
+//   mtime included, of parent-tree directories the layer does not list).
+// - Metadata order per entry (containerd's): chown, then xattrs (chown drops security.capability),
+//   then chmod (chown clears setuid/setgid, and an ACL xattr may rewrite the group bits), then
+//   times. Directory times are set last, deepest first. Calls that would change nothing on a
+//   file or directory we just created (our own ids, a mode the umask left intact) are skipped.
 // - Xattrs `trusted.overlay.*` and `user.overlay.*` from a layer are dropped: they would change
 //   overlayfs semantics (opaque, redirect, metacopy) under the layer's control.
 // - Hardlink entries only link: their header's owner/mode/times are not applied to the shared
@@ -174,8 +184,8 @@ export class Extractor implements TarSink {
     try {
       // A fresh file in a plain directory already has our ids and the mode open() gave it.
       if (!this.filePlain || h.uid !== EUID || h.gid !== EGID) fchownSync(fd, h.uid, h.gid)
-      if (!this.filePlain || !modeExact(h.mode)) fchmodSync(fd, h.mode)
       if (h.xattrs) this.setXattrs(this.fileAbs, h, Kind.File)
+      if (!this.filePlain || !modeExact(h.mode) || h.xattrs) fchmodSync(fd, h.mode)
       const t = {sec: h.mtimeSec, nsec: h.mtimeNsec}
       futimens(fd, t, t)
     } catch (err) {
@@ -237,8 +247,8 @@ export class Extractor implements TarSink {
         this.state.set(rel, Kind.Dir | Flag.Fresh | seen | (h.mode & 0o2000 ? Flag.Setgid : 0))
         if (seen && this.overlay) lsetxattr(abs, OPAQUE_XATTR, OPAQUE_VALUE) // whited out earlier in this layer
         if (!plain || h.uid !== EUID || h.gid !== EGID) lchownSync(abs, h.uid, h.gid)
-        if (!plain || !modeExact(h.mode)) chmodSync(abs, h.mode) // a directory we just made: nothing to follow
         if (h.xattrs) this.setXattrs(abs, h, Kind.Dir)
+        if (!plain || !modeExact(h.mode) || h.xattrs) chmodSync(abs, h.mode) // a directory we just made: nothing to follow
         this.dirTimes.set(rel, {sec: h.mtimeSec, nsec: h.mtimeNsec})
         return
       }
@@ -257,8 +267,8 @@ export class Extractor implements TarSink {
         const type = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO
         mknod(abs, type | 0o600, h.devmajor, h.devminor)
         lchownSync(abs, h.uid, h.gid)
-        chmodSync(abs, h.mode) // a device node or fifo we just made: nothing to follow
         if (h.xattrs) this.setXattrs(abs, h, Kind.Special)
+        chmodSync(abs, h.mode) // a device node or fifo we just made: nothing to follow
         const t = {sec: h.mtimeSec, nsec: h.mtimeNsec}
         lutimens(abs, t, t)
         this.state.set(rel, Kind.Special | seen)
@@ -278,8 +288,8 @@ export class Extractor implements TarSink {
     }
     this.state.set(rel, (flags & ~Flag.Implicit & ~Flag.Setgid & ~KIND) | Kind.Dir | (h.mode & 0o2000 ? Flag.Setgid : 0))
     lchownSync(abs, h.uid, h.gid)
-    chmodSync(abs, h.mode) // a real directory (resolved without following the final name)
     if (h.xattrs) this.setXattrs(abs, h, Kind.Dir)
+    chmodSync(abs, h.mode) // a real directory (resolved without following the final name)
     this.dirTimes.set(rel, {sec: h.mtimeSec, nsec: h.mtimeNsec})
   }
 
@@ -668,8 +678,8 @@ export class Extractor implements TarSink {
     if (from === undefined || st === undefined) return // nothing below: keeps 0755 root:root
     const to = this.abs(rel)
     lchownSync(to, Number(st.uid), Number(st.gid))
-    chmodSync(to, Number(st.mode) & 0o7777)
     copyXattrs(from, to)
+    chmodSync(to, Number(st.mode) & 0o7777)
     this.dirTimes.set(rel, timespecOf(st))
   }
 }
@@ -789,8 +799,8 @@ function copyUp(from: string, to: string, st: BigIntStats): Kind {
     throw new DataLoss(`cannot copy up ${JSON.stringify(from)}: unsupported file type`)
   }
   lchownSync(to, Number(st.uid), Number(st.gid))
-  if (!st.isSymbolicLink()) chmodSync(to, Number(st.mode) & 0o7777)
   copyXattrs(from, to)
+  if (!st.isSymbolicLink()) chmodSync(to, Number(st.mode) & 0o7777)
   lutimens(to, t, t)
   return kindOfStats(st)
 }

@@ -1,6 +1,7 @@
 // Safe layer application: the entry points the snapshotter and the unpacker use.
 //
-// `applyLayer` runs each layer in a small worker-thread pool (pool.ts), so that layers applied
-// at once share the cores; `applyLayerHere` does the same work in the calling thread.
+// `applyLayer` applies a layer in the calling thread, or in a worker-thread pool when
+// BERTH_APPLY_WORKERS=N is set (pool.ts says why that is not the default); `applyLayerHere`
+// always uses the calling thread.
 export {applyLayerHere, type ApplyLayerOptions, type ApplyLayerResult, type ApplyMode} from './apply.js'
 export {applyLayerPooled as applyLayer} from './pool.js'

@@ -308,6 +308,24 @@ describe('layer semantics in detail', {skip}, () => {
     assert.deepEqual([t.get('f')?.gid, t.get('d')?.gid, t.get('d')?.mode], [0, 0, 0o755])
   })
 
+  test('an ACL among the xattrs does not change the mode the entry states (chmod comes after xattrs)', async () => {
+    // posix_acl_xattr v2: user::rw-, user:1000:rwx, group::rwx, mask::rwx, other::---
+    const acl = Buffer.alloc(4 + 5 * 8)
+    acl.writeUInt32LE(2, 0)
+    const entries: [number, number, number][] = [[0x01, 6, 0xffffffff], [0x02, 7, 1000], [0x04, 7, 0xffffffff], [0x10, 7, 0xffffffff], [0x20, 0, 0xffffffff]]
+    entries.forEach(([tag, perm, id], i) => {
+      acl.writeUInt16LE(tag, 4 + i * 8)
+      acl.writeUInt16LE(perm, 6 + i * 8)
+      acl.writeUInt32LE(id, 8 + i * 8)
+    })
+    const layers: TarEntry[][] = [[{path: 'acl', type: 'file', mode: 0o640, xattrs: {'system.posix_acl_access': acl}}, {path: 'acldir/', type: 'dir', mode: 0o750, xattrs: {'system.posix_acl_access': acl}}]]
+    const {overlay, merged} = await both(s, layers)
+    for (const t of [overlay, merged]) {
+      assert.equal(t.get('acl')?.mode, 0o640)
+      assert.equal(t.get('acldir')?.mode, 0o750)
+    }
+  })
+
   test('GNU long names, and the root entry "./" is ignored', async () => {
     const name = 'gnu/' + 'x'.repeat(200) + '/' + 'y'.repeat(120)
     const tar = writeTar([{path: './', type: 'dir', mode: 0o700}, {path: 'gnu/', type: 'dir'}, {path: 'gnu/' + 'x'.repeat(200) + '/', type: 'dir'}, {path: name, type: 'file', content: 'gnu'}, {path: 'gnu/l', type: 'symlink', linkname: 'z'.repeat(300)}], {longNames: 'gnu'})

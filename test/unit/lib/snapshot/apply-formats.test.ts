@@ -4,7 +4,7 @@
 // Entries are owned by the running user, so this runs without root.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {createHash} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -12,6 +12,7 @@ import {gzipSync} from 'node:zlib'
 import * as esbuild from 'esbuild'
 import {errorKind} from '../../../../src/lib/errors/index.js'
 import {applyLayer, applyLayerHere, type ApplyLayerOptions} from '../../../../src/lib/snapshot/apply/index.js'
+import {poolWorkers} from '../../../../src/lib/snapshot/apply/pool.js'
 import {scratch, type Scratch} from '../../../helpers/apply-layers.js'
 import {REPO_ROOT} from '../../../helpers/cli.js'
 import {readTree} from '../../../helpers/fs-tree.js'
@@ -29,6 +30,7 @@ const ENTRIES: TarEntry[] = (<TarEntry[]>[
   {path: 'etc/conf', type: 'file', content: 'x = 1\n'},
 ]).map(mine)
 const TAR = writeTar(ENTRIES)
+const BIG_TAR = writeTar([...ENTRIES, mine({path: 'random', type: 'file', content: randomBytes(5 << 20)})])
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 const OCI = MEDIA_TYPES.oci.layer
 const DOCKER = MEDIA_TYPES.docker.layer
@@ -50,6 +52,10 @@ describe('layer formats', () => {
     put('gzip-multi', Buffer.concat([gzipSync(TAR.subarray(0, 100_000)), gzipSync(TAR.subarray(100_000))]))
     put('tar-trailing', Buffer.concat([TAR, Buffer.from('bytes after the end-of-archive blocks')]))
     put('garbage', Buffer.from('this is not a layer at all, not even close to a tar header'.repeat(20)))
+    // Big enough for the worker pool (smaller blobs are applied in the calling thread).
+    put('big-gzip', await compress(BIG_TAR, 'gzip'))
+    put('big-zstd', await compress(BIG_TAR, 'zstd'))
+    put('big-garbage', randomBytes(5 << 20))
   })
   after(() => s?.cleanup())
 
@@ -133,37 +139,52 @@ describe('layer formats', () => {
   })
 
   test('an abort signal stops the extraction with its reason', async () => {
-    const big = put('big', await compress(writeTar(Array.from({length: 2000}, (_, i) => mine({path: `f${i}`, type: 'file', content: Buffer.alloc(20_000, i)}))), 'gzip'))
+    // Random content: big enough (compressed) for the pool too.
+    const big = put('big', await compress(writeTar(Array.from({length: 400}, (_, i) => mine({path: `f${i}`, type: 'file', content: randomBytes(20_000)}))), 'gzip'))
     for (const run of [applyLayerHere, applyLayer]) {
       const controller = new AbortController()
       const reason = new Error('stop now')
       const p = run({blobPath: big, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged', signal: controller.signal, onProgress: () => controller.abort(reason)})
-      await assert.rejects(p, (err) => (run === applyLayerHere ? err === reason : (err as Error).message === 'stop now'))
+      await assert.rejects(p, (err) => err === reason)
       await assert.rejects(run({blobPath: big, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged', signal: AbortSignal.abort(reason)}), (err) => err === reason)
     }
   })
 
-  test('the worker pool: same results, error kinds kept, callbacks on this thread, many layers at once', async () => {
+  test('the worker pool: same results, error kinds kept, callbacks on this thread, many layers at once', async (t) => {
+    const saved = process.env['BERTH_APPLY_WORKERS']
+    process.env['BERTH_APPLY_WORKERS'] = '2'
+    t.after(() => (saved === undefined ? delete process.env['BERTH_APPLY_WORKERS'] : (process.env['BERTH_APPLY_WORKERS'] = saved)))
     const targets = Array.from({length: 6}, () => s.mkdir('pool'))
     const lowersAsked: number[] = []
+    const progress = new Map<number, number>()
     const results = await Promise.all(
       targets.map((target, i) =>
-        applyLayer({blobPath: blobs[i % 2 ? 'zstd' : 'gzip']!, mediaType: i % 2 ? OCI.zstd : OCI.gzip, target, mode: 'overlay', lowers: async () => (lowersAsked.push(i), [])}),
+        applyLayer({
+          blobPath: blobs[i % 2 ? 'big-zstd' : 'big-gzip']!,
+          mediaType: i % 2 ? OCI.zstd : OCI.gzip,
+          target,
+          mode: 'overlay',
+          lowers: async () => (lowersAsked.push(i), []),
+          onProgress: (n) => progress.set(i, n),
+        }),
       ),
     )
-    for (const r of results) assert.deepEqual(r, {diffId: sha256(TAR), size: TAR.length})
+    assert.ok(poolWorkers() >= 1, 'the pool ran them')
+    for (const r of results) assert.deepEqual(r, {diffId: sha256(BIG_TAR), size: BIG_TAR.length})
     assert.deepEqual(lowersAsked.sort(), [0, 1, 2, 3, 4, 5])
-    for (const t of targets) assert.equal(readTree(t).get('bin/tool')?.size, 300_000)
-    await assert.rejects(applyLayer({blobPath: blobs['garbage']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged'}), (err) => {
+    for (let i = 0; i < 6; i++) assert.equal(progress.get(i), statSync(blobs[i % 2 ? 'big-zstd' : 'big-gzip']!).size)
+    for (const t of targets) assert.equal(readTree(t).get('random')?.size, 5 << 20)
+    await assert.rejects(applyLayer({blobPath: blobs['big-garbage']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged'}), (err) => {
       assert.equal(errorKind(err), 'data loss')
       assert.equal((err as Error).constructor.name, 'DataLoss')
+      assert.match((err as Error).message, /declares gzip/)
       return true
     })
     const lowersFailure = new Error('parent failed')
-    await assert.rejects(applyLayer({blobPath: blobs['gzip']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'overlay', lowers: () => Promise.reject(lowersFailure)}), (err) => err === lowersFailure)
+    await assert.rejects(applyLayer({blobPath: blobs['big-gzip']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'overlay', lowers: () => Promise.reject(lowersFailure)}), (err) => err === lowersFailure)
   })
 
-  test('the worker pool works from the esbuild bundle (dist/bundle/apply-worker.cjs)', async () => {
+  test('the worker pool works from the esbuild bundle (dist/bundle/apply-worker.cjs) and is off by default', async () => {
     const worker = join(REPO_ROOT, 'dist', 'bundle', 'apply-worker.cjs')
     assert.ok(statSync(worker).isFile(), 'npm run build makes dist/bundle/apply-worker.cjs')
     // A probe bundled like ctr.cjs and placed next to it, so the pool looks for its worker there.
@@ -188,10 +209,16 @@ describe('layer formats', () => {
     })
     try {
       const target = s.mkdir('bundle')
-      const r = spawnSync(process.execPath, [probe, blobs['gzip']!, target], {encoding: 'utf8', env: {...process.env, BERTH_APPLY_WORKERS: '2'}})
+      const r = spawnSync(process.execPath, [probe, blobs['big-gzip']!, target], {encoding: 'utf8', env: {...process.env, BERTH_APPLY_WORKERS: '2'}})
       assert.equal(r.status, 0, r.stderr)
-      assert.deepEqual(JSON.parse(r.stdout), {diffId: sha256(TAR), size: TAR.length, workers: 1})
-      assert.equal(readTree(target).get('bin/tool')?.size, 300_000)
+      assert.deepEqual(JSON.parse(r.stdout), {diffId: sha256(BIG_TAR), size: BIG_TAR.length, workers: 1})
+      assert.equal(readTree(target).get('random')?.size, 5 << 20)
+      // Off by default: no worker at all.
+      const env: NodeJS.ProcessEnv = {...process.env}
+      delete env['BERTH_APPLY_WORKERS']
+      const off = spawnSync(process.execPath, [probe, blobs['big-gzip']!, s.mkdir('bundle')], {encoding: 'utf8', env})
+      assert.equal(off.status, 0, off.stderr)
+      assert.equal(JSON.parse(off.stdout).workers, 0)
     } finally {
       rmSync(probe, {force: true})
     }
