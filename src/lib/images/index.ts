@@ -201,13 +201,7 @@ export class ImageReader {
   }
 
   private has(digest: string): boolean {
-    try {
-      this.store.content.info(this.namespace, digest)
-      return true
-    } catch (err) {
-      if (isNotFound(err)) return false
-      throw err
-    }
+    return this.store.content.has(this.namespace, digest)
   }
 
   private read<T>(d: Descriptor, parse: (bytes: Buffer, hint?: string) => T): T | undefined {

@@ -29,7 +29,7 @@ export async function unpackStoredImage(store: Store, target: Descriptor, option
   if (!image) throw new NotFound(`image content for ${target.digest} is incomplete; pull it again`, {suffixKind: true})
   if (!image.chainId) throw new FailedPrecondition('image has no layers', {suffixKind: true})
   if (!reader.unpacked(target, options.snapshotter)) {
-    const missing = image.layers.find((l) => !hasContent(store, options.namespace, l.digest))
+    const missing = image.layers.find((l) => !store.content.has(options.namespace, l.digest))
     if (missing) throw new NotFound(`layer ${missing.digest} of the image is not in the content store; pull it again`, {suffixKind: true})
     const result = await unpackLayers(store, {
       namespace: options.namespace,
@@ -108,12 +108,3 @@ function mountLeaseId(target: string): string {
   return `mount-${createHash('sha256').update(target).digest('hex').slice(0, 16)}`
 }
 
-function hasContent(store: Store, ns: string, digest: string): boolean {
-  try {
-    store.content.info(ns, digest)
-    return true
-  } catch (err) {
-    if (isNotFound(err)) return false
-    throw err
-  }
-}

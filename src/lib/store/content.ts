@@ -194,6 +194,11 @@ export class ContentStore {
     return info
   }
 
+  /** Is `digest` visible in `ns`? */
+  has(ns: string, digest: string): boolean {
+    return contentRowIn(this.ctx.db, ns, digest) !== undefined
+  }
+
   /** Every record of `ns`, ordered by digest. */
   list(ns: string): ContentInfo[] {
     return (this.ctx.db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? ORDER BY digest').all(ns) as ContentRow[]).map(toInfo)
