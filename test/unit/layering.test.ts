@@ -8,6 +8,7 @@ import {REPO_ROOT} from '../helpers/cli.js'
 
 const ALLOWED: Record<string, string[]> = {
   errors: [],
+  concurrency: [],
   sys: ['errors'],
   config: ['errors'],
   oci: ['errors'],
@@ -15,8 +16,8 @@ const ALLOWED: Record<string, string[]> = {
   store: ['errors', 'oci', 'filters', 'config', 'sys'],
   events: ['errors', 'oci', 'filters', 'config', 'store'],
   images: ['errors', 'oci', 'filters', 'config', 'store'],
-  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys'],
-  snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys'],
+  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency'],
+  snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys', 'concurrency'],
   runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']

@@ -4,6 +4,7 @@
 // the image. Every blob is added to a lease while the pull runs, so GC cannot take what it has
 // written before the image record references it; a killed pull leaves its lease and ingests
 // behind, and the next pull resumes from them.
+import {Gate} from '../concurrency/index.js'
 import {DataLoss, InvalidArgument, NotFound} from '../errors/index.js'
 import type {Labels} from '../oci/labels.js'
 import {
@@ -125,8 +126,7 @@ class FetchJob {
   private readonly unpackMatcher = platformMatcher()
   private readonly unpackTargets = new Set<string>()
   private readonly pending: Promise<void>[] = []
-  private active = 0
-  private readonly queue: Array<() => void> = []
+  private readonly downloads: Gate
 
   constructor(
     private readonly store: Store,
@@ -135,9 +135,11 @@ class FetchJob {
     private readonly registry: Registry,
     private readonly emit: (e: ProgressEvent) => void,
     private readonly matcher: ReturnType<typeof platformMatcher> | undefined,
-    private readonly limit: number,
+    limit: number,
     private readonly unpack: {snapshotter: SnapshotterName; syncFs?: boolean; onEvent?: (e: UnpackEvent) => void} | undefined,
-  ) {}
+  ) {
+    this.downloads = new Gate(limit)
+  }
 
   /** Fetch one descriptor and, for indexes and manifests, what they reference. */
   async handle(desc: Descriptor, depth = 0): Promise<void> {
@@ -147,7 +149,7 @@ class FetchJob {
 
   /** Queue a blob download; the promise settles when the blob is in the store. */
   private fetchTracked(desc: Descriptor): Promise<void> {
-    const done = this.limited(() => this.fetchBlob(desc))
+    const done = this.downloads.run(() => this.fetchBlob(desc))
     this.pending.push(done)
     done.catch(() => undefined) // surfaced by drain(); unpack jobs await it too
     return done
@@ -296,21 +298,6 @@ class FetchJob {
     this.emit({type: 'done', key, descriptor: desc, transferred})
   }
 
-  private limited(fn: () => Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const start = () => {
-        this.active++
-        fn()
-          .then(resolve, reject)
-          .finally(() => {
-            this.active--
-            this.queue.shift()?.()
-          })
-      }
-      if (this.active < this.limit) start()
-      else this.queue.push(start)
-    })
-  }
 }
 
 /** containerd's MakeRefKey: `<kind>-<digest>`, with the ref.name annotation when present. */

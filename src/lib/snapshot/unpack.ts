@@ -5,6 +5,7 @@
 // a chain that another namespace already unpacked is recorded, not extracted, when the sharing
 // policy allows it.
 import {cpus} from 'node:os'
+import {Gate} from '../concurrency/index.js'
 import {DataLoss, errorKind, InvalidArgument} from '../errors/index.js'
 import {chainIds, type Descriptor, digestHex} from '../oci/index.js'
 import {acquireLock, blobPath, extractKey, type Lock, newSnapshotDirId, type SnapshotDir, type Store} from '../store/index.js'
@@ -224,27 +225,4 @@ function snapshotLabels(diffId: string, parentChain: string | undefined): Record
   const labels: Record<string, string> = {'containerd.io/snapshot/diff-id': diffId}
   if (parentChain !== undefined) labels['containerd.io/snapshot/parent-chain-id'] = parentChain
   return labels
-}
-
-/** At most `limit` jobs at once, started in the order they were submitted. */
-class Gate {
-  private active = 0
-  private readonly waiting: Array<() => void> = []
-  constructor(private readonly limit: number) {}
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const start = () => {
-        this.active++
-        fn()
-          .then(resolve, reject)
-          .finally(() => {
-            this.active--
-            this.waiting.shift()?.()
-          })
-      }
-      if (this.active < this.limit) start()
-      else this.waiting.push(start)
-    })
-  }
 }
