@@ -8,7 +8,7 @@ import {FailedPrecondition, isNotFound, NotFound} from '../errors/index.js'
 import {ImageReader, type PlatformImage} from '../images/index.js'
 import {type Descriptor, parsePlatform, platformMatcher} from '../oci/index.js'
 import {nowMicros, type Store} from '../store/index.js'
-import {SnapshotService, snapshotGcLabel, snapshotterName, unpackLayers} from '../snapshot/index.js'
+import {SnapshotService, snapshotterName, unpackLayers} from '../snapshot/index.js'
 
 export interface UnpackStoredOptions {
   readonly namespace: string
@@ -31,14 +31,14 @@ export async function unpackStoredImage(store: Store, target: Descriptor, option
   if (!reader.unpacked(target, options.snapshotter)) {
     const missing = image.layers.find((l) => !store.content.has(options.namespace, l.digest))
     if (missing) throw new NotFound(`layer ${missing.digest} of the image is not in the content store; pull it again`, {suffixKind: true})
-    const result = await unpackLayers(store, {
+    await unpackLayers(store, {
       namespace: options.namespace,
       snapshotter: snapshotterName(options.snapshotter),
       layers: image.layers.map((descriptor) => ({descriptor, ready: Promise.resolve()})),
       diffIds: image.diffIds,
+      configDigest: image.config.digest,
       leaseId: options.leaseId,
     })
-    store.content.setLabels(options.namespace, image.config.digest, {[snapshotGcLabel(options.snapshotter)]: result.chainId})
   }
   return {...image, chainId: image.chainId}
 }

@@ -25,7 +25,7 @@ import {
   platformMatcher,
   sortByPreference,
 } from '../oci/index.js'
-import {snapshotGcLabel, type SnapshotterName, snapshotterName, type UnpackEvent, type UnpackLayer, unpackLayers} from '../snapshot/index.js'
+import {type SnapshotterName, snapshotterName, type UnpackEvent, type UnpackLayer, unpackLayers} from '../snapshot/index.js'
 import {type Store, withLease} from '../store/index.js'
 import type {ProgressEvent, ProgressListener} from './progress.js'
 import {createRegistry, type Registry, type RegistryOptions} from './registry/index.js'
@@ -204,7 +204,7 @@ class FetchJob {
     for (const child of children) await this.handle(child, depth + 1)
   }
 
-  /** Unpack one platform's layers as their blobs arrive; then point the config at the chain. */
+  /** Unpack one platform's layers as their blobs arrive. */
   private async unpackImage(manifest: Descriptor, configDesc: Descriptor, configReady: Promise<void>, layers: UnpackLayer[]): Promise<void> {
     const unpack = this.unpack!
     await configReady
@@ -214,11 +214,11 @@ class FetchJob {
       snapshotter: unpack.snapshotter,
       layers,
       diffIds: config.rootfs.diff_ids as string[],
+      configDigest: configDesc.digest,
       leaseId: this.leaseId,
       syncFs: unpack.syncFs,
       onEvent: unpack.onEvent,
     })
-    this.store.content.setLabels(this.ns, configDesc.digest, {[snapshotGcLabel(unpack.snapshotter)]: result.chainId})
     this.unpacked.push({platform: formatPlatform(configPlatform(config)), manifest, chainId: result.chainId, extracted: result.extracted, shared: result.shared})
   }
 

@@ -30,6 +30,8 @@ export interface UnpackOptions {
   readonly layers: readonly UnpackLayer[]
   /** The image config's `rootfs.diff_ids`. */
   readonly diffIds: readonly string[]
+  /** The config blob's digest: it is labelled with the top chain ID, the GC edge to the snapshots. */
+  readonly configDigest: string
   readonly leaseId?: string
   /** fsync each extracted layer before recording it (containerd's `--sync-fs`). */
   readonly syncFs?: boolean
@@ -49,7 +51,8 @@ export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed'
 export const snapshotGcLabel = (snapshotter: string) => `containerd.io/gc.ref.snapshot.${snapshotter}`
 
 /**
- * Unpack `options.layers` into the namespace. On failure the snapshots this call recorded are
+ * Unpack `options.layers` into the namespace and label the config with the top chain ID (its
+ * layers get `containerd.io/uncompressed`), as containerd's unpacker does. On failure the snapshots this call recorded are
  * removed again, so nothing of a failed unpack is left committed.
  * @throws InvalidArgument (layer/diff ID count), DataLoss (`wrong diff id` naming the layer
  * index, corrupt layer), NotImplemented (compression), Internal.
@@ -118,7 +121,9 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
     const settled = await Promise.allSettled(dirs)
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
     if (failed) throw failed.reason
-    return {chainId: chain.at(-1)!, extracted, shared}
+    const chainId = chain.at(-1)!
+    store.content.setLabels(ns, options.configDigest, {[snapshotGcLabel(sn.name)]: chainId})
+    return {chainId, extracted, shared}
   } catch (err) {
     // Top first: a parent cannot go while its child is recorded.
     for (const key of recorded.reverse()) {
