@@ -76,9 +76,7 @@ export class SnapshotService {
 
   /** Commit active `key` as `name`. @throws NotFound, AlreadyExists, FailedPrecondition. */
   commit(name: string, key: string, labels?: Labels): SnapshotRecord {
-    const active = this.get(key)
-    const inUse = mountsUsing(readMounts(), this.snapshotter.dir, active.dir)
-    if (inUse.length > 0) throw new FailedPrecondition(`snapshot ${JSON.stringify(key)} is mounted at ${inUse[0]!.target}`, {suffixKind: true})
+    this.assertNotMounted(this.get(key))
     return this.store.snapshots.commit(this.ns, this.name, name, key, labels)
   }
 
@@ -88,11 +86,8 @@ export class SnapshotService {
    */
   remove(key: string): void {
     const rec = this.get(key)
-    const shared = this.store.db.prepare('SELECT count(*) AS n FROM snapshots WHERE snapshotter = ? AND dir = ?').get(this.name, rec.dir) as {n: number}
-    if (shared.n <= 1) {
-      const inUse = mountsUsing(readMounts(), this.snapshotter.dir, rec.dir)
-      if (inUse.length > 0) throw new FailedPrecondition(`snapshot ${JSON.stringify(key)} is mounted at ${inUse[0]!.target}`, {suffixKind: true})
-    }
+    // A directory other namespaces still record stays on disk, mounted or not.
+    if (this.store.snapshots.recordsOf(this.name, rec.dir) <= 1) this.assertNotMounted(rec)
     for (const id of this.store.snapshots.remove(this.ns, this.name, key)) this.snapshotter.removeDir(id)
   }
 
@@ -112,6 +107,12 @@ export class SnapshotService {
   usage(key: string): Usage {
     const rec = this.get(key)
     return diskUsage(this.snapshotter.fsPath(rec.dir))
+  }
+
+  /** @throws FailedPrecondition when something mounts the snapshot's directory. */
+  private assertNotMounted(rec: SnapshotRecord): void {
+    const inUse = mountsUsing(readMounts(), this.snapshotter.dir, rec.dir)
+    if (inUse.length > 0) throw new FailedPrecondition(`snapshot ${JSON.stringify(rec.key)} is mounted at ${inUse[0]!.target}`, {suffixKind: true})
   }
 
   /** Unmount whatever is mounted at `target` (every stacked mount). Returns how many. */

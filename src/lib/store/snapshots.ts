@@ -280,9 +280,9 @@ export class SnapshotStore {
       .immediate()
   }
 
-  /** Every directory id with a row, for one snapshotter (GC's sweep compares it with the disk). */
-  dirIds(snapshotter: string): Set<string> {
-    return new Set((this.db.prepare('SELECT id FROM snapshot_dirs WHERE snapshotter = ?').all(snapshotter) as Array<{id: string}>).map((r) => r.id))
+  /** How many snapshot records (in any namespace) name directory `dir`. */
+  recordsOf(snapshotter: string, dir: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM snapshots WHERE snapshotter = ? AND dir = ?').get(snapshotter, dir) as {n: number}).n
   }
 
   private hasChildren(ns: string, snapshotter: string, key: string): boolean {
