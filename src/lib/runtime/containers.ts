@@ -48,7 +48,6 @@ export async function createContainer(store: Store, options: CreateContainerOpti
   const {chainId, config: configDesc} = await unpackStoredImage(store, image.target, {namespace: ns, snapshotter: options.snapshotter, platform: options.platform})
   const imageConfig = parseImageConfig(store.content.readBytes(ns, configDesc.digest))
   const snapshots = new SnapshotService(store, ns, options.snapshotter)
-  if (snapshots.find(options.id)) throw new AlreadyExists(`snapshot ${JSON.stringify(options.id)}`, {suffixKind: true})
   await snapshots.prepare(options.id, {kind: 'active', parent: chainId})
   const dir = containerDir(store.root, ns, options.id)
   try {
