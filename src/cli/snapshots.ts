@@ -1,8 +1,12 @@
-// How snapshots print: ctr's kind names, snapshots.Info as JSON, mount commands, the tree.
+// Snapshot commands' shared parts: ctr's kind names, snapshots.Info as JSON, mount commands,
+// the tree, and the body `prepare` and `view` share.
+import {Flags} from '@oclif/core'
 import {join} from 'node:path'
 import {formatRfc3339Nano} from '../lib/events/format.js'
-import type {Mount} from '../lib/snapshot/index.js'
-import type {SnapshotKind, SnapshotRecord} from '../lib/store/index.js'
+import {GC_ROOT_LABEL, type Mount, SnapshotService} from '../lib/snapshot/index.js'
+import type {SnapshotKind, SnapshotRecord, Store} from '../lib/store/index.js'
+import {snapshotterFlag} from './flags.js'
+import {toJson} from './output.js'
 
 const KIND_NAMES: Record<SnapshotKind, string> = {active: 'Active', view: 'View', committed: 'Committed'}
 
@@ -50,4 +54,32 @@ export function formatSnapshotTree(records: readonly SnapshotRecord[]): string {
   const seen = new Set<string>()
   for (const r of roots) print(r, 0, seen)
   return out
+}
+
+/** `containerd.io/gc.root=<now, RFC 3339>`: what ctr's hand-made snapshots carry. */
+export function gcRootLabels(): Record<string, string> {
+  return {[GC_ROOT_LABEL]: new Date().toISOString().replace(/\.\d+Z$/, 'Z')}
+}
+
+/** The flags of `snapshots prepare` and `snapshots view`. */
+export const prepareFlags = {
+  snapshotter: snapshotterFlag,
+  target: Flags.string({char: 't', summary: 'mount target path; print the mount commands for it'}),
+  mounts: Flags.boolean({summary: 'print the snapshot mounts as JSON'}),
+}
+
+/**
+ * `snapshots prepare|view KEY [PARENT]`: create the snapshot labelled `containerd.io/gc.root` (as
+ * ctr does, so GC keeps it) and return what to print: mount commands for --target, JSON for --mounts.
+ */
+export async function prepareSnapshot(
+  store: Store,
+  ns: string,
+  kind: 'active' | 'view',
+  args: {key: string; parent?: string},
+  flags: {snapshotter?: string; target?: string; mounts?: boolean},
+): Promise<string> {
+  const snapshots = new SnapshotService(store, ns, flags.snapshotter ?? store.config.defaultSnapshotter)
+  const {mounts} = await snapshots.prepare(args.key, {kind, parent: args.parent, labels: gcRootLabels()})
+  return (flags.target ? formatMountCommands(flags.target, mounts) : '') + (flags.mounts ? toJson(mounts) : '')
 }

@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
-import {GC_ROOT_LABEL, SnapshotService} from '../../lib/snapshot/index.js'
+import {gcRootLabels} from '../../cli/snapshots.js'
+import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsCommit extends CtrCommand {
   static override summary = 'commit an active snapshot into the provided name'
@@ -13,6 +14,6 @@ export default class SnapshotsCommit extends CtrCommand {
     const {args, flags} = await this.parse(SnapshotsCommit)
     const store = await this.store()
     const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
-    snapshots.commit(args.key, args.active, {[GC_ROOT_LABEL]: new Date().toISOString().replace(/\.\d+Z$/, 'Z')})
+    snapshots.commit(args.key, args.active, gcRootLabels())
   }
 }
