@@ -473,8 +473,8 @@ async function removeSnapshotDirs(store: GcStore, dead: Array<{snapshotter: stri
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
     throw err
   }
-  const candidates = new Map<string, {snapshotter: string; id: string; hadRow: boolean}>()
-  for (const d of dead) candidates.set(`${d.snapshotter}/${d.id}`, {...d, hadRow: true})
+  const candidates = new Map<string, {snapshotter: string; id: string}>()
+  for (const d of dead) candidates.set(`${d.snapshotter}/${d.id}`, d)
   const createLock = await tryLock(store.root, 'snapshot-create')
   try {
     if (createLock) {
@@ -483,7 +483,7 @@ async function removeSnapshotDirs(store: GcStore, dead: Array<{snapshotter: stri
         for (const id of readdirSync(join(base, sn))) {
           if (!/^[a-z2-7]+$/.test(id)) continue
           const key = `${sn}/${id}`
-          if (!rows.has(key) && !candidates.has(key)) candidates.set(key, {snapshotter: sn, id, hadRow: false})
+          if (!rows.has(key) && !candidates.has(key)) candidates.set(key, {snapshotter: sn, id})
         }
       }
     }
@@ -491,7 +491,6 @@ async function removeSnapshotDirs(store: GcStore, dead: Array<{snapshotter: stri
     const statePrefix = `${store.state.replace(/\/+$/, '')}/`
     for (const c of [...candidates.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       const dir = join(base, c.snapshotter, c.id)
-      if (!c.hadRow && !createLock) continue
       const users = mountsUsing(mounts, join(base, c.snapshotter), c.id).map((m) => m.target)
       const foreign = users.filter((m) => !m.startsWith(statePrefix))
       if (foreign.length > 0) {
