@@ -106,9 +106,12 @@ export function causeChain(err: unknown): string[] {
  * does: `withContext(err, 'unable to delete foo')` reads `unable to delete foo: <err>`.
  */
 export function withContext(err: unknown, prefix: string): BerthError {
-  const kind = errorKind(err)
-  const Class = KIND_CLASSES[kind]
-  return new Class(`${prefix}: ${describe(err)}`, {cause: err})
+  return errorOfKind(errorKind(err), `${prefix}: ${describe(err)}`, {cause: err})
+}
+
+/** A new error of the class for `kind` (e.g. rebuilding one that crossed a thread boundary). */
+export function errorOfKind(kind: ErrorKind, message: string, options?: {cause?: unknown}): BerthError {
+  return new KIND_CLASSES[kind](message, options)
 }
 
 const KIND_CLASSES: Record<ErrorKind, new (message: string, options?: {cause?: unknown; suffixKind?: boolean}) => BerthError> = {

@@ -18,20 +18,7 @@ import {existsSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
-import {
-  AlreadyExists,
-  Conflict,
-  DataLoss,
-  FailedPrecondition,
-  Internal,
-  InvalidArgument,
-  NotFound,
-  NotImplemented,
-  PermissionDenied,
-  Unavailable,
-  type BerthError,
-  type ErrorKind,
-} from '../../errors/index.js'
+import {errorOfKind, Internal} from '../../errors/index.js'
 import {applyLayerHere, type ApplyLayerOptions, type ApplyLayerResult} from './apply.js'
 import type {FromWorker, ToWorker, WorkerError} from './protocol.js'
 
@@ -199,25 +186,12 @@ function onMessage(slot: Slot, message: FromWorker): void {
   }
 }
 
-const CLASSES: Record<ErrorKind, new (message: string) => BerthError> = {
-  'invalid argument': InvalidArgument,
-  'not found': NotFound,
-  'already exists': AlreadyExists,
-  'failed precondition': FailedPrecondition,
-  conflict: Conflict,
-  unavailable: Unavailable,
-  'permission denied': PermissionDenied,
-  'data loss': DataLoss,
-  'not implemented': NotImplemented,
-  internal: Internal,
-}
-
 /** The worker's error as this thread's equivalent: same class and message, the worker's stack. */
 function rebuild(e: WorkerError, signal: AbortSignal | undefined): unknown {
   if (e.name === 'AbortError' && signal?.aborted) return signal.reason
   let err: Error & {code?: string}
   if (e.branded) {
-    err = new CLASSES[e.kind](e.message)
+    err = errorOfKind(e.kind, e.message)
   } else {
     err = new Error(e.message)
     err.name = e.name
