@@ -1,10 +1,13 @@
 // The base of every command: global flags, the lazily opened store, output helpers, and the one
 // place errors become `ctr: <message>` and an exit code.
 import {Command} from '@oclif/core'
+import {resolve} from 'node:path'
 import {type BerthConfig, loadConfig} from '../lib/config/index.js'
 import {causeChain, describe, withContext} from '../lib/errors/index.js'
 import {validateIdentifier} from '../lib/oci/identifiers.js'
+import {taskRuntime, type TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
+import {endFlagsAfterPositionals} from './command-args.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
 
@@ -23,8 +26,15 @@ export abstract class CtrCommand extends Command {
   private openedStore: Store | undefined
   private loadedConfig: BerthConfig | undefined
 
+  /** For commands that end with a container command: how many positionals come before it. */
+  static commandAfterPositionals: number | undefined
+
   protected override async init(): Promise<void> {
     await super.init()
+    const ctor = this.constructor as typeof CtrCommand
+    if (ctor.commandAfterPositionals !== undefined) {
+      this.argv = endFlagsAfterPositionals(this.argv, {...globalFlags, ...ctor.flags} as never, ctor.commandAfterPositionals)
+    }
     const {flags} = await this.parse(this.constructor as typeof CtrCommand)
     this.globals = flags as unknown as GlobalValues
   }
@@ -55,6 +65,17 @@ export abstract class CtrCommand extends Command {
       })
     }
     return this.openedStore
+  }
+
+  /**
+   * The task runtime of this command's namespace. conmon's exit command re-runs this very ctr
+   * (same node, same script) on the same root, state and config.
+   */
+  protected async taskRuntime(ns?: string): Promise<TaskRuntime> {
+    const store = await this.store()
+    const ctrArgv = [process.execPath, process.argv[1]!, '--root', resolve(store.root), '--state', resolve(store.state)]
+    if (this.globals.config !== undefined) ctrArgv.push('--config', resolve(this.globals.config))
+    return taskRuntime(store, ns ?? this.namespace(), ctrArgv)
   }
 
   /** Write text to stdout as is (callers add newlines). */

@@ -42,9 +42,17 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   'snapshots:tree': () => import('./snapshots/tree.js'),
   'snapshots:usage': () => import('./snapshots/usage.js'),
   'snapshots:view': () => import('./snapshots/view.js'),
+  'tasks:cleanup': () => import('./tasks/cleanup.js'),
+  'tasks:exec': () => import('./tasks/exec.js'),
+  'tasks:kill': () => import('./tasks/kill.js'),
+  'tasks:ls': () => import('./tasks/ls.js'),
+  'tasks:rm': () => import('./tasks/rm.js'),
+  'tasks:start': () => import('./tasks/start.js'),
+  'tasks:wait': () => import('./tasks/wait.js'),
   events: () => import('./events.js'),
   gc: () => import('./gc.js'),
   info: () => import('./info.js'),
+  run: () => import('./run.js'),
   version: () => import('./version.js'),
 }
 
@@ -67,6 +75,7 @@ export const COMMAND_TABLE: CommandTable = {
     '*': {list: 'ls', remove: 'rm', delete: 'rm', del: 'rm'},
     namespaces: {c: 'create'},
     snapshots: {m: 'mounts', mount: 'mounts'},
+    tasks: {metric: 'metrics'},
   },
   topicFlags: {snapshots: ['--snapshotter']},
 }

@@ -12,6 +12,7 @@ image's layers (unpacked first if needed) and a runtime spec from the image conf
 COMMAND [ARG...] replaces the image's entrypoint and command, as ctr does.`
   static override examples = ['<%= config.bin %> containers create docker.io/library/busybox:latest web sleep 600']
   static override strict = false // the command and its args
+  static override commandAfterPositionals = 2
   static override args = {image: Args.string({description: 'image reference'}), id: Args.string({description: 'container id'})}
   static override flags = containerFlags
 

@@ -1,12 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../../cli/base-command.js'
 import {isNotFound, withContext} from '../../lib/errors/index.js'
+import {deleteAllTasks} from '../../lib/runtime/index.js'
 import {collectGarbage} from '../../lib/store/index.js'
 
 export default class NamespacesRm extends CtrCommand {
   static override summary = 'remove one or more namespaces (aliases: remove, delete, del)'
   static override description =
-    'Remove namespaces. A namespace must be empty unless --force is given, which removes everything it owns first. Each removed name is printed; a name that does not exist is printed too, as ctr does.'
+    'Remove namespaces. A namespace must be empty unless --force is given, which kills its tasks and removes everything it owns first. Each removed name is printed; a name that does not exist is printed too, as ctr does.'
   static override examples = ['<%= config.bin %> namespaces rm foo', '<%= config.bin %> namespaces rm --force foo']
   static override args = {name: Args.string({required: true, description: 'namespace name'})}
   static override strict = false // several names
@@ -18,6 +19,7 @@ export default class NamespacesRm extends CtrCommand {
     let firstExitCode: number | undefined
     for (const name of argv as string[]) {
       try {
+        if (flags.force && store.tasks.list(name).length > 0) await deleteAllTasks(await this.taskRuntime(name))
         store.namespaces.remove(name, {force: flags.force})
       } catch (err) {
         if (!isNotFound(err)) {

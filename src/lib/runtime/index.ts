@@ -56,3 +56,31 @@ export {
   type User,
 } from './oci-spec.js'
 export {containerDir, containerSpec, createContainer, DEFAULT_RUNTIME, removeContainer, validateCreateArgs, type CreateContainerOptions} from './containers.js'
+export {Runc, runcMessage, runcRoot, type RuncState, type RuncStats} from './runc.js'
+export {startConmon, type ConmonOptions, type ConmonStarted} from './conmon.js'
+export {bootId, processAlive, processStartTime} from './proc.js'
+export {
+  deleteAllTasks,
+  deleteTask,
+  deleteTaskOfContainer,
+  finishTask,
+  getTask,
+  killTask,
+  listTasks,
+  recordExit,
+  refreshTask,
+  runForeground,
+  setTaskPaused,
+  startDetached,
+  taskPaths,
+  taskRuntime,
+  waitTask,
+  readPid,
+  superviseRunc,
+  type SuperviseOptions,
+  type ForegroundExit,
+  type StartOptions,
+  type TaskPaths,
+  type TaskRuntime,
+} from './tasks.js'
+export {deleteExec, execDetached, execForeground, execPaths, getExec, killExec, recordExec, type ExecOptions} from './exec.js'

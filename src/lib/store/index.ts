@@ -10,6 +10,7 @@ import {ImageStore} from './images.js'
 import {LeaseStore} from './leases.js'
 import {NamespaceStore} from './namespaces.js'
 import {SnapshotStore} from './snapshots.js'
+import {TaskStore} from './tasks.js'
 import {SCHEMA_VERSION} from './migrations.js'
 
 export {SCHEMA_VERSION} from './migrations.js'
@@ -40,6 +41,17 @@ export {
   type SnapshotRecord,
 } from './snapshots.js'
 export {ContainerStore, type ContainerInput, type ContainerRecord} from './containers.js'
+export {
+  protoTimestamp,
+  TaskStore,
+  UNKNOWN_EXIT_STATUS,
+  type ExecRecord,
+  type TaskCreateDetails,
+  type TaskExit,
+  type TaskMonitor,
+  type TaskRecord,
+  type TaskStatus,
+} from './tasks.js'
 export {ImageStore, type ImageInput, type ImageRecord, type ImageTarget} from './images.js'
 export {
   DEFAULT_LEASE_MS,
@@ -72,6 +84,7 @@ export interface Store {
   readonly leases: LeaseStore
   readonly snapshots: SnapshotStore
   readonly containers: ContainerStore
+  readonly tasks: TaskStore
   readonly retention: Retention
   /** Counts of stored objects by kind, for `ctr info`. */
   counts(): Record<string, number>
@@ -98,6 +111,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     leases: new LeaseStore(db, namespaces),
     snapshots: new SnapshotStore(db, retention, namespaces, options.config.contentSharingPolicy),
     containers: new ContainerStore(db, retention, namespaces),
+    tasks: new TaskStore(db, retention),
     counts: () => ({
       namespaces: count('namespaces'),
       images: count('images'),
@@ -105,6 +119,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       blobs: count('blobs'),
       leases: count('leases'),
       containers: count('containers'),
+      tasks: count('tasks'),
       snapshots: count('snapshots'),
       events: count('events'),
     }),

@@ -160,6 +160,53 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 5,
+    description: 'tasks',
+    up(db) {
+      db.exec(`
+        -- A task: the running instance of a container, one per container. Its volatile files
+        -- (bundle, rootfs mountpoint, pid and exit files, log) live in <state>/tasks/<ns>/<id>/.
+        -- The row records the last known state; commands reconcile it with the exit files and
+        -- /proc. boot_id tells a task of an earlier boot (its processes are gone).
+        CREATE TABLE tasks (
+          namespace    TEXT NOT NULL REFERENCES namespaces (name),
+          container_id TEXT NOT NULL,
+          instance     TEXT NOT NULL,              -- random; names this run of the task
+          status       TEXT NOT NULL CHECK (status IN ('created', 'running', 'paused', 'stopped')),
+          pid          INTEGER NOT NULL DEFAULT 0,
+          pid_start    INTEGER,                    -- /proc/<pid>/stat start time: guards pid reuse
+          monitor      TEXT NOT NULL CHECK (monitor IN ('conmon', 'client')),
+          monitor_pid  INTEGER NOT NULL DEFAULT 0,
+          boot_id      TEXT NOT NULL,
+          terminal     INTEGER NOT NULL DEFAULT 0,
+          exit_status  INTEGER,
+          exited_at    INTEGER,                    -- unix microseconds
+          exit_known   INTEGER NOT NULL DEFAULT 1, -- 0: the process vanished without a record
+          oom          INTEGER NOT NULL DEFAULT 0,
+          created_at   INTEGER NOT NULL,
+          updated_at   INTEGER NOT NULL,
+          PRIMARY KEY (namespace, container_id),
+          FOREIGN KEY (namespace, container_id) REFERENCES containers (namespace, id)
+        ) WITHOUT ROWID;
+
+        -- Extra processes started in a task with \`tasks exec\`; exec ids are unique per task.
+        CREATE TABLE task_execs (
+          namespace    TEXT NOT NULL,
+          container_id TEXT NOT NULL,
+          exec_id      TEXT NOT NULL,
+          status       TEXT NOT NULL CHECK (status IN ('created', 'running', 'stopped')),
+          pid          INTEGER NOT NULL DEFAULT 0,
+          pid_start    INTEGER,
+          exit_status  INTEGER,
+          exited_at    INTEGER,
+          created_at   INTEGER NOT NULL,
+          PRIMARY KEY (namespace, container_id, exec_id),
+          FOREIGN KEY (namespace, container_id) REFERENCES tasks (namespace, container_id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** The schema version this binary writes. */

@@ -22,10 +22,26 @@ export function tableOwner(table: string, kind: string): NamespaceOwner {
 }
 
 /**
- * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots).
+ * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots), tasks
+ * just before their containers.
  * Leases and ingests are not counted, as in containerd: they go with the namespace.
  */
-export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs'), tableOwner('containers', 'containers'), tableOwner('snapshots', 'snapshots')]
+export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs'), taskRecords(), tableOwner('containers', 'containers'), tableOwner('snapshots', 'snapshots')]
+
+/**
+ * Task rows go before their containers (foreign key). They never keep a namespace alive on their
+ * own: a task always has a container, which is reported. Stopping the processes is the runtime's
+ * job before the rows go.
+ */
+function taskRecords(): NamespaceOwner {
+  return {
+    describe: () => [],
+    removeAll: (db, ns) => {
+      db.prepare('DELETE FROM task_execs WHERE namespace = ?').run(ns)
+      db.prepare('DELETE FROM tasks WHERE namespace = ?').run(ns)
+    },
+  }
+}
 
 /** A kind that never keeps a namespace alive and is dropped silently with it (leases, ...). */
 export interface DroppedWithNamespace {

@@ -1,0 +1,75 @@
+import {Args, Flags} from '@oclif/core'
+import {CtrCommand, reportError} from '../cli/base-command.js'
+import {containerFlags, specOptionsFrom} from '../cli/container-flags.js'
+import {InvalidArgument} from '../lib/errors/index.js'
+import {parseLabelArgs} from '../lib/oci/labels.js'
+import {parseReference} from '../lib/oci/index.js'
+import {createContainer, deleteTask, removeContainer, runForeground, startDetached, validateCreateArgs} from '../lib/runtime/index.js'
+
+/** ctr run's status when ctr itself failed before the process started (docker's convention). */
+const RUN_FAILED = 125
+
+export default class Run extends CtrCommand {
+  static override summary = 'run a container'
+  static override description = `Create a container from a pulled image and run its task. In the foreground ctr gives the process this
+terminal's stdio, passes SIGINT and SIGTERM on to it, and exits with its status: 128+N when signal N
+killed it, 125 when ctr failed before the process started. --detach returns once the task runs under
+conmon (see ctr tasks logs, wait, attach). --rm removes the container and its snapshot after exit.`
+  static override examples = [
+    '<%= config.bin %> run --rm docker.io/library/busybox:latest hello echo hi',
+    '<%= config.bin %> run -d docker.io/library/redis:latest redis',
+    '<%= config.bin %> run --rm -t docker.io/library/busybox:latest shell sh',
+  ]
+  static override strict = false // the command and its args
+  static override commandAfterPositionals = 2
+  static override args = {image: Args.string({description: 'image reference'}), id: Args.string({description: 'container id'})}
+  static override flags = {
+    ...containerFlags,
+    rm: Flags.boolean({summary: 'remove the container after running (not with --detach)'}),
+    detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
+    'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
+    'pid-file': Flags.string({summary: 'file to write the process id to'}),
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.runContainer()
+    } catch (err) {
+      reportError(err, this.globals.debug)
+      process.exitCode = RUN_FAILED
+    }
+  }
+
+  private async runContainer(): Promise<void> {
+    const {args, argv, flags} = await this.parse(Run)
+    validateCreateArgs(args.image, args.id)
+    if (flags.rm && flags.detach) throw new InvalidArgument('flags --detach and --rm cannot be specified together', {suffixKind: true})
+    if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
+    const rt = await this.taskRuntime()
+    const {store, ns} = rt
+    const id = args.id!
+    await createContainer(store, {
+      namespace: ns,
+      id,
+      image: parseReference(args.image!).toString(),
+      snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter,
+      runtime: flags.runtime,
+      labels: parseLabelArgs(flags.label ?? []),
+      platform: flags.platform,
+      spec: specOptionsFrom(flags, (argv as string[]).slice(2)),
+    })
+    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file']}
+    if (flags.detach) {
+      await startDetached(rt, id, options)
+      return
+    }
+    let exitStatus: number
+    try {
+      ;({exitStatus} = await runForeground(rt, id, options))
+      await deleteTask(rt, id)
+    } finally {
+      if (flags.rm) removeContainer(store, ns, id)
+    }
+    process.exitCode = exitStatus
+  }
+}

@@ -1,0 +1,34 @@
+import {CtrCommand} from '../../cli/base-command.js'
+import {formatFlag, quietFlag} from '../../cli/flags.js'
+import {tabwrite, toJson} from '../../cli/output.js'
+import {listTasks} from '../../lib/runtime/index.js'
+import {protoTimestamp} from '../../lib/store/index.js'
+
+export default class TasksLs extends CtrCommand {
+  static override summary = 'list tasks'
+  static override description = `List the namespace's tasks: TASK PID STATUS (CREATED, RUNNING, PAUSED, STOPPED). Every call first
+reconciles the records with the machine, so a task that exited while no ctr ran shows STOPPED. A
+task killed by the OOM killer shows "STOPPED (oom)".`
+  static override flags = {quiet: quietFlag, format: formatFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(TasksLs)
+    const tasks = await listTasks(await this.taskRuntime())
+    if (flags.quiet) return this.out(tasks.map((t) => `${t.containerId}\n`).join(''))
+    if (flags.format === 'json') {
+      return this.out(
+        toJson(
+          tasks.map((t) => ({
+            id: t.containerId,
+            pid: t.pid,
+            status: t.status.toUpperCase(),
+            ...(t.status === 'stopped' ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
+            monitor: t.monitor,
+          })),
+        ),
+      )
+    }
+    const status = (s: string, oom: boolean) => s.toUpperCase() + (oom ? ' (oom)' : '')
+    this.out(tabwrite(['TASK\tPID\tSTATUS\t', ...tasks.map((t) => `${t.containerId}\t${t.pid}\t${status(t.status, t.oom)}\t`)], {minwidth: 4, tabwidth: 8, padding: 4, padchar: ' '}))
+  }
+}

@@ -1,0 +1,32 @@
+import {Args, Flags} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {InvalidArgument} from '../../lib/errors/index.js'
+import {deleteTask, runForeground, startDetached} from '../../lib/runtime/index.js'
+
+export default class TasksStart extends CtrCommand {
+  static override summary = 'start a container that has been created'
+  static override description = `Start the container's task. In the foreground the process gets this terminal's stdio, signals sent to
+ctr reach it, and ctr exits with its status once it exits (the task is then deleted). With --detach
+the task runs under conmon, its output goes to the task log (ctr tasks logs) and ctr returns at once.`
+  static override examples = ['<%= config.bin %> tasks start -d web', '<%= config.bin %> tasks start job']
+  static override args = {container: Args.string({description: 'container id'})}
+  static override flags = {
+    detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
+    'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
+    'pid-file': Flags.string({summary: 'file to write the process id to'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(TasksStart)
+    if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+    const rt = await this.taskRuntime()
+    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file']}
+    if (flags.detach) {
+      await startDetached(rt, args.container, options)
+      return
+    }
+    const {exitStatus} = await runForeground(rt, args.container, options)
+    await deleteTask(rt, args.container)
+    if (exitStatus !== 0) process.exitCode = exitStatus
+  }
+}

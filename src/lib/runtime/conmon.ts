@@ -1,0 +1,105 @@
+// conmon, the per-task monitor of detached tasks (podman's design; DESIGN §7). conmon runs
+// `runc create`, daemonizes, stays the parent of the container, keeps its log and attach socket,
+// writes the exit status into the exit dir (and an `oom` file when OOM-killed), then runs the exit
+// command: a hidden `ctr tasks cleanup` that records the exit with no other ctr running.
+//
+// The handshake: fd 3 is a pipe and `_OCI_SYNCPIPE=3`; conmon writes one JSON line, `{"data": <pid>}`
+// once the container is created or `{"data": -1, "message": "..."}`. conmon keeps the pipe open,
+// so the line is read up to its newline, never to EOF.
+import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {FailedPrecondition, Internal} from '../errors/index.js'
+import {runcMessage} from './runc.js'
+
+export interface ConmonOptions {
+  readonly conmon: string
+  readonly runc: string
+  readonly runcRoot: string
+  readonly id: string
+  /** Unique per run; names the attach socket's session and the exit command's instance. */
+  readonly instance: string
+  readonly bundle: string
+  readonly pidFile: string
+  readonly conmonPidFile: string
+  readonly logPath: string
+  readonly exitDir: string
+  readonly persistDir: string
+  readonly terminal: boolean
+  /** Keep a stdin pipe for `tasks attach`. */
+  readonly stdin: boolean
+  /** argv of the program conmon runs after the container exits. */
+  readonly exitCommand: readonly string[]
+  /** Exec mode: run `processSpec` in the running container instead of creating it. */
+  readonly exec?: {readonly processSpec: string}
+}
+
+/** What conmon reported: the container's (or exec'd process's) pid and conmon's own. */
+export interface ConmonStarted {
+  pid: number
+  conmonPid: number
+}
+
+/** Start conmon and wait for its handshake. @throws FailedPrecondition with runc's message. */
+export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
+  const args = ['--api-version', '1', '-c', o.id, '-u', o.instance, '-n', o.id, '-r', o.runc, '--runtime-arg', '--root', '--runtime-arg', o.runcRoot]
+  args.push('-b', o.bundle, '-p', o.pidFile, '-P', o.conmonPidFile, '-l', `k8s-file:${o.logPath}`, '--exit-dir', o.exitDir, '-0', o.persistDir)
+  args.push('--socket-dir-path', o.persistDir, '--full-attach', '--log-level', 'error')
+  if (o.terminal) args.push('-t')
+  if (o.stdin) args.push('-i')
+  if (o.exec) args.push('-e', '--exec-process-spec', o.exec.processSpec)
+  const [command, ...commandArgs] = o.exitCommand
+  if (command) {
+    args.push('--exit-command', command)
+    for (const a of commandArgs) args.push('--exit-command-arg', a)
+  }
+  const child = spawn(o.conmon, args, {
+    detached: true, // its own session: a terminal's signals to ctr never reach the monitor
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    env: {...process.env, _OCI_SYNCPIPE: '3'},
+    cwd: o.bundle,
+  })
+  const sync = child.stdio[3] as NodeJS.ReadableStream & {destroy(): void}
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = ''
+      sync.setEncoding('utf8')
+      sync.on('data', (d: string) => {
+        buf += d
+        const nl = buf.indexOf('\n')
+        if (nl >= 0) resolve(buf.slice(0, nl))
+      })
+      sync.on('end', () => resolve(buf))
+      child.on('error', (err) => reject(new Internal(`cannot run ${o.conmon}: ${err.message}`, {cause: err})))
+      // conmon's first process exits at once (it forks the monitor); only a failure before the
+      // handshake leaves the pipe without a line.
+      child.on('exit', (code) => {
+        if (code !== 0) setTimeout(() => resolve(buf), 20)
+      })
+    })
+    let reply: {data?: number; message?: string}
+    try {
+      reply = JSON.parse(line) as {data?: number; message?: string}
+    } catch {
+      throw new FailedPrecondition(`conmon failed: ${runcMessage(stderr) || stderr.trim() || 'no reply'}`)
+    }
+    if (typeof reply.data !== 'number' || reply.data <= 0) {
+      const why = runcMessage(reply.message ?? '') || reply.message || runcMessage(stderr) || stderr.trim() || 'unknown error'
+      throw new FailedPrecondition(`OCI runtime ${o.exec ? 'exec' : 'create'} failed: ${why}`)
+    }
+    return {pid: reply.data, conmonPid: readPid(o.conmonPidFile)}
+  } finally {
+    sync.destroy()
+    child.stderr!.destroy()
+    child.unref()
+  }
+}
+
+function readPid(path: string): number {
+  try {
+    return Number(readFileSync(path, 'latin1').trim()) || 0
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,134 @@
+// runc, called as a program. One runc state root per namespace (`<state>/runc/<ns>`) keeps the
+// same container id apart in two namespaces. Errors become one line with runc's own message.
+import {spawn} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {errorOfKind, type ErrorKind, Internal} from '../errors/index.js'
+
+/** runc's state root for a namespace. */
+export function runcRoot(state: string, ns: string): string {
+  return join(state, 'runc', ns)
+}
+
+export interface RuncState {
+  id: string
+  pid: number
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'
+  bundle: string
+}
+
+export interface RuncStats {
+  type: string
+  id: string
+  data?: Record<string, unknown>
+}
+
+/** The message of runc's last error line in its text (`msg="…"`) or JSON log format. */
+export function runcMessage(output: string): string {
+  const lines = output.trim().split('\n').filter((l) => l.trim() !== '')
+  for (const line of lines.reverse()) {
+    if (line.startsWith('{')) {
+      try {
+        const entry = JSON.parse(line) as {level?: string; msg?: string}
+        if (entry.msg && (entry.level === 'error' || entry.level === 'fatal')) return entry.msg
+      } catch {
+        // not JSON after all
+      }
+      continue
+    }
+    const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(line)
+    if (m) return JSON.parse(`"${m[1]!}"`) as string
+    if (!line.includes('level=')) return line.trim()
+  }
+  return ''
+}
+
+/** A runc binary working in one state root. */
+export class Runc {
+  constructor(
+    readonly binary: string,
+    readonly root: string,
+  ) {}
+
+  /** True when runc keeps state for `id` (no process needed to ask). */
+  has(id: string): boolean {
+    return existsSync(join(this.root, id, 'state.json'))
+  }
+
+  /** `runc state`, or undefined when runc knows no such container. */
+  async state(id: string): Promise<RuncState | undefined> {
+    if (!this.has(id)) return undefined
+    const r = await this.run(['state', id], {allowFailure: true})
+    if (r.code !== 0) return undefined
+    return JSON.parse(r.stdout) as RuncState
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id])
+  }
+
+  async kill(id: string, signal: number, options: {all?: boolean} = {}): Promise<void> {
+    await this.run(['kill', ...(options.all ? ['--all'] : []), id, String(signal)])
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id])
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id])
+  }
+
+  /** Remove runc's state of a container (stopped, or any state with `force`). Missing is fine. */
+  async delete(id: string, options: {force?: boolean} = {}): Promise<void> {
+    if (!this.has(id)) return
+    const r = await this.run(['delete', ...(options.force ? ['--force'] : []), id], {allowFailure: true})
+    if (r.code !== 0 && this.has(id)) throw new Internal(`runc delete ${id}: ${runcMessage(r.stderr) || `exit ${r.code}`}`)
+  }
+
+  /** The pids of every process in the container. */
+  async ps(id: string): Promise<number[]> {
+    const r = await this.run(['ps', '--format', 'json', id])
+    return (JSON.parse(r.stdout || '[]') as number[] | null) ?? []
+  }
+
+  /** One `runc events --stats` sample (cgroup cpu, memory, pids, ...). */
+  async stats(id: string): Promise<RuncStats> {
+    const r = await this.run(['events', '--stats', id])
+    return JSON.parse(r.stdout) as RuncStats
+  }
+
+  /** Run runc with the state root; a failure becomes an error of `kind` with runc's message. */
+  async run(args: readonly string[], options: {allowFailure?: boolean; kind?: ErrorKind} = {}): Promise<{code: number; stdout: string; stderr: string}> {
+    const result = await new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
+      const child = spawn(this.binary, ['--root', this.root, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+      let stdout = ''
+      let stderr = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      child.on('error', (err) => reject(new Internal(`cannot run ${this.binary}: ${err.message}`, {cause: err})))
+      child.on('close', (code, signal) => resolve({code: code ?? 128 + (signal ? 9 : 0), stdout, stderr}))
+    })
+    if (result.code !== 0 && !options.allowFailure) {
+      const message = runcMessage(result.stderr) || `runc ${args[0]} exited with ${result.code}`
+      throw errorOfKind(options.kind ?? classify(message), message)
+    }
+    return result
+  }
+}
+
+/** Map runc's message to Berth's error classes (not found, failed precondition, internal). */
+function classify(message: string): ErrorKind {
+  if (/does not exist|not exist|no such/i.test(message)) return 'not found'
+  if (/not running|not paused|is paused|is stopped|container not running|cannot (pause|resume)/i.test(message)) return 'failed precondition'
+  return 'internal'
+}
+
+/** runc's JSON log (`--log FILE --log-format json`): the last error message, or ''. */
+export function runcLogError(path: string): string {
+  try {
+    return runcMessage(readFileSync(path, 'utf8'))
+  } catch {
+    return ''
+  }
+}

@@ -1,0 +1,330 @@
+// Task records: the last known state of each container's running instance and of the extra
+// processes exec'd into it. Every state change appends its `/tasks/*` event in the same
+// transaction, and changes name the task's `instance` so that a late writer (an exit command of
+// an earlier run) can never touch a newer run of the same container.
+import type {Database} from 'better-sqlite3'
+import {AlreadyExists, NotFound} from '../errors/index.js'
+import {appendEvent, nowMicros, type Retention} from './event-log.js'
+
+export type TaskStatus = 'created' | 'running' | 'paused' | 'stopped'
+/** Who waits for the task's init process: conmon (detached) or the ctr process in the foreground. */
+export type TaskMonitor = 'conmon' | 'client'
+
+/** A task as stored. Times are unix microseconds. */
+export interface TaskRecord {
+  containerId: string
+  instance: string
+  status: TaskStatus
+  pid: number
+  pidStart?: number
+  monitor: TaskMonitor
+  monitorPid: number
+  bootId: string
+  terminal: boolean
+  exitStatus?: number
+  exitedAt?: number
+  /** False when the process vanished without a recorded status (the exit status is then 255). */
+  exitKnown: boolean
+  oom: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface ExecRecord {
+  containerId: string
+  execId: string
+  status: 'created' | 'running' | 'stopped'
+  pid: number
+  pidStart?: number
+  exitStatus?: number
+  exitedAt?: number
+  createdAt: number
+}
+
+/** What a task's exit is recorded with. */
+export interface TaskExit {
+  exitStatus: number
+  exitedAt: number
+  known: boolean
+  oom: boolean
+}
+
+/** The status recorded when a process vanished without leaving one (containerd's UnknownExitStatus). */
+export const UNKNOWN_EXIT_STATUS = 255
+
+interface TaskRow {
+  container_id: string
+  instance: string
+  status: TaskStatus
+  pid: number
+  pid_start: number | null
+  monitor: TaskMonitor
+  monitor_pid: number
+  boot_id: string
+  terminal: number
+  exit_status: number | null
+  exited_at: number | null
+  exit_known: number
+  oom: number
+  created_at: number
+  updated_at: number
+}
+
+interface ExecRow {
+  container_id: string
+  exec_id: string
+  status: ExecRecord['status']
+  pid: number
+  pid_start: number | null
+  exit_status: number | null
+  exited_at: number | null
+  created_at: number
+}
+
+const toTask = (r: TaskRow): TaskRecord => {
+  const t: TaskRecord = {
+    containerId: r.container_id,
+    instance: r.instance,
+    status: r.status,
+    pid: r.pid,
+    monitor: r.monitor,
+    monitorPid: r.monitor_pid,
+    bootId: r.boot_id,
+    terminal: r.terminal === 1,
+    exitKnown: r.exit_known === 1,
+    oom: r.oom === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+  if (r.pid_start !== null) t.pidStart = r.pid_start
+  if (r.exit_status !== null) t.exitStatus = r.exit_status
+  if (r.exited_at !== null) t.exitedAt = r.exited_at
+  return t
+}
+
+const toExec = (r: ExecRow): ExecRecord => {
+  const e: ExecRecord = {containerId: r.container_id, execId: r.exec_id, status: r.status, pid: r.pid, createdAt: r.created_at}
+  if (r.pid_start !== null) e.pidStart = r.pid_start
+  if (r.exit_status !== null) e.exitStatus = r.exit_status
+  if (r.exited_at !== null) e.exitedAt = r.exited_at
+  return e
+}
+
+/** A protobuf Timestamp as Go's encoding/json prints it. */
+export function protoTimestamp(micros: number): {seconds: number; nanos?: number} {
+  const seconds = Math.floor(micros / 1e6)
+  const nanos = (micros - seconds * 1e6) * 1000
+  return nanos === 0 ? {seconds} : {seconds, nanos}
+}
+
+/** Drop zero values, as ctr's JSON of proto structs (omitempty) does. Keeps key order. */
+function omitEmpty(payload: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(payload)) {
+    if (v === undefined || v === 0 || v === '' || v === false || (Array.isArray(v) && v.length === 0)) continue
+    out[k] = v
+  }
+  return out
+}
+
+const TASK_COLUMNS = 'container_id, instance, status, pid, pid_start, monitor, monitor_pid, boot_id, terminal, exit_status, exited_at, exit_known, oom, created_at, updated_at'
+const EXEC_COLUMNS = 'container_id, exec_id, status, pid, pid_start, exit_status, exited_at, created_at'
+
+/** The `/tasks/create` payload's extra fields. */
+export interface TaskCreateDetails {
+  bundle: string
+  rootfs: {type: string; source: string; target?: string; options: string[]}[]
+  io: {stdin?: string; stdout?: string; stderr?: string; terminal?: boolean}
+}
+
+/** Task and exec record operations over one open database. */
+export class TaskStore {
+  constructor(
+    private readonly db: Database,
+    private readonly retention: Retention,
+  ) {}
+
+  /** @throws NotFound `no running task found: task <id> not found`, as ctr says. */
+  get(ns: string, id: string): TaskRecord {
+    const found = this.find(ns, id)
+    if (!found) throw new NotFound(`no running task found: task ${id} not found`)
+    return found
+  }
+
+  find(ns: string, id: string): TaskRecord | undefined {
+    const row = this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE namespace = ? AND container_id = ?`).get(ns, id) as TaskRow | undefined
+    return row && toTask(row)
+  }
+
+  /** Every task of the namespace, ordered by container id. */
+  list(ns: string): TaskRecord[] {
+    return (this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE namespace = ? ORDER BY container_id`).all(ns) as TaskRow[]).map(toTask)
+  }
+
+  /** Namespaces that have tasks not yet recorded as stopped (for reconciling everything). */
+  unsettledNamespaces(): string[] {
+    return (this.db.prepare("SELECT DISTINCT namespace FROM tasks WHERE status != 'stopped'").all() as {namespace: string}[]).map((r) => r.namespace)
+  }
+
+  /**
+   * Insert a new task in `created` state with no process yet (no event: `/tasks/create` comes
+   * with the pid). @throws AlreadyExists `task <id>: already exists`; NotFound for the container.
+   */
+  insert(ns: string, input: {containerId: string; instance: string; monitor: TaskMonitor; monitorPid: number; bootId: string; terminal: boolean}): TaskRecord {
+    return this.db
+      .transaction(() => {
+        if (!this.db.prepare('SELECT 1 FROM containers WHERE namespace = ? AND id = ?').get(ns, input.containerId)) {
+          throw new NotFound(`container ${JSON.stringify(input.containerId)}`, {suffixKind: true})
+        }
+        if (this.find(ns, input.containerId)) throw new AlreadyExists(`task ${input.containerId}`, {suffixKind: true})
+        const now = nowMicros()
+        this.db
+          .prepare(`INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`)
+          .run(ns, input.containerId, input.instance, input.monitor, input.monitorPid, input.bootId, input.terminal ? 1 : 0, now, now)
+        return this.get(ns, input.containerId)
+      })
+      .immediate()
+  }
+
+  /** Record the init process of a created task, with `/tasks/create`. False when the instance is gone. */
+  created(ns: string, id: string, instance: string, process: {pid: number; pidStart?: number; monitorPid?: number}, details: TaskCreateDetails): boolean {
+    return this.change(ns, id, instance, ['created'], () => {
+      this.db
+        .prepare('UPDATE tasks SET pid = ?, pid_start = ?, monitor_pid = coalesce(?, monitor_pid), updated_at = ? WHERE namespace = ? AND container_id = ?')
+        .run(process.pid, process.pidStart ?? null, process.monitorPid ?? null, nowMicros(), ns, id)
+      const io = omitEmpty(details.io)
+      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, pid: process.pid}))
+    })
+  }
+
+  /** created → running, with `/tasks/start`. */
+  started(ns: string, id: string, instance: string): boolean {
+    return this.change(ns, id, instance, ['created'], (t) => {
+      this.setStatus(ns, id, 'running')
+      this.event(ns, '/tasks/start', omitEmpty({container_id: id, pid: t.pid}))
+    })
+  }
+
+  /** running ⇄ paused, with `/tasks/paused` or `/tasks/resumed`. */
+  setPaused(ns: string, id: string, instance: string, paused: boolean): boolean {
+    return this.change(ns, id, instance, [paused ? 'running' : 'paused'], () => {
+      this.setStatus(ns, id, paused ? 'paused' : 'running')
+      this.event(ns, paused ? '/tasks/paused' : '/tasks/resumed', {container_id: id})
+    })
+  }
+
+  /**
+   * Record the exit of the init process, with `/tasks/oom` (when OOM-killed) and `/tasks/exit`.
+   * Exactly one caller wins; false for the others and for a gone or newer instance.
+   */
+  exited(ns: string, id: string, instance: string, exit: TaskExit): boolean {
+    return this.change(ns, id, instance, ['created', 'running', 'paused'], (t) => {
+      this.db
+        .prepare("UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND container_id = ?")
+        .run(exit.exitStatus, exit.exitedAt, exit.known ? 1 : 0, exit.oom ? 1 : 0, nowMicros(), ns, id)
+      if (exit.oom) this.event(ns, '/tasks/oom', {container_id: id})
+      this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id, pid: t.pid, exit_status: exit.exitStatus, exited_at: protoTimestamp(exit.exitedAt)}))
+    })
+  }
+
+  /** Delete the task (and its execs) with `/tasks/delete`. Returns the record, or undefined when gone. */
+  remove(ns: string, id: string, instance?: string): TaskRecord | undefined {
+    return this.db
+      .transaction(() => {
+        const t = this.find(ns, id)
+        if (!t || (instance !== undefined && t.instance !== instance)) return undefined
+        this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ?').run(ns, id)
+        this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(ns, id)
+        this.event(ns, '/tasks/delete', omitEmpty({container_id: id, pid: t.pid, exit_status: t.exitStatus, exited_at: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), id}))
+        return t
+      })
+      .immediate()
+  }
+
+  /** Delete a task that never got a process, without an event (its start failed). */
+  discard(ns: string, id: string, instance: string): void {
+    this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ? AND instance = ?').run(ns, id, instance)
+  }
+
+  // --- exec processes ---
+
+  findExec(ns: string, id: string, execId: string): ExecRecord | undefined {
+    const row = this.db.prepare(`SELECT ${EXEC_COLUMNS} FROM task_execs WHERE namespace = ? AND container_id = ? AND exec_id = ?`).get(ns, id, execId) as ExecRow | undefined
+    return row && toExec(row)
+  }
+
+  listExecs(ns: string, id: string): ExecRecord[] {
+    return (this.db.prepare(`SELECT ${EXEC_COLUMNS} FROM task_execs WHERE namespace = ? AND container_id = ? ORDER BY exec_id`).all(ns, id) as ExecRow[]).map(toExec)
+  }
+
+  /** Add an exec process, with `/tasks/exec-added`. @throws AlreadyExists `id <exec-id>: already exists`. */
+  addExec(ns: string, id: string, execId: string): ExecRecord {
+    return this.db
+      .transaction(() => {
+        if (!this.find(ns, id)) throw new NotFound(`no running task found: task ${id} not found`)
+        if (this.findExec(ns, id, execId)) throw new AlreadyExists(`id ${execId}`, {suffixKind: true})
+        this.db.prepare("INSERT INTO task_execs (namespace, container_id, exec_id, status, created_at) VALUES (?, ?, ?, 'created', ?)").run(ns, id, execId, nowMicros())
+        this.event(ns, '/tasks/exec-added', {container_id: id, exec_id: execId})
+        return this.findExec(ns, id, execId)!
+      })
+      .immediate()
+  }
+
+  /** created → running with its pid, and `/tasks/exec-started`. */
+  execStarted(ns: string, id: string, execId: string, pid: number, pidStart?: number): boolean {
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare("UPDATE task_execs SET status = 'running', pid = ?, pid_start = ? WHERE namespace = ? AND container_id = ? AND exec_id = ? AND status = 'created'")
+          .run(pid, pidStart ?? null, ns, id, execId)
+        if (info.changes === 0) return false
+        this.event(ns, '/tasks/exec-started', omitEmpty({container_id: id, exec_id: execId, pid}))
+        return true
+      })
+      .immediate()
+  }
+
+  /** Record an exec's exit, with `/tasks/exit` whose `id` is the exec id. Once. */
+  execExited(ns: string, id: string, execId: string, exitStatus: number, exitedAt: number): boolean {
+    return this.db
+      .transaction(() => {
+        const e = this.findExec(ns, id, execId)
+        if (!e || e.status === 'stopped') return false
+        this.db.prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?").run(exitStatus, exitedAt, ns, id, execId)
+        this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id: execId, pid: e.pid, exit_status: exitStatus, exited_at: protoTimestamp(exitedAt)}))
+        return true
+      })
+      .immediate()
+  }
+
+  /** Delete an exec's record. No event: containerd publishes `/tasks/delete` for init processes only. */
+  removeExec(ns: string, id: string, execId: string): ExecRecord | undefined {
+    return this.db
+      .transaction(() => {
+        const e = this.findExec(ns, id, execId)
+        if (!e) return undefined
+        this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ? AND exec_id = ?').run(ns, id, execId)
+        return e
+      })
+      .immediate()
+  }
+
+  private change(ns: string, id: string, instance: string, from: readonly TaskStatus[], apply: (t: TaskRecord) => void): boolean {
+    return this.db
+      .transaction(() => {
+        const t = this.find(ns, id)
+        if (!t || t.instance !== instance || !from.includes(t.status)) return false
+        apply(t)
+        return true
+      })
+      .immediate()
+  }
+
+  private setStatus(ns: string, id: string, status: TaskStatus): void {
+    this.db.prepare('UPDATE tasks SET status = ?, updated_at = ? WHERE namespace = ? AND container_id = ?').run(status, nowMicros(), ns, id)
+  }
+
+  private event(ns: string, topic: string, payload: Record<string, unknown>): void {
+    appendEvent(this.db, ns, topic, payload, this.retention)
+  }
+}
