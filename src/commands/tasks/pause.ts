@@ -1,0 +1,16 @@
+import {Args} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {InvalidArgument} from '../../lib/errors/index.js'
+import {setTaskPaused} from '../../lib/runtime/index.js'
+
+export default class TasksPause extends CtrCommand {
+  static override summary = 'pause an existing container'
+  static override description = "Freeze every process of the task (cgroup freezer); publishes /tasks/paused."
+  static override args = {container: Args.string({description: 'container id'})}
+
+  async run(): Promise<void> {
+    const {args} = await this.parse(TasksPause)
+    if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+    await setTaskPaused(await this.taskRuntime(), args.container, true)
+  }
+}

@@ -1,0 +1,24 @@
+import {Args} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {formatFlag} from '../../cli/flags.js'
+import {tabwrite, toJson} from '../../cli/output.js'
+import {InvalidArgument, NotFound} from '../../lib/errors/index.js'
+import {getTask} from '../../lib/runtime/index.js'
+
+export default class TasksPs extends CtrCommand {
+  static override summary = 'list processes for container'
+  static override description = 'List the host pids of every process in the task: PID INFO (INFO is "-", as with runc).'
+  static override args = {container: Args.string({description: 'container id'})}
+  static override flags = {format: formatFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(TasksPs)
+    if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+    const rt = await this.taskRuntime()
+    const t = await getTask(rt, args.container)
+    if (t.status === 'stopped') throw new NotFound(`task ${args.container} has no processes: stopped`)
+    const pids = (await rt.runc.ps(args.container)).sort((a, b) => a - b)
+    if (flags.format === 'json') return this.out(toJson(pids.map((pid) => ({pid}))))
+    this.out(tabwrite(['PID\tINFO', ...pids.map((pid) => `${pid}\t-`)], {minwidth: 1, tabwidth: 8, padding: 1, padchar: ' '}))
+  }
+}

@@ -1,0 +1,16 @@
+import {Args} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {InvalidArgument} from '../../lib/errors/index.js'
+import {setTaskPaused} from '../../lib/runtime/index.js'
+
+export default class TasksResume extends CtrCommand {
+  static override summary = 'resume a paused container'
+  static override description = "Thaw the processes of a paused task; publishes /tasks/resumed."
+  static override args = {container: Args.string({description: 'container id'})}
+
+  async run(): Promise<void> {
+    const {args} = await this.parse(TasksResume)
+    if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+    await setTaskPaused(await this.taskRuntime(), args.container, false)
+  }
+}
