@@ -2,7 +2,8 @@
 # `npm run demo`: the containerd namespaces seed's story on the default store (root:
 # /var/lib/berth, state: /run/berth as root; BERTH_ROOT/BERTH_STATE override), against a local
 # registry seeded with an image the project builds itself. It only touches what it creates: the
-# namespace `foo` (labelled berth.demo=true) and the image 127.0.0.1:<port>/demo/busybox:1.
+# namespace `foo` (labelled berth.demo=true), the image 127.0.0.1:<port>/demo/busybox:1 and the
+# containers berth-demo-hello and berth-demo-bg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctr() { node bin/run.js "$@"; }
@@ -13,6 +14,7 @@ if ctr ns ls -q | grep -qx foo && ! ctr ns ls -q 'name==foo,labels."berth.demo"=
   exit 1
 fi
 ctr ns rm --force foo >/dev/null
+for id in berth-demo-hello berth-demo-bg; do ctr tasks rm -f "$id" >/dev/null 2>&1 || true; ctr containers rm "$id" >/dev/null 2>&1 || true; done
 
 # The registry lives as long as this script holds the pipe to its stdin.
 exec 3> >(node scripts/demo-registry.mjs > "${TMPDIR:-/tmp}/berth-demo-registry.$$")
@@ -57,5 +59,17 @@ echo; echo "# default still holds an image, its blobs and snapshots, so it canno
 step ctr namespaces rm default || true
 echo; echo "# Every change above is an event row; replay them (beyond ctr: --since / --no-follow):"
 step ctr events --since "$start" --no-follow
+echo; echo "# Run containers from the pulled image (runc; a detached task is watched by conmon, not a daemon):"
+runstart=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+step ctr run --rm "$ref" berth-demo-hello sh -c 'echo "hello from a container: $(hostname), pid $$, user $(id -un)"'
+step ctr run -d "$ref" berth-demo-bg sh -c 'echo working; sleep 1; echo done; exit 3'
+step ctr tasks ls
+echo; echo "# The task exits while no ctr runs; conmon records it. wait prints the exit status:"
+step ctr tasks wait berth-demo-bg
+step ctr tasks logs berth-demo-bg
+step ctr tasks rm berth-demo-bg
+step ctr containers rm berth-demo-bg
+echo; echo "# The task events of those two containers, as ctr prints them:"
+step ctr events --since "$runstart" --no-follow 'topic~=/tasks/.+'
 echo; echo "# Clean up what the demo pulled (garbage collection deletes the blobs and snapshots nobody references):"
 step ctr images rm "$ref"

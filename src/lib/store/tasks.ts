@@ -171,19 +171,17 @@ export class TaskStore {
    * with the pid). @throws AlreadyExists `task <id>: already exists`; NotFound for the container.
    */
   insert(ns: string, input: {containerId: string; instance: string; monitor: TaskMonitor; monitorPid: number; bootId: string; terminal: boolean}): TaskRecord {
-    return this.db
-      .transaction(() => {
-        if (!this.db.prepare('SELECT 1 FROM containers WHERE namespace = ? AND id = ?').get(ns, input.containerId)) {
-          throw new NotFound(`container ${JSON.stringify(input.containerId)}`, {suffixKind: true})
-        }
-        if (this.find(ns, input.containerId)) throw new AlreadyExists(`task ${input.containerId}`, {suffixKind: true})
-        const now = nowMicros()
-        this.db
-          .prepare(`INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`)
-          .run(ns, input.containerId, input.instance, input.monitor, input.monitorPid, input.bootId, input.terminal ? 1 : 0, now, now)
-        return this.get(ns, input.containerId)
-      })
-      .immediate()
+    return this.commit(() => {
+      if (!this.db.prepare('SELECT 1 FROM containers WHERE namespace = ? AND id = ?').get(ns, input.containerId)) {
+        throw new NotFound(`container ${JSON.stringify(input.containerId)}`, {suffixKind: true})
+      }
+      if (this.find(ns, input.containerId)) throw new AlreadyExists(`task ${input.containerId}`, {suffixKind: true})
+      const now = nowMicros()
+      this.db
+        .prepare(`INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`)
+        .run(ns, input.containerId, input.instance, input.monitor, input.monitorPid, input.bootId, input.terminal ? 1 : 0, now, now)
+      return this.get(ns, input.containerId)
+    })
   }
 
   /** Record the init process of a created task, with `/tasks/create`. False when the instance is gone. */
@@ -229,16 +227,14 @@ export class TaskStore {
 
   /** Delete the task (and its execs) with `/tasks/delete`. Returns the record, or undefined when gone. */
   remove(ns: string, id: string, instance?: string): TaskRecord | undefined {
-    return this.db
-      .transaction(() => {
-        const t = this.find(ns, id)
-        if (!t || (instance !== undefined && t.instance !== instance)) return undefined
-        this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ?').run(ns, id)
-        this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(ns, id)
-        this.event(ns, '/tasks/delete', omitEmpty({container_id: id, pid: t.pid, exit_status: t.exitStatus, exited_at: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), id}))
-        return t
-      })
-      .immediate()
+    return this.commit(() => {
+      const t = this.find(ns, id)
+      if (!t || (instance !== undefined && t.instance !== instance)) return undefined
+      this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ?').run(ns, id)
+      this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(ns, id)
+      this.event(ns, '/tasks/delete', omitEmpty({container_id: id, pid: t.pid, exit_status: t.exitStatus, exited_at: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), id}))
+      return t
+    })
   }
 
   /** Delete a task that never got a process, without an event (its start failed). */
@@ -259,65 +255,70 @@ export class TaskStore {
 
   /** Add an exec process, with `/tasks/exec-added`. @throws AlreadyExists `id <exec-id>: already exists`. */
   addExec(ns: string, id: string, execId: string): ExecRecord {
-    return this.db
-      .transaction(() => {
-        if (!this.find(ns, id)) throw new NotFound(`no running task found: task ${id} not found`)
-        if (this.findExec(ns, id, execId)) throw new AlreadyExists(`id ${execId}`, {suffixKind: true})
-        this.db.prepare("INSERT INTO task_execs (namespace, container_id, exec_id, status, created_at) VALUES (?, ?, ?, 'created', ?)").run(ns, id, execId, nowMicros())
-        this.event(ns, '/tasks/exec-added', {container_id: id, exec_id: execId})
-        return this.findExec(ns, id, execId)!
-      })
-      .immediate()
+    return this.commit(() => {
+      if (!this.find(ns, id)) throw new NotFound(`no running task found: task ${id} not found`)
+      if (this.findExec(ns, id, execId)) throw new AlreadyExists(`id ${execId}`, {suffixKind: true})
+      this.db.prepare("INSERT INTO task_execs (namespace, container_id, exec_id, status, created_at) VALUES (?, ?, ?, 'created', ?)").run(ns, id, execId, nowMicros())
+      this.event(ns, '/tasks/exec-added', {container_id: id, exec_id: execId})
+      return this.findExec(ns, id, execId)!
+    })
   }
 
   /** created → running with its pid, and `/tasks/exec-started`. */
   execStarted(ns: string, id: string, execId: string, pid: number, pidStart?: number): boolean {
-    return this.db
-      .transaction(() => {
-        const info = this.db
-          .prepare("UPDATE task_execs SET status = 'running', pid = ?, pid_start = ? WHERE namespace = ? AND container_id = ? AND exec_id = ? AND status = 'created'")
-          .run(pid, pidStart ?? null, ns, id, execId)
-        if (info.changes === 0) return false
-        this.event(ns, '/tasks/exec-started', omitEmpty({container_id: id, exec_id: execId, pid}))
-        return true
-      })
-      .immediate()
+    return this.commit(() => {
+      const info = this.db
+        .prepare("UPDATE task_execs SET status = 'running', pid = ?, pid_start = ? WHERE namespace = ? AND container_id = ? AND exec_id = ? AND status = 'created'")
+        .run(pid, pidStart ?? null, ns, id, execId)
+      if (info.changes === 0) return false
+      this.event(ns, '/tasks/exec-started', omitEmpty({container_id: id, exec_id: execId, pid}))
+      return true
+    })
   }
 
   /** Record an exec's exit, with `/tasks/exit` whose `id` is the exec id. Once. */
   execExited(ns: string, id: string, execId: string, exitStatus: number, exitedAt: number): boolean {
-    return this.db
-      .transaction(() => {
-        const e = this.findExec(ns, id, execId)
-        if (!e || e.status === 'stopped') return false
-        this.db.prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?").run(exitStatus, exitedAt, ns, id, execId)
-        this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id: execId, pid: e.pid, exit_status: exitStatus, exited_at: protoTimestamp(exitedAt)}))
-        return true
-      })
-      .immediate()
+    return this.commit(() => {
+      const e = this.findExec(ns, id, execId)
+      if (!e || e.status === 'stopped') return false
+      this.db.prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?").run(exitStatus, exitedAt, ns, id, execId)
+      this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id: execId, pid: e.pid, exit_status: exitStatus, exited_at: protoTimestamp(exitedAt)}))
+      return true
+    })
   }
 
   /** Delete an exec's record. No event: containerd publishes `/tasks/delete` for init processes only. */
   removeExec(ns: string, id: string, execId: string): ExecRecord | undefined {
-    return this.db
-      .transaction(() => {
-        const e = this.findExec(ns, id, execId)
-        if (!e) return undefined
-        this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ? AND exec_id = ?').run(ns, id, execId)
-        return e
-      })
-      .immediate()
+    return this.commit(() => {
+      const e = this.findExec(ns, id, execId)
+      if (!e) return undefined
+      this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ? AND exec_id = ?').run(ns, id, execId)
+      return e
+    })
   }
 
   private change(ns: string, id: string, instance: string, from: readonly TaskStatus[], apply: (t: TaskRecord) => void): boolean {
-    return this.db
-      .transaction(() => {
-        const t = this.find(ns, id)
-        if (!t || t.instance !== instance || !from.includes(t.status)) return false
-        apply(t)
-        return true
-      })
-      .immediate()
+    return this.commit(() => {
+    const t = this.find(ns, id)
+    if (!t || t.instance !== instance || !from.includes(t.status)) return false
+    apply(t)
+    return true
+    })
+  }
+
+  /**
+   * Run `fn` in an immediate transaction committed with synchronous=NORMAL: no fsync per commit.
+   * A crash of any process loses nothing (the WAL is written before the commit returns); a power
+   * loss may lose the last task records, which is harmless: after it the boot id differs and every
+   * task is reconciled as stopped anyway. The next FULL commit (any metadata change) syncs them.
+   */
+  private commit<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      return this.db.transaction(fn).immediate()
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
   }
 
   private setStatus(ns: string, id: string, status: TaskStatus): void {
