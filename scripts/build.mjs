@@ -1,7 +1,8 @@
 // Builds everything `bin/run.js` needs: tsc output (type-checked; used by oclif for help and by
 // the tests), the bundled fast CLI in dist/bundle/, and oclif.manifest.json.
 import {execFileSync} from 'node:child_process'
-import {readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as esbuild from 'esbuild'
@@ -50,5 +51,19 @@ await Promise.all([
   // The layer-apply worker thread's script (src/lib/snapshot/apply/pool.ts looks for it next to ctr.cjs).
   esbuild.build({...bundleOptions, entryPoints: ['src/lib/snapshot/apply/worker.ts'], outfile: 'dist/bundle/apply-worker.cjs'}),
 ])
+
+// V8's code cache for bin/run.js: run one ordinary command on a throwaway store and keep what
+// V8 compiled for it (argv, flags, store, SQLite, table output: what every command runs).
+{
+  const tmp = mkdtempSync(join(tmpdir(), 'berth-build-'))
+  try {
+    execFileSync(process.execPath, [join(root, 'bin/run.js'), '--root', join(tmp, 'root'), '--state', join(tmp, 'state'), 'namespaces', 'ls'], {
+      stdio: 'ignore',
+      env: {...process.env, BERTH_WRITE_CODE_CACHE: join(root, 'dist/bundle/ctr.cjs.cache')},
+    })
+  } finally {
+    rmSync(tmp, {recursive: true, force: true})
+  }
+}
 
 execFileSync(process.execPath, [join(root, 'scripts/manifest.mjs')], {stdio: 'inherit'})

@@ -37,6 +37,9 @@ function isTopic(word: string): boolean {
 async function runOclif(argv: string[]): Promise<void> {
   // Not bundled: the real oclif and the tsc-built command classes, loaded only for help.
   const entry = new URL('../src/cli/oclif-entry.js', import.meta.url).href
-  const {runWithOclif} = (await import(entry)) as {runWithOclif(argv: string[]): Promise<void>}
+  // bin/run.js compiles the bundle through node:vm (for the code cache), where import() needs the
+  // loader of a real module: it lends its own.
+  const load = (globalThis as {__berthImport?: (url: string) => Promise<unknown>}).__berthImport ?? ((url: string) => import(url))
+  const {runWithOclif} = (await load(entry)) as {runWithOclif(argv: string[]): Promise<void>}
   await runWithOclif(argv)
 }
