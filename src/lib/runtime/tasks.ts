@@ -390,7 +390,14 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
   const watcher = watch(o.watchDir, (_event, name) => {
     if (name === o.pidFileName) o.onPid()
   })
-  const child = spawn(command, args, {stdio: o.nullIo ? 'ignore' : 'inherit', detached: true})
+  // Under script, stdin is passed through but its end is not: script would type an EOF character
+  // into the terminal, which a terminal never does on its own.
+  const viaScript = command === 'script'
+  const child = spawn(command, args, {stdio: o.nullIo ? 'ignore' : viaScript ? ['pipe', 'inherit', 'inherit'] : 'inherit', detached: true})
+  if (viaScript && !o.nullIo) {
+    child.stdin!.on('error', () => {}) // the process may exit without reading
+    process.stdin.pipe(child.stdin!, {end: false})
+  }
   const forward = (signal: NodeJS.Signals): void => {
     try {
       child.kill(signal)
@@ -407,6 +414,11 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
   } finally {
     for (const s of FORWARDED_SIGNALS) process.off(s, forward)
     watcher.close()
+    if (viaScript && !o.nullIo) {
+      process.stdin.unpipe(child.stdin!)
+      process.stdin.pause()
+      child.stdin!.destroy()
+    }
   }
 }
 
