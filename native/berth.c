@@ -6,6 +6,9 @@
 // does; strings with an embedded NUL are refused rather than silently truncated; a failed call
 // throws an Error carrying `errno` (negative, as libuv reports it), `syscall` and `path`, which
 // src/lib/sys/index.ts turns into a Node-style error with `code`.
+//
+// Also: connecting to a SOCK_SEQPACKET unix socket (conmon's attach socket; libuv cannot) and
+// shutdown(2) of the descriptor that returns.
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -20,8 +23,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -356,6 +361,71 @@ static napi_value js_futimens(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// seqpacketConnect(path): a blocking, close-on-exec AF_UNIX SOCK_SEQPACKET socket connected to
+// `path`; returns its descriptor. A path too long for sun_path (108 bytes) is reached through its
+// directory: the directory is opened (O_PATH) and the socket addressed as
+// /proc/self/fd/<dirfd>/<name>, conmon's own trick for its attach socket.
+static napi_value js_seqpacket_connect(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result = NULL;
+  struct sockaddr_un addr;
+  int dirfd = -1, fd = -1, rc;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  char *path = get_string(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) < sizeof addr.sun_path) {
+    memcpy(addr.sun_path, path, strlen(path));
+  } else {
+    char *slash = strrchr(path, '/');
+    const char *name = slash == NULL ? path : slash + 1;
+    if (slash != NULL) *slash = '\0';
+    const char *dir = slash == NULL ? "." : (slash == path ? "/" : path);
+    dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (slash != NULL) *slash = '/';
+    if (dirfd < 0) {
+      throw_errno(env, errno, "open", path);
+      goto out;
+    }
+    if (snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd, name) >= (int)sizeof addr.sun_path) {
+      throw_errno(env, ENAMETOOLONG, "connect", path);
+      goto out;
+    }
+  }
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno(env, errno, "socket", path);
+    goto out;
+  }
+  do rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    throw_errno(env, errno, "connect", path);
+    close(fd);
+    goto out;
+  }
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    close(fd);
+    result = NULL;
+  }
+out:
+  if (dirfd >= 0) close(dirfd);
+  free(path);
+  return result;
+}
+
+// shutdown(fd, how): shutdown(2) with SHUT_RD, SHUT_WR or SHUT_RDWR; a blocked read on the
+// socket then returns end-of-file.
+static napi_value js_shutdown(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, how;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  NAPI_OK(napi_get_value_int32(env, argv[1], &how));
+  if (shutdown(fd, how) != 0) throw_errno(env, errno, "shutdown", NULL);
+  return NULL;
+}
+
 static void set_number(napi_env env, napi_value obj, const char *name, double value) {
   napi_value v;
   if (napi_create_double(env, value, &v) == napi_ok) napi_set_named_property(env, obj, name, v);
@@ -373,6 +443,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_enumerable, NULL},
       {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;
 
@@ -398,6 +470,9 @@ static napi_value init(napi_env env, napi_value exports) {
   set_number(env, constants, "LOCK_EX", LOCK_EX);
   set_number(env, constants, "LOCK_NB", LOCK_NB);
   set_number(env, constants, "LOCK_UN", LOCK_UN);
+  set_number(env, constants, "SHUT_RD", SHUT_RD);
+  set_number(env, constants, "SHUT_WR", SHUT_WR);
+  set_number(env, constants, "SHUT_RDWR", SHUT_RDWR);
   napi_set_named_property(env, exports, "constants", constants);
   return exports;
 }

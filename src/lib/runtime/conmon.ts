@@ -45,7 +45,7 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
   args.push('-b', o.bundle, '-p', o.pidFile, '-P', o.conmonPidFile, '-l', `k8s-file:${o.logPath}`, '--exit-dir', o.exitDir, '-0', o.persistDir)
   args.push('--socket-dir-path', o.persistDir, '--full-attach', '--log-level', 'error')
   if (o.terminal) args.push('-t')
-  if (o.stdin) args.push('-i')
+  if (o.stdin) args.push('-i', '--leave-stdin-open') // a detaching attach client must not end the task's input
   if (o.exec) args.push('-e', '--exec-process-spec', o.exec.processSpec)
   const [command, ...commandArgs] = o.exitCommand
   if (command) {

@@ -94,12 +94,14 @@ export function containerSpec(store: Store, ns: string, id: string): string {
 export function removeContainer(store: Store, ns: string, id: string, options: {keepSnapshot?: boolean; beforeDelete?: (rec: ContainerRecord) => void} = {}): void {
   const rec = store.containers.get(ns, id)
   options.beforeDelete?.(rec)
-  store.containers.delete(ns, id)
-  rmSync(containerDir(store.root, ns, id), {recursive: true, force: true})
-  if (!options.keepSnapshot && rec.snapshotter && rec.snapshotKey) {
-    const snapshots = new SnapshotService(store, ns, rec.snapshotter)
-    if (snapshots.find(rec.snapshotKey)) snapshots.remove(rec.snapshotKey)
+  const snapshots = !options.keepSnapshot && rec.snapshotter && rec.snapshotKey ? new SnapshotService(store, ns, rec.snapshotter) : undefined
+  if (snapshots?.find(rec.snapshotKey!)) {
+    // One transaction: /snapshot/remove then /containers/delete, as containerd's client orders them.
+    snapshots.removeWithin(rec.snapshotKey!, (removeRecord) => store.containers.delete(ns, id, removeRecord))
+  } else {
+    store.containers.delete(ns, id)
   }
+  rmSync(containerDir(store.root, ns, id), {recursive: true, force: true})
 }
 
 /** Reject flag combinations before anything is created. */

@@ -84,3 +84,6 @@ export {
   type TaskRuntime,
 } from './tasks.js'
 export {deleteExec, execDetached, execForeground, execPaths, getExec, killExec, recordExec, type ExecOptions} from './exec.js'
+export {LineSplitter, parseLogLine, readLog, taskLog, type LogEntry, type LogStream, type ReadLogOptions, type ReadLogResult, type TaskLogOptions} from './logs.js'
+export {formatMetricsJson, taskMetrics, type TaskMetrics} from './metrics.js'
+export {attachTask, type AttachIo, type AttachResult} from './attach.js'

@@ -85,10 +85,22 @@ export class SnapshotService {
    * @throws NotFound, FailedPrecondition (children, or mounted).
    */
   remove(key: string): void {
+    this.removeWithin(key, (removeRecord) => removeRecord())
+  }
+
+  /**
+   * Remove a snapshot whose record goes inside the caller's transaction: `run` opens it and calls
+   * `removeRecord` in it; the directories go once `run` returned (committed).
+   */
+  removeWithin(key: string, run: (removeRecord: () => void) => void): void {
     const rec = this.get(key)
     // A directory other namespaces still record stays on disk, mounted or not.
     if (this.store.snapshots.recordsOf(this.name, rec.dir) <= 1) this.assertNotMounted(rec)
-    for (const id of this.store.snapshots.remove(this.ns, this.name, key)) this.snapshotter.removeDir(id)
+    let released: string[] = []
+    run(() => {
+      released = this.store.snapshots.remove(this.ns, this.name, key)
+    })
+    for (const id of released) this.snapshotter.removeDir(id)
   }
 
   /** The mounts of an active or view snapshot (absolute paths). */

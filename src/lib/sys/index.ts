@@ -39,6 +39,11 @@ export const LOCK_EX = 2
 export const LOCK_NB = 4
 export const LOCK_UN = 8
 
+/** shutdown(2) directions. */
+export const SHUT_RD = 0
+export const SHUT_WR = 1
+export const SHUT_RDWR = 2
+
 /** A point in time as the kernel stores it: whole seconds (may be negative) and nanoseconds 0..999999999. */
 export interface Timespec {
   readonly sec: number
@@ -64,6 +69,8 @@ interface Addon {
   flock(fd: number, operation: number): void
   lutimens(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void
   futimens(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void
+  seqpacketConnect(path: string): number
+  shutdown(fd: number, how: number): void
   readonly constants: Readonly<Record<string, number>>
 }
 
@@ -218,4 +225,29 @@ export function futimens(fd: number, atime: Timespec, mtime: Timespec): void {
 /** @returns the constants as compiled into the addon (loads it); for checking the ones exported here. */
 export function nativeConstants(): Readonly<Record<string, number>> {
   return native().constants
+}
+
+/**
+ * Connect a blocking, close-on-exec SOCK_SEQPACKET unix socket to `path` (Node's `net` cannot:
+ * libuv knows stream sockets only). Paths longer than `sun_path` are reached through their
+ * directory (`/proc/self/fd/<dirfd>/<name>`). Read it with `fs.read(fd, ..., null)`: each read
+ * returns one packet (truncated to the buffer); 0 means the peer closed it. Close it with `fs.close`.
+ * @returns the socket's descriptor.
+ * @throws SystemError (ENOENT, ECONNREFUSED when nobody listens, ...).
+ */
+export function seqpacketConnect(path: string): number {
+  try {
+    return native().seqpacketConnect(path)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** shutdown(2) of a socket: {@link SHUT_RD}, {@link SHUT_WR} or {@link SHUT_RDWR}. @throws SystemError. */
+export function shutdownSocket(fd: number, how: number): void {
+  try {
+    native().shutdown(fd, how)
+  } catch (err) {
+    throw systemError(err)
+  }
 }

@@ -2,8 +2,8 @@
 // overlay lowerdirs), flock, nanosecond times, Node-style errors, and loading from a bundle.
 // Device nodes, trusted.* xattrs and mounts need root: skipped without it unless CI is set.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
-import {closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
@@ -31,9 +31,34 @@ function thrown(fn: () => unknown): {code?: string; syscall?: string; path?: str
 describe('sys', () => {
   test('exported constants equal the addon compiled ones', () => {
     const c = sys.nativeConstants()
-    for (const name of ['S_IFCHR', 'S_IFBLK', 'S_IFIFO', 'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_REMOUNT', 'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'MNT_FORCE', 'MNT_DETACH', 'MNT_EXPIRE', 'UMOUNT_NOFOLLOW', 'LOCK_SH', 'LOCK_EX', 'LOCK_NB', 'LOCK_UN']) {
+    for (const name of ['S_IFCHR', 'S_IFBLK', 'S_IFIFO', 'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_REMOUNT', 'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'MNT_FORCE', 'MNT_DETACH', 'MNT_EXPIRE', 'UMOUNT_NOFOLLOW', 'LOCK_SH', 'LOCK_EX', 'LOCK_NB', 'LOCK_UN', 'SHUT_RD', 'SHUT_WR', 'SHUT_RDWR']) {
       assert.equal((sys as unknown as Record<string, number>)[name], c[name], name)
     }
+  })
+
+  test('seqpacketConnect reaches a SOCK_SEQPACKET listener packet by packet; a missing path is ENOENT', async () => {
+    const path = join(dir, 'sp.sock')
+    // Node cannot listen on SOCK_SEQPACKET; python3 (Debian base) can.
+    const server = spawn('python3', ['-c', `import socket,sys
+s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1]); s.listen(1); print('ready', flush=True)
+c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).decode(), flush=True); c.close()`, path], {stdio: ['ignore', 'pipe', 'inherit']})
+    let out = ''
+    server.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10))
+    const fd = sys.seqpacketConnect(path)
+    try {
+      const buf = Buffer.alloc(100)
+      // One read, one packet: the boundaries conmon's attach protocol relies on.
+      assert.equal(buf.subarray(0, readSync(fd, buf)).toString('latin1'), '\x02one')
+      assert.equal(buf.subarray(0, readSync(fd, buf)).toString('latin1'), '\x03two')
+      writeSync(fd, 'typed')
+      assert.equal(readSync(fd, buf), 0) // closed by the peer
+    } finally {
+      closeSync(fd)
+    }
+    await new Promise((r) => server.on('exit', r))
+    assert.equal(out.trim(), 'ready\ntyped')
+    assert.equal(thrown(() => sys.seqpacketConnect(join(dir, 'absent.sock'))).code, 'ENOENT')
   })
 
   test('mknod makes fifos; errors look like node:fs errors', () => {
