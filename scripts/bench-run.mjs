@@ -13,19 +13,23 @@
 //  - the monitor's memory per running task: RSS of each task's conmon (Berth) and of each
 //    containerd-shim-runc-v2 (containerd, one shim per task), 5 tasks started with `run -d`.
 //
-// Cleanup: every task either tool started is killed and removed (also on failure); an exit hook
-// SIGKILLs what is left (conmons, shims, container processes, through runc) before
-// bench-containerd.mjs stops the daemon and unmounts its directory; mounts under Berth's state are
-// unmounted; the per-run cgroup directories and containerd's runc state root for the bench's
-// namespace are removed when empty.
+// Cleanup: every task either tool started is killed and removed (also on failure). An exit hook,
+// ahead of bench-containerd.mjs's (which kills the daemon and unmounts its directory), SIGKILLs the
+// clients still running, then what is left (conmons, shims, containers through `runc delete
+// --force`), and removes killed shims' sockets. Mounts under Berth's state are unmounted; the
+// bench namespace's cgroup directories and containerd's runc state root for it are removed when
+// empty, and /run/containerd too when this run created it.
 import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {containerdAvailable, ctrVersion, run, startContainerd} from './bench-containerd.mjs'
+import {containerdAvailable, CTR, ctrVersion, run, startContainerd} from './bench-containerd.mjs'
 
 const REPO_NAME = 'bench/run'
+/** containerd's machine-wide state directory (shim sockets in `s/`), whatever the daemon's config says. */
+const CONTAINERD_RUN = '/run/containerd'
 /** Where containerd-shim-runc-v2 keeps runc's state unless told otherwise (`<root>/<namespace>`). */
-const SHIM_RUNC_ROOT = '/run/containerd/runc'
+const SHIM_RUNC_ROOT = join(CONTAINERD_RUN, 'runc')
 const CGROUP_V1 = '/sys/fs/cgroup'
 const KiB = 1024
 
@@ -54,20 +58,34 @@ function memoryOf(pid) {
   return {rss, pss}
 }
 
-/** Processes whose command line contains every string of `parts`: [{pid, argv}]. */
-function processesWith(parts) {
+/** Every process: [{pid, ppid, argv}]. */
+function processes() {
   const found = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
-    let argv
     try {
-      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean)
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean)
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      found.push({pid: Number(name), ppid, argv})
     } catch {
-      continue
+      /* gone */
     }
-    if (parts.every((p) => argv.includes(p))) found.push({pid: Number(name), argv})
   }
   return found
+}
+
+/** Sleeps synchronously (for the exit hook, where nothing asynchronous runs any more). */
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+function dirEntries(dir) {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
 }
 
 function killPid(pid) {
@@ -108,10 +126,25 @@ function removeCgroupDirs(rel) {
     return
   }
   for (const h of ['', ...hierarchies]) {
+    const dir = join(CGROUP_V1, h, rel)
+    let children = []
     try {
-      rmdirSync(join(CGROUP_V1, h, rel))
+      children = readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory())
     } catch {
-      /* absent, not empty, or not a hierarchy */
+      continue // absent, or not a hierarchy
+    }
+    // Containers' cgroups runc could not remove (cpuset's sometimes stays busy a moment): empty ones go.
+    for (const c of children) {
+      try {
+        rmdirSync(join(dir, c.name))
+      } catch {
+        /* still has processes */
+      }
+    }
+    try {
+      rmdirSync(dir)
+    } catch {
+      /* not empty */
     }
   }
 }
@@ -150,40 +183,57 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
   const berthIds = new Set() // containers Berth may still have
   const ctrIds = new Set() // containers containerd may still have
 
+  const hadRunDir = existsSync(CONTAINERD_RUN)
   let d // the containerd daemon
   const fifoDir = () => join(d.dir, 'fifo') // ctr's stdio FIFOs: in the daemon's private directory, not /run/containerd/fifo
   const ctr = (args) => d.ctr(['-n', ns, ...args])
 
-  /** Synchronous last resort (exit hook): SIGKILL every task's processes, drop runc state, unmount. */
-  const killEverythingNow = () => {
-    const tasksDir = join(bEnv.BERTH_STATE, 'tasks', ns)
-    let berthTasks = []
-    try {
-      berthTasks = readdirSync(tasksDir)
-    } catch {
-      /* none */
+  /**
+   * Kills whatever either tool still runs for this bench and removes its traces, synchronously:
+   * SIGKILL to Berth's conmons and runc calls (any process with an argument under Berth's store) and
+   * to the daemon's shims, `runc delete --force` for every container runc knows or Berth has a task
+   * directory for (it kills the container's processes), then unmounts, empty cgroups and run
+   * directories. As the exit hook (`clients`), the clients still running go first, daemon and
+   * registry included: a `tasks start` in flight would otherwise start a task after the sweep. Two
+   * sweeps 50 ms apart catch a container a killed client's conmon or shim was still creating.
+   */
+  const killEverythingNow = ({clients = false} = {}) => {
+    const berthRuncRoot = join(bEnv.BERTH_STATE, 'runc', ns)
+    const berthTasks = join(bEnv.BERTH_STATE, 'tasks', ns)
+    const shimRuncRoot = join(SHIM_RUNC_ROOT, ns)
+    const shimIds = new Set(ctrIds)
+    if (clients) for (const p of processes()) if (p.ppid === process.pid) killPid(p.pid)
+    for (let sweep = 0; sweep < 2; sweep++) {
+      if (sweep > 0) sleepSync(50)
+      for (const p of processes()) {
+        if (p.pid === process.pid) continue
+        if (p.argv.some((a) => a.startsWith(base + '/')) || (d && p.argv.includes(d.address))) killPid(p.pid)
+        if (d && p.argv.includes(d.address) && p.argv.includes('-id')) shimIds.add(p.argv[p.argv.indexOf('-id') + 1])
+      }
+      for (const id of new Set([...dirEntries(berthRuncRoot), ...dirEntries(berthTasks)])) {
+        spawnSync(runc, ['--root', berthRuncRoot, 'delete', '--force', id], {stdio: 'ignore'})
+        killPid(readPidFile(join(berthTasks, id, 'pid'))) // in case runc never recorded it
+      }
+      for (const id of dirEntries(shimRuncRoot)) shimIds.add(id)
+      for (const id of shimIds) spawnSync(runc, ['--root', shimRuncRoot, 'delete', '--force', id], {stdio: 'ignore'})
     }
-    for (const id of berthTasks) {
-      killPid(readPidFile(join(tasksDir, id, 'conmon.pid')))
-      killPid(readPidFile(join(tasksDir, id, 'pid')))
-      spawnSync(runc, ['--root', join(bEnv.BERTH_STATE, 'runc', ns), 'delete', '--force', id], {stdio: 'ignore'})
-    }
+    // A killed shim leaves its socket: /run/containerd/s/<sha256 of "<address>/<namespace>/<id>">.
+    if (d) for (const id of shimIds) rmSync(join(CONTAINERD_RUN, 's', createHash('sha256').update(join(d.address, ns, id)).digest('hex')), {force: true})
     for (const m of mountsUnder(base)) spawnSync('umount', ['-l', m], {stdio: 'ignore'})
-    if (d) {
-      for (const {pid} of processesWith(['-address', d.address])) killPid(pid)
-      for (const id of ctrIds) spawnSync(runc, ['--root', join(SHIM_RUNC_ROOT, ns), 'delete', '--force', id], {stdio: 'ignore'})
-    }
     removeCgroupDirs(join('berth', ns))
     removeCgroupDirs(ns)
-    try {
-      rmdirSync(join(SHIM_RUNC_ROOT, ns))
-    } catch {
-      /* absent or not empty */
+    // containerd's machine-wide run directory: the namespace's runc root, and the whole directory
+    // again when this run made it (its shim socket and runc directories then are this run's).
+    const runDirs = [shimRuncRoot, ...(hadRunDir ? [] : [...['runc', 's', 'fifo'].map((x) => join(CONTAINERD_RUN, x)), CONTAINERD_RUN])]
+    for (const dir of runDirs) {
+      try {
+        rmdirSync(dir)
+      } catch {
+        /* absent or not empty */
+      }
     }
   }
-  // Before bench-containerd.mjs's hook (which kills the daemon and unmounts its directory) and
-  // before bench.mjs's (which removes the work directory).
-  process.prependListener('exit', killEverythingNow)
+  const onExit = () => killEverythingNow({clients: true})
 
   /** Kill and remove a container of either tool, whatever state it is in; tolerates absence. */
   const removeQuietly = async (tool, id) => {
@@ -191,7 +241,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     await call(['tasks', 'kill', '-s', 'SIGKILL', id])
     for (let i = 0; i < 200; i++) {
       const r = await call(['containers', 'rm', id])
-      if (r.status === 0 || /not found/i.test(r.stderr)) break
+      if (r.status === 0 || new RegExp(`container "${id}".*not found`).test(r.stderr)) break
       await sleep(10)
     }
     ;(tool === 'berth' ? berthIds : ctrIds).delete(id)
@@ -210,6 +260,11 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       check('ctr images pull', await ctr(['images', 'pull', '--plain-http', ref]))
       notes.push(`containerd's ctr gets --fifo-dir <daemon dir>/fifo (its stdio FIFOs stay in the private directory); Berth takes the same commands without it`)
     }
+    notes.push("Berth's conmon runs its exit command, `ctr tasks cleanup` (one more Node start-up), when a task exits; containerd's shim reports the exit itself")
+    // Before any task starts, and ahead of every other exit hook: bench-containerd.mjs's (installed
+    // by the first run() above: it kills the daemon and unmounts its directory) and bench.mjs's
+    // (which removes the work directory).
+    process.prependListener('exit', onExit)
     const tools = haveContainerd ? ['berth', 'ctr'] : ['berth']
     const call = (tool, args) => (tool === 'berth' ? berth(args) : ctr(args))
     const fifo = (tool) => (tool === 'berth' ? [] : ['--fifo-dir', fifoDir()])
@@ -227,17 +282,20 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
         if (r > 0) t1[tool].push(res.ms)
       }
       if (haveContainerd) {
-        const v = check('ctr --version', await run([d.ctrArgv([])[0], '--version']))
+        const v = check('ctr --version', await run([CTR, '--version']))
         if (r > 0) t1.goCtr.push(v.ms)
       }
     }
-    log(`run --rm: Berth ${median(t1.berth).toFixed(1)} ms, ctr ${median(t1.ctr).toFixed(1)} ms, node -e 0 ${median(t1.node).toFixed(1)} ms`)
+    log(`run --rm: Berth ${median(t1.berth).toFixed(1)} ms${haveContainerd ? `, ctr ${median(t1.ctr).toFixed(1)} ms` : ''}, node -e 0 ${median(t1.node).toFixed(1)} ms`)
     rows.push({what: 'run --rm IMG ID /bin/true', berth: median(t1.berth), anchor: median(t1.ctr), unit: 'ms', target: '≤ 1.0×', note: `medians of ${rounds} interleaved runs (a fresh id each)`})
-    rows.push({what: 'process start-up (node -e 0 | ctr --version)', berth: median(t1.node), anchor: median(t1.goCtr), unit: 'ms', target: '', note: `Node's start-up alone: 4 of them ≈ ${(4 * median(t1.node)).toFixed(0)} ms per lifecycle cycle`})
+    rows.push({what: 'start-up: node -e 0 | ctr --version', berth: median(t1.node), anchor: median(t1.goCtr), unit: 'ms', target: '', note: `Node's start-up alone: 4 of them ≈ ${(4 * median(t1.node)).toFixed(0)} ms per lifecycle cycle`})
 
     // --- 2. the lifecycle: create, start -d, kill -s SIGKILL, containers rm (retried) ---
     const calls = {berth: {create: [], start: [], kill: [], rm: []}, ctr: {create: [], start: [], kill: [], rm: []}}
     const retries = {berth: {seq: 0, par: 0}, ctr: {seq: 0, par: 0}}
+    // A failed call does not end the bench: it is counted and shown on the row (which then does
+    // not count as met), and the container is killed and removed before the loop goes on.
+    const failures = {berth: {seq: [], par: []}, ctr: {seq: [], par: []}}
     const cycle = async (tool, id, mode, record) => {
       const ids = tool === 'berth' ? berthIds : ctrIds
       ids.add(id)
@@ -246,20 +304,26 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
         ['start', ['tasks', 'start', ...fifo(tool), '-d', id]],
         ['kill', ['tasks', 'kill', '-s', 'SIGKILL', id]],
       ]
-      for (const [step, args] of steps) {
-        const r = check(`${tool} ${args.slice(0, 2).join(' ')} ${id}`, await call(tool, args))
-        if (record) calls[tool][step].push(r.ms)
+      try {
+        for (const [step, args] of steps) {
+          const r = check(`${tool} ${args.slice(0, 2).join(' ')} ${id}`, await call(tool, args))
+          if (record) calls[tool][step].push(r.ms)
+        }
+        const t = process.hrtime.bigint()
+        for (let attempt = 0; ; attempt++) {
+          const r = await call(tool, ['containers', 'rm', id])
+          if (r.status === 0) break
+          if (!/non stopped|running/i.test(r.stderr) || attempt >= 500) check(`${tool} containers rm ${id}`, r)
+          retries[tool][mode]++
+          await sleep(10)
+        }
+        if (record) calls[tool].rm.push(Number(process.hrtime.bigint() - t) / 1e6)
+        ids.delete(id)
+      } catch (err) {
+        failures[tool][mode].push(err.message)
+        log(`lifecycle: ${err.message}`)
+        await removeQuietly(tool, id)
       }
-      const t = process.hrtime.bigint()
-      for (let attempt = 0; ; attempt++) {
-        const r = await call(tool, ['containers', 'rm', id])
-        if (r.status === 0) break
-        if (!/non stopped|running/i.test(r.stderr) || attempt >= 500) check(`${tool} containers rm ${id}`, r)
-        retries[tool][mode]++
-        await sleep(10)
-      }
-      if (record) calls[tool].rm.push(Number(process.hrtime.bigint() - t) / 1e6)
-      ids.delete(id)
     }
     const COUNT = 20
     const LOOPS = 4
@@ -268,6 +332,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     // One untimed cycle each first (page cache, first shim start).
     for (const tool of tools) await cycle(tool, `warm-${tool}`, 'seq', false)
     retries.berth.seq = retries.ctr.seq = 0
+    failures.berth.seq.length = failures.ctr.seq.length = 0
     for (let r = 0; r < cycleRounds; r++) {
       for (const tool of tools) {
         let t = Date.now()
@@ -281,12 +346,19 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
         )
         parT[tool].push(Date.now() - t)
       }
-      log(`lifecycle round ${r + 1}/${cycleRounds}: sequential Berth ${seqT.berth.at(-1)} ms vs ctr ${seqT.ctr.at(-1) ?? 'n/a'} ms; 4 parallel Berth ${parT.berth.at(-1)} ms vs ctr ${parT.ctr.at(-1) ?? 'n/a'} ms`)
+      const vs = (t) => (haveContainerd ? ` vs ctr ${t.ctr.at(-1)} ms` : '')
+      log(`lifecycle round ${r + 1}/${cycleRounds}: sequential Berth ${seqT.berth.at(-1)} ms${vs(seqT)}; ${LOOPS} parallel Berth ${parT.berth.at(-1)} ms${vs(parT)}`)
     }
     const per = (tool, what) => median(calls[tool][what])
     const retryText = (mode) => `rm retries: Berth ${retries.berth[mode]}, containerd ${haveContainerd ? retries.ctr[mode] : 'n/a'} (over ${cycleRounds} rounds)`
-    rows.push({what: `lifecycle, ${COUNT} in sequence (${COUNT * 4} calls)`, berth: median(seqT.berth), anchor: median(seqT.ctr), unit: 'ms', target: '≤ 2.0×', note: `median of ${cycleRounds} rounds; ${retryText('seq')}`})
-    rows.push({what: `lifecycle, ${LOOPS} loops of ${COUNT} in parallel`, berth: median(parT.berth), anchor: median(parT.ctr), unit: 'ms', target: '≤ 2.0×', note: `median of ${cycleRounds} rounds; ${retryText('par')}`})
+    const failureText = (mode) =>
+      tools
+        .filter((tool) => failures[tool][mode].length)
+        .map((tool) => `; ${tool === 'berth' ? 'Berth' : 'containerd'}: ${failures[tool][mode].length} failed cycles, first: ${failures[tool][mode][0].slice(0, 200)}`)
+        .join('')
+    const failed = (mode) => failures.berth[mode].length + failures.ctr[mode].length
+    rows.push({what: `lifecycle, ${COUNT} in sequence (${COUNT * 4} calls)`, berth: median(seqT.berth), anchor: median(seqT.ctr), unit: 'ms', target: '≤ 2.0×', failures: failed('seq'), note: `median of ${cycleRounds} rounds; ${retryText('seq')}${failureText('seq')}`})
+    rows.push({what: `lifecycle, ${LOOPS} loops of ${COUNT} in parallel`, berth: median(parT.berth), anchor: median(parT.ctr), unit: 'ms', target: '≤ 2.0×', failures: failed('par'), note: `median of ${cycleRounds} rounds; ${retryText('par')}${failureText('par')}`})
     for (const what of ['create', 'start', 'kill', 'rm']) {
       const label = {create: 'containers create', start: 'tasks start -d', kill: 'tasks kill -s SIGKILL', rm: 'containers rm (incl. retries)'}[what]
       rows.push({what: `  one ${label}`, berth: per('berth', what), anchor: haveContainerd ? per('ctr', what) : NaN, unit: 'ms', target: ''})
@@ -310,7 +382,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
           if (!pid) throw new Error(`berth run -d ${id}: no conmon.pid in ${berthTaskDir(id)}`)
           mem.berth.push(memoryOf(pid))
         } else {
-          const shims = processesWith(['-address', d.address, '-id', id]).filter((p) => !p.argv.includes('start'))
+          const shims = processes().filter((p) => p.argv.includes(d.address) && p.argv.includes(id) && p.argv.includes('-id') && !p.argv.includes('start'))
           if (shims.length !== 1) throw new Error(`ctr run -d ${id}: found ${shims.length} containerd-shim-runc-v2 processes`)
           mem.ctr.push(memoryOf(shims[0].pid))
         }
@@ -319,7 +391,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     }
     const avg = (xs, k) => (xs.length ? xs.reduce((n, x) => n + x[k], 0) / xs.length / KiB : NaN)
     rows.push({
-      what: `monitor memory per task (RSS, ${N} tasks)`,
+      what: `monitor RSS per running task (${N})`,
       berth: avg(mem.berth, 'rss'),
       anchor: avg(mem.ctr, 'rss'),
       unit: 'MiB',
@@ -330,6 +402,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     // Orderly cleanup of whatever a failure left, then the last resort, then the daemon.
     for (const id of [...berthIds]) await removeQuietly('berth', id).catch(() => {})
     if (d) for (const id of [...ctrIds]) await removeQuietly('ctr', id).catch(() => {})
+    process.off('exit', onExit)
     killEverythingNow()
     if (d) await d.stop()
     await registry.stop()

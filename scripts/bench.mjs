@@ -12,6 +12,8 @@ const {openStore, appendEvent} = await import(join(repo, 'dist/src/lib/store/ind
 const {interpret} = await import(join(repo, 'dist/src/lib/config/index.js'))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31)
 const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
+const RUN_ROUNDS = Number(process.env.BENCH_RUN_ROUNDS ?? 15)
+const RUN_CYCLE_ROUNDS = Number(process.env.BENCH_RUN_CYCLE_ROUNDS ?? 3)
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'))
 process.on('exit', () => rmSync(work, {recursive: true, force: true}))
@@ -109,20 +111,32 @@ console.log(`${'ctr events: delivery latency'.padEnd(34)}${fmt(latency.median)} 
 // The pull issue: Berth against containerd (a private daemon) in the same run.
 const {benchPull} = await import('./bench-pull.mjs')
 const pull = await benchPull({repo, work, rounds: PULL_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
-const cell = (v, unit) => (Number.isFinite(v) ? (unit === 'MiB' ? `${v.toFixed(0)} MiB` : v >= 10_000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`) : 'n/a')
+const cell = (v, unit) => (Number.isFinite(v) ? (unit === 'MiB' ? `${v.toFixed(v < 10 ? 1 : 0)} MiB` : v >= 10_000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`) : 'n/a')
+/** Prints a Berth-against-anchor section's rows (see bench-pull.mjs and bench-run.mjs for their shape). */
+function printRows(rows) {
+  console.log(`\n${'what'.padEnd(38)}${'Berth median'.padStart(13)}${'anchor median'.padStart(15)}${'ratio'.padStart(8)}  target`)
+  for (const row of rows) {
+    if (row.text !== undefined) {
+      console.log(`${row.what.padEnd(38)}${row.text}${row.ok === undefined ? '' : row.ok ? '  (met)' : '  (missed)'}`)
+      continue
+    }
+    const ratio = Number.isFinite(row.berth / row.anchor) ? `${(row.berth / row.anchor).toFixed(2)}×` : 'n/a'
+    let met = ''
+    const limit = /^≤ ([\d.]+)×$/.exec(row.target)
+    if (limit && Number.isFinite(row.berth / row.anchor)) met = row.berth / row.anchor <= Number(limit[1]) ? ' (met)' : ' (missed)'
+    if (row.abs !== undefined) met = row.berth <= row.abs ? ' (met)' : ' (missed)'
+    if (row.failures) met = ` (invalid: ${row.failures} failed)`
+    console.log(`${row.what.padEnd(38)}${cell(row.berth, row.unit).padStart(13)}${cell(row.anchor, row.unit).padStart(15)}${ratio.padStart(8)}  ${row.target}${met}`)
+    if (row.note) console.log(`${''.padEnd(38)}${row.note}`)
+  }
+}
 console.log(`\n${pull.title} — medians of ${PULL_ROUNDS} runs, cold runs on a fresh store / fresh containerd root; anchor: ${pull.anchor}`)
 for (const note of pull.notes) console.log(`  ${note}`)
-console.log(`\n${'what'.padEnd(38)}${'Berth median'.padStart(13)}${'anchor median'.padStart(15)}${'ratio'.padStart(8)}  target`)
-for (const row of pull.rows) {
-  if (row.text !== undefined) {
-    console.log(`${row.what.padEnd(38)}${row.text}${row.ok === undefined ? '' : row.ok ? '  (met)' : '  (missed)'}`)
-    continue
-  }
-  const ratio = Number.isFinite(row.berth / row.anchor) ? `${(row.berth / row.anchor).toFixed(2)}×` : 'n/a'
-  let met = ''
-  const limit = /^≤ ([\d.]+)×$/.exec(row.target)
-  if (limit && Number.isFinite(row.berth / row.anchor)) met = row.berth / row.anchor <= Number(limit[1]) ? ' (met)' : ' (missed)'
-  if (row.abs !== undefined) met = row.berth <= row.abs ? ' (met)' : ' (missed)'
-  console.log(`${row.what.padEnd(38)}${cell(row.berth, row.unit).padStart(13)}${cell(row.anchor, row.unit).padStart(15)}${ratio.padStart(8)}  ${row.target}${met}`)
-  if (row.note) console.log(`${''.padEnd(38)}${row.note}`)
-}
+printRows(pull.rows)
+
+// The run issue: run --rm, the create/start/kill/rm lifecycle and the monitor's memory, against containerd.
+const {benchRun} = await import('./bench-run.mjs')
+const runBench = await benchRun({repo, work, rounds: RUN_ROUNDS, cycleRounds: RUN_CYCLE_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+console.log(`\n${runBench.title} — medians of ${RUN_ROUNDS} interleaved runs (lifecycle: ${RUN_CYCLE_ROUNDS} rounds); anchor: ${runBench.anchor}`)
+for (const note of runBench.notes) console.log(`  ${note}`)
+printRows(runBench.rows)

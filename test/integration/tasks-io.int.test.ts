@@ -11,6 +11,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {CTR_BIN, type CtrResult, type Sandbox, sandbox} from '../helpers/cli.js'
+import {cgroupParentFor} from '../../src/lib/runtime/index.js'
 import {busyboxImage} from '../helpers/oci-image.js'
 import {pushImage, REGISTRY_BINARY, type RunningRegistry, startRegistry} from '../helpers/registry.js'
 
@@ -148,7 +149,7 @@ describe('tasks metrics, logs and attach', {skip}, () => {
     const t = id('nolimit')
     sb.ok(['run', '-d', ref, t, 'sleep', '600'])
     const text = sb.ok(['tasks', 'metrics', '--format', 'json', t])
-    const limitFile = join('/sys/fs/cgroup/memory/berth/default', t, 'memory.limit_in_bytes')
+    const limitFile = join('/sys/fs/cgroup/memory', cgroupParentFor(sb.state), 'default', t, 'memory.limit_in_bytes')
     const expected = readFileSync(limitFile, 'utf8').trim()
     assert.ok(BigInt(expected) > BigInt(Number.MAX_SAFE_INTEGER), expected)
     assert.match(text, new RegExp(`\\n {6}"limit": ${expected},\\n`))
@@ -269,6 +270,6 @@ describe('tasks metrics, logs and attach', {skip}, () => {
     assert.equal(sb.ok(['tasks', 'ls', '-q']), '')
     assert.equal(sb.ok(['containers', 'ls', '-q']), '')
     assert.deepEqual(mountsUnder(sb.dir), [])
-    for (const t of ids) assert.equal(existsSync(join('/sys/fs/cgroup/memory/berth/default', t)), false, t)
+    for (const t of ids) assert.equal(existsSync(join('/sys/fs/cgroup/memory', cgroupParentFor(sb.state), 'default', t)), false, t)
   })
 })

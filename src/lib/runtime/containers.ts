@@ -3,16 +3,17 @@
 // and stored as a template in the container's persistent directory, and the record. Creation
 // cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
 import {mkdirSync, rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {createHash} from 'node:crypto'
+import {join, resolve} from 'node:path'
 import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseImageConfig} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
 import {unpackStoredImage} from '../pull/index.js'
 import {SnapshotService} from '../snapshot/index.js'
-import type {ContainerRecord, Store} from '../store/index.js'
+import {type ContainerRecord, defaultState, type Store} from '../store/index.js'
 import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'
-import {generateSpec, type SpecOptions} from './spec.js'
+import {DEFAULT_CGROUP_PARENT, generateSpec, type SpecOptions} from './spec.js'
 import {readTemplate, writeTemplate} from './template.js'
 
 /** The runtime ctr records by default (containerd's runc shim v2). */
@@ -29,6 +30,17 @@ export interface CreateContainerOptions {
   readonly platform?: string
   /** Spec options beyond namespace, id, image config and rootfs. */
   readonly spec?: Omit<SpecOptions, 'namespace' | 'id' | 'image' | 'rootfs'>
+}
+
+/**
+ * The cgroup parent of a store's containers: `/berth` for the default state dir, else
+ * `/berth-<hash of the state dir>`, so that two stores running the same namespace and id (tests,
+ * CI jobs side by side) never share a cgroup. cgroups are machine-wide; state dirs are not.
+ */
+export function cgroupParentFor(state: string): string {
+  const resolved = resolve(state)
+  if (resolved === resolve(defaultState())) return DEFAULT_CGROUP_PARENT
+  return `${DEFAULT_CGROUP_PARENT}-${createHash('sha256').update(resolved).digest('hex').slice(0, 8)}`
 }
 
 /** `<root>/containers/<ns>/<id>`: the container's persistent directory (the spec template). */
@@ -58,7 +70,7 @@ export async function createContainer(store: Store, options: CreateContainerOpti
     try {
       snapshots.mount(options.id, mnt)
       try {
-        specJson = JSON.stringify(generateSpec({...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs: mnt}), null, 2)
+        specJson = JSON.stringify(generateSpec({cgroupParent: cgroupParentFor(store.state), ...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs: mnt}), null, 2)
       } finally {
         SnapshotService.unmountAll(mnt)
       }
