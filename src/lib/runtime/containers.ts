@@ -60,35 +60,41 @@ export async function createContainer(store: Store, options: CreateContainerOpti
   const {chainId, config: configDesc} = await unpackStoredImage(store, image.target, {namespace: ns, snapshotter: options.snapshotter, platform: options.platform})
   const imageConfig = parseImageConfig(store.content.readBytes(ns, configDesc.digest))
   const snapshots = new SnapshotService(store, ns, options.snapshotter)
-  await snapshots.prepare(options.id, {kind: 'active', parent: chainId})
+  if (snapshots.find(options.id)) throw new AlreadyExists(`snapshot ${JSON.stringify(options.id)}`, {suffixKind: true})
+  // Users and groups resolve through the image's own files: its layers, mounted read-only for a
+  // moment (the container's own snapshot does not exist yet).
+  const mnt = join(store.state, 'mounts', `create-${process.pid}-${options.id}`)
+  mkdirSync(mnt, {recursive: true})
+  let specJson: string
+  try {
+    snapshots.mountCommitted(chainId, mnt)
+    try {
+      specJson = JSON.stringify(generateSpec({cgroupParent: cgroupParentFor(store.state), ...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs: mnt}), null, 2)
+    } finally {
+      SnapshotService.unmountAll(mnt)
+    }
+  } finally {
+    rmSync(mnt, {recursive: true, force: true})
+  }
   const dir = containerDir(store.root, ns, options.id)
   try {
-    // The rootfs is mounted briefly so that users and groups resolve through its own files.
-    const mnt = join(store.state, 'mounts', `create-${process.pid}-${options.id}`)
-    mkdirSync(mnt, {recursive: true})
-    let specJson: string
-    try {
-      snapshots.mount(options.id, mnt)
-      try {
-        specJson = JSON.stringify(generateSpec({cgroupParent: cgroupParentFor(store.state), ...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs: mnt}), null, 2)
-      } finally {
-        SnapshotService.unmountAll(mnt)
-      }
-    } finally {
-      rmSync(mnt, {recursive: true, force: true})
-    }
     mkdirSync(dir, {recursive: true, mode: 0o700})
     writeTemplate(dir, specJson)
     // Image config labels first, --label over them (ctr), and the stop signal for `tasks kill`.
     const labels: Labels = {...(imageConfig.config?.Labels ?? {}), ...(options.labels ?? {}), [STOP_SIGNAL_LABEL]: stopSignal(imageConfig)}
-    return store.containers.create(ns, {id: options.id, image: options.image, runtime: {name: options.runtime ?? DEFAULT_RUNTIME}, snapshotter: snapshots.name, snapshotKey: options.id, labels})
+    let created: ContainerRecord | undefined
+    // The snapshot and the record commit together: GC never sees the snapshot unreferenced.
+    await snapshots.prepare(options.id, {
+      kind: 'active',
+      parent: chainId,
+      within: (recordSnapshot) => {
+        created = store.containers.create(ns, {id: options.id, image: options.image, runtime: {name: options.runtime ?? DEFAULT_RUNTIME}, snapshotter: snapshots.name, snapshotKey: options.id, labels}, recordSnapshot)
+      },
+    })
+    return created!
   } catch (err) {
-    rmSync(dir, {recursive: true, force: true})
-    try {
-      snapshots.remove(options.id)
-    } catch {
-      // GC removes it once nothing references it
-    }
+    // A concurrent create of the same id may have won: its template stays.
+    if (!store.containers.find(ns, options.id)) rmSync(dir, {recursive: true, force: true})
     throw err
   }
 }

@@ -19,6 +19,12 @@ export interface PrepareOptions {
   readonly parent?: string
   readonly labels?: Labels
   readonly leaseId?: string
+  /**
+   * Record the snapshot inside the caller's transaction: `within` opens it and calls the function
+   * it is given there (e.g. a container record that must never exist without its snapshot, or the
+   * other way round: GC would take a snapshot nothing references yet).
+   */
+  readonly within?: (recordSnapshot: () => void) => void
 }
 
 /** A namespace's view of one snapshotter. */
@@ -63,7 +69,9 @@ export class SnapshotService {
     try {
       await this.snapshotter.createDir(id, options.kind, parents)
       try {
-        this.store.snapshots.create(this.ns, this.name, {key, parent: options.parent, labels: options.labels, newDir: {id, kind: options.kind, parent: parent?.dir}, leaseId: options.leaseId})
+        const record = () => void this.store.snapshots.create(this.ns, this.name, {key, parent: options.parent, labels: options.labels, newDir: {id, kind: options.kind, parent: parent?.dir}, leaseId: options.leaseId})
+        if (options.within) options.within(record)
+        else record()
       } catch (err) {
         this.snapshotter.removeDir(id)
         throw err
@@ -107,6 +115,13 @@ export class SnapshotService {
   mounts(key: string): Mount[] {
     const rec = this.get(key)
     return this.snapshotter.mounts(rec.kind, this.store.snapshots.dirChain(this.name, rec.dir))
+  }
+
+  /** Mount committed snapshot `key` and its parents read-only at `target`, with no record of it. */
+  mountCommitted(key: string, target: string): void {
+    const rec = this.get(key)
+    if (rec.kind !== 'committed') throw new InvalidArgument(`snapshot ${JSON.stringify(key)} is not committed`, {suffixKind: true})
+    this.snapshotter.mountLayers(this.store.snapshots.dirChain(this.name, rec.dir), target)
   }
 
   /** Mount an active or view snapshot at `target`. */
