@@ -46,18 +46,47 @@ const bundleOptions = {
   banner: {js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;"},
   logLevel: 'warning',
 }
+// Node's heavier built-in modules cost about 10 ms to load at start-up, yet most commands use few
+// of them: the CLI bundle gets each as a proxy that loads the real module on first use.
+const LAZY_BUILTINS = /^node:(child_process|crypto|dgram|fs\/promises|http|https|net|os|readline|stream|stream\/promises|tls|worker_threads|zlib)$/
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({filter: LAZY_BUILTINS}, (args) => ({path: args.path, namespace: 'lazy-builtin'}))
+    build.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, async (args) => {
+      const name = args.path.slice('node:'.length) // unprefixed below: not this plugin's again
+      // esbuild's ESM interop lists and describes the exports up front: answer from the names
+      // known at build time, and load the module only when a value is read.
+      const keys = Object.getOwnPropertyNames(await import(args.path)).filter((k) => k !== 'default')
+      return {
+        loader: 'js',
+        contents: `let real
+const load = () => (real ??= require(${JSON.stringify(name)}))
+const keys = ${JSON.stringify(keys)}
+module.exports = new Proxy({}, {
+  get: (_, key) => load()[key],
+  has: (_, key) => keys.includes(key) || key in load(),
+  ownKeys: () => keys,
+  getOwnPropertyDescriptor: (_, key) => (keys.includes(key) ? {configurable: true, enumerable: true, get: () => load()[key]} : undefined),
+})`,
+      }
+    })
+  },
+}
+
 await Promise.all([
-  esbuild.build({...bundleOptions, entryPoints: ['src/cli/fast-entry.ts'], outfile: 'dist/bundle/ctr.cjs'}),
+  esbuild.build({...bundleOptions, plugins: [lazyBuiltins], entryPoints: ['src/cli/fast-entry.ts'], outfile: 'dist/bundle/ctr.cjs'}),
   // The layer-apply worker thread's script (src/lib/snapshot/apply/pool.ts looks for it next to ctr.cjs).
   esbuild.build({...bundleOptions, entryPoints: ['src/lib/snapshot/apply/worker.ts'], outfile: 'dist/bundle/apply-worker.cjs'}),
 ])
 
 // V8's code cache for bin/run.js: run one ordinary command on a throwaway store and keep what
-// V8 compiled for it (argv, flags, store, SQLite, table output: what every command runs).
+// V8 compiled for it (argv, flags, store, SQLite, the task runtime, table output: what most
+// commands run).
 {
   const tmp = mkdtempSync(join(tmpdir(), 'berth-build-'))
   try {
-    execFileSync(process.execPath, [join(root, 'bin/run.js'), '--root', join(tmp, 'root'), '--state', join(tmp, 'state'), 'namespaces', 'ls'], {
+    execFileSync(process.execPath, [join(root, 'bin/run.js'), '--root', join(tmp, 'root'), '--state', join(tmp, 'state'), 'tasks', 'ls'], {
       stdio: 'ignore',
       env: {...process.env, BERTH_WRITE_CODE_CACHE: join(root, 'dist/bundle/ctr.cjs.cache')},
     })

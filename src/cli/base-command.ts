@@ -5,7 +5,7 @@ import {resolve} from 'node:path'
 import {type BerthConfig, loadConfig} from '../lib/config/index.js'
 import {causeChain, describe, withContext} from '../lib/errors/index.js'
 import {validateIdentifier} from '../lib/oci/identifiers.js'
-import {taskRuntime, type TaskRuntime} from '../lib/runtime/tasks.js'
+import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
 import {endFlagsAfterPositionals} from './command-args.js'
 import {exitCodeFor} from './exit-codes.js'
@@ -75,6 +75,8 @@ export abstract class CtrCommand extends Command {
     const store = await this.store()
     const ctrArgv = [process.execPath, process.argv[1]!, '--root', resolve(store.root), '--state', resolve(store.state)]
     if (this.globals.config !== undefined) ctrArgv.push('--config', resolve(this.globals.config))
+    // Loaded on demand: the runtime's module graph (runc, conmon, snapshots) is not every command's.
+    const {taskRuntime} = await import('../lib/runtime/tasks.js')
     return taskRuntime(store, ns ?? this.namespace(), ctrArgv)
   }
 

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {deleteTaskOfContainer, removeContainer} from '../../lib/runtime/index.js'
-import {collectGarbage} from '../../lib/store/index.js'
 
 export default class ContainersRm extends CtrCommand {
   static override summary = 'delete one or more existing containers'
@@ -20,7 +19,5 @@ export default class ContainersRm extends CtrCommand {
       await deleteTaskOfContainer(rt, id) // a stopped task goes first; a running one refuses
       removeContainer(rt.store, rt.ns, id, {keepSnapshot: flags['keep-snapshot']})
     }
-    const store = rt.store
-    await collectGarbage(store, {explain: false})
   }
 }

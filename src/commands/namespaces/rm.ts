@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../../cli/base-command.js'
 import {isNotFound, withContext} from '../../lib/errors/index.js'
-import {deleteAllTasks} from '../../lib/runtime/index.js'
+import {deleteAllTasks} from '../../lib/runtime/tasks.js' // not the index: rm needs no image code
 import {collectGarbage} from '../../lib/store/index.js'
 
 export default class NamespacesRm extends CtrCommand {

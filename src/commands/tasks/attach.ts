@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {attachTask} from '../../lib/runtime/index.js'
+import {attachTask} from '../../lib/runtime/attach.js'
 
 export default class TasksAttach extends CtrCommand {
   static override summary = 'attach to the IO of a running container'

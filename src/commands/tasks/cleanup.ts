@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {recordExec, recordExit} from '../../lib/runtime/index.js'
+import {recordExec} from '../../lib/runtime/exec.js'
+import {recordExit} from '../../lib/runtime/tasks.js'
 
 export default class TasksCleanup extends CtrCommand {
   static override hidden = true

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {execDetached, execForeground} from '../../lib/runtime/index.js'
+import {execDetached, execForeground} from '../../lib/runtime/exec.js'
 
 export default class TasksExec extends CtrCommand {
   static override summary = 'execute additional processes in an existing container'

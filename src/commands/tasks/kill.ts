@@ -1,7 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {killExec, killTask, parseSignal, STOP_SIGNAL_LABEL} from '../../lib/runtime/index.js'
+import {killExec} from '../../lib/runtime/exec.js'
+import {parseSignal, STOP_SIGNAL_LABEL} from '../../lib/runtime/signals.js'
+import {killTask} from '../../lib/runtime/tasks.js'
 
 export default class TasksKill extends CtrCommand {
   static override summary = 'signal a container (default: SIGTERM)'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {taskLog, type LogEntry} from '../../lib/runtime/index.js'
+import {taskLog, type LogEntry} from '../../lib/runtime/logs.js'
 
 export default class TasksLogs extends CtrCommand {
   static override summary = 'print the output of a detached task'

@@ -1,7 +1,7 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
-import {listTasks} from '../../lib/runtime/index.js'
+import {listTasks} from '../../lib/runtime/tasks.js'
 import {protoTimestamp} from '../../lib/store/index.js'
 
 export default class TasksLs extends CtrCommand {

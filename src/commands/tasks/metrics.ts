@@ -4,7 +4,7 @@ import {formatFlag} from '../../cli/flags.js'
 import {tabwrite} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {formatGoTime} from '../../lib/events/index.js'
-import {formatMetricsJson, taskMetrics} from '../../lib/runtime/index.js'
+import {formatMetricsJson, taskMetrics} from '../../lib/runtime/metrics.js'
 
 export default class TasksMetrics extends CtrCommand {
   static override summary = 'get a single data point of metrics for a task'

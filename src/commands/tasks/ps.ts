@@ -3,7 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {InvalidArgument, NotFound} from '../../lib/errors/index.js'
-import {getTask} from '../../lib/runtime/index.js'
+import {getTask} from '../../lib/runtime/tasks.js'
 
 export default class TasksPs extends CtrCommand {
   static override summary = 'list processes for container'

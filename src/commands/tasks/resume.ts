@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {setTaskPaused} from '../../lib/runtime/index.js'
+import {setTaskPaused} from '../../lib/runtime/tasks.js'
 
 export default class TasksResume extends CtrCommand {
   static override summary = 'resume a paused container'

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {deleteExec, deleteTask} from '../../lib/runtime/index.js'
+import {deleteExec} from '../../lib/runtime/exec.js'
+import {deleteTask} from '../../lib/runtime/tasks.js'
 
 export default class TasksRm extends CtrCommand {
   static override summary = 'delete one or more tasks'

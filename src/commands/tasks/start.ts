@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {deleteTask, runForeground, startDetached} from '../../lib/runtime/index.js'
+import {deleteTask, runForeground, startDetached} from '../../lib/runtime/tasks.js'
 
 export default class TasksStart extends CtrCommand {
   static override summary = 'start a container that has been created'

@@ -3,7 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag} from '../../cli/flags.js'
 import {toJson} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {waitTask} from '../../lib/runtime/index.js'
+import {waitTask} from '../../lib/runtime/tasks.js'
 import {protoTimestamp} from '../../lib/store/index.js'
 
 export default class TasksWait extends CtrCommand {

@@ -9,12 +9,14 @@ import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseImageConfig} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
-import {unpackStoredImage} from '../pull/index.js'
-import {SnapshotService} from '../snapshot/index.js'
+import {unpackStoredImage} from '../pull/image-mount.js' // not the index: a run needs no registry client
+import {SnapshotService} from '../snapshot/service.js'
 import {type ContainerRecord, defaultState, type Store} from '../store/index.js'
 import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'
 import {DEFAULT_CGROUP_PARENT, generateSpec, type SpecOptions} from './spec.js'
-import {readTemplate, writeTemplate} from './template.js'
+import {containerDir, readTemplate, writeTemplate} from './template.js'
+
+export {containerDir} from './template.js'
 
 /** The runtime ctr records by default (containerd's runc shim v2). */
 export const DEFAULT_RUNTIME = 'io.containerd.runc.v2'
@@ -43,10 +45,6 @@ export function cgroupParentFor(state: string): string {
   return `${DEFAULT_CGROUP_PARENT}-${createHash('sha256').update(resolved).digest('hex').slice(0, 8)}`
 }
 
-/** `<root>/containers/<ns>/<id>`: the container's persistent directory (the spec template). */
-export function containerDir(root: string, ns: string, id: string): string {
-  return join(root, 'containers', ns, id)
-}
 
 /**
  * Create a container. @throws NotFound (image, content), AlreadyExists (container, or its

@@ -32,6 +32,11 @@ export function renderSpec(templateJson: string, opts: {rootfs: string}): string
   return JSON.stringify(spec)
 }
 
+/** `<root>/containers/<ns>/<id>`: the container's persistent directory (the spec template). */
+export function containerDir(root: string, ns: string, id: string): string {
+  return join(root, 'containers', ns, id)
+}
+
 /** Write `data` to `dir/name` atomically and durably, mode 0600. */
 function writeFileAtomic(dir: string, name: string, data: string): void {
   const target = join(dir, name)
