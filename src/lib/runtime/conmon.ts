@@ -7,8 +7,10 @@
 // once the container is created or `{"data": -1, "message": "..."}`. conmon keeps the pipe open,
 // so the line is read up to its newline, never to EOF.
 import {spawn} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {FailedPrecondition, Internal} from '../errors/index.js'
+import {UNKNOWN_EXIT_STATUS} from '../store/index.js'
+import {readPid} from './proc.js'
 import {runcMessage} from './runc.js'
 
 export interface ConmonOptions {
@@ -88,7 +90,7 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
       const why = runcMessage(reply.message ?? '') || reply.message || runcMessage(stderr) || stderr.trim() || 'unknown error'
       throw new FailedPrecondition(`OCI runtime ${o.exec ? 'exec' : 'create'} failed: ${why}`)
     }
-    return {pid: reply.data, conmonPid: readPid(o.conmonPidFile)}
+    return {pid: reply.data, conmonPid: readPid(o.conmonPidFile) ?? 0}
   } finally {
     sync.destroy()
     child.stderr!.destroy()
@@ -96,10 +98,20 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
   }
 }
 
-function readPid(path: string): number {
+/**
+ * The exit conmon wrote to its exit file: the status as decimal text (128+N after signal N), the
+ * file's mtime as the exit time. Undefined while there is none (or it is being written).
+ */
+export function readExitFile(path: string): {exitStatus: number; exitedAt: number; known: boolean} | undefined {
+  let text: string
+  let mtimeNs: bigint
   try {
-    return Number(readFileSync(path, 'latin1').trim()) || 0
+    text = readFileSync(path, 'latin1').trim()
+    mtimeNs = statSync(path, {bigint: true}).mtimeNs
   } catch {
-    return 0
+    return undefined
   }
+  if (text === '') return undefined
+  const code = Number(text)
+  return {exitStatus: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS, exitedAt: Number(mtimeNs / 1000n), known: Number.isInteger(code)}
 }

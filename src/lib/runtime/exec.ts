@@ -7,11 +7,11 @@ import {join} from 'node:path'
 import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {type ExecRecord, nowMicros, UNKNOWN_EXIT_STATUS} from '../store/index.js'
-import {startConmon} from './conmon.js'
+import {readExitFile, startConmon} from './conmon.js'
 import type {Process, RuntimeSpec} from './oci-spec.js'
-import {processAlive, processStartTime} from './proc.js'
+import {processAlive, processStartTime, readPid} from './proc.js'
 import {runcLogError} from './runc.js'
-import {getTask, readPid, superviseRunc, taskPaths, type TaskRuntime} from './tasks.js'
+import {getTask, superviseRunc, taskPaths, type TaskRuntime} from './tasks.js'
 import {resolveUser} from './user.js'
 
 export interface ExecOptions {
@@ -127,23 +127,12 @@ export async function getExec(rt: TaskRuntime, id: string, execId: string): Prom
   if (!e) throw new NotFound(`process ${execId}`, {suffixKind: true})
   if (e.status === 'stopped') return e
   const ep = execPaths(rt.store.state, rt.ns, id, execId)
-  const exit = readExecExit(ep.exitFile)
-  if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.code, exit.at)
+  const exit = readExitFile(ep.exitFile)
+  if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.exitStatus, exit.exitedAt)
   else if (e.status === 'running' && !processAlive(e.pid, e.pidStart) && !processAlive(readPid(ep.conmonPidFile) ?? 0)) {
     rt.store.tasks.execExited(rt.ns, id, execId, UNKNOWN_EXIT_STATUS, nowMicros())
   }
   return rt.store.tasks.findExec(rt.ns, id, execId) ?? e
-}
-
-function readExecExit(path: string): {code: number; at: number} | undefined {
-  try {
-    const text = readFileSync(path, 'latin1').trim()
-    if (text === '') return undefined
-    const code = Number(text)
-    return {code: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS, at: nowMicros()}
-  } catch {
-    return undefined
-  }
 }
 
 /** What conmon's exit command runs for an exec: record the exit of `execId` of run `instance`. */

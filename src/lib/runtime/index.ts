@@ -56,9 +56,9 @@ export {
   type User,
 } from './oci-spec.js'
 export {cgroupParentFor, containerDir, containerSpec, createContainer, DEFAULT_RUNTIME, removeContainer, validateCreateArgs, type CreateContainerOptions} from './containers.js'
-export {Runc, runcMessage, runcRoot, type RuncState, type RuncStats} from './runc.js'
+export {Runc, runcMessage, runcRoot} from './runc.js'
 export {startConmon, type ConmonOptions, type ConmonStarted} from './conmon.js'
-export {bootId, processAlive, processStartTime} from './proc.js'
+export {bootId, processAlive, processStartTime, readPid} from './proc.js'
 export {
   deleteAllTasks,
   deleteTask,
@@ -75,7 +75,6 @@ export {
   taskPaths,
   taskRuntime,
   waitTask,
-  readPid,
   superviseRunc,
   type SuperviseOptions,
   type ForegroundExit,

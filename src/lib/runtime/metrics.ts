@@ -121,8 +121,7 @@ export async function taskMetrics(rt: TaskRuntime, id: string): Promise<TaskMetr
   const t = await getTask(rt, id)
   if (t.status === 'stopped') throw new FailedPrecondition(`task ${id} is stopped: no metrics`, {suffixKind: true})
   const timestamp = nowMicros()
-  const r = await rt.runc.run(['events', '--stats', id])
-  return metricsFromRuncStats(id, r.stdout, timestamp)
+  return metricsFromRuncStats(id, await rt.runc.stats(id), timestamp)
 }
 
 /**

@@ -32,6 +32,16 @@ function readStat(pid: number): {state: string; startTime: number} | undefined {
   return {state: rest[0]!, startTime: Number(rest[19])}
 }
 
+/** The pid in a pid file (runc's, conmon's), or undefined when it is missing or not yet written. */
+export function readPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'latin1').trim())
+    return pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
 let cachedBootId: string | undefined
 
 /** This boot's random id (`/proc/sys/kernel/random/boot_id`). */

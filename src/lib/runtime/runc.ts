@@ -10,19 +10,6 @@ export function runcRoot(state: string, ns: string): string {
   return join(state, 'runc', ns)
 }
 
-export interface RuncState {
-  id: string
-  pid: number
-  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'
-  bundle: string
-}
-
-export interface RuncStats {
-  type: string
-  id: string
-  data?: Record<string, unknown>
-}
-
 /** The message of runc's last error line in its text (`msg="…"`) or JSON log format. */
 export function runcMessage(output: string): string {
   const lines = output.trim().split('\n').filter((l) => l.trim() !== '')
@@ -55,14 +42,6 @@ export class Runc {
     return existsSync(join(this.root, id, 'state.json'))
   }
 
-  /** `runc state`, or undefined when runc knows no such container. */
-  async state(id: string): Promise<RuncState | undefined> {
-    if (!this.has(id)) return undefined
-    const r = await this.run(['state', id], {allowFailure: true})
-    if (r.code !== 0) return undefined
-    return JSON.parse(r.stdout) as RuncState
-  }
-
   async start(id: string): Promise<void> {
     await this.run(['start', id])
   }
@@ -92,10 +71,9 @@ export class Runc {
     return (JSON.parse(r.stdout || '[]') as number[] | null) ?? []
   }
 
-  /** One `runc events --stats` sample (cgroup cpu, memory, pids, ...). */
-  async stats(id: string): Promise<RuncStats> {
-    const r = await this.run(['events', '--stats', id])
-    return JSON.parse(r.stdout) as RuncStats
+  /** One `runc events --stats` sample as runc printed it (JSON; callers parse it exactly). */
+  async stats(id: string): Promise<string> {
+    return (await this.run(['events', '--stats', id])).stdout
   }
 
   /** Run runc with the state root; a failure becomes an error of `kind` with runc's message. */

@@ -14,16 +14,16 @@
 // and delete.
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, statSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
-import {acquireLock, type ContainerRecord, type Lock, nowMicros, type Store, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
-import {startConmon} from './conmon.js'
+import {acquireLock, type ContainerRecord, type Lock, nowMicros, type Store, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
+import {readExitFile, startConmon} from './conmon.js'
 import {containerDir} from './template.js'
 import {checkExecutable} from './lookpath.js'
-import {bootId, processAlive, processStartTime} from './proc.js'
+import {bootId, processAlive, processStartTime, readPid} from './proc.js'
 import {Runc, runcLogError, runcRoot} from './runc.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {readTemplate, renderSpec, writeBundleSpec} from './template.js'
@@ -117,30 +117,26 @@ export async function refreshTask(rt: TaskRuntime, t: TaskRecord): Promise<TaskR
 }
 
 /** The exit of a task whose process is gone, or undefined while it runs (or is about to be recorded). */
-function observeExit(t: TaskRecord, paths: TaskPaths): {exitStatus: number; exitedAt: number; known: boolean; oom: boolean} | undefined {
-  if (t.bootId !== bootId() || !existsSync(paths.dir)) return {exitStatus: UNKNOWN_EXIT_STATUS, exitedAt: nowMicros(), known: false, oom: false}
-  const recorded = readExitFile(paths)
+function observeExit(t: TaskRecord, paths: TaskPaths): TaskExit | undefined {
+  if (t.bootId !== bootId() || !existsSync(paths.dir)) return unknownExit(paths)
+  const recorded = conmonExit(paths)
   if (recorded) return recorded
   if (t.pid > 0 && processAlive(t.pid, t.pidStart)) return undefined
-  // The process is gone (or never started). Its monitor may still be about to record the exit.
-  if (t.monitorPid > 0 && t.monitorPid !== process.pid && processAlive(t.monitorPid)) return undefined
-  if (t.monitorPid === process.pid) return undefined
-  return {exitStatus: UNKNOWN_EXIT_STATUS, exitedAt: nowMicros(), known: false, oom: existsSync(paths.oomFile)}
+  // The process is gone (or never started). Its monitor (this very process, or a live conmon or
+  // foreground ctr) may still be about to record the exit.
+  if (t.monitorPid === process.pid || (t.monitorPid > 0 && processAlive(t.monitorPid))) return undefined
+  return unknownExit(paths)
 }
 
-/** conmon's exit file: the status as decimal text; its mtime is the exit time. */
-function readExitFile(paths: TaskPaths): {exitStatus: number; exitedAt: number; known: boolean; oom: boolean} | undefined {
-  let text: string
-  let mtimeNs: bigint
-  try {
-    text = readFileSync(paths.exitFile, 'latin1').trim()
-    mtimeNs = statSync(paths.exitFile, {bigint: true}).mtimeNs
-  } catch {
-    return undefined
-  }
-  if (text === '') return undefined // being written
-  const code = Number(text)
-  return {exitStatus: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS, exitedAt: Number(mtimeNs / 1000n), known: Number.isInteger(code), oom: existsSync(paths.oomFile)}
+/** The exit conmon recorded for the task, with its OOM marker, or undefined. */
+function conmonExit(paths: TaskPaths): TaskExit | undefined {
+  const recorded = readExitFile(paths.exitFile)
+  return recorded && {...recorded, oom: existsSync(paths.oomFile)}
+}
+
+/** An exit nobody recorded: status 255, now. */
+function unknownExit(paths: TaskPaths): TaskExit {
+  return {exitStatus: UNKNOWN_EXIT_STATUS, exitedAt: nowMicros(), known: false, oom: existsSync(paths.oomFile)}
 }
 
 /**
@@ -176,8 +172,7 @@ export async function recordExit(rt: TaskRuntime, id: string, instance: string):
   const t = rt.store.tasks.find(rt.ns, id)
   if (!t || t.instance !== instance) return
   const paths = taskPaths(rt.store.state, rt.ns, id)
-  const exit = readExitFile(paths) ?? {exitStatus: UNKNOWN_EXIT_STATUS, exitedAt: nowMicros(), known: false, oom: existsSync(paths.oomFile)}
-  rt.store.tasks.exited(rt.ns, id, instance, exit)
+  rt.store.tasks.exited(rt.ns, id, instance, conmonExit(paths) ?? unknownExit(paths))
   await finishTask(rt, id, instance)
 }
 
@@ -349,16 +344,6 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   rt.store.tasks.exited(rt.ns, id, task.instance, {exitStatus: code, exitedAt: nowMicros(), known: true, oom})
   await finishTask(rt, id, task.instance)
   return {exitStatus: code, task: rt.store.tasks.get(rt.ns, id)}
-}
-
-/** The pid in a pid file, or undefined when it is missing or not yet written. */
-export function readPid(path: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path, 'latin1').trim())
-    return pid > 0 ? pid : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /** How a foreground runc (run or exec) is supervised. */

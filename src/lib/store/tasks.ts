@@ -161,11 +161,6 @@ export class TaskStore {
     return (this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE namespace = ? ORDER BY container_id`).all(ns) as TaskRow[]).map(toTask)
   }
 
-  /** Namespaces that have tasks not yet recorded as stopped (for reconciling everything). */
-  unsettledNamespaces(): string[] {
-    return (this.db.prepare("SELECT DISTINCT namespace FROM tasks WHERE status != 'stopped'").all() as {namespace: string}[]).map((r) => r.namespace)
-  }
-
   /**
    * Insert a new task in `created` state with no process yet (no event: `/tasks/create` comes
    * with the pid). @throws AlreadyExists `task <id>: already exists`; NotFound for the container.
