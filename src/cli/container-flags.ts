@@ -3,7 +3,8 @@ import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {parseLabelArgs} from '../lib/oci/labels.js'
-import type {SpecOptions} from '../lib/runtime/index.js'
+import {parseReference} from '../lib/oci/index.js'
+import {type CreateContainerOptions, type SpecOptions, validateCreateArgs} from '../lib/runtime/index.js'
 import {snapshotterFlag} from './flags.js'
 
 const many = (summary: string) => Flags.string({summary, multiple: true, multipleNonGreedy: true})
@@ -92,5 +93,30 @@ export function specOptionsFrom(flags: ContainerFlagValues, args: readonly strin
     allowNewPrivileges: flags['allow-new-privs'] ?? false,
     annotations: parseLabelArgs(flags.annotation ?? []),
     ...(flags.init ? {init: {hostPath: TINI_STATIC}} : {}),
+  }
+}
+
+/**
+ * What `containers create` and `run` hand to createContainer: IMAGE and ID from the positionals,
+ * the command from `argv` after them, everything else from the flags.
+ * @throws InvalidArgument (missing image or id, bad flag values).
+ */
+export function createOptionsFrom(
+  namespace: string,
+  defaultSnapshotter: string,
+  args: {image?: string; id?: string},
+  argv: readonly string[],
+  flags: ContainerFlagValues & {snapshotter?: string; runtime?: string; label?: string[]; platform?: string},
+): CreateContainerOptions {
+  validateCreateArgs(args.image, args.id)
+  return {
+    namespace,
+    id: args.id!,
+    image: parseReference(args.image!).toString(),
+    snapshotter: flags.snapshotter ?? defaultSnapshotter,
+    runtime: flags.runtime,
+    labels: parseLabelArgs(flags.label ?? []),
+    platform: flags.platform,
+    spec: specOptionsFrom(flags, argv.slice(2)),
   }
 }

@@ -1,10 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
-import {containerFlags, specOptionsFrom} from '../cli/container-flags.js'
+import {containerFlags, createOptionsFrom} from '../cli/container-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
-import {parseLabelArgs} from '../lib/oci/labels.js'
-import {parseReference} from '../lib/oci/index.js'
-import {createContainer, deleteTask, removeContainer, runForeground, startDetached, validateCreateArgs} from '../lib/runtime/index.js'
+import {createContainer, deleteTask, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
 /** ctr run's status when ctr itself failed before the process started (docker's convention). */
 const RUN_FAILED = 125
@@ -42,22 +40,13 @@ conmon (see ctr tasks logs, wait, attach). --rm removes the container and its sn
 
   private async runContainer(): Promise<void> {
     const {args, argv, flags} = await this.parse(Run)
-    validateCreateArgs(args.image, args.id)
+    const create = createOptionsFrom(this.namespace(), (await this.berthConfig()).defaultSnapshotter, args, argv as string[], flags)
     if (flags.rm && flags.detach) throw new InvalidArgument('flags --detach and --rm cannot be specified together', {suffixKind: true})
     if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
     const rt = await this.taskRuntime()
     const {store, ns} = rt
-    const id = args.id!
-    await createContainer(store, {
-      namespace: ns,
-      id,
-      image: parseReference(args.image!).toString(),
-      snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter,
-      runtime: flags.runtime,
-      labels: parseLabelArgs(flags.label ?? []),
-      platform: flags.platform,
-      spec: specOptionsFrom(flags, (argv as string[]).slice(2)),
-    })
+    const id = create.id
+    await createContainer(store, create)
     const options = {nullIo: flags['null-io'], pidFile: flags['pid-file']}
     if (flags.detach) {
       await startDetached(rt, id, options)

@@ -1,9 +1,7 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
-import {containerFlags, specOptionsFrom} from '../../cli/container-flags.js'
-import {parseLabelArgs} from '../../lib/oci/labels.js'
-import {parseReference} from '../../lib/oci/index.js'
-import {createContainer, validateCreateArgs} from '../../lib/runtime/index.js'
+import {containerFlags, createOptionsFrom} from '../../cli/container-flags.js'
+import {createContainer} from '../../lib/runtime/index.js'
 
 export default class ContainersCreate extends CtrCommand {
   static override summary = 'create container'
@@ -18,17 +16,7 @@ COMMAND [ARG...] replaces the image's entrypoint and command, as ctr does.`
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(ContainersCreate)
-    validateCreateArgs(args.image, args.id)
-    const store = await this.store()
-    await createContainer(store, {
-      namespace: this.namespace(),
-      id: args.id!,
-      image: parseReference(args.image!).toString(),
-      snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter,
-      runtime: flags.runtime,
-      labels: parseLabelArgs(flags.label ?? []),
-      platform: flags.platform,
-      spec: specOptionsFrom(flags, (argv as string[]).slice(2)),
-    })
+    const options = createOptionsFrom(this.namespace(), (await this.berthConfig()).defaultSnapshotter, args, argv as string[], flags)
+    await createContainer(await this.store(), options)
   }
 }
