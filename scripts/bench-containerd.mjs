@@ -14,6 +14,9 @@ export const CONTAINERD = '/usr/bin/containerd'
 /** containerd's own client. Berth's CLI is `node bin/run.js`, never this. */
 export const CTR = '/usr/bin/ctr'
 
+/** The median of samples (NaN for none): what every bench table reports. */
+export const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN)
+
 /** @returns true when Debian's containerd and ctr are installed. */
 export function containerdAvailable() {
   return existsSync(CONTAINERD) && existsSync(CTR)

@@ -10,14 +10,13 @@
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {containerdAvailable, ctrVersion, run, startContainerd} from './bench-containerd.mjs'
+import {containerdAvailable, ctrVersion, median, run, startContainerd} from './bench-containerd.mjs'
 
 const GNU_TIME = '/usr/bin/time'
 const IMAGE = {count: 8, bytesPerLayer: 25 * 1024 * 1024, seed: 42}
 const REPO_NAME = 'bench/pull'
 const MiB = 1024 * 1024
 
-const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN)
 
 /**
  * Loads the bench image from .bench/, or builds it and stores it there. The cache key covers the

@@ -23,7 +23,7 @@ import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {containerdAvailable, CTR, ctrVersion, run, startContainerd} from './bench-containerd.mjs'
+import {containerdAvailable, CTR, ctrVersion, median, run, startContainerd} from './bench-containerd.mjs'
 
 const REPO_NAME = 'bench/run'
 /** containerd's machine-wide state directory (shim sockets in `s/`), whatever the daemon's config says. */
@@ -33,7 +33,6 @@ const SHIM_RUNC_ROOT = join(CONTAINERD_RUN, 'runc')
 const CGROUP_V1 = '/sys/fs/cgroup'
 const KiB = 1024
 
-const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : NaN)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 function check(what, r) {

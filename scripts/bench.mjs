@@ -5,6 +5,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {median} from './bench-containerd.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ctrBin = join(repo, 'bin', 'run.js')
@@ -27,7 +28,6 @@ async function freshStore(name) {
   return {root, state, store}
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
 /** Time each command ROUNDS times, interleaved; returns median ms per name. */
 function timeInterleaved(commands) {
