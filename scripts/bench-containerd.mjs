@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 export const CONTAINERD = '/usr/bin/containerd'
-/** containerd's own client. Berth's CLI is `node bin/run.js`, never this. */
+/** containerd's own client. Berth's CLI is bin/run.js (berthBin), never this. */
 export const CTR = '/usr/bin/ctr'
 
 /** The median of samples (NaN for none): what every bench table reports. */
@@ -169,6 +169,15 @@ export async function startContainerd({readyTimeoutMs = 20_000} = {}) {
  * Runs a command without blocking the event loop; it is killed if this process exits first.
  * @returns exit status, output and wall time in ms.
  */
+/**
+ * Node's own start-up, measured the way bin/run.js starts node: through env, without NODE_EXTRA_CA_CERTS (see the
+ * shebang there), so that the anchor and the CLI pay alike.
+ */
+export const NODE_E_0 = ['/usr/bin/env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', '0']
+
+/** Berth's CLI as an installed `ctr` runs: bin/run.js executed through its shebang. */
+export const berthBin = (repo) => [join(repo, 'bin', 'run.js')]
+
 export function run(argv, {env, input} = {}) {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint()

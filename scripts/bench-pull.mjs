@@ -10,7 +10,7 @@
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {containerdAvailable, ctrVersion, median, run, startContainerd} from './bench-containerd.mjs'
+import {berthBin, containerdAvailable, ctrVersion, median, run, startContainerd} from './bench-containerd.mjs'
 
 const GNU_TIME = '/usr/bin/time'
 const IMAGE = {count: 8, bytesPerLayer: 25 * 1024 * 1024, seed: 42}
@@ -100,7 +100,7 @@ function check(what, r) {
  */
 export async function benchPull({repo, work, rounds, log}) {
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
-  const berth = [process.execPath, join(repo, 'bin', 'run.js')]
+  const berth = berthBin(repo)
   const haveContainerd = containerdAvailable()
   const anchorName = haveContainerd ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon)` : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
   const notes = []

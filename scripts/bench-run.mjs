@@ -23,7 +23,7 @@ import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {containerdAvailable, CTR, ctrVersion, median, run, startContainerd} from './bench-containerd.mjs'
+import {berthBin, containerdAvailable, CTR, ctrVersion, median, NODE_E_0, run, startContainerd} from './bench-containerd.mjs'
 
 const REPO_NAME = 'bench/run'
 /** containerd's machine-wide state directory (shim sockets in `s/`), whatever the daemon's config says. */
@@ -176,7 +176,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
   // Berth's store.
   const base = join(work, 'run-store')
   const bEnv = {BERTH_ROOT: join(base, 'root'), BERTH_STATE: join(base, 'state')}
-  const berthArgv = (args) => [process.execPath, join(repo, 'bin', 'run.js'), '-n', ns, ...args]
+  const berthArgv = (args) => [...berthBin(repo), '-n', ns, ...args]
   const berth = (args) => run(berthArgv(args), {env: bEnv})
   const berthTaskDir = (id) => join(bEnv.BERTH_STATE, 'tasks', ns, id)
   const berthIds = new Set() // containers Berth may still have
@@ -259,6 +259,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       check('ctr images pull', await ctr(['images', 'pull', '--plain-http', ref]))
       notes.push(`containerd's ctr gets --fifo-dir <daemon dir>/fifo (its stdio FIFOs stay in the private directory); Berth takes the same commands without it`)
     }
+    if (process.env.NODE_EXTRA_CA_CERTS) notes.push(`this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first (${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/run.js), and the node -e 0 row is measured the same way`)
     notes.push("Berth's conmon runs its exit command, `ctr tasks cleanup` (one more Node start-up), when a task exits; containerd's shim reports the exit itself")
     // Before any task starts, and ahead of every other exit hook: bench-containerd.mjs's (installed
     // by the first run() above: it kills the daemon and unmounts its directory) and bench.mjs's
@@ -271,7 +272,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     // --- 1. run --rm /bin/true, interleaved with node -e 0 and ctr --version; round 0 warms up ---
     const t1 = {node: [], goCtr: [], berth: [], ctr: []}
     for (let r = 0; r <= rounds; r++) {
-      const node = check('node -e 0', await run([process.execPath, '-e', '0']))
+      const node = check('node -e 0', await run(NODE_E_0))
       if (r > 0) t1.node.push(node.ms)
       for (const tool of tools) {
         const id = `rm-${tool}-${r}`

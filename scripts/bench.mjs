@@ -5,7 +5,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {median} from './bench-containerd.mjs'
+import {median, NODE_E_0} from './bench-containerd.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ctrBin = join(repo, 'bin', 'run.js')
@@ -63,16 +63,16 @@ events.store.close()
 
 const env = (s) => ({BERTH_ROOT: s.root, BERTH_STATE: s.state})
 const rows = timeInterleaved({
-  'node -e 0': {argv: [process.execPath, '-e', '0'], env: {}},
-  'ctr namespaces ls': {argv: [process.execPath, ctrBin, 'namespaces', 'ls'], env: env(small)},
-  'ctr namespaces ls (1000)': {argv: [process.execPath, ctrBin, 'namespaces', 'ls'], env: env(big)},
-  'ctr events --no-follow (100k)': {argv: [process.execPath, ctrBin, 'events', '--no-follow'], env: env(events)},
+  'node -e 0': {argv: NODE_E_0, env: {}},
+  'ctr namespaces ls': {argv: [ctrBin, 'namespaces', 'ls'], env: env(small)},
+  'ctr namespaces ls (1000)': {argv: [ctrBin, 'namespaces', 'ls'], env: env(big)},
+  'ctr events --no-follow (100k)': {argv: [ctrBin, 'events', '--no-follow'], env: env(events)},
 })
 
 /** Delivery latency: a follower process, and events committed by this process. */
 async function followLatency(samplesWanted = 15) {
   const s = await freshStore('follow')
-  const child = spawn(process.execPath, [ctrBin, 'events'], {env: {...process.env, ...env(s)}, stdio: ['ignore', 'pipe', 'inherit']})
+  const child = spawn(ctrBin, ['events'], {env: {...process.env, ...env(s)}, stdio: ['ignore', 'pipe', 'inherit']})
   const arrivals = []
   let buffer = ''
   child.stdout.on('data', (d) => {

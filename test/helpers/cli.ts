@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url'
 
 /** The repository root (dist/test/helpers/ -> ../../..). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+/** Executed directly, through its shebang, as an installed `ctr` is. */
 export const CTR_BIN = join(REPO_ROOT, 'bin', 'run.js')
 
 export interface CtrResult {
@@ -54,7 +55,7 @@ export function sandbox(prefix = 'berth-test-'): Sandbox {
       env['BERTH_CONFIG'] = config
     },
     run(args, options = {}) {
-      const r = spawnSync(process.execPath, [CTR_BIN, ...args], {env: {...env, ...options.env}, input: options.input ?? '', encoding: 'utf8', timeout: 60_000})
+      const r = spawnSync(CTR_BIN, args, {env: {...env, ...options.env}, input: options.input ?? '', encoding: 'utf8', timeout: 60_000})
       return {code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr}
     },
     ok(args, code = 0) {
@@ -66,7 +67,7 @@ export function sandbox(prefix = 'berth-test-'): Sandbox {
     },
     spawn(args, options = {}) {
       return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [CTR_BIN, ...args], {env: {...env, ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
+        const child = spawn(CTR_BIN, args, {env: {...env, ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
         let stdout = ''
         let stderr = ''
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

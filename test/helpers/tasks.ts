@@ -166,7 +166,7 @@ export interface RunningCtr {
 
 /** Start ctr with `args` in the background; `input` is written to its stdin, which is then closed. */
 export function startCtr(sb: Sandbox, args: readonly string[], options: {input?: string | Buffer} = {}): RunningCtr {
-  const child = spawn(process.execPath, [CTR_BIN, ...args], {env: sb.env, stdio: ['pipe', 'pipe', 'pipe']})
+  const child = spawn(CTR_BIN, args, {env: sb.env, stdio: ['pipe', 'pipe', 'pipe']})
   const out = {stdout: '', stderr: ''}
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()))

@@ -1,7 +1,8 @@
 // The CLI contract: global flags anywhere, aliases, env, errors, version, info, help.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
-import {type Sandbox, sandbox} from '../helpers/cli.js'
+import {spawnSync} from 'node:child_process'
+import {CTR_BIN, type Sandbox, sandbox} from '../helpers/cli.js'
 
 describe('ctr CLI contract', () => {
   let sb: Sandbox
@@ -120,5 +121,15 @@ describe('ctr CLI contract', () => {
     const {readFileSync} = await import('node:fs')
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
     assert.equal(pkg.bin.ctr, pkg.bin.berth)
+  })
+
+  test('started as installed, node does not load NODE_EXTRA_CA_CERTS at start-up', () => {
+    // node reads that bundle before any script runs, and warns when it cannot: the warning shows whether it did.
+    const env = {...sb.env, NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem'}
+    const viaNode = spawnSync(process.execPath, [CTR_BIN, 'ns', 'ls', '-q'], {env, encoding: 'utf8'})
+    assert.match(viaNode.stderr, /Ignoring extra certs from `\/nonexistent\/extra-ca\.pem`/)
+    const installed = spawnSync(CTR_BIN, ['ns', 'ls', '-q'], {env, encoding: 'utf8'})
+    assert.equal(installed.status, 0)
+    assert.equal(installed.stderr, '')
   })
 })

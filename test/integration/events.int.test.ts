@@ -6,7 +6,7 @@ import {CTR_BIN, type Sandbox, sandbox} from '../helpers/cli.js'
 
 /** A running `ctr events` whose stdout lines can be awaited. */
 function follower(sb: Sandbox, args: string[]) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CTR_BIN, 'events', ...args], {env: sb.env})
+  const child: ChildProcessWithoutNullStreams = spawn(CTR_BIN, ['events', ...args], {env: sb.env})
   const lines: string[] = []
   let buffer = ''
   let waiters: Array<() => void> = []

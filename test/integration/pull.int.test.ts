@@ -270,7 +270,7 @@ describe('pull against a fault-injecting registry', () => {
     const s = fresh()
     const big = image.layers.reduce((a, l) => (l.size > a.size ? l : a))
     const slow = reg.rules.add({path: big.digest, method: 'GET', kind: 'slow', bytesPerSecond: 64 * 1024})
-    const child = spawn(process.execPath, [CTR_BIN, 'images', 'pull', '-q', ref()], {env: s.env, stdio: 'ignore'})
+    const child = spawn(CTR_BIN, ['images', 'pull', '-q', ref()], {env: s.env, stdio: 'ignore'})
     try {
       // Wait until part of the big layer has reached its ingest, then kill -9.
       const deadline = Date.now() + 20_000
@@ -299,7 +299,7 @@ describe('pull against a fault-injecting registry', () => {
     const slow = reg.rules.add({path: '/blobs/', method: 'GET', kind: 'slow', bytesPerSecond: 256 * 1024})
     try {
       for (const delayMs of [150, 500, 900]) {
-        const child = spawn(process.execPath, [CTR_BIN, 'images', 'pull', '-q', ref()], {env: s.env, stdio: 'ignore'})
+        const child = spawn(CTR_BIN, ['images', 'pull', '-q', ref()], {env: s.env, stdio: 'ignore'})
         const exited = new Promise((r) => child.once('exit', r))
         await new Promise((r) => setTimeout(r, delayMs))
         child.kill('SIGKILL')
@@ -321,7 +321,7 @@ describe('pull against a fault-injecting registry', () => {
     const s = fresh()
     // util-linux `script` gives the pull a pseudo-terminal, wide enough for whole rows (narrower
     // terminals truncate them).
-    const quoted = `stty cols 240; ${[process.execPath, CTR_BIN, 'images', 'pull', ref()].map((a) => `'${a}'`).join(' ')}`
+    const quoted = `stty cols 240; ${[CTR_BIN, 'images', 'pull', ref()].map((a) => `'${a}'`).join(' ')}`
     const r = await new Promise<{code: number | null; out: string}>((resolve) => {
       const child = spawn('script', ['-qec', quoted, '/dev/null'], {env: {...s.env, COLUMNS: '220'}, stdio: ['pipe', 'pipe', 'pipe']})
       child.stdin.end()
@@ -390,7 +390,7 @@ function blobPath(s: Sandbox, digest: string): string {
 }
 
 function spawnSyncBytes(s: Sandbox, args: string[]): Buffer {
-  const r = spawnSync(process.execPath, [CTR_BIN, ...args], {env: s.env})
+  const r = spawnSync(CTR_BIN, args, {env: s.env})
   assert.equal(r.status, 0, r.stderr.toString())
   return r.stdout
 }

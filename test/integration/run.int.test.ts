@@ -278,7 +278,7 @@ describe('ctr run', {skip}, () => {
     })
 
     test("seed 001: ctr events 'topic~=/tasks/.+,namespace==bb' shows bb's task events only", async () => {
-      const follower: ChildProcessWithoutNullStreams = spawn(process.execPath, [CTR_BIN, 'events', 'topic~=/tasks/.+,namespace==bb'], {env: sb.env})
+      const follower: ChildProcessWithoutNullStreams = spawn(CTR_BIN, ['events', 'topic~=/tasks/.+,namespace==bb'], {env: sb.env})
       let out = ''
       follower.stdout.on('data', (d: Buffer) => (out += d.toString()))
       try {

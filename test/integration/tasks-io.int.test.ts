@@ -36,7 +36,7 @@ interface Running {
 }
 
 function start(sb: Sandbox, args: string[], stdin: 'pipe' | 'ignore' = 'ignore'): Running {
-  const child = spawn(process.execPath, [CTR_BIN, ...args], {env: sb.env, stdio: [stdin, 'pipe', 'pipe']})
+  const child = spawn(CTR_BIN, args, {env: sb.env, stdio: [stdin, 'pipe', 'pipe']})
   const r: Running = {
     child,
     stdout: '',
@@ -180,7 +180,7 @@ describe('tasks metrics, logs and attach', {skip}, () => {
     const t = id('bytes')
     sb.ok(['run', '-d', ref, t, 'sh', '-c', "printf 'a\\377\\376b\\n'"])
     sb.ok(['tasks', 'wait', t])
-    const r = spawnSync(process.execPath, [CTR_BIN, 'tasks', 'logs', t], {env: sb.env})
+    const r = spawnSync(CTR_BIN, ['tasks', 'logs', t], {env: sb.env})
     assert.equal(r.status, 0, r.stderr.toString())
     assert.deepEqual(r.stdout, Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x0a]))
   })

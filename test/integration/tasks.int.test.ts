@@ -8,7 +8,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import type {Sandbox} from '../helpers/cli.js'
+import {CTR_BIN, type Sandbox} from '../helpers/cli.js'
 import {cgroupParentFor} from '../../src/lib/runtime/index.js'
 import {busyboxImage} from '../helpers/oci-image.js'
 import {
@@ -92,6 +92,23 @@ describe('ctr tasks', {skip}, () => {
     assert.equal(rm.code, 0, rm.stderr)
     assert.match(rm.stderr, new RegExp(`task ${id} exit with non-zero exit code 5\\n$`))
     sb.ok(['containers', 'rm', id])
+  })
+
+  test("conmon, and so its exit command, starts without NODE_EXTRA_CA_CERTS (carried as BERTH_NODE_EXTRA_CA_CERTS)", () => {
+    const id = env.id('extra-ca')
+    const ca = '/nonexistent/extra-ca.pem'
+    // Started through node itself, which has paid for the bundle already: its children must not pay again.
+    const r = spawnSync(process.execPath, [CTR_BIN, 'run', '-d', bb, id, 'sleep', '30'], {env: {...sb.env, NODE_EXTRA_CA_CERTS: ca}, encoding: 'utf8'})
+    assert.equal(r.status, 0, r.stderr)
+    try {
+      const conmonPid = Number(readFileSync(join(taskFiles(sb, 'default', id).dir, 'conmon.pid'), 'utf8'))
+      const environ = readFileSync(`/proc/${conmonPid}/environ`, 'utf8').split('\0')
+      assert.equal(environ.filter((e) => e.startsWith('NODE_EXTRA_CA_CERTS=')).length, 0)
+      assert.deepEqual(environ.filter((e) => e.startsWith('BERTH_NODE_EXTRA_CA_CERTS=')), [`BERTH_NODE_EXTRA_CA_CERTS=${ca}`])
+    } finally {
+      sb.ok(['tasks', 'rm', '-f', id])
+      sb.ok(['containers', 'rm', id])
+    }
   })
 
   describe('OOM', () => {

@@ -220,7 +220,7 @@ describe('unpack failures and hard cases', {skip}, () => {
     const img = await buildImage({layers: [busyboxLayerEntries(), ...layers]})
     await pushImage(reg, 'big/kill:1', img)
     const ref = `${reg.host}/big/kill:1`
-    const child = spawn(process.execPath, [CTR_BIN, '-n', 'k', 'images', 'pull', '-q', ref], {env: sb.env, stdio: 'ignore'})
+    const child = spawn(CTR_BIN, ['-n', 'k', 'images', 'pull', '-q', ref], {env: sb.env, stdio: 'ignore'})
     // Kill once extraction has started: the first snapshot directory appears.
     const deadline = Date.now() + 30_000
     while (dirsOn(sb).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))

@@ -100,7 +100,8 @@ class RegistryClient implements Registry {
     this.retryBaseMs = Math.max(0, options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS)
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT
     this.signal = options.signal
-    this.transport = new Transport(this.stats, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    const extraCaFile = options.extraCaFile ?? (options.env ?? process.env).BERTH_NODE_EXTRA_CA_CERTS
+    this.transport = new Transport(this.stats, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, extraCaFile)
     const credentials = new CredentialStore({
       ...(options.user === undefined ? {} : {user: options.user}),
       ...(options.dockerConfigPath === undefined ? {} : {dockerConfigPath: options.dockerConfigPath}),

@@ -56,9 +56,15 @@ export class Transport {
   /** Hosts that answered TLS with plain HTTP. */
   private readonly plainHosts = new Set<string>()
 
+  /**
+   * @param extraCaFile a CA bundle to trust besides the system roots on every https agent: the NODE_EXTRA_CA_CERTS
+   *   file that bin/run.js keeps node from loading at start-up (see there). Unreadable, it is ignored with a warning, as
+   *   node does.
+   */
   constructor(
     readonly stats: TransportStats,
     private readonly timeoutMs: number,
+    private readonly extraCaFile?: string,
   ) {}
 
   /**
@@ -149,10 +155,11 @@ export class Transport {
     const common = {keepAlive: true, scheduling: 'lifo' as const}
     if (protocol === 'http:') return new http.Agent(common)
     const options: https.AgentOptions = {...common, rejectUnauthorized: tls.rejectUnauthorized}
-    if (tls.caFiles.length > 0) {
+    const deferred = await this.deferredCa()
+    if (tls.caFiles.length > 0 || deferred !== undefined) {
       const extra = await Promise.all(tls.caFiles.map((f) => this.readFileOnce(f, 'CA cert')))
       // `ca` replaces Node's roots, so keep them: the extra files add to the trust store, as Go's AppendCertsFromPEM does.
-      options.ca = [...rootCertificates, ...extra.map((b) => b.toString('utf8'))]
+      options.ca = [...rootCertificates, ...(deferred === undefined ? [] : [deferred]), ...extra.map((b) => b.toString('utf8'))]
     }
     if (tls.clientPairs.length > 0) {
       const certs: Buffer[] = []
@@ -166,6 +173,18 @@ export class Transport {
       options.key = keys
     }
     return new https.Agent(options)
+  }
+
+  private deferredCaText: Promise<string | undefined> | undefined
+
+  private deferredCa(): Promise<string | undefined> {
+    const file = this.extraCaFile
+    if (file === undefined || file === '') return Promise.resolve(undefined)
+    this.deferredCaText ??= readFile(file, 'utf8').catch((err: unknown) => {
+      process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}`)
+      return undefined
+    })
+    return this.deferredCaText
   }
 
   private readFileOnce(path: string, what: string): Promise<Buffer> {

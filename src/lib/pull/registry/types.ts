@@ -25,6 +25,8 @@ export interface RegistryOptions {
   signal?: AbortSignal
   /** A connection silent this long (connect, headers or body) counts as dropped. Default 30 000 ms. */
   timeoutMs?: number
+  /** A CA bundle trusted besides the system roots. Default `BERTH_NODE_EXTRA_CA_CERTS` from `env` (NODE_EXTRA_CA_CERTS, deferred by bin/run.js). */
+  extraCaFile?: string
   /** Environment for the credential defaults and credential helpers (`HOME`, `DOCKER_CONFIG`, `XDG_RUNTIME_DIR`, `REGISTRY_AUTH_FILE`, `PATH`). Default `process.env`. */
   env?: NodeJS.ProcessEnv
 }

@@ -95,6 +95,25 @@ describe('registry client over TLS', {skip}, () => {
     assert.equal(fake.log.length, 0)
   })
 
+  test('the NODE_EXTRA_CA_CERTS file deferred by bin/run.js (BERTH_NODE_EXTRA_CA_CERTS) is trusted, with or without other CAs', async () => {
+    const https = hostsDir(`server = "https://${host}"\n`)
+    await pull({hostsDir: https, env: {BERTH_NODE_EXTRA_CA_CERTS: certPath}})
+    await pull({hostsDir: https, extraCaFile: certPath, tlsCaCert: [certPath]})
+  })
+
+  test('an unreadable deferred CA file is ignored with a warning, as node does', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => void warnings.push(w.message)
+    process.on('warning', onWarning)
+    try {
+      await pull({skipVerify: true, extraCaFile: '/nonexistent/extra.pem'})
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    assert.deepEqual(warnings, ['Ignoring extra certs from `/nonexistent/extra.pem`, load failed: ENOENT: no such file or directory, open \'/nonexistent/extra.pem\''])
+  })
+
   test('a CA file that cannot be read is InvalidArgument', async () => {
     await rejectsWith(createRegistry(isolated({tlsCaCert: ['/nonexistent/ca.pem']})).resolve(ref(host, 'test/app:v1')), 'invalid argument', /unable to read CA cert "\/nonexistent\/ca\.pem"/)
   })
