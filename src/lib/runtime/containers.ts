@@ -4,7 +4,7 @@
 // cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
 import {mkdirSync, rmSync} from 'node:fs'
 import {createHash} from 'node:crypto'
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseImageConfig} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
@@ -59,21 +59,10 @@ export async function createContainer(store: Store, options: CreateContainerOpti
   const imageConfig = parseImageConfig(store.content.readBytes(ns, configDesc.digest))
   const snapshots = new SnapshotService(store, ns, options.snapshotter)
   if (snapshots.find(options.id)) throw new AlreadyExists(`snapshot ${JSON.stringify(options.id)}`, {suffixKind: true})
-  // Users and groups resolve through the image's own files: its layers, mounted read-only for a
-  // moment (the container's own snapshot does not exist yet).
-  const mnt = join(store.state, 'mounts', `create-${process.pid}-${options.id}`)
-  mkdirSync(mnt, {recursive: true})
-  let specJson: string
-  try {
-    snapshots.mountCommitted(chainId, mnt)
-    try {
-      specJson = JSON.stringify(generateSpec({cgroupParent: cgroupParentFor(store.state), ...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs: mnt}), null, 2)
-    } finally {
-      SnapshotService.unmountAll(mnt)
-    }
-  } finally {
-    rmSync(mnt, {recursive: true, force: true})
-  }
+  // Users and groups resolve through the image's own files, read from its layers (the container's
+  // own snapshot does not exist yet): no mount needed.
+  const rootfs = {layers: snapshots.committedLayers(chainId)}
+  const specJson = JSON.stringify(generateSpec({cgroupParent: cgroupParentFor(store.state), ...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs}), null, 2)
   const dir = containerDir(store.root, ns, options.id)
   try {
     mkdirSync(dir, {recursive: true, mode: 0o700})

@@ -25,7 +25,7 @@ import {envValue, mergeEnv, parseEnvFile} from './env.js'
 import {readHostDevices, readHostFacts, type HostFacts} from './host.js'
 import {parseMountFlag} from './mount-flag.js'
 import {OCI_VERSION, type Linux, type LinuxDevice, type Mount, type Process, type RuntimeSpec} from './oci-spec.js'
-import {resolveUser, type ResolvedUser} from './user.js'
+import {resolveUser, type ResolvedUser, type RootFs} from './user.js'
 
 /** Where containers' cgroups live unless told otherwise: `/berth/<namespace>/<id>`. */
 export const DEFAULT_CGROUP_PARENT = '/berth'
@@ -89,8 +89,8 @@ export interface SpecOptions {
   cgroupParent?: string
   /** `--cgroup`: an explicit absolute cgroups path instead of `<cgroupParent>/<namespace>/<id>`. */
   cgroupsPath?: string
-  /** The mounted container rootfs, read by generateSpec for /etc/passwd and /etc/group only. */
-  rootfs?: string
+  /** The container rootfs (mounted, or the image's layers unmounted), read by generateSpec for /etc/passwd and /etc/group only. */
+  rootfs?: RootFs
 }
 
 /** What buildSpec needs besides the options: the resolved user and facts about this process. */

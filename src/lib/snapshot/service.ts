@@ -113,11 +113,16 @@ export class SnapshotService {
     return this.snapshotter.mounts(rec.kind, this.store.snapshots.dirChain(this.name, rec.dir))
   }
 
-  /** Mount committed snapshot `key` and its parents read-only at `target`, with no record of it. */
-  mountCommitted(key: string, target: string): void {
+  /**
+   * The directories that make up committed snapshot `key` as a read-only tree, top first, for
+   * reading without a mount: its own and its parents' for overlayfs, its own full copy for native.
+   * A reader must apply overlayfs's whiteout and opaque-directory rules (runtime/user.ts does).
+   */
+  committedLayers(key: string): string[] {
     const rec = this.get(key)
     if (rec.kind !== 'committed') throw new InvalidArgument(`snapshot ${JSON.stringify(key)} is not committed`, {suffixKind: true})
-    this.snapshotter.mountLayers(this.store.snapshots.dirChain(this.name, rec.dir), target)
+    const chain = this.store.snapshots.dirChain(this.name, rec.dir)
+    return (this.name === 'native' ? chain.slice(0, 1) : chain).map((d) => this.snapshotter.fsPath(d.id))
   }
 
   /** Mount an active or view snapshot at `target`. */

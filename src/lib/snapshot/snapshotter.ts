@@ -88,12 +88,6 @@ export class Snapshotter {
     for (const m of mounts) performMount(m, target, this.dir)
   }
 
-  /** Mount committed layers (`chain`, top first) read-only at `target`, with no snapshot record. */
-  mountLayers(chain: readonly SnapshotDir[], target: string): void {
-    if (chain.length === 0) throw new InvalidArgument('empty snapshot chain')
-    for (const m of this.layerMounts(chain, (id) => `${id}/fs`)) performMount(m, target, this.dir)
-  }
-
   private layerMounts(layers: readonly SnapshotDir[], fsOf: (id: string) => string): Mount[] {
     if (this.name === 'native' || layers.length === 1) return [{type: 'bind', source: fsOf(layers[0]!.id), options: ['ro', 'rbind']}]
     return [{type: 'overlay', source: 'overlay', options: ['index=off', `lowerdir=${layers.map((p) => fsOf(p.id)).join(':')}`]}]

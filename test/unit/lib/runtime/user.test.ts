@@ -187,3 +187,66 @@ describe('resolveUser never reads outside the rootfs', () => {
     assert.equal(resolveInRoot(root, '/'), root)
   })
 })
+
+// Layers read without a mount must show what overlayfs shows: each case is checked against a real
+// read-only overlay mount of the same layers (root only; CI runs as root).
+describe('readRootFile over unmounted layers agrees with an overlay mount', {skip: process.env['CI'] || process.getuid?.() === 0 ? false : 'needs root (overlay mount, trusted xattrs)'}, () => {
+  type Entry = string | {link: string} | 'whiteout' | 'opaque-dir' | 'dir'
+  /** Layer directories (top first) from `{path: entry}` maps. */
+  const layers = (...specs: Record<string, Entry>[]): string[] =>
+    specs.map((spec) => {
+      const dir = join(tmp, `layer-${n++}`)
+      mkdirSync(dir)
+      for (const [p, e] of Object.entries(spec)) {
+        const at = join(dir, p)
+        mkdirSync(join(at, '..'), {recursive: true})
+        if (e === 'whiteout') execFileSync('mknod', [at, 'c', '0', '0'])
+        else if (e === 'dir' || e === 'opaque-dir') {
+          mkdirSync(at, {recursive: true})
+          if (e === 'opaque-dir') execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', at])
+        } else if (typeof e === 'string') writeFileSync(at, e)
+        else symlinkSync(e.link, at)
+      }
+      return dir
+    })
+
+  /** What an overlay mount of `dirs` shows at each path, and what the unmounted reader shows. */
+  const compare = (dirs: string[], paths: string[]): void => {
+    const mnt = join(tmp, `mnt-${n++}`)
+    mkdirSync(mnt)
+    // overlayfs needs two lower layers at least without an upper; a single one is a plain directory.
+    const stack = dirs.length === 1 ? [...dirs, join(tmp, `empty-${n++}`)] : dirs
+    if (dirs.length === 1) mkdirSync(stack[1]!)
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,index=off,lowerdir=${stack.join(':')}`, mnt])
+    try {
+      for (const p of paths) assert.equal(readRootFile({layers: dirs}, p), readRootFile(mnt, p), `${p} in ${JSON.stringify(dirs)}`)
+    } finally {
+      execFileSync('umount', [mnt])
+    }
+  }
+  const paths = ['/etc/passwd', '/etc/group', '/x/y', '/etc/../etc/passwd']
+
+  test('a file in a lower layer, an upper file over it, a whiteout hiding it', () => {
+    compare(layers({'etc/group': 'g-top'}, {}, {'etc/passwd': 'p-bottom', 'etc/group': 'g-bottom'}), paths)
+    compare(layers({'etc/passwd': 'p-top'}, {'etc/passwd': 'p-bottom'}), paths)
+    compare(layers({'etc/group': 'g'}, {'etc/passwd': 'whiteout'}, {'etc/passwd': 'p-bottom'}), paths)
+    compare(layers({etc: 'whiteout'}, {'etc/passwd': 'p-bottom'}), paths)
+  })
+
+  test('an opaque directory hides the layers below it, not its own files', () => {
+    compare(layers({etc: 'opaque-dir', 'etc/group': 'g-top'}, {'etc/passwd': 'p-mid'}, {'etc/passwd': 'p-bottom'}), paths)
+    compare(layers({'etc/group': 'g-top'}, {etc: 'opaque-dir', 'etc/passwd': 'p-mid'}, {'etc/passwd': 'p-bottom'}), paths)
+  })
+
+  test('a file hides the directories below it, and a directory the files below it', () => {
+    compare(layers({etc: 'not a dir'}, {'etc/passwd': 'p-bottom'}), paths)
+    compare(layers({'x/y': 'y-top'}, {x: 'a file'}, {'x/z': 'z'}), [...paths, '/x/z'])
+    compare(layers({'etc/passwd': 'p'}, {etc: 'a file'}, {'etc/group': 'g-hidden'}), paths)
+  })
+
+  test('symlinks resolve across layers, absolute and relative, and stay inside', () => {
+    compare(layers({'etc/passwd': {link: '/data/pw'}}, {}, {'data/pw': 'p-data'}), paths)
+    compare(layers({etc: {link: '../real/etc'}}, {'real/etc/passwd': 'p-real'}, {'etc/passwd': 'p-shadowed'}), paths)
+    compare(layers({'etc/passwd': {link: '../../../../etc/shadow-outside'}}, {'etc/shadow-outside': 'inside'}), paths)
+  })
+})
