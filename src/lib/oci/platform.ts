@@ -1,5 +1,4 @@
 // Platforms (os/architecture/variant) as containerd/platforms parses, normalizes, formats and matches them; no I/O.
-import {endianness} from 'node:os'
 import {InvalidArgument} from '../errors/index.js'
 
 /** A platform with Go names (`linux`, `arm64`, `v8`), as used for matching. */
@@ -68,7 +67,7 @@ function processFacts(): HostFacts {
     platform: process.platform,
     arch: process.arch,
     ...(armVersion === undefined ? {} : {armVersion: String(armVersion)}),
-    littleEndian: endianness() === 'LE',
+    littleEndian: new Uint8Array(new Uint16Array([1]).buffer)[0] === 1, // os.endianness() without loading node:os
   }
 }
 

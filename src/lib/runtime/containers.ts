@@ -3,7 +3,6 @@
 // and stored as a template in the container's persistent directory, and the record. Creation
 // cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
 import {mkdirSync, rmSync} from 'node:fs'
-import {createHash} from 'node:crypto'
 import {resolve} from 'node:path'
 import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseImageConfig} from '../oci/index.js'
@@ -15,6 +14,7 @@ import {type ContainerRecord, defaultState, type Store} from '../store/index.js'
 import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'
 import {DEFAULT_CGROUP_PARENT, generateSpec, type SpecOptions} from './spec.js'
 import {containerDir, readTemplate, writeTemplate} from './template.js'
+import {fnv1a32} from '../sys/random.js'
 
 export {containerDir} from './template.js'
 
@@ -36,13 +36,13 @@ export interface CreateContainerOptions {
 
 /**
  * The cgroup parent of a store's containers: `/berth` for the default state dir, else
- * `/berth-<hash of the state dir>`, so that two stores running the same namespace and id (tests,
+ * `/berth-<FNV-1a of the state dir>`, so that two stores running the same namespace and id (tests,
  * CI jobs side by side) never share a cgroup. cgroups are machine-wide; state dirs are not.
  */
 export function cgroupParentFor(state: string): string {
   const resolved = resolve(state)
   if (resolved === resolve(defaultState())) return DEFAULT_CGROUP_PARENT
-  return `${DEFAULT_CGROUP_PARENT}-${createHash('sha256').update(resolved).digest('hex').slice(0, 8)}`
+  return `${DEFAULT_CGROUP_PARENT}-${fnv1a32(resolved)}`
 }
 
 

@@ -13,7 +13,6 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
 import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -27,6 +26,7 @@ import {bootId, processAlive, processStartTime, readPid} from './proc.js'
 import {Runc, runcLogError, runcRoot} from './runc.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {readTemplate, renderSpec, writeBundleSpec} from './template.js'
+import {randomBytes} from '../sys/random.js'
 
 /** How to reach runc, conmon and ctr itself (for conmon's exit command) for one namespace. */
 export interface TaskRuntime {

@@ -2,11 +2,11 @@
 // directory with the placeholder root path; every start renders it with the freshly mounted rootfs and
 // writes the result into the task's bundle. Writes are atomic (temp file, fsync, rename, fsync of the
 // directory) and private (0600: the spec may carry secrets in its environment).
-import {randomBytes} from 'node:crypto'
 import {closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {DataLoss, InvalidArgument, NotFound} from '../errors/index.js'
 import type {RuntimeSpec} from './oci-spec.js'
+import {randomBytes} from '../sys/random.js'
 
 /** The template's file name in a container's persistent directory. */
 export const TEMPLATE_FILE = 'spec.json'

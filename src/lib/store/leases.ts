@@ -1,13 +1,13 @@
 // Leases: per-namespace GC roots that hold content, ingests and snapshots while work is in
 // flight; an expired lease holds nothing and GC deletes it. Leases never keep a namespace alive
 // and are dropped with it; their resources go with them (ON DELETE CASCADE).
-import {randomBytes} from 'node:crypto'
 import type {Database} from 'better-sqlite3'
 import {AlreadyExists, InvalidArgument, isNotFound, NotFound} from '../errors/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {type Labels, sortedLabels, validateLabels} from '../oci/labels.js'
 import {nowMicros} from './event-log.js'
 import type {NamespaceStore} from './namespaces.js'
+import {randomBytes} from '../sys/random.js'
 
 /** A lease as stored. Times are unix microseconds; no `expiresAt` means it never expires. */
 export interface LeaseRecord {

@@ -2,7 +2,6 @@
 // committed layers share between namespaces. Only rows live here; the directories themselves are
 // made and mounted by lib/snapshot. A directory gets its row only once it is complete, and every
 // change records its `/snapshot/*` event in the same transaction.
-import {randomBytes} from 'node:crypto'
 import type {Database} from 'better-sqlite3'
 import type {SharingPolicy} from '../config/index.js'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
@@ -11,6 +10,7 @@ import {mergeLabels, SHAREABLE_LABEL} from './content.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {addLeaseResourceIn} from './leases.js'
 import type {NamespaceStore} from './namespaces.js'
+import {randomBytes} from '../sys/random.js'
 
 /** containerd's snapshot kinds, as `snapshots ls` prints them. */
 export type SnapshotKind = 'active' | 'view' | 'committed'
