@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
 import {containerFlags, createOptionsFrom} from '../cli/container-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
-import {createContainer, deleteTask, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
+import {createContainer, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
 /** ctr run's status when ctr itself failed before the process started (docker's convention). */
 const RUN_FAILED = 125
@@ -55,7 +55,6 @@ conmon (see ctr tasks logs, wait, attach). --rm removes the container and its sn
     let exitStatus: number
     try {
       ;({exitStatus} = await runForeground(rt, id, options))
-      await deleteTask(rt, id)
     } finally {
       if (flags.rm) removeContainer(store, ns, id)
     }

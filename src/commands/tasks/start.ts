@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
-import {deleteTask, runForeground, startDetached} from '../../lib/runtime/tasks.js'
+import {runForeground, startDetached} from '../../lib/runtime/tasks.js'
 
 export default class TasksStart extends CtrCommand {
   static override summary = 'start a container that has been created'
@@ -26,7 +26,6 @@ the task runs under conmon, its output goes to the task log (ctr tasks logs) and
       return
     }
     const {exitStatus} = await runForeground(rt, args.container, options)
-    await deleteTask(rt, args.container)
     if (exitStatus !== 0) process.exitCode = exitStatus
   }
 }

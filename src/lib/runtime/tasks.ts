@@ -142,19 +142,23 @@ function unknownExit(paths: TaskPaths): TaskExit {
 /**
  * After the init process exited: unmount the rootfs and drop runc's state, under the task lock
  * and only for the instance given (a newer run is left alone). The task directory stays until
- * `tasks delete` (it holds the log and exit file).
+ * `tasks delete` (it holds the log and exit file), unless `remove`: then the directory and the
+ * record go too (`/tasks/delete`), as a foreground run does at once. Returns the removed record.
  */
-export async function finishTask(rt: TaskRuntime, id: string, instance: string, options: {wait?: boolean} = {}): Promise<void> {
+export async function finishTask(rt: TaskRuntime, id: string, instance: string, options: {wait?: boolean; remove?: boolean} = {}): Promise<TaskRecord | undefined> {
   let lock: Lock
   try {
     lock = options.wait === false ? await acquireLock(rt.store.state, `task.${rt.ns}.${id}`, {timeoutMs: 0}) : await lockTask(rt, id)
   } catch {
-    return // its holder (start, cleanup or delete) does the work
+    return undefined // its holder (start, cleanup or delete) does the work
   }
   try {
     const t = rt.store.tasks.find(rt.ns, id)
-    if (!t || t.instance !== instance) return
+    if (!t || t.instance !== instance) return undefined
     await teardown(rt, id)
+    if (!options.remove) return undefined
+    rmSync(taskPaths(rt.store.state, rt.ns, id).dir, {recursive: true, force: true})
+    return rt.store.tasks.remove(rt.ns, id, instance)
   } finally {
     lock.release()
   }
@@ -297,13 +301,12 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIG
 /** The outcome of a foreground task. */
 export interface ForegroundExit {
   exitStatus: number
-  task: TaskRecord
 }
 
 /**
  * Run a task in the foreground: this process is its monitor. stdio are this process's own (or
  * /dev/null); signals sent to ctr reach the task. Resolves when the process exits, with the exit
- * recorded and the rootfs unmounted (the task record stays, stopped, for the caller to delete).
+ * recorded (`/tasks/exit`) and the task deleted (`/tasks/delete`), as ctr run and tasks start do.
  * A failure before the process started rejects (callers exit 125).
  */
 export async function runForeground(rt: TaskRuntime, id: string, options: StartOptions = {}): Promise<ForegroundExit> {
@@ -328,8 +331,10 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
     const pid = readPid(paths.pidFile)
     if (pid === undefined) return
     recordedStart = true
-    rt.store.tasks.created(rt.ns, id, task.instance, {pid, pidStart: processStartTime(pid)}, {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}})
-    rt.store.tasks.started(rt.ns, id, task.instance)
+    rt.store.tasks.batch(() => {
+      rt.store.tasks.created(rt.ns, id, task.instance, {pid, pidStart: processStartTime(pid)}, {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}})
+      rt.store.tasks.started(rt.ns, id, task.instance)
+    })
     if (options.pidFile) writePidFile(options.pidFile, pid)
   }
   const runcArgs = ['run', ...(keep ? ['--keep'] : []), '--bundle', paths.dir, '--pid-file', paths.pidFile, id]
@@ -342,8 +347,9 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   }
   const oom = keep && code === 137 && oomKilled(spec)
   rt.store.tasks.exited(rt.ns, id, task.instance, {exitStatus: code, exitedAt: nowMicros(), known: true, oom})
-  await finishTask(rt, id, task.instance)
-  return {exitStatus: code, task: rt.store.tasks.get(rt.ns, id)}
+  // ctr deletes a foreground task as soon as it exits (run, tasks start): in the same pass.
+  await finishTask(rt, id, task.instance, {remove: true})
+  return {exitStatus: code}
 }
 
 /** How a foreground runc (run or exec) is supervised. */

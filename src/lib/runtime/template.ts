@@ -2,7 +2,7 @@
 // directory with the placeholder root path; every start renders it with the freshly mounted rootfs and
 // writes the result into the task's bundle. Writes are atomic (temp file, fsync, rename, fsync of the
 // directory) and private (0600: the spec may carry secrets in its environment).
-import {closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {DataLoss, InvalidArgument, NotFound} from '../errors/index.js'
 import type {RuntimeSpec} from './oci-spec.js'
@@ -83,7 +83,10 @@ export function readTemplate(dir: string): string {
   }
 }
 
-/** Write a rendered spec as a bundle's `config.json`, atomically. */
+/**
+ * Write a rendered spec as a bundle's `config.json`. Plainly, with no rename or fsync: the bundle
+ * dir is volatile and made afresh by each start, which removes whatever a crash left in it.
+ */
 export function writeBundleSpec(bundleDir: string, renderedJson: string): void {
-  writeFileAtomic(bundleDir, BUNDLE_CONFIG_FILE, renderedJson)
+  writeFileSync(join(bundleDir, BUNDLE_CONFIG_FILE), renderedJson, {mode: 0o600, flag: 'wx'})
 }

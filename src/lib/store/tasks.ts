@@ -198,6 +198,11 @@ export class TaskStore {
     })
   }
 
+  /** Several changes (each with its event) in one commit: a foreground task is created and started at once. */
+  batch<T>(fn: () => T): T {
+    return this.commit(fn)
+  }
+
   /** running ⇄ paused, with `/tasks/paused` or `/tasks/resumed`. */
   setPaused(ns: string, id: string, instance: string, paused: boolean): boolean {
     return this.change(ns, id, instance, [paused ? 'running' : 'paused'], () => {
@@ -308,6 +313,7 @@ export class TaskStore {
    * task is reconciled as stopped anyway. The next FULL commit (any metadata change) syncs them.
    */
   private commit<T>(fn: () => T): T {
+    if (this.db.inTransaction) return this.db.transaction(fn)() // inside batch(): a savepoint of its commit
     this.db.pragma('synchronous = NORMAL')
     try {
       return this.db.transaction(fn).immediate()
