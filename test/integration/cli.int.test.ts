@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {spawnSync} from 'node:child_process'
+import {interpret} from '../../src/lib/config/index.js'
+import {openStore} from '../../src/lib/store/index.js'
 import {CTR_BIN, type Sandbox, sandbox} from '../helpers/cli.js'
 
 describe('ctr CLI contract', () => {
@@ -121,6 +123,18 @@ describe('ctr CLI contract', () => {
     const {readFileSync} = await import('node:fs')
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
     assert.equal(pkg.bin.ctr, pkg.bin.berth)
+  })
+
+  test('a reader that goes away (| head) ends the command quietly, with status 0', async () => {
+    const store = await openStore({root: sb.root, state: sb.state, config: {source: undefined, ...interpret({})}})
+    store.db.transaction(() => {
+      for (let i = 0; i < 6000; i++) store.namespaces.create(`pipe-${i}`, {'a-label': 'with a value long enough to fill the pipe'})
+    })()
+    store.close()
+    // Far more than a pipe holds: ctr is still writing when head exits.
+    const r = spawnSync('bash', ['-c', `'${CTR_BIN}' namespaces ls | head -c 100 >/dev/null; echo "ctr=\${PIPESTATUS[0]}"`], {env: sb.env, encoding: 'utf8'})
+    assert.equal(r.stdout, 'ctr=0\n')
+    assert.equal(r.stderr, '')
   })
 
   test('started as installed, node does not load NODE_EXTRA_CA_CERTS at start-up', () => {
