@@ -14,7 +14,6 @@
 // the bundle compiles as usual.
 'use strict'
 if (process.env.NODE_EXTRA_CA_CERTS) process.env.BERTH_NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS
-else if (process.env.BERTH_NODE_EXTRA_CA_CERTS === '') delete process.env.BERTH_NODE_EXTRA_CA_CERTS
 delete process.env.NODE_EXTRA_CA_CERTS
 const {readFileSync, writeFileSync} = require('node:fs')
 const {dirname, join} = require('node:path')

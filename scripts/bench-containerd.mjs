@@ -176,7 +176,7 @@ export async function startContainerd({readyTimeoutMs = 20_000} = {}) {
 export const NODE_E_0 = ['/usr/bin/env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', '0']
 
 /** Berth's CLI as an installed `ctr` runs: bin/run.js executed through its shebang. */
-export const berthBin = (repo) => [join(repo, 'bin', 'run.js')]
+export const berthBin = (repo) => join(repo, 'bin', 'run.js')
 
 export function run(argv, {env, input} = {}) {
   return new Promise((resolve, reject) => {

@@ -100,7 +100,7 @@ function check(what, r) {
  */
 export async function benchPull({repo, work, rounds, log}) {
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
-  const berth = berthBin(repo)
+  const berth = [berthBin(repo)]
   const haveContainerd = containerdAvailable()
   const anchorName = haveContainerd ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon)` : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
   const notes = []

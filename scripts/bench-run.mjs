@@ -176,7 +176,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
   // Berth's store.
   const base = join(work, 'run-store')
   const bEnv = {BERTH_ROOT: join(base, 'root'), BERTH_STATE: join(base, 'state')}
-  const berthArgv = (args) => [...berthBin(repo), '-n', ns, ...args]
+  const berthArgv = (args) => [berthBin(repo), '-n', ns, ...args]
   const berth = (args) => run(berthArgv(args), {env: bEnv})
   const berthTaskDir = (id) => join(bEnv.BERTH_STATE, 'tasks', ns, id)
   const berthIds = new Set() // containers Berth may still have

@@ -5,10 +5,10 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {median, NODE_E_0} from './bench-containerd.mjs'
+import {berthBin, median, NODE_E_0} from './bench-containerd.mjs'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
-const ctrBin = join(repo, 'bin', 'run.js')
+const ctrBin = berthBin(repo)
 const {openStore, appendEvent} = await import(join(repo, 'dist/src/lib/store/index.js'))
 const {interpret} = await import(join(repo, 'dist/src/lib/config/index.js'))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31)

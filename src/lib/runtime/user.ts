@@ -149,11 +149,13 @@ export function resolveInRoot(root: RootFs, path: string): string | undefined {
   const split = (p: string) => p.split('/').filter((c) => c !== '' && c !== '.')
   const pending = split(path)
   const done: string[] = []
+  const hosts: string[] = [] // hosts[i]: where done[0..i] was found, kept in step with done
   let followed = 0
   while (pending.length > 0) {
     const part = pending.shift()!
     if (part === '..') {
       done.pop()
+      hosts.pop()
       continue
     }
     done.push(part)
@@ -163,13 +165,14 @@ export function resolveInRoot(root: RootFs, path: string): string | undefined {
       if (++followed > SYMLOOP_MAX) throw new FailedPrecondition(`resolving ${JSON.stringify(path)} in the container rootfs: too many levels of symbolic links`)
       const target = readlinkSync(at.host)
       done.pop()
-      if (target.startsWith('/')) done.length = 0
+      if (target.startsWith('/')) done.length = hosts.length = 0
       pending.unshift(...split(target))
       continue
     }
     if (!at.st.isDirectory() && pending.length > 0) return undefined
+    hosts.push(at.host)
   }
-  return done.length === 0 ? bases[0] || '/' : locate(done)?.host
+  return hosts.at(-1) ?? (bases[0] || '/')
 }
 
 /**
@@ -231,7 +234,6 @@ class Accounts {
  * @throws InvalidArgument for a malformed string or out-of-range id; NotFound for an unknown user or group name.
  */
 export function resolveUser(rootfs: RootFs | undefined, user: string | undefined): ResolvedUser {
-  if (typeof rootfs === 'string' && !rootfs.startsWith('/')) throw new InvalidArgument(`rootfs ${JSON.stringify(rootfs)} must be an absolute path`)
   const accounts = new Accounts(rootfs)
   const spec = user ?? ''
   const parts = spec === '' ? ['0'] : spec.split(':')
