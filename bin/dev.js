@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Development entry: runs the tsc output through the real oclif, without the bundle.
-import('../dist/src/cli/oclif-entry.js').then((m) => m.runDev(process.argv.slice(2)))
+import('../dist/src/entry/oclif-entry.js').then((m) => m.runDev(process.argv.slice(2)))

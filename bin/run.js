@@ -30,6 +30,6 @@ try {
 const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {filename: file, cachedData})
 const cacheOut = process.env.BERTH_WRITE_CODE_CACHE
 if (cacheOut) process.on('exit', () => writeFileSync(cacheOut, script.createCachedData()))
-globalThis.__berthImport = (url) => import(url) // see runOclif() in src/cli/main.ts
+globalThis.__berthImport = (url) => import(url) // see runOclif() in src/entry/main.ts
 const bundle = {exports: {}}
 script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dirname(file))

@@ -75,7 +75,7 @@ module.exports = new Proxy({}, {
 }
 
 await Promise.all([
-  esbuild.build({...bundleOptions, plugins: [lazyBuiltins], entryPoints: ['src/cli/fast-entry.ts'], outfile: 'dist/bundle/ctr.cjs'}),
+  esbuild.build({...bundleOptions, plugins: [lazyBuiltins], entryPoints: ['src/entry/fast-entry.ts'], outfile: 'dist/bundle/ctr.cjs'}),
   // The layer-apply worker thread's script (src/lib/snapshot/apply/pool.ts looks for it next to ctr.cjs).
   esbuild.build({...bundleOptions, entryPoints: ['src/lib/snapshot/apply/worker.ts'], outfile: 'dist/bundle/apply-worker.cjs'}),
 ])

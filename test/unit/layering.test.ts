@@ -13,12 +13,14 @@ const ALLOWED: Record<string, string[]> = {
   config: ['errors'],
   oci: ['errors'],
   filters: ['errors'],
+  tar: ['errors'],
   store: ['errors', 'oci', 'filters', 'config', 'sys'],
   events: ['errors', 'oci', 'filters', 'config', 'store'],
-  images: ['errors', 'oci', 'filters', 'config', 'store'],
-  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency'],
-  snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys', 'concurrency'],
-  runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull'],
+  registry: ['errors', 'oci'],
+  snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys', 'concurrency', 'tar'],
+  images: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'sys', 'concurrency', 'tar', 'registry', 'snapshot'],
+  pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry'],
+  runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']
 

@@ -1,7 +1,7 @@
 // A small, fast stand-in for the parts of @oclif/core that Berth's commands use at run time.
 // The bundled CLI is built with `@oclif/core` aliased to this file, so an ordinary invocation
 // never loads oclif (which costs more than Node's own start-up here). Help, topic listings and
-// anything else oclif renders go through the real oclif (see src/cli/oclif-entry.ts), which
+// anything else oclif renders go through the real oclif (see src/entry/oclif-entry.ts), which
 // reads the same command classes. Only the API subset below is supported; the build fails on a
 // missing export, and test/unit/cli/lite-parity.test.ts checks parsing against real oclif.
 

@@ -3,7 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {parseDuration} from '../../lib/config/index.js'
 import {parseReference} from '../../lib/oci/index.js'
-import {mountImage} from '../../lib/pull/index.js'
+import {mountImage} from '../../lib/images/mount.js'
 
 export default class ImagesMount extends CtrCommand {
   static override summary = 'mount an image to a target path'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
-import {unmountImage} from '../../lib/pull/index.js'
+import {unmountImage} from '../../lib/images/mount.js'
 
 export default class ImagesUnmount extends CtrCommand {
   static override summary = 'unmount the image from the target'

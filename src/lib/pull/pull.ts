@@ -28,7 +28,7 @@ import {
 import {type SnapshotterName, snapshotterName, type UnpackEvent, type UnpackLayer, unpackLayers} from '../snapshot/index.js'
 import {type Store, withLease} from '../store/index.js'
 import type {ProgressEvent, ProgressListener} from './progress.js'
-import {createRegistry, type Registry, type RegistryOptions} from './registry/index.js'
+import {createRegistry, type Registry, type RegistryOptions} from '../registry/index.js'
 
 export interface FetchOptions {
   readonly namespace: string

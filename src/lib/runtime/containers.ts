@@ -8,7 +8,7 @@ import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseImageConfig} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
-import {unpackStoredImage} from '../pull/image-mount.js' // not the index: a run needs no registry client
+import {unpackStoredImage} from '../images/mount.js' // not the index: a run needs no registry client
 import {SnapshotService} from '../snapshot/service.js'
 import {type ContainerRecord, defaultState, type Store} from '../store/index.js'
 import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'

@@ -9,7 +9,7 @@ import {isAbsolute} from 'node:path'
 import {FailedPrecondition, InvalidArgument, NotFound, isBerthError} from '../../errors/index.js'
 import {HEAD_BYTES, decideCompression, streamLayer} from './decompress.js'
 import {Extractor, prefixed, type ApplyMode} from './extractor.js'
-import {TarReader} from './tar-reader.js'
+import {TarReader} from '../../tar/index.js'
 
 export type {ApplyMode} from './extractor.js'
 

@@ -51,7 +51,7 @@ import {
 import {DataLoss, Internal, InvalidArgument, PermissionDenied, Unavailable, isBerthError} from '../../errors/index.js'
 import {S_IFBLK, S_IFCHR, S_IFIFO, futimens, lgetxattr, llistxattr, lremovexattr, lsetxattr, lutimens, mknod, type Timespec} from '../../sys/index.js'
 import {cleanPath, components, depth, joinRel, parentRel} from './paths.js'
-import type {TarHeader, TarSink} from './tar-reader.js'
+import type {TarHeader, TarSink} from '../../tar/index.js'
 
 /** How a layer is applied: onto an empty overlayfs upper dir, or onto a full copy of its parent. */
 export type ApplyMode = 'overlay' | 'merged'

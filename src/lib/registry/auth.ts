@@ -1,6 +1,6 @@
 // Registry authorization as containerd's docker authorizer does it: learn a host's scheme from its 401 challenge, then authorize every later request up front; Bearer tokens are cached per host and scope set until they expire, and concurrent requests share one in-flight token fetch.
 import type {IncomingHttpHeaders} from 'node:http'
-import {Internal, PermissionDenied, Unavailable, isBerthError} from '../../errors/index.js'
+import {Internal, PermissionDenied, Unavailable, isBerthError} from '../errors/index.js'
 import type {CredentialStore, Credentials} from './credentials.js'
 
 /** One challenge of a `WWW-Authenticate` header: the scheme (lowercased) and its parameters (names lowercased). */

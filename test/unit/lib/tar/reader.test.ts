@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {errorKind} from '../../../../src/lib/errors/index.js'
-import {TarReader, type TarHeader, type TarSink} from '../../../../src/lib/snapshot/apply/tar-reader.js'
+import {TarReader, type TarHeader, type TarSink} from '../../../../src/lib/tar/index.js'
 import {cleanPath} from '../../../../src/lib/snapshot/apply/paths.js'
 import {writeTar, type TarEntry} from '../../../helpers/tar-writer.js'
 

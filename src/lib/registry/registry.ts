@@ -12,7 +12,7 @@ import {
   errorKind,
   isBerthError,
   type BerthError,
-} from '../../errors/index.js'
+} from '../errors/index.js'
 import {
   MANIFEST_ACCEPT,
   MAX_MANIFEST_BYTES,
@@ -25,7 +25,7 @@ import {
   normalizeMediaType,
   type Descriptor,
   type ImageReference,
-} from '../../oci/index.js'
+} from '../oci/index.js'
 import {ACCESS_DENIED_PREFIX, Authorizer, serverMessage, type AuthUse, type TokenResponse} from './auth.js'
 import {CredentialStore} from './credentials.js'
 import {isMirrorOf, loadEndpoints, type Capability, type Endpoint} from './hosts.js'

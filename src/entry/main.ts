@@ -3,8 +3,8 @@
 // unknown commands are handed to the real oclif, which renders them.
 import {InvalidArgument} from '../lib/errors/index.js'
 import {COMMAND_LOADERS, COMMAND_TABLE} from '../commands/registry.js'
-import {resolveArgv} from './argv.js'
-import {reportError} from './base-command.js'
+import {resolveArgv} from '../cli/argv.js'
+import {reportError} from '../cli/base-command.js'
 
 interface RunnableClass {
   new (argv: string[], config?: unknown): {_run(): Promise<unknown>}
@@ -36,7 +36,7 @@ function isTopic(word: string): boolean {
 
 async function runOclif(argv: string[]): Promise<void> {
   // Not bundled: the real oclif and the tsc-built command classes, loaded only for help.
-  const entry = new URL('../src/cli/oclif-entry.js', import.meta.url).href
+  const entry = new URL('../src/entry/oclif-entry.js', import.meta.url).href
   // bin/run.js compiles the bundle through node:vm (for the code cache), where import() needs the
   // loader of a real module: it lends its own.
   const load = (globalThis as {__berthImport?: (url: string) => Promise<unknown>}).__berthImport ?? ((url: string) => import(url))

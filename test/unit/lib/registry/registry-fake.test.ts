@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {after, afterEach, before, describe, test} from 'node:test'
-import {MAX_MANIFEST_BYTES, MediaType, sha256Digest, type Descriptor} from '../../../../../src/lib/oci/index.js'
-import {createRegistry, isResumableError} from '../../../../../src/lib/pull/registry/index.js'
-import {retryAfterMs} from '../../../../../src/lib/pull/registry/registry.js'
-import {startFakeRegistry, type FakeRegistry} from '../../../../helpers/fake-registry.js'
-import {freePort} from '../../../../helpers/registry.js'
-import {runTool} from '../../../../helpers/run-tool.js'
+import {MAX_MANIFEST_BYTES, MediaType, sha256Digest, type Descriptor} from '../../../../src/lib/oci/index.js'
+import {createRegistry, isResumableError} from '../../../../src/lib/registry/index.js'
+import {retryAfterMs} from '../../../../src/lib/registry/registry.js'
+import {startFakeRegistry, type FakeRegistry} from '../../../helpers/fake-registry.js'
+import {freePort} from '../../../helpers/registry.js'
+import {runTool} from '../../../helpers/run-tool.js'
 import {KINDS, buildFixtures, collect, isolated, ref, rejectsWith, startMiniServer, topDescriptor, type Fixtures} from './fixtures.js'
 
 const MANIFEST_ACCEPT_HEADER =
@@ -465,8 +465,8 @@ describe('registry client with servers that behave differently', () => {
   test('a finished client does not keep its process alive (idle keep-alive sockets are unref-ed)', async () => {
     const fake = await startFakeRegistry({images: {'test/app:v1': fx.ociImage}})
     try {
-      const index = new URL('../../../../../src/lib/pull/registry/index.js', import.meta.url).href
-      const oci = new URL('../../../../../src/lib/oci/index.js', import.meta.url).href
+      const index = new URL('../../../../src/lib/registry/index.js', import.meta.url).href
+      const oci = new URL('../../../../src/lib/oci/index.js', import.meta.url).href
       const code = `
         const {createRegistry} = await import(${JSON.stringify(index)})
         const {parseReference} = await import(${JSON.stringify(oci)})

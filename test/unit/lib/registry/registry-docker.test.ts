@@ -1,10 +1,10 @@
 // The registry client against Debian's real docker-registry (distribution 2.8), open and behind htpasswd Basic auth: every manifest kind resolves by tag and digest, manifests and blobs fetch intact (with Range), and refusals have the right kinds.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
-import {MediaType} from '../../../../../src/lib/oci/index.js'
-import {createRegistry} from '../../../../../src/lib/pull/registry/index.js'
-import {pushImage, startRegistry, type RunningRegistry} from '../../../../helpers/registry.js'
-import {missingTools} from '../../../../helpers/run-tool.js'
+import {MediaType} from '../../../../src/lib/oci/index.js'
+import {createRegistry} from '../../../../src/lib/registry/index.js'
+import {pushImage, startRegistry, type RunningRegistry} from '../../../helpers/registry.js'
+import {missingTools} from '../../../helpers/run-tool.js'
 import {KINDS, buildFixtures, collect, isolated, ref, rejectsWith, topDescriptor, type Fixtures} from './fixtures.js'
 
 const skip = missingTools({'/usr/bin/docker-registry': 'docker-registry', '/usr/bin/htpasswd': 'apache2-utils'})

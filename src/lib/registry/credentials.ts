@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {InvalidArgument} from '../../errors/index.js'
+import {InvalidArgument} from '../errors/index.js'
 
 /** A user name and secret. An empty `username` with a secret means the secret is an identity (refresh) token. */
 export interface Credentials {

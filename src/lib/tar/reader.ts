@@ -10,7 +10,7 @@
 // NotImplemented naming the entry. Header-only types (links, devices, dirs, fifos) carry no data
 // whatever their size field says, as in Go's archive/tar. Names must be valid UTF-8 without NULs.
 import {isUtf8} from 'node:buffer'
-import {DataLoss, NotImplemented} from '../../errors/index.js'
+import {DataLoss, NotImplemented} from '../errors/index.js'
 
 const BLOCK = 512
 /** Largest PAX / GNU long-name payload accepted (Go's archive/tar uses the same bound). */

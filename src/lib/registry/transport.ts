@@ -8,7 +8,7 @@ import {readFile} from 'node:fs/promises'
 import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
 import https from 'node:https'
 import {rootCertificates} from 'node:tls'
-import {InvalidArgument} from '../../errors/index.js'
+import {InvalidArgument} from '../errors/index.js'
 
 /** TLS settings of one endpoint, by file name (the files are read once per process). */
 export interface TlsSettings {

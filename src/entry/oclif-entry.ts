@@ -2,7 +2,7 @@
 // flags before the subcommand and ctr's aliases are resolved first, as on the fast path.
 import {flush, handle, run} from '@oclif/core'
 import {COMMAND_TABLE} from '../commands/registry.js'
-import {resolveArgv} from './argv.js'
+import {resolveArgv} from '../cli/argv.js'
 
 /** Run argv through oclif (help, or a whole command in development). */
 export async function runWithOclif(argv: string[]): Promise<void> {

@@ -1,5 +1,5 @@
 // The registry client's public types: options, the resolved descriptor and the `Registry` role interface the pull pipeline codes against.
-import type {Descriptor, ImageReference} from '../../oci/index.js'
+import type {Descriptor, ImageReference} from '../oci/index.js'
 
 /** Options of {@link Registry} clients; all optional. */
 export interface RegistryOptions {

@@ -5,7 +5,7 @@ import {createHash} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {FailedPrecondition, isNotFound, NotFound} from '../errors/index.js'
-import {ImageReader, type PlatformImage} from '../images/index.js'
+import {ImageReader, type PlatformImage} from './index.js'
 import {type Descriptor, parsePlatform, platformMatcher} from '../oci/index.js'
 import {nowMicros, type Store} from '../store/index.js'
 // Not the snapshot index: the layer applier loads only when an image must be unpacked (5 ms of every `run` otherwise).

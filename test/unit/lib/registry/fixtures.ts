@@ -5,10 +5,10 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe as describeError, errorKind, type ErrorKind} from '../../../../../src/lib/errors/index.js'
-import {parseReference, type Descriptor, type ImageReference} from '../../../../../src/lib/oci/index.js'
-import type {RegistryOptions} from '../../../../../src/lib/pull/registry/index.js'
-import {buildImage, buildIndex, type Built, type BuiltImage, type BuiltIndex} from '../../../../helpers/oci-image.js'
+import {describe as describeError, errorKind, type ErrorKind} from '../../../../src/lib/errors/index.js'
+import {parseReference, type Descriptor, type ImageReference} from '../../../../src/lib/oci/index.js'
+import type {RegistryOptions} from '../../../../src/lib/registry/index.js'
+import {buildImage, buildIndex, type Built, type BuiltImage, type BuiltIndex} from '../../../helpers/oci-image.js'
 
 /** The four top-level kinds a registry serves. */
 export interface Fixtures {
