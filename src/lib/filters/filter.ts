@@ -1,10 +1,10 @@
 // Filter values and their matching semantics: selectors combined with AND (one argument) and OR
 // (several arguments), as containerd's `filters/filter.go` defines them.
 //
-// Invariant: matching never throws and never recompiles — a `~=` regexp is translated and compiled
-// at most once per selector, on first use; an invalid one simply never matches.
+// Invariant: matching never throws and never recompiles — a `~=` selector carries its pattern
+// compiled once, by the parser, which refuses an invalid one.
 
-import {compileRegexp} from './regexp.js'
+import type {CompiledRegexp} from './regexp.js'
 
 /** A path of field names, e.g. `['labels', 'foo']` for `labels.foo`. */
 export type FieldPath = readonly string[]
@@ -27,13 +27,12 @@ export const always: Filter = {match: () => true}
 
 /** One `<fieldpath>[<operator><value>]` test. */
 export class Selector implements Filter {
-  /** undefined until first compiled; null when the pattern does not compile. */
-  private regexp: RegExp | null | undefined
-
   constructor(
     readonly fieldpath: FieldPath,
     readonly operator: Operator,
     readonly value: string,
+    /** The compiled pattern of a `~=` selector. */
+    private readonly regexp?: CompiledRegexp,
   ) {}
 
   match(adaptor: Adaptor): boolean {
@@ -46,10 +45,8 @@ export class Selector implements Filter {
       case '!=':
         // containerd compares the zero value "" for an absent field.
         return (found ?? '') !== this.value
-      case '~=': {
-        if (this.regexp === undefined) this.regexp = compileRegexp(this.value) ?? null
-        return this.regexp !== null && this.regexp.test(found ?? '')
-      }
+      case '~=':
+        return this.regexp !== undefined && this.regexp.test(found ?? '')
     }
   }
 }

@@ -3,8 +3,8 @@
 //
 // Semantics are containerd's (`filters/*.go`): selectors in one argument are AND'd, arguments are OR'd,
 // a bare field path tests presence, `==` needs the field present and equal, `!=` holds when the field
-// is absent or different, `~=` is an unanchored Go RE2 match against the value ("" when absent) and an
-// invalid regexp matches nothing. Parse errors read exactly like containerd's, e.g.
+// is absent or different, `~=` is an unanchored Go RE2 match against the value ("" when absent),
+// in linear time (re2js). Parse errors read exactly like containerd's, e.g.
 // `filters: parse error: [labels.ns >|/|< key==value]: quoted literal not terminated: invalid argument`.
 //
 // One deliberate extension: containerd starts a delimited literal at any value beginning with `/` or
@@ -14,7 +14,9 @@
 // compares with "/tasks/exit" and `labels.key==/value` with "/value" (containerd: "quoted literal not
 // terminated"), while `topic~=/^\/tasks\//`, `topic~=|^/tasks/|` and `name~=/foo/,x==y` stay
 // delimited regexps. Every input containerd accepts means the same here; field paths are unchanged
-// (`labels.ns/key==value` is still an error).
+// (`labels.ns/key==value` is still an error). A second one: a `~=` pattern that does not compile is
+// a parse error (`filters: parse error: [name~= >|(|< []: error parsing regexp: missing closing ]: …`)
+// where containerd would log it and match nothing.
 
 import {always, AnyOf, type Filter} from './filter.js'
 import {parseSelectors} from './parser.js'

@@ -9,13 +9,15 @@
 //   field     := [A-Za-z0-9_]+ | "..."             -- only double quotes in a field path
 //   operator  := "==" | "!=" | "~="
 //   value     := run of printable non-space, non-comma characters | "..." | /.../ | |...|
-//                                                  -- /.../ and |...| only after ~=
+//                                                  -- /.../ and |...| only after ~=; a ~= value must
+//                                                     compile as a Go RE2 pattern
 //
 // Invariant: every failure is an InvalidArgument whose message is
 // `filters: parse error: [<before> >|<char>|< <after>]: <reason>` (or `[<input>]: <reason>` at the end).
 
 import {InvalidArgument} from '../errors/index.js'
 import {AllOf, type FieldPath, type Operator, Selector} from './filter.js'
+import {compileRegexp} from './regexp.js'
 import {unquote} from './quote.js'
 import {EOF, ILLEGAL, Scanner} from './scanner.js'
 
@@ -59,7 +61,14 @@ class Parser {
     const next = this.scanner.peek()
     if (next === 0x2c || next === EOF) return new Selector(fieldpath, 'present', '')
     const operator = this.operator()
-    return new Selector(fieldpath, operator, this.value(operator === '~='))
+    const at = this.scanner.ppos
+    const value = this.value(operator === '~=')
+    if (operator !== '~=') return new Selector(fieldpath, operator, value)
+    // containerd compiles a `~=` value only when it matches and then treats a bad pattern as "no
+    // match"; a script that typed a broken pattern deserves to hear so (exit 2), not an empty list.
+    const compiled = compileRegexp(value)
+    if ('error' in compiled) throw this.error(at, compiled.error)
+    return new Selector(fieldpath, operator, value, compiled)
   }
 
   private fieldpath(): FieldPath {
