@@ -14,7 +14,7 @@ import {berthBin, containerdAvailable, ctrVersion, median, run, startContainerd}
 
 const GNU_TIME = '/usr/bin/time'
 const IMAGE = {count: 8, bytesPerLayer: 25 * 1024 * 1024, seed: 42}
-const REPO_NAME = 'bench/pull'
+export const REPO_NAME = 'bench/pull'
 const MiB = 1024 * 1024
 
 
@@ -23,7 +23,7 @@ const MiB = 1024 * 1024
  * generator's parameters and the compiled fixture code, so a changed generator builds afresh.
  * @returns an image object pushImage() accepts, plus the layer digests and total blob bytes.
  */
-async function benchImage(repo, log) {
+export async function benchImage(repo, log) {
   const helpers = join(repo, 'dist/test/helpers')
   const hash = createHash('sha256').update(JSON.stringify(IMAGE))
   for (const f of ['oci-image.js', 'tar-writer.js']) hash.update(readFileSync(join(helpers, f)))
@@ -59,7 +59,7 @@ async function benchImage(repo, log) {
  * writes, and with its logs off that is only HTTP responses (headers and bodies, sendfile
  * included). Free, unlike a relaying proxy, which added 6-13% to the timed pulls here.
  */
-function registryCounter(pid) {
+export function registryCounter(pid) {
   const wchar = () => Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1])
   let last = wchar()
   return {
@@ -74,7 +74,7 @@ function registryCounter(pid) {
 }
 
 /** Runs argv under GNU time; returns the run plus the peak RSS of the process tree in KiB. */
-async function runMeasured(argv, opts) {
+export async function runMeasured(argv, opts) {
   if (!existsSync(GNU_TIME)) return {...(await run(argv, opts)), maxRssKiB: NaN}
   const out = join(opts.tmp, `time-${process.pid}-${Math.random().toString(36).slice(2)}`)
   const r = await run([GNU_TIME, '-o', out, '-f', '%M', ...argv], opts)
@@ -88,7 +88,7 @@ async function runMeasured(argv, opts) {
   return {...r, maxRssKiB}
 }
 
-function check(what, r) {
+export function check(what, r) {
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(-2000)}`)
   return r
 }

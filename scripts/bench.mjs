@@ -15,6 +15,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31)
 const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
 const RUN_ROUNDS = Number(process.env.BENCH_RUN_ROUNDS ?? 15)
 const RUN_CYCLE_ROUNDS = Number(process.env.BENCH_RUN_CYCLE_ROUNDS ?? 3)
+const ARCHIVE_ROUNDS = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3)
+// BENCH_ONLY=startup,pull,run,archive runs only those sections (all by default).
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
+const want = (section) => !ONLY || ONLY.has(section)
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'))
 process.on('exit', () => rmSync(work, {recursive: true, force: true}))
@@ -44,56 +48,57 @@ function timeInterleaved(commands) {
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]))
 }
 
-// Stores: empty-ish, 1000 namespaces, 100,000 events.
-const small = await freshStore('small')
-small.store.namespaces.create('default')
-small.store.close()
-const big = await freshStore('ns1000')
-big.store.db.transaction(() => {
-  for (let i = 0; i < 1000; i++) big.store.namespaces.create(`ns-${String(i).padStart(4, '0')}`, {team: `t${i % 10}`, 'example.com/tier': 'gold'})
-})()
-big.store.close()
-const events = await freshStore('ev100k')
-events.store.db.transaction(() => {
-  for (let i = 0; i < 100_000; i++) {
-    appendEvent(events.store.db, `ns${i % 50}`, i % 2 ? '/tasks/exit' : '/tasks/start', {container_id: `c-${i}`, pid: 1000 + i})
-  }
-})()
-events.store.close()
+if (want('startup')) {
+  // Stores: empty-ish, 1000 namespaces, 100,000 events.
+  const small = await freshStore('small')
+  small.store.namespaces.create('default')
+  small.store.close()
+  const big = await freshStore('ns1000')
+  big.store.db.transaction(() => {
+    for (let i = 0; i < 1000; i++) big.store.namespaces.create(`ns-${String(i).padStart(4, '0')}`, {team: `t${i % 10}`, 'example.com/tier': 'gold'})
+  })()
+  big.store.close()
+  const events = await freshStore('ev100k')
+  events.store.db.transaction(() => {
+    for (let i = 0; i < 100_000; i++) {
+      appendEvent(events.store.db, `ns${i % 50}`, i % 2 ? '/tasks/exit' : '/tasks/start', {container_id: `c-${i}`, pid: 1000 + i})
+    }
+  })()
+  events.store.close()
 
-const env = (s) => ({BERTH_ROOT: s.root, BERTH_STATE: s.state})
-const rows = timeInterleaved({
-  'node -e 0': {argv: NODE_E_0, env: {}},
-  'ctr namespaces ls': {argv: [ctrBin, 'namespaces', 'ls'], env: env(small)},
-  'ctr namespaces ls (1000)': {argv: [ctrBin, 'namespaces', 'ls'], env: env(big)},
-  'ctr events --no-follow (100k)': {argv: [ctrBin, 'events', '--no-follow'], env: env(events)},
-})
-
-/** Delivery latency: a follower process, and events committed by this process. */
-async function followLatency(samplesWanted = 15) {
-  const s = await freshStore('follow')
-  const child = spawn(ctrBin, ['events'], {env: {...process.env, ...env(s)}, stdio: ['ignore', 'pipe', 'inherit']})
-  const arrivals = []
-  let buffer = ''
-  child.stdout.on('data', (d) => {
-    const now = performance.now()
-    buffer += d.toString()
-    const lines = buffer.split('\n')
-    buffer = lines.pop()
-    for (let k = 0; k < lines.length; k++) arrivals.push(now)
+  const env = (s) => ({BERTH_ROOT: s.root, BERTH_STATE: s.state})
+  const rows = timeInterleaved({
+    'node -e 0': {argv: NODE_E_0, env: {}},
+    'ctr namespaces ls': {argv: [ctrBin, 'namespaces', 'ls'], env: env(small)},
+    'ctr namespaces ls (1000)': {argv: [ctrBin, 'namespaces', 'ls'], env: env(big)},
+    'ctr events --no-follow (100k)': {argv: [ctrBin, 'events', '--no-follow'], env: env(events)},
   })
-  await new Promise((r) => setTimeout(r, 1000))
-  const latencies = []
-  for (let k = 0; k < samplesWanted; k++) {
-    const sent = performance.now()
-    s.store.namespaces.create(`lat${k}`)
-    while (arrivals.length <= k) await new Promise((r) => setTimeout(r, 1))
-    latencies.push(arrivals[k] - sent)
-    await new Promise((r) => setTimeout(r, 37))
-  }
-  child.kill('SIGINT')
-  s.store.close()
-  return {median: median(latencies), max: Math.max(...latencies)}
+
+  /** Delivery latency: a follower process, and events committed by this process. */
+  async function followLatency(samplesWanted = 15) {
+    const s = await freshStore('follow')
+    const child = spawn(ctrBin, ['events'], {env: {...process.env, ...env(s)}, stdio: ['ignore', 'pipe', 'inherit']})
+    const arrivals = []
+    let buffer = ''
+    child.stdout.on('data', (d) => {
+      const now = performance.now()
+      buffer += d.toString()
+      const lines = buffer.split('\n')
+      buffer = lines.pop()
+      for (let k = 0; k < lines.length; k++) arrivals.push(now)
+    })
+    await new Promise((r) => setTimeout(r, 1000))
+    const latencies = []
+    for (let k = 0; k < samplesWanted; k++) {
+      const sent = performance.now()
+      s.store.namespaces.create(`lat${k}`)
+      while (arrivals.length <= k) await new Promise((r) => setTimeout(r, 1))
+      latencies.push(arrivals[k] - sent)
+      await new Promise((r) => setTimeout(r, 37))
+    }
+    child.kill('SIGINT')
+    s.store.close()
+    return {median: median(latencies), max: Math.max(...latencies)}
 }
 const latency = await followLatency()
 
@@ -107,10 +112,8 @@ for (const [name, ms] of Object.entries(rows)) {
   console.log(`${name.padEnd(34)}${fmt(ms)}  ${(ms / anchor).toFixed(2)}×  ${target}`)
 }
 console.log(`${'ctr events: delivery latency'.padEnd(34)}${fmt(latency.median)}  (max ${latency.max.toFixed(1)} ms; target < 100 ms)`)
+}
 
-// The pull issue: Berth against containerd (a private daemon) in the same run.
-const {benchPull} = await import('./bench-pull.mjs')
-const pull = await benchPull({repo, work, rounds: PULL_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
 const cell = (v, unit) => (Number.isFinite(v) ? (unit === 'MiB' ? `${v.toFixed(v < 10 ? 1 : 0)} MiB` : v >= 10_000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`) : 'n/a')
 /** Prints a Berth-against-anchor section's rows (see bench-pull.mjs and bench-run.mjs for their shape). */
 function printRows(rows) {
@@ -130,13 +133,31 @@ function printRows(rows) {
     if (row.note) console.log(`${''.padEnd(38)}${row.note}`)
   }
 }
-console.log(`\n${pull.title} — medians of ${PULL_ROUNDS} runs, cold runs on a fresh store / fresh containerd root; anchor: ${pull.anchor}`)
-for (const note of pull.notes) console.log(`  ${note}`)
-printRows(pull.rows)
 
-// The run issue: run --rm, the create/start/kill/rm lifecycle and the monitor's memory, against containerd.
-const {benchRun} = await import('./bench-run.mjs')
-const runBench = await benchRun({repo, work, rounds: RUN_ROUNDS, cycleRounds: RUN_CYCLE_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
-console.log(`\n${runBench.title} — medians of ${RUN_ROUNDS} interleaved runs (lifecycle: ${RUN_CYCLE_ROUNDS} rounds); anchor: ${runBench.anchor}`)
-for (const note of runBench.notes) console.log(`  ${note}`)
-printRows(runBench.rows)
+if (want('pull')) {
+  // The pull issue: Berth against containerd (a private daemon) in the same run.
+  const {benchPull} = await import('./bench-pull.mjs')
+  const pull = await benchPull({repo, work, rounds: PULL_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${pull.title} — medians of ${PULL_ROUNDS} runs, cold runs on a fresh store / fresh containerd root; anchor: ${pull.anchor}`)
+  for (const note of pull.notes) console.log(`  ${note}`)
+  printRows(pull.rows)
+}
+
+if (want('run')) {
+  // The run issue: run --rm, the create/start/kill/rm lifecycle and the monitor's memory, against containerd.
+  const {benchRun} = await import('./bench-run.mjs')
+  const runBench = await benchRun({repo, work, rounds: RUN_ROUNDS, cycleRounds: RUN_CYCLE_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${runBench.title} — medians of ${RUN_ROUNDS} interleaved runs (lifecycle: ${RUN_CYCLE_ROUNDS} rounds); anchor: ${runBench.anchor}`)
+  for (const note of runBench.notes) console.log(`  ${note}`)
+  printRows(runBench.rows)
+}
+
+if (want('archive')) {
+  // The drop-in issue: images export, import and push against containerd.
+  const {benchArchive} = await import('./bench-archive.mjs')
+  const archive = await benchArchive({repo, work, rounds: ARCHIVE_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${archive.title} — medians of ${ARCHIVE_ROUNDS} runs, each on a fresh store / containerd root / registry; anchor: ${archive.anchor}`)
+  for (const note of archive.notes) console.log(`  ${note}`)
+  printRows(archive.rows)
+}
+
