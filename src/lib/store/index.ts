@@ -19,7 +19,7 @@ export {BUSY_TIMEOUT_MS} from './database.js'
 export type {NamespaceRecord} from './namespaces.js'
 export type {EventRecord, EventQuery, Retention} from './event-log.js'
 export {acquireLock, type Lock} from './locks.js'
-export {NAMESPACE_DROPPED, NAMESPACE_OWNERS, tableOwner, type DroppedWithNamespace, type NamespaceOwner} from './owners.js'
+export {NAMESPACE_OWNERS, tableOwner, type NamespaceOwner} from './owners.js'
 export {
   blobPath,
   ContentStore,

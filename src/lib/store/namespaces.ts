@@ -5,7 +5,7 @@ import {AlreadyExists, FailedPrecondition, NotFound} from '../errors/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {type Labels, sortedLabels, validateLabels} from '../oci/labels.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
-import {NAMESPACE_DROPPED, NAMESPACE_OWNERS, type NamespaceOwner} from './owners.js'
+import {NAMESPACE_OWNERS, type NamespaceOwner} from './owners.js'
 
 /** A namespace as stored. Times are unix microseconds. */
 export interface NamespaceRecord {
@@ -96,8 +96,8 @@ export class NamespaceStore {
   }
 
   /**
-   * Remove a namespace. Without `force` it must own nothing; with it, everything it owns goes too.
-   * Leases are dropped either way. Blob files and ingests are not rows of the namespace: call
+   * Remove a namespace. Without `force` it must own nothing (leases included); with it, everything
+   * it owns goes too, each object with its delete event. Blob files and ingests are not rows of the namespace: call
    * `collectGarbage` after a forced removal to delete the bytes no namespace references any more.
    * @throws NotFound, FailedPrecondition (not empty).
    */
@@ -106,14 +106,14 @@ export class NamespaceStore {
     this.db.transaction(() => {
       if (!this.exists(name)) throw new NotFound(`namespace ${JSON.stringify(name)}`, {suffixKind: true})
       if (options.force) {
-        for (const owner of owners) owner.removeAll(this.db, name)
+        const publish = (topic: string, payload: Record<string, unknown>) => appendEvent(this.db, name, topic, payload, this.retention)
+        for (const owner of owners) owner.removeAll(this.db, name, publish)
       } else {
         const kinds = owners.flatMap((o) => o.describe(this.db, name))
         if (kinds.length > 0) {
           throw new FailedPrecondition(`namespace ${JSON.stringify(name)} must be empty, but it still has ${kinds.join(', ')}`, {suffixKind: true})
         }
       }
-      for (const dropped of NAMESPACE_DROPPED) dropped.removeAll(this.db, name)
       this.db.prepare('DELETE FROM namespaces WHERE name = ?').run(name)
       appendEvent(this.db, name, '/namespaces/delete', {name}, this.retention)
     }).immediate()

@@ -226,13 +226,13 @@ describe('collectGarbage', () => {
     assert.equal(kept[target.digest], 'image img:1 -> manifest')
   })
 
-  test('namespace rm lists images and blobs; --force removes every row; GC then deletes its files', async () => {
+  test('namespace rm lists images, blobs and leases; --force removes every row; GC then deletes its files', async () => {
     const {store} = t
     const layer = testBlob('ns-rm layer', 1000)
     const pulled = await pullLike(store, 'gc-ns', 'docker.io/library/ns:1', [layer], 'ns config')
     store.leases.create('gc-ns', {id: 'l'})
     store.leases.addResource('gc-ns', 'l', 'content', layer.digest)
-    assert.throws(() => store.namespaces.remove('gc-ns'), (err) => (err as Error).message === 'namespace "gc-ns" must be empty, but it still has images, blobs')
+    assert.throws(() => store.namespaces.remove('gc-ns'), (err) => (err as Error).message === 'namespace "gc-ns" must be empty, but it still has images, blobs, leases')
     store.namespaces.remove('gc-ns', {force: true})
     for (const table of ['images', 'content', 'leases', 'lease_resources']) assert.equal(countRows(store, table, 'gc-ns'), 0, table)
     await collectGarbage(store)

@@ -84,10 +84,11 @@ describe('LeaseStore', () => {
     assert.equal(t.store.leases.get('wl', seen[1]!).id, seen[1], 'kept so that a retry finds its blobs')
   })
 
-  test('leases do not keep a namespace alive and are dropped with it', () => {
+  test('leases keep a namespace alive, and --force drops them with their resources', () => {
     t.store.leases.create('gone', {id: 'l1'})
     t.store.leases.addResource('gone', 'l1', 'content', 'sha256:00')
-    t.store.namespaces.remove('gone')
+    assert.throws(() => t.store.namespaces.remove('gone'), /still has leases/)
+    t.store.namespaces.remove('gone', {force: true})
     assert.equal(countRows(t.store, 'leases', 'gone'), 0)
     assert.equal(countRows(t.store, 'lease_resources', 'gone'), 0)
   })

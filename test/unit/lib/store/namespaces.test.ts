@@ -85,7 +85,7 @@ describe('NamespaceStore', () => {
     assert.deepEqual(db.prepare('SELECT namespace FROM test_blobs').all(), [{namespace: 'other'}])
   })
 
-  test('the real owners: refusal lists images, blobs; --force leaves no row of the namespace in any table', async () => {
+  test('the real owners: refusal lists images, blobs, leases; --force leaves no row of the namespace in any table', async () => {
     const {store} = t
     const blob = testBlob('owned by full')
     await putBlob(store, 'full', blob)
@@ -95,10 +95,10 @@ describe('NamespaceStore', () => {
     await putBlob(store, 'bystander', blob)
     assert.throws(
       () => store.namespaces.remove('full'),
-      (err) => errorKind(err) === 'failed precondition' && text(err) === 'namespace "full" must be empty, but it still has images, blobs: failed precondition',
+      (err) => errorKind(err) === 'failed precondition' && text(err) === 'namespace "full" must be empty, but it still has images, blobs, leases: failed precondition',
     )
     store.images.delete('full', 'docker.io/library/x:1')
-    assert.throws(() => store.namespaces.remove('full'), (err) => text(err) === 'namespace "full" must be empty, but it still has blobs: failed precondition')
+    assert.throws(() => store.namespaces.remove('full'), (err) => text(err) === 'namespace "full" must be empty, but it still has blobs, leases: failed precondition')
     store.namespaces.remove('full', {force: true})
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).filter((table) =>
       (store.db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).includes('namespace'),
@@ -108,5 +108,34 @@ describe('NamespaceStore', () => {
       assert.equal(store.db.prepare(`SELECT count(*) FROM ${table} WHERE namespace = 'full'`).pluck().get(), 0, table)
     }
     assert.equal(store.content.info('bystander', blob.digest).digest, blob.digest, 'other namespaces keep their records')
+  })
+
+  test('regression: namespaces rm without --force deleted the namespace\'s leases silently', () => {
+    const {store} = t
+    store.leases.create('leased', {id: 'keep-me'})
+    assert.throws(
+      () => store.namespaces.remove('leased'),
+      (err) => errorKind(err) === 'failed precondition' && text(err) === 'namespace "leased" must be empty, but it still has leases: failed precondition',
+    )
+    assert.deepEqual(store.leases.list('leased').map((l) => l.id), ['keep-me'], 'the lease survives the refusal')
+    store.namespaces.remove('leased', {force: true})
+    assert.deepEqual(store.leases.list('leased'), [])
+  })
+
+  test('--force publishes the delete event of every object it removes, in the same transaction', async () => {
+    const {store} = t
+    const blob = testBlob('forced away')
+    await putBlob(store, 'forced', blob)
+    for (const name of ['docker.io/library/a:1', 'docker.io/library/b:1']) {
+      store.images.put('forced', {name, target: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: blob.digest, size: blob.size}})
+    }
+    const before = eventTriples(store).length
+    store.namespaces.remove('forced', {force: true})
+    assert.deepEqual(eventTriples(store).slice(before), [
+      ['forced', '/images/delete', {name: 'docker.io/library/a:1'}],
+      ['forced', '/images/delete', {name: 'docker.io/library/b:1'}],
+      ['forced', '/content/delete', {digest: blob.digest}],
+      ['forced', '/namespaces/delete', {name: 'forced'}],
+    ])
   })
 })
