@@ -3,7 +3,8 @@
 import {Command} from '@oclif/core'
 import {resolve} from 'node:path'
 import {type BerthConfig, loadConfig} from '../lib/config/index.js'
-import {causeChain, describe, withContext} from '../lib/errors/index.js'
+import {fromSystemError} from '../lib/errors/errno.js'
+import {causeChain, describe, Internal, isBerthError, withContext} from '../lib/errors/index.js'
 import {validateIdentifier} from '../lib/oci/identifiers.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
@@ -102,8 +103,18 @@ export abstract class CtrCommand extends Command {
 
 /** Print `ctr: <message>` (plus the cause chain with --debug) and set the exit code. */
 export function reportError(err: unknown, debug: boolean): void {
+  // A system or SQLite error that no library wrapped still gets its kind (and exit code) from the
+  // one errno table; any other foreign error is an internal error, said as such.
+  const foreign = err as {code?: unknown; oclif?: unknown} | null
+  if (!isBerthError(err) && foreign?.oclif === undefined) err = typeof foreign?.code === 'string' ? fromSystemError(err) : internalError(err)
   const firstLine = describe(err).split('\n')[0]
   process.stderr.write(`ctr: ${firstLine}\n`)
   if (debug) for (const line of causeChain(err)) process.stderr.write(`  ${line}\n`)
   process.exitCode = exitCodeFor(err)
+}
+
+/** A JavaScript error (a TypeError, a RangeError) as the user sees it: an internal error, never a raw class name. */
+function internalError(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err)
+  return new Internal(`internal error: ${message} (run with --debug for the details)`, {cause: err})
 }

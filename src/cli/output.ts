@@ -74,3 +74,19 @@ export function tabwrite(lines: readonly string[], options: TabwriterOptions = C
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 4)}\n`
 }
+
+/**
+ * Write a warning to stderr the way ctr's logrus does (its TextFormatter with full RFC 3339 nano
+ * timestamps): `time="…" level=warning msg="…"` in a pipe, `WARN[…] …` on a terminal. Scripts
+ * that grep ctr's warnings (`image not found`) find the same text here.
+ */
+export function warn(message: string, stream: NodeJS.WriteStream = process.stderr): void {
+  const time = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z')
+  if (stream.isTTY) stream.write(`WARN[${time}] ${message}\n`)
+  else stream.write(`time="${time}" level=warning msg=${logfmtValue(message)}\n`)
+}
+
+/** logrus quotes a value unless every character is one of [A-Za-z0-9-._/@^+]. */
+function logfmtValue(value: string): string {
+  return /^[A-Za-z0-9\-._/@^+]+$/.test(value) ? value : JSON.stringify(value)
+}

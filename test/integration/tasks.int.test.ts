@@ -90,7 +90,7 @@ describe('ctr tasks', {skip}, () => {
     assert.equal(taskList(sb).get(id)?.status, 'STOPPED')
     const rm = sb.run(['tasks', 'rm', id])
     assert.equal(rm.code, 0, rm.stderr)
-    assert.match(rm.stderr, new RegExp(`task ${id} exit with non-zero exit code 5\\n$`))
+    assert.match(rm.stderr, new RegExp(`level=warning msg="task ${id} exit with non-zero exit code 5"\\n$`))
     sb.ok(['containers', 'rm', id])
   })
 

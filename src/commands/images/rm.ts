@@ -1,12 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
+import {warn} from '../../cli/output.js'
 import {isNotFound} from '../../lib/errors/index.js'
 import {parseReference} from '../../lib/oci/index.js'
 import {collectGarbage} from '../../lib/store/index.js'
 
 export default class ImagesRm extends CtrCommand {
   static override summary = 'remove one or more images (aliases: remove, delete, del)'
-  static override description = 'Remove image records and print each removed name; a missing image is reported on stderr and does not fail (as ctr). Blobs no namespace reaches any more are deleted at once.'
+  static override description = "Remove image records and print each removed name; a missing image gets ctr's warning on stderr (`<ref>: image not found`) and does not fail. Blobs no namespace reaches any more are deleted at once."
   static override args = {ref: Args.string({required: true, description: 'image reference'})}
   static override strict = false // several refs
   static override flags = {sync: Flags.boolean({summary: 'accepted for ctr compatibility: garbage is always collected before returning'})}
@@ -24,7 +25,7 @@ export default class ImagesRm extends CtrCommand {
         this.out(`${input}\n`)
       } catch (err) {
         if (!isNotFound(err)) throw err
-        process.stderr.write(`ctr: ${input}: image not found\n`)
+        warn(`${input}: image not found`) // ctr's warning, not an error: the exit stays 0
       }
     }
     if (removed > 0) await collectGarbage(store)

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../../cli/base-command.js'
+import {warn} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {deleteExec} from '../../lib/runtime/exec.js'
 import {deleteTask} from '../../lib/runtime/tasks.js'
@@ -24,7 +25,7 @@ non-zero exit status is reported on stderr, as ctr does. With --exec-id, delete 
     for (const id of ids) {
       try {
         const removed = flags['exec-id'] ? await deleteExec(rt, id, flags['exec-id'], {force: flags.force}) : await deleteTask(rt, id, {force: flags.force})
-        if (removed.exitStatus !== undefined && removed.exitStatus !== 0) process.stderr.write(`WARN: task ${id} exit with non-zero exit code ${removed.exitStatus}\n`)
+        if (removed.exitStatus !== undefined && removed.exitStatus !== 0) warn(`task ${id} exit with non-zero exit code ${removed.exitStatus}`)
       } catch (err) {
         reportError(err, this.globals.debug)
         firstExitCode ??= process.exitCode as number

@@ -8,7 +8,7 @@ import {readFile} from 'node:fs/promises'
 import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
 import https from 'node:https'
 import {rootCertificates} from 'node:tls'
-import {InvalidArgument} from '../errors/index.js'
+import {InvalidArgument, Unavailable} from '../errors/index.js'
 
 /** TLS settings of one endpoint, by file name (the files are read once per process). */
 export interface TlsSettings {
@@ -68,7 +68,8 @@ export class Transport {
   ) {}
 
   /**
-   * Send `req`, following up to 10 redirects (303 turns into GET; Authorization is not sent to another host).
+   * Send `req`, following up to 10 redirects (303 turns into GET; Authorization is not sent to another host); a loop or
+   * an 11th redirect is an Unavailable error that says so.
    * @returns the final response with its body unread.
    * @throws InvalidArgument when a CA or client certificate file cannot be read; otherwise Node's network and TLS errors
    *   as they come (the caller classifies them), and the abort reason when `signal` fires.
@@ -77,13 +78,20 @@ export class Transport {
     let url = req.url
     let method = req.method
     const headers = {...req.headers}
+    const visited = new Set<string>()
     for (let hops = 0; ; hops++) {
       const res = await this.sendOnce(method, url, headers, req)
       const status = res.statusCode ?? 0
       const location = res.headers.location
-      if (REDIRECTS.has(status) && location !== undefined && hops < MAX_REDIRECTS) {
+      if (REDIRECTS.has(status) && location !== undefined) {
         discard(res, method === 'HEAD')
+        visited.add(`${method} ${url.href}`)
         const next = new URL(location, url)
+        // A loop or an endless chain is the server's fault, not an "unexpected status 307".
+        if (visited.has(`${status === 303 && method !== 'HEAD' ? 'GET' : method} ${next.href}`)) {
+          throw new Unavailable(`registry redirect loop: ${url.href} redirects back to ${next.href}`)
+        }
+        if (hops >= MAX_REDIRECTS) throw new Unavailable(`registry redirected more than ${MAX_REDIRECTS} times, last to ${next.href} (from ${req.url.href})`)
         if (next.host !== url.host) delete headers['authorization']
         if (status === 303 && method !== 'HEAD') method = 'GET'
         url = next

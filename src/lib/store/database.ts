@@ -1,10 +1,11 @@
 // Opens `<root>/meta.db`: creates root and state on first use, sets WAL and the busy timeout,
 // and migrates. The native SQLite addon is loaded here, only when a command needs the store.
-import {chmodSync, closeSync, existsSync, mkdirSync, openSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import type {Database} from 'better-sqlite3'
-import {Internal, PermissionDenied, Unavailable} from '../errors/index.js'
+import {fromSystemError} from '../errors/errno.js'
+import {DataLoss, errorKind, isBerthError, PermissionDenied} from '../errors/index.js'
 import {migrate} from './migrations.js'
 import {DB_MODE, DIR_MODE} from './paths.js'
 
@@ -50,6 +51,7 @@ export async function openDatabase(root: string): Promise<Database> {
     closeSync(openSync(path, 'wx', DB_MODE))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, `cannot create ${JSON.stringify(path)}`)
+    refuseLostDatabase(root, path)
   }
   const {default: SQLite} = await import('better-sqlite3')
   let db: Database
@@ -66,7 +68,37 @@ export async function openDatabase(root: string): Promise<Database> {
     return db
   } catch (err) {
     db.close()
-    throw err
+    const code = (err as {code?: string}).code ?? ''
+    if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+      throw new DataLoss(`metadata store ${JSON.stringify(path)} is damaged (${(err as Error).message}): restore it from a backup, or move it away to start an empty store`, {cause: err})
+    }
+    if (isBerthError(err)) throw err
+    const wrapped = fsError(err, `metadata store ${JSON.stringify(path)}`)
+    throw isPermissionDenied(wrapped) ? new PermissionDenied(`${wrapped.message} (the store is on a read-only file system, or this user may not write it)`, {cause: err}) : wrapped
+  }
+}
+
+/**
+ * An existing but empty meta.db is a lost or truncated database, not a new store, when content or
+ * snapshots are already on disk: initialising it would record nothing, and the next GC would then
+ * delete every blob and snapshot as unreferenced. Refuse instead. (A new store's file is empty only
+ * between its creation and SQLite's first write, before any blob can exist.)
+ * @throws DataLoss.
+ */
+function refuseLostDatabase(root: string, path: string): void {
+  if (statSync(path).size !== 0) return
+  for (const dir of ['content/blobs/sha256', 'snapshots/overlayfs', 'snapshots/native']) {
+    let entries: string[]
+    try {
+      entries = readdirSync(join(root, dir))
+    } catch {
+      continue
+    }
+    if (entries.length > 0) {
+      throw new DataLoss(
+        `metadata store ${JSON.stringify(path)} is empty, but ${join(root, dir)} holds ${entries.length} entries: the database was lost or truncated; restore it from a backup (refusing to start a new store that garbage collection would then empty)`,
+      )
+    }
   }
 }
 
@@ -100,8 +132,7 @@ function nativeBindingPath(): string | undefined {
 }
 
 function fsError(err: unknown, what: string): Error {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new PermissionDenied(`${what}: ${(err as Error).message}`, {cause: err})
-  if (code === 'SQLITE_BUSY') return new Unavailable(`${what}: ${(err as Error).message}`, {cause: err})
-  return new Internal(`${what}: ${(err as Error).message}`, {cause: err})
+  return fromSystemError(err, what)
 }
+
+const isPermissionDenied = (err: unknown) => errorKind(err) === 'permission denied'

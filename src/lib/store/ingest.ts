@@ -8,7 +8,8 @@ import {createHash, type Hash} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {type FileHandle, open} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {DataLoss, FailedPrecondition, Internal, PermissionDenied} from '../errors/index.js'
+import {DataLoss, FailedPrecondition} from '../errors/index.js'
+import {fromSystemError} from '../errors/errno.js'
 import type {Labels} from '../oci/labels.js'
 import {blobPath, type ContentContext, type ContentInfo, type ContentWriter, recordContentIn, type WriterOptions} from './content.js'
 import {ensureDir} from './database.js'
@@ -378,8 +379,5 @@ function fsyncDir(dir: string): void {
 
 function ioError(err: unknown, what: string): Error {
   if ((err as {kind?: string}).kind !== undefined) return err as Error
-  const code = (err as NodeJS.ErrnoException).code
-  const message = `${what}: ${(err as Error).message}`
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new PermissionDenied(message, {cause: err})
-  return new Internal(message, {cause: err})
+  return fromSystemError(err, what)
 }

@@ -1,7 +1,7 @@
 // The schema, as forward-only migrations. `PRAGMA user_version` records how many have run;
 // a database newer than this binary is refused rather than guessed at.
 import type {Database} from 'better-sqlite3'
-import {FailedPrecondition} from '../errors/index.js'
+import {DataLoss, FailedPrecondition} from '../errors/index.js'
 
 /** One step forward. `up` runs inside the migrating transaction and must be synchronous. */
 export interface Migration {
@@ -226,6 +226,10 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
     // Re-read under the write lock: another process may have migrated meanwhile.
     const current = db.pragma('user_version', {simple: true}) as number
     if (current > target) throw newerSchema(current, target)
+    if (current === 0 && db.prepare("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' LIMIT 1").get() !== undefined) {
+      // Version 0 with tables: some other program's database, not a new one. Migrating would mix our tables into it.
+      throw new DataLoss('metadata store is a SQLite database of another program (no Berth schema version, but it has tables): move it away or point --root elsewhere', {suffixKind: true})
+    }
     for (const m of migrations.slice(current)) m.up(db)
     db.pragma(`user_version = ${target}`)
     return current

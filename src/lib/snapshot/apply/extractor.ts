@@ -48,7 +48,8 @@ import {
   writeSync,
   type BigIntStats,
 } from 'node:fs'
-import {DataLoss, Internal, InvalidArgument, PermissionDenied, Unavailable, isBerthError} from '../../errors/index.js'
+import {DataLoss, Internal, isBerthError} from '../../errors/index.js'
+import {fromSystemError} from '../../errors/errno.js'
 import {S_IFBLK, S_IFCHR, S_IFIFO, futimens, lgetxattr, llistxattr, lremovexattr, lsetxattr, lutimens, mknod, type Timespec} from '../../sys/index.js'
 import {cleanPath, components, depth, joinRel, parentRel} from './paths.js'
 import type {TarHeader, TarSink} from '../../tar/index.js'
@@ -826,22 +827,5 @@ export function prefixed(err: unknown, prefix: string): Error {
     const Class = Object.getPrototypeOf(err).constructor as new (m: string, o?: {cause?: unknown}) => Error
     return new Class(`${prefix}: ${err.message}`, {cause: err})
   }
-  const e = err as NodeJS.ErrnoException
-  const message = `${prefix}: ${e?.message ?? String(err)}`
-  switch (e?.code) {
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new PermissionDenied(message, {cause: err})
-    case 'ENOSPC':
-    case 'EDQUOT':
-    case 'EMFILE':
-    case 'ENFILE':
-      return new Unavailable(message, {cause: err})
-    case 'ENAMETOOLONG':
-    case 'ELOOP':
-      return new InvalidArgument(message, {cause: err})
-    default:
-      return new Internal(message, {cause: err})
-  }
+  return fromSystemError(err, prefix)
 }

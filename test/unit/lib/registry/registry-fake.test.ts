@@ -559,4 +559,33 @@ describe('registry client with servers that behave differently', () => {
       await Promise.all([server.stop(), target.stop()])
     }
   })
+
+  test('regression: a redirect loop was "unexpected status 307" (exit 1); it is Unavailable, naming the loop', async () => {
+    const server = await startMiniServer((req, res) => {
+      const next = req.url === '/v2/test/loop/manifests/a' ? '/v2/test/loop/manifests/b' : '/v2/test/loop/manifests/a'
+      res.writeHead(307, {location: next, 'content-length': '0'})
+      res.end()
+    })
+    try {
+      const reg = createRegistry(isolated())
+      await rejectsWith(reg.resolve(ref(server.host, 'test/loop:a')), 'unavailable', /redirect loop: .*\/manifests\/b redirects back to .*\/manifests\/a/)
+      assert.ok(server.requests.length <= 4, `${server.requests.length} requests`)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('an endless chain of distinct redirects stops after 10 with Unavailable', async () => {
+    let n = 0
+    const server = await startMiniServer((_req, res) => {
+      res.writeHead(302, {location: `/v2/test/chain/manifests/hop${n++}`, 'content-length': '0'})
+      res.end()
+    })
+    try {
+      const reg = createRegistry(isolated())
+      await rejectsWith(reg.resolve(ref(server.host, 'test/chain:x')), 'unavailable', /redirected more than 10 times/)
+    } finally {
+      await server.stop()
+    }
+  })
 })
