@@ -1,12 +1,8 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
-// ctr / berth: the bundled CLI (built by `npm run build`). CommonJS on purpose: see bin/package.json.
-//
-// NODE_EXTRA_CA_CERTS makes node read and parse that CA bundle before running any script: 30 ms and
-// more of every start-up with a distribution's full bundle, for the few commands that ever talk TLS.
-// The shebang (GNU env -S) starts node without it and carries the file name in
-// BERTH_NODE_EXTRA_CA_CERTS, which the registry client adds to its trust store when it first opens
-// an https connection. Started as `node bin/run.js`, node has paid already; the name moves over all
-// the same, so that the ctr processes this one starts (conmon's exit command) start without the cost.
+#!/usr/bin/env node
+// The bundled CLI (built by `npm run build`). CommonJS on purpose: see bin/package.json. The
+// installed `ctr` is bin/ctr, which starts node on this file without NODE_EXTRA_CA_CERTS (see
+// there); started directly, node has paid that cost already, but the file name moves over all the
+// same, so that the ctr processes this one starts (conmon's exit command) start without it.
 //
 // The bundle is compiled with V8's code cache (dist/bundle/ctr.cjs.cache, made at build time by
 // running one command): start-up then skips parsing and compiling most of what every command
@@ -27,8 +23,10 @@ try {
 } catch {
   // no cache: compile as usual
 }
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {filename: file, cachedData})
 const cacheOut = process.env.BERTH_WRITE_CODE_CACHE
+// The cache is made at build time under a name that is no path of the build machine (V8 keeps the
+// script's name in it); V8 accepts it for the real name at run time.
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {filename: cacheOut ? 'berth/dist/bundle/ctr.cjs' : file, cachedData})
 if (cacheOut) process.on('exit', () => writeFileSync(cacheOut, script.createCachedData()))
 globalThis.__berthImport = (url) => import(url) // see runOclif() in src/entry/main.ts
 const bundle = {exports: {}}

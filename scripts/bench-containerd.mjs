@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 export const CONTAINERD = '/usr/bin/containerd'
-/** containerd's own client. Berth's CLI is bin/run.js (berthBin), never this. */
+/** containerd's own client. Berth's CLI is bin/ctr (berthBin), never this. */
 export const CTR = '/usr/bin/ctr'
 
 /** The median of samples (NaN for none): what every bench table reports. */
@@ -170,13 +170,13 @@ export async function startContainerd({readyTimeoutMs = 20_000} = {}) {
  * @returns exit status, output and wall time in ms.
  */
 /**
- * Node's own start-up, measured the way bin/run.js starts node: through env, without NODE_EXTRA_CA_CERTS (see the
+ * Node's own start-up, measured the way bin/ctr starts node: without NODE_EXTRA_CA_CERTS (see the
  * shebang there), so that the anchor and the CLI pay alike.
  */
 export const NODE_E_0 = ['/usr/bin/env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', '0']
 
-/** Berth's CLI as an installed `ctr` runs: bin/run.js executed through its shebang. */
-export const berthBin = (repo) => join(repo, 'bin', 'run.js')
+/** Berth's CLI as an installed `ctr` runs: bin/ctr, the launcher npm links as `ctr`. */
+export const berthBin = (repo) => join(repo, 'bin', 'ctr')
 
 export function run(argv, {env, input} = {}) {
   return new Promise((resolve, reject) => {

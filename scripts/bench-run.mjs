@@ -259,7 +259,7 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       check('ctr images pull', await ctr(['images', 'pull', '--plain-http', ref]))
       notes.push(`containerd's ctr gets --fifo-dir <daemon dir>/fifo (its stdio FIFOs stay in the private directory); Berth takes the same commands without it`)
     }
-    if (process.env.NODE_EXTRA_CA_CERTS) notes.push(`this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first (${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/run.js), and the node -e 0 row is measured the same way`)
+    if (process.env.NODE_EXTRA_CA_CERTS) notes.push(`this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first (${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/ctr), and the node -e 0 row is measured the same way`)
     notes.push("Berth's conmon runs its exit command, `ctr tasks cleanup` (one more Node start-up), when a task exits; containerd's shim reports the exit itself")
     // Before any task starts, and ahead of every other exit hook: bench-containerd.mjs's (installed
     // by the first run() above: it kills the daemon and unmounts its directory) and bench.mjs's

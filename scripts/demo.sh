@@ -6,7 +6,7 @@
 # containers berth-demo-hello and berth-demo-bg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ctr() { bin/run.js "$@"; }
+ctr() { bin/ctr "$@"; }
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 if ctr ns ls -q | grep -qx foo && ! ctr ns ls -q 'name==foo,labels."berth.demo"==true' | grep -qx foo; then
@@ -44,13 +44,13 @@ step chroot "$mnt" /bin/busybox echo "hello from the image's busybox"
 step ctr images unmount --rm "$mnt"
 rmdir "$mnt"
 echo; echo "# Nothing was pulled in foo:"
-step env CONTAINERD_NAMESPACE=foo bin/run.js images ls
+step env CONTAINERD_NAMESPACE=foo bin/ctr images ls
 echo; echo "# Pulling the same image into foo downloads and extracts nothing: blobs and snapshots are shared."
-step env CONTAINERD_NAMESPACE=foo bin/run.js images pull "$ref"
-step env CONTAINERD_NAMESPACE=foo bin/run.js images ls
-step env CONTAINERD_NAMESPACE=foo bin/run.js snapshots ls
-step env CONTAINERD_NAMESPACE=foo bin/run.js images rm "$ref"
-step env CONTAINERD_NAMESPACE=foo bin/run.js images ls
+step env CONTAINERD_NAMESPACE=foo bin/ctr images pull "$ref"
+step env CONTAINERD_NAMESPACE=foo bin/ctr images ls
+step env CONTAINERD_NAMESPACE=foo bin/ctr snapshots ls
+step env CONTAINERD_NAMESPACE=foo bin/ctr images rm "$ref"
+step env CONTAINERD_NAMESPACE=foo bin/ctr images ls
 echo; echo "# It is still in default, which was created by the first write into it:"
 step ctr images ls
 step ctr namespaces ls

@@ -1,4 +1,4 @@
-// Spawns the built CLI (bin/run.js) as a user would, with a private root and state per test.
+// Spawns the built CLI (bin/ctr, the installed launcher) as a user would, with a private root and state per test.
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 /** The repository root (dist/test/helpers/ -> ../../..). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 /** Executed directly, through its shebang, as an installed `ctr` is. */
-export const CTR_BIN = join(REPO_ROOT, 'bin', 'run.js')
+export const CTR_BIN = join(REPO_ROOT, 'bin', 'ctr')
 
 export interface CtrResult {
   readonly code: number | null

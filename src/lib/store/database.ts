@@ -5,7 +5,7 @@ import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import type {Database} from 'better-sqlite3'
 import {fromSystemError} from '../errors/errno.js'
-import {DataLoss, errorKind, isBerthError, PermissionDenied} from '../errors/index.js'
+import {DataLoss, errorKind, FailedPrecondition, isBerthError, PermissionDenied} from '../errors/index.js'
 import {migrate} from './migrations.js'
 import {DB_MODE, DIR_MODE} from './paths.js'
 
@@ -124,10 +124,18 @@ async function switchToWal(db: Database, root: string): Promise<void> {
  * from node_modules.)
  */
 function nativeBindingPath(): string | undefined {
+  const require = createRequire(import.meta.url)
   try {
-    return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node')
+    return require.resolve('better-sqlite3/build/Release/better_sqlite3.node')
   } catch {
-    return undefined // let better-sqlite3 find it itself
+    let pkg: string
+    try {
+      pkg = dirname(require.resolve('better-sqlite3/package.json'))
+    } catch {
+      return undefined // not an npm layout: let better-sqlite3 find its addon itself
+    }
+    // Its install script builds the addon; `npm install --ignore-scripts` skips it.
+    throw new FailedPrecondition(`the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with --ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`)
   }
 }
 
