@@ -20,8 +20,8 @@ describe('ctr namespaces', () => {
   })
 
   test('store files are created with the documented modes', () => {
-    assert.equal(statSync(sb.root).mode & 0o777, 0o711)
-    assert.equal(statSync(sb.state).mode & 0o777, 0o711)
+    assert.equal(statSync(sb.root).mode & 0o777, 0o700)
+    assert.equal(statSync(sb.state).mode & 0o777, 0o700)
     assert.equal(statSync(join(sb.root, 'meta.db')).mode & 0o777, 0o600)
   })
 

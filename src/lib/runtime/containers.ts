@@ -10,7 +10,7 @@ import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
 import {unpackStoredImage} from '../images/mount.js' // not the index: a run needs no registry client
 import {SnapshotService} from '../snapshot/service.js'
-import {type ContainerRecord, defaultState, type Store} from '../store/index.js'
+import {type ContainerRecord, defaultState, PRIVATE_DIR_MODE, type Store} from '../store/index.js'
 import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'
 import {DEFAULT_CGROUP_PARENT, generateSpec, type SpecOptions} from './spec.js'
 import {containerDir, readTemplate, writeTemplate} from './template.js'
@@ -65,7 +65,7 @@ export async function createContainer(store: Store, options: CreateContainerOpti
   const specJson = JSON.stringify(generateSpec({cgroupParent: cgroupParentFor(store.state), ...options.spec, namespace: ns, id: options.id, image: imageConfig, rootfs}), null, 2)
   const dir = containerDir(store.root, ns, options.id)
   try {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
+    mkdirSync(dir, {recursive: true, mode: PRIVATE_DIR_MODE}) // containers/, <ns>/ and <id>/: the spec may carry secrets
     writeTemplate(dir, specJson)
     // Image config labels first, --label over them (ctr), and the stop signal for `tasks kill`.
     const labels: Labels = {...(imageConfig.config?.Labels ?? {}), ...(options.labels ?? {}), [STOP_SIGNAL_LABEL]: stopSignal(imageConfig)}

@@ -6,7 +6,7 @@ import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
-import {type ExecRecord, nowMicros, UNKNOWN_EXIT_STATUS} from '../store/index.js'
+import {type ExecRecord, nowMicros, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, UNKNOWN_EXIT_STATUS} from '../store/index.js'
 import {readExitFile, startConmon} from './conmon.js'
 import type {Process, RuntimeSpec} from './oci-spec.js'
 import {processAlive, processStartTime, readPid} from './proc.js'
@@ -49,8 +49,8 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
   const ep = execPaths(rt.store.state, rt.ns, id, o.execId)
   try {
     rmSync(ep.dir, {recursive: true, force: true})
-    mkdirSync(ep.exitDir, {recursive: true})
-    writeFileSync(ep.process, JSON.stringify(process), {mode: 0o600})
+    mkdirSync(ep.exitDir, {recursive: true, mode: PRIVATE_DIR_MODE}) // in the 0700 bundle, and 0700 itself whatever the umask
+    writeFileSync(ep.process, JSON.stringify(process), {mode: PRIVATE_FILE_MODE})
   } catch (err) {
     rt.store.tasks.removeExec(rt.ns, id, o.execId)
     throw err

@@ -18,7 +18,7 @@ import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
-import {acquireLock, type ContainerRecord, type Lock, nowMicros, type Store, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
+import {acquireLock, type ContainerRecord, type Lock, nowMicros, PRIVATE_DIR_MODE, type Store, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
 import {readExitFile, startConmon} from './conmon.js'
 import {containerDir} from './template.js'
 import {checkExecutable} from './lookpath.js'
@@ -209,8 +209,13 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
   try {
     SnapshotService.unmountAll(paths.rootfs) // left by a run killed before its cleanup
     rmSync(paths.dir, {recursive: true, force: true})
-    mkdirSync(paths.rootfs, {recursive: true, mode: 0o711})
-    mkdirSync(paths.exitDir)
+    // tasks/ and tasks/<ns>/ 0700, and the bundle too: it holds the mounted rootfs (setuid
+    // binaries included), the rendered spec, the log, conmon's sockets and exit files. Only root
+    // may reach them (CVE-2021-41103; containerd's bundles are 0700 for the same reason).
+    mkdirSync(dirname(paths.dir), {recursive: true, mode: PRIVATE_DIR_MODE})
+    mkdirSync(paths.dir, {mode: PRIVATE_DIR_MODE})
+    mkdirSync(paths.rootfs, {mode: PRIVATE_DIR_MODE})
+    mkdirSync(paths.exitDir, {mode: PRIVATE_DIR_MODE})
     if (container.snapshotter && container.snapshotKey) new SnapshotService(store, ns, container.snapshotter).mount(container.snapshotKey, paths.rootfs)
     checkExecutable(paths.rootfs, spec.process, spec.mounts, 'OCI runtime create failed')
     writeBundleSpec(paths.dir, renderSpec(template, {rootfs: paths.rootfs}))

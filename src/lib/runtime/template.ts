@@ -6,6 +6,7 @@ import {closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeF
 import {join} from 'node:path'
 import {DataLoss, InvalidArgument, NotFound} from '../errors/index.js'
 import type {RuntimeSpec} from './oci-spec.js'
+import {PRIVATE_FILE_MODE} from '../store/index.js'
 import {randomBytes} from '../sys/random.js'
 
 /** The template's file name in a container's persistent directory. */
@@ -41,7 +42,7 @@ export function containerDir(root: string, ns: string, id: string): string {
 function writeFileAtomic(dir: string, name: string, data: string): void {
   const target = join(dir, name)
   const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  const fd = openSync(tmp, 'wx', 0o600)
+  const fd = openSync(tmp, 'wx', PRIVATE_FILE_MODE)
   try {
     try {
       const buf = Buffer.from(data, 'utf8')
@@ -88,5 +89,5 @@ export function readTemplate(dir: string): string {
  * dir is volatile and made afresh by each start, which removes whatever a crash left in it.
  */
 export function writeBundleSpec(bundleDir: string, renderedJson: string): void {
-  writeFileSync(join(bundleDir, BUNDLE_CONFIG_FILE), renderedJson, {mode: 0o600, flag: 'wx'})
+  writeFileSync(join(bundleDir, BUNDLE_CONFIG_FILE), renderedJson, {mode: PRIVATE_FILE_MODE, flag: 'wx'})
 }

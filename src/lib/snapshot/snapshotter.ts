@@ -8,10 +8,10 @@
 // native: each directory holds a full copy of its parent's tree plus its own changes; a snapshot
 // mounts as a bind mount. For file systems without overlay support.
 import {spawn} from 'node:child_process'
-import {mkdirSync, rmSync} from 'node:fs'
+import {chmodSync, mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
-import type {SnapshotDir, SnapshotKind} from '../store/index.js'
+import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind} from '../store/index.js'
 import * as sys from '../sys/index.js'
 
 export const SNAPSHOTTERS = ['overlayfs', 'native'] as const
@@ -52,17 +52,19 @@ export class Snapshotter {
    * read-only stacking). The caller records it once complete, or removes it.
    */
   async createDir(id: string, kind: SnapshotKind, parents: readonly SnapshotDir[]): Promise<string> {
-    mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    // snapshots/, snapshots/<name>/ and <id>/ are root's alone: the snapshot's files are the
+    // image's and the container's, setuid binaries included (CVE-2021-41103).
+    mkdirSync(this.dir, {recursive: true, mode: PRIVATE_DIR_MODE})
     const base = join(this.dir, id)
-    mkdirSync(base, {mode: 0o700})
+    mkdirSync(base, {mode: PRIVATE_DIR_MODE})
     const fs = join(base, 'fs')
     if (this.name === 'overlayfs') {
-      mkdirSync(fs, {mode: 0o755})
-      if (kind === 'active') mkdirSync(join(base, 'work'), {mode: 0o700})
+      makeRootDir(fs)
+      if (kind === 'active') mkdirSync(join(base, 'work'), {mode: PRIVATE_DIR_MODE})
     } else if (parents[0]) {
       await copyTree(this.fsPath(parents[0].id), fs)
     } else {
-      mkdirSync(fs, {mode: 0o755})
+      makeRootDir(fs)
     }
     return fs
   }
@@ -137,6 +139,16 @@ export function unmount(target: string, options: {detach?: boolean} = {}): boole
     if (code === 'EINVAL' || code === 'ENOENT') return false
     throw new Internal(`unmount ${JSON.stringify(target)}: ${(err as Error).message}`, {cause: err})
   }
+}
+
+/**
+ * A snapshot's `fs`: the `/` of what mounts it (an overlay's root takes the upper directory's
+ * mode) unless a layer says otherwise. 0755 exactly: a caller's umask of 027 must not leave a
+ * container's non-root users without a `/`.
+ */
+function makeRootDir(fs: string): void {
+  mkdirSync(fs, {mode: 0o755})
+  chmodSync(fs, 0o755)
 }
 
 /** `cp -a` keeps owners, modes, times, xattrs, hardlinks and device nodes; reflinks where it can. */

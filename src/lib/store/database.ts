@@ -1,5 +1,6 @@
-// Opens `<root>/meta.db`: creates root and state on first use, sets WAL and the busy timeout,
-// and migrates. The native SQLite addon is loaded here, only when a command needs the store.
+// Opens `<root>/meta.db`: creates root and state on first use (0700, tightening those an older
+// Berth made 0711), sets WAL and the busy timeout, and migrates. The native SQLite addon is loaded
+// here, only when a command needs the store.
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
@@ -7,7 +8,7 @@ import type {Database} from 'better-sqlite3'
 import {fromSystemError} from '../errors/errno.js'
 import {DataLoss, errorKind, FailedPrecondition, isBerthError, PermissionDenied} from '../errors/index.js'
 import {migrate} from './migrations.js'
-import {DB_MODE, DIR_MODE} from './paths.js'
+import {DB_MODE, PARENT_DIR_MODE, PRIVATE_DIR_MODE} from './paths.js'
 
 /**
  * How long a writer waits for another process's write transaction. Long on purpose: a CLI call
@@ -16,24 +17,65 @@ import {DB_MODE, DIR_MODE} from './paths.js'
 export const BUSY_TIMEOUT_MS = 60_000
 
 /**
- * Create `dir` and missing parents with Berth's directory mode. Hand-rolled because Node's
- * recursive mkdirSync spins forever where mkdir(2) answers ENOENT under an existing parent
- * (e.g. below /proc). @throws PermissionDenied, Internal.
+ * Create `dir` (mode `mode`) and its missing parents (mode `parentMode`). Existing directories are
+ * left as they are. Hand-rolled because Node's recursive mkdirSync spins forever where mkdir(2)
+ * answers ENOENT under an existing parent (e.g. below /proc). @throws PermissionDenied, Internal.
  */
-export function ensureDir(dir: string): void {
+export function ensureDir(dir: string, mode = PRIVATE_DIR_MODE, parentMode = mode): void {
+  const target = resolve(dir)
   const missing: string[] = []
-  for (let current = resolve(dir); ; current = dirname(current)) {
+  for (let current = target; ; current = dirname(current)) {
     if (existsSync(current)) break
     missing.unshift(current)
     if (dirname(current) === current) break
   }
   for (const path of missing) {
+    const wanted = path === target ? mode : parentMode
     try {
-      mkdirSync(path, {mode: DIR_MODE})
-      chmodSync(path, DIR_MODE) // the umask may have narrowed it
+      mkdirSync(path, {mode: wanted})
+      chmodSync(path, wanted) // exactly: never what the umask makes of it
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue // created concurrently
       throw fsError(err, `cannot create directory ${JSON.stringify(dir)}`)
+    }
+  }
+}
+
+/**
+ * Make root or state ready: create it 0700 (missing parents 0711) on first use. One that exists
+ * with another mode — an older Berth made them 0711, and their first-level directories (content,
+ * snapshots, tasks, ...) 0711 too — is tightened once: it and every directory directly in it
+ * become 0700. The check is the one stat the existence test took anyway, so a store in order
+ * costs nothing more to open. @throws PermissionDenied, Internal.
+ */
+export function ensureTopDir(dir: string): void {
+  let mode: number
+  try {
+    mode = statSync(dir).mode & 0o7777
+  } catch {
+    ensureDir(dir, PRIVATE_DIR_MODE, PARENT_DIR_MODE) // missing (or unreachable: mkdir says why)
+    return
+  }
+  if (mode !== PRIVATE_DIR_MODE) tightenTopDir(dir)
+}
+
+/**
+ * chmod 0700 `dir` and the directories directly in it (not following symlinks). Not owning them
+ * is no error (another user's store, opened to read): what is in it stays as its owner made it,
+ * as containerd leaves a root it cannot chmod.
+ */
+function tightenTopDir(dir: string): void {
+  try {
+    chmodSync(dir, PRIVATE_DIR_MODE)
+  } catch {
+    return
+  }
+  for (const entry of readdirSync(dir, {withFileTypes: true})) {
+    if (!entry.isDirectory()) continue
+    try {
+      chmodSync(join(dir, entry.name), PRIVATE_DIR_MODE)
+    } catch {
+      // removed meanwhile
     }
   }
 }
@@ -43,7 +85,7 @@ export function ensureDir(dir: string): void {
  * @throws PermissionDenied, Unavailable, FailedPrecondition (schema newer than this binary).
  */
 export async function openDatabase(root: string): Promise<Database> {
-  ensureDir(root)
+  ensureTopDir(root)
   const path = join(root, 'meta.db')
   try {
     // SQLite would create the file with the umask's mode; create it 0600 first. The WAL and

@@ -16,6 +16,7 @@ import {ensureDir} from './database.js'
 import {nowMicros} from './event-log.js'
 import {addLeaseResourceIn} from './leases.js'
 import {acquireLock, type Lock} from './locks.js'
+import {PRIVATE_FILE_MODE} from './paths.js'
 
 /** An ingest as `ctr content active` shows it. Times are unix microseconds. */
 export interface IngestStatus {
@@ -167,12 +168,13 @@ function createIngest(dir: string, ns: string, options: WriterOptions): void {
     rmSync(dir, {recursive: true, force: true})
     ensureDir(dir)
     const now = String(nowMicros())
-    writeFileSync(join(dir, 'ref'), options.ref)
-    writeFileSync(join(dir, 'total'), String(options.expected.size))
-    writeFileSync(join(dir, 'expected'), options.expected.digest)
-    writeFileSync(join(dir, 'namespace'), ns)
-    writeFileSync(join(dir, 'startedat'), now)
-    writeFileSync(join(dir, 'updatedat'), now)
+    const meta = {mode: PRIVATE_FILE_MODE} // not the umask's: a caller with umask 000 would make them writable by all
+    writeFileSync(join(dir, 'ref'), options.ref, meta)
+    writeFileSync(join(dir, 'total'), String(options.expected.size), meta)
+    writeFileSync(join(dir, 'expected'), options.expected.digest, meta)
+    writeFileSync(join(dir, 'namespace'), ns, meta)
+    writeFileSync(join(dir, 'startedat'), now, meta)
+    writeFileSync(join(dir, 'updatedat'), now, meta)
     const fd = openSync(join(dir, 'data'), 'wx', 0o644)
     closeSync(fd)
     chmodSync(join(dir, 'data'), 0o644) // the umask may have narrowed it
@@ -354,7 +356,7 @@ class IngestWriter implements ContentWriter {
   private touch(): void {
     this.lastTouch = Date.now()
     try {
-      if (existsSync(this.dir)) writeFileSync(join(this.dir, 'updatedat'), String(nowMicros()))
+      if (existsSync(this.dir)) writeFileSync(join(this.dir, 'updatedat'), String(nowMicros()), {mode: PRIVATE_FILE_MODE})
     } catch {
       // Only informational: the data file's mtime says the same.
     }

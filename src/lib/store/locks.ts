@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {InvalidArgument, Internal, Unavailable} from '../errors/index.js'
 import * as sys from '../sys/index.js'
 import {ensureDir} from './database.js'
+import {PRIVATE_FILE_MODE} from './paths.js'
 
 /** A held lock. `release()` is idempotent. */
 export interface Lock {
@@ -31,7 +32,7 @@ export async function acquireLock(root: string, name: string, options: {timeoutM
   const dir = join(root, 'locks')
   ensureDir(dir)
   const path = join(dir, name)
-  const fd = openSync(path, 'a', 0o600)
+  const fd = openSync(path, 'a', PRIVATE_FILE_MODE)
   if (tryFlock(fd, options.shared ?? false)) return heldLock(path, fd)
   if (options.timeoutMs === 0) {
     closeSync(fd)

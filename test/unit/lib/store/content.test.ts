@@ -51,7 +51,7 @@ describe('ContentStore writer', () => {
     const path = store.content.path('happy', blob.digest)
     assert.equal(path, join(store.root, 'content', 'blobs', 'sha256', blob.digest.slice(7)))
     assert.equal(statSync(path).mode & 0o777, 0o644)
-    assert.equal(statSync(join(store.root, 'content', 'blobs', 'sha256')).mode & 0o777, 0o711)
+    assert.equal(statSync(join(store.root, 'content', 'blobs', 'sha256')).mode & 0o777, 0o700)
     assert.deepEqual(store.content.readBytes('happy', blob.digest), blob.bytes)
     assert.deepEqual(ingestDirs(store), [], 'the ingest is gone after commit')
     assert.deepEqual(eventTriples(store).slice(before), [

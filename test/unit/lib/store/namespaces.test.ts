@@ -11,9 +11,9 @@ describe('NamespaceStore', () => {
   before(async () => (t = await tempStore()))
   after(() => t.cleanup())
 
-  test('root and state are created 0711 and the database 0600', () => {
-    assert.equal(statSync(t.store.root).mode & 0o777, 0o711)
-    assert.equal(statSync(t.store.state).mode & 0o777, 0o711)
+  test('root and state are created 0700 and the database 0600', () => {
+    assert.equal(statSync(t.store.root).mode & 0o777, 0o700)
+    assert.equal(statSync(t.store.state).mode & 0o777, 0o700)
     assert.equal(statSync(join(t.store.root, 'meta.db')).mode & 0o777, 0o600)
     assert.equal(t.store.db.pragma('journal_mode', {simple: true}), 'wal')
   })
