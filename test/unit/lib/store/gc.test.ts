@@ -276,7 +276,9 @@ describe('collectGarbage at scale', () => {
     const ms = performance.now() - started
     assert.equal(report.removed.length, 0)
     assert.equal(report.kept.length, 30_005)
-    assert.ok(ms < 5000, `took ${ms.toFixed(0)} ms`)
+    // A guard against a quadratic sweep (minutes), not a speed target: the bench measures speed, and
+    // CI runs this beside CPU-heavy tests (the install test compiles better-sqlite3).
+    assert.ok(ms < 30_000, `took ${ms.toFixed(0)} ms`)
     const quick = performance.now()
     await collectGarbage(t.store, {explain: false})
     process.stdout.write(`# gc over 30,005 records: ${ms.toFixed(0)} ms with reasons, ${(performance.now() - quick).toFixed(0)} ms without\n`)
