@@ -8,7 +8,7 @@ import {validateIdentifier} from '../lib/oci/identifiers.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
 import {endFlagsAfterPositionals} from './command-args.js'
-import {armDeadline, type Deadline} from './deadline.js'
+import {armDeadline, type Deadline, deadlineExpired} from './deadline.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
 
@@ -44,10 +44,7 @@ export abstract class CtrCommand extends Command {
     this.globals = flags as unknown as GlobalValues
     if (this.globals.debug) noteIgnoredFlags(this.globals)
     if (this.globals.timeout !== undefined) {
-      this.deadline = armDeadline(this.globals.timeout, (err) => {
-        reportError(err, this.globals.debug)
-        this.openedStore?.close()
-      })
+      this.deadline = armDeadline(this.globals.timeout, (err) => reportError(err, this.globals.debug))
     }
   }
 
@@ -121,6 +118,7 @@ function noteIgnoredFlags(globals: GlobalValues): void {
 
 /** Print `ctr: <message>` (plus the cause chain with --debug) and set the exit code. */
 export function reportError(err: unknown, debug: boolean): void {
+  if (deadlineExpired()) return // what fails after --timeout passed fails because of it: one line is enough
   const firstLine = describe(err).split('\n')[0]
   process.stderr.write(`ctr: ${firstLine}\n`)
   if (debug) for (const line of causeChain(err)) process.stderr.write(`  ${line}\n`)
