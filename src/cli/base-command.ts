@@ -9,6 +9,7 @@ import {validateIdentifier} from '../lib/oci/identifiers.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
 import {endFlagsAfterPositionals} from './command-args.js'
+import {armDeadline, type Deadline, deadlineExpired} from './deadline.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
 
@@ -18,6 +19,9 @@ interface GlobalValues {
   state: string | undefined
   config: string | undefined
   debug: boolean
+  address?: string | undefined
+  timeout?: string | undefined
+  'connect-timeout'?: string | undefined
 }
 
 export abstract class CtrCommand extends Command {
@@ -26,6 +30,7 @@ export abstract class CtrCommand extends Command {
   protected globals: GlobalValues = {namespace: 'default', root: undefined, state: undefined, config: undefined, debug: false}
   private openedStore: Store | undefined
   private loadedConfig: BerthConfig | undefined
+  private deadline: Deadline | undefined
 
   /** For commands that end with a container command: how many positionals come before it. */
   static commandAfterPositionals: number | undefined
@@ -38,6 +43,10 @@ export abstract class CtrCommand extends Command {
     }
     const {flags} = await this.parse(this.constructor as typeof CtrCommand)
     this.globals = flags as unknown as GlobalValues
+    if (this.globals.debug) noteIgnoredFlags(this.globals)
+    if (this.globals.timeout !== undefined) {
+      this.deadline = armDeadline(this.globals.timeout, (err) => reportError(err, this.globals.debug))
+    }
   }
 
   /** The namespace this command works in, validated. @throws InvalidArgument. */
@@ -95,14 +104,22 @@ export abstract class CtrCommand extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
+    this.deadline?.clear()
     this.openedStore?.close()
     this.openedStore = undefined
     await super.finally(err)
   }
 }
 
+/** Under --debug: say that containerd's connection flags were accepted and mean nothing here. */
+function noteIgnoredFlags(globals: GlobalValues): void {
+  const ignored = (['address', 'connect-timeout'] as const).filter((name) => globals[name] !== undefined).map((name) => `--${name}=${globals[name]}`)
+  if (ignored.length > 0) process.stderr.write(`ctr: note: ignored ${ignored.join(' ')}: there is no daemon, every ctr opens the store itself\n`)
+}
+
 /** Print `ctr: <message>` (plus the cause chain with --debug) and set the exit code. */
 export function reportError(err: unknown, debug: boolean): void {
+  if (deadlineExpired()) return // what fails after --timeout passed fails because of it: one line is enough
   // A system or SQLite error that no library wrapped still gets its kind (and exit code) from the
   // one errno table; any other foreign error is an internal error, said as such.
   const foreign = err as {code?: unknown; oclif?: unknown} | null

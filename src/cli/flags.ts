@@ -1,6 +1,13 @@
 // Flags shared by commands: the global ones (accepted before or after the subcommand) and the
 // output format.
 import {Flags} from '@oclif/core'
+import {parseGoDuration} from './duration.js'
+
+/** A Go duration flag value, checked when parsed (the command reads it with parseGoDuration). */
+const durationValue = async (input: string): Promise<string> => {
+  parseGoDuration(input)
+  return input
+}
 
 /** Global flags: on every command, and hoisted from before the subcommand by src/cli/argv.ts. */
 export const globalFlags = {
@@ -9,11 +16,22 @@ export const globalFlags = {
   state: Flags.string({env: 'BERTH_STATE', summary: 'volatile state directory [default: /run/berth]', helpGroup: 'GLOBAL'}),
   config: Flags.string({env: 'BERTH_CONFIG', summary: 'config file [default: /etc/berth/config.toml]', helpGroup: 'GLOBAL'}),
   debug: Flags.boolean({summary: 'print the cause chain of errors', helpGroup: 'GLOBAL'}),
+  // containerd's client flags. There is no daemon, so the address and the connect timeout mean
+  // nothing: they are accepted (scripts pass them) and ignored; --debug says so.
+  address: Flags.string({char: 'a', env: 'CONTAINERD_ADDRESS', summary: "containerd's socket: accepted and ignored (there is no daemon)", helpGroup: 'GLOBAL'}),
+  timeout: Flags.string({summary: 'total time the command may take (Go duration: 10s, 1m30s, 500ms); then it fails with exit 6', helpGroup: 'GLOBAL', parse: durationValue}),
+  'connect-timeout': Flags.string({summary: 'accepted and ignored: there is no daemon to connect to', helpGroup: 'GLOBAL', parse: durationValue}),
 }
 
 /** Which global flags take a value, by every spelling; used to hoist them. */
-export const GLOBAL_VALUE_FLAGS = new Set(['-n', '--namespace', '--root', '--state', '--config'])
+export const GLOBAL_VALUE_FLAGS = new Set(['-n', '--namespace', '--root', '--state', '--config', '-a', '--address', '--timeout', '--connect-timeout'])
 export const GLOBAL_BOOLEAN_FLAGS = new Set(['--debug'])
+
+/** The global flags without the short name `char`, for a command whose own flag uses it (`tasks kill -a` is --all). */
+export function globalFlagsWithout(char: string): typeof globalFlags {
+  const entries = Object.entries(globalFlags).map(([name, def]) => [name, (def as {char?: string}).char === char ? {...def, char: undefined} : def])
+  return Object.fromEntries(entries) as typeof globalFlags
+}
 
 /** `--format table|json` for list and info commands. */
 export const formatFlag = Flags.string({summary: 'output format', options: ['table', 'json'], default: 'table'})

@@ -27,6 +27,14 @@ export function snapshotInfoView(r: SnapshotRecord): Record<string, unknown> {
   }
 }
 
+/**
+ * Mounts as ctr prints them with --mounts: containerd's mount.Mount through encoding/json, so the
+ * keys are the Go field names, Type, Source, Target (empty: the whole target) and Options.
+ */
+export function mountsJson(mounts: readonly Mount[]): string {
+  return toJson(mounts.map((m) => ({Type: m.type, Source: m.source, Target: '', Options: m.options})))
+}
+
 /** ctr's printMounts: one `mount -t <type> <source> <target> -o <options>` line per mount. */
 export function formatMountCommands(target: string, mounts: readonly Mount[]): string {
   return mounts.map((m) => `mount -t ${m.type} ${m.source} ${join(target)} -o ${m.options.join(',')}\n`).join('')
@@ -81,5 +89,5 @@ export async function prepareSnapshot(
 ): Promise<string> {
   const snapshots = new SnapshotService(store, ns, flags.snapshotter ?? store.config.defaultSnapshotter)
   const {mounts} = await snapshots.prepare(args.key, {kind, parent: args.parent, labels: gcRootLabels()})
-  return (flags.target ? formatMountCommands(flags.target, mounts) : '') + (flags.mounts ? toJson(mounts) : '')
+  return (flags.target ? formatMountCommands(flags.target, mounts) : '') + (flags.mounts ? mountsJson(mounts) : '')
 }

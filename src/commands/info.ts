@@ -6,6 +6,7 @@ import {SCHEMA_VERSION, storedSchemaVersion} from '../lib/store/index.js'
 export default class Info extends CtrCommand {
   static override summary = 'print information about the store'
   static override description = 'Print the root and state directories, schema version, content sharing policy and object counts as JSON.'
+  static override strict = false // as ctr: arguments are ignored
   static override flags = {format: formatFlag}
 
   async run(): Promise<void> {

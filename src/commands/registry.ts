@@ -32,6 +32,8 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   'namespaces:label': () => import('./namespaces/label.js'),
   'namespaces:ls': () => import('./namespaces/ls.js'),
   'namespaces:rm': () => import('./namespaces/rm.js'),
+  'oci:spec': () => import('./oci/spec.js'),
+  'plugins:ls': () => import('./plugins/ls.js'),
   'snapshots:commit': () => import('./snapshots/commit.js'),
   'snapshots:info': () => import('./snapshots/info.js'),
   'snapshots:label': () => import('./snapshots/label.js'),
@@ -64,6 +66,7 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
 
 export const COMMAND_TABLE: CommandTable = {
   ids: new Set(Object.keys(COMMAND_LOADERS)),
+  hidden: new Set(['tasks:cleanup']),
   topicAliases: {
     namespace: 'namespaces',
     ns: 'namespaces',
@@ -76,6 +79,7 @@ export const COMMAND_TABLE: CommandTable = {
     event: 'events',
     snapshot: 'snapshots',
     lease: 'leases',
+    plugin: 'plugins',
   },
   verbAliases: {
     '*': {list: 'ls', remove: 'rm', delete: 'rm', del: 'rm'},

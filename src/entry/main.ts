@@ -1,37 +1,111 @@
 // The CLI entry. Resolves the command from argv and runs it through the lite command runner, so
-// an ordinary call loads one command module and nothing of oclif; help, topic listings and
-// unknown commands are handed to the real oclif, which renders them.
+// an ordinary call loads one command module and nothing of oclif. Help is printed only when asked
+// for (`--help`, `-h`, `help`, a topic alone, bare `ctr`) and is rendered by the real oclif; any
+// other input that names no command (an unknown command, verb or flag) is one `ctr: ` line and
+// exit 2, with a "did you mean" when a known name is close. oclif never sees an unknown id.
 import {InvalidArgument} from '../lib/errors/index.js'
 import {COMMAND_LOADERS, COMMAND_TABLE} from '../commands/registry.js'
-import {resolveArgv} from '../cli/argv.js'
+import {hasHelpFlag, isTopic, resolveArgv} from '../cli/argv.js'
 import {reportError} from '../cli/base-command.js'
+import {endFlagsAfterPositionals} from '../cli/command-args.js'
+import {globalFlags} from '../cli/flags.js'
+import {versionLine} from '../cli/version.js'
 
 interface RunnableClass {
   new (argv: string[], config?: unknown): {_run(): Promise<unknown>}
+  commandAfterPositionals?: number
+  flags?: Record<string, {type: 'boolean' | 'option'; char?: string}>
 }
 
 /** Run the CLI for argv (without node and script). Sets process.exitCode. */
 export async function main(argv: readonly string[]): Promise<void> {
   const resolved = resolveArgv(argv, COMMAND_TABLE)
-  if (resolved.id === undefined || resolved.help) {
-    if (resolved.id === undefined && resolved.typed.length > 0 && !isTopic(resolved.typed[0]!)) {
-      const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')
-      reportError(new InvalidArgument(`unknown command "${words}"; run ctr --help for the list`), false)
-      return
+  if (resolved.version && !resolved.help) {
+    process.stdout.write(versionLine())
+    return
+  }
+  if (resolved.unknownFlag !== undefined && !resolved.help) {
+    const where = resolved.typed.length > 0 ? canonicalTopic(resolved.typed[0]!) : undefined
+    return usageError(`unknown flag ${JSON.stringify(resolved.unknownFlag)}`, resolved.unknownFlag, flagNames(where), helpHint(where))
+  }
+  if (resolved.missingValue !== undefined && resolved.id === undefined && !resolved.help) {
+    return usageError(`flag ${resolved.missingValue} expects a value`)
+  }
+  if (resolved.id === undefined) {
+    if (resolved.typed.length === 0) return runOclif(['--help'])
+    const topic = canonicalTopic(resolved.typed[0]!)
+    if (!isTopic(COMMAND_TABLE, topic)) {
+      return usageError(`unknown command ${JSON.stringify(resolved.typed[0])}`, resolved.typed[0]!, topLevelNames(), helpHint())
     }
-    const topic = resolved.typed[0] ? (COMMAND_TABLE.topicAliases[resolved.typed[0]] ?? resolved.typed[0]) : undefined
-    const words = resolved.id ? resolved.id.split(':') : topic ? [topic] : []
-    return runOclif([...words, ...resolved.rest.filter((a) => a !== '--help' && a !== '-h'), '--help'])
+    if (resolved.typed.length === 2) {
+      const verb = resolved.typed[1]!
+      return usageError(`unknown command ${JSON.stringify(`${topic} ${verb}`)}`, verb, verbNames(topic), helpHint(topic), `${topic} `)
+    }
+    return runOclif([topic, '--help'])
   }
   const {default: Cls} = (await COMMAND_LOADERS[resolved.id]!()) as {default: RunnableClass}
-  const command = new Cls([...resolved.rest])
+  let args = [...resolved.rest]
+  if (Cls.commandAfterPositionals !== undefined) {
+    // Everything after the container command's first word is the container's, `--help` included.
+    args = endFlagsAfterPositionals(args, {...globalFlags, ...Cls.flags} as never, Cls.commandAfterPositionals)
+  }
+  if (resolved.help || hasHelpFlag(args)) return runOclif([...resolved.id.split(':'), '--help'])
+  const command = new Cls(args)
   ;(command as {id?: string}).id = resolved.id
   await command._run()
 }
 
-function isTopic(word: string): boolean {
-  const topic = COMMAND_TABLE.topicAliases[word] ?? word
-  return [...COMMAND_TABLE.ids].some((id) => id.startsWith(`${topic}:`))
+function canonicalTopic(word: string): string {
+  return COMMAND_TABLE.topicAliases[word] ?? word
+}
+
+/** ` see "ctr [topic] --help"`: where to look when nothing close was found. */
+function helpHint(topic?: string): string {
+  return `see "ctr ${topic === undefined ? '' : `${topic} `}--help"`
+}
+
+/** Top-level words: topics, their aliases and the commands without a topic (hidden ones left out). */
+function topLevelNames(): string[] {
+  const names = new Set<string>(['help'])
+  for (const id of visibleIds()) names.add(id.split(':')[0]!)
+  for (const [alias, topic] of Object.entries(COMMAND_TABLE.topicAliases)) if (names.has(topic)) names.add(alias)
+  return [...names]
+}
+
+/** The topic's visible verbs and their aliases. */
+function verbNames(topic: string): string[] {
+  const verbs = visibleIds()
+    .filter((id) => id.startsWith(`${topic}:`))
+    .map((id) => id.slice(topic.length + 1))
+  const aliases = {...COMMAND_TABLE.verbAliases['*'], ...COMMAND_TABLE.verbAliases[topic]}
+  return [...verbs, ...Object.keys(aliases).filter((a) => verbs.includes(aliases[a]!))]
+}
+
+function visibleIds(): string[] {
+  return [...COMMAND_TABLE.ids].filter((id) => !COMMAND_TABLE.hidden?.has(id))
+}
+
+/** Every spelling of the global flags (and the topic's own), for suggestions. */
+function flagNames(topic?: string): string[] {
+  const names = ['--help', '-h', '--version', '-v']
+  for (const [name, def] of Object.entries(globalFlags)) {
+    names.push(`--${name}`)
+    const char = (def as {char?: string}).char
+    if (char !== undefined) names.push(`-${char}`)
+  }
+  if (topic !== undefined) names.push(...(COMMAND_TABLE.topicFlags?.[topic] ?? []))
+  return names
+}
+
+/** Report a usage error: one `ctr: ` line, exit 2; a close `candidates` entry becomes "did you mean". */
+async function usageError(message: string, typed?: string, candidates: readonly string[] = [], fallback?: string, prefix?: string): Promise<void> {
+  let text = message
+  if (typed !== undefined) {
+    // Only this error path loads the suggestion code.
+    const {suggestion} = await import('../cli/suggest.js')
+    text += suggestion(typed, candidates, fallback, prefix)
+  }
+  reportError(new InvalidArgument(text), false)
 }
 
 async function runOclif(argv: string[]): Promise<void> {

@@ -18,5 +18,5 @@ export async function runWithOclif(argv: string[]): Promise<void> {
 export async function runDev(argv: string[]): Promise<void> {
   const resolved = resolveArgv(argv, COMMAND_TABLE)
   const words = resolved.id ? resolved.id.split(':') : resolved.typed.map((w) => COMMAND_TABLE.topicAliases[w] ?? w)
-  await runWithOclif([...words, ...resolved.rest, ...(resolved.help ? ['--help'] : [])])
+  await runWithOclif([...words, ...resolved.rest, ...(resolved.help || resolved.helpFlag ? ['--help'] : [])])
 }

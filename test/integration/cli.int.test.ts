@@ -45,14 +45,150 @@ describe('ctr CLI contract', () => {
   test('unknown commands and flags are usage errors (exit 2), one line on stderr', () => {
     const cmd = sb.run(['frobnicate'])
     assert.equal(cmd.code, 2)
-    assert.equal(cmd.stderr.split('\n').length, 2)
-    assert.match(cmd.stderr, /^ctr: unknown command "frobnicate"/)
+    assert.equal(cmd.stderr, 'ctr: unknown command "frobnicate"; see "ctr --help"\n')
     const flag = sb.run(['ns', 'ls', '--bogus'])
     assert.equal(flag.code, 2)
-    assert.equal(flag.stderr, 'ctr: unknown flag: --bogus\n')
+    assert.equal(flag.stderr, 'ctr: unknown flag "--bogus"; see "ctr namespaces ls --help"\n')
     const opt = sb.run(['ns', 'ls', '--format', 'xml'])
     assert.equal(opt.code, 2)
-    assert.match(opt.stderr, /^ctr: expected --format=xml to be one of: table, json\n$/)
+    assert.equal(opt.stderr, 'ctr: invalid value "xml" for flag --format: must be one of table, json\n')
+  })
+
+  test("containerd's global flags: -a/--address and --connect-timeout are accepted anywhere and ignored (noted under --debug)", () => {
+    sb.ok(['ns', 'create', 'addr'])
+    for (const argv of [
+      ['-a', '/run/k3s/containerd/containerd.sock', 'ns', 'ls', '-q'],
+      ['--address=/x.sock', 'ns', 'ls', '-q'],
+      ['ns', 'ls', '-q', '--address', '/x.sock'],
+      ['ns', 'ls', '-q', '-a', '/x.sock'],
+      ['--connect-timeout', '3s', 'ns', 'ls', '-q'],
+      ['ns', '-a', '/x.sock', 'ls', '-q'],
+    ]) {
+      const r = sb.run(argv)
+      assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`)
+      assert.match(r.stdout, /^addr$/m)
+      assert.equal(r.stderr, '')
+    }
+    assert.equal(sb.run(['ns', 'ls', '-q'], {env: {CONTAINERD_ADDRESS: '/run/containerd/containerd.sock'}}).code, 0)
+    const debug = sb.run(['--debug', '-a', '/x.sock', '--connect-timeout=2s', 'ns', 'ls', '-q'])
+    assert.equal(debug.code, 0)
+    assert.equal(debug.stderr, 'ctr: note: ignored --address=/x.sock --connect-timeout=2s: there is no daemon, every ctr opens the store itself\n')
+    // Before the command -a is the address; after it, a command's own -a wins (tasks kill --all).
+    const kill = sb.run(['-a', '/x.sock', 'tasks', 'kill', '-a', 'nosuch'])
+    assert.equal(kill.code, 3, kill.stderr)
+    assert.match(kill.stderr, /^ctr: container "nosuch": not found/)
+    const bad = sb.run(['--connect-timeout', 'soon', 'ns', 'ls'])
+    assert.equal(bad.code, 2)
+    assert.equal(bad.stderr, 'ctr: invalid value "soon" for flag --connect-timeout: time: invalid duration "soon"\n')
+  })
+
+  test('--timeout bounds the whole command: one ctr: line, exit 6 (unavailable), nothing else', async () => {
+    const started = Date.now()
+    const r = await sb.spawn(['--timeout', '700ms', 'events'])
+    const took = Date.now() - started
+    assert.equal(r.code, 6)
+    assert.equal(r.stderr, 'ctr: timeout 700ms exceeded: context deadline exceeded\n')
+    assert.equal(r.stdout, '')
+    assert.ok(took >= 600 && took < 10_000, `took ${took} ms`)
+    const after = await sb.spawn(['events', '--timeout=500ms'])
+    assert.equal(after.code, 6, 'after the command too')
+    const enough = sb.run(['--timeout', '1m30s', 'ns', 'ls', '-q'])
+    assert.equal(enough.code, 0, enough.stderr)
+    assert.equal(sb.run(['--timeout', '0', 'ns', 'ls', '-q']).code, 0, '0 means no bound')
+    const bad = sb.run(['--timeout', '10', 'ns', 'ls'])
+    assert.equal(bad.code, 2)
+    assert.equal(bad.stderr, 'ctr: invalid value "10" for flag --timeout: time: missing unit in duration "10"\n')
+  })
+
+  test("boolean flags take ParseBool values, and flags parse after positional arguments (ctr 1.x's reordering)", () => {
+    sb.ok(['ns', 'create', 'flags-a'])
+    assert.match(sb.ok(['ns', 'ls', '--quiet=false']), /^NAME +LABELS +\n/)
+    assert.match(sb.ok(['ns', 'ls', '--quiet=true']), /^flags-a$/m)
+    assert.match(sb.ok(['ns', 'ls', '-q=1']), /^flags-a$/m)
+    assert.match(sb.ok(['ns', 'ls', '--quiet=F']), /^NAME/)
+    const bad = sb.run(['ns', 'ls', '--quiet=maybe'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^ctr: invalid value "maybe" for flag --quiet: must be a boolean/)
+    // Flags after the positionals: ctr images rm X --sync, ctr ns create x --namespace y.
+    const rm = sb.run(['images', 'rm', 'docker.io/library/nothing:1', '--sync'])
+    assert.equal(rm.code, 0, rm.stderr)
+    sb.ok(['ns', 'create', 'flags-b', 'team=x', '--debug=false'])
+    assert.match(sb.ok(['ns', 'ls', 'name==flags-b', '-q']), /^flags-b\n$/)
+    sb.ok(['ns', 'rm', 'flags-a', '--force=true'])
+  })
+
+  test("surplus arguments: ignored where ctr takes the first, refused where ctr counts them", () => {
+    // ctr 1.x `tasks kill id1 id2` signals id1 and ignores id2: the same outcome as with id1 alone.
+    const one = sb.run(['tasks', 'kill', 'nosuch'])
+    const two = sb.run(['tasks', 'kill', 'nosuch', 'other'])
+    assert.deepEqual([two.code, two.stderr], [one.code, one.stderr])
+    assert.equal(sb.run(['tasks', 'ls', 'extra']).code, 0)
+    const info = sb.run(['snapshots', 'info', 'a', 'b'])
+    assert.equal(info.code, 2)
+    assert.equal(info.stderr, 'ctr: unexpected argument: b\n')
+    const version = sb.run(['version', 'a', 'b'])
+    assert.equal(version.code, 2)
+    assert.equal(version.stderr, 'ctr: extra arguments: [a b]\n')
+    const snapshotsRm = sb.run(['snapshots', 'rm'])
+    assert.equal(snapshotsRm.code, 2, 'nothing to remove is a usage error, not a silent success')
+  })
+
+  test('plugins ls: what Berth has, with statuses from checks on this host', () => {
+    const s = sandbox()
+    try {
+      const table = s.ok(['plugins', 'ls']).split('\n')
+      assert.match(table[0]!, /^TYPE {4,}ID {4,}PLATFORMS {4,}STATUS {4}$/)
+      const rows = new Map(table.slice(1, -1).map((l) => l.trim().split(/ +/)).map(([type, id, platforms, status]) => [`${type} ${id}`, {platforms, status}]))
+      for (const key of ['io.containerd.content.v1 content', 'io.containerd.metadata.v1 sqlite', 'io.containerd.gc.v1 scheduler', 'io.containerd.event.v1 exchange']) {
+        assert.deepEqual(rows.get(key), {platforms: '-', status: 'ok'}, key)
+      }
+      assert.match(rows.get('io.containerd.snapshotter.v1 native')!.platforms!, /^linux\/\w+/)
+      assert.equal(rows.get('io.containerd.snapshotter.v1 native')!.status, 'ok')
+      // overlayfs: ok where an overlay mount works (root here), skip elsewhere; never a guess.
+      assert.equal(rows.get('io.containerd.snapshotter.v1 overlayfs')!.status, process.getuid?.() === 0 ? 'ok' : 'skip')
+      assert.equal(rows.get('io.containerd.runtime.v2 task')!.status, 'ok', 'runc is installed')
+      assert.equal(s.ok(['plugin', 'list', '-q', 'type==io.containerd.snapshotter.v1']), 'native\noverlayfs\n')
+      assert.match(s.ok(['plugins', 'ls', '-d', 'id==content']), /^Type: +io\.containerd\.content\.v1\nID: +content\nExports: *\n +root +\S+\/content\n$/)
+      // No runc: the runtime is skipped, and -d says why.
+      s.writeConfig('[runtime]\nrunc = "no-such-runc"\n')
+      assert.match(s.ok(['plugins', 'ls', 'id==task']), /io\.containerd\.runtime\.v2 +task +linux\/\S+ +skip/)
+      assert.match(s.ok(['plugins', 'ls', '-d', 'id==task']), /Message: +no-such-runc not found in PATH: skip plugin/)
+      const json = JSON.parse(s.ok(['plugins', 'ls', '--format', 'json', 'id==task']))
+      assert.equal(json[0].status, 'skip')
+    } finally {
+      s.cleanup()
+    }
+  })
+
+  test('oci spec: the default runtime spec as JSON with 4-space indent', () => {
+    const out = sb.ok(['oci', 'spec'])
+    assert.match(out, /^\{\n {4}"ociVersion": "\d+\.\d+\.\d+",\n {4}"process": \{\n/)
+    const spec = JSON.parse(out)
+    assert.deepEqual(Object.keys(spec), ['ociVersion', 'process', 'root', 'mounts', 'linux'])
+    assert.equal(spec.process.cwd, '/')
+    assert.equal(spec.process.args, undefined)
+    assert.ok(spec.process.capabilities.bounding.includes('CAP_CHOWN'))
+    assert.equal(spec.root.path, 'rootfs')
+    assert.ok(spec.mounts.some((m: {destination: string}) => m.destination === '/proc'))
+    for (const key of ['namespaces', 'maskedPaths', 'readonlyPaths', 'resources', 'cgroupsPath']) assert.ok(key in spec.linux, key)
+    assert.equal(JSON.parse(sb.ok(['-n', 'k8s.io', 'oci', 'spec'])).linux.cgroupsPath, '/berth/k8s.io')
+    assert.equal(JSON.parse(sb.ok(['oci', 'spec', '--platform', 'linux/arm64'])).ociVersion, spec.ociVersion)
+    const win = sb.run(['oci', 'spec', '--platform', 'windows/amd64'])
+    assert.notEqual(win.code, 0)
+    assert.match(win.stderr, /^ctr: platform "windows\/amd64": only linux specs are supported: not implemented\n$/)
+  })
+
+  test("snapshots prepare --mounts prints containerd's mount.Mount keys", () => {
+    const out = sb.ok(['snapshots', 'prepare', '--mounts', 'mounts-json'])
+    const mounts = JSON.parse(out)
+    assert.ok(Array.isArray(mounts) && mounts.length > 0)
+    for (const m of mounts) {
+      assert.deepEqual(Object.keys(m), ['Type', 'Source', 'Target', 'Options'])
+      assert.equal(m.Target, '')
+      assert.ok(Array.isArray(m.Options))
+    }
+    assert.match(out, /^\[\n {4}\{\n {8}"Type": /)
+    sb.ok(['snapshots', 'rm', 'mounts-json'])
   })
 
   test('--debug prints the cause chain', () => {
@@ -80,7 +216,11 @@ describe('ctr CLI contract', () => {
   })
 
   test('version and info', () => {
-    assert.match(sb.ok(['version']), /^Client:\n {2}Version: {2}\d+\.\d+\.\d+\n {2}Revision: \S+\n {2}Node version: v\d+/)
+    const version = sb.ok(['version'])
+    assert.match(version, /^Client:\n {2}Version: {2}\d+\.\d+\.\d+\n {2}Revision: \S+\n {2}Node version: v\d+/)
+    // -v / --version: ctr's one line, `ctr <package> <version>`, the same version.
+    assert.equal(sb.ok(['--version']), `ctr berth ${/Version: {2}(\S+)/.exec(version)![1]}\n`)
+    assert.equal(sb.ok(['-v']), sb.ok(['--version']))
     const info = JSON.parse(sb.ok(['info']))
     assert.equal(info.root, sb.root)
     assert.equal(info.state, sb.state)

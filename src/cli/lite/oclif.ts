@@ -5,10 +5,28 @@
 // reads the same command classes. Only the API subset below is supported; the build fails on a
 // missing export, and test/unit/cli/lite-parity.test.ts checks parsing against real oclif.
 
-import {InvalidArgument} from '../../lib/errors/index.js'
+import {describe, InvalidArgument} from '../../lib/errors/index.js'
 
 /** Parse errors, reported as usage errors (exit 2). */
 export class ParseError extends InvalidArgument {}
+
+/** Go's strconv.ParseBool, which ctr's (urfave/cli's) boolean flags use for `--flag=value`. */
+const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
+  '1': true, t: true, T: true, TRUE: true, true: true, True: true,
+  '0': false, f: false, F: false, FALSE: false, false: false, False: false,
+}
+
+function booleanValue(flag: string, value: string): boolean {
+  const parsed = BOOLEAN_VALUES[value]
+  if (parsed === undefined) throw new ParseError(`invalid value ${JSON.stringify(value)} for flag ${flag}: must be a boolean (true, false, 1, 0, t, f)`)
+  return parsed
+}
+
+/** What the parser knows of the command it parses for, to point at its help. */
+export interface ParseContext {
+  /** The command id (`namespaces:ls`). */
+  readonly id?: string | undefined
+}
 
 interface FlagBase {
   name?: string
@@ -42,10 +60,10 @@ export const Flags = {
   boolean: (opts: FlagOptions = {}): FlagBase => ({...opts, type: 'boolean'}),
   integer: (opts: FlagOptions & {min?: number; max?: number} = {}): FlagBase =>
     option(opts, (input) => {
-      if (!/^-?\d+$/.test(input)) throw new ParseError(`expected an integer but received: ${input}`)
+      if (!/^-?\d+$/.test(input)) throw new ParseError('must be an integer')
       const n = Number(input)
-      if (opts.min !== undefined && n < opts.min) throw new ParseError(`expected an integer greater than or equal to ${opts.min} but received: ${input}`)
-      if (opts.max !== undefined && n > opts.max) throw new ParseError(`expected an integer less than or equal to ${opts.max} but received: ${input}`)
+      if (opts.min !== undefined && n < opts.min) throw new ParseError(`must be an integer of at least ${opts.min}`)
+      if (opts.max !== undefined && n > opts.max) throw new ParseError(`must be an integer of at most ${opts.max}`)
       return n
     }),
 }
@@ -77,15 +95,36 @@ export interface ParseOutput {
   argv: string[]
 }
 
-/** Parse argv against a command's static flags and args the way oclif does. */
-export async function parse(argv: readonly string[], cls: CommandClass): Promise<ParseOutput> {
+/** `unknown flag "--x"` with a "did you mean" (or where to look); the suggestion code loads only here. */
+async function unknownFlag(flag: string, defs: Record<string, FlagBase>, context: ParseContext): Promise<ParseError> {
+  const names: string[] = []
+  for (const [name, def] of Object.entries(defs)) {
+    if (def.hidden) continue
+    names.push(`--${name}`, ...(def.aliases ?? []).map((a) => `--${a}`))
+    if (def.char) names.push(`-${def.char}`)
+    if (def.type === 'boolean' && def.allowNo) names.push(`--no-${name}`)
+  }
+  const {suggestion} = await import('../suggest.js')
+  const hint = context.id ? `see "ctr ${context.id.split(':').join(' ')} --help"` : undefined
+  return new ParseError(`unknown flag ${JSON.stringify(flag)}${suggestion(flag, names, hint)}`)
+}
+
+/**
+ * Parse argv against a command's static flags and args the way oclif does, with ctr's habits:
+ * flags anywhere among the arguments (up to `--`), `--bool=false` (Go's ParseBool values), and a
+ * command's own short flag winning over a global one with the same letter.
+ */
+export async function parse(argv: readonly string[], cls: CommandClass, context: ParseContext = {}): Promise<ParseOutput> {
   const defs: Record<string, FlagBase> = {...cls.baseFlags, ...cls.flags}
   const byLong = new Map<string, [string, FlagBase]>()
   const byChar = new Map<string, [string, FlagBase]>()
   for (const [name, def] of Object.entries(defs)) {
     byLong.set(name, [name, def])
     for (const alias of def.aliases ?? []) byLong.set(alias, [name, def])
-    if (def.char) byChar.set(def.char, [name, def])
+  }
+  // Global flags first, so that a command's own letter replaces theirs.
+  for (const source of [cls.baseFlags ?? {}, cls.flags ?? {}]) {
+    for (const [name, def] of Object.entries(source)) if (def.char) byChar.set(def.char, [name, defs[name]!])
   }
   const raw = new Map<string, string[] | boolean>()
   const positional: string[] = []
@@ -112,11 +151,10 @@ export async function parse(argv: readonly string[], cls: CommandClass): Promise
           continue
         }
       }
-      if (!entry) throw new ParseError(`unknown flag: --${key}`)
+      if (!entry) throw await unknownFlag(`--${key}`, defs, context)
       const [name, def] = entry
       if (def.type === 'boolean') {
-        if (eq >= 0) throw new ParseError(`flag --${name} does not take a value`)
-        raw.set(name, true)
+        raw.set(name, eq >= 0 ? booleanValue(`--${key}`, token.slice(eq + 1)) : true)
       } else if (eq >= 0) setValue(name, def, token.slice(eq + 1))
       else {
         if (i + 1 >= argv.length) throw new ParseError(`flag --${name} expects a value`)
@@ -125,12 +163,16 @@ export async function parse(argv: readonly string[], cls: CommandClass): Promise
       continue
     }
     if (token.startsWith('-') && token.length > 1 && !/^-\d/.test(token)) {
-      // -q, -n foo, -nfoo, -qa (several booleans)
+      // -q, -n foo, -nfoo, -n=foo, -qa (several booleans), -q=false
       for (let j = 1; j < token.length; j++) {
         const entry = byChar.get(token[j]!)
-        if (!entry) throw new ParseError(`unknown flag: -${token[j]}`)
+        if (!entry) throw await unknownFlag(j === 1 ? token.split('=')[0]! : `-${token[j]}`, defs, context)
         const [name, def] = entry
         if (def.type === 'boolean') {
+          if (token[j + 1] === '=') {
+            raw.set(name, booleanValue(`-${token[j]}`, token.slice(j + 2)))
+            break
+          }
           raw.set(name, true)
           continue
         }
@@ -165,8 +207,13 @@ export async function parse(argv: readonly string[], cls: CommandClass): Promise
     }
     const parsed: unknown[] = []
     for (const v of value) {
-      if (def.options && !def.options.includes(v)) throw new ParseError(`expected --${name}=${v} to be one of: ${def.options.join(', ')}`)
-      parsed.push(def.parse ? await def.parse(v) : v)
+      const invalid = (why: string) => new ParseError(`invalid value ${JSON.stringify(v)} for flag --${name}: ${why}`)
+      if (def.options && !def.options.includes(v)) throw invalid(`must be one of ${def.options.join(', ')}`)
+      try {
+        parsed.push(def.parse ? await def.parse(v) : v)
+      } catch (err) {
+        throw invalid(describe(err))
+      }
     }
     flags[name] = def.multiple ? parsed : parsed[0]
   }
@@ -220,7 +267,7 @@ export abstract class Command {
   }
 
   protected async parse(cls?: CommandClass, argv = this.argv): Promise<ParseOutput> {
-    return parse(argv, cls ?? (this.constructor as CommandClass))
+    return parse(argv, cls ?? (this.constructor as CommandClass), {id: this.id})
   }
 
   log(message = ''): void {

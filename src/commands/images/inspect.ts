@@ -7,6 +7,7 @@ import {parseReference} from '../../lib/oci/index.js'
 export default class ImagesInspect extends CtrCommand {
   static override summary = 'print an image and its descriptor tree as JSON'
   static override args = {ref: Args.string({required: true})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
 
   async run(): Promise<void> {
     const {args} = await this.parse(ImagesInspect)

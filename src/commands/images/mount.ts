@@ -12,6 +12,7 @@ The snapshot is keyed by the target path and kept by a lease for --expiration; \
 removes it. Prints the target.`
   static override examples = ['<%= config.bin %> images mount docker.io/library/busybox:latest /mnt/busybox']
   static override args = {ref: Args.string({required: true, description: 'image reference'}), target: Args.string({required: true, description: 'mount point (created if missing)'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {
     snapshotter: snapshotterFlag,
     rw: Flags.boolean({summary: 'enable write support on the mount'}),

@@ -13,6 +13,7 @@ unpacked layers another namespace already has are shared without downloading or 
 the sharing policy allows; an interrupted pull resumes where it stopped.`
   static override examples = ['<%= config.bin %> images pull docker.io/library/redis:latest', '<%= config.bin %> -n foo images pull --platform linux/arm64 127.0.0.1:5000/app:1']
   static override args = {ref: Args.string({required: true, description: 'image reference'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = pullFlags
 
   async run(): Promise<void> {

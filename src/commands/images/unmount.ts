@@ -7,6 +7,7 @@ export default class ImagesUnmount extends CtrCommand {
   static override summary = 'unmount the image from the target'
   static override description = 'Unmount everything mounted at TARGET; with --rm also remove the snapshot the mount used. Prints the target.'
   static override args = {target: Args.string({required: true})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {snapshotter: snapshotterFlag, rm: Flags.boolean({summary: 'remove the snapshot after a successful unmount'})}
 
   async run(): Promise<void> {

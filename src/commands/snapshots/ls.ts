@@ -7,6 +7,7 @@ import {SnapshotService} from '../../lib/snapshot/index.js'
 export default class SnapshotsLs extends CtrCommand {
   static override summary = 'list snapshots'
   static override description = 'List the snapshots of the namespace: KEY PARENT KIND, ordered by key.'
+  static override strict = false // as ctr: arguments are ignored
   static override flags = {snapshotter: snapshotterFlag, format: formatFlag}
 
   async run(): Promise<void> {

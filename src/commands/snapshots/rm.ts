@@ -1,3 +1,4 @@
+import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {withContext} from '../../lib/errors/index.js'
@@ -6,7 +7,8 @@ import {SnapshotService} from '../../lib/snapshot/index.js'
 export default class SnapshotsRm extends CtrCommand {
   static override summary = 'remove snapshots'
   static override description = 'Remove snapshots by key. A snapshot with children cannot be removed; a directory goes once no namespace needs it.'
-  static override strict = false // keys
+  static override args = {key: Args.string({required: true})} // ctr does nothing without one, silently; a usage error here
+  static override strict = false // several keys
   static override flags = {snapshotter: snapshotterFlag}
 
   async run(): Promise<void> {

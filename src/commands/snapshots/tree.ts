@@ -6,6 +6,7 @@ import {SnapshotService} from '../../lib/snapshot/index.js'
 export default class SnapshotsTree extends CtrCommand {
   static override summary = 'display tree view of snapshot branches'
   static override description = 'Print the snapshots as a tree: each root, then its children indented under it.'
+  static override strict = false // as ctr: arguments are ignored
   static override flags = {snapshotter: snapshotterFlag}
 
   async run(): Promise<void> {

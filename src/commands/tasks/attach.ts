@@ -11,6 +11,7 @@ its input; a terminal is put in raw mode and its size passed on. ctrl-p ctrl-q d
 terminal). When the task exits, ctr exits with its status. A foreground task cannot be attached to.`
   static override examples = ['<%= config.bin %> tasks attach shell']
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
 
   async run(): Promise<void> {
     const {args} = await this.parse(TasksAttach)

@@ -11,6 +11,7 @@ export default class TasksCleanup extends CtrCommand {
 /tasks/exit (and /tasks/oom), unmounts the rootfs and removes runc's state. Only the run named by
 --instance is touched. Podman's "container cleanup" plays the same part.`
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {
     instance: Flags.string({summary: 'the task run this exit belongs to', required: true}),
     'exec-id': Flags.string({summary: "the exec'd process that exited"}),

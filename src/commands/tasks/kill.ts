@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
+import {globalFlagsWithout} from '../../cli/flags.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {killExec} from '../../lib/runtime/exec.js'
 import {parseSignal, STOP_SIGNAL_LABEL} from '../../lib/runtime/signals.js'
@@ -11,6 +12,8 @@ export default class TasksKill extends CtrCommand {
 an exec'd process). The default is the image's StopSignal, recorded on the container, else SIGTERM.`
   static override examples = ['<%= config.bin %> tasks kill web', '<%= config.bin %> tasks kill -s SIGKILL --all web']
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id is signalled, the rest ignored (Args().First())
+  static override baseFlags = globalFlagsWithout('a') // -a is --all here, as in ctr
   static override flags = {
     signal: Flags.string({char: 's', summary: 'signal to send (name or number)'}),
     all: Flags.boolean({char: 'a', summary: 'send the signal to all processes inside the container'}),

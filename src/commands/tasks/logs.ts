@@ -12,6 +12,7 @@ detached exec'd process instead. Berth's own command: containerd keeps no logs. 
 tasks started with --null-io have no log.`
   static override examples = ['<%= config.bin %> tasks logs web', '<%= config.bin %> tasks logs -f web', '<%= config.bin %> tasks logs --exec-id probe web']
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {
     follow: Flags.boolean({char: 'f', summary: 'keep printing new output until the task exits'}),
     'exec-id': Flags.string({summary: "print this detached exec'd process's log"}),

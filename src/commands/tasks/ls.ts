@@ -9,6 +9,7 @@ export default class TasksLs extends CtrCommand {
   static override description = `List the namespace's tasks: TASK PID STATUS (CREATED, RUNNING, PAUSED, STOPPED). Every call first
 reconciles the records with the machine, so a task that exited while no ctr ran shows STOPPED. A
 task killed by the OOM killer shows "STOPPED (oom)".`
+  static override strict = false // as ctr: arguments are ignored
   static override flags = {quiet: quietFlag, format: formatFlag}
 
   async run(): Promise<void> {

@@ -18,6 +18,7 @@ TIMESTAMP, then METRIC VALUE rows memory.usage_in_bytes, memory.limit_in_bytes, 
 A stopped task has no metrics (its cgroup is gone): that fails with a failed precondition.`
   static override examples = ['<%= config.bin %> tasks metrics web', '<%= config.bin %> tasks metrics --format json web']
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {format: formatFlag}
 
   async run(): Promise<void> {

@@ -9,6 +9,7 @@ export default class TasksPs extends CtrCommand {
   static override summary = 'list processes for container'
   static override description = 'List the host pids of every process in the task: PID INFO (INFO is "-", as with runc).'
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {format: formatFlag}
 
   async run(): Promise<void> {

@@ -7,6 +7,7 @@ export default class TasksResume extends CtrCommand {
   static override summary = 'resume a paused container'
   static override description = "Thaw the processes of a paused task; publishes /tasks/resumed."
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
 
   async run(): Promise<void> {
     const {args} = await this.parse(TasksResume)

@@ -22,7 +22,8 @@ non-zero exit status is reported on stderr, as ctr does. With --exec-id, delete 
     if (ids.length === 0) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     const rt = await this.taskRuntime()
     let firstExitCode: number | undefined
-    for (const id of ids) {
+    // With --exec-id ctr deletes that process of the first container only (Args().First()).
+    for (const id of flags['exec-id'] ? ids.slice(0, 1) : ids) {
       try {
         const removed = flags['exec-id'] ? await deleteExec(rt, id, flags['exec-id'], {force: flags.force}) : await deleteTask(rt, id, {force: flags.force})
         if (removed.exitStatus !== undefined && removed.exitStatus !== 0) warn(`task ${id} exit with non-zero exit code ${removed.exitStatus}`)

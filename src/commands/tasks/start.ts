@@ -10,6 +10,7 @@ ctr reach it, and ctr exits with its status once it exits (the task is then dele
 the task runs under conmon, its output goes to the task log (ctr tasks logs) and ctr returns at once.`
   static override examples = ['<%= config.bin %> tasks start -d web', '<%= config.bin %> tasks start job']
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {
     detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),

@@ -13,6 +13,7 @@ its exit status (128+N for signal N; 255 when the process vanished unrecorded, e
 " (oom)" follows the status when the OOM killer ended it. ctr exits 0; the status is the output.`
   static override examples = ['<%= config.bin %> tasks wait web']
   static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {format: formatFlag}
 
   async run(): Promise<void> {

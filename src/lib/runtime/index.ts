@@ -36,6 +36,7 @@ export {
   type PasswdEntry,
   type ResolvedUser,
 } from './user.js'
+export {defaultSpec, type DefaultSpec} from './default-spec.js'
 export {parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, type HostFacts} from './host.js'
 export {DEFAULT_STOP_SIGNAL, SIGNALS, STOP_SIGNAL_LABEL, parseSignal, signalName, stopSignal} from './signals.js'
 export {BUNDLE_CONFIG_FILE, TEMPLATE_FILE, readTemplate, renderSpec, writeBundleSpec, writeTemplate} from './template.js'

@@ -44,7 +44,12 @@ export function taskRuntime(store: Store, ns: string, ctrArgv: readonly string[]
 
 /** A program's absolute path through $PATH (conmon insists on an absolute runtime path). */
 function findProgram(name: string): string {
-  if (name.includes('/')) return name
+  return locateProgram(name) ?? name
+}
+
+/** A program's absolute path: `name` itself when it has a slash, else the first executable in $PATH or the sbin/bin dirs; undefined when there is none. */
+export function locateProgram(name: string): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined
   for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     if (!dir) continue
     const candidate = join(dir, name)
@@ -56,7 +61,7 @@ function findProgram(name: string): string {
     }
   }
   for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(join(dir, name))) return join(dir, name)
-  return name
+  return undefined
 }
 
 /** The files of a task under `<state>/tasks/<ns>/<id>/` (also its OCI bundle). */

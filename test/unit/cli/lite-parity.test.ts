@@ -85,4 +85,46 @@ describe('lite parser matches oclif', () => {
       delete process.env['BERTH_TEST_NS']
     }
   })
+
+})
+
+// Deliberate differences: ctr's own parsing habits (urfave/cli over Go's flag package).
+describe("lite parser: ctr's habits", () => {
+  const def = (strict = true) => definition(LiteFlags, LiteArgs, strict)
+  const booleans: Array<[string, boolean]> = [
+    ['1', true], ['t', true], ['T', true], ['TRUE', true], ['true', true], ['True', true],
+    ['0', false], ['f', false], ['F', false], ['FALSE', false], ['false', false], ['False', false],
+  ]
+  for (const [value, want] of booleans) {
+    test(`--quiet=${value} and -q=${value} are ${want} (strconv.ParseBool)`, async () => {
+      assert.equal((await liteParse([`--quiet=${value}`, 'x'], def())).flags['quiet'], want)
+      assert.equal((await liteParse([`-q=${value}`, 'x'], def())).flags['quiet'], want)
+    })
+  }
+  test('a boolean value ParseBool refuses is a usage error naming the flag', async () => {
+    await assert.rejects(liteParse(['--quiet=yes', 'x'], def()), (err: Error) => errorKind(err) === 'invalid argument' && /^invalid value "yes" for flag --quiet: /.test(err.message))
+  })
+  test('flags after positional arguments, up to --', async () => {
+    const r = await liteParse(['x', '-q', 'y', '--namespace', 'n', '--', '--all'], def(false))
+    assert.equal(r.flags['quiet'], true)
+    assert.equal(r.flags['namespace'], 'n')
+    assert.equal(r.flags['all'], undefined)
+    assert.deepEqual(r.argv, ['x', 'y', '--all'])
+  })
+  test("a command's own short flag wins over a global one with the same letter", async () => {
+    const cls = {baseFlags: {address: LiteFlags.string({char: 'a'})}, flags: {all: LiteFlags.boolean({char: 'a'})}, args: {id: LiteArgs.string()}}
+    const r = await liteParse(['-a', 'id'], cls)
+    assert.equal(r.flags['all'], true)
+    assert.equal(r.args['id'], 'id')
+    assert.equal((await liteParse(['-a', '/sock', 'id'], {...cls, flags: {}})).flags['address'], '/sock')
+  })
+  test('an unknown flag: one line, a suggestion when one is close, else where to look', async () => {
+    await assert.rejects(liteParse(['--nmespace', 'x'], def()), {message: 'unknown flag "--nmespace"; did you mean "--namespace"?'})
+    await assert.rejects(liteParse(['--bogus', 'x'], def(), {id: 'namespaces:ls'}), {message: 'unknown flag "--bogus"; see "ctr namespaces ls --help"'})
+    await assert.rejects(liteParse(['-z', 'x'], def()), {message: 'unknown flag "-z"'})
+  })
+  test('a bad value: invalid value "<v>" for flag --<name>: <why>', async () => {
+    await assert.rejects(liteParse(['--format', 'xml', 'x'], def()), {message: 'invalid value "xml" for flag --format: must be one of table, json'})
+    await assert.rejects(liteParse(['--count', 'abc', 'x'], def()), {message: 'invalid value "abc" for flag --count: must be an integer'})
+  })
 })
