@@ -3,6 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {isNotFound} from '../../lib/errors/index.js'
 import {parseReference} from '../../lib/oci/index.js'
 import {collectGarbage} from '../../lib/store/index.js'
+import {warnGcFailures} from '../../cli/gc-report.js'
 
 export default class ImagesRm extends CtrCommand {
   static override summary = 'remove one or more images (aliases: remove, delete, del)'
@@ -27,7 +28,7 @@ export default class ImagesRm extends CtrCommand {
         process.stderr.write(`ctr: ${input}: image not found\n`)
       }
     }
-    if (removed > 0) await collectGarbage(store)
+    if (removed > 0) warnGcFailures(await collectGarbage(store))
   }
 }
 

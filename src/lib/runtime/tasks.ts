@@ -13,7 +13,8 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {removeTree} from '../sys/tree.js'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
@@ -157,7 +158,7 @@ export async function finishTask(rt: TaskRuntime, id: string, instance: string, 
     if (!t || t.instance !== instance) return undefined
     await teardown(rt, id)
     if (!options.remove) return undefined
-    rmSync(taskPaths(rt.store.state, rt.ns, id).dir, {recursive: true, force: true})
+    removeTree(taskPaths(rt.store.state, rt.ns, id).dir)
     return rt.store.tasks.remove(rt.ns, id, instance)
   } finally {
     lock.release()
@@ -208,7 +209,7 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
   const paths = taskPaths(store.state, ns, id)
   try {
     SnapshotService.unmountAll(paths.rootfs) // left by a run killed before its cleanup
-    rmSync(paths.dir, {recursive: true, force: true})
+    removeTree(paths.dir)
     mkdirSync(paths.rootfs, {recursive: true, mode: 0o711})
     mkdirSync(paths.exitDir)
     if (container.snapshotter && container.snapshotKey) new SnapshotService(store, ns, container.snapshotter).mount(container.snapshotKey, paths.rootfs)
@@ -227,7 +228,7 @@ async function abandon(rt: TaskRuntime, id: string, instance: string): Promise<v
   try {
     await teardown(rt, id)
   } finally {
-    rmSync(paths.dir, {recursive: true, force: true})
+    removeTree(paths.dir)
     rt.store.tasks.discard(rt.ns, id, instance)
   }
 }
@@ -492,7 +493,7 @@ export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: 
       rt.store.tasks.exited(rt.ns, id, current.instance, {exitStatus: 0, exitedAt: nowMicros(), known: true, oom: false})
     }
     await teardown(rt, id)
-    rmSync(taskPaths(rt.store.state, rt.ns, id).dir, {recursive: true, force: true})
+    removeTree(taskPaths(rt.store.state, rt.ns, id).dir)
     const removed = rt.store.tasks.remove(rt.ns, id, current.instance)
     if (!removed) throw new NotFound(`no running task found: task ${id} not found`)
     return removed
