@@ -2,23 +2,31 @@ import {Flags} from '@oclif/core'
 import {CtrCommand} from '../cli/base-command.js'
 import {formatFlag} from '../cli/flags.js'
 import {tabwrite, toJson} from '../cli/output.js'
-import {collectGarbage} from '../lib/store/index.js'
+import {warnGcFailures} from '../cli/gc-report.js'
+import {collectGarbage, gcIncomplete} from '../lib/store/index.js'
 
 export default class Gc extends CtrCommand {
   static override summary = 'collect garbage now'
   static override description = `Remove what no root reaches any more: blob records per namespace, then blob files no namespace
 references, expired leases and stale ingests. Roots are images, unexpired leases, content labelled
 containerd.io/gc.root and downloads in progress. --dry-run changes nothing and explains, for what
-stays, which root keeps it.`
+stays, which root keeps it. An object that cannot be deleted is reported on stderr and does not stop
+the rest; the command then exits non-zero.`
   static override flags = {'dry-run': Flags.boolean({summary: 'show what would be removed and why the rest stays'}), format: formatFlag}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Gc)
     const report = await collectGarbage(await this.store(), {dryRun: flags['dry-run']})
-    if (flags.format === 'json') return this.out(toJson(report))
-    const verb = flags['dry-run'] ? 'would remove' : 'removed'
-    const removed = report.removed.map((r) => `${verb}\t${r.kind}\t${r.namespace ?? '-'}\t${r.id}\t`)
-    const kept = flags['dry-run'] ? report.kept.map((k) => `keeps\t${k.kind}\t${k.namespace ?? '-'}\t${k.id}\t${k.reason}`) : []
-    if (removed.length + kept.length > 0) this.out(tabwrite([...removed, ...kept]))
+    if (flags.format === 'json') {
+      this.out(toJson(report))
+    } else {
+      const verb = flags['dry-run'] ? 'would remove' : 'removed'
+      const removed = report.removed.map((r) => `${verb}\t${r.kind}\t${r.namespace ?? '-'}\t${r.id}\t`)
+      const kept = flags['dry-run'] ? report.kept.map((k) => `keeps\t${k.kind}\t${k.namespace ?? '-'}\t${k.id}\t${k.reason}`) : []
+      if (removed.length + kept.length > 0) this.out(tabwrite([...removed, ...kept]))
+    }
+    warnGcFailures(report)
+    const incomplete = gcIncomplete(report)
+    if (incomplete) throw incomplete
   }
 }

@@ -7,6 +7,7 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {applyLayer, type ApplyLayerOptions, type ApplyLayerResult} from '../../src/lib/snapshot/apply/index.js'
+import {removeTree} from '../../src/lib/sys/tree.js'
 import {compress, MEDIA_TYPES, type Compression} from './oci-image.js'
 import {mountOverlay, readEntry, readTree, type OverlayMount, type Tree} from './fs-tree.js'
 import {runToolOk} from './run-tool.js'
@@ -48,7 +49,7 @@ export function scratch(prefix = 'berth-apply-'): Scratch {
       return {path, mediaType: MEDIA_TYPES.oci.layer[compression], diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}`, tar}
     },
     cleanup() {
-      rmSync(dir, {recursive: true, force: true})
+      removeTree(dir) // a test may leave a tree deeper than rmSync can take
     },
   }
 }

@@ -1,8 +1,9 @@
 // Spawns the built CLI (bin/ctr, the installed launcher) as a user would, with a private root and state per test.
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
+import {removeTree} from '../../src/lib/sys/tree.js'
 import {fileURLToPath} from 'node:url'
 
 /** The repository root (dist/test/helpers/ -> ../../..). */
@@ -77,7 +78,7 @@ export function sandbox(prefix = 'berth-test-'): Sandbox {
       })
     },
     cleanup() {
-      rmSync(dir, {recursive: true, force: true})
+      removeTree(dir) // a test may leave a tree deeper than rmSync can take
     },
   }
   return sb

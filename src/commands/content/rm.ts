@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {parseDigest} from '../../lib/oci/index.js'
 import {collectGarbage} from '../../lib/store/index.js'
+import {warnGcFailures} from '../../cli/gc-report.js'
 
 export default class ContentRm extends CtrCommand {
   static override summary = 'remove blobs from the namespace (aliases: remove, delete, del)'
@@ -16,6 +17,6 @@ export default class ContentRm extends CtrCommand {
       store.content.delete(this.namespace(), parseDigest(d))
       this.out(`${d}\n`)
     }
-    await collectGarbage(store)
+    warnGcFailures(await collectGarbage(store))
   }
 }

@@ -4,6 +4,7 @@ import {warn} from '../../cli/output.js'
 import {isNotFound} from '../../lib/errors/index.js'
 import {parseReference} from '../../lib/oci/index.js'
 import {collectGarbage} from '../../lib/store/index.js'
+import {warnGcFailures} from '../../cli/gc-report.js'
 
 export default class ImagesRm extends CtrCommand {
   static override summary = 'remove one or more images (aliases: remove, delete, del)'
@@ -28,7 +29,7 @@ export default class ImagesRm extends CtrCommand {
         warn(`${input}: image not found`) // ctr's warning, not an error: the exit stays 0
       }
     }
-    if (removed > 0) await collectGarbage(store)
+    if (removed > 0) warnGcFailures(await collectGarbage(store))
   }
 }
 

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {collectGarbage} from '../../lib/store/index.js'
+import {warnGcFailures} from '../../cli/gc-report.js'
 
 export default class LeasesRm extends CtrCommand {
   static override summary = 'remove leases (aliases: remove, delete, del)'
@@ -15,6 +16,6 @@ export default class LeasesRm extends CtrCommand {
       store.leases.delete(this.namespace(), id)
       this.out(`${id}\n`)
     }
-    await collectGarbage(store)
+    warnGcFailures(await collectGarbage(store))
   }
 }

@@ -3,6 +3,7 @@ import {CtrCommand, reportError} from '../../cli/base-command.js'
 import {isNotFound, withContext} from '../../lib/errors/index.js'
 import {deleteAllTasks} from '../../lib/runtime/tasks.js' // not the index: rm needs no image code
 import {collectGarbage} from '../../lib/store/index.js'
+import {warnGcFailures} from '../../cli/gc-report.js'
 
 export default class NamespacesRm extends CtrCommand {
   static override summary = 'remove one or more namespaces (aliases: remove, delete, del)'
@@ -31,7 +32,7 @@ export default class NamespacesRm extends CtrCommand {
       }
       this.out(`${name}\n`)
     }
-    if (flags.force) await collectGarbage(store) // what the namespaces owned and nobody else reaches
+    if (flags.force) warnGcFailures(await collectGarbage(store)) // what the namespaces owned and nobody else reaches
     if (firstExitCode !== undefined) process.exitCode = firstExitCode
   }
 }

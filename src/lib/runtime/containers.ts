@@ -2,7 +2,8 @@
 // container id on the image's chain, a runtime spec generated from the image config and flags
 // and stored as a template in the container's persistent directory, and the record. Creation
 // cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
-import {mkdirSync, rmSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
+import {removeTree} from '../sys/tree.js'
 import {resolve} from 'node:path'
 import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseImageConfig} from '../oci/index.js'
@@ -81,7 +82,7 @@ export async function createContainer(store: Store, options: CreateContainerOpti
     return created!
   } catch (err) {
     // A concurrent create of the same id may have won: its template stays.
-    if (!store.containers.find(ns, options.id)) rmSync(dir, {recursive: true, force: true})
+    if (!store.containers.find(ns, options.id)) removeTree(dir)
     throw err
   }
 }
@@ -106,7 +107,7 @@ export function removeContainer(store: Store, ns: string, id: string, options: {
   } else {
     store.containers.delete(ns, id)
   }
-  rmSync(containerDir(store.root, ns, id), {recursive: true, force: true})
+  removeTree(containerDir(store.root, ns, id))
 }
 
 /** Reject flag combinations before anything is created. */

@@ -2,7 +2,8 @@
 // config.json) with the command, terminal, cwd and user replaced. In the foreground ctr supervises
 // `runc exec` with its stdio, as for `run`; detached, a conmon in exec mode monitors it and its
 // exit command records the exit. Files live in the task's `execs/<exec-id>/`.
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {removeTree} from '../sys/tree.js'
 import {join} from 'node:path'
 import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
@@ -48,7 +49,7 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
   rt.store.tasks.addExec(rt.ns, id, o.execId)
   const ep = execPaths(rt.store.state, rt.ns, id, o.execId)
   try {
-    rmSync(ep.dir, {recursive: true, force: true})
+    removeTree(ep.dir)
     mkdirSync(ep.exitDir, {recursive: true, mode: PRIVATE_DIR_MODE}) // in the 0700 bundle, and 0700 itself whatever the umask
     writeFileSync(ep.process, JSON.stringify(process), {mode: PRIVATE_FILE_MODE})
   } catch (err) {
@@ -87,7 +88,7 @@ export async function execForeground(rt: TaskRuntime, id: string, o: ExecOptions
     return code
   } finally {
     rt.store.tasks.removeExec(rt.ns, id, o.execId)
-    rmSync(ep.dir, {recursive: true, force: true})
+    removeTree(ep.dir)
   }
 }
 
@@ -116,7 +117,7 @@ export async function execDetached(rt: TaskRuntime, id: string, o: ExecOptions):
     return rt.store.tasks.findExec(rt.ns, id, o.execId)!
   } catch (err) {
     rt.store.tasks.removeExec(rt.ns, id, o.execId)
-    rmSync(ep.dir, {recursive: true, force: true})
+    removeTree(ep.dir)
     throw err
   }
 }
@@ -165,6 +166,6 @@ export async function deleteExec(rt: TaskRuntime, id: string, execId: string, op
     }
   }
   rt.store.tasks.removeExec(rt.ns, id, execId)
-  rmSync(execPaths(rt.store.state, rt.ns, id, execId).dir, {recursive: true, force: true})
+  removeTree(execPaths(rt.store.state, rt.ns, id, execId).dir)
   return e
 }

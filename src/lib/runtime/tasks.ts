@@ -13,7 +13,8 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {removeTree} from '../sys/tree.js'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
@@ -162,7 +163,7 @@ export async function finishTask(rt: TaskRuntime, id: string, instance: string, 
     if (!t || t.instance !== instance) return undefined
     await teardown(rt, id)
     if (!options.remove) return undefined
-    rmSync(taskPaths(rt.store.state, rt.ns, id).dir, {recursive: true, force: true})
+    removeTree(taskPaths(rt.store.state, rt.ns, id).dir)
     return rt.store.tasks.remove(rt.ns, id, instance)
   } finally {
     lock.release()
@@ -213,7 +214,7 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
   const paths = taskPaths(store.state, ns, id)
   try {
     SnapshotService.unmountAll(paths.rootfs) // left by a run killed before its cleanup
-    rmSync(paths.dir, {recursive: true, force: true})
+    removeTree(paths.dir)
     // tasks/ and tasks/<ns>/ 0700, and the bundle too: it holds the mounted rootfs (setuid
     // binaries included), the rendered spec, the log, conmon's sockets and exit files. Only root
     // may reach them (CVE-2021-41103; containerd's bundles are 0700 for the same reason).
@@ -237,7 +238,7 @@ async function abandon(rt: TaskRuntime, id: string, instance: string): Promise<v
   try {
     await teardown(rt, id)
   } finally {
-    rmSync(paths.dir, {recursive: true, force: true})
+    removeTree(paths.dir)
     rt.store.tasks.discard(rt.ns, id, instance)
   }
 }
@@ -502,7 +503,7 @@ export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: 
       rt.store.tasks.exited(rt.ns, id, current.instance, {exitStatus: 0, exitedAt: nowMicros(), known: true, oom: false})
     }
     await teardown(rt, id)
-    rmSync(taskPaths(rt.store.state, rt.ns, id).dir, {recursive: true, force: true})
+    removeTree(taskPaths(rt.store.state, rt.ns, id).dir)
     const removed = rt.store.tasks.remove(rt.ns, id, current.instance)
     if (!removed) throw new NotFound(`no running task found: task ${id} not found`)
     return removed

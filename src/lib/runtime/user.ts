@@ -13,6 +13,7 @@
 import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats} from 'node:fs'
 import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {lgetxattr} from '../sys/index.js'
+import {shortPath} from '../sys/tree.js'
 
 /** A container rootfs: a directory (mounted), or an overlay's layer directories (top first), not mounted. */
 export type RootFs = string | {readonly layers: readonly string[]}
@@ -96,6 +97,8 @@ const lstatOrUndefined = (path: string): Stats | undefined => {
     return lstatSync(path)
   } catch (err) {
     if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return undefined
+    // Symlinks in the image can lead deeper than any path the host kernel takes.
+    if (errCode(err) === 'ENAMETOOLONG') throw new FailedPrecondition(`a path in the container rootfs is too long to resolve (${shortPath(path)})`, {cause: err})
     throw err
   }
 }
@@ -134,7 +137,8 @@ function locateInLayers(layers: readonly string[], parts: readonly string[]): Lo
 /**
  * The host path of `path` inside `root`, with every symlink resolved as if `root` were `/`.
  * Returns undefined when a component does not exist or is not a directory.
- * @throws InvalidArgument for a relative root; FailedPrecondition after 40 symlinks (a loop).
+ * @throws InvalidArgument for a relative root; FailedPrecondition after 40 symlinks (a loop) or for a
+ * host path longer than the kernel takes.
  */
 export function resolveInRoot(root: RootFs, path: string): string | undefined {
   const dirs = typeof root === 'string' ? [root] : root.layers

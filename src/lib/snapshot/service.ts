@@ -1,7 +1,7 @@
 // Snapshots as commands use them: prepare, view, commit, remove, mount, usage, over the records
 // in lib/store and the directories of a Snapshotter. Its own module (not the index) so that users
 // of snapshots do not load the layer applier.
-import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/index.js'
+import {AlreadyExists, FailedPrecondition, InvalidArgument, withContext} from '../errors/index.js'
 import type {Labels} from '../oci/labels.js'
 import {acquireLock, newSnapshotDirId, type SnapshotRecord, type Store} from '../store/index.js'
 import {type Mount, Snapshotter, snapshotterName, unmount} from './snapshotter.js'
@@ -69,7 +69,7 @@ export class SnapshotService {
         if (options.within) options.within(record)
         else record()
       } catch (err) {
-        this.snapshotter.removeDir(id)
+        this.snapshotter.removeDirQuietly(id)
         throw err
       }
     } finally {
@@ -104,7 +104,17 @@ export class SnapshotService {
     run(() => {
       released = this.store.snapshots.remove(this.ns, this.name, key)
     })
-    for (const id of released) this.snapshotter.removeDir(id)
+    // The records are gone: a directory that cannot go now is garbage GC retries, not a reason
+    // to leave the others. Say so once all were tried.
+    let failure: unknown
+    for (const id of released) {
+      try {
+        this.snapshotter.removeDir(id)
+      } catch (err) {
+        failure ??= err
+      }
+    }
+    if (failure !== undefined) throw withContext(failure, `snapshot ${JSON.stringify(key)} removed, but not all of its files (ctr gc tries again)`)
   }
 
   /** The mounts of an active or view snapshot (absolute paths). */
@@ -150,3 +160,4 @@ export class SnapshotService {
     return n
   }
 }
+

@@ -8,11 +8,12 @@
 // native: each directory holds a full copy of its parent's tree plus its own changes; a snapshot
 // mounts as a bind mount. For file systems without overlay support.
 import {spawn} from 'node:child_process'
-import {chmodSync, mkdirSync, rmSync} from 'node:fs'
+import {chmodSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
 import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind} from '../store/index.js'
 import * as sys from '../sys/index.js'
+import {removeTree, shortPath} from '../sys/tree.js'
 
 export const SNAPSHOTTERS = ['overlayfs', 'native'] as const
 export type SnapshotterName = (typeof SNAPSHOTTERS)[number]
@@ -62,17 +63,35 @@ export class Snapshotter {
       makeRootDir(fs)
       if (kind === 'active') mkdirSync(join(base, 'work'), {mode: PRIVATE_DIR_MODE})
     } else if (parents[0]) {
-      await copyTree(this.fsPath(parents[0].id), fs)
+      try {
+        await copyTree(this.fsPath(parents[0].id), fs)
+      } catch (err) {
+        this.removeDirQuietly(id)
+        throw err
+      }
     } else {
       makeRootDir(fs)
     }
     return fs
   }
 
-  /** Delete a snapshot directory (idempotent). */
+  /**
+   * Delete a snapshot directory (idempotent), at any depth: what a layer or a container put there
+   * is untrusted. Removes all it can before it throws.
+   * @throws PermissionDenied (an immutable entry), FailedPrecondition (a mount inside), Internal.
+   */
   removeDir(id: string): void {
     if (!/^[a-z2-7]+$/.test(id)) throw new InvalidArgument(`invalid snapshot directory id ${JSON.stringify(id)}`)
-    rmSync(join(this.dir, id), {recursive: true, force: true, maxRetries: 3})
+    removeTree(join(this.dir, id))
+  }
+
+  /** {@link removeDir} on a path that already failed: whatever stays is garbage GC removes (no record names it). */
+  removeDirQuietly(id: string): void {
+    try {
+      this.removeDir(id)
+    } catch {
+      // left for GC
+    }
   }
 
   /**
@@ -156,8 +175,10 @@ function copyTree(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('cp', ['-a', '--reflink=auto', '--', from, to], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16384)))
     child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Internal(`copy snapshot tree: ${stderr.trim() || `cp exited with ${code}`}`))))
+    // cp names the entry it failed on: a tree deeper than PATH_MAX gives a path of kilobytes.
+    const why = (): string => stderr.trim().split('\n').at(-1)!.replace(/'([^']{200,})'/g, (_, p: string) => `'${shortPath(p)}'`)
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Internal(`copy snapshot tree: ${stderr.trim() ? why() : `cp exited with ${code}`}`))))
   })
 }

@@ -128,7 +128,7 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
     // Top first: a parent cannot go while its child is recorded.
     for (const key of recorded.reverse()) {
       try {
-        for (const id of store.snapshots.remove(ns, sn.name, key)) sn.removeDir(id)
+        for (const id of store.snapshots.remove(ns, sn.name, key)) sn.removeDirQuietly(id)
       } catch {
         // best effort: GC removes what is left once the pull's lease is gone
       }
@@ -216,7 +216,7 @@ async function unpackOne(
       emit({type: 'extracted', index, descriptor: layer.descriptor, chainId})
       return {dir: id, recorded: true, extracted: true}
     } catch (err) {
-      sn.removeDir(id)
+      sn.removeDirQuietly(id) // the extraction's error is the one to report
       if (errorKind(err) === 'already exists') return {dir: store.snapshots.get(ns, sn.name, chainId).dir, recorded: false, extracted: false}
       throw err
     }

@@ -1,36 +1,17 @@
 // Disk usage of a snapshot directory, the mount table, and fsync of a whole file system.
 import {spawn} from 'node:child_process'
-import {lstatSync, readdirSync} from 'node:fs'
-import {join} from 'node:path'
 import {Internal} from '../errors/index.js'
+import {treeUsage, type TreeUsage} from '../sys/tree.js'
 
 /** containerd's snapshots.Usage: allocated bytes (512-byte blocks) and distinct inodes. */
-export interface Usage {
-  size: number
-  inodes: number
-}
+export type Usage = TreeUsage
 
-/** Walk `dir` without following symlinks, counting each inode once (hardlinks), as `du` does. */
+/**
+ * Walk `dir` without following symlinks, counting each inode once (hardlinks), as `du` does; at
+ * any depth (what a container wrote is untrusted), without recursion.
+ */
 export function diskUsage(dir: string): Usage {
-  const seen = new Set<string>()
-  let size = 0
-  const visit = (path: string) => {
-    let st
-    try {
-      st = lstatSync(path, {bigint: true})
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw err
-    }
-    const key = `${st.dev}:${st.ino}`
-    if (!seen.has(key)) {
-      seen.add(key)
-      size += Number(st.blocks) * 512
-    }
-    if (st.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name))
-  }
-  visit(dir)
-  return {size, inodes: seen.size}
+  return treeUsage(dir)
 }
 
 export {mountsUsing, readMountTable as readMounts, type MountInfo} from '../store/index.js'
@@ -45,4 +26,3 @@ export function syncFileSystem(path: string): Promise<void> {
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Internal(`sync ${JSON.stringify(path)}: ${stderr.trim() || `exit ${code}`}`))))
   })
 }
-

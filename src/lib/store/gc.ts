@@ -13,10 +13,15 @@
 // loses its row and is deleted — unmounting leftover mounts under the state directory first,
 // and leaving a directory that is still mounted elsewhere for a later run. Directories with no row at all (a killed unpack) are
 // deleted unless a snapshot is being created at that moment.
-import {readdirSync, rmSync, unlinkSync} from 'node:fs'
+//
+// Like containerd's collector, one object that cannot be deleted (an immutable file, a hostile
+// tree) never stops the rest: every file-system deletion is tried, and those that failed are
+// listed in the report (`failed`); their rows are gone, so the next run finds them again as files
+// without a row. Trees are removed without recursion, at any depth (sys/tree.ts).
+import {readdirSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Database} from 'better-sqlite3'
-import {errorKind} from '../errors/index.js'
+import {type BerthError, describe, errorKind, errorOfKind, type ErrorKind} from '../errors/index.js'
 import {DIGEST_ALGORITHMS} from '../oci/digest.js'
 import {isIndex, isManifest} from '../oci/media-types.js'
 import {blobLockName, blobPath} from './content.js'
@@ -24,6 +29,7 @@ import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {type IngestEntry, ingestLockName, readIngests} from './ingest.js'
 import {acquireLock, type Lock} from './locks.js'
 import {mountsUsing, readMountTable, unmountDetached} from './mounts.js'
+import {fsError, removeTree} from '../sys/tree.js'
 
 /** What GC removes or keeps. */
 export type GcKind = 'content' | 'blob' | 'lease' | 'ingest' | 'snapshot' | 'snapshot-dir' | 'mount'
@@ -45,10 +51,34 @@ export interface GcKept {
   reason: string
 }
 
+/** Something GC should have deleted from disk but could not; its record is gone, a later run tries again. */
+export interface GcFailed {
+  kind: GcKind
+  namespace?: string
+  id: string
+  /** The error, as one line. */
+  error: string
+  /** Its kind (decides the exit code of `ctr gc`). */
+  errorKind: ErrorKind
+}
+
 /** The outcome of one collection, each list ordered by kind, namespace and id. */
 export interface GcReport {
   removed: GcRemoved[]
   kept: GcKept[]
+  /** What could not be deleted (never in a dry run); everything else was. */
+  failed: GcFailed[]
+}
+
+/**
+ * The error `ctr gc` ends with when some object could not be deleted: of the first failure's kind,
+ * counting them (each is named in the report). Undefined when everything went.
+ */
+export function gcIncomplete(report: GcReport): BerthError | undefined {
+  const first = report.failed[0]
+  if (first === undefined) return undefined
+  const n = report.failed.length
+  return errorOfKind(first.errorKind, `gc: ${n} ${n === 1 ? 'object' : 'objects'} could not be removed (everything else was collected)`)
 }
 
 /** Options of `collectGarbage`. */
@@ -115,6 +145,10 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
   const {db, root} = store
   const removed: GcRemoved[] = []
   const kept: GcKept[] = []
+  const failed: GcFailed[] = []
+  const fail = (item: {kind: GcKind; namespace?: string; id: string}, err: unknown): void => {
+    failed.push({...item, error: describe(err), errorKind: errorKind(err)})
+  }
   const now = nowMicros()
 
   // 1. Ingests: fresh or locked ones are live roots; idle, unlocked ones (and debris) are removed.
@@ -138,6 +172,8 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
     try {
       if (!dryRun) removeIngest(entry)
       removed.push(withNs({kind: 'ingest' as const, id}))
+    } catch (err) {
+      fail(withNs({kind: 'ingest' as const, id}), err)
     } finally {
       lock.release()
     }
@@ -191,7 +227,7 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
   const {unrecorded, recorded, deadDirs} = dryRun ? db.transaction(sweep).deferred() : db.transaction(sweep).immediate()
 
   // Snapshot directories: those that lost their row, and those that never had one.
-  await removeSnapshotDirs(store, deadDirs, dryRun, removed, kept)
+  await removeSnapshotDirs(store, deadDirs, dryRun, removed, kept, fail)
 
   // 3. Blob files that no namespace records any more, plus files a crash left without a row.
   const candidates = new Set(unrecorded)
@@ -219,14 +255,17 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
       try {
         unlinkSync(blobPath(root, digest))
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          fail({kind: 'blob', id: digest}, fsError(err, `blob ${digest}`))
+          continue
+        }
       }
       removed.push({kind: 'blob', id: digest})
     } finally {
       lock.release()
     }
   }
-  return {removed: sortReport(removed), kept: sortReport(kept)}
+  return {removed: sortReport(removed), kept: sortReport(kept), failed: sortReport(failed)}
 }
 
 /**
@@ -336,7 +375,7 @@ function blobFilesOnDisk(root: string): string[] {
 }
 
 function removeIngest(entry: IngestEntry): void {
-  rmSync(entry.dir, {recursive: true, force: true})
+  removeTree(entry.dir)
 }
 
 /** The lock if free right now, else undefined (someone is working on it). */
@@ -464,7 +503,14 @@ function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: G
  * snapshot is being created (the `snapshot-create` lock is held shared by creators). Leftover
  * mounts under the state directory are detached first; a directory mounted anywhere else stays.
  */
-async function removeSnapshotDirs(store: GcStore, dead: Array<{snapshotter: string; id: string}>, dryRun: boolean, removed: GcRemoved[], kept: GcKept[]): Promise<void> {
+async function removeSnapshotDirs(
+  store: GcStore,
+  dead: Array<{snapshotter: string; id: string}>,
+  dryRun: boolean,
+  removed: GcRemoved[],
+  kept: GcKept[],
+  fail: (item: {kind: GcKind; id: string}, err: unknown) => void,
+): Promise<void> {
   const base = join(store.root, 'snapshots')
   let snapshotters: string[]
   try {
@@ -497,12 +543,21 @@ async function removeSnapshotDirs(store: GcStore, dead: Array<{snapshotter: stri
         kept.push({kind: 'snapshot-dir', id: `${c.snapshotter}/${c.id}`, reason: `mounted at ${foreign[0]}`})
         continue
       }
-      for (const target of users) {
-        if (!dryRun) unmountDetached(target)
-        removed.push({kind: 'mount', id: target})
+      const id = `${c.snapshotter}/${c.id}`
+      try {
+        for (const target of users) {
+          try {
+            if (!dryRun) unmountDetached(target)
+          } catch (err) {
+            throw fsError(err, `unmount ${JSON.stringify(target)}`)
+          }
+          removed.push({kind: 'mount', id: target})
+        }
+        if (!dryRun) removeTree(dir)
+        removed.push({kind: 'snapshot-dir', id})
+      } catch (err) {
+        fail({kind: 'snapshot-dir', id}, err)
       }
-      if (!dryRun) rmSync(dir, {recursive: true, force: true, maxRetries: 3})
-      removed.push({kind: 'snapshot-dir', id: `${c.snapshotter}/${c.id}`})
     }
   } finally {
     createLock?.release()

@@ -6,6 +6,7 @@
 // without its file.
 import {createHash, type Hash} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {removeTree} from '../sys/tree.js'
 import {type FileHandle, open} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {DataLoss, FailedPrecondition} from '../errors/index.js'
@@ -165,7 +166,7 @@ export async function openIngestWriter(ctx: ContentContext, ns: string, options:
 /** Start a fresh ingest: metadata files first, `data` last (its presence marks a complete ingest). */
 function createIngest(dir: string, ns: string, options: WriterOptions): void {
   try {
-    rmSync(dir, {recursive: true, force: true})
+    removeTree(dir)
     ensureDir(dir)
     const now = String(nowMicros())
     const meta = {mode: PRIVATE_FILE_MODE} // not the umask's: a caller with umask 000 would make them writable by all
@@ -300,7 +301,7 @@ class IngestWriter implements ContentWriter {
           renameSync(data, target)
           fsyncDir(dirname(target))
         }
-        rmSync(this.dir, {recursive: true, force: true})
+        removeTree(this.dir)
       } catch (err) {
         throw ioError(err, `cannot commit ${JSON.stringify(this.ref)}`)
       }
@@ -336,7 +337,7 @@ class IngestWriter implements ContentWriter {
         await this.fh.close().catch(() => undefined)
       }
       if (discard) {
-        rmSync(this.dir, {recursive: true, force: true})
+        removeTree(this.dir)
         this.ctx.db.transaction(() => this.dropIngestFromLease()).immediate()
       } else {
         this.touch()

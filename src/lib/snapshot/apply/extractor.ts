@@ -42,15 +42,15 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
-  rmdirSync,
   symlinkSync,
   unlinkSync,
   writeSync,
   type BigIntStats,
 } from 'node:fs'
-import {DataLoss, Internal, isBerthError} from '../../errors/index.js'
-import {fromSystemError} from '../../errors/errno.js'
+import {DataLoss, errorOfKind, Internal, isBerthError} from '../../errors/index.js'
+import {kindOfCode} from '../../errors/errno.js'
 import {S_IFBLK, S_IFCHR, S_IFIFO, futimens, lgetxattr, llistxattr, lremovexattr, lsetxattr, lutimens, mknod, type Timespec} from '../../sys/index.js'
+import {removeTree, shortPath} from '../../sys/tree.js'
 import {cleanPath, components, depth, joinRel, parentRel} from './paths.js'
 import type {TarHeader, TarSink} from '../../tar/index.js'
 
@@ -361,17 +361,23 @@ export class Extractor implements TarSink {
     else this.pruneLower(rel)
   }
 
-  /** merged mode: delete what directory `rel` holds from the parent tree, keeping this layer's entries. */
+  /**
+   * merged mode: delete what directory `rel` holds from the parent tree, keeping this layer's
+   * entries (a work list, not recursion: only directories this layer reached are entered).
+   */
   private pruneLower(rel: string): void {
-    for (const dirent of readdirSync(this.abs(rel), {withFileTypes: true})) {
-      const child = joinRel(rel, dirent.name)
-      const flags = this.state.get(child) ?? 0
-      const mine = (flags & KIND) !== Kind.None || (flags & Flag.Ancestor) !== 0
-      if (mine) {
-        if (dirent.isDirectory()) this.pruneLower(child)
-        continue
+    const dirs = [rel]
+    for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+      for (const dirent of readdirSync(this.abs(dir), {withFileTypes: true})) {
+        const child = joinRel(dir, dirent.name)
+        const flags = this.state.get(child) ?? 0
+        const mine = (flags & KIND) !== Kind.None || (flags & Flag.Ancestor) !== 0
+        if (mine) {
+          if (dirent.isDirectory()) dirs.push(child)
+          continue
+        }
+        this.remove(child, dirent.isDirectory() ? Kind.Dir : dirent.isSymbolicLink() ? Kind.Symlink : Kind.File)
       }
-      this.remove(child, dirent.isDirectory() ? Kind.Dir : dirent.isSymbolicLink() ? Kind.Symlink : Kind.File)
     }
   }
 
@@ -395,27 +401,54 @@ export class Extractor implements TarSink {
     return st.isDirectory() ? Kind.Dir : st.isSymbolicLink() ? Kind.Symlink : st.isFile() ? Kind.File : Kind.Special
   }
 
-  /** The real directory that the cleaned directory name `key` denotes, created as needed. */
+  /**
+   * The real directory that the cleaned directory name `key` denotes, created as needed: each
+   * prefix of `key` is resolved (and cached) in turn from the longest one already known, in a
+   * loop, never recursion, since a name may have thousands of components. The cache holds the
+   * prefixes of what it holds (unless a removal cleared it halfway: then a prefix is resolved
+   * again), so the longest cached prefix is found by a scan from the start that ends at the first
+   * miss. Symlinks followed count against one budget for the whole name, as in
+   * containerd's fs.RootPath: `s/s/s/…` through a link to `.` cannot go on for ever.
+   */
   private dir(key: string): string {
     if (key === '') return ''
     const hit = this.dirCache.get(key)
     if (hit !== undefined) return hit
-    const slash = key.lastIndexOf('/')
-    const parent = slash < 0 ? '' : this.dir(key.slice(0, slash))
-    const resolved = this.walk(parent, [slash < 0 ? key : key.slice(slash + 1)], true)!
-    this.dirCache.set(key, resolved)
-    return resolved
+    let resolved = ''
+    let start = 0 // where the components not yet resolved begin
+    const parentEnd = key.lastIndexOf('/')
+    const parent = parentEnd < 0 ? undefined : this.dirCache.get(key.slice(0, parentEnd))
+    if (parent !== undefined) {
+      resolved = parent
+      start = parentEnd + 1
+    } else {
+      for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
+        const cached = this.dirCache.get(key.slice(0, slash))
+        if (cached === undefined) break
+        resolved = cached
+        start = slash + 1
+      }
+    }
+    const links = {followed: 0}
+    for (;;) {
+      let slash = key.indexOf('/', start)
+      if (slash < 0) slash = key.length
+      resolved = this.walk(resolved, [key.slice(start, slash)], true, links)!
+      this.dirCache.set(slash === key.length ? key : key.slice(0, slash), resolved)
+      if (slash === key.length) return resolved
+      start = slash + 1
+    }
   }
 
   /**
    * Resolves `names` (in order) from directory `from`, inside the root: symlinks are followed
    * within the root, missing directories are created (create) or end the walk (undefined).
+   * `links` counts the symlinks followed, across calls when the caller shares it.
    * @throws DataLoss when a component is not a directory or symlinks loop.
    */
-  private walk(from: string, names: readonly string[], create: boolean): string | undefined {
+  private walk(from: string, names: readonly string[], create: boolean, links = {followed: 0}): string | undefined {
     let current = from
     const pending = names.slice().reverse()
-    let links = 0
     while (pending.length > 0) {
       const name = pending.pop()!
       if (name === '' || name === '.') continue
@@ -431,7 +464,7 @@ export class Extractor implements TarSink {
           current = next
           continue
         case Kind.Symlink: {
-          if (++links > MAX_LINKS) throw new DataLoss(`too many levels of symbolic links resolving ${JSON.stringify(next)}`)
+          if (++links.followed > MAX_LINKS) throw new DataLoss(`too many levels of symbolic links resolving ${JSON.stringify(shortPath(next))}`)
           const target = readlinkSync(this.abs(next))
           if (target.startsWith('/')) current = ''
           for (const part of target.split('/').reverse()) pending.push(part)
@@ -451,7 +484,7 @@ export class Extractor implements TarSink {
           continue
         default:
           if (!create) return undefined
-          if (this.overlay || ((this.state.get(next) ?? 0) & KIND) !== Kind.None) throw new DataLoss(`${JSON.stringify(next)} is not a directory`)
+          if (this.overlay || ((this.state.get(next) ?? 0) & KIND) !== Kind.None) throw new DataLoss(`${JSON.stringify(shortPath(next))} is not a directory`)
           // merged mode, a non-directory of the parent tree: this layer needs a directory there,
           // and gets a new one (what overlay mode shows: its directory covers the lower entry).
           this.remove(next, kind)
@@ -517,17 +550,11 @@ export class Extractor implements TarSink {
     this.forget(rel)
   }
 
+  /** A whole directory tree, at any depth (a merged-mode parent tree may hold what a container made). */
   private removeTree(rel: string): void {
-    const abs = this.abs(rel)
-    for (const dirent of readdirSync(abs, {withFileTypes: true})) {
-      const child = joinRel(rel, dirent.name)
-      if (dirent.isDirectory()) this.removeTree(child)
-      else unlinkSync(`${abs}/${dirent.name}`)
-      this.forget(child)
-    }
     // Deferred links below it have no file yet: drop them too.
     if (this.deferred.length > 0) for (const d of this.deferred) if (d.rel.startsWith(`${rel}/`)) d.cancelled = true
-    rmdirSync(abs)
+    removeTree(this.abs(rel), {onRemoved: (child) => this.forget(joinRel(rel, child))})
   }
 
   private forget(rel: string): void {
@@ -732,7 +759,7 @@ export function lookupMerged(layers: readonly string[], names: readonly string[]
     const layer = current.chain[index]!
     const last = pending.length === 0
     if (stats.isSymbolicLink() && !last) {
-      if (++links > MAX_LINKS) throw new DataLoss(`too many levels of symbolic links resolving ${JSON.stringify(rel)}`)
+      if (++links > MAX_LINKS) throw new DataLoss(`too many levels of symbolic links resolving ${JSON.stringify(shortPath(rel))}`)
       const target = readlinkSync(`${layer}/${rel}`)
       if (target.startsWith('/')) {
         parents.length = 0
@@ -817,7 +844,7 @@ function copyXattrs(from: string, to: string): void {
 
 /** A BerthError naming the entry, keeping the kind of a BerthError and mapping errno codes. */
 export function failure(err: unknown, entry: string): Error {
-  return prefixed(err, `layer entry ${JSON.stringify(entry)}`)
+  return prefixed(err, `layer entry ${JSON.stringify(shortPath(entry))}`)
 }
 
 /** `err` as a BerthError whose message starts with `prefix` (kept when it already names an entry). */
@@ -827,5 +854,9 @@ export function prefixed(err: unknown, prefix: string): Error {
     const Class = Object.getPrototypeOf(err).constructor as new (m: string, o?: {cause?: unknown}) => Error
     return new Class(`${prefix}: ${err.message}`, {cause: err})
   }
-  return fromSystemError(err, prefix)
+  const e = err as NodeJS.ErrnoException & {dest?: unknown}
+  // Node's message names the path(s): kilobytes for an entry deeper than the kernel takes.
+  let detail = e?.message ?? String(err)
+  for (const p of [e?.path, e?.dest]) if (typeof p === 'string' && p.length > 200) detail = detail.split(p).join(shortPath(p))
+  return errorOfKind(kindOfCode(e?.code), `${prefix}: ${detail}`, {cause: err})
 }
