@@ -7,7 +7,7 @@ import {causeChain, describe, withContext} from '../lib/errors/index.js'
 import {validateIdentifier} from '../lib/oci/identifiers.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
-import {endFlagsAfterPositionals} from './command-args.js'
+import {booleanFlagValues, endFlagsAfterPositionals} from './command-args.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
 
@@ -35,6 +35,7 @@ export abstract class CtrCommand extends Command {
     if (ctor.commandAfterPositionals !== undefined) {
       this.argv = endFlagsAfterPositionals(this.argv, {...globalFlags, ...ctor.flags} as never, ctor.commandAfterPositionals)
     }
+    if (this.argv.some((a) => a.startsWith('--') && a.includes('='))) this.argv = booleanFlagValues(this.argv, {...globalFlags, ...ctor.flags} as never)
     const {flags} = await this.parse(this.constructor as typeof CtrCommand)
     this.globals = flags as unknown as GlobalValues
   }
