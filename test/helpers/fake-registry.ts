@@ -67,6 +67,8 @@ export interface RequestLogEntry {
   bytesReceived: number
   /** Milliseconds since the server started. */
   at: number
+  /** Milliseconds since the server started when the response was finished (undefined until then). */
+  doneAt?: number
 }
 
 /** What a rule does to a matching request. */
@@ -234,6 +236,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       ...(authz ? { authorization: /^basic /i.test(authz) ? 'basic' as const : /^bearer /i.test(authz) ? 'bearer' as const : 'other' as const } : {}),
     }
     log.push(entry)
+    res.once('finish', () => { entry.doneAt = Date.now() - started })
     const ctx: Ctx = { req, res, entry, method }
 
     const m =

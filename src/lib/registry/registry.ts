@@ -631,8 +631,8 @@ class RegistryClient implements Registry {
   }
 
   private url(ep: Endpoint, ref: ImageReference, kind: string, object: string, query?: Record<string, string>): URL {
-    // posix.join drops a trailing slash; `blobs/uploads/` keeps it (the distribution spec's spelling).
-    const path = posix.join('/', ep.path, ref.path, kind, object) + (object.endsWith('/') ? '/' : '')
+    // posix.join keeps a trailing slash: `blobs/uploads/` is the distribution spec's spelling.
+    const path = posix.join('/', ep.path, ref.path, kind, object)
     const url = new URL(`${ep.scheme}://${ep.host}${path}`)
     if (isMirrorOf(ep, ref.domain)) url.searchParams.set('ns', ref.domain)
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v)
