@@ -27,6 +27,12 @@ LOCAL defaults to REMOTE. Nothing is sent when a blob is missing locally: fetch 
     const store = await this.store()
     const progress = await createProgress({quiet: flags.quiet})
     let result: PushResult | undefined
+    // No summary line for a push that failed before it had anything to show (no such image, blobs missing).
+    let shown = false
+    const listener = (e: Parameters<typeof progress.listener>[0]) => {
+      shown = true
+      progress.listener(e)
+    }
     try {
       result = await pushImage(store, {
         namespace: this.namespace(),
@@ -37,10 +43,10 @@ LOCAL defaults to REMOTE. Nothing is sent when a blob is missing locally: fetch 
         maxConcurrentUploads: flags['max-concurrent-uploaded-layers'],
         allowNonDistributable: flags['allow-non-distributable-blobs'],
         registry: await registryOptions(flags),
-        onProgress: progress.listener,
+        onProgress: listener,
       })
     } finally {
-      progress.finish(result?.bytesUploaded ?? 0)
+      if (shown) progress.finish(result?.bytesUploaded ?? 0)
     }
   }
 }
