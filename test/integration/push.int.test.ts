@@ -177,6 +177,13 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(manifest.config.mediaType, 'application/vnd.oci.image.config.v1+json')
     assert.equal(manifest.config.digest, docker.configDigest, 'the config bytes stay')
     assert.deepEqual(manifest.layers.map((l) => [l.mediaType, l.digest]), [['application/vnd.oci.image.layer.v1.tar+gzip', docker.layers[0]!.digest]])
+    // Byte for byte what containerd's converter writes (Go's encoding of ocispec.Manifest; checked against ctr 1.6.20).
+    const layer = docker.layers[0]!
+    assert.equal(
+      blobOf(sb, digest).toString(),
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${docker.configDigest}","size":${docker.configBytes.length}},` +
+        `"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"${layer.digest}","size":${layer.bytes.length}}]}`,
+    )
     assert.match(sb.ok(['events', '--no-follow', 'topic==/images/create']), new RegExp(`/images/create \\{"name":"${dst.replace(/[.]/g, '\\.')}"\\}`))
 
     const push = sb.run(['images', 'push', '-q', dst])

@@ -4,7 +4,9 @@
 // changed document or layer is a new blob, written through a verified ingest under a lease, and the image record is
 // written while the lease still holds them. An uncompressed layer must hash to the config's diff_id (so the config,
 // the chain IDs and any unpacked snapshots stay the same); documents that change are re-encoded as Go's encoding/json
-// writes containerd's structs (same field order, omitted empties, HTML-safe escapes), others keep their bytes.
+// writes containerd's structs (same field order, omitted empties, HTML-safe escapes: the same digests as ctr's
+// convert), others keep their bytes. New blobs carry only their GC references, not the source's distribution-source
+// labels (containerd copies those, though no registry can hold the new bytes yet).
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createReadStream, openSync, readSync, closeSync} from 'node:fs'
