@@ -679,6 +679,8 @@ class RegistryClient implements Registry {
       } catch (err) {
         if (isAbortError(err) || this.signal?.aborted) throw this.signal?.reason ?? err
         if (isBerthError(err)) throw err
+        // The upload's own source failed (a blob file gone or unreadable): not the network's doing.
+        if ((err as {bodySource?: unknown}).bodySource === true) throw new Internal(`reading what ${goMethod(init.method)} "${shownUrl(url)}" sends: ${(err as Error).message}`, {cause: err})
         // Mirrors are not retried: the next host is the retry (containerd does the same).
         if (retry && init.lastHost && !isCertificateError(err) && isRetryableNetworkError(err) && attempt < this.retries) {
           attempt++

@@ -162,6 +162,12 @@ describe('pushing blobs and manifests to the fake registry', () => {
     assert.equal(fake.log.length, 0)
   })
 
+  test('a source that cannot be read fails the upload as internal, not as the network', async () => {
+    const reg = createRegistry(isolated())
+    const failing: BlobSource = () => new Readable({read() { this.destroy(Object.assign(new Error('EIO: i/o error, read'), {code: 'EIO'})) }})
+    await rejectsWith(reg.pushBlob(ref(fake.host, 'push/eio:1'), blobDesc, failing), 'internal', /^reading what Put "http:\/\/127\.0\.0\.1:\d+\/v2\/push\/eio\/blobs\/uploads\/[0-9a-f]+" sends: EIO: i\/o error, read$/)
+  })
+
   test('403 on the upload is permission denied with containerd\'s push wording', async () => {
     fake.rules.add({path: '/blobs/uploads/', method: 'POST', kind: 'status', status: 403})
     const reg = createRegistry(isolated())
