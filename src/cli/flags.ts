@@ -76,3 +76,23 @@ export const pullFlags = {
   'print-chainid': Flags.boolean({summary: 'print the image chain ID (the top unpacked snapshot)'}),
   'sync-fs': Flags.boolean({summary: 'flush each unpacked layer to disk before recording it'}),
 }
+
+/** `images push`: ctr's push flags (RegistryFlags plus the manifest, platform and concurrency choices). */
+export const pushFlags = {
+  ...registryFlags,
+  manifest: Flags.string({summary: 'digest of the manifest to push (instead of the image\'s target)'}),
+  'manifest-type': Flags.string({summary: 'media type of the --manifest digest', default: 'application/vnd.oci.image.manifest.v1+json'}),
+  platform: Flags.string({summary: 'push the manifest of this platform out of an index, under the tag', multiple: true, multipleNonGreedy: true}),
+  'max-concurrent-uploaded-layers': Flags.integer({summary: 'number of blobs uploaded at once', default: 3, min: 1}),
+  local: Flags.boolean({summary: 'accepted for ctr compatibility (pushing is always done by this process)'}),
+  'allow-non-distributable-blobs': Flags.boolean({summary: 'push layers marked non-distributable too'}),
+  quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
+}
+
+/** `images convert`: ctr's convert flags. */
+export const convertFlags = {
+  uncompress: Flags.boolean({summary: 'convert tar.gz and tar.zst layers to uncompressed tar layers'}),
+  oci: Flags.boolean({summary: 'convert Docker media types to OCI media types'}),
+  platform: Flags.string({summary: 'keep this platform of an index (repeatable; default: this host)', multiple: true, multipleNonGreedy: true}),
+  'all-platforms': Flags.boolean({summary: 'keep every platform (all must be in the content store)'}),
+}

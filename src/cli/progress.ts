@@ -1,7 +1,8 @@
-// Renders pull progress: on a terminal ctr's classic display (one row per descriptor with a
-// 40-column bar, redrawn in place, then the elapsed/total line) drawn with cli-progress; without
+// Renders pull and push progress: on a terminal ctr's classic display (one row per descriptor with
+// a 40-column bar, redrawn in place, then the elapsed/total line) drawn with cli-progress; without
 // a terminal plain lines, one per state change; nothing when quiet.
 import type {ProgressEvent} from '../lib/pull/index.js'
+import type {PushProgressEvent} from '../lib/push/index.js'
 import {tabwrite} from './output.js'
 import {formatBytes, formatSummary} from './units.js'
 
@@ -12,8 +13,11 @@ interface Row {
   total: number
 }
 
+/** What a renderer draws: a pull's or a push's events (`uploading` rows look like `downloading` ones). */
+export type AnyProgressEvent = ProgressEvent | PushProgressEvent
+
 export interface ProgressRenderer {
-  readonly listener: (e: ProgressEvent) => void
+  readonly listener: (e: AnyProgressEvent) => void
   /** Draw the final state and the summary line. */
   finish(totalBytes: number): void
 }
@@ -37,7 +41,7 @@ function plainProgress(stream: NodeJS.WritableStream): ProgressRenderer {
   return {
     listener(e) {
       if (e.type === 'resolving' || e.type === 'resolved') line(e.ref, e.type)
-      else if (e.type === 'downloading') line(e.key, `downloading ${formatBytes(e.total)}`)
+      else if (e.type === 'downloading' || e.type === 'uploading') line(e.key, `${e.type} ${formatBytes(e.total)}`)
       else line(e.key, e.type)
     },
     finish(total) {
@@ -68,9 +72,10 @@ async function terminalProgress(stream: NodeJS.WriteStream): Promise<ProgressRen
     const lines = order.map((k) => {
       const r = rows.get(k)!
       const full = r.status === 'done' || r.status === 'exists' || r.status === 'resolved'
-      const fill = full ? 40 : r.total > 0 && r.status === 'downloading' ? Math.floor((r.offset / r.total) * 40) : 0
+      const moving = r.status === 'downloading' || r.status === 'uploading'
+      const fill = full ? 40 : r.total > 0 && moving ? Math.min(40, Math.floor((r.offset / r.total) * 40)) : 0
       const bar = `|\u001b[32m${'+'.repeat(fill)}\u001b[0m${'-'.repeat(40 - fill)}|`
-      const counts = r.status === 'downloading' ? `${formatBytes(r.offset)}/${formatBytes(r.total)}\t` : ''
+      const counts = moving ? `${formatBytes(r.offset)}/${formatBytes(r.total)}\t` : ''
       return `${r.key}:\t${r.status}\t${bar}\t${counts}`
     })
     const text = tabwrite(lines).split('\n')
@@ -88,7 +93,7 @@ async function terminalProgress(stream: NodeJS.WriteStream): Promise<ProgressRen
   return {
     listener(e) {
       if (e.type === 'resolving' || e.type === 'resolved') set(e.ref, e.type)
-      else if (e.type === 'downloading') set(e.key, 'downloading', e.offset, e.total)
+      else if (e.type === 'downloading' || e.type === 'uploading') set(e.key, e.type, e.offset, e.total)
       else set(e.key, e.type)
     },
     finish(total) {

@@ -1,4 +1,4 @@
-// An in-process, read-only distribution registry on 127.0.0.1 that serves built fixture images and injects faults on demand (bad bytes, truncation, error statuses, slow or dropped bodies, odd media types), with Basic or Bearer-token auth and a request log.
+// An in-process distribution registry on 127.0.0.1 that serves built fixture images, accepts pushes (upload sessions with monolithic PUT or PATCH chunks, cross-repository mounts, manifests checked for their references), and injects faults on demand (bad bytes, truncation, error statuses, slow or dropped bodies, odd media types), with Basic or Bearer-token auth and a request log.
 //
 // Invariants: without rules it behaves like a well-behaved registry (correct Content-Type,
 // Docker-Content-Digest, Content-Length, Range on blobs). Rules are checked in the order added;
@@ -36,6 +36,12 @@ export interface FakeRegistryOptions {
   /** Images to serve, by reference `repo:tag` (or `repo` for digest-only). */
   images?: Record<string, Built>
   auth?: FakeAuth
+  /** Refuse every write with 405, as before pushes were supported. Default false. */
+  readOnly?: boolean
+  /** How upload Locations are written: host-relative (`/v2/…`, default) or absolute (`http://127.0.0.1:PORT/v2/…`). Both carry a `_state=` query. */
+  uploadLocation?: 'relative' | 'absolute'
+  /** Answer a monolithic PUT (or a PATCH) whose body is larger than this with 413, as a proxy with a body limit does. */
+  maxBodyBytes?: number
 }
 
 /** One request as the server saw it. */
@@ -57,8 +63,12 @@ export interface RequestLogEntry {
   bytesSent: number
   /** The fault kind applied, if a rule matched. */
   fault?: FaultSpec['kind']
+  /** Request body bytes received (uploads, manifests). */
+  bytesReceived: number
   /** Milliseconds since the server started. */
   at: number
+  /** Milliseconds since the server started when the response was finished (undefined until then). */
+  doneAt?: number
 }
 
 /** What a rule does to a matching request. */
@@ -138,6 +148,10 @@ export interface FakeRegistry {
   clearLog(): void
   /** Invalidates every bearer token issued so far (as if they expired). */
   revokeTokens(): void
+  /** Does repository `name` hold blob `digest` (pushed, mounted or served)? */
+  hasBlob(name: string, digest: string): boolean
+  /** A manifest of repository `name` by tag or digest, or undefined. */
+  manifest(name: string, reference: string): { bytes: Buffer; mediaType: string; digest: string } | undefined
   /** Number of tokens issued by `/token`. */
   tokensIssued(): number
   /** Closes the server and all connections. Idempotent. */
@@ -148,6 +162,13 @@ interface Repo {
   tags: Map<string, string>
   manifests: Map<string, { bytes: Buffer; mediaType: string }>
   blobs: Map<string, Buffer>
+}
+
+/** An upload session: the bytes received so far. */
+interface Upload {
+  name: string
+  chunks: Buffer[]
+  size: number
 }
 
 const BODY_FAULTS = new Set<FaultSpec['kind']>(['corrupt', 'truncate', 'slow', 'drop', 'oversize'])
@@ -162,6 +183,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const log: RequestLogEntry[] = []
   const rules: ActiveRule[] = []
   const tokens = new Map<string, { scopes: string[]; expiresAt: number }>()
+  const uploads = new Map<string, Upload>()
   let issued = 0
   let nextRuleId = 1
   const started = Date.now()
@@ -182,9 +204,9 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   }
   for (const [ref, built] of Object.entries(options.images ?? {})) addImage(ref, built)
 
-  const challenge = (name?: string): string => {
+  const challenge = (name?: string, actions = 'pull'): string => {
     if (auth?.mode === 'bearer') {
-      const scope = name ? `,scope="repository:${name}:pull"` : ''
+      const scope = name ? `,scope="repository:${name}:${actions}"` : ''
       return `Bearer realm="${url}/token",service="${auth.service ?? 'fake'}"${scope}`
     }
     return 'Basic realm="fake"'
@@ -208,16 +230,21 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     const path = decodeURIComponent(parsed.pathname)
     const authz = req.headers.authorization
     const entry: RequestLogEntry = {
-      method, path, query: parsed.search, status: 0, bytesSent: 0, at: Date.now() - started,
+      method, path, query: parsed.search, status: 0, bytesSent: 0, bytesReceived: 0, at: Date.now() - started,
       ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(req.headers.accept ? { accept: req.headers.accept } : {}),
       ...(authz ? { authorization: /^basic /i.test(authz) ? 'basic' as const : /^bearer /i.test(authz) ? 'bearer' as const : 'other' as const } : {}),
     }
     log.push(entry)
+    res.once('finish', () => { entry.doneAt = Date.now() - started })
     const ctx: Ctx = { req, res, entry, method }
 
-    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path) ?? /^\/v2\/(.+)\/(tags)\/list$/.exec(path)
+    const m =
+      /^\/v2\/(.+)\/blobs\/(uploads)\/([^/]*)$/.exec(path) ??
+      /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path) ??
+      /^\/v2\/(.+)\/(tags)\/list$/.exec(path)
     const name = m?.[1]
+    const writing = method !== 'GET' && method !== 'HEAD'
 
     if (path === '/token') {
       const rule = applyRule(ctx, findRule(method, path))
@@ -225,12 +252,23 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       return serveToken(ctx, parsed)
     }
     if (!path.startsWith('/v2/') && path !== '/v2') return sendError(ctx, 404, 'NOT_FOUND', 'not found')
-    if (auth && !authorized(authz, name)) {
-      return sendError(ctx, 401, 'UNAUTHORIZED', 'authentication required', { 'www-authenticate': challenge(name) })
+    if (auth && !authorized(authz, name, writing ? 'push' : 'pull')) {
+      await drain(req, entry)
+      return sendError(ctx, 401, 'UNAUTHORIZED', 'authentication required', { 'www-authenticate': challenge(name, writing ? 'pull,push' : 'pull') })
     }
     const rule = applyRule(ctx, findRule(method, path))
-    if (rule && (await preServeFault(ctx, rule, name))) return
-    if (method !== 'GET' && method !== 'HEAD') return sendError(ctx, 405, 'UNSUPPORTED', 'the fake registry is read-only')
+    if (rule && (await preServeFault(ctx, rule, name))) {
+      await drain(req, entry)
+      return
+    }
+    if (writing) {
+      if (options.readOnly) {
+        await drain(req, entry)
+        return sendError(ctx, 405, 'UNSUPPORTED', 'the fake registry is read-only')
+      }
+      if (!m || !name) return sendError(ctx, 404, 'NOT_FOUND', 'not found')
+      return handleWrite(ctx, name, m[2]!, m[3]!, parsed, authz)
+    }
 
     if (path === '/v2/' || path === '/v2') return send(ctx, 200, { 'content-type': 'application/json' }, Buffer.from('{}'), rule)
     if (!m || !name) return sendError(ctx, 404, 'NOT_FOUND', 'not found')
@@ -241,6 +279,11 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       return send(ctx, 200, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ name, tags: [...r.tags.keys()].sort() })), rule)
     }
     const reference = m[3]!
+    if (kind === 'uploads') {
+      const upload = uploads.get(reference)
+      if (!upload) return sendError(ctx, 404, 'BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry')
+      return send(ctx, 204, { location: uploadLocation(name, reference), range: `0-${Math.max(0, upload.size - 1)}`, 'docker-upload-uuid': reference }, Buffer.alloc(0), undefined)
+    }
     if (kind === 'manifests') {
       const digest = reference.includes(':') ? reference : r.tags.get(reference)
       const doc = digest ? r.manifests.get(digest) : undefined
@@ -272,6 +315,87 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     return send(ctx, 200, headers, blob, rule)
   }
 
+  const uploadLocation = (name: string, id: string): string => {
+    const rel = `/v2/${name}/blobs/uploads/${id}?_state=${encodeURIComponent(randomBytes(6).toString('base64'))}`
+    return options.uploadLocation === 'absolute' ? url + rel : rel
+  }
+
+  /** Blob uploads, mounts and manifest pushes. */
+  const handleWrite = async (ctx: Ctx, name: string, kind: string, reference: string, parsed: URL, authz: string | undefined): Promise<void> => {
+    const { req, method, entry } = ctx
+    if (kind === 'uploads' && method === 'POST' && reference === '') {
+      await drain(req, entry)
+      const mount = parsed.searchParams.get('mount')
+      const from = parsed.searchParams.get('from')
+      if (mount && from) {
+        const source = repos.get(from)?.blobs.get(mount)
+        // A mount needs read access to the source repository too; without it the registry starts an upload instead.
+        if (source && (!auth || authorized(authz, from, 'pull'))) {
+          repo(name).blobs.set(mount, source)
+          return send(ctx, 201, { location: `/v2/${name}/blobs/${mount}`, 'docker-content-digest': mount }, Buffer.alloc(0), undefined)
+        }
+      }
+      const id = randomBytes(12).toString('hex')
+      uploads.set(id, { name, chunks: [], size: 0 })
+      return send(ctx, 202, { location: uploadLocation(name, id), range: '0-0', 'docker-upload-uuid': id }, Buffer.alloc(0), undefined)
+    }
+    if (kind === 'uploads' && (method === 'PATCH' || method === 'PUT')) {
+      const upload = uploads.get(reference)
+      if (!upload || upload.name !== name) {
+        await drain(req, entry)
+        return sendError(ctx, 404, 'BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry')
+      }
+      const declared = Number(req.headers['content-length'] ?? NaN)
+      if (options.maxBodyBytes !== undefined && Number.isFinite(declared) && declared > options.maxBodyBytes) {
+        await drain(req, entry)
+        return sendError(ctx, 413, 'SIZE_INVALID', `request body of ${declared} bytes is larger than ${options.maxBodyBytes}`)
+      }
+      const range = req.headers['content-range']
+      if (method === 'PATCH' && typeof range === 'string') {
+        const r = /^(\d+)-(\d+)$/.exec(range)
+        if (!r || Number(r[1]) !== upload.size) {
+          await drain(req, entry)
+          return send(ctx, 416, { location: uploadLocation(name, reference), range: `0-${Math.max(0, upload.size - 1)}` }, Buffer.alloc(0), undefined)
+        }
+      }
+      const body = await readAll(req, entry)
+      upload.chunks.push(body)
+      upload.size += body.length
+      if (method === 'PATCH') {
+        return send(ctx, 202, { location: uploadLocation(name, reference), range: `0-${Math.max(0, upload.size - 1)}`, 'docker-upload-uuid': reference }, Buffer.alloc(0), undefined)
+      }
+      const digest = parsed.searchParams.get('digest') ?? ''
+      const data = Buffer.concat(upload.chunks)
+      uploads.delete(reference)
+      if (sha256(data) !== digest) return sendError(ctx, 400, 'DIGEST_INVALID', `provided digest did not match uploaded content: ${digest} != ${sha256(data)}`)
+      repo(name).blobs.set(digest, data)
+      return send(ctx, 201, { location: `/v2/${name}/blobs/${digest}`, 'docker-content-digest': digest }, Buffer.alloc(0), undefined)
+    }
+    if (kind === 'manifests' && method === 'PUT') {
+      const bytes = await readAll(req, entry)
+      const mediaType = String(req.headers['content-type'] ?? '')
+      const digest = sha256(bytes)
+      if (reference.includes(':') && reference !== digest) return sendError(ctx, 400, 'DIGEST_INVALID', `manifest digest ${digest} does not match ${reference}`)
+      let doc: { manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] }
+      try { doc = JSON.parse(bytes.toString('utf8')) } catch { return sendError(ctx, 400, 'MANIFEST_INVALID', 'manifest invalid') }
+      const r = repo(name)
+      // As distribution does: a manifest's blobs and an index's manifests must be in the repository already.
+      const missing = [
+        ...(doc.manifests ?? []).filter((c) => !r.manifests.has(c.digest)),
+        ...[doc.config, ...(doc.layers ?? [])].filter((c): c is { digest: string } => c !== undefined && !r.blobs.has(c.digest)),
+      ]
+      if (missing.length > 0) {
+        const code = doc.manifests ? 'MANIFEST_UNKNOWN' : 'MANIFEST_BLOB_UNKNOWN'
+        return sendError(ctx, 400, code, `unknown reference ${missing[0]!.digest}`)
+      }
+      r.manifests.set(digest, { bytes, mediaType })
+      if (!reference.includes(':')) r.tags.set(reference, digest)
+      return send(ctx, 201, { location: `/v2/${name}/manifests/${digest}`, 'docker-content-digest': digest }, Buffer.alloc(0), undefined)
+    }
+    await drain(req, entry)
+    return sendError(ctx, 405, 'UNSUPPORTED', `${method} is not supported here`)
+  }
+
   const applyRule = (ctx: Ctx, rule: ActiveRule | undefined): ActiveRule | undefined => {
     if (!rule) return undefined
     rule.hits++
@@ -299,16 +423,17 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     return true
   }
 
-  const authorized = (header: string | undefined, name: string | undefined): boolean => {
+  const authorized = (header: string | undefined, name: string | undefined, action: 'pull' | 'push' = 'pull'): boolean => {
     if (!auth || !header) return !auth
     if (auth.mode === 'basic') return checkBasic(header, auth)
     const match = /^bearer\s+(.+)$/i.exec(header)
     const token = match ? tokens.get(match[1]!.trim()) : undefined
     if (!token || Date.now() > token.expiresAt) return false
     if (!name) return true
-    return token.scopes.some((s) => {
+    // Scopes may come as several `scope` parameters or space-separated in one.
+    return token.scopes.flatMap((s) => s.split(' ')).some((s) => {
       const [type, repoName, actions] = splitScope(s)
-      return type === 'repository' && repoName === name && actions.split(',').some((a) => a === 'pull' || a === '*')
+      return type === 'repository' && repoName === name && actions.split(',').some((a) => a === action || a === '*')
     })
   }
 
@@ -372,6 +497,13 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     manifestPath: (name, reference) => `/v2/${name}/manifests/${reference}`,
     clearLog() { log.length = 0 },
     revokeTokens() { tokens.clear() },
+    hasBlob: (name, digest) => repos.get(name)?.blobs.has(digest) ?? false,
+    manifest(name, reference) {
+      const r = repos.get(name)
+      const digest = reference.includes(':') ? reference : r?.tags.get(reference)
+      const doc = digest ? r?.manifests.get(digest) : undefined
+      return doc && digest ? { ...doc, digest } : undefined
+    },
     tokensIssued: () => issued,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
@@ -388,6 +520,21 @@ interface Ctx {
   res: ServerResponse
   entry: RequestLogEntry
   method: string
+}
+
+/** Reads a request body, counting it into the log entry. */
+async function readAll(req: IncomingMessage, entry: RequestLogEntry): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    chunks.push(chunk)
+    entry.bytesReceived += chunk.length
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Reads and drops a request body (so that the connection can be reused). */
+async function drain(req: IncomingMessage, entry: RequestLogEntry): Promise<void> {
+  await readAll(req, entry).catch(() => undefined)
 }
 
 function sendError(ctx: Ctx, status: number, code: string, message: string, headers: Record<string, string> = {}): void {

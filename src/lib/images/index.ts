@@ -1,7 +1,7 @@
 // Reading images back out of the content store: size and platforms for `images ls`, completeness
 // for `images check`, the descriptor tree for `images inspect`. Walks are memoized by digest
 // (content is immutable), so listing 10,000 tags of a few images reads each manifest once.
-import {isNotFound} from '../errors/index.js'
+import {isNotFound, NotFound} from '../errors/index.js'
 import {
   chainIds,
   configPlatform,
@@ -13,6 +13,7 @@ import {
   parseImageConfig,
   parseIndex,
   parseManifest,
+  parseReference,
   platformFromOci,
   type PlatformMatcher,
   platformMatcher,
@@ -225,4 +226,30 @@ export function imageAdaptor(image: ImageRecord): Adaptor {
     {name: image.name, target: {digest: image.target.digest, mediatype: image.target.mediaType}, labels: image.labels, annotations: image.target.annotations ?? {}},
     ['labels', 'annotations'],
   )
+}
+
+/**
+ * The image named `name` in `ns`: as written, else under its normalized form (pull and tag record normalized names,
+ * so `redis` finds `docker.io/library/redis:latest`).
+ * @throws NotFound `image "<name>": not found`; InvalidArgument never (an unparseable name is simply not found).
+ */
+export function findImage(store: Store, ns: string, name: string): ImageRecord {
+  try {
+    return store.images.get(ns, name)
+  } catch (err) {
+    if (!isNotFound(err)) throw err
+    let normalized: string
+    try {
+      normalized = parseReference(name).toString()
+    } catch {
+      throw err
+    }
+    if (normalized === name) throw err
+    try {
+      return store.images.get(ns, normalized)
+    } catch (again) {
+      if (isNotFound(again)) throw new NotFound(`image ${JSON.stringify(name)}`, {suffixKind: true, cause: again})
+      throw again
+    }
+  }
 }

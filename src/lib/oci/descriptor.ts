@@ -11,6 +11,7 @@ import {
   shapeError,
   type At,
 } from './json-shape.js'
+import {descriptorKind} from './media-types.js'
 import type {OciPlatform} from './platform.js'
 
 /** A content descriptor (image-spec `descriptor.md`), with the spec's JSON field names. */
@@ -70,4 +71,11 @@ export function checkDescriptors(v: unknown, at: At): Descriptor[] {
  */
 export function parseDescriptor(value: unknown): Descriptor {
   return checkDescriptor(value, {doc: 'descriptor', path: ''})
+}
+
+/** containerd's MakeRefKey, the row key of ctr's progress display: `<kind>-<digest>`, or `<kind>-<ref.name>@<digest>`. Never throws. */
+export function descriptorRefKey(desc: Pick<Descriptor, 'mediaType' | 'digest' | 'annotations'>): string {
+  const kind = descriptorKind(desc.mediaType)
+  const name = desc.annotations?.[ANNOTATION_REF_NAME]
+  return name ? `${kind}-${name}@${desc.digest}` : `${kind}-${desc.digest}`
 }

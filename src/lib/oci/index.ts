@@ -16,7 +16,7 @@ export {
   type KnownMediaType,
   type LayerCompression,
 } from './media-types.js'
-export {ANNOTATION_REF_NAME, parseDescriptor, type Descriptor} from './descriptor.js'
+export {ANNOTATION_REF_NAME, descriptorRefKey, parseDescriptor, type Descriptor} from './descriptor.js'
 export {
   MAX_MANIFEST_BYTES,
   configPlatform,
@@ -44,6 +44,7 @@ export {
 export {
   formatPlatform,
   hostPlatform,
+  matchesStrictly,
   normalizePlatform,
   parsePlatform,
   platformFromOci,

@@ -314,6 +314,16 @@ function sameNormalized(wanted: Platform, candidate: Platform): boolean {
 }
 
 /**
+ * containerd's `platforms.NewMatcher` / `DefaultStrict`: true when `candidate` normalizes to the same os,
+ * architecture and variant as one of `wanted` (an empty list means the host platform) — no compatible variants.
+ * Never throws.
+ */
+export function matchesStrictly(wanted: readonly Platform[], candidate: Platform): boolean {
+  const n = normalizePlatform(candidate)
+  return (wanted.length > 0 ? wanted : [hostPlatform()]).some((w) => sameNormalized(normalizePlatform(w), n))
+}
+
+/**
  * A matcher accepting each wanted platform and every platform it can run, ordered best first, as containerd's
  * `platforms.Only` (arm64 v8 also runs arm v8..v5; arm vN runs v(N-1)..v5; amd64 vN runs v(N-1)..v1 and 386),
  * chained over the wanted list in order. An empty or missing list means the host platform.

@@ -3,13 +3,15 @@
 // sharing policy allows (zero bytes), else by streaming it into a resumable ingest — then record
 // the image. Every blob is added to a lease while the pull runs, so GC cannot take what it has
 // written before the image record references it; a killed pull leaves its lease and ingests
-// behind, and the next pull resumes from them.
+// behind, and the next pull resumes from them. Every blob of the walk, fetched or already there,
+// gets containerd's `containerd.io/distribution.source.<registry>` label naming the repository, so
+// that a push to another repository of that registry can mount it instead of uploading it.
 import {Gate} from '../concurrency/index.js'
 import {DataLoss, InvalidArgument, NotFound} from '../errors/index.js'
-import type {Labels} from '../oci/labels.js'
+import {type Labels, validateLabels} from '../oci/labels.js'
 import {
   type Descriptor,
-  descriptorKind,
+  descriptorRefKey,
   isConfig,
   isIndex,
   isManifest,
@@ -28,7 +30,7 @@ import {
 import {type SnapshotterName, snapshotterName, type UnpackEvent, type UnpackLayer, unpackLayers} from '../snapshot/index.js'
 import {type Store, withLease} from '../store/index.js'
 import type {ProgressEvent, ProgressListener} from './progress.js'
-import {createRegistry, type Registry, type RegistryOptions} from '../registry/index.js'
+import {appendDistributionSource, createRegistry, distributionSourceKey, type Registry, type RegistryOptions} from '../registry/index.js'
 
 export interface FetchOptions {
   readonly namespace: string
@@ -127,6 +129,7 @@ class FetchJob {
   private readonly unpackTargets = new Set<string>()
   private readonly pending: Promise<void>[] = []
   private readonly downloads: Gate
+  private readonly sourceKey: string
 
   constructor(
     private readonly store: Store,
@@ -139,6 +142,32 @@ class FetchJob {
     private readonly unpack: {snapshotter: SnapshotterName; syncFs?: boolean; onEvent?: (e: UnpackEvent) => void} | undefined,
   ) {
     this.downloads = new Gate(limit)
+    this.sourceKey = distributionSourceKey(ref.domain)
+  }
+
+  /**
+   * Add this repository to the blob's distribution-source label (read first, written only when it changes, re-read
+   * inside the write so that concurrent pulls from other repositories are not lost). A value over containerd's label
+   * size limit is skipped, as containerd skips it.
+   */
+  private recordSource(digest: string): void {
+    const key = this.sourceKey
+    const repo = this.ref.path
+    const current = this.store.content.info(this.ns, digest).labels[key]
+    const next = appendDistributionSource(current, repo)
+    if (next === current) return
+    try {
+      validateLabels({[key]: next})
+    } catch {
+      return
+    }
+    this.store.db
+      .transaction(() => {
+        const now = this.store.content.info(this.ns, digest).labels[key]
+        const merged = appendDistributionSource(now, repo)
+        if (merged !== now) this.store.content.setLabels(this.ns, digest, {[key]: merged})
+      })
+      .immediate()
   }
 
   /** Fetch one descriptor and, for indexes and manifests, what they reference. */
@@ -226,6 +255,7 @@ class FetchJob {
   private async fetchSmall(desc: Descriptor, key: string): Promise<Buffer> {
     const opened = await this.store.content.openWriter(this.ns, {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId})
     if (opened.status !== 'write') {
+      this.recordSource(desc.digest)
       this.emit({type: opened.status === 'exists' ? 'exists' : 'done', key, descriptor: desc, transferred: 0})
       return this.store.content.readBytes(this.ns, desc.digest)
     }
@@ -239,6 +269,7 @@ class FetchJob {
       const bytes = await this.registry.fetchManifest(this.ref, desc)
       await writer.write(bytes)
       await writer.commit({mediaType: desc.mediaType})
+      this.recordSource(desc.digest)
       this.emit({type: 'done', key, descriptor: desc, transferred: bytes.length})
       return bytes
     } catch (err) {
@@ -252,6 +283,7 @@ class FetchJob {
     if (desc.size <= 0) throw new InvalidArgument(`unable to fetch descriptor (${desc.digest}) which reports content size of zero`, {suffixKind: true})
     const opened = await this.store.content.openWriter(this.ns, {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId})
     if (opened.status !== 'write') {
+      this.recordSource(desc.digest)
       this.emit({type: opened.status === 'exists' ? 'exists' : 'done', key, descriptor: desc, transferred: 0})
       return
     }
@@ -295,17 +327,14 @@ class FetchJob {
       await writer.close() // keep the partial data: the next pull resumes from it
       throw err
     }
+    this.recordSource(desc.digest)
     this.emit({type: 'done', key, descriptor: desc, transferred})
   }
 
 }
 
 /** containerd's MakeRefKey: `<kind>-<digest>`, with the ref.name annotation when present. */
-export function refKey(desc: Descriptor): string {
-  const kind = descriptorKind(desc.mediaType)
-  const name = desc.annotations?.['org.opencontainers.image.ref.name']
-  return name ? `${kind}-${name}@${desc.digest}` : `${kind}-${desc.digest}`
-}
+export const refKey = descriptorRefKey
 
 function stripDescriptor(d: Descriptor): {mediaType: string; digest: string; size: number; annotations?: Record<string, string>} {
   return d.annotations ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations} : {mediaType: d.mediaType, digest: d.digest, size: d.size}

@@ -26,6 +26,9 @@ export type TokenFetcher<C> = (context: C, method: 'GET' | 'POST', url: URL, hea
 /** The prefix containerd puts on authorization failures while resolving. */
 export const ACCESS_DENIED_PREFIX = 'pull access denied, repository does not exist or may require authorization'
 
+/** The prefix containerd puts on authorization failures while pushing. */
+export const PUSH_ACCESS_DENIED_PREFIX = 'push access denied, repository does not exist or may require authorization'
+
 /** The default lifetime of a token whose response has no `expires_in`, in seconds. */
 export const DEFAULT_TOKEN_SECONDS = 60
 
@@ -150,14 +153,20 @@ export class Authorizer<C> {
    * @returns what was used, to hand back to `unauthorized()` if the request still gets a 401.
    * @throws PermissionDenied when the token endpoint refuses the credentials; Unavailable when it cannot be reached.
    */
-  async authorize(host: string, scope: string, repository: string, headers: Record<string, string>): Promise<AuthUse> {
+  async authorize(
+    host: string,
+    scope: string | readonly string[],
+    repository: string,
+    headers: Record<string, string>,
+    deniedPrefix: string = ACCESS_DENIED_PREFIX,
+  ): Promise<AuthUse> {
     const handler = this.handlers.get(host)
     if (handler === undefined) return {kind: 'none'}
     if (handler.scheme === 'basic') {
       headers['authorization'] = handler.header
       return {kind: 'basic'}
     }
-    const scopes = [...new Set([...handler.scopes, scope])].sort()
+    const scopes = [...new Set([...handler.scopes, ...(typeof scope === 'string' ? [scope] : scope)])].sort()
     const key = `${host}\n${handler.realm}\n${handler.service}\n${scopes.join(' ')}`
     const cached = this.tokens.get(key)
     if (cached !== undefined && cached.expiresAt > this.now()) {
@@ -166,7 +175,7 @@ export class Authorizer<C> {
     }
     let pending = this.inflight.get(key)
     if (pending === undefined) {
-      pending = this.obtainToken(host, repository, handler, scopes)
+      pending = this.obtainToken(host, repository, handler, scopes, deniedPrefix)
       this.inflight.set(key, pending)
       const settle = (): void => {
         if (this.inflight.get(key) === pending) this.inflight.delete(key)
@@ -185,13 +194,22 @@ export class Authorizer<C> {
    * Learn from a 401 answer. Returns normally when the request should be sent again (now or with a new token).
    * @param used what `authorize()` returned for the request that got the 401.
    * @param message the server's message from the 401 body.
+   * @param deniedPrefix what denials start with: containerd's `pull access denied, …` or `push access denied, …`.
    * @throws PermissionDenied `pull access denied, …: <server message>` when credentials or a fresh token were refused,
    *   or `…: no basic auth credentials` for a Basic challenge without credentials, or `…: failed to find supported
    *   auth scheme "<scheme>" from <host>` for other schemes (containerd treats those as a plain 401 as well).
    */
-  async unauthorized(host: string, repository: string, wwwAuthenticate: string | string[] | undefined, used: AuthUse, message: string, context: C): Promise<void> {
+  async unauthorized(
+    host: string,
+    repository: string,
+    wwwAuthenticate: string | string[] | undefined,
+    used: AuthUse,
+    message: string,
+    context: C,
+    deniedPrefix: string = ACCESS_DENIED_PREFIX,
+  ): Promise<void> {
     const challenges = parseChallenges(wwwAuthenticate)
-    const denied = (detail: string): PermissionDenied => new PermissionDenied(`${ACCESS_DENIED_PREFIX}: ${detail}`)
+    const denied = (detail: string): PermissionDenied => new PermissionDenied(`${deniedPrefix}: ${detail}`)
     const bearer = challenges.find((c) => c.scheme === 'bearer')
     if (bearer !== undefined) {
       if (used.kind === 'bearer') {
@@ -224,7 +242,7 @@ export class Authorizer<C> {
     throw denied(`failed to find supported auth scheme ${JSON.stringify(challenges[0]!.scheme)} from ${host}`)
   }
 
-  private async obtainToken(host: string, repository: string, handler: BearerHandler<C>, scopes: string[]): Promise<Token> {
+  private async obtainToken(host: string, repository: string, handler: BearerHandler<C>, scopes: string[], deniedPrefix: string): Promise<Token> {
     const creds = await this.credentials.get(host, repository)
     if (creds !== undefined && creds.secret !== '') {
       // With a secret: OAuth2 POST (password or refresh_token grant), falling back to GET + Basic on the statuses
@@ -244,13 +262,13 @@ export class Authorizer<C> {
       const res = await this.send(handler, 'POST', new URL(handler.realm), {'content-type': 'application/x-www-form-urlencoded; charset=utf-8'}, form.toString())
       if (res.status >= 200 && res.status < 300) return this.parseToken(res, handler.realm)
       const fallback = res.status === 404 || res.status === 401 || res.status === 400 || (res.status === 405 && creds.username !== '')
-      if (!fallback) throw this.tokenError('POST', handler.realm, res)
-      return this.getToken(handler, scopes, creds)
+      if (!fallback) throw this.tokenError('POST', handler.realm, res, deniedPrefix)
+      return this.getToken(handler, scopes, creds, deniedPrefix)
     }
-    return this.getToken(handler, scopes, undefined)
+    return this.getToken(handler, scopes, undefined, deniedPrefix)
   }
 
-  private async getToken(handler: BearerHandler<C>, scopes: string[], creds: Credentials | undefined): Promise<Token> {
+  private async getToken(handler: BearerHandler<C>, scopes: string[], creds: Credentials | undefined, deniedPrefix: string): Promise<Token> {
     const url = new URL(handler.realm)
     if (handler.service !== '') url.searchParams.set('service', handler.service)
     for (const s of scopes) url.searchParams.append('scope', s)
@@ -258,7 +276,7 @@ export class Authorizer<C> {
     if (creds !== undefined && creds.secret !== '') headers['authorization'] = basicHeader(creds)
     const res = await this.send(handler, 'GET', url, headers)
     if (res.status >= 200 && res.status < 300) return this.parseToken(res, handler.realm)
-    throw this.tokenError('GET', handler.realm, res, creds === undefined)
+    throw this.tokenError('GET', handler.realm, res, deniedPrefix, creds === undefined)
   }
 
   private async send(handler: BearerHandler<C>, method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body?: string): Promise<TokenResponse> {
@@ -285,10 +303,10 @@ export class Authorizer<C> {
     return {token, expiresAt: this.now() + (seconds - margin) * 1000}
   }
 
-  private tokenError(method: string, realm: string, res: TokenResponse, anonymous = false): Error {
+  private tokenError(method: string, realm: string, res: TokenResponse, deniedPrefix: string, anonymous = false): Error {
     const server = serverMessage(res.body)
     const detail = `failed to fetch ${anonymous ? 'anonymous' : 'oauth'} token: unexpected status from ${method} request to ${realm}: ${res.status} ${res.statusText}${server === '' ? '' : `: ${server}`}`
-    if (res.status === 401 || res.status === 403) return new PermissionDenied(`${ACCESS_DENIED_PREFIX}: ${detail}`)
+    if (res.status === 401 || res.status === 403) return new PermissionDenied(`${deniedPrefix}: ${detail}`)
     if (res.status === 429 || res.status >= 500) return new Unavailable(detail)
     return new Internal(detail)
   }

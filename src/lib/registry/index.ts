@@ -1,8 +1,9 @@
-// Public API of the registry client used by the pull pipeline: `createRegistry()` and its types; hosts, auth, credentials and transport stay private.
+// Public API of the registry client used by the pull and push pipelines: `createRegistry()`, its types and the distribution-source labels; hosts, auth, credentials and transport stay private.
 import {createRegistryClient} from './registry.js'
 import type {Registry, RegistryOptions} from './types.js'
 
-export type {Registry, RegistryOptions, Resolved} from './types.js'
+export type {BlobSource, PushBlobOptions, PushBlobOutcome, PushManifestOptions, Registry, RegistryOptions, Resolved} from './types.js'
+export {DISTRIBUTION_SOURCE_PREFIX, appendDistributionSource, distributionSourceKey, selectMountCandidate} from './distribution-source.js'
 export {DEFAULT_HOSTS_DIR} from './hosts.js'
 export {DEFAULT_USER_AGENT, isResumableError} from './registry.js'
 

@@ -2,8 +2,10 @@
 import type {IncomingMessage} from 'node:http'
 import {createHash} from 'node:crypto'
 import {posix} from 'node:path'
+import type {Readable} from 'node:stream'
 import {
   DataLoss,
+  FailedPrecondition,
   Internal,
   InvalidArgument,
   NotFound,
@@ -26,7 +28,7 @@ import {
   type Descriptor,
   type ImageReference,
 } from '../oci/index.js'
-import {ACCESS_DENIED_PREFIX, Authorizer, serverMessage, type AuthUse, type TokenResponse} from './auth.js'
+import {ACCESS_DENIED_PREFIX, Authorizer, PUSH_ACCESS_DENIED_PREFIX, serverMessage, type AuthUse, type TokenResponse} from './auth.js'
 import {CredentialStore} from './credentials.js'
 import {isMirrorOf, loadEndpoints, type Capability, type Endpoint} from './hosts.js'
 import {
@@ -38,9 +40,10 @@ import {
   readBody,
   readErrorBody,
   type Exchange,
+  type RequestBody,
   type TlsSettings,
 } from './transport.js'
-import type {Registry, RegistryOptions, Resolved} from './types.js'
+import type {BlobSource, PushBlobOptions, PushBlobOutcome, PushManifestOptions, Registry, RegistryOptions, Resolved} from './types.js'
 
 /** `User-Agent` sent when none is given. */
 export const DEFAULT_USER_AGENT = 'berth/0.1.0'
@@ -52,6 +55,25 @@ const MAX_RETRY_AFTER_MS = 60_000
 const DEFAULT_TIMEOUT_MS = 30_000
 /** A resumed blob attempt that delivered at least this much resets the failure count (a long download may drop often). */
 const RESUME_PROGRESS_RESET = 1024 * 1024
+/** Chunk size of a chunked upload when the registry names no minimum (used after a monolithic PUT met 413). */
+const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+/** Chunks are never made smaller than this after 413 answers. */
+const MIN_CHUNK_BYTES = 64 * 1024
+/** Upload progress is reported at most this often per blob. */
+const PROGRESS_EVERY_MS = 100
+
+/** Upload errors after which the blob may be sent again in a fresh upload session. */
+const RESTARTABLE = new WeakSet<object>()
+
+/** A monolithic upload (or a chunk) the registry refused as too large (413): send it again in (smaller) chunks. */
+class ChunksRequired extends Error {
+  constructor(
+    readonly url: URL,
+    readonly minChunk: number,
+  ) {
+    super('payload too large')
+  }
+}
 
 /** Errors after which a blob download may continue from where it stopped. */
 const RESUMABLE = new WeakSet<object>()
@@ -63,6 +85,25 @@ function resumable<E extends object>(err: E): E {
 /** True for a blob stream error (dropped connection, short body) after which asking again with Range can continue. Never throws. */
 export function isResumableError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && RESUMABLE.has(err)
+}
+
+/** One logical request of `send`. */
+interface SendInit {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH'
+  /** Under the repository: `<kind>/<object>` (e.g. `blobs`, `uploads/`), with `query`; or `url` (an upload Location). */
+  kind?: string
+  object?: string
+  query?: Record<string, string>
+  url?: URL
+  headers: Record<string, string>
+  body?: RequestBody
+  lastHost: boolean
+  /** Token scopes; default `repository:<path>:pull`. */
+  scopes?: readonly string[]
+  /** Start of PermissionDenied messages; default containerd's `pull access denied, …`. */
+  deniedPrefix?: string
+  /** Retry dropped connections and 429/5xx answers (default true). Off for uploads into a session, which cannot be resent. */
+  retry?: boolean
 }
 
 /** An error from one endpoint, with how far it got (containerd's priorities: the furthest-along error wins). */
@@ -86,7 +127,7 @@ export function createRegistryClient(options: RegistryOptions = {}): Registry {
 }
 
 class RegistryClient implements Registry {
-  readonly stats = {blobBytes: 0, requests: 0}
+  readonly stats = {blobBytes: 0, requests: 0, uploadedBytes: 0}
   private readonly transport: Transport
   private readonly auth: Authorizer<Endpoint>
   private readonly endpointCache = new Map<string, Promise<Endpoint[]>>()
@@ -350,6 +391,190 @@ class RegistryClient implements Registry {
     }
   }
 
+  // ---- push ------------------------------------------------------------------------------------------------------
+
+  async pushBlob(ref: ImageReference, desc: Descriptor, source: BlobSource, options: PushBlobOptions = {}): Promise<PushBlobOutcome> {
+    checkPushDescriptor(desc)
+    const ep = await this.pushHost(ref)
+    const push = this.pushInit(ref)
+    const head = await this.send(ep, ref, {...push, method: 'HEAD', kind: 'blobs', object: desc.digest, headers: {accept: `${desc.mediaType}, */*`}})
+    discard(head.body, true)
+    if (head.status === 200) return 'exists'
+    // 405: a registry without HEAD on blobs; the upload tells.
+    if (head.status !== 404 && head.status !== 405) throw pushStatusError(head, '', `blob ${desc.digest}`)
+    let mountFrom = options.mountFrom !== undefined && options.mountFrom !== ref.path ? options.mountFrom : undefined
+    let chunkSize = this.options.uploadChunkSize
+    let failures = 0
+    for (;;) {
+      try {
+        return await this.uploadOnce(ep, ref, desc, source, {mountFrom, chunkSize, onProgress: options.onProgress})
+      } catch (err) {
+        if (err instanceof ChunksRequired) {
+          // Too large in one PUT: chunks (of the registry's minimum, else up to 8 MiB); a chunk too large: halve it.
+          const floor = Math.max(err.minChunk, MIN_CHUNK_BYTES)
+          const next = chunkSize === undefined ? Math.max(err.minChunk, Math.min(DEFAULT_CHUNK_BYTES, Math.ceil(desc.size / 2))) : Math.floor(chunkSize / 2)
+          if (next < floor || (chunkSize !== undefined && next >= chunkSize)) {
+            throw new Unavailable(`${shownUrl(err.url)} refused ${chunkSize === undefined ? 'the blob' : `a chunk of ${chunkSize} bytes`} as too large (413 Payload Too Large)`)
+          }
+          chunkSize = next
+          options.onProgress?.(0)
+          continue
+        }
+        if (!RESTARTABLE.has(err as object) || failures >= this.retries) throw err
+        failures++
+        options.onProgress?.(0)
+        await this.sleep(this.backoff(failures))
+      } finally {
+        mountFrom = undefined // a mount that did not happen the first time will not happen on a retry either
+      }
+    }
+  }
+
+  /**
+   * One upload session: the mount request or a plain POST, then the bytes (one PUT, or PATCHes and a closing PUT).
+   * @returns how the blob got there.
+   * @throws ChunksRequired on a 413 to a monolithic PUT; errors of the PUT/PATCH stage are marked RESTARTABLE when
+   *   they are transient (a new session may succeed).
+   */
+  private async uploadOnce(
+    ep: Endpoint,
+    ref: ImageReference,
+    desc: Descriptor,
+    source: BlobSource,
+    opts: {mountFrom: string | undefined; chunkSize: number | undefined; onProgress: ((sent: number) => void) | undefined},
+  ): Promise<PushBlobOutcome> {
+    const push = this.pushInit(ref)
+    const start = {...push, method: 'POST' as const, kind: 'blobs', object: 'uploads/', headers: {'content-length': '0'}}
+    let started: Exchange | undefined
+    if (opts.mountFrom !== undefined) {
+      try {
+        const ex = await this.send(ep, ref, {
+          ...start,
+          query: {mount: desc.digest, from: opts.mountFrom},
+          scopes: [...push.scopes, `repository:${opts.mountFrom}:pull`],
+        })
+        if (ex.status === 201) {
+          discard(ex.body)
+          return 'mounted'
+        }
+        // 202: no mount, but an upload session to use; anything else: start one without asking to mount.
+        if (ex.status === 202) started = ex
+        else discard(ex.body)
+      } catch (err) {
+        // The source may be a repository these credentials cannot read: then upload as if no source were known.
+        if (errorKind(err) !== 'permission denied') throw err
+      }
+    }
+    started ??= await this.send(ep, ref, start)
+    if (started.status === 201) {
+      discard(started.body)
+      return 'exists'
+    }
+    if (started.status !== 202 && started.status !== 200 && started.status !== 204) {
+      throw pushStatusError(started, await readErrorBody(started.body), `upload of blob ${desc.digest}`)
+    }
+    discard(started.body)
+    let location = uploadLocation(started, ep)
+    const minChunk = Number(header(started, 'oci-chunk-min-length') ?? 0) || 0
+    const counter = new SentCounter(opts.onProgress)
+    try {
+      const digestUrl = (at: URL): URL => withQuery(at, 'digest', desc.digest)
+      let ex: Exchange
+      if (opts.chunkSize === undefined) {
+        ex = await this.send(ep, ref, {
+          ...push,
+          method: 'PUT',
+          url: digestUrl(location),
+          headers: {'content-type': 'application/octet-stream', 'content-length': String(desc.size)},
+          body: counter.wrap(source, 0, desc.size),
+          retry: false,
+        })
+        if (ex.status === 413) {
+          discard(ex.body)
+          throw new ChunksRequired(ex.url, minChunk)
+        }
+      } else {
+        const size = Math.max(opts.chunkSize, minChunk)
+        for (let offset = 0; offset < desc.size; ) {
+          const end = Math.min(desc.size, offset + size)
+          const patch = await this.send(ep, ref, {
+            ...push,
+            method: 'PATCH',
+            url: location,
+            headers: {'content-type': 'application/octet-stream', 'content-length': String(end - offset), 'content-range': `${offset}-${end - 1}`},
+            body: counter.wrap(source, offset, end),
+            retry: false,
+          })
+          if (patch.status === 413) {
+            discard(patch.body)
+            throw new ChunksRequired(patch.url, minChunk)
+          }
+          if (patch.status !== 202 && patch.status !== 204) throw pushStatusError(patch, await readErrorBody(patch.body), `blob ${desc.digest}`)
+          discard(patch.body)
+          location = uploadLocation(patch, ep, location)
+          offset = end
+        }
+        ex = await this.send(ep, ref, {...push, method: 'PUT', url: digestUrl(location), headers: {'content-length': '0'}, body: Buffer.alloc(0), retry: false})
+      }
+      if (ex.status < 200 || ex.status >= 300) throw pushStatusError(ex, await readErrorBody(ex.body), `blob ${desc.digest}`)
+      discard(ex.body)
+      const said = header(ex, 'docker-content-digest')
+      if (said !== undefined && said !== '' && said !== desc.digest) {
+        throw new DataLoss(`${shownUrl(ex.url)} stored blob ${said}, expected ${desc.digest}`)
+      }
+      this.stats.uploadedBytes += desc.size
+      return 'uploaded'
+    } catch (err) {
+      if (!(err instanceof ChunksRequired) && errorKind(err) === 'unavailable' && isBerthError(err)) RESTARTABLE.add(err)
+      throw err
+    }
+  }
+
+  async pushManifest(ref: ImageReference, desc: Descriptor, bytes: Buffer, options: PushManifestOptions = {}): Promise<'exists' | 'uploaded'> {
+    checkPushDescriptor(desc)
+    verifyContent(bytes, desc, `manifest ${desc.digest}`)
+    const ep = await this.pushHost(ref)
+    const push = this.pushInit(ref)
+    const object = options.tag ?? desc.digest
+    const head = await this.send(ep, ref, {...push, method: 'HEAD', kind: 'manifests', object, headers: {accept: `${desc.mediaType}, */*`}})
+    discard(head.body, true)
+    // Under a tag, the registry has it only when the tag already points at this very digest.
+    if (head.status === 200 && (object === desc.digest || header(head, 'docker-content-digest') === desc.digest)) return 'exists'
+    if (head.status !== 200 && head.status !== 404 && head.status !== 405) throw pushStatusError(head, '', `manifest ${ref.name}:${object}`)
+    const ex = await this.send(ep, ref, {
+      ...push,
+      method: 'PUT',
+      kind: 'manifests',
+      object,
+      headers: {'content-type': desc.mediaType, 'content-length': String(bytes.length)},
+      body: bytes,
+    })
+    if (ex.status < 200 || ex.status >= 300) {
+      const body = await readErrorBody(ex.body)
+      const error = pushStatusError(ex, body, `manifest ${ref.name}:${object}`)
+      if (ex.status === 400 && isIndex(desc.mediaType)) {
+        throw new FailedPrecondition(`manifest list/index references to blobs and/or manifests are missing in your target registry: ${error.message}`, {cause: error})
+      }
+      throw error
+    }
+    discard(ex.body)
+    const said = header(ex, 'docker-content-digest')
+    if (said !== undefined && said !== '' && said !== desc.digest) throw new DataLoss(`${shownUrl(ex.url)} stored manifest ${said}, expected ${desc.digest}`)
+    this.stats.uploadedBytes += bytes.length
+    return 'uploaded'
+  }
+
+  /** The endpoint pushes go to: the first host with the push capability (containerd uses only that one). */
+  private async pushHost(ref: ImageReference): Promise<Endpoint> {
+    const hosts = await this.hostsFor(ref, 'push')
+    if (hosts.length === 0) throw new NotFound('no push hosts', {suffixKind: true})
+    return hosts[0]!
+  }
+
+  private pushInit(ref: ImageReference): {lastHost: true; scopes: string[]; deniedPrefix: string} {
+    return {lastHost: true, scopes: [`repository:${ref.path}:pull,push`], deniedPrefix: PUSH_ACCESS_DENIED_PREFIX}
+  }
+
   // ---- requests --------------------------------------------------------------------------------------------------
 
   /** Run one endpoint's try; expected per-host failures come back as values, fatal ones are thrown. */
@@ -405,10 +630,12 @@ class RegistryClient implements Registry {
     }
   }
 
-  private url(ep: Endpoint, ref: ImageReference, kind: string, object: string): URL {
+  private url(ep: Endpoint, ref: ImageReference, kind: string, object: string, query?: Record<string, string>): URL {
+    // posix.join keeps a trailing slash: `blobs/uploads/` is the distribution spec's spelling.
     const path = posix.join('/', ep.path, ref.path, kind, object)
     const url = new URL(`${ep.scheme}://${ep.host}${path}`)
     if (isMirrorOf(ep, ref.domain)) url.searchParams.set('ns', ref.domain)
+    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v)
     return url
   }
 
@@ -422,28 +649,29 @@ class RegistryClient implements Registry {
    * One logical request to one endpoint: authorization (learning from 401s), retries of dropped connections on the
    * last host and of 429/5xx answers (honouring Retry-After), and error mapping for connection failures.
    * @returns the answer, whatever its status (except 401, which ends in PermissionDenied).
-   * @throws Unavailable for connection failures after retries (the URL and host named); PermissionDenied on refused
-   *   authorization; the abort reason when the signal fires.
+   * @throws Unavailable for connection failures after retries (the URL and host named), or a redirect loop;
+   *   PermissionDenied on refused authorization; the abort reason when the signal fires.
    */
-  private async send(
-    ep: Endpoint,
-    ref: ImageReference,
-    init: {method: 'GET' | 'HEAD'; kind: string; object: string; headers: Record<string, string>; lastHost: boolean},
-  ): Promise<Exchange> {
-    const url = this.url(ep, ref, init.kind, init.object)
-    const scope = `repository:${ref.path}:pull`
+  private async send(ep: Endpoint, ref: ImageReference, init: SendInit): Promise<Exchange> {
+    const url = init.url ?? this.url(ep, ref, init.kind ?? '', init.object ?? '', init.query)
+    const scopes = init.scopes ?? [`repository:${ref.path}:pull`]
+    const deniedPrefix = init.deniedPrefix ?? ACCESS_DENIED_PREFIX
+    // An upload Location on another host gets no credentials of this one (containerd drops the authorizer too).
+    const authHost = url.host
+    const retry = init.retry ?? true
     let attempt = 0
     let authRounds = 0
     for (;;) {
       this.signal?.throwIfAborted()
       const headers = {...this.baseHeaders(ep), ...init.headers}
-      const used: AuthUse = await this.auth.authorize(ep.host, scope, ref.name, headers)
+      const used: AuthUse = await this.auth.authorize(authHost, scopes, ref.name, headers, deniedPrefix)
       let ex: Exchange
       try {
         ex = await this.transport.exchange({
           method: init.method,
           url,
           headers,
+          ...(init.body === undefined ? {} : {body: init.body}),
           tls: this.tls(ep),
           httpFallback: ep.httpFallback,
           ...(this.signal === undefined ? {} : {signal: this.signal}),
@@ -451,8 +679,10 @@ class RegistryClient implements Registry {
       } catch (err) {
         if (isAbortError(err) || this.signal?.aborted) throw this.signal?.reason ?? err
         if (isBerthError(err)) throw err
+        // The upload's own source failed (a blob file gone or unreadable): not the network's doing.
+        if ((err as {bodySource?: unknown}).bodySource === true) throw new Internal(`reading what ${goMethod(init.method)} "${shownUrl(url)}" sends: ${(err as Error).message}`, {cause: err})
         // Mirrors are not retried: the next host is the retry (containerd does the same).
-        if (init.lastHost && !isCertificateError(err) && isRetryableNetworkError(err) && attempt < this.retries) {
+        if (retry && init.lastHost && !isCertificateError(err) && isRetryableNetworkError(err) && attempt < this.retries) {
           attempt++
           await this.sleep(this.backoff(attempt))
           continue
@@ -462,13 +692,13 @@ class RegistryClient implements Registry {
       if (ex.status === 401) {
         const message = serverMessage(ex.method === 'HEAD' ? '' : await readErrorBody(ex.body))
         if (ex.method === 'HEAD') discard(ex.body, true)
-        if (authRounds >= 3) throw new PermissionDenied(`${ACCESS_DENIED_PREFIX}: ${message || '401 Unauthorized'}`)
+        if (authRounds >= 3) throw new PermissionDenied(`${deniedPrefix}: ${message || '401 Unauthorized'}`)
         authRounds++
-        await this.auth.unauthorized(ep.host, ref.name, ex.headers['www-authenticate'], used, message, ep)
+        await this.auth.unauthorized(authHost, ref.name, ex.headers['www-authenticate'], used, message, ep, deniedPrefix)
         continue
       }
       const retryable = ex.status === 429 || ex.status === 408 || (init.lastHost && [500, 502, 503, 504].includes(ex.status))
-      if (retryable && attempt < this.retries) {
+      if (retry && retryable && attempt < this.retries) {
         const wait = retryAfterMs(ex) ?? this.backoff(attempt + 1)
         if (wait <= MAX_RETRY_AFTER_MS) {
           discard(ex.body, ex.method === 'HEAD')
@@ -582,6 +812,76 @@ function verifyContent(body: Buffer, desc: Descriptor, what: string): void {
   if (body.length !== desc.size) throw new DataLoss(`${what} is ${body.length} bytes, expected ${desc.size}`)
   const actual = hashOf(body, digestAlgorithm(desc.digest))
   if (actual !== desc.digest) throw new DataLoss(`${what} has digest ${actual}, expected ${desc.digest}`)
+}
+
+/** Counts the bytes an upload sends and reports them (throttled), across the streams of one upload session. */
+class SentCounter {
+  private sent = 0
+  private last = 0
+
+  constructor(private readonly onProgress: ((sent: number) => void) | undefined) {}
+
+  /** A body factory for bytes [start, end) of the source; a resend (redirect) counts from `start` again. */
+  wrap(source: BlobSource, start: number, end: number): RequestBody {
+    if (end <= start) return Buffer.alloc(0)
+    const base = this.sent
+    return (): Readable => {
+      this.sent = base
+      const stream = source(start, end)
+      stream.on('data', (chunk: Buffer) => {
+        this.sent += chunk.length
+        const now = Date.now()
+        if (this.onProgress !== undefined && (now - this.last >= PROGRESS_EVERY_MS || this.sent === base + (end - start))) {
+          this.last = now
+          this.onProgress(this.sent)
+        }
+      })
+      return stream
+    }
+  }
+}
+
+/**
+ * The upload session URL from a Location header: absolute, host-relative (`/v2/…`), or — as containerd reads it — a
+ * `host/path` without a scheme. @throws Internal when the header is missing or unreadable.
+ */
+function uploadLocation(ex: Exchange, ep: Endpoint, previous?: URL): URL {
+  const location = header(ex, 'location')
+  if (location === undefined || location === '') {
+    if (previous !== undefined) return previous
+    throw new Internal(`${ex.method} ${shownUrl(ex.url)} answered ${ex.status} without a Location for the upload`)
+  }
+  try {
+    if (location.startsWith('/')) return new URL(location, ex.url)
+    if (!location.includes('://')) return new URL(`${ep.scheme}://${location}`)
+    return new URL(location)
+  } catch (err) {
+    throw new Internal(`unable to parse upload location ${JSON.stringify(location)}: ${(err as Error).message}`, {cause: err})
+  }
+}
+
+/** `url` with `name=value` appended to its query, leaving what is there (an opaque `_state=`) byte for byte. */
+function withQuery(url: URL, name: string, value: string): URL {
+  const next = new URL(url.href)
+  const pair = `${encodeURIComponent(name)}=${encodeURIComponent(value)}`
+  next.search = next.search === '' || next.search === '?' ? `?${pair}` : `${next.search}&${pair}`
+  return next
+}
+
+function checkPushDescriptor(desc: Descriptor): void {
+  if (!isDigest(desc.digest)) throw new InvalidArgument(`invalid digest ${JSON.stringify(desc.digest)} in descriptor`)
+  if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw new InvalidArgument(`invalid size ${desc.size} in descriptor for ${desc.digest}`)
+}
+
+/** A non-2xx answer while pushing, as containerd words it (`unexpected status from PUT request to <url>: 400 Bad Request: …`). */
+function pushStatusError(ex: Exchange, body: string, what: string): BerthError {
+  const server = serverMessage(body)
+  const message = `unexpected status from ${ex.method} request to ${shownUrl(ex.url)}: ${ex.status} ${ex.statusText}${server === '' ? '' : `: ${server}`}`
+  if (ex.status === 401 || ex.status === 403) return new PermissionDenied(`${PUSH_ACCESS_DENIED_PREFIX}: ${message}`)
+  if (ex.status === 404) return new NotFound(`${what}: ${message}`)
+  if (ex.status === 400) return new FailedPrecondition(`${what}: ${message}`)
+  if (ex.status === 429 || ex.status === 408 || ex.status >= 500) return new Unavailable(message)
+  return new Internal(message)
 }
 
 /** `Retry-After` as milliseconds (delta-seconds or an HTTP-date), or undefined when absent or unreadable. */

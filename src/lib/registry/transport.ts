@@ -1,4 +1,4 @@
-// One HTTP exchange with a registry over node:http / node:https (redirects followed, Authorization dropped when a redirect leaves the host), on keep-alive agents shared per TLS setting; every exchange is counted, and nothing here retries except the https->http fallback for localhost.
+// One HTTP exchange with a registry over node:http / node:https (redirects followed, Authorization dropped when a redirect leaves the host, a redirect loop an error), on keep-alive agents shared per TLS setting; every exchange is counted, and nothing here retries except the https->http fallback for localhost.
 //
 // Why node:http(s) and not the global fetch: Node 20's fetch is undici, and per-host TLS settings (extra CAs,
 // skip-verify, client certificates from hosts.toml) need an undici `Agent`, which is not importable in Node 20
@@ -7,6 +7,7 @@
 import {readFile} from 'node:fs/promises'
 import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
 import https from 'node:https'
+import type {Readable} from 'node:stream'
 import {rootCertificates} from 'node:tls'
 import {InvalidArgument, Unavailable} from '../errors/index.js'
 
@@ -17,12 +18,18 @@ export interface TlsSettings {
   clientPairs: readonly (readonly [string, string])[]
 }
 
+/**
+ * A request body: bytes, or a function opening a fresh stream of them (called again for each redirect or fallback, so
+ * an upload can be sent twice without buffering it). The caller sets `content-length`.
+ */
+export type RequestBody = string | Buffer | (() => Readable)
+
 /** A request to send. */
 export interface ExchangeRequest {
   method: string
   url: URL
   headers: Record<string, string>
-  body?: string | Buffer
+  body?: RequestBody
   tls: TlsSettings
   /** https first, then plain http if the server answers the TLS handshake with HTTP (remembered per host). */
   httpFallback?: boolean
@@ -68,19 +75,21 @@ export class Transport {
   ) {}
 
   /**
-   * Send `req`, following up to 10 redirects (303 turns into GET; Authorization is not sent to another host); a loop or
-   * an 11th redirect is an Unavailable error that says so.
+   * Send `req`, following up to 10 redirects (303 turns into GET without a body; Authorization is not sent to another
+   * host); a loop or an 11th redirect is an Unavailable error that says so.
    * @returns the final response with its body unread.
-   * @throws InvalidArgument when a CA or client certificate file cannot be read; otherwise Node's network and TLS errors
-   *   as they come (the caller classifies them), and the abort reason when `signal` fires.
+   * @throws InvalidArgument when a CA or client certificate file cannot be read; Unavailable for a redirect loop;
+   *   otherwise Node's network and TLS errors as they come (the caller classifies them), and the abort reason when
+   *   `signal` fires.
    */
   async exchange(req: ExchangeRequest): Promise<Exchange> {
     let url = req.url
     let method = req.method
+    let body = req.body
     const headers = {...req.headers}
     const visited = new Set<string>()
     for (let hops = 0; ; hops++) {
-      const res = await this.sendOnce(method, url, headers, req)
+      const res = await this.sendOnce(method, url, headers, body, req)
       const status = res.statusCode ?? 0
       const location = res.headers.location
       if (REDIRECTS.has(status) && location !== undefined) {
@@ -93,7 +102,12 @@ export class Transport {
         }
         if (hops >= MAX_REDIRECTS) throw new Unavailable(`registry redirected more than ${MAX_REDIRECTS} times, last to ${next.href} (from ${req.url.href})`)
         if (next.host !== url.host) delete headers['authorization']
-        if (status === 303 && method !== 'HEAD') method = 'GET'
+        if (status === 303 && method !== 'HEAD') {
+          method = 'GET'
+          body = undefined
+          delete headers['content-length']
+          delete headers['content-type']
+        }
         url = next
         continue
       }
@@ -107,18 +121,25 @@ export class Transport {
     this.agents.clear()
   }
 
-  private async sendOnce(method: string, url: URL, headers: Record<string, string>, req: ExchangeRequest): Promise<IncomingMessage> {
+  private async sendOnce(method: string, url: URL, headers: Record<string, string>, body: RequestBody | undefined, req: ExchangeRequest): Promise<IncomingMessage> {
     const plain = url.protocol === 'http:' || (req.httpFallback === true && this.plainHosts.has(url.host))
     try {
-      return await this.request(plain ? 'http:' : 'https:', method, url, headers, req)
+      return await this.request(plain ? 'http:' : 'https:', method, url, headers, body, req)
     } catch (err) {
       if (plain || req.httpFallback !== true || !isPlainHttpAnswer(err)) throw err
       this.plainHosts.add(url.host)
-      return this.request('http:', method, url, headers, req)
+      return this.request('http:', method, url, headers, body, req)
     }
   }
 
-  private async request(protocol: 'http:' | 'https:', method: string, url: URL, headers: Record<string, string>, req: ExchangeRequest): Promise<IncomingMessage> {
+  private async request(
+    protocol: 'http:' | 'https:',
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: RequestBody | undefined,
+    req: ExchangeRequest,
+  ): Promise<IncomingMessage> {
     const agent = await this.agent(protocol, req.tls)
     req.signal?.throwIfAborted()
     this.stats.requests++
@@ -144,7 +165,16 @@ export class Transport {
       // Stays attached after the response: later socket errors reach the body stream, and must not crash the process.
       r.on('error', reject)
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no data from ${url.host} for ${this.timeoutMs} ms`), {code: 'ETIMEDOUT'})))
-      r.end(req.body)
+      if (typeof body === 'function') {
+        const source = body()
+        // A failing source (a blob file that cannot be read) fails the request with its own error; a request that
+        // ends early (reset, time-out, early answer) lets go of the source.
+        source.on('error', (err: Error) => r.destroy(Object.assign(err, {bodySource: true})))
+        r.on('close', () => source.destroy())
+        source.pipe(r)
+      } else {
+        r.end(body)
+      }
     })
   }
 

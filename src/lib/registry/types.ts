@@ -1,4 +1,5 @@
-// The registry client's public types: options, the resolved descriptor and the `Registry` role interface the pull pipeline codes against.
+// The registry client's public types: options, the resolved descriptor and the `Registry` role interface the pull and push pipelines code against.
+import type {Readable} from 'node:stream'
 import type {Descriptor, ImageReference} from '../oci/index.js'
 
 /** Options of {@link Registry} clients; all optional. */
@@ -27,6 +28,12 @@ export interface RegistryOptions {
   timeoutMs?: number
   /** A CA bundle trusted besides the system roots. Default `BERTH_NODE_EXTRA_CA_CERTS` from `env` (NODE_EXTRA_CA_CERTS, deferred by bin/run.js). */
   extraCaFile?: string
+  /**
+   * Upload blobs in chunks of this many bytes (PATCH …, then PUT `?digest=`) instead of one PUT. Unset, a blob goes in
+   * one PUT, and in chunks only when the registry refuses that PUT as too large (413), of its `OCI-Chunk-Min-Length`
+   * or 8 MiB.
+   */
+  uploadChunkSize?: number
   /** Environment for the credential defaults and credential helpers (`HOME`, `DOCKER_CONFIG`, `XDG_RUNTIME_DIR`, `REGISTRY_AUTH_FILE`, `PATH`). Default `process.env`. */
   env?: NodeJS.ProcessEnv
 }
@@ -40,7 +47,27 @@ export interface Resolved {
   descriptor: Descriptor
 }
 
-/** A distribution-API client for pulling. Each instance has its own token cache, agents and statistics. */
+/** Where a pushed blob's bytes come from: a fresh stream of bytes [start, end) at each call (a retry calls again). */
+export type BlobSource = (start: number, end: number) => Readable
+
+/** Options of `Registry.pushBlob`. */
+export interface PushBlobOptions {
+  /** Another repository of the same registry said to hold the blob (its distribution-source label): mount from there. */
+  mountFrom?: string
+  /** Bytes of this blob sent so far (back to 0 when an upload starts over). */
+  onProgress?: (sent: number) => void
+}
+
+/** How a pushed blob got to the registry: it had it (HEAD), it was mounted from another repository, or it was sent. */
+export type PushBlobOutcome = 'exists' | 'mounted' | 'uploaded'
+
+/** Options of `Registry.pushManifest`. */
+export interface PushManifestOptions {
+  /** Put the manifest under this tag; without it, under its digest. */
+  tag?: string
+}
+
+/** A distribution-API client for pulling and pushing. Each instance has its own token cache, agents and statistics. */
 export interface Registry {
   /**
    * HEAD (GET fallback) the manifest for a tag or digest; the digest comes from Docker-Content-Digest or by hashing
@@ -78,8 +105,31 @@ export interface Registry {
    * @throws as `fetchBlob`; DataLoss when the server sends more than `desc.size` bytes.
    */
   fetchBlobResumable(ref: ImageReference, desc: Descriptor, offset: number, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void>
-  /** Statistics for tests and the bench: bytes of blob bodies received (skipped bytes included), HTTP requests made (token requests and redirects included). */
-  readonly stats: {blobBytes: number; requests: number}
+  /**
+   * Push one blob to `ref`'s repository: HEAD it (present: `exists`); with `mountFrom`, ask to mount it from that
+   * repository (201: `mounted`; 202: upload into the session the registry opened); else POST an upload session and
+   * PUT the bytes with `?digest=` (relative and absolute Locations, existing query kept), or PATCH them in chunks when
+   * the registry refuses a single PUT (413) or `uploadChunkSize` asks for it. An upload that fails on the way
+   * (connection dropped, 5xx) starts over in a new session, up to `retries` times. Token scope
+   * `repository:<path>:pull,push`, plus `repository:<from>:pull` for the mount.
+   * @throws PermissionDenied `push access denied, repository does not exist or may require authorization: …` (401
+   *   after authorizing, 403); Unavailable (unreachable, redirect loop, 5xx/429 after retries); NotFound (no push
+   *   host, 404); FailedPrecondition (400); DataLoss (the registry stored another digest); Internal (no Location).
+   */
+  pushBlob(ref: ImageReference, desc: Descriptor, source: BlobSource, options?: PushBlobOptions): Promise<PushBlobOutcome>
+  /**
+   * Push a manifest or index (`bytes` must match `desc`) under `options.tag` or its digest, with `desc.mediaType` as
+   * Content-Type; skipped (`exists`) when a HEAD shows the registry has it there already (under a tag: the tag's
+   * Docker-Content-Digest is this digest). Push children first: registries check references.
+   * @throws as `pushBlob`; FailedPrecondition `manifest list/index references to blobs and/or manifests are missing
+   *   in your target registry: …` for an index the registry refuses (400).
+   */
+  pushManifest(ref: ImageReference, desc: Descriptor, bytes: Buffer, options?: PushManifestOptions): Promise<'exists' | 'uploaded'>
+  /**
+   * Statistics for tests and the bench: bytes of blob bodies received (skipped bytes included), HTTP requests made
+   * (token requests and redirects included), bytes of blobs and manifests the registry accepted from pushes.
+   */
+  readonly stats: {blobBytes: number; requests: number; uploadedBytes: number}
   /** Close idle keep-alive connections (they do not keep the process alive anyway). The client stays usable. */
   close(): void
 }
