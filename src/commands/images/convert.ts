@@ -10,6 +10,7 @@ zstd layers into plain tar (the diff IDs, and so the unpacked snapshots, stay th
 of other platforms are dropped: --platform (repeatable) keeps those, --all-platforms keeps every one;
 the default keeps this host's. The source image stays as it is. Prints the new image's digest.`
   static override examples = ['<%= config.bin %> images convert --oci --uncompress example.com/foo:orig example.com/foo:converted']
+  static override strict = false // as ctr: SRC and DST count, the rest is ignored (Args().Get(0), Get(1))
   static override args = {
     source: Args.string({required: true, description: 'the image to convert'}),
     target: Args.string({required: true, description: 'the name of the converted image'}),

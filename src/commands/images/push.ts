@@ -16,6 +16,7 @@ LOCAL defaults to REMOTE. Nothing is sent when a blob is missing locally: fetch 
     '<%= config.bin %> images push 127.0.0.1:5000/library/busybox:1',
     '<%= config.bin %> images push --platform linux/amd64 -u me:secret registry.example.com/me/app:1 docker.io/library/alpine:3.20',
   ]
+  static override strict = false // as ctr: REMOTE and LOCAL count, the rest is ignored (Args().Get(0), Get(1))
   static override args = {
     remote: Args.string({required: true, description: 'where to push: host/repository[:tag]'}),
     local: Args.string({description: 'the local image (default: REMOTE)'}),

@@ -473,12 +473,16 @@ describe('registry client with servers that behave differently', () => {
         const reg = createRegistry({hostsDir: '/nonexistent', dockerConfigPath: '/nonexistent', authJsonPath: '/nonexistent'})
         const r = await reg.resolve(parseReference(${JSON.stringify(`${fake.host}/test/app:v1`)}))
         await reg.fetchManifest(r.ref, r.descriptor)
-        console.log(r.descriptor.digest)`
-      const t0 = Date.now()
+        console.log(r.descriptor.digest)
+        console.log(Date.now())`
       const result = await runTool(process.execPath, ['--input-type=module', '-e', code], {timeoutMs: 20_000})
       assert.equal(result.code, 0, result.stderr)
-      assert.equal(result.stdout.trim(), fx.ociImage.manifestDigest)
-      assert.ok(Date.now() - t0 < 1500, `the process lingered for ${Date.now() - t0} ms`)
+      const [digest, doneAt] = result.stdout.trim().split('\n')
+      assert.equal(digest, fx.ociImage.manifestDigest)
+      // From the work's end to the process's exit: a socket still ref-ed would hold it for the
+      // server's keep-alive (5 s); the start-up of node under load is not counted.
+      const lingered = Date.now() - Number(doneAt)
+      assert.ok(lingered < 3000, `the process lingered for ${lingered} ms`)
     } finally {
       await fake.stop()
     }

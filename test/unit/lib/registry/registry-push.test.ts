@@ -214,8 +214,8 @@ describe('push failures outside the registry', () => {
     })
     try {
       const reg = createRegistry(isolated())
-      await rejectsWith(reg.pushBlob(ref(server.host, 'x/y:1'), blobDesc, source(blob)), 'unavailable', /stopped after 10 redirects/)
-      assert.equal(server.requests.length, 11)
+      await rejectsWith(reg.pushBlob(ref(server.host, 'x/y:1'), blobDesc, source(blob)), 'unavailable', /redirect loop: .* redirects back to /)
+      assert.equal(server.requests.length, 1, 'a loop is seen at its first turn')
     } finally {
       await server.stop()
     }
