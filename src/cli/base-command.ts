@@ -15,14 +15,14 @@ interface GlobalValues {
   namespace: string
   root: string | undefined
   state: string | undefined
-  config: string | undefined
+  'berth-config': string | undefined
   debug: boolean
 }
 
 export abstract class CtrCommand extends Command {
   static override baseFlags = globalFlags
 
-  protected globals: GlobalValues = {namespace: 'default', root: undefined, state: undefined, config: undefined, debug: false}
+  protected globals: GlobalValues = {namespace: 'default', root: undefined, state: undefined, 'berth-config': undefined, debug: false}
   private openedStore: Store | undefined
   private loadedConfig: BerthConfig | undefined
 
@@ -51,7 +51,7 @@ export abstract class CtrCommand extends Command {
 
   /** The config file's settings, loaded once. */
   protected async berthConfig(): Promise<BerthConfig> {
-    this.loadedConfig ??= await loadConfig(this.globals.config)
+    this.loadedConfig ??= await loadConfig(this.globals['berth-config'])
     return this.loadedConfig
   }
 
@@ -74,7 +74,8 @@ export abstract class CtrCommand extends Command {
   protected async taskRuntime(ns?: string): Promise<TaskRuntime> {
     const store = await this.store()
     const ctrArgv = [process.execPath, process.argv[1]!, '--root', resolve(store.root), '--state', resolve(store.state)]
-    if (this.globals.config !== undefined) ctrArgv.push('--config', resolve(this.globals.config))
+    const config = this.globals['berth-config']
+    if (config !== undefined) ctrArgv.push('--berth-config', resolve(config))
     // Loaded on demand: the runtime's module graph (runc, conmon, snapshots) is not every command's.
     const {taskRuntime} = await import('../lib/runtime/tasks.js')
     return taskRuntime(store, ns ?? this.namespace(), ctrArgv)
