@@ -7,7 +7,7 @@ import {causeChain, describe, withContext} from '../lib/errors/index.js'
 import {validateIdentifier} from '../lib/oci/identifiers.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
-import {endFlagsAfterPositionals} from './command-args.js'
+import {endFlagsAfterPositionals, type PositionalCount} from './command-args.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
 
@@ -27,7 +27,7 @@ export abstract class CtrCommand extends Command {
   private loadedConfig: BerthConfig | undefined
 
   /** For commands that end with a container command: how many positionals come before it. */
-  static commandAfterPositionals: number | undefined
+  static commandAfterPositionals: PositionalCount | undefined
 
   protected override async init(): Promise<void> {
     await super.init()

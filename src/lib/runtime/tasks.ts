@@ -13,7 +13,7 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
@@ -24,6 +24,7 @@ import {containerDir} from './template.js'
 import {checkExecutable} from './lookpath.js'
 import {bootId, processAlive, processStartTime, readPid} from './proc.js'
 import {Runc, runcLogError, runcRoot} from './runc.js'
+import {containerNoPivot, containerRunc, findProgram} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {readTemplate, renderSpec, writeBundleSpec} from './template.js'
 import {randomBytes} from '../sys/random.js'
@@ -38,25 +39,21 @@ export interface TaskRuntime {
   readonly ctrArgv: readonly string[]
 }
 
+/** The namespace's defaults: `runc` is the configured runc (absolute: conmon insists) in Berth's state root. */
 export function taskRuntime(store: Store, ns: string, ctrArgv: readonly string[]): TaskRuntime {
   return {store, ns, runc: new Runc(findProgram(store.config.runtime.runc), runcRoot(store.state, ns)), conmon: findProgram(store.config.runtime.conmon), ctrArgv}
 }
 
-/** A program's absolute path through $PATH (conmon insists on an absolute runtime path). */
-function findProgram(name: string): string {
-  if (name.includes('/')) return name
-  for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    if (!dir) continue
-    const candidate = join(dir, name)
-    try {
-      accessSync(candidate, fsConstants.X_OK)
-      return candidate
-    } catch {
-      // not here
-    }
+/**
+ * The runc of container `id` for stopping and cleaning up: its recorded runtime, or the default one
+ * when that no longer resolves (a binary removed since): cleanup must still be possible.
+ */
+function runcOf(rt: TaskRuntime, id: string): Runc {
+  try {
+    return containerRunc(rt, id)
+  } catch {
+    return rt.runc
   }
-  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(join(dir, name))) return join(dir, name)
-  return name
 }
 
 /** The files of a task under `<state>/tasks/<ns>/<id>/` (also its OCI bundle). */
@@ -85,6 +82,10 @@ export interface StartOptions {
   readonly nullIo?: boolean
   /** Write the task's pid here (atomically) once it runs. */
   readonly pidFile?: string
+  /** Start without pivot_root (`--no-pivot`), besides a container that records it. */
+  readonly noPivot?: boolean
+  /** `--log-uri file://PATH`: the process's stdout and stderr are appended to this file (absolute). */
+  readonly logFile?: string
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
@@ -167,7 +168,7 @@ export async function finishTask(rt: TaskRuntime, id: string, instance: string, 
 /** Unmount the rootfs and remove runc's state; every step tolerates having been done. */
 async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
-  await rt.runc.delete(id, {force: true})
+  await runcOf(rt, id).delete(id, {force: true})
   SnapshotService.unmountAll(paths.rootfs)
 }
 
@@ -187,11 +188,15 @@ interface Prepared {
   task: TaskRecord
   paths: TaskPaths
   spec: RuntimeSpec
+  /** The runc (binary, state root) of the container's runtime. */
+  runc: Runc
 }
 
 /**
  * Record a new task and make its bundle: the container's snapshot mounted at `rootfs/` and the
- * spec template rendered into `config.json` (seed 004). Undone completely on failure.
+ * spec template rendered into `config.json` (seed 004). A container without a snapshot (`--rootfs`,
+ * `--config`) keeps its spec's absolute root path. Undone completely on failure. A runtime that does
+ * not resolve fails first, before any record (containerd fails NewTask the same way).
  */
 async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['monitor']): Promise<Prepared> {
   const {store, ns} = rt
@@ -201,9 +206,15 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     await refreshTask(rt, existing)
     throw new AlreadyExists(`task ${id}`, {suffixKind: true})
   }
+  const runc = containerRunc(rt, id)
   const template = readTemplate(containerDir(store.root, ns, id))
   const instance = randomBytes(8).toString('hex')
   const spec = JSON.parse(template) as RuntimeSpec
+  const snapshot = Boolean(container.snapshotter && container.snapshotKey)
+  const ownRoot = spec.root?.path
+  if (!snapshot && (typeof ownRoot !== 'string' || !ownRoot.startsWith('/'))) {
+    throw new FailedPrecondition(`container ${id} has no snapshot and its spec's root.path ${JSON.stringify(ownRoot ?? '')} is not an absolute path`)
+  }
   const task = store.tasks.insert(ns, {containerId: id, instance, monitor, monitorPid: monitor === 'client' ? process.pid : 0, bootId: bootId(), terminal: spec.process?.terminal === true})
   const paths = taskPaths(store.state, ns, id)
   try {
@@ -211,10 +222,11 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     rmSync(paths.dir, {recursive: true, force: true})
     mkdirSync(paths.rootfs, {recursive: true, mode: 0o711})
     mkdirSync(paths.exitDir)
-    if (container.snapshotter && container.snapshotKey) new SnapshotService(store, ns, container.snapshotter).mount(container.snapshotKey, paths.rootfs)
-    checkExecutable(paths.rootfs, spec.process, spec.mounts, 'OCI runtime create failed')
-    writeBundleSpec(paths.dir, renderSpec(template, {rootfs: paths.rootfs}))
-    return {container, task, paths, spec}
+    if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, paths.rootfs)
+    const rootDir = snapshot ? paths.rootfs : ownRoot!
+    checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
+    writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
+    return {container, task, paths, spec, runc}
   } catch (err) {
     await abandon(rt, id, instance)
     throw err
@@ -252,19 +264,21 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
   const lock = await lockTask(rt, id)
   let instance: string | undefined
   try {
-    const {container, task, paths, spec} = await prepareTask(rt, id, 'conmon')
+    const {container, task, paths, spec, runc} = await prepareTask(rt, id, 'conmon')
     instance = task.instance
     const terminal = spec.process?.terminal === true
+    if (terminal && options.logFile) throw new InvalidArgument("can't use log-uri with tty")
     const started = await startConmon({
       conmon: rt.conmon,
-      runc: rt.runc.binary,
-      runcRoot: rt.runc.root,
+      runc: runc.binary,
+      runcArgs: runc.globalArgs(),
+      noPivot: options.noPivot || containerNoPivot(rt, id),
       id,
       instance: task.instance,
       bundle: paths.dir,
       pidFile: paths.pidFile,
       conmonPidFile: paths.conmonPidFile,
-      logPath: options.nullIo ? '/dev/null' : paths.log,
+      logPath: options.nullIo ? '/dev/null' : options.logFile ? {passthrough: options.logFile} : paths.log,
       exitDir: paths.exitDir,
       persistDir: paths.dir,
       terminal,
@@ -274,16 +288,16 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
     rt.store.tasks.created(rt.ns, id, task.instance, {pid: started.pid, pidStart: processStartTime(started.pid), monitorPid: started.conmonPid}, {
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
-      io: {stdout: options.nullIo ? '' : paths.log, stderr: options.nullIo ? '' : paths.log, terminal},
+      io: {stdout: options.nullIo ? '' : (options.logFile ?? paths.log), stderr: options.nullIo ? '' : (options.logFile ?? paths.log), terminal},
     })
-    await rt.runc.start(id)
+    await runc.start(id)
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
     rt.store.tasks.started(rt.ns, id, task.instance)
     return rt.store.tasks.get(rt.ns, id)
   } catch (err) {
     if (instance !== undefined && rt.store.tasks.find(rt.ns, id)?.instance === instance) {
       try {
-        await rt.runc.kill(id, 9, {all: true})
+        await runcOf(rt, id).kill(id, 9, {all: true})
       } catch {
         // not running
       }
@@ -317,11 +331,11 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   } finally {
     lock.release()
   }
-  const {container, task, paths, spec} = prepared
+  const {container, task, paths, spec, runc} = prepared
   const terminal = spec.process?.terminal === true
-  if (terminal && options.nullIo) {
+  if (terminal && (options.nullIo || options.logFile)) {
     await abandon(rt, id, task.instance)
-    throw new InvalidArgument('tty and null-io cannot be used together')
+    throw new InvalidArgument(options.nullIo ? 'tty and null-io cannot be used together' : "can't use log-uri with tty")
   }
   // With a memory limit runc keeps the stopped container so its cgroup's OOM counter can be read.
   const keep = (spec.linux?.resources?.memory?.limit ?? 0) > 0
@@ -337,8 +351,9 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
     })
     if (options.pidFile) writePidFile(options.pidFile, pid)
   }
-  const runcArgs = ['run', ...(keep ? ['--keep'] : []), '--bundle', paths.dir, '--pid-file', paths.pidFile, id]
-  const code = await superviseRunc(rt, runcArgs, {logFile: paths.runcLog, terminal, nullIo: options.nullIo, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
+  const noPivot = options.noPivot || containerNoPivot(rt, id)
+  const runcArgs = ['run', ...(keep ? ['--keep'] : []), ...(noPivot ? ['--no-pivot'] : []), '--bundle', paths.dir, '--pid-file', paths.pidFile, id]
+  const code = await superviseRunc(rt, runcArgs, {runc, logFile: paths.runcLog, terminal, nullIo: options.nullIo, outputFile: options.logFile, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
   recordStart()
   if (!recordedStart) {
     const why = runcLogError(paths.runcLog) || `runc exited with status ${code}`
@@ -354,6 +369,10 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
 
 /** How a foreground runc (run or exec) is supervised. */
 export interface SuperviseOptions {
+  /** The runc to run (the container's runtime); default the namespace's. */
+  readonly runc?: Runc
+  /** Append the process's stdout and stderr to this file instead of ctr's (`--log-uri file://`); stdin is empty. */
+  readonly outputFile?: string
   /** runc's JSON log, where its own errors go (the terminal keeps only the process's output). */
   readonly logFile: string
   readonly terminal: boolean
@@ -370,13 +389,14 @@ export interface SuperviseOptions {
  * runc's exit status, which is the process's (128+N for signal N).
  */
 export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[], o: SuperviseOptions): Promise<number> {
-  const fullArgs = ['--root', rt.runc.root, '--log', o.logFile, '--log-format', 'json', ...runcArgs]
-  let command = rt.runc.binary
+  const runc = o.runc ?? rt.runc
+  const fullArgs = [...runc.globalArgs(), '--log', o.logFile, '--log-format', 'json', ...runcArgs]
+  let command = runc.binary
   let args = fullArgs
   if (o.terminal && !process.stdin.isTTY) {
     // runc proxies a tty only from a terminal; give it one (util-linux script) when ctr has none.
     command = 'script'
-    args = ['-qefc', [rt.runc.binary, ...fullArgs].map(shellQuote).join(' '), '/dev/null']
+    args = ['-qefc', [runc.binary, ...fullArgs].map(shellQuote).join(' '), '/dev/null']
   }
   const watcher = watch(o.watchDir, (_event, name) => {
     if (name === o.pidFileName) o.onPid()
@@ -384,8 +404,17 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
   // Under script, stdin is passed through but its end is not: script would type an EOF character
   // into the terminal, which a terminal never does on its own.
   const viaScript = command === 'script'
-  const child = spawn(command, args, {stdio: o.nullIo ? 'ignore' : viaScript ? ['pipe', 'inherit', 'inherit'] : 'inherit', detached: true})
-  if (viaScript && !o.nullIo) {
+  // containerd's file:// log: the file gets stdout and stderr, appended; there is no stdin.
+  const outFd = o.outputFile !== undefined && !o.nullIo ? openAppend(o.outputFile) : undefined
+  let child: ReturnType<typeof spawn>
+  try {
+    const stdio = o.nullIo ? 'ignore' : outFd !== undefined ? (['ignore', outFd, outFd] as const) : viaScript ? (['pipe', 'inherit', 'inherit'] as const) : 'inherit'
+    child = spawn(command, args, {stdio: stdio as never, detached: true})
+  } finally {
+    if (outFd !== undefined) closeSync(outFd)
+  }
+  const pipedStdin = viaScript && !o.nullIo && outFd === undefined
+  if (pipedStdin) {
     child.stdin!.on('error', () => {}) // the process may exit without reading
     process.stdin.pipe(child.stdin!, {end: false})
   }
@@ -405,12 +434,18 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
   } finally {
     for (const s of FORWARDED_SIGNALS) process.off(s, forward)
     watcher.close()
-    if (viaScript && !o.nullIo) {
+    if (pipedStdin) {
       process.stdin.unpipe(child.stdin!)
       process.stdin.pause()
       child.stdin!.destroy()
     }
   }
+}
+
+/** Open a log file for appending, making its directory first (as containerd's file log does). */
+export function openAppend(path: string): number {
+  mkdirSync(dirname(path), {recursive: true})
+  return openSync(path, 'a', 0o644)
 }
 
 function shellQuote(s: string): string {
@@ -440,7 +475,7 @@ export async function killTask(rt: TaskRuntime, id: string, signal: number, opti
   const t = await getTask(rt, id)
   if (t.status === 'stopped') throw new NotFound(`process already finished`, {suffixKind: true})
   if (options.all || t.status === 'created' || t.pid <= 0) {
-    await rt.runc.kill(id, signal, {all: options.all})
+    await runcOf(rt, id).kill(id, signal, {all: options.all})
     return
   }
   // The init process, checked against its start time: one process spawn cheaper than runc kill.
@@ -476,8 +511,9 @@ export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: 
   if (t.status === 'running' || t.status === 'paused') {
     if (!options.force) throw new FailedPrecondition(`task must be stopped before deletion: ${t.status}`, {suffixKind: true})
     try {
-      await rt.runc.kill(id, 9, {all: true})
-      if (t.status === 'paused') await rt.runc.resume(id)
+      const runc = runcOf(rt, id)
+      await runc.kill(id, 9, {all: true})
+      if (t.status === 'paused') await runc.resume(id)
     } catch {
       // it may have exited meanwhile
     }
@@ -506,8 +542,9 @@ export async function setTaskPaused(rt: TaskRuntime, id: string, paused: boolean
   const t = await getTask(rt, id)
   if (paused && t.status !== 'running') throw new FailedPrecondition(`task ${id} is ${t.status}, not running`, {suffixKind: true})
   if (!paused && t.status !== 'paused') throw new FailedPrecondition(`task ${id} is ${t.status}, not paused`, {suffixKind: true})
-  if (paused) await rt.runc.pause(id)
-  else await rt.runc.resume(id)
+  const runc = runcOf(rt, id)
+  if (paused) await runc.pause(id)
+  else await runc.resume(id)
   rt.store.tasks.setPaused(rt.ns, id, t.instance, paused)
 }
 
