@@ -46,6 +46,10 @@ export const fetchFlags = {
   ...platformFlags,
   label: labelFlag,
   'max-concurrent-downloads': Flags.integer({summary: 'number of blobs downloaded at once', default: 3, min: 1}),
+  // ctr 1.7 fetches only the selected platforms' metadata unless --all-metadata; 2.x fetches all of
+  // it unless --skip-metadata (and hides --all-metadata). Berth keeps 1.7's default and takes both.
+  'all-metadata': Flags.boolean({summary: "also fetch the other platforms' manifests and configs (not their layers)"}),
+  'skip-metadata': Flags.boolean({summary: "fetch only the selected platforms' manifests and configs (the default)"}),
   quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
 }
 
