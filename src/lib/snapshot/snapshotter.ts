@@ -8,7 +8,7 @@
 // native: each directory holds a full copy of its parent's tree plus its own changes; a snapshot
 // mounts as a bind mount. For file systems without overlay support.
 import {spawn} from 'node:child_process'
-import {mkdirSync, rmSync} from 'node:fs'
+import {lchownSync, mkdirSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
 import type {SnapshotDir, SnapshotKind} from '../store/index.js'
@@ -58,6 +58,12 @@ export class Snapshotter {
     const fs = join(base, 'fs')
     if (this.name === 'overlayfs') {
       mkdirSync(fs, {mode: 0o755})
+      // The new upper's root takes the owner of its parent's (containerd does the same): a remapped
+      // parent's root stays the user namespace's root once the container writes into it.
+      if (parents[0]) {
+        const st = statSync(this.fsPath(parents[0].id))
+        if (st.uid !== 0 || st.gid !== 0) lchownSync(fs, st.uid, st.gid)
+      }
       if (kind === 'active') mkdirSync(join(base, 'work'), {mode: 0o700})
     } else if (parents[0]) {
       await copyTree(this.fsPath(parents[0].id), fs)
