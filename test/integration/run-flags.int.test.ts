@@ -262,8 +262,17 @@ describe('ctr run / containers create flags', {skip}, () => {
       const inside = sb.run(['tasks', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map; stat -c %u:%g /bin/busybox /home/app'])
       assert.equal(inside.code, 0, inside.stderr)
       assert.match(inside.stdout, /^0\n\s+0\s+200000\s+65536\n0:0\n1000:1000\n$/)
+      // A second container with the same mapping shares the remapped copy of the image.
+      const second = env.id('userns-2')
+      sb.ok(['containers', 'create', '--uidmap', '0:200000:65536', '--gidmap', '0:200000:65536', bb, second, 'true'])
+      const remapped = () => sb.ok(['snapshots', 'ls']).split('\n').filter((l) => /^sha256:[0-9a-f]{64}-200000-200000 /.test(l))
+      assert.equal(remapped().length, 1, sb.ok(['snapshots', 'ls']))
+      assert.match(remapped()[0]!, /Committed\s*$/)
+      const key = remapped()[0]!.split(/\s+/)[0]!
+      for (const c of [id, second]) assert.equal(JSON.parse(sb.ok(['snapshots', 'info', c])).Parent, key)
       sb.ok(['tasks', 'rm', '-f', id])
-      sb.ok(['containers', 'rm', id])
+      sb.ok(['containers', 'rm', id, second])
+      assert.deepEqual(remapped(), [], 'collected once no container sits on it')
       const one = sb.run(['run', '--rm', '--uidmap', '0:200000:65536', bb, env.id('userns-x'), 'true'])
       assert.deepEqual([one.code, errorLine(one.stderr)], [125, 'ctr: --uidmap and --gidmap must be given together'])
       assert.match(errorLine(sb.run(['run', '--rm', '--uidmap', '0:1', bb, env.id('userns-x'), 'true']).stderr), /container-id:host-id:size/)

@@ -17,7 +17,7 @@ import {type ContainerRecord, defaultState, nowMicros, type Store} from '../stor
 import {isCdiDeviceName} from './flag-values.js'
 import {readHostFeatures, type HostFeatures} from './host.js'
 import {OCI_VERSION, type RuntimeSpec} from './oci-spec.js'
-import {remappedSnapshot} from './remap.js'
+import {releaseRemapped, remappedSnapshot} from './remap.js'
 import {runtimeRecord, type RuntimeRequest} from './runtimes.js'
 import {STOP_SIGNAL_LABEL, stopSignal} from './signals.js'
 import {DEFAULT_CGROUP_PARENT, generateSpec, type SpecOptions} from './spec.js'
@@ -280,6 +280,7 @@ export function removeContainer(store: Store, ns: string, id: string, options: {
   const rec = store.containers.get(ns, id)
   options.beforeDelete?.(rec)
   const snapshots = !options.keepSnapshot && rec.snapshotter && rec.snapshotKey ? new SnapshotService(store, ns, rec.snapshotter) : undefined
+  const parent = snapshots?.find(rec.snapshotKey!)?.parent
   if (snapshots?.find(rec.snapshotKey!)) {
     // One transaction: /snapshot/remove then /containers/delete, as containerd's client orders them.
     snapshots.removeWithin(rec.snapshotKey!, (removeRecord) => store.containers.delete(ns, id, removeRecord))
@@ -287,6 +288,8 @@ export function removeContainer(store: Store, ns: string, id: string, options: {
     store.containers.delete(ns, id)
   }
   rmSync(containerDir(store.root, ns, id), {recursive: true, force: true})
+  // A user namespace's remapped copy of the image goes with its last container (GC would take it too).
+  if (snapshots && parent !== undefined) releaseRemapped(store, snapshots, ns, parent)
 }
 
 /**

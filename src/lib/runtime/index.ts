@@ -86,7 +86,7 @@ export {
 } from './runtimes.js'
 export {NAMESPACE_TYPES, ROOTFS_PROPAGATIONS, isCdiDeviceName, parseIdMapping, parseLogUri, parseNamespaceFlag, parseRlimitNofile} from './flag-values.js'
 export {defaultSeccompProfile, parseSeccompProfile, seccompArchitectures} from './seccomp.js'
-export {remappedKey, remappedSnapshot, shiftOwners, toHostId} from './remap.js'
+export {REMAPPED_LABEL, releaseRemapped, remappedKey, remappedSnapshot, shiftOwners, toHostId} from './remap.js'
 export {Runc, runcMessage, runcRoot} from './runc.js'
 export {startConmon, type ConmonOptions, type ConmonStarted} from './conmon.js'
 export {bootId, processAlive, processStartTime, readPid} from './proc.js'

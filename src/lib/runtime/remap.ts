@@ -13,9 +13,12 @@ import {lchownSync, lstatSync, mkdirSync, readdirSync, rmSync, chmodSync} from '
 import {join} from 'node:path'
 import {InvalidArgument, isAlreadyExists} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
-import type {Store} from '../store/index.js'
+import {nowMicros, type Store} from '../store/index.js'
 import {randomBytes} from '../sys/random.js'
 import type {LinuxIDMapping} from './oci-spec.js'
+
+/** The label that marks a remapped snapshot (its value: the chain it copies), so that removal can find it. */
+export const REMAPPED_LABEL = 'berth.io/remapped-from'
 
 /** The host id of container id `id` under `maps`, or undefined when no mapping covers it. */
 export function toHostId(id: number, maps: readonly LinuxIDMapping[]): number | undefined {
@@ -64,11 +67,9 @@ export async function remappedSnapshot(
   leaseId: string,
 ): Promise<string> {
   const key = remappedKey(chainId, uidMaps, gidMaps)
-  const keep = () => store.leases.addResource(ns, leaseId, 'snapshot', `${snapshots.name}/${key}`)
-  if (snapshots.find(key)?.kind === 'committed') {
-    keep()
-    return key
-  }
+  // Held before it is looked at: releaseRemapped leaves a held one alone.
+  store.leases.addResource(ns, leaseId, 'snapshot', `${snapshots.name}/${key}`)
+  if (snapshots.find(key)?.kind === 'committed') return key
   const temp = `${key}-remap-${randomBytes(6).toString('hex')}`
   await snapshots.prepare(temp, {kind: 'active', parent: chainId, leaseId})
   const target = join(store.state, 'remap', temp.slice(-12))
@@ -81,9 +82,8 @@ export async function remappedSnapshot(
       SnapshotService.unmountAll(target)
       rmSync(target, {recursive: true, force: true})
     }
-    keep() // before the commit: GC never sees the name unheld
     try {
-      snapshots.commit(key, temp)
+      snapshots.commit(key, temp, {[REMAPPED_LABEL]: chainId})
     } catch (err) {
       if (!isAlreadyExists(err)) throw err
       // Another create made the same one meanwhile: use it.
@@ -93,5 +93,24 @@ export async function remappedSnapshot(
   } catch (err) {
     if (snapshots.find(temp)) snapshots.remove(temp)
     throw err
+  }
+}
+
+/**
+ * Remove remapped snapshot `key` once nothing uses it: no child, no lease (a create about to use
+ * it holds one). Anything else is left alone; so is a remapped snapshot that gained a child meanwhile.
+ */
+export function releaseRemapped(store: Store, snapshots: SnapshotService, ns: string, key: string): void {
+  const rec = snapshots.find(key)
+  if (!rec || rec.kind !== 'committed' || rec.labels[REMAPPED_LABEL] === undefined) return
+  if (snapshots.list().some((s) => s.parent === key)) return
+  const ref = `${snapshots.name}/${key}`
+  const now = nowMicros()
+  const held = store.leases.list(ns).some((l) => (l.expiresAt === undefined || l.expiresAt > now) && store.leases.resources(ns, l.id).some((r) => r.kind === 'snapshot' && r.ref === ref))
+  if (held) return
+  try {
+    snapshots.remove(key)
+  } catch {
+    // a child appeared since: it stays
   }
 }
