@@ -31,7 +31,7 @@ and unused.`
     rm: Flags.boolean({summary: 'remove the container after running (not with --detach)'}),
     detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
-    'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended); binary:// is refused'}),
+    'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd\'s protocol)'}),
     'fifo-dir': Flags.string({summary: 'accepted for ctr compatibility and unused: Berth has no IO FIFOs (pipes and conmon sockets)'}),
     cni: Flags.boolean({summary: 'CNI networking (refused: not yet supported)'}),
     'dump-config': Flags.string({summary: 'write the generated OCI spec to this file'}),
@@ -51,14 +51,14 @@ and unused.`
     const create = createOptionsFrom('run', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
     if (flags.rm && flags.detach) throw new InvalidArgument('flags --detach and --rm cannot be specified together', {suffixKind: true})
     if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
-    const logFile = flags['log-uri'] === undefined ? undefined : parseLogUri(flags['log-uri']).file
-    if (logFile !== undefined && flags.tty) throw new InvalidArgument("can't use log-uri with tty", {suffixKind: true})
-    if (logFile !== undefined && flags['null-io']) throw new InvalidArgument('null-io and log-uri cannot be used together', {suffixKind: true})
+    const log = flags['log-uri'] === undefined ? undefined : parseLogUri(flags['log-uri'])
+    if (log !== undefined && flags.tty) throw new InvalidArgument("can't use log-uri with tty", {suffixKind: true})
+    if (log !== undefined && flags['null-io']) throw new InvalidArgument('null-io and log-uri cannot be used together', {suffixKind: true})
     const rt = await this.taskRuntime()
     const {store, ns} = rt
     const id = create.id
     await createContainer(store, create)
-    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file'], ...(logFile !== undefined ? {logFile} : {})}
+    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file'], ...(log !== undefined ? {log} : {})}
     if (flags.detach) {
       await startDetached(rt, id, options)
       return

@@ -7,12 +7,12 @@
 // once the container is created or `{"data": -1, "message": "..."}`. conmon keeps the pipe open,
 // so the line is read up to its newline, never to EOF.
 import {spawn} from 'node:child_process'
-import {closeSync, mkdirSync, openSync, readFileSync, statSync} from 'node:fs'
-import {dirname} from 'node:path'
+import {readFileSync, statSync} from 'node:fs'
 import {FailedPrecondition, Internal} from '../errors/index.js'
 import {UNKNOWN_EXIT_STATUS} from '../store/index.js'
 import {readPid} from './proc.js'
 import {runcMessage} from './runc.js'
+import {outputStdio, type TaskOutput} from './task-output.js'
 
 export interface ConmonOptions {
   readonly conmon: string
@@ -27,8 +27,8 @@ export interface ConmonOptions {
   readonly bundle: string
   readonly pidFile: string
   readonly conmonPidFile: string
-  /** The k8s-file log, or `passthrough`: the process writes straight into this file (`--log-uri file://`). */
-  readonly logPath: string | {readonly passthrough: string}
+  /** The k8s-file log, or `passthrough`: the process writes straight into a file or a logging program (`--log-uri`). */
+  readonly logPath: string | {readonly passthrough: TaskOutput}
   readonly exitDir: string
   readonly persistDir: string
   readonly terminal: boolean
@@ -62,18 +62,18 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
     args.push('--exit-command', command)
     for (const a of commandArgs) args.push('--exit-command-arg', a)
   }
-  // With passthrough, conmon hands its own stdout and stderr to the container: the log file.
-  const outFd = passthrough === undefined ? undefined : (mkdirSync(dirname(passthrough), {recursive: true}), openSync(passthrough, 'a', 0o644))
+  // With passthrough, conmon hands its own stdout and stderr to the container: the log file or program.
+  const out = passthrough === undefined ? undefined : outputStdio(passthrough)
   let child: ReturnType<typeof spawn>
   try {
     child = spawn(o.conmon, args, {
       detached: true, // its own session: a terminal's signals to ctr never reach the monitor
-      stdio: ['ignore', outFd ?? 'ignore', outFd ?? 'pipe', 'pipe'],
+      stdio: ['ignore', out?.stdout ?? 'ignore', out?.stderr ?? 'pipe', 'pipe'],
       env: {...process.env, _OCI_SYNCPIPE: '3'},
       cwd: o.bundle,
     })
   } finally {
-    if (outFd !== undefined) closeSync(outFd)
+    out?.close()
   }
   const sync = child.stdio[3] as NodeJS.ReadableStream & {destroy(): void}
   let stderr = ''

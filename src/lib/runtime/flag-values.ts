@@ -74,24 +74,30 @@ export function isCdiDeviceName(value: string): boolean {
 /** The `--rootfs-propagation` values runc knows. */
 export const ROOTFS_PROPAGATIONS: readonly string[] = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']
 
+/** Where `--log-uri` sends a task's stdout and stderr. */
+export type LogDestination = {readonly file: string} | {readonly binary: string; readonly args: readonly string[]}
+
 /**
- * `--log-uri`: where a task's stdout and stderr go instead of ctr's own. `file:///abs/path` (or
- * `file:/abs/path`) appends both to that file, as containerd's file log does; `binary://` (a
- * logging program fed through pipes) is refused, as is any other scheme.
- * @throws InvalidArgument.
+ * `--log-uri`, as containerd's shims read it: `file:///abs/path` (or `file:/abs/path`) appends
+ * stdout and stderr to that file; `binary:///abs/path?k=v` starts that logging program with the
+ * arguments `k v` (a key alone when its value is empty), CONTAINER_ID and CONTAINER_NAMESPACE in
+ * its environment, stdout on fd 3, stderr on fd 4, and fd 5 to close (or write to) once ready.
+ * @throws InvalidArgument (`unknown STDIO scheme <s>` for any other scheme).
  */
-export function parseLogUri(uri: string): {file: string} {
+export function parseLogUri(uri: string): LogDestination {
   let u: URL
   try {
     u = new URL(uri)
   } catch {
-    throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: not a URI (use file:///path/to/log)`)
+    throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: not a URI (use file:///path/to/log or binary:///path/to/program)`)
   }
   const scheme = u.protocol.replace(/:$/, '')
-  if (scheme === 'binary') throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: binary:// logging programs are not supported; use file:///path/to/log`)
-  if (scheme !== 'file') throw new InvalidArgument(`unknown STDIO scheme ${scheme}`)
-  if (u.host !== '') throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: a file URI has no host (file:///path/to/log)`)
+  if (scheme !== 'file' && scheme !== 'binary') throw new InvalidArgument(`unknown STDIO scheme ${scheme}`)
+  if (u.host !== '') throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: a ${scheme} URI has no host (${scheme}:///absolute/path)`)
   const path = decodeURIComponent(u.pathname)
-  if (!path.startsWith('/') || path.endsWith('/')) throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: expected the absolute path of a file`)
-  return {file: path}
+  if (!path.startsWith('/') || path.endsWith('/')) throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: expected the absolute path of a ${scheme === 'file' ? 'file' : 'program'}`)
+  if (scheme === 'file') return {file: path}
+  const args: string[] = []
+  for (const [k, v] of u.searchParams) args.push(...(v === '' ? [k] : [k, v]))
+  return {binary: path, args}
 }

@@ -84,7 +84,8 @@ export {
   type RuncOptions,
   type RuntimeRequest,
 } from './runtimes.js'
-export {NAMESPACE_TYPES, ROOTFS_PROPAGATIONS, isCdiDeviceName, parseIdMapping, parseLogUri, parseNamespaceFlag, parseRlimitNofile} from './flag-values.js'
+export {NAMESPACE_TYPES, ROOTFS_PROPAGATIONS, isCdiDeviceName, parseIdMapping, parseLogUri, parseNamespaceFlag, parseRlimitNofile, type LogDestination} from './flag-values.js'
+export {openAppend, startLoggingProgram, type LoggingProgram, type TaskOutput} from './task-output.js'
 export {defaultSeccompProfile, parseSeccompProfile, seccompArchitectures} from './seccomp.js'
 export {REMAPPED_LABEL, releaseRemapped, remappedKey, remappedSnapshot, shiftOwners, toHostId} from './remap.js'
 export {Runc, runcMessage, runcRoot} from './runc.js'

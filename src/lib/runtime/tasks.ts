@@ -13,13 +13,15 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, renameSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
 import {acquireLock, type ContainerRecord, type Lock, nowMicros, type Store, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
-import {readExitFile, startConmon} from './conmon.js'
+import {type ConmonStarted, readExitFile, startConmon} from './conmon.js'
+import type {LogDestination} from './flag-values.js'
+import {outputStdio, startLoggingProgram, type TaskOutput} from './task-output.js'
 import {containerDir} from './template.js'
 import {checkExecutable} from './lookpath.js'
 import {bootId, processAlive, processStartTime, readPid} from './proc.js'
@@ -84,8 +86,8 @@ export interface StartOptions {
   readonly pidFile?: string
   /** Start without pivot_root (`--no-pivot`), besides a container that records it. */
   readonly noPivot?: boolean
-  /** `--log-uri file://PATH`: the process's stdout and stderr are appended to this file (absolute). */
-  readonly logFile?: string
+  /** `--log-uri`: the process's stdout and stderr go to this file (appended) or logging program instead. */
+  readonly log?: LogDestination
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
@@ -267,28 +269,35 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
     const {container, task, paths, spec, runc} = await prepareTask(rt, id, 'conmon')
     instance = task.instance
     const terminal = spec.process?.terminal === true
-    if (terminal && options.logFile) throw new InvalidArgument("can't use log-uri with tty")
-    const started = await startConmon({
-      conmon: rt.conmon,
-      runc: runc.binary,
-      runcArgs: runc.globalArgs(),
-      noPivot: options.noPivot || containerNoPivot(rt, id),
-      id,
-      instance: task.instance,
-      bundle: paths.dir,
-      pidFile: paths.pidFile,
-      conmonPidFile: paths.conmonPidFile,
-      logPath: options.nullIo ? '/dev/null' : options.logFile ? {passthrough: options.logFile} : paths.log,
-      exitDir: paths.exitDir,
-      persistDir: paths.dir,
-      terminal,
-      stdin: terminal && !options.nullIo,
-      exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
-    })
+    if (terminal && options.log) throw new InvalidArgument("can't use log-uri with tty")
+    const output = options.nullIo ? undefined : await taskOutput(options.log, rt.ns, id)
+    let started: ConmonStarted
+    try {
+      started = await startConmon({
+        conmon: rt.conmon,
+        runc: runc.binary,
+        runcArgs: runc.globalArgs(),
+        noPivot: options.noPivot || containerNoPivot(rt, id),
+        id,
+        instance: task.instance,
+        bundle: paths.dir,
+        pidFile: paths.pidFile,
+        conmonPidFile: paths.conmonPidFile,
+        logPath: options.nullIo ? '/dev/null' : output ? {passthrough: output.output} : paths.log,
+        exitDir: paths.exitDir,
+        persistDir: paths.dir,
+        terminal,
+        stdin: terminal && !options.nullIo,
+        exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
+      })
+    } finally {
+      output?.release() // conmon holds them now
+    }
+    const logged = options.nullIo ? '' : (output?.path ?? paths.log)
     rt.store.tasks.created(rt.ns, id, task.instance, {pid: started.pid, pidStart: processStartTime(started.pid), monitorPid: started.conmonPid}, {
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
-      io: {stdout: options.nullIo ? '' : (options.logFile ?? paths.log), stderr: options.nullIo ? '' : (options.logFile ?? paths.log), terminal},
+      io: {stdout: logged, stderr: logged, terminal},
     })
     await runc.start(id)
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
@@ -307,6 +316,17 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
   } finally {
     lock.release()
   }
+}
+
+/**
+ * Where `--log-uri` sends a task's output: the file, or a started logging program's streams;
+ * `path` is what the task record shows (the file, or the `binary://` program). Undefined without one.
+ */
+async function taskOutput(log: LogDestination | undefined, ns: string, id: string): Promise<{output: TaskOutput; path: string; release(): void} | undefined> {
+  if (log === undefined) return undefined
+  if ('file' in log) return {output: {file: log.file}, path: log.file, release: () => {}}
+  const program = await startLoggingProgram(log.binary, log.args, ns, id)
+  return {output: {streams: [program.stdout, program.stderr]}, path: `binary://${log.binary}`, release: program.release}
 }
 
 /** Signals a foreground ctr passes on to its task (runc run forwards them to the process). */
@@ -333,7 +353,7 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   }
   const {container, task, paths, spec, runc} = prepared
   const terminal = spec.process?.terminal === true
-  if (terminal && (options.nullIo || options.logFile)) {
+  if (terminal && (options.nullIo || options.log)) {
     await abandon(rt, id, task.instance)
     throw new InvalidArgument(options.nullIo ? 'tty and null-io cannot be used together' : "can't use log-uri with tty")
   }
@@ -353,7 +373,21 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   }
   const noPivot = options.noPivot || containerNoPivot(rt, id)
   const runcArgs = ['run', ...(keep ? ['--keep'] : []), ...(noPivot ? ['--no-pivot'] : []), '--bundle', paths.dir, '--pid-file', paths.pidFile, id]
-  const code = await superviseRunc(rt, runcArgs, {runc, logFile: paths.runcLog, terminal, nullIo: options.nullIo, outputFile: options.logFile, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
+  let output: Awaited<ReturnType<typeof taskOutput>>
+  try {
+    output = options.nullIo ? undefined : await taskOutput(options.log, rt.ns, id)
+  } catch (err) {
+    await abandon(rt, id, task.instance)
+    throw err
+  }
+  let code: number
+  try {
+    code = await superviseRunc(rt, runcArgs, {runc, logFile: paths.runcLog, terminal, nullIo: options.nullIo, output: output?.output, onSpawned: output?.release, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
+  } catch (err) {
+    // runc could not be run at all: nothing started, nothing to record but the undoing.
+    if (!recordedStart) await abandon(rt, id, task.instance)
+    throw err
+  }
   recordStart()
   if (!recordedStart) {
     const why = runcLogError(paths.runcLog) || `runc exited with status ${code}`
@@ -371,8 +405,10 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
 export interface SuperviseOptions {
   /** The runc to run (the container's runtime); default the namespace's. */
   readonly runc?: Runc
-  /** Append the process's stdout and stderr to this file instead of ctr's (`--log-uri file://`); stdin is empty. */
-  readonly outputFile?: string
+  /** Send the process's stdout and stderr there instead of ctr's (`--log-uri`); stdin is then empty. */
+  readonly output?: TaskOutput
+  /** Called once runc has been started (it holds the output streams by then). */
+  readonly onSpawned?: () => void
   /** runc's JSON log, where its own errors go (the terminal keeps only the process's output). */
   readonly logFile: string
   readonly terminal: boolean
@@ -398,22 +434,32 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
     command = 'script'
     args = ['-qefc', [runc.binary, ...fullArgs].map(shellQuote).join(' '), '/dev/null']
   }
-  const watcher = watch(o.watchDir, (_event, name) => {
-    if (name === o.pidFileName) o.onPid()
-  })
   // Under script, stdin is passed through but its end is not: script would type an EOF character
   // into the terminal, which a terminal never does on its own.
   const viaScript = command === 'script'
-  // containerd's file:// log: the file gets stdout and stderr, appended; there is no stdin.
-  const outFd = o.outputFile !== undefined && !o.nullIo ? openAppend(o.outputFile) : undefined
+  // --log-uri: the file or the logging program gets stdout and stderr; there is no stdin.
+  let out: ReturnType<typeof outputStdio> | undefined
+  try {
+    out = o.output !== undefined && !o.nullIo ? outputStdio(o.output) : undefined
+  } catch (err) {
+    o.onSpawned?.()
+    throw err
+  }
+  const watcher = watch(o.watchDir, (_event, name) => {
+    if (name === o.pidFileName) o.onPid()
+  })
   let child: ReturnType<typeof spawn>
   try {
-    const stdio = o.nullIo ? 'ignore' : outFd !== undefined ? (['ignore', outFd, outFd] as const) : viaScript ? (['pipe', 'inherit', 'inherit'] as const) : 'inherit'
+    const stdio = o.nullIo ? 'ignore' : out !== undefined ? ['ignore', out.stdout, out.stderr] : viaScript ? ['pipe', 'inherit', 'inherit'] : 'inherit'
     child = spawn(command, args, {stdio: stdio as never, detached: true})
+  } catch (err) {
+    watcher.close() // an open watcher would keep this process alive
+    throw new FailedPrecondition(`cannot run ${command}: ${(err as Error).message}`, {cause: err})
   } finally {
-    if (outFd !== undefined) closeSync(outFd)
+    out?.close()
+    o.onSpawned?.()
   }
-  const pipedStdin = viaScript && !o.nullIo && outFd === undefined
+  const pipedStdin = viaScript && !o.nullIo && out === undefined
   if (pipedStdin) {
     child.stdin!.on('error', () => {}) // the process may exit without reading
     process.stdin.pipe(child.stdin!, {end: false})
@@ -440,12 +486,6 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
       child.stdin!.destroy()
     }
   }
-}
-
-/** Open a log file for appending, making its directory first (as containerd's file log does). */
-export function openAppend(path: string): number {
-  mkdirSync(dirname(path), {recursive: true})
-  return openSync(path, 'a', 0o644)
 }
 
 function shellQuote(s: string): string {

@@ -70,8 +70,12 @@ describe('parseLogUri', () => {
     assert.deepEqual(parseLogUri('file:///var/log/x.log'), {file: '/var/log/x.log'})
     assert.deepEqual(parseLogUri('file:/tmp/a%20b'), {file: '/tmp/a b'})
   })
+  test('binary:// with its query as arguments, a key alone when its value is empty', () => {
+    assert.deepEqual(parseLogUri('binary:///usr/bin/logger'), {binary: '/usr/bin/logger', args: []})
+    assert.deepEqual(parseLogUri('binary:///opt/log?dir=/var/log/x&verbose'), {binary: '/opt/log', args: ['dir', '/var/log/x', 'verbose']})
+  })
   test('refusals', () => {
-    invalid(() => parseLogUri('binary:///usr/bin/logger'), /binary:\/\/ logging programs are not supported/)
+    invalid(() => parseLogUri('binary://host/logger'), /no host/)
     invalid(() => parseLogUri('fifo:///tmp/x'), 'unknown STDIO scheme fifo')
     invalid(() => parseLogUri('/tmp/x.log'), /not a URI/)
     invalid(() => parseLogUri('file://host/x'), /no host/)
