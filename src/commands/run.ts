@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
 import {containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
-import {createContainer, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
+import {createContainer, deleteTaskOfContainer, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
 /** ctr run's status when ctr itself failed before the process started (docker's convention). */
 const RUN_FAILED = 125
@@ -67,7 +67,10 @@ and unused.`
     try {
       ;({exitStatus} = await runForeground(rt, id, options))
     } finally {
-      if (flags.rm) removeContainer(store, ns, id)
+      if (flags.rm) {
+        await deleteTaskOfContainer(rt, id, {force: true}).catch(() => undefined) // one a failed start left
+        removeContainer(store, ns, id)
+      }
     }
     process.exitCode = exitStatus
   }
