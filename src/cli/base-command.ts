@@ -8,7 +8,7 @@ import {causeChain, describe, Internal, isBerthError, withContext} from '../lib/
 import {validateIdentifier} from '../lib/oci/identifiers.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
-import {endFlagsAfterPositionals} from './command-args.js'
+import {endFlagsAfterPositionals, type PositionalCount} from './command-args.js'
 import {armDeadline, type Deadline, deadlineExpired} from './deadline.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
@@ -17,7 +17,7 @@ interface GlobalValues {
   namespace: string
   root: string | undefined
   state: string | undefined
-  config: string | undefined
+  'berth-config': string | undefined
   debug: boolean
   address?: string | undefined
   timeout?: string | undefined
@@ -27,13 +27,13 @@ interface GlobalValues {
 export abstract class CtrCommand extends Command {
   static override baseFlags = globalFlags
 
-  protected globals: GlobalValues = {namespace: 'default', root: undefined, state: undefined, config: undefined, debug: false}
+  protected globals: GlobalValues = {namespace: 'default', root: undefined, state: undefined, 'berth-config': undefined, debug: false}
   private openedStore: Store | undefined
   private loadedConfig: BerthConfig | undefined
   private deadline: Deadline | undefined
 
   /** For commands that end with a container command: how many positionals come before it. */
-  static commandAfterPositionals: number | undefined
+  static commandAfterPositionals: PositionalCount | undefined
 
   protected override async init(): Promise<void> {
     await super.init()
@@ -61,7 +61,7 @@ export abstract class CtrCommand extends Command {
 
   /** The config file's settings, loaded once. */
   protected async berthConfig(): Promise<BerthConfig> {
-    this.loadedConfig ??= await loadConfig(this.globals.config)
+    this.loadedConfig ??= await loadConfig(this.globals['berth-config'])
     return this.loadedConfig
   }
 
@@ -84,7 +84,8 @@ export abstract class CtrCommand extends Command {
   protected async taskRuntime(ns?: string): Promise<TaskRuntime> {
     const store = await this.store()
     const ctrArgv = [process.execPath, process.argv[1]!, '--root', resolve(store.root), '--state', resolve(store.state)]
-    if (this.globals.config !== undefined) ctrArgv.push('--config', resolve(this.globals.config))
+    const config = this.globals['berth-config']
+    if (config !== undefined) ctrArgv.push('--berth-config', resolve(config))
     // Loaded on demand: the runtime's module graph (runc, conmon, snapshots) is not every command's.
     const {taskRuntime} = await import('../lib/runtime/tasks.js')
     return taskRuntime(store, ns ?? this.namespace(), ctrArgv)

@@ -1,6 +1,7 @@
 // The shared body of `images pull` and `content fetch`: progress rendering around fetchImage.
 import {fetchImage, type FetchResult} from '../lib/pull/index.js'
 import type {Store} from '../lib/store/index.js'
+import {InvalidArgument} from '../lib/errors/index.js'
 import {parseLabelArgs} from '../lib/oci/labels.js'
 import {createProgress} from './progress.js'
 import {registryOptions} from './registry-options.js'
@@ -10,6 +11,8 @@ export interface FetchFlagValues {
   'all-platforms'?: boolean
   label?: string[]
   'max-concurrent-downloads'?: number
+  'all-metadata'?: boolean
+  'skip-metadata'?: boolean
   quiet?: boolean
   'plain-http'?: boolean
   'skip-verify'?: boolean
@@ -26,6 +29,7 @@ export interface UnpackFlagValues {
 
 /** Fetch `ref` into `namespace` with progress on stderr; returns what fetchImage returns. */
 export async function runFetch(store: Store, namespace: string, ref: string, flags: FetchFlagValues, unpack?: UnpackFlagValues): Promise<FetchResult> {
+  if (flags['all-metadata'] && flags['skip-metadata']) throw new InvalidArgument('cannot specify both --all-metadata and --skip-metadata', {suffixKind: true})
   const progress = await createProgress({quiet: flags.quiet})
   let result: FetchResult | undefined
   try {
@@ -34,6 +38,7 @@ export async function runFetch(store: Store, namespace: string, ref: string, fla
       ref,
       platforms: flags.platform ?? [],
       allPlatforms: flags['all-platforms'] ?? false,
+      allMetadata: flags['all-metadata'] ?? false,
       labels: parseLabelArgs(flags.label ?? []),
       maxConcurrentDownloads: flags['max-concurrent-downloads'] ?? 3,
       registry: await registryOptions(flags),

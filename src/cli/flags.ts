@@ -14,7 +14,8 @@ export const globalFlags = {
   namespace: Flags.string({char: 'n', env: 'CONTAINERD_NAMESPACE', default: 'default', summary: 'namespace to use', helpGroup: 'GLOBAL'}),
   root: Flags.string({env: 'BERTH_ROOT', summary: 'persistent root directory [default: /var/lib/berth]', helpGroup: 'GLOBAL'}),
   state: Flags.string({env: 'BERTH_STATE', summary: 'volatile state directory [default: /run/berth]', helpGroup: 'GLOBAL'}),
-  config: Flags.string({env: 'BERTH_CONFIG', summary: 'config file [default: /etc/berth/config.toml]', helpGroup: 'GLOBAL'}),
+  // Not `--config`: that is `ctr run`'s and `containers create`'s OCI spec file (-c), as in ctr.
+  'berth-config': Flags.string({env: 'BERTH_CONFIG', summary: "Berth's config file [default: /etc/berth/config.toml]", helpGroup: 'GLOBAL'}),
   debug: Flags.boolean({summary: 'print the cause chain of errors', helpGroup: 'GLOBAL'}),
   // containerd's client flags. There is no daemon, so the address and the connect timeout mean
   // nothing: they are accepted (scripts pass them) and ignored; --debug says so.
@@ -24,7 +25,7 @@ export const globalFlags = {
 }
 
 /** Which global flags take a value, by every spelling; used to hoist them. */
-export const GLOBAL_VALUE_FLAGS = new Set(['-n', '--namespace', '--root', '--state', '--config', '-a', '--address', '--timeout', '--connect-timeout'])
+export const GLOBAL_VALUE_FLAGS = new Set(['-n', '--namespace', '--root', '--state', '--berth-config', '-a', '--address', '--timeout', '--connect-timeout'])
 export const GLOBAL_BOOLEAN_FLAGS = new Set(['--debug'])
 
 /** The global flags without the short name `char`, for a command whose own flag uses it (`tasks kill -a` is --all). */
@@ -63,6 +64,10 @@ export const fetchFlags = {
   ...platformFlags,
   label: labelFlag,
   'max-concurrent-downloads': Flags.integer({summary: 'number of blobs downloaded at once', default: 3, min: 1}),
+  // ctr 1.7 fetches only the selected platforms' metadata unless --all-metadata; 2.x fetches all of
+  // it unless --skip-metadata (and hides --all-metadata). Berth keeps 1.7's default and takes both.
+  'all-metadata': Flags.boolean({summary: "also fetch the other platforms' manifests and configs (not their layers)"}),
+  'skip-metadata': Flags.boolean({summary: "fetch only the selected platforms' manifests and configs (the default)"}),
   quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
 }
 

@@ -1,32 +1,40 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
-import {containerFlags, createOptionsFrom} from '../cli/container-flags.js'
+import {containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
-import {createContainer, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
+import {createContainer, deleteTaskOfContainer, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
 /** ctr run's status when ctr itself failed before the process started (docker's convention). */
 const RUN_FAILED = 125
 
 export default class Run extends CtrCommand {
   static override summary = 'run a container'
-  static override description = `Create a container from a pulled image and run its task. In the foreground ctr gives the process this
+  static override description = `Create a container from a pulled image (or a host directory with --rootfs, or an OCI spec file
+with --config, then only ID is given) and run its task. In the foreground ctr gives the process this
 terminal's stdio, passes SIGINT and SIGTERM on to it, and exits with its status: 128+N when signal N
-killed it, 125 when ctr failed before the process started. --detach returns once the task runs under
-conmon (see ctr tasks logs, wait, attach). --rm removes the container and its snapshot after exit.`
+killed it, 125 when ctr failed before the process started (the container then stays, as with ctr,
+unless --rm). --detach returns once the task runs under conmon (see ctr tasks logs, wait, attach).
+--rm removes the container and its snapshot after exit. Berth uses no FIFOs: --fifo-dir is accepted
+and unused.`
   static override examples = [
     '<%= config.bin %> run --rm docker.io/library/busybox:latest hello echo hi',
     '<%= config.bin %> run -d docker.io/library/redis:latest redis',
     '<%= config.bin %> run --rm -t docker.io/library/busybox:latest shell sh',
+    '<%= config.bin %> run --rm --config spec.json job',
+    '<%= config.bin %> run --rm --rootfs /srv/rootfs job /bin/true',
   ]
   static override strict = false // the command and its args
-  static override commandAfterPositionals = 2
-  static override args = {image: Args.string({description: 'image reference'}), id: Args.string({description: 'container id'})}
+  static override commandAfterPositionals = containerPositionals
+  static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}
   static override flags = {
     ...containerFlags,
     rm: Flags.boolean({summary: 'remove the container after running (not with --detach)'}),
     detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
-    'pid-file': Flags.string({summary: 'file to write the process id to'}),
+    'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd\'s protocol)'}),
+    'fifo-dir': Flags.string({summary: 'accepted for ctr compatibility and unused: Berth has no IO FIFOs (pipes and conmon sockets)'}),
+    cni: Flags.boolean({summary: 'CNI networking (refused: not yet supported)'}),
+    'dump-config': Flags.string({summary: 'write the generated OCI spec to this file'}),
   }
 
   async run(): Promise<void> {
@@ -39,15 +47,18 @@ conmon (see ctr tasks logs, wait, attach). --rm removes the container and its sn
   }
 
   private async runContainer(): Promise<void> {
-    const {args, argv, flags} = await this.parse(Run)
-    const create = createOptionsFrom(this.namespace(), (await this.berthConfig()).defaultSnapshotter, args, argv as string[], flags)
+    const {argv, flags} = await this.parse(Run)
+    const create = createOptionsFrom('run', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
     if (flags.rm && flags.detach) throw new InvalidArgument('flags --detach and --rm cannot be specified together', {suffixKind: true})
     if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
+    const log = flags['log-uri'] === undefined ? undefined : parseLogUri(flags['log-uri'])
+    if (log !== undefined && flags.tty) throw new InvalidArgument("can't use log-uri with tty", {suffixKind: true})
+    if (log !== undefined && flags['null-io']) throw new InvalidArgument('null-io and log-uri cannot be used together', {suffixKind: true})
     const rt = await this.taskRuntime()
     const {store, ns} = rt
     const id = create.id
     await createContainer(store, create)
-    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file']}
+    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file'], ...(log !== undefined ? {log} : {})}
     if (flags.detach) {
       await startDetached(rt, id, options)
       return
@@ -56,7 +67,10 @@ conmon (see ctr tasks logs, wait, attach). --rm removes the container and its sn
     try {
       ;({exitStatus} = await runForeground(rt, id, options))
     } finally {
-      if (flags.rm) removeContainer(store, ns, id)
+      if (flags.rm) {
+        await deleteTaskOfContainer(rt, id, {force: true}).catch(() => undefined) // one a failed start left
+        removeContainer(store, ns, id)
+      }
     }
     process.exitCode = exitStatus
   }

@@ -7,13 +7,13 @@ import {InvalidArgument} from '../lib/errors/index.js'
 import {COMMAND_LOADERS, COMMAND_TABLE} from '../commands/registry.js'
 import {hasHelpFlag, isTopic, resolveArgv} from '../cli/argv.js'
 import {reportError} from '../cli/base-command.js'
-import {endFlagsAfterPositionals} from '../cli/command-args.js'
+import {endFlagsAfterPositionals, type PositionalCount} from '../cli/command-args.js'
 import {globalFlags} from '../cli/flags.js'
 import {versionLine} from '../cli/version.js'
 
 interface RunnableClass {
   new (argv: string[], config?: unknown): {_run(): Promise<unknown>}
-  commandAfterPositionals?: number
+  commandAfterPositionals?: PositionalCount
   flags?: Record<string, {type: 'boolean' | 'option'; char?: string}>
 }
 

@@ -238,8 +238,12 @@ describe('ctr CLI contract', () => {
       const r = s.run(['info'])
       assert.equal(r.code, 2)
       assert.match(r.stderr, /^ctr: config file .*content_sharing_policy: must be a non-empty string: invalid argument\n$/)
-      const missing = s.run(['info', '--config', `${s.dir}/nope.toml`])
+      const missing = s.run(['info', '--berth-config', `${s.dir}/nope.toml`])
       assert.equal(missing.code, 3)
+      const before = s.run(['--berth-config', `${s.dir}/nope.toml`, 'info'])
+      assert.equal(before.code, 3, 'hoisted from before the subcommand')
+      // --config is ctr's OCI spec file of run and containers create, not a global flag.
+      assert.equal(s.run(['info', '--config', `${s.dir}/nope.toml`]).code, 2)
     } finally {
       s.cleanup()
     }

@@ -360,6 +360,33 @@ describe('pull against a fault-injecting registry', () => {
     assert.equal(both.code, 2)
   })
 
+  test("--all-metadata fetches the other platforms' manifests and configs, not their layers; --skip-metadata is the default", async () => {
+    const s = fresh()
+    const mine = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 3}), compression: 'gzip', platform: {os: 'linux', architecture: host}})
+    const theirs = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 4}), compression: 'gzip', platform: {os: 'linux', architecture: other}})
+    reg.addImage('multi/meta:1', buildIndex([mine, theirs], [{os: 'linux', architecture: host}, {os: 'linux', architecture: other}]))
+    const r = `${reg.host}/multi/meta:1`
+    const digests = async (ns: string) => new Set((await s.spawn(['-n', ns, 'content', 'ls', '-q'])).stdout.split('\n').filter(Boolean))
+
+    assert.equal((await s.spawn(['-n', 'skip', 'images', 'pull', '-q', '--skip-metadata', r])).code, 0)
+    const skipped = await digests('skip')
+    for (const d of [mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest]) assert.ok(skipped.has(d), d)
+    for (const d of [theirs.manifestDigest, theirs.configDigest, theirs.layers[0]!.digest]) assert.ok(!skipped.has(d), d)
+
+    assert.equal((await s.spawn(['-n', 'meta', 'images', 'pull', '-q', '--all-metadata', r])).code, 0)
+    const meta = await digests('meta')
+    for (const d of [mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest, theirs.manifestDigest, theirs.configDigest]) assert.ok(meta.has(d), d)
+    assert.ok(!meta.has(theirs.layers[0]!.digest), "the other platform's layer is not fetched")
+    assert.match((await s.spawn(['-n', 'meta', 'images', 'ls', '-q'])).stdout, /multi\/meta:1/)
+
+    const fetched = await s.spawn(['-n', 'fetch', 'content', 'fetch', '--all-metadata', r])
+    assert.equal(fetched.code, 0, fetched.stderr)
+    assert.ok((await digests('fetch')).has(theirs.configDigest))
+
+    const both = await s.spawn(['images', 'pull', '--all-metadata', '--skip-metadata', r])
+    assert.deepEqual([both.code, both.stderr], [2, 'ctr: cannot specify both --all-metadata and --skip-metadata: invalid argument\n'])
+  })
+
   test('tag, label, inspect, content rm and gc --dry-run', async () => {
     const s = fresh()
     assert.equal((await s.spawn(['images', 'pull', '-q', ref()])).code, 0)

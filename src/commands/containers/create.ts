@@ -1,22 +1,28 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
-import {containerFlags, createOptionsFrom} from '../../cli/container-flags.js'
+import {containerFlags, containerPositionals, createOptionsFrom} from '../../cli/container-flags.js'
 import {createContainer} from '../../lib/runtime/index.js'
 
 export default class ContainersCreate extends CtrCommand {
   static override summary = 'create container'
   static override description = `Create a container from a pulled image: a writable snapshot keyed by the container id on the
 image's layers (unpacked first if needed) and a runtime spec from the image config and the flags.
-COMMAND [ARG...] replaces the image's entrypoint and command, as ctr does.`
-  static override examples = ['<%= config.bin %> containers create docker.io/library/busybox:latest web sleep 600']
+COMMAND [ARG...] replaces the image's entrypoint and command, as ctr does. With --rootfs the first
+argument is a host directory used as the root file system; with --config (-c) an OCI spec file is
+the spec and only the container id is given. The runtime is recorded, not checked: an unknown one
+fails when the task starts, as with containerd.`
+  static override examples = [
+    '<%= config.bin %> containers create docker.io/library/busybox:latest web sleep 600',
+    '<%= config.bin %> containers create --config spec.json job',
+  ]
   static override strict = false // the command and its args
-  static override commandAfterPositionals = 2
-  static override args = {image: Args.string({description: 'image reference'}), id: Args.string({description: 'container id'})}
+  static override commandAfterPositionals = containerPositionals
+  static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}
   static override flags = containerFlags
 
   async run(): Promise<void> {
-    const {args, argv, flags} = await this.parse(ContainersCreate)
-    const options = createOptionsFrom(this.namespace(), (await this.berthConfig()).defaultSnapshotter, args, argv as string[], flags)
+    const {argv, flags} = await this.parse(ContainersCreate)
+    const options = createOptionsFrom('create', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
     await createContainer(await this.store(), options)
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
+import {parseLogUri} from '../../lib/runtime/flag-values.js'
 import {runForeground, startDetached} from '../../lib/runtime/tasks.js'
 
 export default class TasksStart extends CtrCommand {
@@ -15,13 +16,18 @@ the task runs under conmon, its output goes to the task log (ctr tasks logs) and
     detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
     'pid-file': Flags.string({summary: 'file to write the process id to'}),
+    'no-pivot': Flags.boolean({summary: 'start without pivot_root'}),
+    'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd\'s protocol)'}),
+    'fifo-dir': Flags.string({summary: 'accepted for ctr compatibility and unused: Berth has no IO FIFOs'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(TasksStart)
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+    const log = flags['log-uri'] === undefined ? undefined : parseLogUri(flags['log-uri'])
+    if (log !== undefined && flags['null-io']) throw new InvalidArgument('null-io and log-uri cannot be used together', {suffixKind: true})
     const rt = await this.taskRuntime()
-    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file']}
+    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file'], noPivot: flags['no-pivot'], ...(log !== undefined ? {log} : {})}
     if (flags.detach) {
       await startDetached(rt, args.container, options)
       return

@@ -1,4 +1,4 @@
-// Berth's configuration file (`/etc/berth/config.toml` or `--config`): parsed lazily, validated,
+// Berth's configuration file (`/etc/berth/config.toml`, or `--berth-config` / BERTH_CONFIG): parsed lazily, validated,
 // with defaults for everything. A missing default file is fine; a missing explicit file is not.
 import {readFileSync} from 'node:fs'
 import {InvalidArgument, NotFound} from '../errors/index.js'
@@ -31,7 +31,7 @@ const DEFAULTS: Omit<BerthConfig, 'source'> = {
 }
 
 /**
- * Load the config. `explicitPath` (from `--config`) must exist; the default path may be absent.
+ * Load the config. `explicitPath` (from `--berth-config` or BERTH_CONFIG) must exist; the default path may be absent.
  * @throws NotFound for a missing explicit file, InvalidArgument for bad TOML or bad values.
  */
 export async function loadConfig(explicitPath?: string): Promise<BerthConfig> {

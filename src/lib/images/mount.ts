@@ -17,6 +17,8 @@ export interface UnpackStoredOptions {
   readonly snapshotter: string
   readonly platform?: string
   readonly leaseId?: string
+  /** fsync each extracted layer before recording it (`run --sync-fs`). */
+  readonly syncFs?: boolean
 }
 
 /**
@@ -41,6 +43,7 @@ export async function unpackStoredImage(store: Store, target: Descriptor, option
       diffIds: image.diffIds,
       configDigest: image.config.digest,
       leaseId: options.leaseId,
+      syncFs: options.syncFs,
     })
   }
   return {...image, chainId: image.chainId}

@@ -5,7 +5,7 @@
 // from looking (is runc there, does an overlay mount work here), never from a fixed list.
 import {join} from 'node:path'
 import {hostPlatform, type Platform} from '../oci/platform.js'
-import {locateProgram} from '../runtime/tasks.js'
+import {locateProgram} from '../runtime/runtimes.js'
 import {snapshotterProblem} from '../snapshot/check.js'
 import {SNAPSHOTTERS} from '../snapshot/snapshotter.js'
 import {SCHEMA_VERSION, type Store} from '../store/index.js'

@@ -38,6 +38,8 @@ export interface FetchOptions {
   /** `os/arch[/variant]` strings; empty means the host platform. */
   readonly platforms?: readonly string[]
   readonly allPlatforms?: boolean
+  /** Also fetch the manifests and configs (not layers) of the platforms not selected (ctr's `--all-metadata`). */
+  readonly allMetadata?: boolean
   readonly labels?: Labels
   readonly maxConcurrentDownloads?: number
   readonly registry?: RegistryOptions
@@ -89,7 +91,7 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
     emit({type: 'resolved', ref: name, descriptor: resolved.descriptor})
 
     const unpack = options.unpack && {...options.unpack, snapshotter: snapshotterName(options.unpack.snapshotter)}
-    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3, unpack)
+    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3, unpack, options.allMetadata ?? false)
     // The image is recorded while the lease still holds every blob: a GC run by another process
     // between the two would otherwise find them unreferenced.
     // The pull's many small records commit without an fsync each (synchronous NORMAL: durable
@@ -140,6 +142,7 @@ class FetchJob {
     private readonly matcher: ReturnType<typeof platformMatcher> | undefined,
     limit: number,
     private readonly unpack: {snapshotter: SnapshotterName; syncFs?: boolean; onEvent?: (e: UnpackEvent) => void} | undefined,
+    private readonly allMetadata: boolean,
   ) {
     this.downloads = new Gate(limit)
     this.sourceKey = distributionSourceKey(ref.domain)
@@ -170,9 +173,12 @@ class FetchJob {
       .immediate()
   }
 
-  /** Fetch one descriptor and, for indexes and manifests, what they reference. */
-  async handle(desc: Descriptor, depth = 0): Promise<void> {
-    if (isIndex(desc.mediaType) || isManifest(desc.mediaType)) return this.handleManifest(desc, depth)
+  /**
+   * Fetch one descriptor and, for indexes and manifests, what they reference; `metadataOnly` (a
+   * platform fetched for `--all-metadata` only) takes a manifest's config and none of its layers.
+   */
+  async handle(desc: Descriptor, depth = 0, metadataOnly = false): Promise<void> {
+    if (isIndex(desc.mediaType) || isManifest(desc.mediaType)) return this.handleManifest(desc, depth, metadataOnly)
     void this.fetchTracked(desc)
   }
 
@@ -196,30 +202,34 @@ class FetchJob {
     if (failure) throw failure.reason
   }
 
-  private async handleManifest(desc: Descriptor, depth: number): Promise<void> {
+  private async handleManifest(desc: Descriptor, depth: number, metadataOnly: boolean): Promise<void> {
     const key = refKey(desc)
     const bytes = await this.fetchSmall(desc, key)
     let children: Descriptor[]
+    const metadataChildren = new Set<Descriptor>()
     let unpackManifest: Manifest | undefined
     const labels: Labels = {}
     if (isIndex(desc.mediaType)) {
       const index = parseIndex(bytes, desc.mediaType)
       const manifests = index.manifests as Descriptor[]
-      children = this.matcher ? sortByPreference(manifests, this.matcher).slice(0, 1) : manifests
-      if (this.matcher && children.length === 0) throw new NotFound(`no match for platform in manifest ${desc.digest}`, {suffixKind: true})
+      const selected = metadataOnly ? [] : this.matcher ? sortByPreference(manifests, this.matcher).slice(0, 1) : manifests
+      if (!metadataOnly && this.matcher && selected.length === 0) throw new NotFound(`no match for platform in manifest ${desc.digest}`, {suffixKind: true})
       // Unpack the one the host runs best: the selected manifest, or with --all-platforms the best match.
-      const best = this.matcher ? children[0] : sortByPreference(manifests, this.unpackMatcher)[0]
+      const best = metadataOnly ? undefined : this.matcher ? selected[0] : sortByPreference(manifests, this.unpackMatcher)[0]
       if (best) this.unpackTargets.add(best.digest)
+      // containerd's FilterManifestByPlatformHandler: the other platforms' manifests and configs too.
+      children = this.allMetadata || metadataOnly ? manifests : selected
+      for (const m of children) if (!selected.includes(m)) metadataChildren.add(m)
       manifests.forEach((m, i) => {
         if (children.includes(m)) labels[`containerd.io/gc.ref.content.m.${i}`] = m.digest
       })
     } else {
       const manifest = parseManifest(bytes, desc.mediaType)
-      children = [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])]
+      children = metadataOnly ? [manifest.config as Descriptor] : [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])]
       // Artifacts (non-image configs) are fetched, never unpacked.
-      if (this.unpack && isConfig(manifest.config.mediaType) && (depth === 0 || this.unpackTargets.has(desc.digest))) unpackManifest = manifest
+      if (!metadataOnly && this.unpack && isConfig(manifest.config.mediaType) && (depth === 0 || this.unpackTargets.has(desc.digest))) unpackManifest = manifest
       labels['containerd.io/gc.ref.content.config'] = manifest.config.digest
-      manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
+      if (!metadataOnly) manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest))
     }
     this.store.content.setLabels(this.ns, desc.digest, labels)
     if (unpackManifest) {
@@ -230,7 +240,7 @@ class FetchJob {
       this.pending.push(job)
       return
     }
-    for (const child of children) await this.handle(child, depth + 1)
+    for (const child of children) await this.handle(child, depth + 1, metadataChildren.has(child))
   }
 
   /** Unpack one platform's layers as their blobs arrive. */

@@ -12,18 +12,23 @@ import {FailedPrecondition, Internal} from '../errors/index.js'
 import {UNKNOWN_EXIT_STATUS} from '../store/index.js'
 import {readPid} from './proc.js'
 import {runcMessage} from './runc.js'
+import {outputStdio, type TaskOutput} from './task-output.js'
 
 export interface ConmonOptions {
   readonly conmon: string
   readonly runc: string
-  readonly runcRoot: string
+  /** runc's global flags (Runc.globalArgs(): its state root, cgroup driver), passed as --runtime-arg. */
+  readonly runcArgs: readonly string[]
+  /** Start the container without pivot_root (`--no-pivot`; create only). */
+  readonly noPivot?: boolean
   readonly id: string
   /** Unique per run; names the attach socket's session and the exit command's instance. */
   readonly instance: string
   readonly bundle: string
   readonly pidFile: string
   readonly conmonPidFile: string
-  readonly logPath: string
+  /** The k8s-file log, or `passthrough`: the process writes straight into a file or a logging program (`--log-uri`). */
+  readonly logPath: string | {readonly passthrough: TaskOutput}
   readonly exitDir: string
   readonly persistDir: string
   readonly terminal: boolean
@@ -43,8 +48,11 @@ export interface ConmonStarted {
 
 /** Start conmon and wait for its handshake. @throws FailedPrecondition with runc's message. */
 export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
-  const args = ['--api-version', '1', '-c', o.id, '-u', o.instance, '-n', o.id, '-r', o.runc, '--runtime-arg', '--root', '--runtime-arg', o.runcRoot]
-  args.push('-b', o.bundle, '-p', o.pidFile, '-P', o.conmonPidFile, '-l', `k8s-file:${o.logPath}`, '--exit-dir', o.exitDir, '-0', o.persistDir)
+  const args = ['--api-version', '1', '-c', o.id, '-u', o.instance, '-n', o.id, '-r', o.runc, ...o.runcArgs.flatMap((a) => ['--runtime-arg', a])]
+  if (o.noPivot && !o.exec) args.push('--no-pivot')
+  const passthrough = typeof o.logPath === 'string' ? undefined : o.logPath.passthrough
+  args.push('-b', o.bundle, '-p', o.pidFile, '-P', o.conmonPidFile, '-l', passthrough === undefined ? `k8s-file:${o.logPath as string}` : 'passthrough')
+  args.push('--exit-dir', o.exitDir, '-0', o.persistDir)
   args.push('--socket-dir-path', o.persistDir, '--full-attach', '--log-level', 'error')
   if (o.terminal) args.push('-t')
   if (o.stdin) args.push('-i', '--leave-stdin-open') // a detaching attach client must not end the task's input
@@ -54,15 +62,22 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
     args.push('--exit-command', command)
     for (const a of commandArgs) args.push('--exit-command-arg', a)
   }
-  const child = spawn(o.conmon, args, {
-    detached: true, // its own session: a terminal's signals to ctr never reach the monitor
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    env: {...process.env, _OCI_SYNCPIPE: '3'},
-    cwd: o.bundle,
-  })
+  // With passthrough, conmon hands its own stdout and stderr to the container: the log file or program.
+  const out = passthrough === undefined ? undefined : outputStdio(passthrough)
+  let child: ReturnType<typeof spawn>
+  try {
+    child = spawn(o.conmon, args, {
+      detached: true, // its own session: a terminal's signals to ctr never reach the monitor
+      stdio: ['ignore', out?.stdout ?? 'ignore', out?.stderr ?? 'pipe', 'pipe'],
+      env: {...process.env, _OCI_SYNCPIPE: '3'},
+      cwd: o.bundle,
+    })
+  } finally {
+    out?.close()
+  }
   const sync = child.stdio[3] as NodeJS.ReadableStream & {destroy(): void}
   let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   try {
     const line = await new Promise<string>((resolve, reject) => {
       let buf = ''
@@ -93,7 +108,7 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
     return {pid: reply.data, conmonPid: readPid(o.conmonPidFile) ?? 0}
   } finally {
     sync.destroy()
-    child.stderr!.destroy()
+    child.stderr?.destroy()
     child.unref()
   }
 }

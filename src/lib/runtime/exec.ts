@@ -12,6 +12,7 @@ import {readExitFile, startConmon} from './conmon.js'
 import type {Process, RuntimeSpec} from './oci-spec.js'
 import {processAlive, processStartTime, readPid} from './proc.js'
 import {runcLogError} from './runc.js'
+import {containerRunc} from './runtimes.js'
 import {getTask, superviseRunc, taskPaths, type TaskRuntime} from './tasks.js'
 import {resolveUser} from './user.js'
 
@@ -43,7 +44,8 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
   const process: Process = {...spec.process!, args: [...o.args], terminal: o.terminal === true}
   if (o.cwd !== undefined) process.cwd = o.cwd
   if (o.user !== undefined) {
-    const u = resolveUser(paths.rootfs, o.user)
+    // The rendered spec's root: the mounted snapshot, or a --rootfs / --config container's own directory.
+    const u = resolveUser(spec.root?.path ?? paths.rootfs, o.user)
     process.user = {uid: u.uid, gid: u.gid, ...(u.additionalGids.length > 0 ? {additionalGids: u.additionalGids} : {})}
   }
   rt.store.tasks.addExec(rt.ns, id, o.execId)
@@ -56,7 +58,7 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
     rt.store.tasks.removeExec(rt.ns, id, o.execId)
     throw err
   }
-  return {task: t, ep}
+  return {task: t, ep, runc: containerRunc(rt, id)}
 }
 
 /**
@@ -64,7 +66,7 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
  * is deleted afterwards, as ctr does). A failure before it started rejects.
  */
 export async function execForeground(rt: TaskRuntime, id: string, o: ExecOptions): Promise<number> {
-  const {ep} = await prepareExec(rt, id, o)
+  const {ep, runc} = await prepareExec(rt, id, o)
   let started = false
   const onPid = (): void => {
     if (started) return
@@ -75,6 +77,7 @@ export async function execForeground(rt: TaskRuntime, id: string, o: ExecOptions
   }
   try {
     const code = await superviseRunc(rt, ['exec', '--process', ep.process, '--pid-file', ep.pidFile, ...(o.terminal ? ['--tty'] : []), id], {
+      runc,
       logFile: ep.runcLog,
       terminal: o.terminal === true,
       nullIo: o.nullIo,
@@ -94,12 +97,12 @@ export async function execForeground(rt: TaskRuntime, id: string, o: ExecOptions
 
 /** Start a process in the task under its own conmon and return once it runs. Output goes to its log. */
 export async function execDetached(rt: TaskRuntime, id: string, o: ExecOptions): Promise<ExecRecord> {
-  const {task, ep} = await prepareExec(rt, id, o)
+  const {task, ep, runc} = await prepareExec(rt, id, o)
   try {
     const started = await startConmon({
       conmon: rt.conmon,
-      runc: rt.runc.binary,
-      runcRoot: rt.runc.root,
+      runc: runc.binary,
+      runcArgs: runc.globalArgs(),
       id,
       instance: `${task.instance}-${o.execId}`,
       bundle: ep.dir,

@@ -37,7 +37,7 @@ export {
   type ResolvedUser,
 } from './user.js'
 export {defaultSpec, type DefaultSpec} from './default-spec.js'
-export {parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, type HostFacts} from './host.js'
+export {devicesFromPath, parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, readHostFeatures, type HostFacts, type HostFeatures} from './host.js'
 export {DEFAULT_STOP_SIGNAL, SIGNALS, STOP_SIGNAL_LABEL, parseSignal, signalName, stopSignal} from './signals.js'
 export {BUNDLE_CONFIG_FILE, TEMPLATE_FILE, readTemplate, renderSpec, writeBundleSpec, writeTemplate} from './template.js'
 export {
@@ -46,7 +46,11 @@ export {
   type LinuxCapabilities,
   type LinuxDevice,
   type LinuxDeviceCgroup,
+  type LinuxIDMapping,
   type LinuxNamespace,
+  type LinuxSeccomp,
+  type LinuxSeccompArg,
+  type LinuxSyscall,
   type LinuxResources,
   type Mount,
   type NamespaceType,
@@ -56,7 +60,35 @@ export {
   type RuntimeSpec,
   type User,
 } from './oci-spec.js'
-export {cgroupParentFor, containerDir, containerSpec, createContainer, DEFAULT_RUNTIME, removeContainer, validateCreateArgs, type CreateContainerOptions} from './containers.js'
+export {
+  cgroupParentFor,
+  containerDir,
+  containerSpec,
+  createContainer,
+  refuseUnsupported,
+  removeContainer,
+  validateCreateArgs,
+  type CreateContainerOptions,
+  type UnsupportedRequests,
+} from './containers.js'
+export {
+  DEFAULT_RUNTIME,
+  RUNC_RUNTIMES,
+  containerNoPivot,
+  containerRunc,
+  findProgram,
+  isRuncRuntime,
+  resolveRuntime,
+  runtimeRecord,
+  shimBinaryName,
+  type ResolvedRuntime,
+  type RuncOptions,
+  type RuntimeRequest,
+} from './runtimes.js'
+export {NAMESPACE_TYPES, ROOTFS_PROPAGATIONS, isCdiDeviceName, parseIdMapping, parseLogUri, parseNamespaceFlag, parseRlimitNofile, type LogDestination} from './flag-values.js'
+export {openAppend, startLoggingProgram, type LoggingProgram, type TaskOutput} from './task-output.js'
+export {defaultSeccompProfile, parseSeccompProfile, seccompArchitectures} from './seccomp.js'
+export {REMAPPED_LABEL, releaseRemapped, remappedKey, remappedSnapshot, shiftOwners, toHostId} from './remap.js'
 export {Runc, runcMessage, runcRoot} from './runc.js'
 export {startConmon, type ConmonOptions, type ConmonStarted} from './conmon.js'
 export {bootId, processAlive, processStartTime, readPid} from './proc.js'

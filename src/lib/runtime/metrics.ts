@@ -5,6 +5,7 @@
 import {FailedPrecondition} from '../errors/index.js'
 import {formatRfc3339Nano} from '../events/index.js'
 import {nowMicros} from '../store/index.js'
+import {containerRunc} from './runtimes.js'
 import {getTask, type TaskRuntime} from './tasks.js'
 
 /** One sample, named after the cgroup v1 files the numbers come from. */
@@ -121,7 +122,7 @@ export async function taskMetrics(rt: TaskRuntime, id: string): Promise<TaskMetr
   const t = await getTask(rt, id)
   if (t.status === 'stopped') throw new FailedPrecondition(`task ${id} is stopped: no metrics`, {suffixKind: true})
   const timestamp = nowMicros()
-  return metricsFromRuncStats(id, await rt.runc.stats(id), timestamp)
+  return metricsFromRuncStats(id, await containerRunc(rt, id).stats(id), timestamp)
 }
 
 /**

@@ -26,6 +26,7 @@ export interface Process {
   capabilities: LinuxCapabilities
   rlimits: PosixRlimit[]
   noNewPrivileges?: boolean
+  apparmorProfile?: string
 }
 
 /** Numeric identity of the process inside the container. */
@@ -65,21 +66,60 @@ export interface Mount {
   options?: string[]
 }
 
-/** The Linux section. */
+/** The Linux section. `cgroupsPath` is absent only when asked for (`--cgroup ""`). */
 export interface Linux {
+  uidMappings?: LinuxIDMapping[]
+  gidMappings?: LinuxIDMapping[]
   resources: LinuxResources
-  cgroupsPath: string
+  cgroupsPath?: string
   namespaces: LinuxNamespace[]
   devices?: LinuxDevice[]
+  seccomp?: LinuxSeccomp
+  rootfsPropagation?: string
   maskedPaths?: string[]
   readonlyPaths?: string[]
+  intelRdt?: {closID?: string}
+}
+
+/** A user namespace mapping: `size` ids from `containerID` on map to `hostID` on. */
+export interface LinuxIDMapping {
+  containerID: number
+  hostID: number
+  size: number
+}
+
+/** A seccomp filter (runc's libseccomp names: `SCMP_ACT_*`, `SCMP_ARCH_*`, `SCMP_CMP_*`). */
+export interface LinuxSeccomp {
+  defaultAction: string
+  defaultErrnoRet?: number
+  architectures?: string[]
+  flags?: string[]
+  listenerPath?: string
+  listenerMetadata?: string
+  syscalls?: LinuxSyscall[]
+}
+
+/** One seccomp rule: `action` for `names` when every condition in `args` holds. */
+export interface LinuxSyscall {
+  names: string[]
+  action: string
+  errnoRet?: number
+  args?: LinuxSeccompArg[]
+}
+
+/** A condition on syscall argument `index`: `op` compares it with `value` (MASKED_EQ: (arg & value) == valueTwo). */
+export interface LinuxSeccompArg {
+  index: number
+  value: number
+  valueTwo?: number
+  op: string
 }
 
 /** cgroup settings. */
 export interface LinuxResources {
   devices: LinuxDeviceCgroup[]
   memory?: {limit?: number}
-  cpu?: {shares?: number; quota?: number; period?: number}
+  cpu?: {shares?: number; quota?: number; period?: number; cpus?: string; mems?: string}
 }
 
 /** A device cgroup rule: allow or deny `access` (subset of `rwm`) to devices of a type and number. */

@@ -35,7 +35,13 @@ export class Runc {
   constructor(
     readonly binary: string,
     readonly root: string,
+    readonly options: {readonly systemdCgroup?: boolean} = {},
   ) {}
+
+  /** runc's global flags for this state root (and cgroup driver), before the subcommand. */
+  globalArgs(): string[] {
+    return ['--root', this.root, ...(this.options.systemdCgroup ? ['--systemd-cgroup'] : [])]
+  }
 
   /** True when runc keeps state for `id` (no process needed to ask). */
   has(id: string): boolean {
@@ -79,7 +85,7 @@ export class Runc {
   /** Run runc with the state root; a failure becomes an error of `kind` with runc's message. */
   async run(args: readonly string[], options: {allowFailure?: boolean; kind?: ErrorKind} = {}): Promise<{code: number; stdout: string; stderr: string}> {
     const result = await new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
-      const child = spawn(this.binary, ['--root', this.root, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+      const child = spawn(this.binary, [...this.globalArgs(), ...args], {stdio: ['ignore', 'pipe', 'pipe']})
       let stdout = ''
       let stderr = ''
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

@@ -1,12 +1,14 @@
 // Build a container's OCI runtime spec from its image config and ctr-style options, the way
 // `ctr run`/`ctr containers create` compose containerd's spec options (containerd 1.7).
 //
-// buildSpec is pure: the user is resolved and the host facts are read beforehand (generateSpec does
-// both). The result always has an absolute linux.cgroupsPath, never asks for an rlimit above the
-// caller's hard limit or a capability the caller lacks, and carries the placeholder root path
-// DEFAULT_ROOT_PATH until template.ts renders it for a start.
+// buildSpec is pure: the user is resolved and the host facts, `--device` nodes and a seccomp profile
+// file are read beforehand (generateSpec does that). The result has an absolute linux.cgroupsPath
+// unless `--cgroup ""` asked for none, never asks for an rlimit above the caller's hard limit or a
+// capability the caller lacks, and carries the placeholder root path DEFAULT_ROOT_PATH until
+// template.ts renders it for a start (or, with `--rootfs`, the host directory given).
+import {readFileSync} from 'node:fs'
 import {posix} from 'node:path'
-import {InvalidArgument} from '../errors/index.js'
+import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import type {ImageConfig} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {resolveCapabilities} from './capabilities.js'
@@ -22,9 +24,11 @@ import {
   defaultNamespaces,
 } from './defaults.js'
 import {envValue, mergeEnv, parseEnvFile} from './env.js'
-import {readHostDevices, readHostFacts, type HostFacts} from './host.js'
+import {ROOTFS_PROPAGATIONS} from './flag-values.js'
+import {devicesFromPath, readHostDevices, readHostFacts, readHostFeatures, type HostFacts} from './host.js'
 import {parseMountFlag} from './mount-flag.js'
-import {OCI_VERSION, type Linux, type LinuxDevice, type Mount, type Process, type RuntimeSpec} from './oci-spec.js'
+import {OCI_VERSION, type Linux, type LinuxDevice, type LinuxIDMapping, type LinuxNamespace, type LinuxSeccomp, type Mount, type Process, type RuntimeSpec} from './oci-spec.js'
+import {defaultSeccompProfile, parseSeccompProfile} from './seccomp.js'
 import {resolveUser, type ResolvedUser, type RootFs} from './user.js'
 
 /** Where containers' cgroups live unless told otherwise: `/berth/<namespace>/<id>`. */
@@ -69,8 +73,35 @@ export interface SpecOptions {
   memoryLimit?: number
   /** `--cpus`: quota = cpus × 100000 per 100000 µs period; 0 means none. */
   cpus?: number
+  /** `--cpu-quota` (µs per period, -1 unlimited; default -1) and `--cpu-period` (µs; default 0): when
+   * either differs from its default both are written, as ctr's WithCPUCFS does. Not with `cpus`. */
+  cpuQuota?: number
+  cpuPeriod?: number
   /** `--cpu-shares`; 0 means none. */
   cpuShares?: number
+  /** `--cpuset-cpus` / `--cpuset-mems`: lists such as `0-2,4`. */
+  cpusetCpus?: string
+  cpusetMems?: string
+  /** `--with-ns`: join the namespace at `path` instead of making a new one of `type`. */
+  joinNamespaces?: ReadonlyArray<{type: LinuxNamespace['type']; path: string}>
+  /** `--device`: host device nodes (or directories of them) to create in the container, each allowed rwm. */
+  devicePaths?: readonly string[]
+  /** `--seccomp`: a seccomp filter; `seccompProfile` (a file) or Berth's default profile (seccomp.ts). */
+  seccomp?: boolean
+  seccompProfile?: string
+  /** `--apparmor-profile`: an AppArmor profile loaded on this host (needs AppArmor). */
+  apparmorProfile?: string
+  /** `--rootfs-propagation`: linux.rootfsPropagation (private, rslave, shared, ...). */
+  rootfsPropagation?: string
+  /** `--rlimit-nofile`: RLIMIT_NOFILE instead of the default (never above this process's hard limit). */
+  rlimitNofile?: {soft: number; hard: number}
+  /** `--uidmap` / `--gidmap`: a user namespace with these mappings (both or neither). */
+  uidMappings?: readonly LinuxIDMapping[]
+  gidMappings?: readonly LinuxIDMapping[]
+  /** `--rdt-class`: linux.intelRdt.closID (needs a resctrl file system on the host). */
+  rdtClass?: string
+  /** `--rootfs`: the host directory that is the root file system (absolute), instead of the placeholder. */
+  rootPath?: string
   /** `--privileged`: every capability this process has, no masked or read-only paths, /sys read-write,
    * and (unless privilegedWithoutHostDevices) all devices allowed with the host's /dev nodes created. */
   privileged?: boolean
@@ -87,8 +118,9 @@ export interface SpecOptions {
   init?: {hostPath: string; containerPath?: string}
   /** Parent of the per-namespace cgroups (absolute); default DEFAULT_CGROUP_PARENT. */
   cgroupParent?: string
-  /** `--cgroup`: an explicit absolute cgroups path instead of `<cgroupParent>/<namespace>/<id>`. */
-  cgroupsPath?: string
+  /** `--cgroup`: an explicit absolute cgroups path instead of `<cgroupParent>/<namespace>/<id>`;
+   * `null` (`--cgroup ""`) leaves it out, so runc picks its own under its caller's cgroup. */
+  cgroupsPath?: string | null
   /** The container rootfs (mounted, or the image's layers unmounted), read by generateSpec for /etc/passwd and /etc/group only. */
   rootfs?: RootFs
 }
@@ -99,6 +131,10 @@ export interface SpecContext {
   host: HostFacts
   /** Device nodes to create for a privileged container (readHostDevices()). */
   hostDevices?: readonly LinuxDevice[]
+  /** The `--device` nodes (devicesFromPath() of each devicePaths entry). */
+  devices?: readonly LinuxDevice[]
+  /** The parsed `seccompProfile` file. */
+  seccompProfile?: LinuxSeccomp
 }
 
 const invalid = (message: string) => new InvalidArgument(message)
@@ -195,34 +231,101 @@ const nonNegativeInteger = (name: string, v: number): number => {
   return v
 }
 
-function specLinux(options: SpecOptions, context: SpecContext): Linux {
-  const namespaced = cgroupsPathFor(options.namespace, options.id, options.cgroupParent ?? DEFAULT_CGROUP_PARENT) // validates namespace and id
-  const cgroupsPath = options.cgroupsPath ?? namespaced
-  if (!isCleanAbsolute(cgroupsPath) || cleanPath(cgroupsPath) === '/') throw invalid(`cgroups path ${JSON.stringify(cgroupsPath)} must be an absolute path below /`)
-  const allDevices = options.privileged && !options.privilegedWithoutHostDevices
-  const linux: Linux = {
-    resources: {devices: allDevices ? [{allow: true, access: 'rwm'}] : defaultDeviceRules()},
-    cgroupsPath,
-    namespaces: defaultNamespaces(options.netHost),
-  }
-  const memory = nonNegativeInteger('memory limit', options.memoryLimit ?? 0)
-  if (memory > 0) linux.resources.memory = {limit: memory}
+/** A cpuset list as the kernel reads it: `0-2,4` (no spaces, ranges ascending). */
+const CPUSET_LIST = /^\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*$/
+
+/** linux.resources.cpu from --cpus, --cpu-quota/--cpu-period, --cpu-shares, --cpuset-*; undefined when none. */
+function specCpu(options: SpecOptions): NonNullable<Linux['resources']['cpu']> | undefined {
+  const cpu: NonNullable<Linux['resources']['cpu']> = {}
   const shares = nonNegativeInteger('cpu shares', options.cpuShares ?? 0)
+  if (shares > 0) cpu.shares = shares
   const cpus = options.cpus ?? 0
   if (!Number.isFinite(cpus) || cpus < 0) throw invalid(`cpus must be a non-negative number, got ${cpus}`)
   const quota = Math.trunc(cpus * CPU_PERIOD)
   if (cpus > 0 && quota < 1000) throw invalid(`cpus must be at least 0.01, got ${cpus}`)
-  if (shares > 0 || quota > 0) {
-    linux.resources.cpu = {}
-    if (shares > 0) linux.resources.cpu.shares = shares
-    if (quota > 0) Object.assign(linux.resources.cpu, {quota, period: CPU_PERIOD})
+  if (quota > 0) Object.assign(cpu, {quota, period: CPU_PERIOD})
+  const cfsQuota = options.cpuQuota ?? -1
+  const cfsPeriod = options.cpuPeriod ?? 0
+  if (cfsQuota !== -1 || cfsPeriod !== 0) {
+    if (cpus > 0) throw invalid('cpus and quota/period should be used separately')
+    // The kernel's bounds (kernel/sched/core.c): a quota of at least 1 ms, a period of 1 ms to 1 s.
+    if (!Number.isSafeInteger(cfsQuota) || (cfsQuota !== -1 && cfsQuota < 1000)) throw invalid(`cpu quota must be -1 (unlimited) or at least 1000 µs, got ${cfsQuota}`)
+    if (!Number.isSafeInteger(cfsPeriod) || (cfsPeriod !== 0 && (cfsPeriod < 1000 || cfsPeriod > 1_000_000))) throw invalid(`cpu period must be between 1000 and 1000000 µs, got ${cfsPeriod}`)
+    Object.assign(cpu, {quota: cfsQuota, period: cfsPeriod})
   }
-  if (allDevices && context.hostDevices && context.hostDevices.length > 0) linux.devices = context.hostDevices.map((d) => ({...d}))
+  for (const [name, value] of [['cpuset-cpus', options.cpusetCpus], ['cpuset-mems', options.cpusetMems]] as const) {
+    if (value === undefined || value === '') continue
+    if (!CPUSET_LIST.test(value)) throw invalid(`--${name} ${JSON.stringify(value)}: expected a list such as 0-2,4`)
+    if (name === 'cpuset-cpus') cpu.cpus = value
+    else cpu.mems = value
+  }
+  return Object.keys(cpu).length > 0 ? cpu : undefined
+}
+
+/** The mappings of a user namespace: both lists or neither, each range inside 32 bits. */
+function checkMappings(uid: readonly LinuxIDMapping[], gid: readonly LinuxIDMapping[]): void {
+  if ((uid.length > 0) !== (gid.length > 0)) throw invalid('--uidmap and --gidmap must be given together')
+  for (const m of [...uid, ...gid]) {
+    for (const v of [m.containerID, m.hostID, m.size]) if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`invalid user namespace mapping ${JSON.stringify(m)}`)
+    if (m.size === 0 || m.containerID + m.size > 2 ** 32 || m.hostID + m.size > 2 ** 32) throw invalid(`invalid user namespace mapping ${JSON.stringify(m)}`)
+  }
+}
+
+function specLinux(options: SpecOptions, context: SpecContext, capabilities: readonly string[]): Linux {
+  const namespaced = cgroupsPathFor(options.namespace, options.id, options.cgroupParent ?? DEFAULT_CGROUP_PARENT) // validates namespace and id
+  const cgroupsPath = options.cgroupsPath === null ? undefined : (options.cgroupsPath ?? namespaced)
+  if (cgroupsPath !== undefined && (!isCleanAbsolute(cgroupsPath) || cleanPath(cgroupsPath) === '/')) throw invalid(`cgroups path ${JSON.stringify(cgroupsPath)} must be an absolute path below /`)
+  const allDevices = options.privileged && !options.privilegedWithoutHostDevices
+  const uidMappings = options.uidMappings ?? []
+  const gidMappings = options.gidMappings ?? []
+  checkMappings(uidMappings, gidMappings)
+  let namespaces = defaultNamespaces(options.netHost)
+  if (uidMappings.length > 0) namespaces.push({type: 'user'})
+  // containerd's WithLinuxNamespace: a joined namespace replaces the new one of its type.
+  for (const ns of options.joinNamespaces ?? []) {
+    if (!ns.path.startsWith('/')) throw invalid(`namespace path ${JSON.stringify(ns.path)} must be absolute`)
+    const at = namespaces.findIndex((n) => n.type === ns.type)
+    if (at >= 0) namespaces = namespaces.map((n, i) => (i === at ? {type: ns.type, path: ns.path} : n))
+    else namespaces.push({type: ns.type, path: ns.path})
+  }
+  const linux: Linux = {
+    ...(uidMappings.length > 0 ? {uidMappings: uidMappings.map((m) => ({...m})), gidMappings: gidMappings.map((m) => ({...m}))} : {}),
+    resources: {devices: allDevices ? [{allow: true, access: 'rwm'}] : defaultDeviceRules()},
+    ...(cgroupsPath !== undefined ? {cgroupsPath} : {}),
+    namespaces,
+  }
+  const memory = nonNegativeInteger('memory limit', options.memoryLimit ?? 0)
+  if (memory > 0) linux.resources.memory = {limit: memory}
+  const cpu = specCpu(options)
+  if (cpu) linux.resources.cpu = cpu
+  const devices: LinuxDevice[] = allDevices && context.hostDevices ? context.hostDevices.map((d) => ({...d})) : []
+  for (const d of context.devices ?? []) {
+    devices.push({...d})
+    linux.resources.devices.push({allow: true, type: d.type, major: d.major, minor: d.minor, access: 'rwm'})
+  }
+  if (devices.length > 0) linux.devices = devices
+  if (options.seccomp) linux.seccomp = context.seccompProfile ?? defaultSeccompProfile(capabilities)
+  else if (options.seccompProfile !== undefined) throw invalid('seccomp must be set to true, if using a custom seccomp-profile')
+  if (options.rootfsPropagation !== undefined && options.rootfsPropagation !== '') {
+    if (!ROOTFS_PROPAGATIONS.includes(options.rootfsPropagation)) throw invalid(`--rootfs-propagation ${JSON.stringify(options.rootfsPropagation)}: expected one of ${ROOTFS_PROPAGATIONS.join(', ')}`)
+    linux.rootfsPropagation = options.rootfsPropagation
+  }
   if (!options.privileged) {
     linux.maskedPaths = [...DEFAULT_MASKED_PATHS]
     linux.readonlyPaths = [...DEFAULT_READONLY_PATHS]
   }
+  if (options.rdtClass !== undefined && options.rdtClass !== '') {
+    if (!context.host.resctrl) throw new FailedPrecondition('--rdt-class: Intel RDT is not available on this host (no resctrl file system is mounted at /sys/fs/resctrl)')
+    linux.intelRdt = {closID: options.rdtClass}
+  }
   return linux
+}
+
+/** root.path: the `--rootfs` directory (absolute), else the placeholder a start replaces. */
+function rootPath(options: SpecOptions): string {
+  if (options.rootPath === undefined) return DEFAULT_ROOT_PATH
+  if (!isCleanAbsolute(options.rootPath) || cleanPath(options.rootPath) === '/') throw invalid(`rootfs ${JSON.stringify(options.rootPath)} must be an absolute path below /`)
+  return cleanPath(options.rootPath)
 }
 
 /**
@@ -245,6 +348,18 @@ export function buildSpec(options: SpecOptions, context: SpecContext): RuntimeSp
     defaults: DEFAULT_CAPABILITIES,
   })
   const nofile = Math.min(DEFAULT_NOFILE, host.nofileHard)
+  let rlimit = {type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile}
+  if (options.rlimitNofile) {
+    const {soft, hard} = options.rlimitNofile
+    for (const v of [soft, hard]) if (!Number.isSafeInteger(v) || v < 0) throw invalid(`rlimit-nofile: invalid limit ${v}`)
+    if (soft > hard) throw invalid(`rlimit-nofile: the soft limit ${soft} is above the hard limit ${hard}`)
+    // runc would fail with "operation not permitted": raising a hard limit needs CAP_SYS_RESOURCE.
+    if (hard > host.nofileHard) throw new FailedPrecondition(`rlimit-nofile: the hard limit ${hard} is above this process's own (${host.nofileHard}), which only CAP_SYS_RESOURCE may raise`)
+    rlimit = {type: 'RLIMIT_NOFILE', hard, soft}
+  }
+  if (options.apparmorProfile !== undefined && options.apparmorProfile !== '' && !host.apparmor) {
+    throw new FailedPrecondition('--apparmor-profile: AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled)')
+  }
   const process: Process = {
     ...(options.tty ? {terminal: true} : {}),
     user: {uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? {additionalGids: [...user.additionalGids]} : {})},
@@ -252,10 +367,11 @@ export function buildSpec(options: SpecOptions, context: SpecContext): RuntimeSp
     env: processEnv(options, host),
     cwd: processCwd(options),
     capabilities: {bounding: caps, effective: [...caps], permitted: [...caps]},
-    rlimits: [{type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile}],
+    rlimits: [rlimit],
     ...(options.allowNewPrivileges ? {} : {noNewPrivileges: true}),
+    ...(options.apparmorProfile ? {apparmorProfile: options.apparmorProfile} : {}),
   }
-  const linux = specLinux(options, context)
+  const linux = specLinux(options, context, caps)
   const mounts = specMounts(options)
   let hostname: string | undefined
   if (options.hostname !== undefined && options.hostname !== '') {
@@ -268,7 +384,7 @@ export function buildSpec(options: SpecOptions, context: SpecContext): RuntimeSp
   return {
     ociVersion: OCI_VERSION,
     process,
-    root: {path: DEFAULT_ROOT_PATH, ...(options.readOnly ? {readonly: true} : {})},
+    root: {path: rootPath(options), ...(options.readOnly ? {readonly: true} : {})},
     ...(hostname !== undefined ? {hostname} : {}),
     mounts,
     ...(annotations.length > 0 ? {annotations: Object.fromEntries(annotations)} : {}),
@@ -284,7 +400,24 @@ export function buildSpec(options: SpecOptions, context: SpecContext): RuntimeSp
  */
 export function generateSpec(options: SpecOptions, host?: HostFacts): RuntimeSpec {
   const user = resolveUser(options.rootfs, effectiveUser(options))
-  const facts = host ?? readHostFacts()
+  let facts = host ?? readHostFacts()
+  if (host === undefined && (options.apparmorProfile || options.rdtClass)) facts = {...facts, ...readHostFeatures()}
   const hostDevices = options.privileged && !options.privilegedWithoutHostDevices ? readHostDevices() : undefined
-  return buildSpec(options, {user, host: facts, ...(hostDevices ? {hostDevices} : {})})
+  const devices = (options.devicePaths ?? []).flatMap((p) => devicesFromPath(p))
+  let seccompProfile: LinuxSeccomp | undefined
+  if (options.seccomp && options.seccompProfile !== undefined && options.seccompProfile !== '') seccompProfile = readSeccompProfile(options.seccompProfile)
+  return buildSpec(options, {user, host: facts, ...(hostDevices ? {hostDevices} : {}), ...(devices.length > 0 ? {devices} : {}), ...(seccompProfile ? {seccompProfile} : {})})
+}
+
+/** Read and parse a seccomp profile file. @throws NotFound, InvalidArgument. */
+function readSeccompProfile(path: string): LinuxSeccomp {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const message = `cannot load seccomp profile ${JSON.stringify(path)}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`
+    throw e.code === 'ENOENT' ? new NotFound(message, {cause: err}) : new InvalidArgument(message, {cause: err})
+  }
+  return parseSeccompProfile(text, path)
 }

@@ -13,18 +13,21 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, watch, writeFileSync, renameSync} from 'node:fs'
 import {removeTree} from '../sys/tree.js'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
 import {acquireLock, type ContainerRecord, type Lock, nowMicros, PRIVATE_DIR_MODE, type Store, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
-import {readExitFile, startConmon} from './conmon.js'
+import {type ConmonStarted, readExitFile, startConmon} from './conmon.js'
+import type {LogDestination} from './flag-values.js'
+import {outputStdio, startLoggingProgram, type TaskOutput} from './task-output.js'
 import {containerDir} from './template.js'
 import {checkExecutable} from './lookpath.js'
 import {bootId, processAlive, processStartTime, readPid} from './proc.js'
 import {Runc, runcLogError, runcRoot} from './runc.js'
+import {containerNoPivot, containerRunc, findProgram} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {readTemplate, renderSpec, writeBundleSpec} from './template.js'
 import {randomBytes} from '../sys/random.js'
@@ -39,30 +42,21 @@ export interface TaskRuntime {
   readonly ctrArgv: readonly string[]
 }
 
+/** The namespace's defaults: `runc` is the configured runc (absolute: conmon insists) in Berth's state root. */
 export function taskRuntime(store: Store, ns: string, ctrArgv: readonly string[]): TaskRuntime {
   return {store, ns, runc: new Runc(findProgram(store.config.runtime.runc), runcRoot(store.state, ns)), conmon: findProgram(store.config.runtime.conmon), ctrArgv}
 }
 
-/** A program's absolute path through $PATH (conmon insists on an absolute runtime path). */
-function findProgram(name: string): string {
-  return locateProgram(name) ?? name
-}
-
-/** A program's absolute path: `name` itself when it has a slash, else the first executable in $PATH or the sbin/bin dirs; undefined when there is none. */
-export function locateProgram(name: string): string | undefined {
-  if (name.includes('/')) return existsSync(name) ? name : undefined
-  for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    if (!dir) continue
-    const candidate = join(dir, name)
-    try {
-      accessSync(candidate, fsConstants.X_OK)
-      return candidate
-    } catch {
-      // not here
-    }
+/**
+ * The runc of container `id` for stopping and cleaning up: its recorded runtime, or the default one
+ * when that no longer resolves (a binary removed since): cleanup must still be possible.
+ */
+function runcOf(rt: TaskRuntime, id: string): Runc {
+  try {
+    return containerRunc(rt, id)
+  } catch {
+    return rt.runc
   }
-  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(join(dir, name))) return join(dir, name)
-  return undefined
 }
 
 /** The files of a task under `<state>/tasks/<ns>/<id>/` (also its OCI bundle). */
@@ -91,6 +85,10 @@ export interface StartOptions {
   readonly nullIo?: boolean
   /** Write the task's pid here (atomically) once it runs. */
   readonly pidFile?: string
+  /** Start without pivot_root (`--no-pivot`), besides a container that records it. */
+  readonly noPivot?: boolean
+  /** `--log-uri`: the process's stdout and stderr go to this file (appended) or logging program instead. */
+  readonly log?: LogDestination
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
@@ -173,7 +171,7 @@ export async function finishTask(rt: TaskRuntime, id: string, instance: string, 
 /** Unmount the rootfs and remove runc's state; every step tolerates having been done. */
 async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
-  await rt.runc.delete(id, {force: true})
+  await runcOf(rt, id).delete(id, {force: true})
   SnapshotService.unmountAll(paths.rootfs)
 }
 
@@ -193,11 +191,15 @@ interface Prepared {
   task: TaskRecord
   paths: TaskPaths
   spec: RuntimeSpec
+  /** The runc (binary, state root) of the container's runtime. */
+  runc: Runc
 }
 
 /**
  * Record a new task and make its bundle: the container's snapshot mounted at `rootfs/` and the
- * spec template rendered into `config.json` (seed 004). Undone completely on failure.
+ * spec template rendered into `config.json` (seed 004). A container without a snapshot (`--rootfs`,
+ * `--config`) keeps its spec's absolute root path. Undone completely on failure. A runtime that does
+ * not resolve fails first, before any record (containerd fails NewTask the same way).
  */
 async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['monitor']): Promise<Prepared> {
   const {store, ns} = rt
@@ -207,9 +209,15 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     await refreshTask(rt, existing)
     throw new AlreadyExists(`task ${id}`, {suffixKind: true})
   }
+  const runc = containerRunc(rt, id)
   const template = readTemplate(containerDir(store.root, ns, id))
   const instance = randomBytes(8).toString('hex')
   const spec = JSON.parse(template) as RuntimeSpec
+  const snapshot = Boolean(container.snapshotter && container.snapshotKey)
+  const ownRoot = spec.root?.path
+  if (!snapshot && (typeof ownRoot !== 'string' || !ownRoot.startsWith('/'))) {
+    throw new FailedPrecondition(`container ${id} has no snapshot and its spec's root.path ${JSON.stringify(ownRoot ?? '')} is not an absolute path`)
+  }
   const task = store.tasks.insert(ns, {containerId: id, instance, monitor, monitorPid: monitor === 'client' ? process.pid : 0, bootId: bootId(), terminal: spec.process?.terminal === true})
   const paths = taskPaths(store.state, ns, id)
   try {
@@ -222,10 +230,11 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     mkdirSync(paths.dir, {mode: PRIVATE_DIR_MODE})
     mkdirSync(paths.rootfs, {mode: PRIVATE_DIR_MODE})
     mkdirSync(paths.exitDir, {mode: PRIVATE_DIR_MODE})
-    if (container.snapshotter && container.snapshotKey) new SnapshotService(store, ns, container.snapshotter).mount(container.snapshotKey, paths.rootfs)
-    checkExecutable(paths.rootfs, spec.process, spec.mounts, 'OCI runtime create failed')
-    writeBundleSpec(paths.dir, renderSpec(template, {rootfs: paths.rootfs}))
-    return {container, task, paths, spec}
+    if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, paths.rootfs)
+    const rootDir = snapshot ? paths.rootfs : ownRoot!
+    checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
+    writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
+    return {container, task, paths, spec, runc}
   } catch (err) {
     await abandon(rt, id, instance)
     throw err
@@ -263,38 +272,47 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
   const lock = await lockTask(rt, id)
   let instance: string | undefined
   try {
-    const {container, task, paths, spec} = await prepareTask(rt, id, 'conmon')
+    const {container, task, paths, spec, runc} = await prepareTask(rt, id, 'conmon')
     instance = task.instance
     const terminal = spec.process?.terminal === true
-    const started = await startConmon({
-      conmon: rt.conmon,
-      runc: rt.runc.binary,
-      runcRoot: rt.runc.root,
-      id,
-      instance: task.instance,
-      bundle: paths.dir,
-      pidFile: paths.pidFile,
-      conmonPidFile: paths.conmonPidFile,
-      logPath: options.nullIo ? '/dev/null' : paths.log,
-      exitDir: paths.exitDir,
-      persistDir: paths.dir,
-      terminal,
-      stdin: terminal && !options.nullIo,
-      exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
-    })
+    if (terminal && options.log) throw new InvalidArgument("can't use log-uri with tty")
+    const output = options.nullIo ? undefined : await taskOutput(options.log, rt.ns, id)
+    let started: ConmonStarted
+    try {
+      started = await startConmon({
+        conmon: rt.conmon,
+        runc: runc.binary,
+        runcArgs: runc.globalArgs(),
+        noPivot: options.noPivot || containerNoPivot(rt, id),
+        id,
+        instance: task.instance,
+        bundle: paths.dir,
+        pidFile: paths.pidFile,
+        conmonPidFile: paths.conmonPidFile,
+        logPath: options.nullIo ? '/dev/null' : output ? {passthrough: output.output} : paths.log,
+        exitDir: paths.exitDir,
+        persistDir: paths.dir,
+        terminal,
+        stdin: terminal && !options.nullIo,
+        exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
+      })
+    } finally {
+      output?.release() // conmon holds them now
+    }
+    const logged = options.nullIo ? '' : (output?.path ?? paths.log)
     rt.store.tasks.created(rt.ns, id, task.instance, {pid: started.pid, pidStart: processStartTime(started.pid), monitorPid: started.conmonPid}, {
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
-      io: {stdout: options.nullIo ? '' : paths.log, stderr: options.nullIo ? '' : paths.log, terminal},
+      io: {stdout: logged, stderr: logged, terminal},
     })
-    await rt.runc.start(id)
+    await runc.start(id)
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
     rt.store.tasks.started(rt.ns, id, task.instance)
     return rt.store.tasks.get(rt.ns, id)
   } catch (err) {
     if (instance !== undefined && rt.store.tasks.find(rt.ns, id)?.instance === instance) {
       try {
-        await rt.runc.kill(id, 9, {all: true})
+        await runcOf(rt, id).kill(id, 9, {all: true})
       } catch {
         // not running
       }
@@ -304,6 +322,17 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
   } finally {
     lock.release()
   }
+}
+
+/**
+ * Where `--log-uri` sends a task's output: the file, or a started logging program's streams;
+ * `path` is what the task record shows (the file, or the `binary://` program). Undefined without one.
+ */
+async function taskOutput(log: LogDestination | undefined, ns: string, id: string): Promise<{output: TaskOutput; path: string; release(): void} | undefined> {
+  if (log === undefined) return undefined
+  if ('file' in log) return {output: {file: log.file}, path: log.file, release: () => {}}
+  const program = await startLoggingProgram(log.binary, log.args, ns, id)
+  return {output: {streams: [program.stdout, program.stderr]}, path: `binary://${log.binary}`, release: program.release}
 }
 
 /** Signals a foreground ctr passes on to its task (runc run forwards them to the process). */
@@ -328,11 +357,11 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   } finally {
     lock.release()
   }
-  const {container, task, paths, spec} = prepared
+  const {container, task, paths, spec, runc} = prepared
   const terminal = spec.process?.terminal === true
-  if (terminal && options.nullIo) {
+  if (terminal && (options.nullIo || options.log)) {
     await abandon(rt, id, task.instance)
-    throw new InvalidArgument('tty and null-io cannot be used together')
+    throw new InvalidArgument(options.nullIo ? 'tty and null-io cannot be used together' : "can't use log-uri with tty")
   }
   // With a memory limit runc keeps the stopped container so its cgroup's OOM counter can be read.
   const keep = (spec.linux?.resources?.memory?.limit ?? 0) > 0
@@ -348,8 +377,23 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
     })
     if (options.pidFile) writePidFile(options.pidFile, pid)
   }
-  const runcArgs = ['run', ...(keep ? ['--keep'] : []), '--bundle', paths.dir, '--pid-file', paths.pidFile, id]
-  const code = await superviseRunc(rt, runcArgs, {logFile: paths.runcLog, terminal, nullIo: options.nullIo, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
+  const noPivot = options.noPivot || containerNoPivot(rt, id)
+  const runcArgs = ['run', ...(keep ? ['--keep'] : []), ...(noPivot ? ['--no-pivot'] : []), '--bundle', paths.dir, '--pid-file', paths.pidFile, id]
+  let output: Awaited<ReturnType<typeof taskOutput>>
+  try {
+    output = options.nullIo ? undefined : await taskOutput(options.log, rt.ns, id)
+  } catch (err) {
+    await abandon(rt, id, task.instance)
+    throw err
+  }
+  let code: number
+  try {
+    code = await superviseRunc(rt, runcArgs, {runc, logFile: paths.runcLog, terminal, nullIo: options.nullIo, output: output?.output, onSpawned: output?.release, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
+  } catch (err) {
+    // runc could not be run at all: nothing started, nothing to record but the undoing.
+    if (!recordedStart) await abandon(rt, id, task.instance)
+    throw err
+  }
   recordStart()
   if (!recordedStart) {
     const why = runcLogError(paths.runcLog) || `runc exited with status ${code}`
@@ -365,6 +409,12 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
 
 /** How a foreground runc (run or exec) is supervised. */
 export interface SuperviseOptions {
+  /** The runc to run (the container's runtime); default the namespace's. */
+  readonly runc?: Runc
+  /** Send the process's stdout and stderr there instead of ctr's (`--log-uri`); stdin is then empty. */
+  readonly output?: TaskOutput
+  /** Called once runc has been started (it holds the output streams by then). */
+  readonly onSpawned?: () => void
   /** runc's JSON log, where its own errors go (the terminal keeps only the process's output). */
   readonly logFile: string
   readonly terminal: boolean
@@ -381,22 +431,42 @@ export interface SuperviseOptions {
  * runc's exit status, which is the process's (128+N for signal N).
  */
 export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[], o: SuperviseOptions): Promise<number> {
-  const fullArgs = ['--root', rt.runc.root, '--log', o.logFile, '--log-format', 'json', ...runcArgs]
-  let command = rt.runc.binary
+  const runc = o.runc ?? rt.runc
+  const fullArgs = [...runc.globalArgs(), '--log', o.logFile, '--log-format', 'json', ...runcArgs]
+  let command = runc.binary
   let args = fullArgs
   if (o.terminal && !process.stdin.isTTY) {
     // runc proxies a tty only from a terminal; give it one (util-linux script) when ctr has none.
     command = 'script'
-    args = ['-qefc', [rt.runc.binary, ...fullArgs].map(shellQuote).join(' '), '/dev/null']
+    args = ['-qefc', [runc.binary, ...fullArgs].map(shellQuote).join(' '), '/dev/null']
+  }
+  // Under script, stdin is passed through but its end is not: script would type an EOF character
+  // into the terminal, which a terminal never does on its own.
+  const viaScript = command === 'script'
+  // --log-uri: the file or the logging program gets stdout and stderr; there is no stdin.
+  let out: ReturnType<typeof outputStdio> | undefined
+  try {
+    out = o.output !== undefined && !o.nullIo ? outputStdio(o.output) : undefined
+  } catch (err) {
+    o.onSpawned?.()
+    throw err
   }
   const watcher = watch(o.watchDir, (_event, name) => {
     if (name === o.pidFileName) o.onPid()
   })
-  // Under script, stdin is passed through but its end is not: script would type an EOF character
-  // into the terminal, which a terminal never does on its own.
-  const viaScript = command === 'script'
-  const child = spawn(command, args, {stdio: o.nullIo ? 'ignore' : viaScript ? ['pipe', 'inherit', 'inherit'] : 'inherit', detached: true})
-  if (viaScript && !o.nullIo) {
+  let child: ReturnType<typeof spawn>
+  try {
+    const stdio = o.nullIo ? 'ignore' : out !== undefined ? ['ignore', out.stdout, out.stderr] : viaScript ? ['pipe', 'inherit', 'inherit'] : 'inherit'
+    child = spawn(command, args, {stdio: stdio as never, detached: true})
+  } catch (err) {
+    watcher.close() // an open watcher would keep this process alive
+    throw new FailedPrecondition(`cannot run ${command}: ${(err as Error).message}`, {cause: err})
+  } finally {
+    out?.close()
+    o.onSpawned?.()
+  }
+  const pipedStdin = viaScript && !o.nullIo && out === undefined
+  if (pipedStdin) {
     child.stdin!.on('error', () => {}) // the process may exit without reading
     process.stdin.pipe(child.stdin!, {end: false})
   }
@@ -416,7 +486,7 @@ export async function superviseRunc(rt: TaskRuntime, runcArgs: readonly string[]
   } finally {
     for (const s of FORWARDED_SIGNALS) process.off(s, forward)
     watcher.close()
-    if (viaScript && !o.nullIo) {
+    if (pipedStdin) {
       process.stdin.unpipe(child.stdin!)
       process.stdin.pause()
       child.stdin!.destroy()
@@ -451,7 +521,7 @@ export async function killTask(rt: TaskRuntime, id: string, signal: number, opti
   const t = await getTask(rt, id)
   if (t.status === 'stopped') throw new NotFound(`process already finished`, {suffixKind: true})
   if (options.all || t.status === 'created' || t.pid <= 0) {
-    await rt.runc.kill(id, signal, {all: options.all})
+    await runcOf(rt, id).kill(id, signal, {all: options.all})
     return
   }
   // The init process, checked against its start time: one process spawn cheaper than runc kill.
@@ -487,8 +557,9 @@ export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: 
   if (t.status === 'running' || t.status === 'paused') {
     if (!options.force) throw new FailedPrecondition(`task must be stopped before deletion: ${t.status}`, {suffixKind: true})
     try {
-      await rt.runc.kill(id, 9, {all: true})
-      if (t.status === 'paused') await rt.runc.resume(id)
+      const runc = runcOf(rt, id)
+      await runc.kill(id, 9, {all: true})
+      if (t.status === 'paused') await runc.resume(id)
     } catch {
       // it may have exited meanwhile
     }
@@ -517,8 +588,9 @@ export async function setTaskPaused(rt: TaskRuntime, id: string, paused: boolean
   const t = await getTask(rt, id)
   if (paused && t.status !== 'running') throw new FailedPrecondition(`task ${id} is ${t.status}, not running`, {suffixKind: true})
   if (!paused && t.status !== 'paused') throw new FailedPrecondition(`task ${id} is ${t.status}, not paused`, {suffixKind: true})
-  if (paused) await rt.runc.pause(id)
-  else await rt.runc.resume(id)
+  const runc = runcOf(rt, id)
+  if (paused) await runc.pause(id)
+  else await runc.resume(id)
   rt.store.tasks.setPaused(rt.ns, id, t.instance, paused)
 }
 

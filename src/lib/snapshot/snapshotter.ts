@@ -8,7 +8,7 @@
 // native: each directory holds a full copy of its parent's tree plus its own changes; a snapshot
 // mounts as a bind mount. For file systems without overlay support.
 import {spawn} from 'node:child_process'
-import {chmodSync, mkdirSync} from 'node:fs'
+import {chmodSync, lchownSync, mkdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
 import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind} from '../store/index.js'
@@ -61,6 +61,12 @@ export class Snapshotter {
     const fs = join(base, 'fs')
     if (this.name === 'overlayfs') {
       makeRootDir(fs)
+      // The new upper's root takes the owner of its parent's (containerd does the same): a remapped
+      // parent's root stays the user namespace's root once the container writes into it.
+      if (parents[0]) {
+        const st = statSync(this.fsPath(parents[0].id))
+        if (st.uid !== 0 || st.gid !== 0) lchownSync(fs, st.uid, st.gid)
+      }
       if (kind === 'active') mkdirSync(join(base, 'work'), {mode: PRIVATE_DIR_MODE})
     } else if (parents[0]) {
       try {

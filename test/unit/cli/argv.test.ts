@@ -15,7 +15,10 @@ describe('resolveArgv', () => {
     ['--namespace foo ns ls -q', 'namespaces:ls', ['--namespace', 'foo', '-q']],
     ['--namespace=foo ns ls', 'namespaces:ls', ['--namespace=foo']],
     ['-nfoo ns ls', 'namespaces:ls', ['-nfoo']],
-    ['--root /r --state /s --config /c --debug ns rm a', 'namespaces:rm', ['--root', '/r', '--state', '/s', '--config', '/c', '--debug', 'a']],
+    ['--root /r --state /s --berth-config /c --debug ns rm a', 'namespaces:rm', ['--root', '/r', '--state', '/s', '--berth-config', '/c', '--debug', 'a']],
+    // ctr's `run --config` is the OCI spec file: never hoisted as a global flag.
+    ['run --config spec.json c1', 'run', ['--config', 'spec.json', 'c1']],
+    ['--berth-config=/c run -c spec.json c1', 'run', ['--berth-config=/c', '-c', 'spec.json', 'c1']],
     ['ns ls -n foo', 'namespaces:ls', ['-n', 'foo']],
     ['ns remove a b', 'namespaces:rm', ['a', 'b']],
     ['ns delete a', 'namespaces:rm', ['a']],

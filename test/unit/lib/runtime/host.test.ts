@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {errorKind} from '../../../../src/lib/errors/index.js'
-import {CAPABILITIES, parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts} from '../../../../src/lib/runtime/index.js'
+import {CAPABILITIES, devicesFromPath, parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, readHostFeatures} from '../../../../src/lib/runtime/index.js'
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -40,5 +40,24 @@ describe('host facts', () => {
     assert.equal(devNull.fileMode, 0o666)
     assert.ok(devices.every((d) => !d.path.startsWith('/dev/pts/') && d.path !== '/dev/console'))
     assert.deepEqual(readHostDevices('/nonexistent-dir'), [])
+  })
+})
+
+describe('devicesFromPath (--device)', () => {
+  test('one node: the container sees it at the same path', () => {
+    assert.deepEqual(devicesFromPath('/dev/null'), [{path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0}])
+  })
+  test('a directory: every character and block device under it', () => {
+    const all = devicesFromPath('/dev')
+    assert.ok(all.some((d) => d.path === '/dev/zero'))
+    assert.ok(all.every((d) => d.type === 'c' || d.type === 'b'))
+  })
+  test("ctr's errors", () => {
+    assert.throws(() => devicesFromPath('/dev/no-such-device'), (e: Error) => errorKind(e) === 'not found' && e.message === 'error stating device path: stat /dev/no-such-device: no such file or directory')
+    assert.throws(() => devicesFromPath('/etc/hostname'), (e: Error) => errorKind(e) === 'invalid argument' && /not a device node/.test(e.message))
+  })
+  test('readHostFeatures answers for this host', () => {
+    const f = readHostFeatures()
+    for (const k of ['apparmor', 'resctrl', 'gpu', 'systemd'] as const) assert.equal(typeof f[k], 'boolean')
   })
 })
