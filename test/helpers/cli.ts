@@ -10,6 +10,8 @@ import {fileURLToPath} from 'node:url'
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 /** Executed directly, through its shebang, as an installed `ctr` is. */
 export const CTR_BIN = join(REPO_ROOT, 'bin', 'ctr')
+/** The script the launcher runs, for tests that start it with `node` themselves. */
+export const RUN_JS = join(REPO_ROOT, 'bin', 'run.js')
 
 export interface CtrResult {
   readonly code: number | null

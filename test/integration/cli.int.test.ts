@@ -4,7 +4,7 @@ import {after, before, describe, test} from 'node:test'
 import {spawnSync} from 'node:child_process'
 import {interpret} from '../../src/lib/config/index.js'
 import {openStore} from '../../src/lib/store/index.js'
-import {CTR_BIN, type Sandbox, sandbox} from '../helpers/cli.js'
+import {CTR_BIN, RUN_JS, type Sandbox, sandbox} from '../helpers/cli.js'
 
 describe('ctr CLI contract', () => {
   let sb: Sandbox
@@ -284,7 +284,7 @@ describe('ctr CLI contract', () => {
   test('started as installed, node does not load NODE_EXTRA_CA_CERTS at start-up', () => {
     // node reads that bundle before any script runs, and warns when it cannot: the warning shows whether it did.
     const env = {...sb.env, NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem'}
-    const viaNode = spawnSync(process.execPath, [CTR_BIN, 'ns', 'ls', '-q'], {env, encoding: 'utf8'})
+    const viaNode = spawnSync(process.execPath, [RUN_JS, 'ns', 'ls', '-q'], {env, encoding: 'utf8'})
     assert.match(viaNode.stderr, /Ignoring extra certs from `\/nonexistent\/extra-ca\.pem`/)
     const installed = spawnSync(CTR_BIN, ['ns', 'ls', '-q'], {env, encoding: 'utf8'})
     assert.equal(installed.status, 0)

@@ -8,7 +8,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import {CTR_BIN, type Sandbox} from '../helpers/cli.js'
+import {RUN_JS, type Sandbox} from '../helpers/cli.js'
 import {cgroupParentFor} from '../../src/lib/runtime/index.js'
 import {busyboxImage} from '../helpers/oci-image.js'
 import {
@@ -98,7 +98,7 @@ describe('ctr tasks', {skip}, () => {
     const id = env.id('extra-ca')
     const ca = '/nonexistent/extra-ca.pem'
     // Started through node itself, which has paid for the bundle already: its children must not pay again.
-    const r = spawnSync(process.execPath, [CTR_BIN, 'run', '-d', bb, id, 'sleep', '30'], {env: {...sb.env, NODE_EXTRA_CA_CERTS: ca}, encoding: 'utf8'})
+    const r = spawnSync(process.execPath, [RUN_JS, 'run', '-d', bb, id, 'sleep', '30'], {env: {...sb.env, NODE_EXTRA_CA_CERTS: ca}, encoding: 'utf8'})
     assert.equal(r.status, 0, r.stderr)
     try {
       const conmonPid = Number(readFileSync(join(taskFiles(sb, 'default', id).dir, 'conmon.pid'), 'utf8'))

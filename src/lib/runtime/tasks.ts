@@ -13,13 +13,13 @@
 // late cleanup of an earlier run never touches a newer one. A per-task lock orders start, cleanup
 // and delete.
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, watch, writeFileSync, renameSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, watch, writeFileSync, renameSync} from 'node:fs'
 import {removeTree} from '../sys/tree.js'
 import {constants as osConstants} from 'node:os'
 import {dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
-import {acquireLock, type ContainerRecord, type Lock, nowMicros, PRIVATE_DIR_MODE, type Store, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
+import {acquireLock, type ContainerRecord, type Lock, nowMicros, PRIVATE_DIR_MODE, type Store, TRAVERSE_DIR_MODE, type TaskExit, type TaskRecord, UNKNOWN_EXIT_STATUS} from '../store/index.js'
 import {type ConmonStarted, readExitFile, startConmon} from './conmon.js'
 import type {LogDestination} from './flag-values.js'
 import {outputStdio, startLoggingProgram, type TaskOutput} from './task-output.js'
@@ -65,6 +65,13 @@ export function taskPaths(state: string, ns: string, id: string) {
   return {
     dir,
     rootfs: join(dir, 'rootfs'),
+    /**
+     * The rootfs mountpoint of a container with a user namespace: the mapped root must be able to
+     * walk to it (runc mounts it from inside the namespace), which the 0700 bundle forbids. Its
+     * chain `<state>/userns/<ns>/<id>/` is 0711, as containerd makes bundles of such containers.
+     */
+    usernsDir: join(state, 'userns', ns, id),
+    usernsRootfs: join(state, 'userns', ns, id, 'rootfs'),
     config: join(dir, 'config.json'),
     pidFile: join(dir, 'pid'),
     conmonPidFile: join(dir, 'conmon.pid'),
@@ -173,6 +180,28 @@ async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
   await runcOf(rt, id).delete(id, {force: true})
   SnapshotService.unmountAll(paths.rootfs)
+  releaseUsernsRootfs(paths)
+}
+
+/**
+ * Make the 0711 chain to a user-namespace container's rootfs mountpoint: state itself 0711 (as
+ * containerd's state directory is), `userns/`, `<ns>/` and `<id>/`. Everything else in state stays
+ * 0700, so the chain leads nowhere but here. @returns the mountpoint.
+ */
+function usernsMountpoint(state: string, paths: TaskPaths): string {
+  chmodSync(state, TRAVERSE_DIR_MODE)
+  for (const dir of [join(state, 'userns'), dirname(paths.usernsDir), paths.usernsDir, paths.usernsRootfs]) {
+    mkdirSync(dir, {recursive: true, mode: TRAVERSE_DIR_MODE})
+    chmodSync(dir, TRAVERSE_DIR_MODE) // whatever the umask made of it
+  }
+  return paths.usernsRootfs
+}
+
+/** Unmount and remove a user-namespace container's rootfs mountpoint, if it has one. */
+function releaseUsernsRootfs(paths: TaskPaths): void {
+  if (!existsSync(paths.usernsDir)) return
+  SnapshotService.unmountAll(paths.usernsRootfs)
+  removeTree(paths.usernsDir)
 }
 
 /** Record the exit conmon wrote for `instance` and clean up: what conmon's exit command runs. */
@@ -222,6 +251,7 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
   const paths = taskPaths(store.state, ns, id)
   try {
     SnapshotService.unmountAll(paths.rootfs) // left by a run killed before its cleanup
+    releaseUsernsRootfs(paths)
     removeTree(paths.dir)
     // tasks/ and tasks/<ns>/ 0700, and the bundle too: it holds the mounted rootfs (setuid
     // binaries included), the rendered spec, the log, conmon's sockets and exit files. Only root
@@ -230,8 +260,10 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     mkdirSync(paths.dir, {mode: PRIVATE_DIR_MODE})
     mkdirSync(paths.rootfs, {mode: PRIVATE_DIR_MODE})
     mkdirSync(paths.exitDir, {mode: PRIVATE_DIR_MODE})
-    if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, paths.rootfs)
-    const rootDir = snapshot ? paths.rootfs : ownRoot!
+    const userns = (spec.linux?.uidMappings?.length ?? 0) > 0
+    const mountpoint = userns ? usernsMountpoint(store.state, paths) : paths.rootfs
+    if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint)
+    const rootDir = snapshot ? mountpoint : ownRoot!
     checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
     writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
     return {container, task, paths, spec, runc}

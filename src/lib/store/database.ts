@@ -8,7 +8,7 @@ import type {Database} from 'better-sqlite3'
 import {fromSystemError} from '../errors/errno.js'
 import {DataLoss, errorKind, FailedPrecondition, isBerthError, PermissionDenied} from '../errors/index.js'
 import {migrate} from './migrations.js'
-import {DB_MODE, PARENT_DIR_MODE, PRIVATE_DIR_MODE} from './paths.js'
+import {DB_MODE, PARENT_DIR_MODE, PRIVATE_DIR_MODE, TRAVERSE_DIR_MODE} from './paths.js'
 
 /**
  * How long a writer waits for another process's write transaction. Long on purpose: a CLI call
@@ -46,9 +46,11 @@ export function ensureDir(dir: string, mode = PRIVATE_DIR_MODE, parentMode = mod
  * with another mode — an older Berth made them 0711, and their first-level directories (content,
  * snapshots, tasks, ...) 0711 too — is tightened once: it and every directory directly in it
  * become 0700. The check is the one stat the existence test took anyway, so a store in order
- * costs nothing more to open. @throws PermissionDenied, Internal.
+ * costs nothing more to open. With `traversable`, a 0711 top is accepted (state, once a container
+ * with a user namespace ran) as long as its other children are 0700, which is checked then.
+ * @throws PermissionDenied, Internal.
  */
-export function ensureTopDir(dir: string): void {
+export function ensureTopDir(dir: string, options: {traversable?: string} = {}): void {
   let mode: number
   try {
     mode = statSync(dir).mode & 0o7777
@@ -56,7 +58,26 @@ export function ensureTopDir(dir: string): void {
     ensureDir(dir, PRIVATE_DIR_MODE, PARENT_DIR_MODE) // missing (or unreachable: mkdir says why)
     return
   }
-  if (mode !== PRIVATE_DIR_MODE) tightenTopDir(dir)
+  if (mode === PRIVATE_DIR_MODE) return
+  if (mode === TRAVERSE_DIR_MODE && options.traversable !== undefined) {
+    // State made traversable for a user-namespace container: only its one traversable child may be.
+    tightenChildren(dir, options.traversable)
+    return
+  }
+  tightenTopDir(dir)
+}
+
+/** chmod 0700 the directories directly in `dir` that are not 0700, but `except`. */
+function tightenChildren(dir: string, except: string): void {
+  for (const entry of readdirSync(dir, {withFileTypes: true})) {
+    if (!entry.isDirectory() || entry.name === except) continue
+    const path = join(dir, entry.name)
+    try {
+      if ((statSync(path).mode & 0o7777) !== PRIVATE_DIR_MODE) chmodSync(path, PRIVATE_DIR_MODE)
+    } catch {
+      // removed meanwhile, or not ours
+    }
+  }
 }
 
 /**

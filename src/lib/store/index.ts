@@ -14,7 +14,7 @@ import {TaskStore} from './tasks.js'
 import {SCHEMA_VERSION} from './migrations.js'
 
 export {SCHEMA_VERSION} from './migrations.js'
-export {defaultRoot, defaultState, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE} from './paths.js'
+export {defaultRoot, defaultState, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, TRAVERSE_DIR_MODE} from './paths.js'
 export {BUSY_TIMEOUT_MS} from './database.js'
 export type {NamespaceRecord} from './namespaces.js'
 export type {EventRecord, EventQuery, Retention} from './event-log.js'
@@ -96,7 +96,7 @@ export interface Store {
  * @throws PermissionDenied, Unavailable, FailedPrecondition (schema newer than this binary).
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  ensureTopDir(options.state)
+  ensureTopDir(options.state, {traversable: 'userns'})
   const db = await openDatabase(options.root)
   const retention: Retention = {maxRows: options.config.eventRetentionRows, maxAgeSeconds: options.config.eventRetentionSeconds}
   const namespaces = new NamespaceStore(db, retention)

@@ -8,6 +8,11 @@ import {join} from 'node:path'
 
 /** Mode of root, state and every directory Berth makes below them. */
 export const PRIVATE_DIR_MODE = 0o700
+/**
+ * Mode of state and of the chain `<state>/userns/<ns>/<id>/` to the rootfs of a container with a
+ * user namespace, whose mapped root must walk to it; nothing else below state is traversable.
+ */
+export const TRAVERSE_DIR_MODE = 0o711
 /** Mode of directories Berth makes *above* root or state (missing parents of a `--root` path). */
 export const PARENT_DIR_MODE = 0o711
 /** Mode of the files Berth writes below root and state: the database, specs, ingest metadata, locks. */
