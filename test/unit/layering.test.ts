@@ -20,6 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   snapshot: ['errors', 'oci', 'config', 'store', 'events', 'sys', 'concurrency', 'tar'],
   images: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'sys', 'concurrency', 'tar', 'registry', 'snapshot'],
   pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry'],
+  archive: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry', 'pull', 'tar'],
   runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']

@@ -50,6 +50,7 @@ export {
   platformMatcher,
   platformToOci,
   sortByPreference,
+  strictPlatformMatcher,
   type HostFacts,
   type OciPlatform,
   type Platform,
