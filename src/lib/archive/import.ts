@@ -256,11 +256,11 @@ async function commitImport(store: Store, ns: string, staging: Staging, plan: Im
 function locate(store: Store, ns: string, contents: ArchiveContents, desc: Descriptor, what: string): StagedBlob | undefined {
   const staged = contents.byDigest.get(desc.digest)
   if (staged) {
-    if (staged.size !== desc.size) throw new DataLoss(`${what} ${desc.digest}: the archive holds ${staged.size} bytes, the descriptor says ${desc.size}`)
+    if (staged.size !== desc.size) throw new DataLoss(`${what}: blob ${desc.digest}: the archive holds ${staged.size} bytes, the descriptor says ${desc.size}`)
     return staged
   }
   if (store.content.has(ns, desc.digest) || store.content.canShare(ns, desc.digest)) return undefined
-  throw new DataLoss(`${what} ${desc.digest} is missing from the archive`)
+  throw new DataLoss(`${what}: blob ${desc.digest} is missing from the archive`)
 }
 
 /** The bytes of an index or manifest (small: the parsers refuse more than 4 MiB). */
