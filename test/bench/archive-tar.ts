@@ -38,6 +38,12 @@ function time(label: string, fn: () => Promise<void>): void {
   cases.push([label, fn])
 }
 
+time('baseline: sha256 of the archive file', async () => {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(archive, {highWaterMark: 1 << 20})) hash.update(chunk as Buffer)
+  hash.digest('hex')
+})
+
 time('read: Berth TarReader + sha256', async () => {
   let hash = createHash('sha256')
   const reader = new TarReader({

@@ -185,6 +185,15 @@ describe('images import: OCI archives', {skip}, () => {
     }
   })
 
+  test('--discard-unpacked-layers: the layers are unpacked, then left to GC', () => {
+    const r = importFile(sb, ociArchive(image, {annotations: {'org.opencontainers.image.ref.name': 'd:1'}}), ['--discard-unpacked-layers'], 'discard')
+    assert.equal(r.code, 0, r.stderr)
+    assert.doesNotMatch(sb.ok(['-n', 'discard', 'content', 'ls']), /gc\.ref\.content\.l\./)
+    sb.ok(['gc'])
+    assert.deepEqual(contentDigests(sb, 'discard'), [image.manifestDigest, image.configDigest].sort())
+    assert.match(sb.ok(['-n', 'discard', 'images', 'check']), /true *$/m) // still unpacked
+  })
+
   test('a blob already in the store is only hashed; a second namespace records it without a second copy', () => {
     const r = importFile(sb, ociArchive(image, {annotations: {'org.opencontainers.image.ref.name': 'y:1'}}), ['--no-unpack'], 'a')
     assert.equal(r.code, 0, r.stderr)
