@@ -238,6 +238,14 @@ describe('images import: platforms', {skip}, () => {
     assert.match(sb.ok(['-n', 'p3', 'images', 'check']), /complete \(4\/4\).*true/)
   })
 
+  test('a nested index: the filter applies at every level; stdin as a socket (node\'s child stdio) works too', () => {
+    const nested = buildIndex([index])
+    const r = spawnSync(CTR_BIN, ['-n', 'p6', 'images', 'import', '-'], {input: ociArchive(nested, {annotations: {'org.opencontainers.image.ref.name': 'nested:1'}}), env: sb.env, encoding: 'utf8'})
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, `unpacking docker.io/library/nested:1 (${nested.manifestDigest})...done\n`)
+    assert.deepEqual(contentDigests(sb, 'p6'), [nested.manifestDigest, index.manifestDigest, mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest].sort())
+  })
+
   test('an archive with no image for the host: a Docker archive (whose entries carry their platform) fails with exit 3 and records nothing', () => {
     const r = importFile(sb, ociArchive(theirs, {annotations: {'org.opencontainers.image.ref.name': 'arm:1'}}), [], 'p4')
     // A manifest without a platform in index.json passes the filter (as in containerd); a Docker

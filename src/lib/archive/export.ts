@@ -31,6 +31,7 @@ import {
   type PlatformMatcher,
   strictPlatformMatcher,
 } from '../oci/index.js'
+import {validateIdentifier} from '../oci/identifiers.js'
 import {fetchBlobs, type RegistryOptions} from '../pull/index.js'
 import {blobPath, type ImageRecord, type Store} from '../store/index.js'
 import {randomBytes} from '../sys/random.js'
@@ -82,6 +83,7 @@ type TarRecord =
 export async function exportArchive(store: Store, options: ExportOptions): Promise<ExportResult> {
   if (options.names.length === 0) throw new InvalidArgument('please provide both an output filename and an image reference to export')
   const ns = options.namespace
+  validateIdentifier(ns)
   const matcher = strictPlatformMatcher((options.platforms ?? []).map((p) => parsePlatform(p)))
   const images = options.names.map((n) => findImage(store, ns, n))
   const plan = new ExportPlan(store, ns, matcher, options)
@@ -124,17 +126,20 @@ class ExportPlan {
     private readonly options: ExportOptions,
   ) {}
 
-  /** Run `fn` under a lease that keeps whatever gets fetched until labels reference it. */
+  /**
+   * Run `fn`; whatever it fetches is held by a lease (made on the first fetch, so that an export
+   * of what is all here writes nothing to the store) until labels reference it.
+   */
   async withLease(fn: () => Promise<void>): Promise<void> {
-    const lease = this.store.leases.create(this.ns, {expiresAt: (Date.now() + LEASE_MS) * 1000})
-    this.leaseId = lease.id
     try {
       await fn()
     } finally {
-      try {
-        this.store.leases.delete(this.ns, lease.id)
-      } catch {
-        // collected after its expiry
+      if (this.leaseId !== undefined) {
+        try {
+          this.store.leases.delete(this.ns, this.leaseId)
+        } catch {
+          // collected after its expiry
+        }
       }
     }
   }
@@ -243,6 +248,7 @@ class ExportPlan {
     const first = descs[0]!
     const what = `${descKind(first.mediaType)} ${first.digest}${descs.length > 1 ? ` (and ${descs.length - 1} more)` : ''} of image ${JSON.stringify(image)}${platform ? ` for ${platform}` : ''}`
     this.options.onFetch?.({name: image, count: descs.length})
+    this.leaseId ??= this.store.leases.create(this.ns, {expiresAt: (Date.now() + LEASE_MS) * 1000}).id
     try {
       const {bytesTransferred} = await fetchBlobs(this.store, {namespace: this.ns, ref: image, descriptors: descs, leaseId: this.leaseId, registry: this.options.registry})
       return bytesTransferred

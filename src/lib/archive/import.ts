@@ -26,6 +26,7 @@ import {
   platformMatcher,
   strictPlatformMatcher,
 } from '../oci/index.js'
+import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
 import {type ImageTarget, type StagedBlob, type Staging, type Store} from '../store/index.js'
 import {dockerIndex} from './docker.js'
@@ -84,6 +85,7 @@ export async function importArchive(store: Store, options: ImportOptions): Promi
   if (options.skipDigestForNamed && !options.digests) throw new InvalidArgument('--skip-digest-for-named must be specified with --digests option')
   if (options.discardUnpackedLayers && !options.unpack) throw new InvalidArgument('--discard-unpacked-layers and --no-unpack are incompatible options')
   const ns = options.namespace
+  validateIdentifier(ns)
   const wanted = (options.platforms ?? []).map((p) => parsePlatform(p))
   // containerd: all platforms; --platform exactly (OnlyStrict); else the host and what it runs.
   const filter: PlatformMatcher | undefined = options.allPlatforms ? undefined : wanted.length > 0 ? strictPlatformMatcher(wanted) : platformMatcher()
@@ -266,12 +268,8 @@ function locate(store: Store, ns: string, contents: ArchiveContents, desc: Descr
 /** The bytes of an index or manifest (small: the parsers refuse more than 4 MiB). */
 function readBlob(store: Store, ns: string, staging: Staging, desc: Descriptor, staged: StagedBlob | undefined): Buffer {
   if (staged) return staging.readBytes(staged, 4 << 20)
-  return store.content.has(ns, desc.digest) ? store.content.readBytes(ns, desc.digest) : readShared(store, desc.digest)
-}
-
-function readShared(store: Store, digest: string): Buffer {
-  // Shareable but not yet recorded here: the blob file is on disk and was verified when written.
-  return store.content.readShareable(digest)
+  // Shareable but not yet recorded here: the file is on disk and was verified when written.
+  return store.content.has(ns, desc.digest) ? store.content.readBytes(ns, desc.digest) : store.content.readShareable(desc.digest)
 }
 
 /** containerd's FilterPlatforms: descriptors without a platform pass; others must match. */

@@ -134,6 +134,7 @@ export class Staging {
    */
   holds(digest: string, leaseId: string | undefined): boolean {
     const {db} = this.ctx
+    if (leaseId === undefined) return contentRowIn(db, this.ns, digest) !== undefined
     return db
       .transaction(() => {
         if (!contentRowIn(db, this.ns, digest)) return false
