@@ -90,7 +90,13 @@ export async function importArchive(store: Store, options: ImportOptions): Promi
   // containerd: all platforms; --platform exactly (OnlyStrict); else the host and what it runs.
   const filter: PlatformMatcher | undefined = options.allPlatforms ? undefined : wanted.length > 0 ? strictPlatformMatcher(wanted) : platformMatcher()
   const input = await openArchiveInput(options.input)
-  const staging = await store.openStaging(ns, 'import')
+  let staging: Staging
+  try {
+    staging = await store.openStaging(ns, 'import')
+  } catch (err) {
+    await input.close()
+    throw err
+  }
   try {
     let contents: ArchiveContents
     try {
