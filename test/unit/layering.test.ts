@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   images: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'sys', 'concurrency', 'tar', 'registry', 'snapshot'],
   pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry'],
   push: ['errors', 'oci', 'store', 'images', 'concurrency', 'registry'],
+  archive: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry', 'pull', 'tar'],
   runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry'],
   introspection: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'runtime'],
 }

@@ -16,6 +16,8 @@ export interface UnpackStoredOptions {
   readonly namespace: string
   readonly snapshotter: string
   readonly platform?: string
+  /** Several acceptable platforms, best first (instead of `platform`). */
+  readonly platforms?: readonly string[]
   readonly leaseId?: string
   /** fsync each extracted layer before recording it (`run --sync-fs`). */
   readonly syncFs?: boolean
@@ -27,7 +29,8 @@ export interface UnpackStoredOptions {
  * @throws NotFound (a blob missing here), DataLoss, InvalidArgument.
  */
 export async function unpackStoredImage(store: Store, target: Descriptor, options: UnpackStoredOptions): Promise<PlatformImage & {chainId: string}> {
-  const matcher = platformMatcher(options.platform ? [parsePlatform(options.platform)] : [])
+  const wanted = options.platforms ?? (options.platform ? [options.platform] : [])
+  const matcher = platformMatcher(wanted.map((p) => parsePlatform(p)))
   const reader = new ImageReader(store, options.namespace, matcher)
   const image = reader.platformImage(target)
   if (!image) throw new NotFound(`image content for ${target.digest} is incomplete; pull it again`, {suffixKind: true})

@@ -51,6 +51,7 @@ export {
   platformMatcher,
   platformToOci,
   sortByPreference,
+  strictPlatformMatcher,
   type HostFacts,
   type OciPlatform,
   type Platform,

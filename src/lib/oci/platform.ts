@@ -380,3 +380,31 @@ export function sortByPreference<T extends {platform?: Partial<OciPlatform> | un
   ranked.sort((a, b) => a.rank - b.rank || a.i - b.i)
   return ranked.map((r) => r.d)
 }
+
+/**
+ * containerd's `OnlyStrict` / `Ordered` matcher: exactly the wanted platforms (normalized os,
+ * architecture and variant equal; no compatible ones such as 386 for amd64), ranked in the order
+ * given. An empty or missing list means the host platform. Never throws.
+ */
+export function strictPlatformMatcher(wanted: readonly Platform[] = []): PlatformMatcher {
+  const same = (a: Platform, b: Platform): boolean => a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '')
+  const candidates: Platform[] = []
+  for (const w of wanted.length > 0 ? wanted : [hostPlatform()]) {
+    const n = normalizePlatform(w)
+    if (!candidates.some((c) => same(c, n))) candidates.push(n)
+  }
+  const rank = (p: Platform): number => {
+    const n = normalizePlatform(p)
+    return candidates.findIndex((c) => same(c, n))
+  }
+  return Object.freeze({
+    candidates: Object.freeze(candidates),
+    rank,
+    match: (p: Platform) => rank(p) >= 0,
+    less: (a: Platform, b: Platform) => {
+      const ra = rank(a)
+      const rb = rank(b)
+      return ra >= 0 && (rb < 0 || ra < rb)
+    },
+  })
+}

@@ -122,6 +122,40 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
   }
 }
 
+/** What `fetchBlobs` needs. */
+export interface FetchBlobsOptions {
+  readonly namespace: string
+  /** The repository the blobs come from (its tag or digest is not used). */
+  readonly ref: string
+  readonly descriptors: readonly Descriptor[]
+  /** Lease (in the namespace) the fetched blobs join. */
+  readonly leaseId?: string
+  readonly registry?: RegistryOptions
+  readonly maxConcurrentDownloads?: number
+  readonly onProgress?: ProgressListener
+}
+
+/**
+ * Fetch exactly `options.descriptors`, by digest, from the reference's repository into the
+ * namespace's content (verified, resumable, shared when the policy allows), without walking
+ * their children and without recording an image: for filling in blobs an image lacks (export).
+ * Returns the body bytes received. Throws InvalidArgument (reference), NotFound,
+ * PermissionDenied, Unavailable (registry), DataLoss.
+ */
+export async function fetchBlobs(store: Store, options: FetchBlobsOptions): Promise<{bytesTransferred: number}> {
+  const ref = parseReference(options.ref)
+  const registry = createRegistry(options.registry)
+  try {
+    const job = new FetchJob(store, options.namespace, ref, registry, options.onProgress ?? (() => {}), undefined, options.maxConcurrentDownloads ?? 3, undefined, false)
+    job.leaseId = options.leaseId
+    for (const desc of options.descriptors) job.fetchDescriptor(desc)
+    await job.drain()
+    return {bytesTransferred: registry.stats.blobBytes}
+  } finally {
+    registry.close()
+  }
+}
+
 /** One pull's walk over the descriptor tree, with a bounded pool for blob downloads. */
 class FetchJob {
   leaseId: string | undefined
@@ -180,6 +214,17 @@ class FetchJob {
   async handle(desc: Descriptor, depth = 0, metadataOnly = false): Promise<void> {
     if (isIndex(desc.mediaType) || isManifest(desc.mediaType)) return this.handleManifest(desc, depth, metadataOnly)
     void this.fetchTracked(desc)
+  }
+
+  /** Queue one blob (a manifest or index too) without walking what it references. */
+  fetchDescriptor(desc: Descriptor): void {
+    if (!isIndex(desc.mediaType) && !isManifest(desc.mediaType)) {
+      void this.fetchTracked(desc)
+      return
+    }
+    const done = this.downloads.run(async () => void (await this.fetchSmall(desc, refKey(desc))))
+    this.pending.push(done)
+    done.catch(() => undefined) // surfaced by drain()
   }
 
   /** Queue a blob download; the promise settles when the blob is in the store. */

@@ -204,6 +204,15 @@ export class ContentStore {
     return (this.ctx.db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? ORDER BY digest').all(ns) as ContentRow[]).map(toInfo)
   }
 
+  /** Records of `ns` whose label `key` has `value`, ordered by digest (e.g. compressed forms of a layer). */
+  findByLabel(ns: string, key: string, value: string): ContentInfo[] {
+    return (
+      this.ctx.db
+        .prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? AND json_extract(labels, ?) = ? ORDER BY digest')
+        .all(ns, `$.${JSON.stringify(key)}`, value) as ContentRow[]
+    ).map(toInfo)
+  }
+
   /** Path to the bytes, only if visible in `ns`. @throws NotFound, InvalidArgument (digest). */
   path(ns: string, digest: string): string {
     this.info(ns, digest)
@@ -215,6 +224,20 @@ export class ContentStore {
     const path = this.path(ns, digest)
     try {
       return readFileSync(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFound(`content digest ${digest}: blob file missing`, {cause: err, suffixKind: true})
+      throw err
+    }
+  }
+
+  /**
+   * The bytes of a blob this store holds on disk whether or not `ns`'s view has it: for reading a
+   * document the namespace may share (`canShare`) before recording it. @throws NotFound.
+   */
+  readShareable(digest: string): Buffer {
+    if (!this.ctx.db.prepare('SELECT 1 FROM blobs WHERE digest = ?').get(digest)) throw notFound(digest)
+    try {
+      return readFileSync(blobPath(this.ctx.root, digest))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFound(`content digest ${digest}: blob file missing`, {cause: err, suffixKind: true})
       throw err

@@ -90,6 +90,27 @@ export class ImageStore {
   }
 
   /**
+   * Record several images in one transaction (an import: all or none). A new name gets its
+   * labels; an existing one gets the new target and keeps its labels, with the given ones merged
+   * over them (containerd's import updates only the target). Each appends `/images/create` or
+   * `/images/update`; a name given twice is written twice, the later target winning.
+   * @throws InvalidArgument (namespace, name, target, labels).
+   */
+  putAll(ns: string, records: readonly ImageInput[]): Array<{image: ImageRecord; created: boolean}> {
+    const checked = records.map((r) => ({record: r, labels: this.validate(ns, r)}))
+    return this.db
+      .transaction(() => {
+        this.namespaces.ensureIn(ns)
+        return checked.map(({record, labels}) => {
+          const existing = this.exists(ns, record.name) ? this.get(ns, record.name) : undefined
+          this.write(ns, record, existing ? mergeLabels(existing.labels, labels, false) : labels, existing === undefined)
+          return {image: this.get(ns, record.name), created: existing === undefined}
+        })
+      })
+      .immediate()
+  }
+
+  /**
    * Create only (`images tag` without `--force`). @throws AlreadyExists
    * `image "<name>": already exists`, InvalidArgument.
    */

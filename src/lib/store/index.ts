@@ -10,6 +10,7 @@ import {ImageStore} from './images.js'
 import {LeaseStore} from './leases.js'
 import {NamespaceStore} from './namespaces.js'
 import {SnapshotStore} from './snapshots.js'
+import {Staging} from './staging.js'
 import {TaskStore} from './tasks.js'
 import {SCHEMA_VERSION} from './migrations.js'
 
@@ -31,6 +32,7 @@ export {
   type OpenWriterResult,
   type WriterOptions,
 } from './content.js'
+export {Staging, type StagedBlob, type StagedWriter} from './staging.js'
 export {
   extractKey,
   newSnapshotDirId,
@@ -86,6 +88,8 @@ export interface Store {
   readonly containers: ContainerStore
   readonly tasks: TaskStore
   readonly retention: Retention
+  /** A private, locked staging area for blobs of `ns` not yet known or wanted (imports). */
+  openStaging(ns: string, purpose: string): Promise<Staging>
   /** Counts of stored objects by kind, for `ctr info`. */
   counts(): Record<string, number>
   close(): void
@@ -101,12 +105,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const retention: Retention = {maxRows: options.config.eventRetentionRows, maxAgeSeconds: options.config.eventRetentionSeconds}
   const namespaces = new NamespaceStore(db, retention)
   const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as {n: number}).n
+  const contentContext = {db, root: options.root, retention, namespaces, policy: options.config.contentSharingPolicy}
   return {
     ...options,
     db,
     retention,
     namespaces,
-    content: new ContentStore({db, root: options.root, retention, namespaces, policy: options.config.contentSharingPolicy}),
+    content: new ContentStore(contentContext),
+    openStaging: (ns, purpose) => Staging.open(contentContext, ns, purpose),
     images: new ImageStore(db, retention, namespaces),
     leases: new LeaseStore(db, namespaces),
     snapshots: new SnapshotStore(db, retention, namespaces, options.config.contentSharingPolicy),

@@ -8,7 +8,7 @@
 // truncated compressed stream rejects with DataLoss. The consumer runs synchronously for each
 // chunk (no promise per chunk); an exception from it aborts the stream and rejects.
 import {spawn} from 'node:child_process'
-import {createReadStream} from 'node:fs'
+import {close as closeFdAsync, createReadStream, read as readFs} from 'node:fs'
 import {createGunzip, type ZlibOptions} from 'node:zlib'
 import {DataLoss, FailedPrecondition, InvalidArgument, NotImplemented} from '../../errors/index.js'
 import {MediaType, isLayer, layerCompression, normalizeMediaType, type LayerCompression} from '../../oci/index.js'
@@ -55,6 +55,10 @@ export function decideCompression(mediaType: string, head: Buffer, what: string)
   return found
 }
 
+function closeFd(fd: number): void {
+  closeFdAsync(fd, () => undefined)
+}
+
 /** Options for {@link streamLayer}. */
 export interface StreamOptions {
   /** Called with the total compressed bytes read so far. */
@@ -73,9 +77,8 @@ export interface StreamOptions {
 export function streamLayer(fd: number, compression: LayerCompression, consume: (chunk: Buffer) => void, options: StreamOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const {signal, onProgress, what} = options
-    const input = createReadStream('', {fd, start: 0, highWaterMark: READ_CHUNK, autoClose: true})
     let settled = false
-    const cleanups: (() => void)[] = [() => input.destroy()]
+    const cleanups: (() => void)[] = []
     const finish = (err?: unknown): void => {
       if (settled) return
       settled = true
@@ -96,14 +99,41 @@ export function streamLayer(fd: number, compression: LayerCompression, consume: 
       }
     }
     let read = 0
-    input.on('error', (err) => finish(err))
-    if (onProgress) input.on('data', (chunk: Buffer | string) => onProgress((read += chunk.length)))
+    /** The compressed input for a decompressor: a stream that owns (and closes) the descriptor. */
+    const compressedInput = () => {
+      const input = createReadStream('', {fd, start: 0, highWaterMark: READ_CHUNK, autoClose: true})
+      cleanups.push(() => input.destroy())
+      input.on('error', (err) => finish(err))
+      if (onProgress) input.on('data', (chunk: Buffer | string) => onProgress((read += chunk.length)))
+      return input
+    }
 
     switch (compression) {
-      case 'none':
-        input.on('data', deliver)
-        input.on('end', () => finish())
+      case 'none': {
+        // The consumer is synchronous, so one buffer serves every read: fresh 1 MiB chunks
+        // would leave tens of megabytes of dead buffers between V8's collections.
+        // The descriptor is closed when no read is in flight, never under one.
+        const buffer = Buffer.allocUnsafe(READ_CHUNK)
+        let reading = false
+        const next = (): void => {
+          reading = true
+          readFs(fd, buffer, 0, buffer.length, read, (err, n) => {
+            reading = false
+            if (settled) return closeFd(fd)
+            if (err) return finish(err)
+            if (n === 0) return finish()
+            read += n
+            onProgress?.(read)
+            deliver(buffer.subarray(0, n))
+            if (!settled) next()
+          })
+        }
+        cleanups.push(() => {
+          if (!reading) closeFd(fd)
+        })
+        next()
         return
+      }
       case 'gzip': {
         // Paused mode with a deep read buffer: zlib schedules its next inflate before our
         // consumer runs (on 'readable'), so inflating and extracting overlap. In flowing mode
@@ -116,7 +146,7 @@ export function streamLayer(fd: number, compression: LayerCompression, consume: 
           while (!settled && (chunk = gunzip.read() as Buffer | null) !== null) deliver(chunk)
         })
         gunzip.on('end', () => finish())
-        input.pipe(gunzip)
+        compressedInput().pipe(gunzip)
         return
       }
       case 'zstd': {
@@ -137,7 +167,7 @@ export function streamLayer(fd: number, compression: LayerCompression, consume: 
           if (code === 0) finish()
           else finish(new DataLoss(`${what}: corrupt zstd data: ${stderr.trim().split('\n').pop() || `zstd exited with ${code ?? sig}`}`))
         })
-        input.pipe(child.stdin)
+        compressedInput().pipe(child.stdin)
         return
       }
     }

@@ -11,6 +11,7 @@ import {
   platformMatcher,
   platformToOci,
   sortByPreference,
+  strictPlatformMatcher,
   type HostFacts,
   type OciPlatform,
   type Platform,
@@ -352,5 +353,30 @@ describe('hostPlatform', () => {
     const formatted = formatPlatform(host)
     assert.equal(formatPlatform(parsePlatform(formatted)), formatted)
     assert.equal(platformMatcher([parsePlatform(formatted)]).match(host), true)
+  })
+})
+
+describe('strictPlatformMatcher (containerd OnlyStrict / Ordered)', () => {
+  const p = (os: string, architecture: string, variant?: string): Platform => (variant ? {os, architecture, variant} : {os, architecture})
+  test('only the given platforms, normalized; none of what they could also run', () => {
+    const m = strictPlatformMatcher([p('linux', 'amd64')])
+    assert.equal(m.match(p('linux', 'amd64')), true)
+    assert.equal(m.match(p('linux', 'x86_64')), true)
+    assert.equal(m.match(p('linux', '386')), false)
+    assert.equal(platformMatcher([p('linux', 'amd64')]).match(p('linux', '386')), true)
+    const arm = strictPlatformMatcher([p('linux', 'arm64')])
+    assert.equal(arm.match(p('linux', 'arm64', 'v8')), true)
+    assert.equal(arm.match(p('linux', 'arm', 'v7')), false)
+  })
+
+  test('ranked in the order given', () => {
+    const m = strictPlatformMatcher([p('linux', 'arm64'), p('linux', 'amd64')])
+    assert.equal(m.less(p('linux', 'arm64'), p('linux', 'amd64')), true)
+    assert.equal(m.less(p('linux', 'amd64'), p('linux', 'arm64')), false)
+    assert.equal(m.less(p('linux', 'amd64'), p('linux', 's390x')), true)
+  })
+
+  test('no list means the host', () => {
+    assert.equal(strictPlatformMatcher().match(host), true)
   })
 })
