@@ -27,6 +27,8 @@ export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = 
   'content:rm': {args: ['sha256:x'], surplus: 'variadic'},
   'images:check': {args: [], surplus: 'variadic'},
   'images:convert': {args: ['a', 'b'], surplus: 'ignored'},
+  'images:export': {args: ['out.tar', 'ref'], surplus: 'variadic'},
+  'images:import': {args: ['in.tar'], surplus: 'ignored'},
   'images:inspect': {args: ['ref'], surplus: 'ignored'},
   'images:label': {args: ['ref'], surplus: 'variadic'},
   'images:ls': {args: [], surplus: 'variadic'},

@@ -23,6 +23,7 @@ printed. A bad archive (tampered, missing or truncated content, paths leading ou
     '<%= config.bin %> images import --base-name foo/bar --digests foobar.tar',
     '<%= config.bin %> images import --all-platforms --no-unpack multi.tar',
   ]
+  static override strict = false // as ctr: the first argument is the archive, the rest is ignored (Args().First())
   static override args = {in: Args.string({required: true, description: 'archive file, or - for stdin'})}
   static override flags = {
     'base-name': Flags.string({summary: 'base image name for added images; when given, only images with this name prefix are imported'}),
