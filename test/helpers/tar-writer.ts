@@ -45,7 +45,7 @@ export interface TarWriteOptions {
    * (typeflags `L` and `K`) instead of PAX for names; PAX is still used for everything else.
    */
   longNames?: LongNameFormat
-  /** Omit the two terminating zero blocks (for truncated-archive fixtures). */
+  /** Omit the two terminating zero blocks (as umoci's layers; cut the result further for truncated-archive fixtures). */
   omitTrailer?: boolean
 }
 

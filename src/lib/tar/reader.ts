@@ -3,9 +3,13 @@
 //
 // Formats: ustar (with prefix), PAX (`x` local headers; `g` global headers are skipped, as
 // containerd does), GNU (`L`/`K` long names, base-256 numbers, old GNU magic) and v7. Invariants:
-// every header's checksum is verified; an archive must end with an end-of-archive zero block
-// (anything after it is not parsed, only counted by the caller's hash) — except a stream of zero
-// bytes, which is an empty archive; every malformed or truncated archive throws DataLoss, and an
+// every header's checksum is verified; the archive ends at its first end-of-archive zero block
+// (one is enough, as in Go's archive/tar; anything after it is not parsed, only counted by the
+// caller's hash) or, with no zero block at all, where the stream ends after a whole member —
+// right after its data counts too, before any of its padding: umoci writes its layers that way
+// (Go's tar.Writer, never closed), and Go's archive/tar, so containerd, reads them. A stream that
+// ends inside a header, inside a member's data, part-way through its padding, or after an
+// extended header without its entry is truncated; every malformed or truncated archive throws DataLoss, and an
 // entry type or PAX extension we do not implement (GNU sparse, volume labels, ...) throws
 // NotImplemented naming the entry. Header-only types (links, devices, dirs, fifos) carry no data
 // whatever their size field says, as in Go's archive/tar. Names must be valid UTF-8 without NULs.
@@ -87,9 +91,10 @@ export class TarReader {
   /** Bytes of a header split across chunks. */
   private readonly pending = Buffer.allocUnsafe(BLOCK)
   private pendingLength = 0
-  /** Data bytes of the current member still to come, then padding bytes to skip. */
+  /** Data bytes of the current member still to come, then padding bytes to skip (of `memberPadding`). */
   private remaining = 0
   private padding = 0
+  private memberPadding = 0
   private target = Target.Skip
   private special: Buffer[] = []
   private pax: PaxOverrides | undefined
@@ -102,7 +107,7 @@ export class TarReader {
 
   constructor(private readonly sink: TarSink) {}
 
-  /** True once the end-of-archive block has been read. */
+  /** True once the end-of-archive block has been read (nothing after it is parsed). */
   get finished(): boolean {
     return this.state === State.Done
   }
@@ -135,14 +140,25 @@ export class TarReader {
     }
   }
 
-  /** The stream has ended. @throws DataLoss when it ended before the end-of-archive block. */
+  /**
+   * The stream has ended: after the end-of-archive block, or without one after a whole member
+   * (or right after its data, none of its padding read, as Go's reader allows), or at once: an
+   * empty archive.
+   * @throws DataLoss when it ended inside a header, a member's data, part-way through its padding,
+   * or right after an extended header (PAX, GNU long name) that still waited for its entry.
+   */
   end(): void {
     if (this.state === State.Done) return
-    if (this.offset === 0 && this.pendingLength === 0) {
-      this.state = State.Done // zero bytes: an empty archive
+    const boundary = this.state === State.Header ? this.pendingLength === 0 : this.remaining === 0 && this.padding === this.memberPadding
+    if (boundary) {
+      if (this.pax || this.longName !== undefined || this.longLink !== undefined) {
+        throw new DataLoss(`tar archive truncated at byte ${this.offset}: extended header not followed by an entry`)
+      }
+      this.state = State.Done
       return
     }
-    const where = this.current ? ` in entry ${JSON.stringify(this.current)}` : ''
+    const name = JSON.stringify(this.current)
+    const where = this.state === State.Header ? (this.current ? ` in the header after entry ${name}` : ' in the first header') : ` in entry ${name} (inside ${this.remaining > 0 ? 'its data' : 'its padding'})`
     throw new DataLoss(`tar archive truncated at byte ${this.offset + this.pendingLength}${where}: unexpected end of data`)
   }
 
@@ -197,7 +213,7 @@ export class TarReader {
   private startData(size: number, target: Target): void {
     this.target = target
     this.remaining = size
-    this.padding = (BLOCK - (size % BLOCK)) % BLOCK
+    this.padding = this.memberPadding = (BLOCK - (size % BLOCK)) % BLOCK
     if (size > 0) {
       this.state = State.Data
       return

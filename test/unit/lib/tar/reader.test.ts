@@ -186,19 +186,60 @@ describe('tar reader', () => {
     assert.match(kindOf(() => read(Buffer.alloc(2048, 0x41))), /^data loss: /)
   })
 
-  test('truncation: inside a header, inside data, missing end-of-archive block', () => {
-    const tar = writeTar([{path: 'file', type: 'file', content: Buffer.alloc(2000, 1)}])
-    assert.match(kindOf(() => read(tar.subarray(0, 300))), /^data loss: tar archive truncated/)
-    assert.match(kindOf(() => read(tar.subarray(0, 1200))), /^data loss: tar archive truncated at byte 1200 in entry "file"/)
-    assert.match(kindOf(() => read(writeTar([{path: 'a', type: 'file', content: 'x'}], {omitTrailer: true}))), /^data loss: tar archive truncated/)
+  test('truncation: inside a header, inside data, part-way through padding, after an extended header', () => {
+    const tar = writeTar([{path: 'file', type: 'file', content: Buffer.alloc(2000, 1)}, {path: 'next', type: 'file', content: 'x'}])
+    assert.match(kindOf(() => read(tar.subarray(0, 300))), /^data loss: tar archive truncated at byte 300 in the first header: unexpected end of data$/)
+    assert.match(kindOf(() => read(tar.subarray(0, 1200))), /^data loss: tar archive truncated at byte 1200 in entry "file" \(inside its data\)/)
+    assert.match(kindOf(() => read(tar.subarray(0, 512 + 2001))), /^data loss: tar archive truncated at byte 2513 in entry "file" \(inside its padding\)/)
+    assert.match(kindOf(() => read(tar.subarray(0, 512 + 2040), 100)), /^data loss: tar archive truncated at byte 2552 in entry "file" \(inside its padding\)/)
+    assert.match(kindOf(() => read(tar.subarray(0, 2560 + 100))), /^data loss: tar archive truncated at byte 2660 in the header after entry "file"/)
     const pax = writeTar([{path: 'x'.repeat(200), type: 'file'}])
-    assert.match(kindOf(() => read(pax.subarray(0, 1024))), /^data loss: /) // PAX header without its entry
+    assert.match(kindOf(() => read(pax.subarray(0, 1024))), /^data loss: tar archive truncated at byte 1024: extended header not followed by an entry$/)
+    const gnu = writeTar([{path: 'y'.repeat(200), type: 'file'}], {longNames: 'gnu'})
+    assert.match(kindOf(() => read(gnu.subarray(0, 1024))), /^data loss: .*extended header not followed by an entry$/)
+  })
+
+  // Issue 11 item 5: umoci's layers end after the last member's data, without its padding and
+  // without the two zero blocks (Go's tar.Writer, never closed), and `ctr images pull` said "tar
+  // archive truncated at byte … unexpected end of data". Go's archive/tar, so containerd, reads them.
+  test('regression: an archive that ends after a whole member, without end-of-archive blocks, is complete', () => {
+    const entries: TarEntry[] = [
+      {path: 'dir/', type: 'dir'},
+      {path: 'dir/padded', type: 'file', content: 'needs padding'},
+      {path: 'dir/exact', type: 'file', content: Buffer.alloc(1024, 7)}, // ends on a block: no padding
+      {path: 'dir/link', type: 'symlink', linkname: 'padded'},
+      {path: 'l'.repeat(150), type: 'file', content: 'a PAX name'},
+    ]
+    const complete = read(writeTar(entries))
+    const bare = writeTar(entries, {omitTrailer: true})
+    for (const chunk of [bare.length, 1, 7, 511, 512, 513, 4096]) assert.deepEqual(read(bare, chunk), complete, `chunks of ${chunk}`)
+    // Ending right after a header-only member or a member without padding, too.
+    assert.deepEqual(read(writeTar(entries.slice(0, 1), {omitTrailer: true})).map((r) => r.header.path), ['dir/'])
+    assert.deepEqual(read(writeTar(entries.slice(0, 3), {omitTrailer: true})).map((r) => r.data.length), [0, 13, 1024])
+    // One zero block is an end too (Go's reader stops there as well).
+    assert.deepEqual(read(Buffer.concat([bare, Buffer.alloc(512)])), complete)
+  })
+
+  test('regression: an archive that ends right after the last data, before its padding (umoci), is complete', () => {
+    const entries: TarEntry[] = [{path: 'a', type: 'file', content: 'first'}, {path: 'b', type: 'file', content: 'y'.repeat(23)}]
+    const complete = read(writeTar(entries))
+    const umoci = writeTar(entries, {omitTrailer: true}).subarray(0, 4 * 512 - (512 - 23)) // b's data, none of its padding
+    for (const chunk of [umoci.length, 1, 23, 512, 1000]) assert.deepEqual(read(umoci, chunk), complete, `chunks of ${chunk}`)
+    // Part of the padding is not an end: that stream was cut.
+    assert.match(kindOf(() => read(Buffer.concat([umoci, Buffer.alloc(1)]))), /^data loss: tar archive truncated at byte 1560 in entry "b" \(inside its padding\)/)
+    // Nor is a PAX header's data without padding and entry.
+    const pax = writeTar([{path: 'p'.repeat(150), type: 'file'}], {omitTrailer: true})
+    const paxSize = Number.parseInt(pax.toString('latin1', 124, 135), 8)
+    assert.match(kindOf(() => read(pax.subarray(0, 512 + paxSize))), /extended header not followed by an entry$/)
   })
 
   test('an empty stream is an empty archive; bytes after the end-of-archive block are not parsed', () => {
     assert.deepEqual(read(Buffer.alloc(0)), [])
     const tar = Buffer.concat([writeTar([{path: 'a', type: 'file', content: 'x'}]), Buffer.from('trailing garbage that is not a header')])
     assert.deepEqual(read(tar).map((r) => r.header.path), ['a'])
+    // Record padding (GNU tar fills to 10 KiB) and junk after it alike.
+    const padded = Buffer.concat([writeTar([{path: 'a', type: 'file', content: 'x'}]), Buffer.alloc(9 * 1024), Buffer.alloc(700, 0x41)])
+    assert.deepEqual(read(padded, 1000).map((r) => r.header.path), ['a'])
     const lone = Buffer.concat([writeTar([{path: 'a', type: 'file'}], {omitTrailer: true}), Buffer.alloc(512)])
     assert.deepEqual(read(lone).map((r) => r.header.path), ['a'])
   })
