@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   images: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'sys', 'concurrency', 'tar', 'registry', 'snapshot'],
   pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry'],
   runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry'],
+  checkpoint: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'runtime'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']
 

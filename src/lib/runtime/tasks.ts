@@ -75,6 +75,8 @@ export function taskPaths(state: string, ns: string, id: string) {
     runcLog: join(dir, 'runc.log'),
     attach: join(dir, 'attach'),
     execs: join(dir, 'execs'),
+    /** Present once a `checkpoint --exit` is about to stop the task: its exit is a clean stop. */
+    checkpointed: join(dir, 'checkpointed'),
   }
 }
 export type TaskPaths = ReturnType<typeof taskPaths>
@@ -85,6 +87,8 @@ export interface StartOptions {
   readonly nullIo?: boolean
   /** Write the task's pid here (atomically) once it runs. */
   readonly pidFile?: string
+  /** Restore the task from a CRIU image instead of starting its process (detached only). */
+  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string}
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
@@ -131,6 +135,10 @@ function observeExit(t: TaskRecord, paths: TaskPaths): TaskExit | undefined {
 /** The exit conmon recorded for the task, with its OOM marker, or undefined. */
 function conmonExit(paths: TaskPaths): TaskExit | undefined {
   const recorded = readExitFile(paths.exitFile)
+  if (recorded && existsSync(paths.checkpointed)) {
+    // CRIU stopped it (conmon sees SIGKILL, 137) after a complete dump: a deliberate, clean stop.
+    return {...recorded, exitStatus: 0, known: true, oom: false}
+  }
   return recorded && {...recorded, oom: existsSync(paths.oomFile)}
 }
 
@@ -270,13 +278,14 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
       terminal,
       stdin: terminal && !options.nullIo,
       exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
+      ...(options.restore ? {restore: options.restore} : {}),
     })
     rt.store.tasks.created(rt.ns, id, task.instance, {pid: started.pid, pidStart: processStartTime(started.pid), monitorPid: started.conmonPid}, {
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
       io: {stdout: options.nullIo ? '' : paths.log, stderr: options.nullIo ? '' : paths.log, terminal},
     })
-    await rt.runc.start(id)
+    if (!options.restore) await rt.runc.start(id) // a restored container runs already
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
     rt.store.tasks.started(rt.ns, id, task.instance)
     return rt.store.tasks.get(rt.ns, id)
