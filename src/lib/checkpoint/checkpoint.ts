@@ -4,7 +4,7 @@
 // `containerd.io/checkpoint=true`, publish `/tasks/checkpointed`, resume (or leave the task stopped
 // with `exit`). The dump holds the process's memory: it is written only to 0700 directories and
 // blobs, and removed once stored.
-import {createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {FailedPrecondition, InvalidArgument} from '../errors/index.js'
 import {type Descriptor, sha256Digest} from '../oci/index.js'
@@ -13,7 +13,7 @@ import {SnapshotService, Snapshotter} from '../snapshot/index.js'
 import {appendEvent, type Labels, type Store, withLease} from '../store/index.js'
 import {writeTreeTar, type WrittenBlob} from './archive.js'
 import {type Criu, findCriu} from './criu.js'
-import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName} from './format.js'
+import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
 
 export interface CheckpointOptions {
   /** Image name; default `containerd.io/checkpoint/<id>:<date>`. */
@@ -90,7 +90,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   const {store, ns} = rt
   const criu: Criu | undefined = options.task ? findCriu(store.config) : undefined
   const container = store.containers.get(ns, id)
-  const name = options.name ?? defaultCheckpointName(id)
+  const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
   if (!options.imagePath && store.images.find(ns, name)) throw new FailedPrecondition(`image ${JSON.stringify(name)}: already exists`)
   const found = store.tasks.find(ns, id)
   const task = found ? await getTask(rt, id) : undefined
@@ -138,6 +138,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
         const file = join(scratch, 'criu.tar')
         const blob = await writeTreeTar(dumpDir, file)
         manifests.push({...(await ingestFile(store, ns, leaseId, file, blob, CheckpointMediaType.criu)), platform})
+        chmodSync(store.content.path(ns, blob.digest), 0o600) // the process's memory: root only
         rmSync(dumpDir, {recursive: true, force: true}) // the memory is in the store now
         rmSync(file, {force: true})
         const spec = Buffer.from(containerSpec(store, ns, id))

@@ -16,7 +16,7 @@ import type {ContainerRecord, ImageRecord, TaskRecord} from '../store/index.js'
 import {extractTar} from './archive.js'
 import {findCriu} from './criu.js'
 import {criuLogTail} from './checkpoint.js'
-import {Annotation, CheckpointMediaType, findDescriptor, imageTarget, parseCheckpointIndex, requiredAnnotation} from './format.js'
+import {Annotation, CheckpointMediaType, findDescriptor, imageTarget, parseCheckpointIndex, requiredAnnotation, storedImageName} from './format.js'
 
 export interface RestoreOptions {
   /** Apply the checkpoint's rw layer onto the new snapshot. */
@@ -34,14 +34,11 @@ export interface RestoreResult {
 
 /** The checkpoint image: from the store, else pulled (`ctr c restore` fetches on NotFound). */
 async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryOptions | undefined): Promise<ImageRecord> {
-  try {
-    return rt.store.images.get(rt.ns, ref)
-  } catch (err) {
-    if (!isNotFound(err)) throw err
-  }
+  const found = rt.store.images.find(rt.ns, ref) ?? rt.store.images.find(rt.ns, storedImageName(ref))
+  if (found) return found
   const {fetchImage} = await import('../pull/index.js')
-  await fetchImage(rt.store, {namespace: rt.ns, ref, registry: registry ?? {}, allPlatforms: true} as never)
-  return rt.store.images.get(rt.ns, ref)
+  const fetched = await fetchImage(rt.store, {namespace: rt.ns, ref, registry: registry ?? {}, allPlatforms: true})
+  return rt.store.images.get(rt.ns, fetched.name)
 }
 
 /**
@@ -59,11 +56,13 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const index = parseCheckpointIndex(image.target.digest, store.content.readBytes(ns, image.target.digest))
   const baseName = requiredAnnotation(index, Annotation.imageName, 'image name')
   const snapshotter = requiredAnnotation(index, Annotation.snapshotter, 'snapshotter')
+  // --live without a dump says so first (containerd would stop at the missing spec: the same
+  // checkpoint, made without --task, lacks both).
+  const criuDesc = findDescriptor(index, CheckpointMediaType.criu)
+  if (options.live && !criuDesc) throw new NotFound(`checkpoint not found in index ${index.digest}`)
   const configDesc = findDescriptor(index, CheckpointMediaType.config, CheckpointMediaType.configProto)
   if (!configDesc) throw new NotFound('media type not found', {suffixKind: false})
   const runtime = index.annotations[Annotation.runtime] ?? DEFAULT_RUNTIME
-  const criuDesc = findDescriptor(index, CheckpointMediaType.criu)
-  if (options.live && !criuDesc) throw new NotFound(`checkpoint not found in index ${index.digest}`)
   const rwDesc = options.rw ? findDescriptor(index, CheckpointMediaType.rwLayer, 'application/vnd.containerd.container.rw.tar') : undefined
   if (options.rw && !rwDesc) throw new NotFound(`rw layer not found in index ${index.digest}`)
 
