@@ -1,6 +1,6 @@
 // Checkpoint and restore (seed 002) end to end with real CRIU (the private install setup makes),
 // runc and conmon: a counting process resumes its count after restore under a new id, in place
-// and in another namespace; --exit leaves it stopped; --rw carries file changes; checkpoint images
+// and in another namespace; a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
 // no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
@@ -136,6 +136,23 @@ describe('checkpoint and restore', {skip}, () => {
     await waitFor('the plain copy to count', () => counts(sb, 'default', withoutRw).length >= 1)
     assert.equal(counts(sb, 'default', withoutRw)[0], 1)
     for (const t of [id, withRw, withoutRw]) sb.ok(['tasks', 'rm', '-f', t])
+  })
+
+  test('a server listening on a TCP port answers again after restore (loopback up in the restored namespace)', async () => {
+    const id = env.id('web')
+    sb.ok(['run', '-d', bb, id, 'sh', '-c', 'mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www'])
+    const get = (): string => {
+      const pid = taskList(sb).get(id)?.pid
+      if (!pid) return ''
+      return spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'], {encoding: 'utf8', timeout: 10_000}).stdout ?? ''
+    }
+    await waitFor('the server to answer', () => get() === 'hello\n')
+    const name = sb.ok(['tasks', 'checkpoint', '--exit', id]).trim()
+    sb.ok(['tasks', 'rm', id])
+    sb.ok(['containers', 'rm', id])
+    sb.ok(['containers', 'restore', '--rw', '--live', id, name])
+    assert.equal(get(), 'hello\n')
+    sb.ok(['tasks', 'rm', '-f', id])
   })
 
   test('restore --live of a checkpoint made without --task fails with containerd\'s words', () => {

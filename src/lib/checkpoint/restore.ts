@@ -3,6 +3,7 @@
 // chain (plus the rw layer with `rw`), the checkpoint's spec with the new id's cgroup, the record,
 // then a task under conmon — CRIU-restored with `live`, else started afresh. The image is pulled
 // from its registry when it is not in the store, as ctr does.
+import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, isNotFound, NotFound} from '../errors/index.js'
@@ -79,7 +80,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const {chainId} = await unpackStoredImage(store, target, {namespace: ns, snapshotter})
 
   // The spec: the checkpointed one, with this store's cgroup for the new id.
-  const spec = JSON.parse(store.content.readBytes(ns, configDesc.digest).toString('utf8')) as {linux?: {cgroupsPath?: string}}
+  const spec = JSON.parse(store.content.readBytes(ns, configDesc.digest).toString('utf8')) as RestoredSpec
   if (spec.linux) spec.linux.cgroupsPath = cgroupsPathFor(ns, id, cgroupParentFor(store.state))
 
   const snapshots = new SnapshotService(store, ns, snapshotter)
@@ -124,6 +125,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
       if (tail) throw new FailedPrecondition(`restore of task ${id} failed: ${tail}`, {cause: err})
       throw err
     }
+    if (restoreFrom && ownNetns(spec)) loopbackUp(task.pid)
     return {container: container!, task}
   } catch (err) {
     try {
@@ -135,4 +137,22 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   } finally {
     rmSync(scratch, {recursive: true, force: true})
   }
+}
+
+type RestoredSpec = {linux?: {cgroupsPath?: string; namespaces?: {type: string; path?: string}[]}}
+
+/** Whether the container has a network namespace of its own (not the host's, not a pinned one). */
+function ownNetns(spec: RestoredSpec): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === 'network' && !n.path)
+}
+
+/**
+ * Bring loopback up in a restored container's network namespace. runc's init does it for a new
+ * container; a CRIU restore into runc's fresh namespace leaves `lo` down, so a restored server
+ * could not be reached on 127.0.0.1 from inside. Uses the host's nsenter and ip (CRIU needs ip).
+ * @throws FailedPrecondition when it cannot.
+ */
+function loopbackUp(pid: number): void {
+  const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up'], {encoding: 'utf8', timeout: 10_000})
+  if (r.status !== 0) throw new FailedPrecondition(`restored task: cannot bring loopback up: ${(r.stderr || r.error?.message || '').trim()}`)
 }
