@@ -140,3 +140,11 @@ const runBench = await benchRun({repo, work, rounds: RUN_ROUNDS, cycleRounds: RU
 console.log(`\n${runBench.title} — medians of ${RUN_ROUNDS} interleaved runs (lifecycle: ${RUN_CYCLE_ROUNDS} rounds); anchor: ${runBench.anchor}`)
 for (const note of runBench.notes) console.log(`  ${note}`)
 printRows(runBench.rows)
+
+// The checkpoint issue: checkpoint + restore through an image, against runc + CRIU by hand.
+const {benchCheckpoint} = await import('./bench-checkpoint.mjs')
+const CHECKPOINT_ROUNDS = Number(process.env.BENCH_CHECKPOINT_ROUNDS ?? 3)
+const ck = await benchCheckpoint({repo, work, rounds: CHECKPOINT_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+console.log(`\n${ck.title} — medians of ${CHECKPOINT_ROUNDS} interleaved rounds; anchor: ${ck.anchor}`)
+for (const note of ck.notes) console.log(`  ${note}`)
+printRows(ck.rows)

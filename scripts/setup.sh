@@ -38,7 +38,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # CRIU for checkpoint/restore: a private install (Debian unstable's 4.2) under .criu/, see the script.
-bash scripts/install-criu.sh
+bash scripts/install-criu.sh || echo "setup: installing CRIU failed; checkpoint and restore will not work" >&2
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies" >&2

@@ -155,6 +155,21 @@ describe('checkpoint and restore', {skip}, () => {
     sb.ok(['tasks', 'rm', '-f', id])
   })
 
+  test('--image-path keeps the dump in that directory (root-only), makes no image and prints nothing', async () => {
+    const id = env.id('imgpath')
+    await startCounter('default', id, 2)
+    const dir = join(sb.dir, 'dump')
+    const work = join(sb.dir, 'dump-work')
+    const before = sb.ok(['images', 'ls', '-q', '--all'])
+    assert.equal(sb.ok(['tasks', 'checkpoint', '--image-path', dir, '--work-path', work, id]), '')
+    assert.ok(existsSync(join(dir, 'inventory.img')), 'CRIU wrote its images there')
+    assert.ok(existsSync(join(work, 'dump.log')), 'and its log to the work path')
+    assert.equal(statSync(dir).mode & 0o777, 0o700)
+    assert.equal(sb.ok(['images', 'ls', '-q', '--all']), before)
+    assert.equal(taskList(sb).get(id)?.status, 'RUNNING')
+    sb.ok(['tasks', 'rm', '-f', id])
+  })
+
   test('restore --live of a checkpoint made without --task fails with containerd\'s words', () => {
     const id = env.id('notask')
     sb.ok(['containers', 'create', bb, id, 'true'])

@@ -3,6 +3,7 @@
 // encoded by node-tar (Header, Pax; loaded lazily), the walk and the whiteout conversion are ours
 // (node-tar's Pack cannot read xattrs or emit synthetic whiteout entries). The stream is hashed as
 // it is written, so the blob can go through the content store's verified ingest.
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createReadStream, createWriteStream, lstatSync, mkdirSync, readdirSync, readlinkSync, type Stats} from 'node:fs'
 import {join} from 'node:path'
@@ -63,7 +64,7 @@ export async function writeTreeTar(dir: string, file: string, options: TreeTarOp
       } else if (st.isFile()) {
         yield header({path, type: 'File', size: st.size, ...base(st)})
         let written = 0
-        for await (const chunk of createReadStream(full)) {
+        for await (const chunk of createReadStream(full, {highWaterMark: 1 << 20})) {
           written += (chunk as Buffer).length
           yield chunk as Buffer
         }
@@ -107,9 +108,15 @@ export async function writeTreeTar(dir: string, file: string, options: TreeTarOp
   return {digest: `sha256:${hash.digest('hex')}`, size}
 }
 
-/** Extract a plain tar of regular files and directories (a CRIU image dir) into `dir` (created 0700). */
+/**
+ * Extract a plain tar of regular files and directories (a CRIU image dir) into `dir` (created
+ * 0700), owners and modes kept. GNU tar does it about ten times faster than node-tar (100 MiB:
+ * 0.2 s against 2.2 s here), and a restore waits for it; node-tar is the fallback without one.
+ */
 export async function extractTar(file: string, dir: string): Promise<void> {
   mkdirSync(dir, {recursive: true, mode: 0o700})
-  const {x} = tar()
-  await x({file, cwd: dir, preserveOwner: true, strict: true})
+  const r = spawnSync('tar', ['-x', '-f', file, '-C', dir, '--same-owner', '--same-permissions', '--no-overwrite-dir'], {encoding: 'utf8'})
+  if (r.status === 0) return
+  if (r.error === undefined) throw new Error(`cannot extract the checkpoint's CRIU image: ${r.stderr.trim()}`)
+  await tar().x({file, cwd: dir, preserveOwner: true, strict: true})
 }

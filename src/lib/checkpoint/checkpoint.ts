@@ -65,7 +65,7 @@ async function ingestFile(store: Store, ns: string, leaseId: string, file: strin
         await w.abort()
         return ingestFile(store, ns, leaseId, file, blob, mediaType, labels)
       }
-      for await (const chunk of createReadStream(file)) await w.write(chunk as Buffer)
+      for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) await w.write(chunk as Buffer)
       await w.commit({mediaType, labels})
     } catch (err) {
       await w.abort()
