@@ -1,6 +1,6 @@
 // Checkpoint and restore (seed 002) end to end with real CRIU (the private install setup makes),
-// runc and conmon: a counting process resumes its count after restore under a new id, in place
-// and in another namespace; a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
+// runc and conmon: a counting process resumes its count after restore under a new id, in place,
+// in another namespace and in another store (pushed to a registry and pulled by restore); a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
 // no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
@@ -10,7 +10,8 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {type Sandbox, sandbox} from '../helpers/cli.js'
 import {busyboxImage} from '../helpers/oci-image.js'
-import {eventsOf, openDb, type RuntimeEnv, runtimeSkipReason, startRuntimeEnv, storedEvents, taskList, taskRow, waitFor} from '../helpers/tasks.js'
+import {pushStoredImage} from '../helpers/push-stored.js'
+import {cleanupSandbox, eventsOf, openDb, type RuntimeEnv, runtimeSkipReason, startRuntimeEnv, storedEvents, taskList, taskRow, waitFor} from '../helpers/tasks.js'
 import {findCriu} from '../../src/lib/checkpoint/criu.js'
 
 function skipReason(): string | false {
@@ -118,6 +119,28 @@ describe('checkpoint and restore', {skip}, () => {
     assert.equal(sb.run(['images', 'ls', '-q', '--all']).stdout.includes(name), false, 'the image is in nsb only')
     sb.ok(['-n', 'nsb', 'tasks', 'rm', '-f', id])
     sb.ok(['tasks', 'rm', '-f', id])
+  })
+
+  test('live migration: a checkpoint pushed to a registry is pulled and restored in another store, and counts on', async () => {
+    const id = env.id('migrate')
+    await startCounter('default', id)
+    const name = sb.ok(['tasks', 'checkpoint', '--exit', '--name', 'checkpoint/migrate:1', id]).trim()
+    const stoppedAt = last(counts(sb, 'default', id))
+    const db = openDb(sb)
+    const row = db.prepare("SELECT target_media_type AS mediaType, target_digest AS digest, target_size AS size FROM images WHERE namespace = 'default' AND name = ?").get(name) as {mediaType: string; digest: string; size: number}
+    db.close()
+    await pushStoredImage(sb.root, env.reg.host, 'checkpoint/migrate', '1', row)
+    const other = sandbox('berth-rt-other-')
+    try {
+      const ref = `${env.reg.host}/checkpoint/migrate:1`
+      other.ok(['containers', 'restore', '--plain-http', '--rw', '--live', id, ref])
+      await waitFor('the migrated task to count', () => counts(other, 'default', id).length >= 2)
+      assert.equal(counts(other, 'default', id)[0], stoppedAt + 1)
+      assert.equal(other.ok(['images', 'ls', '-q']).includes(ref), false, 'the pulled checkpoint is labelled and hidden')
+      assert.ok(other.ok(['images', 'ls', '-q', 'labels."containerd.io/checkpoint"==true']).includes(ref))
+    } finally {
+      cleanupSandbox(other)
+    }
   })
 
   test('--rw carries the file changes made in the container; without it the rootfs is the image', async () => {

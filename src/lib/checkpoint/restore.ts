@@ -17,7 +17,7 @@ import type {ContainerRecord, ImageRecord, TaskRecord} from '../store/index.js'
 import {extractTar} from './archive.js'
 import {findCriu} from './criu.js'
 import {criuLogTail} from './checkpoint.js'
-import {Annotation, CheckpointMediaType, findDescriptor, imageTarget, parseCheckpointIndex, requiredAnnotation, storedImageName} from './format.js'
+import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, findDescriptor, imageTarget, parseCheckpointIndex, requiredAnnotation, storedImageName} from './format.js'
 
 export interface RestoreOptions {
   /** Apply the checkpoint's rw layer onto the new snapshot. */
@@ -39,7 +39,8 @@ async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryO
   if (found) return found
   const {fetchImage} = await import('../pull/index.js')
   const fetched = await fetchImage(rt.store, {namespace: rt.ns, ref, registry: registry ?? {}, allPlatforms: true})
-  return rt.store.images.get(rt.ns, fetched.name)
+  // Labels stay in the store they were set in: mark the pulled checkpoint as one here too.
+  return rt.store.images.setLabels(rt.ns, fetched.name, {[CHECKPOINT_LABEL]: 'true'})
 }
 
 /**
