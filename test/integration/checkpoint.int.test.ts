@@ -221,6 +221,10 @@ describe('checkpoint and restore', {skip}, () => {
       assert.equal(listed.includes(bb), false, filter)
       assert.ok(listed.every((n) => n.startsWith('containerd.io/checkpoint/') || n.startsWith('docker.io/checkpoint/')), filter)
     }
+    // The default name is no valid reference, yet the image commands take it as stored.
+    assert.match(sb.ok(['images', 'inspect', name]), /application\/vnd\.containerd\.container\.criu\.checkpoint\.criu\.tar/)
+    sb.ok(['images', 'label', name, 'note=kept'])
+    assert.match(sb.ok(['images', 'check', `name==${name}`]), /complete/)
     const table = sb.ok(['images', 'ls', '--all'])
     assert.match(table, /application\/vnd\.oci\.image\.index\.v1\+json .*containerd\.io\/checkpoint=true/)
 

@@ -5,7 +5,8 @@
 // runtime spec's JSON under a `+json` variant of containerd's `config.v1+proto` media type (we
 // have no protobuf); a reader accepts both names.
 import {InvalidArgument, NotFound} from '../errors/index.js'
-import {type Descriptor, parseReference} from '../oci/index.js'
+import type {Descriptor} from '../oci/index.js'
+export {storedImageName} from '../oci/index.js'
 
 export const CheckpointMediaType = Object.freeze({
   criu: 'application/vnd.containerd.container.criu.checkpoint.criu.tar',
@@ -66,17 +67,4 @@ export function requiredAnnotation(index: CheckpointIndex, key: string, what: st
   const value = index.annotations[key] ?? (key === Annotation.imageName ? index.annotations[Annotation.legacyImageName] : undefined)
   if (!value) throw new NotFound(`${what} not found in index`, {suffixKind: false})
   return value
-}
-
-/**
- * The stored form of an image name: normalized as pulls store them (`ck/web:1` ->
- * `docker.io/ck/web:1`) so `images rm` and `inspect` find it; a name that is no reference (the
- * default `…:<date with colons>`) stays as it is, as containerd stores any name.
- */
-export function storedImageName(name: string): string {
-  try {
-    return parseReference(name).toString()
-  } catch {
-    return name
-  }
 }
