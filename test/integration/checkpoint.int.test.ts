@@ -58,7 +58,7 @@ describe('checkpoint and restore', {skip}, () => {
   /** Run a counter detached in `ns` and wait until it counted to `n`. */
   async function startCounter(ns: string, id: string, n = 5): Promise<void> {
     sb.ok(['-n', ns, 'run', '-d', bb, id, ...COUNTER])
-    await waitFor(`${id} to count to ${n}`, () => last(counts(sb, ns, id)) >= n)
+    await waitFor(`${id} to count to ${n}`, () => last(counts(sb, ns, id)) >= n, 30_000)
   }
 
   test('tasks checkpoint leaves the task running, prints the default name, and a restore under a new id goes on counting', async () => {
@@ -67,14 +67,16 @@ describe('checkpoint and restore', {skip}, () => {
     const before = last(counts(sb, 'default', id))
     const name = sb.ok(['tasks', 'checkpoint', id]).trim()
     assert.match(name, new RegExp(`^containerd\\.io/checkpoint/${id}:\\d\\d-\\d\\d-\\d{4}-\\d\\d:\\d\\d:\\d\\d$`))
+    const again = sb.run(['tasks', 'checkpoint', '--name', name, id])
+    assert.deepEqual([again.code, again.stderr], [4, `ctr: image ${JSON.stringify(name)}: already exists\n`])
     const after = last(counts(sb, 'default', id))
-    await waitFor('the original to count on', () => last(counts(sb, 'default', id)) > after + 2)
+    await waitFor('the original to count on', () => last(counts(sb, 'default', id)) > after + 2, 30_000)
     assert.equal(taskList(sb).get(id)?.status, 'RUNNING')
 
     const copy = env.id('copy')
     sb.ok(['containers', 'restore', '--rw', '--live', copy, name])
     assert.equal(taskList(sb).get(copy)?.status, 'RUNNING')
-    await waitFor('the copy to count', () => counts(sb, 'default', copy).length >= 3)
+    await waitFor('the copy to count', () => counts(sb, 'default', copy).length >= 3, 30_000)
     const resumed = counts(sb, 'default', copy)
     assert.ok(resumed[0]! > before && resumed[0]! <= after + 1, `the copy resumed at ${resumed[0]} (checkpoint between ${before} and ${after})`)
     assert.deepEqual(resumed.slice(0, 3), [resumed[0]!, resumed[0]! + 1, resumed[0]! + 2])
@@ -92,13 +94,13 @@ describe('checkpoint and restore', {skip}, () => {
     await startCounter('default', id)
     sb.ok(['tasks', 'checkpoint', '--exit', '--name', 'checkpoint/inplace:1', id])
     const stoppedAt = last(counts(sb, 'default', id))
-    await waitFor('the task to be recorded stopped', () => taskRow(sb, 'default', id)?.status === 'stopped')
+    await waitFor('the task to be recorded stopped', () => taskRow(sb, 'default', id)?.status === 'stopped', 30_000)
     assert.equal(taskRow(sb, 'default', id)?.exit_status, 0)
     assert.equal(taskList(sb).get(id)?.status, 'STOPPED')
     sb.ok(['tasks', 'rm', id])
     sb.ok(['containers', 'rm', id])
     sb.ok(['containers', 'restore', '--rw', '--live', id, 'checkpoint/inplace:1'])
-    await waitFor('the restored task to count', () => counts(sb, 'default', id).length >= 2)
+    await waitFor('the restored task to count', () => counts(sb, 'default', id).length >= 2, 30_000)
     const resumed = counts(sb, 'default', id)
     assert.equal(resumed[0], stoppedAt + 1, 'counting goes on from where the checkpoint stopped it')
     sb.ok(['tasks', 'rm', '-f', id])
@@ -113,7 +115,7 @@ describe('checkpoint and restore', {skip}, () => {
     sb.ok(['-n', 'nsb', 'tasks', 'rm', id])
     sb.ok(['-n', 'nsb', 'containers', 'rm', id])
     sb.ok(['-n', 'nsb', 'containers', 'restore', '--rw', '--live', id, name])
-    await waitFor('the restored task to count', () => counts(sb, 'nsb', id).length >= 2)
+    await waitFor('the restored task to count', () => counts(sb, 'nsb', id).length >= 2, 30_000)
     assert.equal(counts(sb, 'nsb', id)[0], stoppedAt + 1)
     assert.equal(taskList(sb).get(id)?.status, 'RUNNING')
     assert.equal(sb.run(['images', 'ls', '-q', '--all']).stdout.includes(name), false, 'the image is in nsb only')
@@ -134,7 +136,7 @@ describe('checkpoint and restore', {skip}, () => {
     try {
       const ref = `${env.reg.host}/checkpoint/migrate:1`
       other.ok(['containers', 'restore', '--plain-http', '--rw', '--live', id, ref])
-      await waitFor('the migrated task to count', () => counts(other, 'default', id).length >= 2)
+      await waitFor('the migrated task to count', () => counts(other, 'default', id).length >= 2, 30_000)
       assert.equal(counts(other, 'default', id)[0], stoppedAt + 1)
       assert.equal(other.ok(['images', 'ls', '-q']).includes(ref), false, 'the pulled checkpoint is labelled and hidden')
       assert.ok(other.ok(['images', 'ls', '-q', 'labels."containerd.io/checkpoint"==true']).includes(ref))
@@ -151,12 +153,12 @@ describe('checkpoint and restore', {skip}, () => {
     // A cold restore (no --live) starts the process afresh: it reads /count from the rw layer.
     const withRw = env.id('rw-cold')
     sb.ok(['containers', 'restore', '--rw', withRw, 'checkpoint/rw:1'])
-    await waitFor('the cold copy to count', () => counts(sb, 'default', withRw).length >= 1)
+    await waitFor('the cold copy to count', () => counts(sb, 'default', withRw).length >= 1, 30_000)
     const first = counts(sb, 'default', withRw)[0]!
     assert.ok(first > 1 && first <= at + 1, `started at ${first}, /count was about ${at}`)
     const withoutRw = env.id('rw-none')
     sb.ok(['containers', 'restore', withoutRw, 'checkpoint/rw:1'])
-    await waitFor('the plain copy to count', () => counts(sb, 'default', withoutRw).length >= 1)
+    await waitFor('the plain copy to count', () => counts(sb, 'default', withoutRw).length >= 1, 30_000)
     assert.equal(counts(sb, 'default', withoutRw)[0], 1)
     for (const t of [id, withRw, withoutRw]) sb.ok(['tasks', 'rm', '-f', t])
   })
@@ -169,7 +171,7 @@ describe('checkpoint and restore', {skip}, () => {
       if (!pid) return ''
       return spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'], {encoding: 'utf8', timeout: 10_000}).stdout ?? ''
     }
-    await waitFor('the server to answer', () => get() === 'hello\n')
+    await waitFor('the server to answer', () => get() === 'hello\n', 30_000)
     const name = sb.ok(['tasks', 'checkpoint', '--exit', id]).trim()
     sb.ok(['tasks', 'rm', id])
     sb.ok(['containers', 'rm', id])

@@ -15,7 +15,6 @@ With --image-path the dump stays in that directory and no image is made.`
     'image-path': Flags.string({summary: 'path to criu image files (no image is made)'}),
     'work-path': Flags.string({summary: 'path to criu work files and logs'}),
     name: Flags.string({summary: 'name of the checkpoint image (default: containerd.io/checkpoint/<id>:<date>)'}),
-    'tcp-established': Flags.boolean({summary: 'keep established TCP connections (network namespace pinned at a file)'}),
   }
 
   async run(): Promise<void> {
@@ -30,7 +29,6 @@ With --image-path the dump stays in that directory and no image is made.`
       imagePath: flags['image-path'],
       workPath: flags['work-path'],
       name: flags.name,
-      tcpEstablished: flags['tcp-established'],
     })
     if (result.name) this.out(`${result.name}\n`)
   }

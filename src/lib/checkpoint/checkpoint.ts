@@ -6,7 +6,7 @@
 // blobs, and removed once stored.
 import {chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {FailedPrecondition, InvalidArgument} from '../errors/index.js'
+import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/index.js'
 import {type Descriptor, sha256Digest} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
 import {SnapshotService, Snapshotter} from '../snapshot/index.js'
@@ -30,8 +30,6 @@ export interface CheckpointOptions {
   readonly imagePath?: string
   /** CRIU's work directory (logs). */
   readonly workPath?: string
-  /** Keep live TCP connections (`--tcp-established`). */
-  readonly tcpEstablished?: boolean
 }
 
 /** What a checkpoint produced: the image name, or undefined with `imagePath`. */
@@ -84,14 +82,14 @@ async function ingestBytes(store: Store, ns: string, leaseId: string, dir: strin
 /**
  * Checkpoint container `id`. With `task`, CRIU must be usable (checked first) and the task running
  * or paused. @throws FailedPrecondition (no CRIU, no running task, dump failed with CRIU's log
- * tail), NotFound, AlreadyExists (an image of that name).
+ * tail), NotFound, AlreadyExists (an image of that name, checked before anything is dumped).
  */
 export async function checkpoint(rt: TaskRuntime, id: string, options: CheckpointOptions): Promise<CheckpointResult> {
   const {store, ns} = rt
   const criu: Criu | undefined = options.task ? findCriu(store.config) : undefined
   const container = store.containers.get(ns, id)
   const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
-  if (!options.imagePath && store.images.find(ns, name)) throw new FailedPrecondition(`image ${JSON.stringify(name)}: already exists`)
+  if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
   const found = store.tasks.find(ns, id)
   const task = found ? await getTask(rt, id) : undefined
   const live = task && (task.status === 'running' || task.status === 'paused')
@@ -115,7 +113,6 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
     if (options.task) {
       const args = ['--criu', criu!.path, 'checkpoint', '--image-path', dumpDir, '--work-path', workDir, '--file-locks']
       if (!options.exit) args.push('--leave-running')
-      if (options.tcpEstablished) args.push('--tcp-established')
       args.push(id)
       if (options.exit) writeFileSync(paths.checkpointed, '') // conmon will see a SIGKILL: mark it first
       const r = await rt.runc.run(args, {allowFailure: true})
