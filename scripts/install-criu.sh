@@ -66,9 +66,10 @@ for deb in "$apt_dir"/cache/archives/*.deb; do
 done
 rm -rf "$apt_dir"  # lists and .debs: ~40 MB nobody needs again
 
-# The library path: every directory in the tree that holds shared objects.
-libdirs=$(cd "$prefix/root" && find . -name '*.so*' -printf '%h\n' | sort -u | sed "s|^\.|$prefix/root|" | paste -sd: -)
-loader=$(find "$prefix/root" -name 'ld-linux-x86-64.so.2' | head -n 1)
+# The library path: every directory in the tree that holds shared objects, relative to the prefix
+# so the wrapper keeps working when the checkout moves.
+libdirs=$(cd "$prefix/root" && find . -name '*.so*' -path './*lib*' -printf '%h\n' | sort -u | sed 's|^\./|$p/root/|' | paste -sd: -)
+loader=$(cd "$prefix/root" && find . -name 'ld-linux-x86-64.so.2' | head -n 1 | sed 's|^\./||')
 [ -n "$loader" ] && [ -x "$prefix/root/usr/sbin/criu" ] || {
   echo "setup: the CRIU download is incomplete (no loader or no criu binary in $prefix/root)" >&2
   exit 1
@@ -76,7 +77,8 @@ loader=$(find "$prefix/root" -name 'ld-linux-x86-64.so.2' | head -n 1)
 cat >"$wrapper" <<EOF
 #!/bin/sh
 # Runs the privately installed CRIU (Debian unstable) through its own loader and libraries.
-exec "$loader" --library-path "$libdirs" "$prefix/root/usr/sbin/criu" "\$@"
+p=\$(dirname "\$(readlink -f "\$0")")/..
+exec "\$p/root/$loader" --library-path "$libdirs" "\$p/root/usr/sbin/criu" "\$@"
 EOF
 chmod 755 "$wrapper"
 "$wrapper" --version >/dev/null || { echo "setup: the installed CRIU does not run" >&2; exit 1; }
