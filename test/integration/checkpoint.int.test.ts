@@ -5,7 +5,7 @@
 // no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {type Sandbox, sandbox} from '../helpers/cli.js'
@@ -192,6 +192,29 @@ describe('checkpoint and restore', {skip}, () => {
     assert.equal(statSync(dir).mode & 0o777, 0o700)
     assert.equal(sb.ok(['images', 'ls', '-q', '--all']), before)
     assert.equal(taskList(sb).get(id)?.status, 'RUNNING')
+    sb.ok(['tasks', 'rm', '-f', id])
+  })
+
+  test('a failed dump says why in one line, makes no image and leaves the task running', async () => {
+    const id = env.id('faildump')
+    await startCounter('default', id, 2)
+    // A CRIU that says it is 4.2.1 and then fails: runc's checkpoint fails, and ctr says why.
+    const fake = join(sb.dir, 'fake-criu')
+    writeFileSync(fake, '#!/bin/sh\ncase "$1" in --version) echo "Version: 4.2.1";; *) echo "fake criu refuses" >&2; exit 1;; esac\n', {mode: 0o755})
+    sb.writeConfig(`criu_path = "${fake}"\n`)
+    try {
+      const before = sb.ok(['images', 'ls', '-q', '--all'])
+      const r = sb.run(['tasks', 'checkpoint', id])
+      assert.equal(r.code, 5, r.stderr)
+      assert.match(r.stderr, new RegExp(`^ctr: checkpoint of task ${id} failed: .+\\n$`))
+      assert.equal(r.stderr.split('\n').length, 2, 'one line')
+      assert.equal(sb.ok(['images', 'ls', '-q', '--all']), before)
+    } finally {
+      sb.writeConfig('')
+    }
+    assert.equal(taskList(sb).get(id)?.status, 'RUNNING', 'resumed')
+    const at = last(counts(sb, 'default', id))
+    await waitFor('it to count on', () => last(counts(sb, 'default', id)) > at, 30_000)
     sb.ok(['tasks', 'rm', '-f', id])
   })
 
