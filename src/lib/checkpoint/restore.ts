@@ -110,13 +110,13 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
       const upper = new Snapshotter(store.root, snapshotter as never).fsPath(snapshots.get(id).dir)
       await applyLayer({blobPath: store.content.path(ns, rwDesc.digest), mediaType: rwDesc.mediaType, target: upper, mode: snapshotter === 'overlayfs' ? 'overlay' : 'merged'})
     }
-    let restoreFrom: {imageDir: string; workDir: string; criu: string} | undefined
+    let restoreFrom: {imageDir: string; workDir: string; criu: string; checkpoint: string} | undefined
     if (criuDesc) {
       const imageDir = join(scratch, 'image')
       await extractTar(store.content.path(ns, criuDesc.digest), imageDir)
       const workDir = join(scratch, 'work')
       mkdirSync(workDir, {mode: 0o700})
-      restoreFrom = options.live ? {imageDir, workDir, criu: criu!.path} : undefined
+      restoreFrom = options.live ? {imageDir, workDir, criu: criu!.path, checkpoint: criuDesc.digest} : undefined
     }
     let task: TaskRecord
     try {

@@ -88,7 +88,7 @@ export interface StartOptions {
   /** Write the task's pid here (atomically) once it runs. */
   readonly pidFile?: string
   /** Restore the task from a CRIU image instead of starting its process (detached only). */
-  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string}
+  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string; readonly checkpoint?: string}
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
@@ -284,6 +284,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
       io: {stdout: options.nullIo ? '' : paths.log, stderr: options.nullIo ? '' : paths.log, terminal},
+      ...(options.restore ? {checkpoint: options.restore.checkpoint ?? options.restore.imageDir} : {}),
     })
     if (!options.restore) await rt.runc.start(id) // a restored container runs already
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
