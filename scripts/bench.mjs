@@ -16,7 +16,7 @@ const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
 const RUN_ROUNDS = Number(process.env.BENCH_RUN_ROUNDS ?? 15)
 const RUN_CYCLE_ROUNDS = Number(process.env.BENCH_RUN_CYCLE_ROUNDS ?? 3)
 const ARCHIVE_ROUNDS = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3)
-// BENCH_ONLY=startup,pull,run,archive runs only those sections (all by default).
+// BENCH_ONLY=startup,pull,run,archive,checkpoint runs only those sections (all by default).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
 const want = (section) => !ONLY || ONLY.has(section)
 
@@ -161,3 +161,12 @@ if (want('archive')) {
   printRows(archive.rows)
 }
 
+if (want('checkpoint')) {
+  // The checkpoint issue: checkpoint + restore through an image, against runc + CRIU by hand.
+  const {benchCheckpoint} = await import('./bench-checkpoint.mjs')
+  const CHECKPOINT_ROUNDS = Number(process.env.BENCH_CHECKPOINT_ROUNDS ?? 3)
+  const ck = await benchCheckpoint({repo, work, rounds: CHECKPOINT_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${ck.title} — medians of ${CHECKPOINT_ROUNDS} interleaved rounds; anchor: ${ck.anchor}`)
+  for (const note of ck.notes) console.log(`  ${note}`)
+  printRows(ck.rows)
+}

@@ -3,7 +3,8 @@
 # /var/lib/berth, state: /run/berth as root; BERTH_ROOT/BERTH_STATE override), against a local
 # registry seeded with an image the project builds itself. It only touches what it creates: the
 # namespace `foo` (labelled berth.demo=true), the image 127.0.0.1:<port>/demo/busybox:1 and the
-# containers berth-demo-hello and berth-demo-bg.
+# containers berth-demo-hello, berth-demo-bg, berth-demo-count(2) and the checkpoint image
+# checkpoint/berth-demo:1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctr() { bin/ctr "$@"; }
@@ -14,7 +15,7 @@ if ctr ns ls -q | grep -qx foo && ! ctr ns ls -q 'name==foo,labels."berth.demo"=
   exit 1
 fi
 ctr ns rm --force foo >/dev/null
-for id in berth-demo-hello berth-demo-bg; do ctr tasks rm -f "$id" >/dev/null 2>&1 || true; ctr containers rm "$id" >/dev/null 2>&1 || true; done
+for id in berth-demo-hello berth-demo-bg berth-demo-count berth-demo-count2; do ctr tasks rm -f "$id" >/dev/null 2>&1 || true; ctr containers rm "$id" >/dev/null 2>&1 || true; done
 
 # The registry lives as long as this script holds the pipe to its stdin.
 exec 3> >(node scripts/demo-registry.mjs > "${TMPDIR:-/tmp}/berth-demo-registry.$$")
@@ -71,5 +72,26 @@ step ctr tasks rm berth-demo-bg
 step ctr containers rm berth-demo-bg
 echo; echo "# The task events of those two containers, as ctr prints them:"
 step ctr events --since "$runstart" --no-follow 'topic~=/tasks/.+'
+if ctr info | node -e 'process.exit(JSON.parse(require("fs").readFileSync(0, "utf8")).criu.version ? 0 : 1)'; then
+  ctr images rm docker.io/checkpoint/berth-demo:1 >/dev/null 2>&1 || true
+  echo; echo "# Checkpoint a counting container into an image with CRIU (seed 002), and restore it as another container:"
+  step ctr run -d "$ref" berth-demo-count sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.2; done'
+  sleep 1.5
+  step ctr tasks checkpoint --exit --name checkpoint/berth-demo:1 berth-demo-count
+  echo "# --exit left it stopped; its output up to the checkpoint:"
+  step ctr tasks logs berth-demo-count
+  echo; echo "# Checkpoint images are hidden from images ls; the seed's filter lists them:"
+  step ctr images ls -q
+  step ctr images ls 'labels.containerd."io/checkpoint"==true'
+  step ctr containers restore --rw --live berth-demo-count2 checkpoint/berth-demo:1
+  sleep 1
+  echo "# The restored process goes on counting where the checkpoint stopped it:"
+  step ctr tasks logs berth-demo-count2
+  step ctr tasks rm -f berth-demo-count2
+  for id in berth-demo-count berth-demo-count2; do ctr tasks rm -f "$id" >/dev/null 2>&1 || true; ctr containers rm "$id"; done
+  step ctr images rm docker.io/checkpoint/berth-demo:1
+else
+  echo; echo "# (checkpoint and restore skipped: no usable CRIU; run scripts/setup.sh as root)"
+fi
 echo; echo "# Clean up what the demo pulled (garbage collection deletes the blobs and snapshots nobody references):"
 step ctr images rm "$ref"

@@ -37,6 +37,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# CRIU for checkpoint/restore: a private install (Debian unstable's 4.2) under .criu/, see the script.
+bash scripts/install-criu.sh || echo "setup: installing CRIU failed; checkpoint and restore will not work" >&2
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2

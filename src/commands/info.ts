@@ -5,7 +5,7 @@ import {SCHEMA_VERSION, storedSchemaVersion} from '../lib/store/index.js'
 
 export default class Info extends CtrCommand {
   static override summary = 'print information about the store'
-  static override description = 'Print the root and state directories, schema version, content sharing policy and object counts as JSON.'
+  static override description = 'Print the root and state directories, schema version, content sharing policy, object counts and the CRIU in use (with the result of `criu check`) as JSON.'
   static override strict = false // as ctr: arguments are ignored
   static override flags = {format: formatFlag}
 
@@ -24,6 +24,7 @@ export default class Info extends CtrCommand {
         defaultSnapshotter: config.defaultSnapshotter,
         eventRetention: {maxRows: config.eventRetentionRows, maxAgeSeconds: config.eventRetentionSeconds},
         counts: store.counts(),
+        criu: (await import('../lib/checkpoint/criu.js')).criuInfo(config),
       }),
     )
   }

@@ -6,10 +6,12 @@ type Loader = () => Promise<{default: unknown}>
 
 /** Command id (oclif's colon form) to its module. Add new commands here and nowhere else. */
 export const COMMAND_LOADERS: Record<string, Loader> = {
+  'containers:checkpoint': () => import('./containers/checkpoint.js'),
   'containers:create': () => import('./containers/create.js'),
   'containers:info': () => import('./containers/info.js'),
   'containers:label': () => import('./containers/label.js'),
   'containers:ls': () => import('./containers/ls.js'),
+  'containers:restore': () => import('./containers/restore.js'),
   'containers:rm': () => import('./containers/rm.js'),
   'content:active': () => import('./content/active.js'),
   'content:fetch': () => import('./content/fetch.js'),
@@ -49,6 +51,7 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   'snapshots:usage': () => import('./snapshots/usage.js'),
   'snapshots:view': () => import('./snapshots/view.js'),
   'tasks:attach': () => import('./tasks/attach.js'),
+  'tasks:checkpoint': () => import('./tasks/checkpoint.js'),
   'tasks:cleanup': () => import('./tasks/cleanup.js'),
   'tasks:exec': () => import('./tasks/exec.js'),
   'tasks:kill': () => import('./tasks/kill.js'),

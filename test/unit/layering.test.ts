@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   archive: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry', 'pull', 'tar'],
   runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry'],
   introspection: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'runtime'],
+  checkpoint: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'runtime'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']
 

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {toJson} from '../../cli/output.js'
 import {ImageReader} from '../../lib/images/index.js'
-import {parseReference} from '../../lib/oci/index.js'
+import {storedImageName} from '../../lib/oci/index.js'
 
 export default class ImagesInspect extends CtrCommand {
   static override summary = 'print an image and its descriptor tree as JSON'
@@ -13,7 +13,7 @@ export default class ImagesInspect extends CtrCommand {
     const {args} = await this.parse(ImagesInspect)
     const store = await this.store()
     const ns = this.namespace()
-    const image = store.images.get(ns, parseReference(args.ref).toString())
+    const image = store.images.get(ns, storedImageName(args.ref))
     this.out(toJson({name: image.name, labels: image.labels, target: new ImageReader(store, ns).tree(image.target)}))
   }
 }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
-import {parseReference} from '../../lib/oci/index.js'
+import {storedImageName} from '../../lib/oci/index.js'
 import {formatLabels, parseLabelArgs} from '../../lib/oci/labels.js'
 
 export default class ImagesLabel extends CtrCommand {
@@ -13,7 +13,7 @@ export default class ImagesLabel extends CtrCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(ImagesLabel)
     const store = await this.store()
-    const image = store.images.setLabels(this.namespace(), parseReference(args.name).toString(), parseLabelArgs((argv as string[]).slice(1)), {replaceAll: flags['replace-all']})
+    const image = store.images.setLabels(this.namespace(), storedImageName(args.name), parseLabelArgs((argv as string[]).slice(1)), {replaceAll: flags['replace-all']})
     this.out(`${formatLabels(image.labels)}\n`)
   }
 }

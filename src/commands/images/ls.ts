@@ -1,26 +1,25 @@
 import {CtrCommand} from '../../cli/base-command.js'
+import {Flags} from '@oclif/core'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {formatBytes} from '../../cli/units.js'
 import {parseFilters} from '../../lib/filters/index.js'
-import {ImageReader, imageAdaptor} from '../../lib/images/index.js'
+import {ImageReader, selectImages} from '../../lib/images/index.js'
 import {formatLabels} from '../../lib/oci/labels.js'
 
 export default class ImagesLs extends CtrCommand {
   static override summary = 'list images (alias: list)'
-  static override description = "List images in the namespace. Filters use containerd's syntax over name, target.digest, target.mediatype, labels.<key> and annotations.<key>; several filters are OR'd."
+  static override description = "List images in the namespace. Filters use containerd's syntax over name, target.digest, target.mediatype, labels.<key> and annotations.<key>; several filters are OR'd. Checkpoint images (label containerd.io/checkpoint=true) are hidden unless --all is given or a filter tests that label, e.g. 'labels.\"containerd.io/checkpoint\"==true'."
   static override examples = ['<%= config.bin %> images ls', "<%= config.bin %> images ls -q 'name~=redis'"]
   static override strict = false // filters
-  static override flags = {quiet: quietFlag, format: formatFlag}
+  static override flags = {quiet: quietFlag, format: formatFlag, all: Flags.boolean({summary: 'also list checkpoint images'})}
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(ImagesLs)
     const filter = parseFilters(argv as string[])
     const store = await this.store()
     const ns = this.namespace()
-    const images = store.images
-      .list(ns)
-      .filter((img) => filter.match(imageAdaptor(img)))
+    const images = selectImages(store.images.list(ns), filter, {all: flags.all})
     if (flags.quiet) return this.out(images.map((i) => `${i.name}\n`).join(''))
     const reader = new ImageReader(store, ns)
     const rows = images.map((img) => ({img, summary: reader.summary(img.target)}))

@@ -17,6 +17,8 @@ export interface BerthConfig {
   readonly eventRetentionRows: number
   readonly runtime: {readonly runc: string; readonly conmon: string}
   readonly registry: {readonly hostsDir: string}
+  /** CRIU for checkpoint/restore; undefined: the private install (scripts/install-criu.sh), then PATH. */
+  readonly criuPath: string | undefined
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/berth/config.toml'
@@ -28,6 +30,7 @@ const DEFAULTS: Omit<BerthConfig, 'source'> = {
   eventRetentionRows: 100_000,
   runtime: {runc: 'runc', conmon: 'conmon'},
   registry: {hostsDir: '/etc/containerd/certs.d'},
+  criuPath: undefined,
 }
 
 /**
@@ -97,6 +100,7 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
     eventRetentionRows,
     runtime: {runc: str(runtime, 'runc', DEFAULTS.runtime.runc), conmon: str(runtime, 'conmon', DEFAULTS.runtime.conmon)},
     registry: {hostsDir: str(registry, 'hosts_dir', DEFAULTS.registry.hostsDir)},
+    criuPath: doc['criu_path'] === undefined ? undefined : str(doc, 'criu_path', ''),
   }
 }
 

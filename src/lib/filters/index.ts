@@ -18,7 +18,7 @@
 // a parse error (`filters: parse error: [name~= >|(|< []: error parsing regexp: missing closing ]: …`)
 // where containerd would log it and match nothing.
 
-import {always, AnyOf, type Filter} from './filter.js'
+import {AllOf, always, AnyOf, type FieldPath, type Filter, Selector} from './filter.js'
 import {parseSelectors} from './parser.js'
 
 export type {Adaptor, FieldPath, Filter} from './filter.js'
@@ -40,4 +40,19 @@ export function parseFilter(input: string): Filter {
 export function parseFilters(inputs: readonly string[]): Filter {
   if (inputs.length === 0) return always
   return new AnyOf(inputs.map(parseFilter))
+}
+
+/**
+ * Whether any selector of `filter` tests the map entry `key` of map field `map` (e.g. labels
+ * `containerd.io/checkpoint`), however the path was spelled: `labels."containerd.io/checkpoint"` or
+ * `labels.containerd."io/checkpoint"` (the path after the map name is re-joined with `.`).
+ */
+export function mentionsMapKey(filter: Filter, map: string, key: string): boolean {
+  const paths: FieldPath[] = []
+  const walk = (f: Filter): void => {
+    if (f instanceof Selector) paths.push(f.fieldpath)
+    else if (f instanceof AllOf || f instanceof AnyOf) f.filters.forEach(walk)
+  }
+  walk(filter)
+  return paths.some((p) => p[0] === map && p.slice(1).join('.') === key)
 }

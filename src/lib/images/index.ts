@@ -19,7 +19,7 @@ import {
   platformMatcher,
   sortByPreference,
 } from '../oci/index.js'
-import {type Adaptor, objectAdaptor} from '../filters/index.js'
+import {type Adaptor, type Filter, mentionsMapKey, objectAdaptor} from '../filters/index.js'
 import type {ImageRecord, Store} from '../store/index.js'
 
 export interface ImageSummary {
@@ -252,4 +252,16 @@ export function findImage(store: Store, ns: string, name: string): ImageRecord {
       throw again
     }
   }
+}
+
+/** The label every checkpoint image carries (seed 002). */
+export const CHECKPOINT_LABEL = 'containerd.io/checkpoint'
+
+/**
+ * The images `ctr images ls` shows: those `filter` matches, without checkpoint images (labelled
+ * `containerd.io/checkpoint=true`, seed 002) unless `all` or the filter itself tests that label.
+ */
+export function selectImages(images: readonly ImageRecord[], filter: Filter, options: {all?: boolean} = {}): ImageRecord[] {
+  const showCheckpoints = options.all === true || mentionsMapKey(filter, 'labels', CHECKPOINT_LABEL)
+  return images.filter((img) => (showCheckpoints || img.labels[CHECKPOINT_LABEL] !== 'true') && filter.match(imageAdaptor(img)))
 }

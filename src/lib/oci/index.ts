@@ -40,6 +40,7 @@ export {
   parseReference,
   registryHost,
   type ImageReference,
+  storedImageName,
 } from './reference.js'
 export {
   formatPlatform,

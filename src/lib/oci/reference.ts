@@ -156,3 +156,16 @@ export function parseReference(s: string): ImageReference {
 export function isValidTag(tag: string): boolean {
   return ANCHORED_TAG_RE.test(tag)
 }
+
+/**
+ * The stored form of an image name a user typed: normalized as pulls store names (`ck/web:1` ->
+ * `docker.io/ck/web:1`), or the text itself when it is no reference — containerd stores any name,
+ * e.g. checkpoint images' `containerd.io/checkpoint/<id>:<MM-DD-YYYY-HH:MM:SS>`.
+ */
+export function storedImageName(name: string): string {
+  try {
+    return parseReference(name).toString()
+  } catch {
+    return name
+  }
+}

@@ -38,6 +38,8 @@ export interface ConmonOptions {
   readonly exitCommand: readonly string[]
   /** Exec mode: run `processSpec` in the running container instead of creating it. */
   readonly exec?: {readonly processSpec: string}
+  /** Restore mode: `runc restore` the CRIU image in `imageDir` instead of creating the container. */
+  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string}
 }
 
 /** What conmon reported: the container's (or exec'd process's) pid and conmon's own. */
@@ -57,6 +59,10 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
   if (o.terminal) args.push('-t')
   if (o.stdin) args.push('-i', '--leave-stdin-open') // a detaching attach client must not end the task's input
   if (o.exec) args.push('-e', '--exec-process-spec', o.exec.processSpec)
+  if (o.restore) {
+    // runc's --criu is a global flag; --work-path keeps CRIU's restore.log where we can quote it.
+    args.push('--restore', o.restore.imageDir, '--runtime-opt', '--work-path', '--runtime-opt', o.restore.workDir, '--runtime-arg', '--criu', '--runtime-arg', o.restore.criu)
+  }
   const [command, ...commandArgs] = o.exitCommand
   if (command) {
     args.push('--exit-command', command)
@@ -103,7 +109,7 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
     }
     if (typeof reply.data !== 'number' || reply.data <= 0) {
       const why = runcMessage(reply.message ?? '') || reply.message || runcMessage(stderr) || stderr.trim() || 'unknown error'
-      throw new FailedPrecondition(`OCI runtime ${o.exec ? 'exec' : 'create'} failed: ${why}`)
+      throw new FailedPrecondition(`OCI runtime ${o.exec ? 'exec' : o.restore ? 'restore' : 'create'} failed: ${why}`)
     }
     return {pid: reply.data, conmonPid: readPid(o.conmonPidFile) ?? 0}
   } finally {

@@ -82,6 +82,8 @@ export function taskPaths(state: string, ns: string, id: string) {
     runcLog: join(dir, 'runc.log'),
     attach: join(dir, 'attach'),
     execs: join(dir, 'execs'),
+    /** Present once a `checkpoint --exit` is about to stop the task: its exit is a clean stop. */
+    checkpointed: join(dir, 'checkpointed'),
   }
 }
 export type TaskPaths = ReturnType<typeof taskPaths>
@@ -96,6 +98,8 @@ export interface StartOptions {
   readonly noPivot?: boolean
   /** `--log-uri`: the process's stdout and stderr go to this file (appended) or logging program instead. */
   readonly log?: LogDestination
+  /** Restore the task from a CRIU image instead of starting its process (detached only). */
+  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string; readonly checkpoint?: string}
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
@@ -142,6 +146,10 @@ function observeExit(t: TaskRecord, paths: TaskPaths): TaskExit | undefined {
 /** The exit conmon recorded for the task, with its OOM marker, or undefined. */
 function conmonExit(paths: TaskPaths): TaskExit | undefined {
   const recorded = readExitFile(paths.exitFile)
+  if (recorded && existsSync(paths.checkpointed)) {
+    // CRIU stopped it (conmon sees SIGKILL, 137) after a complete dump: a deliberate, clean stop.
+    return {...recorded, exitStatus: 0, known: true, oom: false}
+  }
   return recorded && {...recorded, oom: existsSync(paths.oomFile)}
 }
 
@@ -327,6 +335,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
         terminal,
         stdin: terminal && !options.nullIo,
         exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
+        ...(options.restore ? {restore: options.restore} : {}),
       })
     } finally {
       output?.release() // conmon holds them now
@@ -336,8 +345,9 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
       io: {stdout: logged, stderr: logged, terminal},
+      ...(options.restore ? {checkpoint: options.restore.checkpoint ?? options.restore.imageDir} : {}),
     })
-    await runc.start(id)
+    if (!options.restore) await runc.start(id) // a restored container runs already
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
     rt.store.tasks.started(rt.ns, id, task.instance)
     return rt.store.tasks.get(rt.ns, id)

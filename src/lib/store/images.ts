@@ -67,6 +67,12 @@ export class ImageStore {
     return toRecord(row)
   }
 
+  /** One image, or undefined. */
+  find(ns: string, name: string): ImageRecord | undefined {
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE namespace = ? AND name = ?`).get(ns, name) as ImageRow | undefined
+    return row && toRecord(row)
+  }
+
   /** Every image of `ns`, ordered by name. */
   list(ns: string): ImageRecord[] {
     return (this.db.prepare(`SELECT ${COLUMNS} FROM images WHERE namespace = ? ORDER BY name`).all(ns) as ImageRow[]).map(toRecord)

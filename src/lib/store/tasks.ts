@@ -135,6 +135,8 @@ export interface TaskCreateDetails {
   bundle: string
   rootfs: {type: string; source: string; target?: string; options: string[]}[]
   io: {stdin?: string; stdout?: string; stderr?: string; terminal?: boolean}
+  /** The CRIU image a restored task came from (containerd's TaskCreate.checkpoint). */
+  checkpoint?: string
 }
 
 /** Task and exec record operations over one open database. */
@@ -186,7 +188,7 @@ export class TaskStore {
         .prepare('UPDATE tasks SET pid = ?, pid_start = ?, monitor_pid = coalesce(?, monitor_pid), updated_at = ? WHERE namespace = ? AND container_id = ?')
         .run(process.pid, process.pidStart ?? null, process.monitorPid ?? null, nowMicros(), ns, id)
       const io = omitEmpty(details.io)
-      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, pid: process.pid}))
+      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, checkpoint: details.checkpoint, pid: process.pid}))
     })
   }
 

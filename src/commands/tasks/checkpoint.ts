@@ -1,0 +1,35 @@
+import {Args, Flags} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {InvalidArgument} from '../../lib/errors/index.js'
+
+export default class TasksCheckpoint extends CtrCommand {
+  static override summary = 'checkpoint a container'
+  static override description = `Pause the task, dump it with CRIU (runc checkpoint), store the dump, the spec and the rw layer as a
+checkpoint image labelled containerd.io/checkpoint=true, and resume it (--exit leaves it stopped).
+Prints the image name: containerd.io/checkpoint/<id>:<MM-DD-YYYY-HH:MM:SS> unless --name gives one.
+With --image-path the dump stays in that directory and no image is made.`
+  static override examples = ['<%= config.bin %> tasks checkpoint web', '<%= config.bin %> tasks checkpoint --exit --name checkpoint/web:1 web']
+  static override args = {container: Args.string({description: 'container id'})}
+  static override flags = {
+    exit: Flags.boolean({summary: 'stop the container after the checkpoint'}),
+    'image-path': Flags.string({summary: 'path to criu image files (no image is made)'}),
+    'work-path': Flags.string({summary: 'path to criu work files and logs'}),
+    name: Flags.string({summary: 'name of the checkpoint image (default: containerd.io/checkpoint/<id>:<date>)'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(TasksCheckpoint)
+    if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+    const {checkpoint} = await import('../../lib/checkpoint/index.js')
+    const result = await checkpoint(await this.taskRuntime(), args.container, {
+      task: true,
+      rw: true,
+      image: true,
+      exit: flags.exit,
+      imagePath: flags['image-path'],
+      workPath: flags['work-path'],
+      name: flags.name,
+    })
+    if (result.name) this.out(`${result.name}\n`)
+  }
+}

@@ -1,0 +1,193 @@
+// Checkpoint a container (and its running task) into an image (seed 002): pause, CRIU dump via
+// `runc checkpoint`, tar the dump, the spec and the rw layer into the content store under a
+// lease, write containerd's checkpoint index, record the image labelled
+// `containerd.io/checkpoint=true`, publish `/tasks/checkpointed`, resume (or leave the task stopped
+// with `exit`). The dump holds the process's memory: it is written only to 0700 directories and
+// blobs, and removed once stored.
+import {chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/index.js'
+import {type Descriptor, sha256Digest} from '../oci/index.js'
+import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
+import {SnapshotService, Snapshotter} from '../snapshot/index.js'
+import {appendEvent, type Labels, type Store, withLease} from '../store/index.js'
+import {writeTreeTar, type WrittenBlob} from './archive.js'
+import {type Criu, findCriu} from './criu.js'
+import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
+
+export interface CheckpointOptions {
+  /** Image name; default `containerd.io/checkpoint/<id>:<date>`. */
+  readonly name?: string
+  /** Include the task: CRIU dump (needs a running or paused task). */
+  readonly task: boolean
+  /** Include the rw layer diff of the container's snapshot. */
+  readonly rw: boolean
+  /** Include the base image's target descriptor. */
+  readonly image: boolean
+  /** Leave the task stopped after the dump. */
+  readonly exit?: boolean
+  /** Dump into this directory and store nothing (no image). */
+  readonly imagePath?: string
+  /** CRIU's work directory (logs). */
+  readonly workPath?: string
+}
+
+/** What a checkpoint produced: the image name, or undefined with `imagePath`. */
+export interface CheckpointResult {
+  readonly name: string | undefined
+  readonly digest: string | undefined
+}
+
+/** The platform descriptors of this host, as containerd writes them (GOOS/GOARCH). */
+function hostPlatform(): {architecture: string; os: string} {
+  const arch: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64'}
+  return {architecture: arch[process.arch] ?? process.arch, os: 'linux'}
+}
+
+/** The last lines of CRIU's log in `workDir` (as ctr quotes dump.log), for an error message. */
+export function criuLogTail(workDir: string, file: string, lines = 5): string {
+  const path = join(workDir, file)
+  if (!existsSync(path)) return ''
+  const text = readFileSync(path, 'utf8').trim().split('\n')
+  const errors = text.filter((l) => /Error|err /.test(l))
+  return (errors.length > 0 ? errors : text).slice(-lines).map((l) => l.trim()).join('; ')
+}
+
+/** Ingest a file whose digest and size are known; labels and media type go on the content record. */
+async function ingestFile(store: Store, ns: string, leaseId: string, file: string, blob: WrittenBlob, mediaType: string, labels?: Labels): Promise<Descriptor> {
+  const opened = await store.content.openWriter(ns, {ref: `checkpoint-${blob.digest}`, expected: {digest: blob.digest, size: blob.size}, leaseId, labels})
+  if (opened.status === 'write') {
+    const w = opened.writer
+    try {
+      if (w.offset > 0) {
+        await w.abort()
+        return ingestFile(store, ns, leaseId, file, blob, mediaType, labels)
+      }
+      for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) await w.write(chunk as Buffer)
+      await w.commit({mediaType, labels})
+    } catch (err) {
+      await w.abort()
+      throw err
+    }
+  }
+  return {mediaType, digest: blob.digest as Descriptor['digest'], size: blob.size}
+}
+
+async function ingestBytes(store: Store, ns: string, leaseId: string, dir: string, bytes: Buffer, mediaType: string, labels?: Labels): Promise<Descriptor> {
+  const file = join(dir, `blob-${Math.random().toString(16).slice(2)}`)
+  writeFileSync(file, bytes, {mode: 0o600})
+  return ingestFile(store, ns, leaseId, file, {digest: sha256Digest(bytes), size: bytes.length}, mediaType, labels)
+}
+
+/**
+ * Checkpoint container `id`. With `task`, CRIU must be usable (checked first) and the task running
+ * or paused. @throws FailedPrecondition (no CRIU, no running task, dump failed with CRIU's log
+ * tail), NotFound, AlreadyExists (an image of that name, checked before anything is dumped).
+ */
+export async function checkpoint(rt: TaskRuntime, id: string, options: CheckpointOptions): Promise<CheckpointResult> {
+  const {store, ns} = rt
+  const criu: Criu | undefined = options.task ? findCriu(store.config) : undefined
+  const container = store.containers.get(ns, id)
+  const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
+  if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
+  const found = store.tasks.find(ns, id)
+  const task = found ? await getTask(rt, id) : undefined
+  const live = task && (task.status === 'running' || task.status === 'paused')
+  if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
+
+  const scratchRoot = join(store.state, 'checkpoints')
+  mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
+  const scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: the dump holds process memory
+  const dumpDir = options.imagePath ?? join(scratch, 'image')
+  const workDir = options.workPath ?? join(scratch, 'work')
+  mkdirSync(dumpDir, {recursive: true, mode: 0o700})
+  mkdirSync(workDir, {recursive: true, mode: 0o700})
+  const paths = taskPaths(store.state, ns, id)
+  let paused = false
+  let stopped = false
+  try {
+    if (live && task.status === 'running') {
+      await setTaskPaused(rt, id, true)
+      paused = true
+    }
+    if (options.task) {
+      const args = ['--criu', criu!.path, 'checkpoint', '--image-path', dumpDir, '--work-path', workDir, '--file-locks']
+      if (!options.exit) args.push('--leave-running')
+      args.push(id)
+      if (options.exit) writeFileSync(paths.checkpointed, '') // conmon will see a SIGKILL: mark it first
+      const r = await rt.runc.run(args, {allowFailure: true})
+      if (r.code !== 0) {
+        rmSync(paths.checkpointed, {force: true})
+        const why = criuLogTail(workDir, 'dump.log') || r.stderr.trim()
+        throw new FailedPrecondition(`checkpoint of task ${id} failed: ${why}`)
+      }
+      stopped = options.exit === true
+    }
+    if (options.imagePath) {
+      appendEvent(store.db, ns, '/tasks/checkpointed', {container_id: id}, store.retention)
+      return {name: undefined, digest: undefined}
+    }
+
+    const platform = hostPlatform()
+    const digest = await withLease(store, ns, async (leaseId) => {
+      const manifests: Descriptor[] = []
+      if (options.task) {
+        const file = join(scratch, 'criu.tar')
+        const blob = await writeTreeTar(dumpDir, file)
+        manifests.push({...(await ingestFile(store, ns, leaseId, file, blob, CheckpointMediaType.criu)), platform})
+        chmodSync(store.content.path(ns, blob.digest), 0o600) // the process's memory: root only
+        rmSync(dumpDir, {recursive: true, force: true}) // the memory is in the store now
+        rmSync(file, {force: true})
+        const spec = Buffer.from(containerSpec(store, ns, id))
+        manifests.push({...(await ingestBytes(store, ns, leaseId, scratch, spec, CheckpointMediaType.config)), platform})
+      }
+      if (options.image && container.image) {
+        const image = store.images.find(ns, container.image)
+        if (image) manifests.push({...image.target, annotations: {...(image.target.annotations ?? {}), [Annotation.imageName]: container.image}} as Descriptor)
+      }
+      if (options.rw && container.snapshotter && container.snapshotKey) {
+        const snap = new SnapshotService(store, ns, container.snapshotter).get(container.snapshotKey)
+        const dir = new Snapshotter(store.root, container.snapshotter as never).fsPath(snap.dir)
+        const file = join(scratch, 'rw.tar.gz')
+        const blob = await writeTreeTar(dir, file, {gzip: true, overlay: container.snapshotter === 'overlayfs'})
+        manifests.push(await ingestFile(store, ns, leaseId, file, blob, CheckpointMediaType.rwLayer))
+      }
+      const annotations: Record<string, string> = {[Annotation.runtime]: container.runtime?.name ?? 'io.containerd.runc.v2'}
+      if (container.image) annotations[Annotation.imageName] = container.image
+      if (container.snapshotter) annotations[Annotation.snapshotter] = container.snapshotter
+      const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: CheckpointMediaType.index, manifests, annotations}))
+      const gcLabels: Labels = {}
+      manifests.forEach((d, i) => (gcLabels[`containerd.io/gc.ref.content.${i}`] = d.digest))
+      const desc = await ingestBytes(store, ns, leaseId, scratch, index, CheckpointMediaType.index, gcLabels)
+      store.images.create(ns, {name, target: {mediaType: desc.mediaType, digest: desc.digest, size: desc.size}, labels: {[CHECKPOINT_LABEL]: 'true'}})
+      return desc.digest
+    })
+    if (options.task) appendEvent(store.db, ns, '/tasks/checkpointed', {container_id: id, checkpoint: name}, store.retention)
+    return {name, digest}
+  } finally {
+    rmSync(scratch, {recursive: true, force: true})
+    if (paused && !stopped) {
+      try {
+        await setTaskPaused(rt, id, false)
+      } catch (err) {
+        // The task may have exited meanwhile; a resume that fails on a live task is an error.
+        const t = store.tasks.find(ns, id)
+        if (t && t.status === 'paused') throw err
+      }
+    }
+    if (stopped) {
+      // Record the stop now (conmon's exit command will find it done).
+      try {
+        await getTask(rt, id)
+      } catch {
+        // deleted meanwhile
+      }
+    }
+  }
+}
+
+/** Checks shared by the commands. */
+export function validateCheckpointArgs(id: string | undefined, ref?: string | undefined, needRef = false): void {
+  if (!id) throw new InvalidArgument('container id must be provided', {suffixKind: true})
+  if (needRef && !ref) throw new InvalidArgument('ref must be provided', {suffixKind: true})
+}

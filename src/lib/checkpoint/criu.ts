@@ -1,0 +1,117 @@
+// Finding a CRIU that can checkpoint on this kernel: the config's `criu_path`, then the private
+// install scripts/install-criu.sh makes (`.criu/bin/criu` beside the package), then $PATH. A CRIU
+// older than 4.2 on a kernel >= 6.13 is refused (3.17 cannot dump there at all, 4.1 no inet
+// socket); every failure is one FailedPrecondition line saying what to install.
+import {spawnSync} from 'node:child_process'
+import {accessSync, constants as fsConstants, existsSync} from 'node:fs'
+import {release} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import type {BerthConfig} from '../config/index.js'
+import {FailedPrecondition} from '../errors/index.js'
+
+/** A usable CRIU. */
+export interface Criu {
+  /** Absolute path of the program (the wrapper of a private install). */
+  readonly path: string
+  /** `4.2.1`. */
+  readonly version: string
+  /** Where it was found. */
+  readonly source: 'config' | 'private' | 'PATH'
+}
+
+const INSTALL_HINT = 'run scripts/setup.sh as root (installs criu 4.2 into .criu/) or set criu_path in the config to a criu >= 4.2'
+
+/** The private install's wrapper: `.criu/bin/criu` in the first ancestor of this module that has one. */
+export function privateCriuPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const candidate = join(dir, '.criu', 'bin', 'criu')
+    if (existsSync(candidate)) return candidate
+    const up = dirname(dir)
+    if (up === dir) return undefined
+    dir = up
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
+    if (!dir) continue
+    try {
+      accessSync(join(dir, name), fsConstants.X_OK)
+      return join(dir, name)
+    } catch {
+      // not here
+    }
+  }
+  return undefined
+}
+
+/** [major, minor] of `uname -r`. */
+function kernelVersion(): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(release())
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0]
+}
+
+/** The oldest CRIU that can dump on this kernel. */
+export function minimumCriuVersion(kernel: [number, number] = kernelVersion()): string {
+  return kernel[0] > 6 || (kernel[0] === 6 && kernel[1] >= 13) ? '4.2' : '3.17'
+}
+
+function versionAtLeast(version: string, minimum: string): boolean {
+  const a = version.split('.').map(Number)
+  const b = minimum.split('.').map(Number)
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0
+    const y = b[i] ?? 0
+    if (x !== y) return x > y
+  }
+  return true
+}
+
+/** `criu --version`'s version, or undefined when it does not run. */
+function criuVersion(path: string): string | undefined {
+  const r = spawnSync(path, ['--version'], {encoding: 'utf8', timeout: 10_000})
+  if (r.status !== 0) return undefined
+  return /Version:\s*([\d.]+)/.exec(r.stdout)?.[1]
+}
+
+/**
+ * The CRIU to use. @throws FailedPrecondition naming what to install when there is none, it does
+ * not run, or it is too old for this kernel.
+ */
+export function findCriu(config: Pick<BerthConfig, 'criuPath'>): Criu {
+  let path: string | undefined
+  let source: Criu['source']
+  if (config.criuPath) {
+    path = config.criuPath
+    source = 'config'
+  } else if ((path = privateCriuPath())) {
+    source = 'private'
+  } else {
+    path = onPath('criu')
+    source = 'PATH'
+  }
+  if (!path) throw new FailedPrecondition(`checkpoint/restore needs CRIU, which is not installed: ${INSTALL_HINT}`)
+  const version = criuVersion(path)
+  if (!version) throw new FailedPrecondition(`checkpoint/restore needs CRIU, and ${path} does not run: ${INSTALL_HINT}`)
+  const minimum = minimumCriuVersion()
+  if (!versionAtLeast(version, minimum)) {
+    throw new FailedPrecondition(`CRIU ${version} (${path}) cannot checkpoint on kernel ${release()}, which needs criu >= ${minimum}: ${INSTALL_HINT}`)
+  }
+  return {path, version, source}
+}
+
+/** What `ctr info` reports: the CRIU in use and the outcome of `criu check`, or why there is none. */
+export function criuInfo(config: Pick<BerthConfig, 'criuPath'>): {path: string | null; version: string | null; source: string | null; check: string} {
+  let criu: Criu
+  try {
+    criu = findCriu(config)
+  } catch (err) {
+    return {path: config.criuPath ?? null, version: null, source: null, check: (err as Error).message}
+  }
+  const r = spawnSync(criu.path, ['check'], {encoding: 'utf8', timeout: 20_000})
+  const lines = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '' && !/^Warn/.test(l))
+  const check = r.status === 0 ? lines.find((l) => /Looks good/.test(l)) ?? 'Looks good.' : lines.at(-1) ?? `criu check exited with ${r.status}`
+  return {path: criu.path, version: criu.version, source: criu.source, check: check.trim()}
+}
