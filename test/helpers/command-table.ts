@@ -15,10 +15,12 @@ export type Surplus = 'ignored' | 'variadic' | 'error' | 'command' | 'extra-argu
 
 /** Per command: the fewest arguments it parses with, and its surplus rule. */
 export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = {
+  'containers:checkpoint': {args: ['ctr1', 'ref'], surplus: 'ignored'},
   'containers:create': {args: ['img', 'ctr1'], surplus: 'command'},
   'containers:info': {args: ['ctr1'], surplus: 'ignored'},
   'containers:label': {args: ['ctr1'], surplus: 'variadic'},
   'containers:ls': {args: [], surplus: 'variadic'},
+  'containers:restore': {args: ['ctr1', 'ref'], surplus: 'ignored'},
   'containers:rm': {args: ['ctr1'], surplus: 'variadic'},
   'content:active': {args: [], surplus: 'variadic'},
   'content:fetch': {args: ['ref'], surplus: 'ignored'},
@@ -58,6 +60,7 @@ export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = 
   'snapshots:usage': {args: [], surplus: 'variadic'},
   'snapshots:view': {args: ['key', 'parent'], surplus: 'error'},
   'tasks:attach': {args: ['ctr1'], surplus: 'ignored'},
+  'tasks:checkpoint': {args: ['ctr1'], surplus: 'ignored'},
   'tasks:cleanup': {args: ['--instance', 'i1', 'ctr1'], surplus: 'ignored'},
   'tasks:exec': {args: ['--exec-id', 'e1', 'ctr1'], surplus: 'command'},
   'tasks:kill': {args: ['ctr1'], surplus: 'ignored'},

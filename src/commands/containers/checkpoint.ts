@@ -9,7 +9,8 @@ writable layer, --task a CRIU dump of its running task (which is paused meanwhil
 labelled containerd.io/checkpoint=true (containerd labels only task checkpoints), so ctr images ls
 hides it unless --all or a filter on that label asks for it.`
   static override examples = ['<%= config.bin %> containers checkpoint --rw --image --task web checkpoint/web:1']
-  static override args = {container: Args.string({description: 'container id'}), ref: Args.string({description: 'checkpoint image name'})}
+  static override strict = false // as ctr: the arguments it needs count, the rest is ignored (Args().First(), Get(1))
+  static override args = {container: Args.string({required: true, description: 'container id'}), ref: Args.string({required: true, description: 'checkpoint image name'})}
   static override flags = {
     rw: Flags.boolean({summary: 'include the rw layer in the checkpoint'}),
     image: Flags.boolean({summary: 'include the image in the checkpoint'}),

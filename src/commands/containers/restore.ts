@@ -10,7 +10,8 @@ export default class ContainersRestore extends CtrCommand {
 the base image (plus the checkpoint's rw layer with --rw), the checkpointed spec, and a detached task
 under conmon — CRIU-restored where it stopped with --live, else started afresh.`
   static override examples = ['<%= config.bin %> containers restore --rw --live web2 checkpoint/web:1']
-  static override args = {container: Args.string({description: 'container id'}), ref: Args.string({description: 'checkpoint image name'})}
+  static override strict = false // as ctr: the arguments it needs count, the rest is ignored (Args().First(), Get(1))
+  static override args = {container: Args.string({required: true, description: 'container id'}), ref: Args.string({required: true, description: 'checkpoint image name'})}
   static override flags = {
     rw: Flags.boolean({summary: 'restore the rw layer from the checkpoint'}),
     live: Flags.boolean({summary: 'restore the runtime and memory data from the checkpoint'}),

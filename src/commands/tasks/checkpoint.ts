@@ -9,7 +9,8 @@ checkpoint image labelled containerd.io/checkpoint=true, and resume it (--exit l
 Prints the image name: containerd.io/checkpoint/<id>:<MM-DD-YYYY-HH:MM:SS> unless --name gives one.
 With --image-path the dump stays in that directory and no image is made.`
   static override examples = ['<%= config.bin %> tasks checkpoint web', '<%= config.bin %> tasks checkpoint --exit --name checkpoint/web:1 web']
-  static override args = {container: Args.string({description: 'container id'})}
+  static override strict = false // as ctr: the arguments it needs count, the rest is ignored (Args().First(), Get(1))
+  static override args = {container: Args.string({required: true, description: 'container id'})}
   static override flags = {
     exit: Flags.boolean({summary: 'stop the container after the checkpoint'}),
     'image-path': Flags.string({summary: 'path to criu image files (no image is made)'}),
