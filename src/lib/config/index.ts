@@ -17,6 +17,8 @@ export interface BerthConfig {
   readonly eventRetentionRows: number
   readonly runtime: {readonly runc: string; readonly conmon: string}
   readonly registry: {readonly hostsDir: string}
+  /** CNI: where plugin binaries are searched, and the directory of users' network configs. */
+  readonly cni: {readonly binDirs: readonly string[]; readonly confDir: string}
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/berth/config.toml'
@@ -28,6 +30,7 @@ const DEFAULTS: Omit<BerthConfig, 'source'> = {
   eventRetentionRows: 100_000,
   runtime: {runc: 'runc', conmon: 'conmon'},
   registry: {hostsDir: '/etc/containerd/certs.d'},
+  cni: {binDirs: ['/usr/lib/cni', '/opt/cni/bin'], confDir: '/etc/cni/net.d'},
 }
 
 /**
@@ -90,6 +93,9 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
 
   const runtime = table('runtime')
   const registry = table('registry')
+  const cni = table('cni')
+  const binDir = cni?.['bin_dir']
+  if (binDir !== undefined && (typeof binDir !== 'string' || binDir === '')) bad('cni.bin_dir', 'must be a non-empty string (directories separated by ":")')
   return {
     contentSharingPolicy: policy as SharingPolicy,
     defaultSnapshotter: str(doc, 'default_snapshotter', DEFAULTS.defaultSnapshotter),
@@ -97,6 +103,7 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
     eventRetentionRows,
     runtime: {runc: str(runtime, 'runc', DEFAULTS.runtime.runc), conmon: str(runtime, 'conmon', DEFAULTS.runtime.conmon)},
     registry: {hostsDir: str(registry, 'hosts_dir', DEFAULTS.registry.hostsDir)},
+    cni: {binDirs: binDir === undefined ? DEFAULTS.cni.binDirs : (binDir as string).split(':').filter(Boolean), confDir: str(cni, 'conf_dir', DEFAULTS.cni.confDir)},
   }
 }
 

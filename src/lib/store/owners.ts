@@ -23,10 +23,11 @@ export function tableOwner(table: string, kind: string): NamespaceOwner {
 
 /**
  * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots), tasks
- * just before their containers.
+ * just before their containers, pods after them (a container's extras name its pod; they go with
+ * the container).
  * Leases and ingests are not counted, as in containerd: they go with the namespace.
  */
-export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs'), taskRecords(), tableOwner('containers', 'containers'), tableOwner('snapshots', 'snapshots')]
+export const NAMESPACE_OWNERS: NamespaceOwner[] = [tableOwner('images', 'images'), tableOwner('content', 'blobs'), taskRecords(), tableOwner('containers', 'containers'), tableOwner('pods', 'pods'), tableOwner('snapshots', 'snapshots')]
 
 /**
  * Task rows go before their containers (foreign key). They never keep a namespace alive on their
