@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
 import {containerFlags, createOptionsFrom} from '../cli/container-flags.js'
+import {networkFlags, networkSettingsFrom, podFlag} from '../cli/network-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {createContainer, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
@@ -27,6 +28,9 @@ conmon (see ctr tasks logs, wait, attach). --rm removes the container and its sn
     detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
     'pid-file': Flags.string({summary: 'file to write the process id to'}),
+    // Networks and pods (src/cli/network-flags.ts).
+    ...networkFlags,
+    ...podFlag,
   }
 
   async run(): Promise<void> {
@@ -41,6 +45,9 @@ conmon (see ctr tasks logs, wait, attach). --rm removes the container and its sn
   private async runContainer(): Promise<void> {
     const {args, argv, flags} = await this.parse(Run)
     const create = createOptionsFrom(this.namespace(), (await this.berthConfig()).defaultSnapshotter, args, argv as string[], flags)
+    // Networks and pods: a separate block (src/cli/network-flags.ts).
+    const network = networkSettingsFrom(flags)
+    Object.assign(create, {...(network ? {network} : {}), ...(flags.pod !== undefined ? {pod: flags.pod} : {})})
     if (flags.rm && flags.detach) throw new InvalidArgument('flags --detach and --rm cannot be specified together', {suffixKind: true})
     if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
     const rt = await this.taskRuntime()

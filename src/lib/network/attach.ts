@@ -7,7 +7,7 @@
 // unpins last. Every step tolerates having been done already.
 import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {acquireLock, type NetAttachment, type NetworkSettings, type PodRecord, type Store} from '../store/index.js'
+import {acquireLock, attachmentIps, type NetAttachment, type NetworkSettings, type PodRecord, type Store} from '../store/index.js'
 import {cniAdd, cniDel, type NetConfList} from './cni.js'
 import {cniPaths, type CniPaths, resolveNetwork} from './networks.js'
 import {isPinned, pinNamespaces, pinsUnder, unpin} from './pins.js'
@@ -116,6 +116,13 @@ export async function detachNetworks(store: Store, owner: NetOwner): Promise<voi
 }
 
 // --- containers ---
+
+/** The addresses a container has: its own attachments', or its pod's. */
+export function containerIps(store: Store, ns: string, id: string): string[] {
+  const podId = store.pods.containerMeta(ns, id)?.podId
+  const rows = podId !== undefined ? store.netAttachments.ofOwner(ns, 'pod', podId) : store.netAttachments.ofOwner(ns, 'container', id)
+  return rows.flatMap(attachmentIps)
+}
 
 /**
  * Pin a networked container's netns and attach its networks (before its task starts); leftovers

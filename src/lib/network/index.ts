@@ -9,6 +9,7 @@ export {
   attachNetworks,
   bootId,
   checkNetworks,
+  containerIps,
   containerNetnsPath,
   detachNetworks,
   podDir,

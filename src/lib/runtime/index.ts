@@ -55,7 +55,7 @@ export {
   type RuntimeSpec,
   type User,
 } from './oci-spec.js'
-export {cgroupParentFor, containerDir, containerSpec, createContainer, DEFAULT_RUNTIME, removeContainer, validateCreateArgs, type CreateContainerOptions} from './containers.js'
+export {cgroupParentFor, containerDir, containerExtras, containerRunDir, containerSpec, createContainer, type ContainerExtrasView, DEFAULT_RUNTIME, removeContainer, validateCreateArgs, type CreateContainerOptions} from './containers.js'
 export {Runc, runcMessage, runcRoot} from './runc.js'
 export {startConmon, type ConmonOptions, type ConmonStarted} from './conmon.js'
 export {bootId, processAlive, processStartTime, readPid} from './proc.js'

@@ -27,6 +27,8 @@ import {Runc, runcLogError, runcRoot} from './runc.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {readTemplate, renderSpec, writeBundleSpec} from './template.js'
 import {randomBytes} from '../sys/random.js'
+import {containerNetnsPath, isPinned, setUpContainerNetwork, setUpPodSandbox, tearDownContainerNetwork} from '../network/index.js'
+import {containerRunDir} from './containers.js'
 
 /** How to reach runc, conmon and ctr itself (for conmon's exit command) for one namespace. */
 export interface TaskRuntime {
@@ -164,11 +166,34 @@ export async function finishTask(rt: TaskRuntime, id: string, instance: string, 
   }
 }
 
-/** Unmount the rootfs and remove runc's state; every step tolerates having been done. */
+/**
+ * Unmount the rootfs, remove runc's state and release the container's own network (CNI DEL, then
+ * the netns pin); every step tolerates having been done. A DEL that fails leaves its attachment
+ * row, which `ctr gc` retries.
+ */
 async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
   await rt.runc.delete(id, {force: true})
   SnapshotService.unmountAll(paths.rootfs)
+  if (rt.store.netAttachments.ofOwner(rt.ns, 'container', id).length > 0 || isPinned(containerNetnsPath(rt.store.state, rt.ns, id))) {
+    await tearDownContainerNetwork(rt.store, rt.ns, id).catch(() => {})
+  }
+}
+
+/**
+ * The namespaces a task joins, made ready before runc runs: a pod member's pod is brought up
+ * (after a reboot or `pods stop` its pins are gone; `/pods/start`), a networked container's
+ * netns is pinned and attached (CNI ADD).
+ */
+async function prepareNetwork(rt: TaskRuntime, id: string): Promise<void> {
+  const meta = rt.store.pods.containerMeta(rt.ns, id)
+  if (!meta) return
+  mkdirSync(containerRunDir(rt.store.state, rt.ns, id), {recursive: true, mode: 0o700}) // gone after a reboot
+  if (meta.podId !== undefined) {
+    const pod = rt.store.pods.find(rt.ns, meta.podId)
+    if (pod && (await setUpPodSandbox(rt.store, rt.ns, pod))) rt.store.pods.event(rt.ns, pod.id, '/pods/start')
+  }
+  if (meta.network.mode === 'cni') await setUpContainerNetwork(rt.store, rt.ns, id, meta.network)
 }
 
 /** Record the exit conmon wrote for `instance` and clean up: what conmon's exit command runs. */
@@ -213,6 +238,7 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     mkdirSync(paths.exitDir)
     if (container.snapshotter && container.snapshotKey) new SnapshotService(store, ns, container.snapshotter).mount(container.snapshotKey, paths.rootfs)
     checkExecutable(paths.rootfs, spec.process, spec.mounts, 'OCI runtime create failed')
+    await prepareNetwork(rt, id)
     writeBundleSpec(paths.dir, renderSpec(template, {rootfs: paths.rootfs}))
     return {container, task, paths, spec}
   } catch (err) {
