@@ -6,7 +6,7 @@
 // the host and namespaces the test made. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {defaultBridge} from '../../src/lib/network/networks.js'
@@ -44,7 +44,7 @@ describe('pods', {skip}, () => {
     bridge = defaultBridge(sb.state).bridge
   })
   after(async () => {
-    if (sb) for (const ns of ['default', 'other']) for (const id of sb.run(['-n', ns, 'pods', 'ls', '-q']).stdout.split('\n').filter(Boolean)) sb.run(['-n', ns, 'pods', 'rm', '--force', id])
+    if (sb) for (const ns of ['default', 'other', 'third']) for (const id of sb.run(['-n', ns, 'pods', 'ls', '-q']).stdout.split('\n').filter(Boolean)) sb.run(['-n', ns, 'pods', 'rm', '--force', id])
     await env?.close()
     deleteBridge(bridge)
   })
@@ -204,6 +204,43 @@ describe('pods', {skip}, () => {
     assertNothingLeft(cniIds)
     const left = spawnSync('sh', ['-c', `ps -eo args | grep -c '${sb.dir}' || true`], {encoding: 'utf8'})
     assert.ok(Number(left.stdout.trim()) <= 2, 'no monitor of the sandbox is left')
+  })
+
+  test('generate-kube, then play-kube into a namespace without the image: same manifest, the port answers', async () => {
+    const name = env.id('kube')
+    const port = await freePort()
+    const server = env.id('kube-srv')
+    sb.ok(['pods', 'create', '--k8s-namespace', 'prod', '--label', 'app=kube', '--hostname', 'kubehost', '-p', `127.0.0.1:${port}:8080`, name])
+    sb.ok(['containers', 'create', '--pod', name, '--env', 'GREETING=hi there', '--cwd', '/tmp', '--memory-limit', String(32 << 20), '--cpus', '0.5', bb, server, 'sh', '-c', httpServe('kube-page', 8080)])
+    const yaml = sb.ok(['pods', 'generate-kube', name])
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+    assert.match(yaml, new RegExp(`^apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: prod\n  labels:\n    app: kube\nspec:\n  containers:\n  - name: ${server}\n    image: "${escaped(bb)}"\n`))
+    assert.match(yaml, /\n    workingDir: \/tmp\n/)
+    assert.match(yaml, /\n    - name: GREETING\n      value: "hi there"\n/)
+    assert.match(yaml, new RegExp(`\n    ports:\n    - containerPort: 8080\n      hostPort: ${port}\n      hostIP: "127\\.0\\.0\\.1"\n      protocol: TCP\n`))
+    assert.match(yaml, /\n    resources:\n      limits:\n        memory: "33554432"\n        cpu: "500m"\n/)
+    assert.match(yaml, /\n  hostname: kubehost\n$/)
+    sb.ok(['pods', 'rm', '--force', name])
+
+    const file = join(sb.dir, 'pod.yaml')
+    writeFileSync(file, yaml)
+    assert.equal(sb.run(['-n', 'third', 'images', 'ls', '-q']).stdout, '', 'the namespace has no image yet')
+    sb.ok(['-n', 'third', 'pods', 'play-kube', file])
+    const page = await waitFor('the played pod to answer', () => {
+      const r = curl(port)
+      return r.code === 0 && r.body.includes('kube-page') ? r.body : undefined
+    })
+    assert.equal(page.trim(), 'kube-page')
+    assert.equal(sb.ok(['-n', 'third', 'pods', 'generate-kube', name]), yaml)
+    assert.equal(inspect(name, 'third').Status, 'Running')
+    const again = sb.run(['-n', 'third', 'pods', 'play-kube', file])
+    assert.equal(again.code, 4, again.stderr)
+    writeFileSync(file, yaml.replace('spec:\n', 'spec:\n  volumes: []\n'))
+    const refused = sb.run(['-n', 'third', 'pods', 'play-kube', file])
+    assert.equal(refused.code, 2)
+    assert.equal(refused.stderr, 'ctr: play-kube: spec.volumes is not supported: invalid argument\n')
+    sb.ok(['-n', 'third', 'pods', 'rm', '--force', name])
+    assert.deepEqual(pinsOf(sb), [])
   })
 
   test('ids and names: disjoint from containers, unique per namespace; filters; events', async () => {
