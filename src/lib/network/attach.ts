@@ -5,7 +5,7 @@
 // attachment row (with the config used), then CNI ADD, then its result; tear-down runs DEL from
 // the row's own config (no flags needed: conmon's exit command has none), deletes the row, and
 // unpins last. Every step tolerates having been done already.
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {acquireLock, attachmentIps, type NetAttachment, type NetworkSettings, type PodRecord, type Store} from '../store/index.js'
 import {cniAdd, cniDel, type NetConfList} from './cni.js'
@@ -159,6 +159,16 @@ export function podIsUp(state: string, ns: string, pod: Pick<PodRecord, 'id' | '
   return pins.length === 0 ? existsSync(podDir(state, ns, pod.id)) : pins.every((p) => isPinned(p))
 }
 
+/** Run `fn` under the pod's lock: two members starting at once must not both pin the pod. */
+async function withPodLock<T>(store: Store, ns: string, podId: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(store.state, `pod.${ns}.${podId}`)
+  try {
+    return await fn()
+  } finally {
+    lock.release()
+  }
+}
+
 /**
  * Bring a pod's namespaces up: pin them (hostname set, loopback up) and attach the pod's
  * networks. Nothing to do when they are up; a partial leftover is torn down first.
@@ -166,20 +176,28 @@ export function podIsUp(state: string, ns: string, pod: Pick<PodRecord, 'id' | '
  */
 export async function setUpPodSandbox(store: Store, ns: string, pod: PodRecord): Promise<boolean> {
   if (podIsUp(store.state, ns, pod)) return false
-  await tearDownPodSandbox(store, ns, pod.id)
-  const pins = podPinPaths(store.state, pod, ns)
-  await pinNamespaces(pins, {hostname: pod.hostname || pod.name})
-  try {
-    if (pins.net && pod.network.mode === 'cni') await attachNetworks(store, {ns, kind: 'pod', id: pod.id}, pins.net, pod.network)
-  } catch (err) {
-    for (const p of Object.values(pins)) unpin(p)
-    throw err
-  }
-  return true
+  return withPodLock(store, ns, pod.id, async () => {
+    if (podIsUp(store.state, ns, pod)) return false // brought up meanwhile
+    await releasePodSandbox(store, ns, pod.id)
+    const pins = podPinPaths(store.state, pod, ns)
+    mkdirSync(podDir(store.state, ns, pod.id), {recursive: true, mode: 0o711}) // marks a pod sharing nothing as up
+    await pinNamespaces(pins, {hostname: pod.hostname || pod.name})
+    try {
+      if (pins.net && pod.network.mode === 'cni') await attachNetworks(store, {ns, kind: 'pod', id: pod.id}, pins.net, pod.network)
+    } catch (err) {
+      for (const p of Object.values(pins)) unpin(p)
+      throw err
+    }
+    return true
+  })
 }
 
 /** Detach a pod's networks and unpin its namespaces (its containers must be gone from them). */
 export async function tearDownPodSandbox(store: Store, ns: string, podId: string): Promise<void> {
+  await withPodLock(store, ns, podId, () => releasePodSandbox(store, ns, podId))
+}
+
+async function releasePodSandbox(store: Store, ns: string, podId: string): Promise<void> {
   try {
     await detachNetworks(store, {ns, kind: 'pod', id: podId})
   } finally {
@@ -247,6 +265,16 @@ export async function sweepNetworks(store: Store, taskLive: (ns: string, id: str
     if (!ns || !id || store.pods.find(ns, id)) continue
     unpin(pin)
     report.pins.push(pin)
+  }
+  for (const ns of safeReaddir(podsRoot)) {
+    for (const id of safeReaddir(join(podsRoot, ns))) {
+      if (store.pods.find(ns, id)) continue
+      try {
+        rmSync(join(podsRoot, ns, id), {recursive: true, force: true})
+      } catch {
+        // a pin that would not go: the next sweep tries again
+      }
+    }
   }
   // host-local reservations: files named by address holding the CNI container id.
   const live = new Set(store.netAttachments.all().map((a) => a.cniId))
