@@ -185,6 +185,30 @@ describe('pods', {skip}, () => {
     assert.deepEqual(pinsOf(sb), [])
   })
 
+  test('two members starting at once on a stopped pod pin it once (regression: both pinned, one unpinned the other)', async () => {
+    const name = env.id('race')
+    sb.ok(['pods', 'create', name])
+    const members = [env.id('race-1'), env.id('race-2')]
+    for (const m of members) sb.ok(['containers', 'create', '--pod', name, bb, m, 'sleep', '600'])
+    sb.ok(['pods', 'stop', name])
+    assert.deepEqual(pinsOf(sb), [])
+    const results = await Promise.all(members.map((m) => sb.spawn(['tasks', 'start', '-d', m])))
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    const view = inspect(name)
+    assert.equal(view.Status, 'Running')
+    assert.equal(view.Network.IPs.length, 1)
+    for (const m of members) {
+      const pid = Number(readFileSync(join(sb.state, 'tasks', 'default', m, 'pid'), 'utf8'))
+      for (const kind of ['net', 'uts', 'ipc']) assert.equal(statSync(`/proc/${pid}/ns/${kind}`).ino, nsInode(view.Pins[kind]!), `${m} ${kind}`)
+    }
+    assert.equal(pinsOf(sb).length, 3)
+    assert.equal(attachments(sb).length, 1)
+    const events = storedEvents(sb).filter((e) => e.topic === '/pods/start' && e.event['id'] === view.ID)
+    assert.equal(events.length, 1)
+    sb.ok(['pods', 'rm', '--force', name])
+    assert.deepEqual(pinsOf(sb), [])
+  })
+
   test('kill -9 of pods rm --force: rm again and ctr gc leave nothing behind', async () => {
     const name = env.id('killed')
     sb.ok(['pods', 'create', '-p', `127.0.0.1:${await freePort()}:80`, name])
