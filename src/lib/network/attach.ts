@@ -79,9 +79,12 @@ export async function attachNetworks(store: Store, owner: NetOwner, netns: strin
   const networks = settings.networks ?? []
   const lists: NetConfList[] = networks.map((name) => resolveNetwork(name, paths, store.state))
   try {
-    for (const [i, list] of lists.entries()) {
+    for (const [i, full] of lists.entries()) {
       const ifname = `eth${i}`
       const ports = i === 0 ? (settings.ports ?? []) : []
+      // With nothing to publish, plugins that only map ports (portmap) are left out of ADD and,
+      // since DEL reads the stored list, of DEL too: portmap's DEL costs iptables calls even then.
+      const list = ports.length > 0 ? full : {...full, plugins: full.plugins.filter((p) => !(p['capabilities'] as Record<string, boolean> | undefined)?.['portMappings'])}
       store.netAttachments.begin({cniId, network: list.name, namespace: owner.ns, ownerKind: owner.kind, ownerId: owner.id, ifname, netns, config: JSON.stringify(list), cniPath: paths.binDirs.join(':'), ports, bootId: boot})
       const result = await cniAdd(list, {containerId: cniId, netns, ifname, cniPath: paths.binDirs, ports})
       store.netAttachments.complete(cniId, list.name, result)
