@@ -15,8 +15,8 @@ export const networkFlags = {
   net: many(`network: none (loopback only, the default), host, ${DEFAULT_NETWORK} (Berth's default CNI network) or a CNI network name (repeatable)`),
   cni: Flags.boolean({summary: `attach the container to the default CNI network (= --net ${DEFAULT_NETWORK})`}),
   publish: many('publish a port: [IP:]HOSTPORT:CTRPORT[/tcp|udp] (repeatable; needs a CNI network)', 'p'),
-  'cni-path': Flags.string({summary: 'CNI plugin directories, ":"-separated [default: /usr/lib/cni:/opt/cni/bin]', env: 'CNI_PATH'}),
-  'cni-netconfpath': Flags.string({summary: 'directory of CNI network configs [default: /etc/cni/net.d]', env: 'NETCONFPATH'}),
+  'cni-path': Flags.string({summary: 'CNI plugin directories separated by colons (default /usr/lib/cni:/opt/cni/bin)', env: 'CNI_PATH'}),
+  'cni-netconfpath': Flags.string({summary: 'directory of CNI network configs (default /etc/cni/net.d)', env: 'NETCONFPATH'}),
 }
 
 /** `--pod` of run and containers create. */

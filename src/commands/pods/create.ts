@@ -23,7 +23,7 @@ it with run --pod or containers create --pod. Prints the pod's id.`
     'k8s-namespace': Flags.string({summary: 'Kubernetes namespace recorded with the pod'}),
     uid: Flags.string({summary: 'Kubernetes uid recorded with the pod'}),
     attempt: Flags.integer({summary: 'attempt number recorded with the pod', min: 0}),
-    'cni-path': Flags.string({summary: 'CNI plugin directories, ":"-separated', env: 'CNI_PATH'}),
+    'cni-path': Flags.string({summary: 'CNI plugin directories separated by colons', env: 'CNI_PATH'}),
     'cni-netconfpath': Flags.string({summary: 'directory of CNI network configs', env: 'NETCONFPATH'}),
   }
 

@@ -64,7 +64,7 @@ function joinNamespaces(spec: RuntimeSpec, paths: {net?: string; ipc?: string; u
 
 /** The network settings and spec adjustments of a pod member. @throws InvalidArgument for settings a member cannot have. */
 function podMember(pod: PodRecord, options: CreateContainerOptions): {network: StoredNetworkSettings; specHost: boolean} {
-  if (options.network && options.network.mode !== 'none') throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} uses the pod's network: drop --net, --cni and -p`, {suffixKind: true})
+  if ((options.network && options.network.mode !== 'none') || options.spec?.netHost) throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} uses the pod's network: drop --net, --net-host, --cni and -p`, {suffixKind: true})
   if (pod.share.includes('uts') && options.spec?.hostname) throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} has the pod's hostname: drop --hostname`, {suffixKind: true})
   const host = pod.network.mode === 'host'
   return {network: {mode: host ? 'host' : pod.share.includes('net') ? 'pod' : 'none'}, specHost: host}
