@@ -36,7 +36,7 @@ export function podPinPaths(state: string, pod: Pick<PodRecord, 'id' | 'share'>,
 }
 
 /** The CNI paths of a store, with per-call overrides (`--cni-path`, `--cni-netconfpath`). */
-export function storeCniPaths(store: Store, settings?: Pick<NetworkSettings, never> & {cniPath?: string[]; netconfPath?: string}): CniPaths {
+export function storeCniPaths(store: Store, settings?: {cniPath?: string[]; netconfPath?: string}): CniPaths {
   return cniPaths(store.root, store.state, {binDirs: settings?.cniPath ?? store.config.cni.binDirs, confDir: settings?.netconfPath ?? store.config.cni.confDir})
 }
 
