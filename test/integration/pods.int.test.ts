@@ -5,7 +5,7 @@
 // whose leftovers `ctr gc` releases, ids and names, filters and events. Traffic stays between
 // the host and namespaces the test made. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -13,7 +13,7 @@ import {defaultBridge} from '../../src/lib/network/networks.js'
 import type {Sandbox} from '../helpers/cli.js'
 import {attachments, bridgePorts, curl, deleteBridge, freePort, httpGet, httpServe, iptablesRules, networkSkipReason, pinsOf, reservations} from '../helpers/network.js'
 import {busyboxImage} from '../helpers/oci-image.js'
-import {mountsUnder, type RuntimeEnv, startCtr, startRuntimeEnv, storedEvents, waitFor} from '../helpers/tasks.js'
+import {mountsUnder, openDb, type RuntimeEnv, startCtr, startRuntimeEnv, storedEvents, waitFor} from '../helpers/tasks.js'
 
 const skip = networkSkipReason()
 
@@ -207,6 +207,40 @@ describe('pods', {skip}, () => {
     assert.equal(events.length, 1)
     sb.ok(['pods', 'rm', '--force', name])
     assert.deepEqual(pinsOf(sb), [])
+  })
+
+  test('a member start in progress is not taken for a dead task by pods inspect (regression: recorded as exited 255)', async () => {
+    const name = env.id('starting')
+    const member = env.id('starting-m')
+    sb.ok(['pods', 'create', '--network', 'none', name])
+    sb.ok(['containers', 'create', '--pod', name, bb, member, 'sleep', '600'])
+    // What a detached start has recorded before its process exists, while it holds the task lock.
+    const db = openDb(sb, {readonly: false})
+    try {
+      const now = Date.now() * 1000
+      db.prepare("INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ('default', ?, 'i1', 'created', 'conmon', 0, ?, 0, ?, ?)").run(
+        member,
+        readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+        now,
+        now,
+      )
+    } finally {
+      db.close()
+    }
+    // flock's child (sleep) inherits the lock: the holder gets its own process group, killed whole.
+    const holder = spawn('flock', [join(sb.state, 'locks', `task.default.${member}`), 'sleep', '30'], {stdio: 'ignore', detached: true})
+    try {
+      await waitFor('the lock to be held', () => spawnSync('flock', ['-n', join(sb.state, 'locks', `task.default.${member}`), 'true']).status !== 0)
+      assert.deepEqual(inspect(name).Containers, [{ID: member, Status: 'CREATED'}])
+    } finally {
+      const exited = new Promise((r) => holder.once('exit', r))
+      process.kill(-holder.pid!, 'SIGKILL')
+      await exited
+      await waitFor('the lock to be free', () => spawnSync('flock', ['-n', join(sb.state, 'locks', `task.default.${member}`), 'true']).status === 0)
+    }
+    // With the lock free, the start is known dead: its exit is recorded as unknown.
+    assert.deepEqual(inspect(name).Containers, [{ID: member, Status: 'STOPPED'}])
+    sb.ok(['pods', 'rm', '--force', name])
   })
 
   test('kill -9 of pods rm --force: rm again and ctr gc leave nothing behind', async () => {

@@ -114,8 +114,23 @@ export async function refreshTask(rt: TaskRuntime, t: TaskRecord): Promise<TaskR
   const paths = taskPaths(rt.store.state, rt.ns, t.containerId)
   const exit = observeExit(t, paths)
   if (!exit) return t
+  if (t.status === 'created' && t.pid <= 0 && t.bootId === bootId() && (await startInProgress(rt, t.containerId))) return t
   if (rt.store.tasks.exited(rt.ns, t.containerId, t.instance, exit)) await finishTask(rt, t.containerId, t.instance, {wait: false})
   return rt.store.tasks.find(rt.ns, t.containerId) ?? t
+}
+
+/**
+ * Whether another process holds the task's lock: a detached start records its row before its
+ * process exists (no pid, no conmon yet) and must not be taken for a dead task meanwhile — a pod
+ * member being started while `pods ls` looks, or a start during `ctr gc`.
+ */
+async function startInProgress(rt: TaskRuntime, id: string): Promise<boolean> {
+  try {
+    ;(await acquireLock(rt.store.state, `task.${rt.ns}.${id}`, {timeoutMs: 0})).release()
+    return false
+  } catch {
+    return true
+  }
 }
 
 /** The exit of a task whose process is gone, or undefined while it runs (or is about to be recorded). */
