@@ -3,8 +3,8 @@
 # /var/lib/berth, state: /run/berth as root; BERTH_ROOT/BERTH_STATE override), against a local
 # registry seeded with an image the project builds itself. It only touches what it creates: the
 # namespace `foo` (labelled berth.demo=true), the image 127.0.0.1:<port>/demo/busybox:1 and the
-# containers berth-demo-hello, berth-demo-bg, berth-demo-count(2) and the checkpoint image
-# checkpoint/berth-demo:1.
+# containers berth-demo-hello, berth-demo-bg, berth-demo-count(2), the checkpoint image
+# checkpoint/berth-demo:1, and the pod berth-demo-pod with its containers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctr() { bin/ctr "$@"; }
@@ -15,6 +15,7 @@ if ctr ns ls -q | grep -qx foo && ! ctr ns ls -q 'name==foo,labels."berth.demo"=
   exit 1
 fi
 ctr ns rm --force foo >/dev/null
+ctr pods rm --force berth-demo-pod >/dev/null 2>&1 || true
 for id in berth-demo-hello berth-demo-bg berth-demo-count berth-demo-count2; do ctr tasks rm -f "$id" >/dev/null 2>&1 || true; ctr containers rm "$id" >/dev/null 2>&1 || true; done
 
 # The registry lives as long as this script holds the pipe to its stdin.
@@ -93,5 +94,17 @@ if ctr info | node -e 'process.exit(JSON.parse(require("fs").readFileSync(0, "ut
 else
   echo; echo "# (checkpoint and restore skipped: no usable CRIU; run scripts/setup.sh as root)"
 fi
+echo; echo "# A pod: namespaces pinned at files (no infra process), Berth's bridge network, a published port:"
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+step ctr pods create --hostname web -p "127.0.0.1:$port:8080" --label app=demo berth-demo-pod
+step ctr run -d --pod berth-demo-pod "$ref" berth-demo-httpd sh -c 'mkdir -p /www && echo "hello from a pod" > /www/index.html && exec busybox httpd -f -p 8080 -h /www'
+echo; echo "# A client in the same pod reaches the server over 127.0.0.1 and sees the pod's hostname:"
+step ctr run --rm --pod berth-demo-pod "$ref" berth-demo-client sh -c 'hostname; sleep 0.3; printf "GET / HTTP/1.0\r\n\r\n" | nc 127.0.0.1 8080 | tail -1'
+echo; echo "# The host fetches the page through the published port:"
+step curl -s --retry 5 --retry-connrefused "http://127.0.0.1:$port/"
+step ctr pods ls
+echo; echo "# The pod as Kubernetes YAML:"
+step ctr pods generate-kube berth-demo-pod
+step ctr pods rm --force berth-demo-pod
 echo; echo "# Clean up what the demo pulled (garbage collection deletes the blobs and snapshots nobody references):"
 step ctr images rm "$ref"

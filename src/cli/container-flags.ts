@@ -244,7 +244,7 @@ export function createOptionsFrom(
   namespace: string,
   defaultSnapshotter: string,
   argv: readonly string[],
-  flags: ContainerFlagValues & {cni?: boolean; 'dump-config'?: string},
+  flags: ContainerFlagValues & {'dump-config'?: string},
 ): CreateContainerOptions {
   const specFile = flags.config
   if (specFile !== undefined) {
@@ -287,7 +287,6 @@ export function createOptionsFrom(
       ...(flags['blockio-class'] ? {blockioClass: flags['blockio-class']} : {}),
       ...(flags['apparmor-default-profile'] ? {apparmorDefaultProfile: flags['apparmor-default-profile']} : {}),
       ...(flags['remap-labels'] ? {remapLabels: true} : {}),
-      ...(flags.cni ? {cni: true} : {}),
     },
     ...(flags['dump-config'] !== undefined ? {dumpConfig: flags['dump-config'] === '' ? '' : resolve(flags['dump-config'])} : {}),
   }

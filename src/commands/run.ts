@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
 import {containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
+import {networkFlags, networkSettingsFrom, podFlag} from '../cli/network-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {createContainer, deleteTaskOfContainer, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
@@ -33,8 +34,10 @@ and unused.`
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
     'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd\'s protocol)'}),
     'fifo-dir': Flags.string({summary: 'accepted for ctr compatibility and unused: Berth has no IO FIFOs (pipes and conmon sockets)'}),
-    cni: Flags.boolean({summary: 'CNI networking (refused: not yet supported)'}),
     'dump-config': Flags.string({summary: 'write the generated OCI spec to this file'}),
+    // Networks and pods (src/cli/network-flags.ts).
+    ...networkFlags,
+    ...podFlag,
   }
 
   async run(): Promise<void> {
@@ -49,6 +52,9 @@ and unused.`
   private async runContainer(): Promise<void> {
     const {argv, flags} = await this.parse(Run)
     const create = createOptionsFrom('run', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
+    // Networks and pods: a separate block (src/cli/network-flags.ts).
+    const network = networkSettingsFrom(flags)
+    Object.assign(create, {...(network ? {network} : {}), ...(flags.pod !== undefined ? {pod: flags.pod} : {})})
     if (flags.rm && flags.detach) throw new InvalidArgument('flags --detach and --rm cannot be specified together', {suffixKind: true})
     if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
     const log = flags['log-uri'] === undefined ? undefined : parseLogUri(flags['log-uri'])

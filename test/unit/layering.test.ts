@@ -22,9 +22,11 @@ const ALLOWED: Record<string, string[]> = {
   pull: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry'],
   push: ['errors', 'oci', 'store', 'images', 'concurrency', 'registry'],
   archive: ['errors', 'oci', 'filters', 'config', 'store', 'events', 'images', 'snapshot', 'sys', 'concurrency', 'registry', 'pull', 'tar'],
-  runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry'],
+  network: ['errors', 'oci', 'config', 'store', 'sys', 'events'],
+  runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'network'],
   introspection: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'runtime'],
   checkpoint: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'runtime'],
+  pods: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'network', 'runtime'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']
 

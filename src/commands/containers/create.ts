@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {containerFlags, containerPositionals, createOptionsFrom} from '../../cli/container-flags.js'
+import {networkFlags, networkSettingsFrom, podFlag} from '../../cli/network-flags.js'
 import {createContainer} from '../../lib/runtime/index.js'
 
 export default class ContainersCreate extends CtrCommand {
@@ -18,11 +19,19 @@ fails when the task starts, as with containerd.`
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
   static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}
-  static override flags = containerFlags
+  static override flags = {
+    ...containerFlags,
+    // Networks and pods (src/cli/network-flags.ts).
+    ...networkFlags,
+    ...podFlag,
+  }
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(ContainersCreate)
     const options = createOptionsFrom('create', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
+    // Networks and pods: a separate block (src/cli/network-flags.ts).
+    const network = networkSettingsFrom(flags)
+    Object.assign(options, {...(network ? {network} : {}), ...(flags.pod !== undefined ? {pod: flags.pod} : {})})
     await createContainer(await this.store(), options)
   }
 }

@@ -20,6 +20,11 @@ export default class NamespacesRm extends CtrCommand {
     let firstExitCode: number | undefined
     for (const name of argv as string[]) {
       try {
+        if (flags.force && store.pods.list(name).length > 0) {
+          // Pods go with their members, networks and pinned namespaces.
+          const {removeAllPods} = await import('../../lib/pods/index.js')
+          await removeAllPods(await this.taskRuntime(name))
+        }
         if (flags.force && store.tasks.list(name).length > 0) await deleteAllTasks(await this.taskRuntime(name))
         store.namespaces.remove(name, {force: flags.force})
       } catch (err) {

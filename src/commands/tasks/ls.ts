@@ -1,6 +1,7 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
+import {containerIps} from '../../lib/network/attach.js'
 import {listTasks} from '../../lib/runtime/tasks.js'
 import {protoTimestamp} from '../../lib/store/index.js'
 
@@ -8,13 +9,16 @@ export default class TasksLs extends CtrCommand {
   static override summary = 'list tasks'
   static override description = `List the namespace's tasks: TASK PID STATUS (CREATED, RUNNING, PAUSED, STOPPED). Every call first
 reconciles the records with the machine, so a task that exited while no ctr ran shows STOPPED. A
-task killed by the OOM killer shows "STOPPED (oom)".`
+task killed by the OOM killer shows "STOPPED (oom)". The table keeps ctr's three columns; --format json
+adds each task's IP addresses (ips).`
   static override strict = false // as ctr: arguments are ignored
   static override flags = {quiet: quietFlag, format: formatFlag}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(TasksLs)
-    const tasks = await listTasks(await this.taskRuntime())
+    const rt = await this.taskRuntime()
+    const {store} = rt
+    const tasks = await listTasks(rt)
     if (flags.quiet) return this.out(tasks.map((t) => `${t.containerId}\n`).join(''))
     if (flags.format === 'json') {
       return this.out(
@@ -25,6 +29,7 @@ task killed by the OOM killer shows "STOPPED (oom)".`
             status: t.status.toUpperCase(),
             ...(t.status === 'stopped' ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
             monitor: t.monitor,
+            ips: containerIps(store, this.namespace(), t.containerId),
           })),
         ),
       )

@@ -19,6 +19,8 @@ export interface BerthConfig {
   readonly registry: {readonly hostsDir: string}
   /** CRIU for checkpoint/restore; undefined: the private install (scripts/install-criu.sh), then PATH. */
   readonly criuPath: string | undefined
+  /** CNI: where plugin binaries are searched, and the directory of users' network configs. */
+  readonly cni: {readonly binDirs: readonly string[]; readonly confDir: string}
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/berth/config.toml'
@@ -31,6 +33,7 @@ const DEFAULTS: Omit<BerthConfig, 'source'> = {
   runtime: {runc: 'runc', conmon: 'conmon'},
   registry: {hostsDir: '/etc/containerd/certs.d'},
   criuPath: undefined,
+  cni: {binDirs: ['/usr/lib/cni', '/opt/cni/bin'], confDir: '/etc/cni/net.d'},
 }
 
 /**
@@ -93,6 +96,9 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
 
   const runtime = table('runtime')
   const registry = table('registry')
+  const cni = table('cni')
+  const binDir = cni?.['bin_dir']
+  if (binDir !== undefined && (typeof binDir !== 'string' || binDir === '')) bad('cni.bin_dir', 'must be a non-empty string (directories separated by ":")')
   return {
     contentSharingPolicy: policy as SharingPolicy,
     defaultSnapshotter: str(doc, 'default_snapshotter', DEFAULTS.defaultSnapshotter),
@@ -101,6 +107,7 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
     runtime: {runc: str(runtime, 'runc', DEFAULTS.runtime.runc), conmon: str(runtime, 'conmon', DEFAULTS.runtime.conmon)},
     registry: {hostsDir: str(registry, 'hosts_dir', DEFAULTS.registry.hostsDir)},
     criuPath: doc['criu_path'] === undefined ? undefined : str(doc, 'criu_path', ''),
+    cni: {binDirs: binDir === undefined ? DEFAULTS.cni.binDirs : (binDir as string).split(':').filter(Boolean), confDir: str(cni, 'conf_dir', DEFAULTS.cni.confDir)},
   }
 }
 

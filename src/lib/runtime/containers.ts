@@ -3,18 +3,20 @@
 // for a user namespace), a host directory (`--rootfs`: no image, no snapshot) or an OCI runtime
 // spec file (`--config`: used as is, its root.path naming the root file system). The spec is
 // stored as a template in the container's persistent directory, the runtime as containerd
-// records it (name and runc options). Every check runs before anything is made; creation cleans
-// up after itself on failure; removal takes the snapshot too unless told to keep it.
+// records it (name and runc options); an image's container also records its network settings and
+// its pod (seed 004's metadata with them). Every check runs before anything is made; creation
+// cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
 import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {removeTree} from '../sys/tree.js'
-import {resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
+import {checkNetworks, containerIps, containerNetnsPath, formatPortMapping, podPinPaths, type StoredNetworkSettings} from '../network/index.js'
 import {parseImageConfig} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
 import {unpackStoredImage} from '../images/mount.js' // not the index: a run needs no registry client
 import {SnapshotService} from '../snapshot/service.js'
-import {type ContainerRecord, defaultState, nowMicros, PRIVATE_DIR_MODE, type Store} from '../store/index.js'
+import {type ContainerRecord, defaultState, nowMicros, type PodRecord, PRIVATE_DIR_MODE, type Store} from '../store/index.js'
 import {isCdiDeviceName} from './flag-values.js'
 import {readHostFeatures, type HostFeatures} from './host.js'
 import {OCI_VERSION, type RuntimeSpec} from './oci-spec.js'
@@ -39,7 +41,6 @@ export interface UnsupportedRequests {
   readonly blockioClass?: string
   readonly apparmorDefaultProfile?: string
   readonly remapLabels?: boolean
-  readonly cni?: boolean
 }
 
 export interface CreateContainerOptions {
@@ -66,6 +67,40 @@ export interface CreateContainerOptions {
   readonly unsupported?: UnsupportedRequests
   /** `--dump-config FILE`: write the stored spec there (2-space JSON) once the container exists. */
   readonly dumpConfig?: string
+  /** `--net`/`--cni`/`-p`: how the container is networked (default: loopback only, as ctr). */
+  readonly network?: StoredNetworkSettings
+  /** `--pod`: the pod (id, name or id prefix) whose namespaces the container joins. */
+  readonly pod?: string
+}
+
+/** `<state>/containers/<ns>/<id>`: the container's volatile run dir (seed 004), removed with it. */
+export function containerRunDir(state: string, ns: string, id: string): string {
+  return join(state, 'containers', ns, id)
+}
+
+/**
+ * Join the spec to the pod's pinned namespaces (net, ipc, uts as the pod shares them) or to the
+ * container's own pinned netns, by path. A pod member's spec has no hostname: runc would
+ * overwrite the pod's.
+ */
+function joinNamespaces(spec: RuntimeSpec, paths: {net?: string; ipc?: string; uts?: string}): void {
+  const byType: Record<string, string | undefined> = {network: paths.net, ipc: paths.ipc, uts: paths.uts}
+  const namespaces = spec.linux?.namespaces ?? []
+  for (const [type, path] of Object.entries(byType)) {
+    if (path === undefined) continue
+    const found = namespaces.find((n) => n.type === type)
+    if (found) found.path = path
+    else namespaces.push({type: type as 'network', path})
+  }
+  if (paths.uts !== undefined) delete spec.hostname
+}
+
+/** The network settings and spec adjustments of a pod member. @throws InvalidArgument for settings a member cannot have. */
+function podMember(pod: PodRecord, options: CreateContainerOptions): {network: StoredNetworkSettings; specHost: boolean} {
+  if ((options.network && options.network.mode !== 'none') || options.spec?.netHost) throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} uses the pod's network: drop --net, --net-host, --cni and -p`, {suffixKind: true})
+  if (pod.share.includes('uts') && options.spec?.hostname) throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} has the pod's hostname: drop --hostname`, {suffixKind: true})
+  const host = pod.network.mode === 'host'
+  return {network: {mode: host ? 'host' : pod.share.includes('net') ? 'pod' : 'none'}, specHost: host}
 }
 
 /**
@@ -85,7 +120,6 @@ export function cgroupParentFor(state: string): string {
  */
 export function refuseUnsupported(u: UnsupportedRequests, devicePaths: readonly string[] = [], features: () => HostFeatures = readHostFeatures): void {
   if (u.sandbox) throw new InvalidArgument('--sandbox is not supported: Berth has no sandbox API (pods are a later issue)')
-  if (u.cni) throw new InvalidArgument('--cni is not yet supported: Berth has no CNI networking yet (use --net-host, or --with-ns network:PATH to join a prepared namespace)')
   if (u.remapLabels) {
     throw new InvalidArgument("--remap-labels is not supported: Berth's snapshotters do not read remap labels; --uidmap/--gidmap alone make a remapped copy of the image")
   }
@@ -165,9 +199,20 @@ export async function createContainer(store: Store, options: CreateContainerOpti
     ...(request.runcSystemdCgroup ? {systemd: readHostFeatures().systemd} : {}),
   })
   if (store.containers.find(ns, options.id)) throw new AlreadyExists(`container ${JSON.stringify(options.id)}`, {suffixKind: true})
+  if (store.pods.find(ns, options.id)) throw new AlreadyExists(`container ${JSON.stringify(options.id)}: a pod has this id`, {suffixKind: true})
   const cliLabels = options.labels ?? {}
-  if (options.image === undefined) return createWithoutImage(store, options, runtime, cliLabels)
-
+  if (options.image === undefined) {
+    if (options.pod !== undefined || (options.network !== undefined && options.network.mode !== 'none')) {
+      throw new InvalidArgument('--pod, --net and --cni need an image: a --rootfs or --config container joins a prepared namespace with --with-ns network:PATH', {suffixKind: true})
+    }
+    return createWithoutImage(store, options, runtime, cliLabels)
+  }
+  const pod = options.pod !== undefined ? store.pods.resolve(ns, options.pod) : undefined
+  const member = pod ? podMember(pod, options) : undefined
+  let network: StoredNetworkSettings = member?.network ?? options.network ?? {mode: 'none'}
+  if (options.spec?.netHost && network.mode !== 'none' && network.mode !== 'host') throw new InvalidArgument('--net-host and --net cannot be used together', {suffixKind: true})
+  if (options.spec?.netHost) network = {mode: 'host'}
+  checkNetworks(store, network)
   const image = store.images.get(ns, options.image)
   const {chainId, config: configDesc} = await unpackStoredImage(store, image.target, {namespace: ns, snapshotter: options.snapshotter, platform: options.platform, syncFs: options.syncFs})
   const imageConfig = parseImageConfig(store.content.readBytes(ns, configDesc.digest))
@@ -179,16 +224,35 @@ export async function createContainer(store: Store, options: CreateContainerOpti
   const spec = generateSpec({
     cgroupParent: cgroupParentFor(store.state),
     ...options.spec,
+    ...(network.mode === 'host' ? {netHost: true} : {}),
     annotations: {...options.spec?.annotations, ...cliLabels},
     namespace: ns,
     id: options.id,
     image: imageConfig,
     rootfs,
   })
+  if (pod && member && !member.specHost) joinNamespaces(spec, podPinPaths(store.state, pod, ns))
+  else if (pod && member?.specHost) joinNamespaces(spec, {...podPinPaths(store.state, pod, ns), net: undefined})
+  else if (network.mode === 'cni') joinNamespaces(spec, {net: containerNetnsPath(store.state, ns, options.id)})
   const specJson = JSON.stringify(spec, null, 2)
   const dir = containerDir(store.root, ns, options.id)
+  const runDir = containerRunDir(store.state, ns, options.id)
+  // Seed 004's metadata, kept beside the record.
+  const metadata = {
+    'pod-name': pod?.name ?? '',
+    'pod-id': pod?.id ?? '',
+    'image-name': options.image,
+    'image-id': configDesc.digest,
+    name: options.id,
+    'metadata-name': options.id,
+    ...(pod?.uid ? {uid: pod.uid} : {}),
+    ...(pod?.k8sNamespace ? {namespace: pod.k8sNamespace} : {}),
+    attempt: pod?.attempt ?? 0,
+    'created-at': Math.floor(Date.now() / 1000),
+  }
   try {
     mkdirSync(dir, {recursive: true, mode: PRIVATE_DIR_MODE}) // containers/, <ns>/ and <id>/: the spec may carry secrets
+    mkdirSync(runDir, {recursive: true, mode: PRIVATE_DIR_MODE})
     writeTemplate(dir, specJson)
     // Image config labels first, --label over them (ctr), and the stop signal for `tasks kill`.
     const labels: Labels = {...(imageConfig.config?.Labels ?? {}), ...cliLabels, [STOP_SIGNAL_LABEL]: stopSignal(imageConfig)}
@@ -201,7 +265,16 @@ export async function createContainer(store: Store, options: CreateContainerOpti
         parent,
         labels: options.snapshotterLabels,
         within: (recordSnapshot) => {
-          created = store.containers.create(ns, {id: options.id, image: options.image, runtime, snapshotter: snapshots.name, snapshotKey: options.id, labels}, recordSnapshot)
+          // The extras (pod, network, metadata) commit with the record: one outer transaction.
+          store.db
+            .transaction(() => {
+              created = store.containers.create(ns, {id: options.id, image: options.image, runtime, snapshotter: snapshots.name, snapshotKey: options.id, labels}, () => {
+                recordSnapshot()
+                if (store.pods.find(ns, options.id)) throw new AlreadyExists(`container ${JSON.stringify(options.id)}: a pod has this id`, {suffixKind: true})
+              })
+              store.pods.setContainerMeta(ns, options.id, {...(pod ? {podId: pod.id} : {}), network, metadata})
+            })
+            .immediate()
         },
       })
     if (uidMaps.length === 0) await record(chainId)
@@ -218,7 +291,10 @@ export async function createContainer(store: Store, options: CreateContainerOpti
     return created!
   } catch (err) {
     // A concurrent create of the same id may have won: its template stays.
-    if (!store.containers.find(ns, options.id)) removeTree(dir)
+    if (!store.containers.find(ns, options.id)) {
+      removeTree(dir)
+      removeTree(runDir)
+    }
     throw err
   }
 }
@@ -291,6 +367,34 @@ export function removeContainer(store: Store, ns: string, id: string, options: {
   removeTree(containerDir(store.root, ns, id))
   // A user namespace's remapped copy of the image goes with its last container (GC would take it too).
   if (snapshots && parent !== undefined) releaseRemapped(store, snapshots, ns, parent)
+  removeTree(containerRunDir(store.state, ns, id))
+}
+
+/** What `containers info` shows beyond ctr's fields: pod, network and IPs, seed 004's metadata and dirs. */
+export interface ContainerExtrasView {
+  Pod?: {ID: string; Name: string}
+  Network: {Mode: string; Networks?: string[]; Ports?: string[]; IPs: string[]}
+  Metadata: Record<string, unknown>
+  WorkDir: string
+  RunDir: string
+}
+
+export function containerExtras(store: Store, ns: string, id: string): ContainerExtrasView {
+  const meta = store.pods.containerMeta(ns, id)
+  const pod = meta?.podId !== undefined ? store.pods.find(ns, meta.podId) : undefined
+  const network = meta?.network ?? {mode: 'none'}
+  return {
+    ...(pod ? {Pod: {ID: pod.id, Name: pod.name}} : {}),
+    Network: {
+      Mode: network.mode,
+      ...(network.networks ? {Networks: network.networks} : {}),
+      ...(network.ports && network.ports.length > 0 ? {Ports: network.ports.map(formatPortMapping)} : {}),
+      IPs: containerIps(store, ns, id),
+    },
+    Metadata: meta?.metadata ?? {},
+    WorkDir: containerDir(store.root, ns, id),
+    RunDir: containerRunDir(store.state, ns, id),
+  }
 }
 
 /**

@@ -63,11 +63,14 @@ export {
 export {
   cgroupParentFor,
   containerDir,
+  containerExtras,
+  containerRunDir,
   containerSpec,
   createContainer,
   refuseUnsupported,
   removeContainer,
   validateCreateArgs,
+  type ContainerExtrasView,
   type CreateContainerOptions,
   type UnsupportedRequests,
 } from './containers.js'

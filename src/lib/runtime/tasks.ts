@@ -31,6 +31,8 @@ import {containerNoPivot, containerRunc, findProgram} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {readTemplate, renderSpec, writeBundleSpec} from './template.js'
 import {randomBytes} from '../sys/random.js'
+import {containerNetnsPath, isPinned, setUpContainerNetwork, setUpPodSandbox, tearDownContainerNetwork} from '../network/index.js'
+import {containerRunDir} from './containers.js'
 
 /** How to reach runc, conmon and ctr itself (for conmon's exit command) for one namespace. */
 export interface TaskRuntime {
@@ -127,8 +129,23 @@ export async function refreshTask(rt: TaskRuntime, t: TaskRecord): Promise<TaskR
   const paths = taskPaths(rt.store.state, rt.ns, t.containerId)
   const exit = observeExit(t, paths)
   if (!exit) return t
+  if (t.status === 'created' && t.pid <= 0 && t.bootId === bootId() && (await startInProgress(rt, t.containerId))) return t
   if (rt.store.tasks.exited(rt.ns, t.containerId, t.instance, exit)) await finishTask(rt, t.containerId, t.instance, {wait: false})
   return rt.store.tasks.find(rt.ns, t.containerId) ?? t
+}
+
+/**
+ * Whether another process holds the task's lock: a detached start records its row before its
+ * process exists (no pid, no conmon yet) and must not be taken for a dead task meanwhile — a pod
+ * member being started while `pods ls` looks, or a start during `ctr gc`.
+ */
+async function startInProgress(rt: TaskRuntime, id: string): Promise<boolean> {
+  try {
+    ;(await acquireLock(rt.store.state, `task.${rt.ns}.${id}`, {timeoutMs: 0})).release()
+    return false
+  } catch {
+    return true
+  }
 }
 
 /** The exit of a task whose process is gone, or undefined while it runs (or is about to be recorded). */
@@ -183,12 +200,35 @@ export async function finishTask(rt: TaskRuntime, id: string, instance: string, 
   }
 }
 
-/** Unmount the rootfs and remove runc's state; every step tolerates having been done. */
+/**
+ * Unmount the rootfs, remove runc's state and release the container's own network (CNI DEL, then
+ * the netns pin); every step tolerates having been done. A DEL that fails leaves its attachment
+ * row, which `ctr gc` retries.
+ */
 async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
   await runcOf(rt, id).delete(id, {force: true})
   SnapshotService.unmountAll(paths.rootfs)
   releaseUsernsRootfs(paths)
+  if (rt.store.netAttachments.ofOwner(rt.ns, 'container', id).length > 0 || isPinned(containerNetnsPath(rt.store.state, rt.ns, id))) {
+    await tearDownContainerNetwork(rt.store, rt.ns, id).catch(() => {})
+  }
+}
+
+/**
+ * The namespaces a task joins, made ready before runc runs: a pod member's pod is brought up
+ * (after a reboot or `pods stop` its pins are gone; `/pods/start`), a networked container's
+ * netns is pinned and attached (CNI ADD).
+ */
+async function prepareNetwork(rt: TaskRuntime, id: string): Promise<void> {
+  const meta = rt.store.pods.containerMeta(rt.ns, id)
+  if (!meta) return
+  mkdirSync(containerRunDir(rt.store.state, rt.ns, id), {recursive: true, mode: 0o700}) // gone after a reboot
+  if (meta.podId !== undefined) {
+    const pod = rt.store.pods.find(rt.ns, meta.podId)
+    if (pod && (await setUpPodSandbox(rt.store, rt.ns, pod))) rt.store.pods.event(rt.ns, pod.id, '/pods/start')
+  }
+  if (meta.network.mode === 'cni') await setUpContainerNetwork(rt.store, rt.ns, id, meta.network)
 }
 
 /**
@@ -273,6 +313,7 @@ async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['mon
     if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint)
     const rootDir = snapshot ? mountpoint : ownRoot!
     checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
+    await prepareNetwork(rt, id)
     writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
     return {container, task, paths, spec, runc}
   } catch (err) {

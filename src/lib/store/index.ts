@@ -12,6 +12,8 @@ import {NamespaceStore} from './namespaces.js'
 import {SnapshotStore} from './snapshots.js'
 import {Staging} from './staging.js'
 import {TaskStore} from './tasks.js'
+import {PodStore} from './pods.js'
+import {NetAttachmentStore} from './net-attachments.js'
 import {SCHEMA_VERSION} from './migrations.js'
 
 export {SCHEMA_VERSION} from './migrations.js'
@@ -54,6 +56,8 @@ export {
   type TaskRecord,
   type TaskStatus,
 } from './tasks.js'
+export {PodStore, type ContainerMeta, type NetworkSettings, type PodInput, type PodRecord, type PortMapping, type SharedNamespace} from './pods.js'
+export {NetAttachmentStore, attachmentIps, type NetAttachment} from './net-attachments.js'
 export {ImageStore, type ImageInput, type ImageRecord, type ImageTarget} from './images.js'
 export {
   DEFAULT_LEASE_MS,
@@ -87,6 +91,10 @@ export interface Store {
   readonly snapshots: SnapshotStore
   readonly containers: ContainerStore
   readonly tasks: TaskStore
+  /** Pods and the per-container extras (pod, networks, metadata). */
+  readonly pods: PodStore
+  /** CNI attachments of pinned network namespaces. */
+  readonly netAttachments: NetAttachmentStore
   readonly retention: Retention
   /** A private, locked staging area for blobs of `ns` not yet known or wanted (imports). */
   openStaging(ns: string, purpose: string): Promise<Staging>
@@ -118,6 +126,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     snapshots: new SnapshotStore(db, retention, namespaces, options.config.contentSharingPolicy),
     containers: new ContainerStore(db, retention, namespaces),
     tasks: new TaskStore(db, retention),
+    pods: new PodStore(db, retention, namespaces),
+    netAttachments: new NetAttachmentStore(db),
     counts: () => ({
       namespaces: count('namespaces'),
       images: count('images'),
@@ -126,6 +136,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       leases: count('leases'),
       containers: count('containers'),
       tasks: count('tasks'),
+      pods: count('pods'),
       snapshots: count('snapshots'),
       events: count('events'),
     }),

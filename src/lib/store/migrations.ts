@@ -207,6 +207,68 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 6,
+    description: 'pods, container metadata and network attachments',
+    up(db) {
+      db.exec(`
+        -- A pod (seed 004): a record plus Linux namespaces pinned at files under
+        -- <state>/pods/<ns>/<id>/ while it is up. Pod ids and container ids are disjoint; names
+        -- are unique per namespace.
+        CREATE TABLE pods (
+          namespace     TEXT NOT NULL REFERENCES namespaces (name),
+          id            TEXT NOT NULL,
+          name          TEXT NOT NULL,
+          hostname      TEXT NOT NULL DEFAULT '',
+          labels        TEXT NOT NULL DEFAULT '{}',
+          share         TEXT NOT NULL,             -- JSON array of 'net', 'ipc', 'uts'
+          network       TEXT NOT NULL,             -- JSON {mode, networks, ports}
+          k8s_namespace TEXT NOT NULL DEFAULT '',
+          uid           TEXT NOT NULL DEFAULT '',
+          attempt       INTEGER NOT NULL DEFAULT 0,
+          created_at    INTEGER NOT NULL,
+          updated_at    INTEGER NOT NULL,
+          PRIMARY KEY (namespace, id),
+          UNIQUE (namespace, name)
+        ) WITHOUT ROWID;
+
+        -- What a container record lacks: its pod, its networks and the seed's metadata. Goes with
+        -- the container (cascade).
+        CREATE TABLE container_meta (
+          namespace TEXT NOT NULL,
+          id        TEXT NOT NULL,
+          pod_id    TEXT,
+          network   TEXT NOT NULL DEFAULT '{}',    -- JSON {mode, networks, ports}
+          metadata  TEXT NOT NULL DEFAULT '{}',    -- JSON, seed 004's RuntimeContainerMetadata
+          PRIMARY KEY (namespace, id),
+          FOREIGN KEY (namespace, id) REFERENCES containers (namespace, id) ON DELETE CASCADE,
+          FOREIGN KEY (namespace, pod_id) REFERENCES pods (namespace, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX container_meta_by_pod ON container_meta (namespace, pod_id) WHERE pod_id IS NOT NULL;
+
+        -- One CNI attachment of a pinned network namespace. Inserted before CNI ADD (so a killed
+        -- ctr leaves a row GC can DEL), completed with ADD's result, deleted after DEL. Volatile
+        -- like the pins: rows of another boot are dropped.
+        CREATE TABLE net_attachments (
+          cni_id     TEXT NOT NULL,               -- CNI_CONTAINERID
+          network    TEXT NOT NULL,
+          namespace  TEXT NOT NULL,
+          owner_kind TEXT NOT NULL CHECK (owner_kind IN ('container', 'pod')),
+          owner_id   TEXT NOT NULL,
+          ifname     TEXT NOT NULL,
+          netns      TEXT NOT NULL,               -- the pin
+          config     TEXT NOT NULL,               -- the network config list used at ADD (JSON)
+          cni_path   TEXT NOT NULL,
+          ports      TEXT NOT NULL DEFAULT '[]',  -- JSON port mappings
+          result     TEXT,                        -- ADD's result (JSON); NULL while adding
+          boot_id    TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (cni_id, network)
+        ) WITHOUT ROWID;
+        CREATE INDEX net_attachments_by_owner ON net_attachments (namespace, owner_kind, owner_id);
+      `)
+    },
+  },
 ]
 
 /** The schema version this binary writes. */

@@ -43,7 +43,8 @@ export function tableOwner(table: string, kind: string, deleted?: DeleteEvent): 
 
 /**
  * Every kind of owned object, in containerd's order (images, blobs, containers, snapshots), tasks
- * just before their containers, leases last. Leases count (containerd drops them silently with the
+ * just before their containers, pods after them (a container's extras name its pod; they go with
+ * the container), leases last. Leases count (containerd drops them silently with the
  * namespace): a lease is something a user made and may still rely on, so `namespaces rm` without
  * `--force` refuses and names them. Lease resources go with their lease (ON DELETE CASCADE); leases
  * have no event topic in containerd, so none is published for them.
@@ -53,6 +54,7 @@ export const NAMESPACE_OWNERS: NamespaceOwner[] = [
   tableOwner('content', 'blobs', {topic: '/content/delete', columns: ['digest'], payload: (r) => ({digest: r['digest']})}),
   taskRecords(),
   tableOwner('containers', 'containers', {topic: '/containers/delete', columns: ['id'], payload: (r) => ({id: r['id']})}),
+  tableOwner('pods', 'pods', {topic: '/pods/delete', columns: ['id'], payload: (r) => ({id: r['id']})}),
   tableOwner('snapshots', 'snapshots', {topic: '/snapshot/remove', columns: ['key', 'snapshotter'], payload: (r) => ({key: r['key'], snapshotter: r['snapshotter']})}),
   tableOwner('leases', 'leases'),
 ]

@@ -1,0 +1,18 @@
+import {Flags} from '@oclif/core'
+import {CtrCommand} from '../../cli/base-command.js'
+import {InvalidArgument} from '../../lib/errors/index.js'
+import {stopPod} from '../../lib/pods/index.js'
+
+export default class PodsStop extends CtrCommand {
+  static override summary = 'stop pods'
+  static override description = "Send each running member its stop signal (SIGKILL after --timeout seconds), then detach the pod's networks and unpin its namespaces. The members' stopped tasks stay until the pod starts again."
+  static override strict = false // pods
+  static override flags = {timeout: Flags.integer({char: 't', summary: 'seconds to wait before SIGKILL', default: 10, min: 0})}
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(PodsStop)
+    if (argv.length === 0) throw new InvalidArgument('must specify at least one pod', {suffixKind: true})
+    const rt = await this.taskRuntime()
+    for (const ref of argv as string[]) await stopPod(rt, ref, {timeoutMs: flags.timeout * 1000})
+  }
+}

@@ -1,0 +1,27 @@
+// Public API of the network library: CNI networks (Berth's default bridge and users' configs),
+// namespaces pinned at files, attachments of containers and pods, port mappings, and the sweep
+// that releases what a killed process left behind.
+export {cniAdd, cniDel, parseNetConf, type CniCall, type NetConfList} from './cni.js'
+export {cniPaths, DEFAULT_NETWORK, defaultBridge, defaultNetConf, loadDefaultNetwork, resolveNetwork, type CniPaths} from './networks.js'
+export {isPinned, pinNamespaces, pinsUnder, unpin, type PinFiles} from './pins.js'
+export {formatPortMapping, parsePortMapping} from './ports.js'
+export {
+  attachNetworks,
+  bootId,
+  checkNetworks,
+  containerIps,
+  containerNetnsPath,
+  detachNetworks,
+  podDir,
+  podIsUp,
+  podPinPaths,
+  setUpContainerNetwork,
+  setUpPodSandbox,
+  storeCniPaths,
+  sweepNetworks,
+  tearDownContainerNetwork,
+  tearDownPodSandbox,
+  type NetOwner,
+  type NetSweepReport,
+  type StoredNetworkSettings,
+} from './attach.js'
