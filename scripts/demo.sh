@@ -4,7 +4,8 @@
 # registry seeded with an image the project builds itself. It only touches what it creates: the
 # namespace `foo` (labelled berth.demo=true), the image 127.0.0.1:<port>/demo/busybox:1 and the
 # containers berth-demo-hello, berth-demo-bg, berth-demo-count(2), the checkpoint image
-# checkpoint/berth-demo:1, and the pod berth-demo-pod with its containers.
+# checkpoint/berth-demo:1, and the pod berth-demo-pod with its containers; the image is also
+# exported into a temporary second store (removed again) and pushed as demo/busybox-copy:1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ctr() { bin/ctr "$@"; }
@@ -73,6 +74,18 @@ step ctr tasks rm berth-demo-bg
 step ctr containers rm berth-demo-bg
 echo; echo "# The task events of those two containers, as ctr prints them:"
 step ctr events --since "$runstart" --no-follow 'topic~=/tasks/.+'
+echo; echo "# Images travel without a registry: export to an OCI archive, import into a second, empty store, run it there:"
+second=$(mktemp -d "${TMPDIR:-/tmp}/berth-demo-second.XXXXXX")
+archive="$second/busybox.tar"
+step ctr images export "$archive" "$ref"
+step tar -tf "$archive"
+step ctr --root "$second/root" --state "$second/state" images import "$archive"
+step ctr --root "$second/root" --state "$second/state" run --rm "$ref" berth-demo-imported echo "hello from a store that never saw a registry"
+for m in $(awk -v d="$second/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r); do umount "$m"; done
+rm -rf "$second"
+echo; echo "# And push it under a new name (blobs the registry has are skipped or mounted across repositories):"
+step ctr images push "$host/demo/busybox-copy:1" "$ref"
+step ctr images push "$host/demo/busybox-copy:1" "$ref"
 if ctr info | node -e 'process.exit(JSON.parse(require("fs").readFileSync(0, "utf8")).criu.version ? 0 : 1)'; then
   ctr images rm docker.io/checkpoint/berth-demo:1 >/dev/null 2>&1 || true
   echo; echo "# Checkpoint a counting container into an image with CRIU (seed 002), and restore it as another container:"

@@ -342,7 +342,7 @@ describe('ctr run / containers create flags', {skip}, () => {
       sb.ok(['containers', 'rm', c])
     })
 
-    test('refused with a reason, never ignored: AppArmor, RDT, GPUs, blockio, sandbox, remap labels, CNI', () => {
+    test('refused with a reason, never ignored: AppArmor, RDT, GPUs, blockio, sandbox, remap labels', () => {
       const cases: Array<[string[], number, RegExp]> = [
         [['--apparmor-profile', 'docker-default'], 5, /AppArmor is not enabled on this host/],
         [['--apparmor-default-profile', 'x'], 5, /AppArmor is not enabled on this host/],
@@ -364,8 +364,6 @@ describe('ctr run / containers create flags', {skip}, () => {
         assert.deepEqual([run.code, errorLine(run.stderr)], [125, errorLine(created.stderr)])
         assert.equal(containers().includes(id), false)
       }
-      const cni = sb.run(['run', '--rm', '--cni', bb, env.id('cni'), 'true'])
-      assert.deepEqual([cni.code, errorLine(cni.stderr)], [125, 'ctr: --cni is not yet supported: Berth has no CNI networking yet (use --net-host, or --with-ns network:PATH to join a prepared namespace)'])
     })
   })
 

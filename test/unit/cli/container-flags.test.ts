@@ -34,7 +34,7 @@ describe('where the container command begins', () => {
 })
 
 describe('createOptionsFrom', () => {
-  const make = (argv: string[], f: ContainerFlagValues & {cni?: boolean; 'dump-config'?: string} = {}, command: 'run' | 'create' = 'run') => createOptionsFrom(command, 'default', 'overlayfs', argv, f)
+  const make = (argv: string[], f: ContainerFlagValues & {'dump-config'?: string} = {}, command: 'run' | 'create' = 'run') => createOptionsFrom(command, 'default', 'overlayfs', argv, f)
   test('image mode: IMAGE ID COMMAND', () => {
     const o = make(['busybox', 'c1', 'echo', 'hi'], {label: ['a=1', 'b'], 'snapshotter-label': ['x=y'], 'sync-fs': true})
     assert.equal(o.image, 'docker.io/library/busybox:latest')
@@ -92,8 +92,8 @@ describe('createOptionsFrom', () => {
     assert.deepEqual([s.seccomp, s.seccompProfile], [true, '/p.json'])
   })
   test('refused flags travel to the lib, which says why', () => {
-    const o = make(['busybox', 'c1'], {gpus: ['0'], sandbox: 's', 'blockio-class': 'x', 'remap-labels': true, cni: true})
-    assert.deepEqual(o.unsupported, {gpus: [0], sandbox: 's', blockioClass: 'x', remapLabels: true, cni: true})
+    const o = make(['busybox', 'c1'], {gpus: ['0'], sandbox: 's', 'blockio-class': 'x', 'remap-labels': true})
+    assert.deepEqual(o.unsupported, {gpus: [0], sandbox: 's', blockioClass: 'x', remapLabels: true})
   })
   test('--dump-config "" stays empty (the lib refuses it), a path is made absolute', () => {
     assert.equal(make(['busybox', 'c1'], {'dump-config': ''}).dumpConfig, '')
