@@ -187,11 +187,13 @@ describe('tasks metrics, logs and attach', {skip}, () => {
 
   test('logs -f prints each line as it comes and returns once the task exits', async () => {
     const t = id('follow')
-    sb.ok(['run', '-d', ref, t, 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; sleep 0.3; done; echo bye >&2'])
+    // The task holds after line2 until the test lets it go: "still running" does not depend on timing.
+    sb.ok(['run', '-d', ref, t, 'sh', '-c', 'echo line1; echo line2; while [ ! -e /tmp/go ]; do sleep 0.05; done; for i in 3 4 5; do echo line$i; sleep 0.1; done; echo bye >&2'])
     const f = start(sb, ['tasks', 'logs', '-f', t])
     // Output arrives while the task still runs ...
     await until('the first lines', () => f.stdout.includes('line2\n'))
     assert.equal(status(t), 'RUNNING')
+    sb.ok(['tasks', 'exec', '--exec-id', 'go', t, 'touch', '/tmp/go'])
     // ... and the follower ends by itself once it exits, with every line printed.
     const r = await within('logs -f', 30_000, f.done)
     assert.equal(r.code, 0, r.stderr)
