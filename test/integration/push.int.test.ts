@@ -304,13 +304,21 @@ describe('push counted by the fake registry', () => {
     assert.ok([...finalStatuses(r.stderr).values()].every((s) => s === 'done'))
   })
 
-  test('pushing again: HEAD requests only, every row exists', async () => {
+  test('pushing again: one HEAD of the tag (the same digest there: nothing left to send), every row exists', async () => {
     fake.clearLog()
     const r = await sb.spawn(['images', 'push', `${fake.host}/b/app:1`, `${fake.host}/a/app:1`])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual([...new Set(fake.log.map((e) => e.method))], ['HEAD'])
-    assert.equal(fake.log.length, 8)
+    assert.deepEqual(fake.log.map((e) => `${e.method} ${e.path}`), ['HEAD /v2/b/app/manifests/1'])
     assert.ok([...finalStatuses(r.stderr).values()].every((s) => s === 'exists'), r.stderr)
+  })
+
+  test('pushing to a new tag of the same repository: a HEAD per blob, nothing uploaded, only the manifest written', async () => {
+    fake.clearLog()
+    const r = await sb.spawn(['images', 'push', `${fake.host}/b/app:2`, `${fake.host}/a/app:1`])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(fake.log.filter((e) => e.method !== 'HEAD' && e.method !== 'PUT'), [], 'no upload, no mount')
+    assert.deepEqual(fake.log.filter((e) => e.method === 'PUT').map((e) => e.path), ['/v2/b/app/manifests/2'], 'only the tag is written')
+    for (const [key, status] of finalStatuses(r.stderr)) assert.equal(status, key.startsWith('manifest-') ? 'done' : 'exists', key)
   })
 
   test('--max-concurrent-uploaded-layers bounds the uploads in flight (default 3)', async () => {

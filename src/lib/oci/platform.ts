@@ -343,9 +343,14 @@ export function platformMatcher(wanted: readonly Platform[] = []): PlatformMatch
       }
     }
   }
+  return rankedMatcher(candidates, sameNormalized)
+}
+
+/** A matcher that ranks a platform by the first of `candidates` it is `same` as (normalized first). */
+function rankedMatcher(candidates: Platform[], same: (candidate: Platform, p: Platform) => boolean): PlatformMatcher {
   const rank = (p: Platform): number => {
     const n = normalizePlatform(p)
-    return candidates.findIndex((c) => sameNormalized(c, n))
+    return candidates.findIndex((c) => same(c, n))
   }
   return Object.freeze({
     candidates: Object.freeze(candidates),
@@ -393,18 +398,5 @@ export function strictPlatformMatcher(wanted: readonly Platform[] = []): Platfor
     const n = normalizePlatform(w)
     if (!candidates.some((c) => same(c, n))) candidates.push(n)
   }
-  const rank = (p: Platform): number => {
-    const n = normalizePlatform(p)
-    return candidates.findIndex((c) => same(c, n))
-  }
-  return Object.freeze({
-    candidates: Object.freeze(candidates),
-    rank,
-    match: (p: Platform) => rank(p) >= 0,
-    less: (a: Platform, b: Platform) => {
-      const ra = rank(a)
-      const rb = rank(b)
-      return ra >= 0 && (rb < 0 || ra < rb)
-    },
-  })
+  return rankedMatcher(candidates, same)
 }

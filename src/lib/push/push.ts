@@ -115,6 +115,15 @@ export async function pushImage(store: Store, options: PushOptions): Promise<Pus
     emit({type: outcome === 'exists' ? 'exists' : 'done', key: item.key, descriptor: item.desc, transferred: outcome === 'uploaded' ? item.desc.size : 0})
   }
   try {
+    // A registry accepts a manifest only once everything it references is there, so the same
+    // digest under the tag means nothing is left to send: one request instead of a HEAD per blob
+    // (containerd HEADs every blob). A registry that lost blobs behind a manifest it keeps is
+    // broken for every client; `ctr images push` to another tag still checks each blob.
+    if (ref.tag !== undefined && (await digestAt(registry, ref)) === root.digest) {
+      for (const item of [...walk.blobs, ...walk.manifests, ...walk.indexes]) tally('exists', item)
+      recordTargetRepository(store, ns, ref, pushed)
+      return {name: ref.toString(), descriptor: root, ...counts, skipped: walk.skipped, bytesUploaded: 0}
+    }
     const gate = new Gate(limit)
     // After a failure, jobs still waiting for the gate do not start.
     let failed = false
@@ -275,6 +284,15 @@ function recordTargetRepository(store: Store, ns: string, ref: ImageReference, d
       }
     })
     .immediate()
+}
+
+/** The digest the registry serves under `ref`'s tag, or undefined when it has none (or will not say). */
+async function digestAt(registry: Registry, ref: ImageReference): Promise<string | undefined> {
+  try {
+    return (await registry.resolve(ref)).descriptor.digest
+  } catch {
+    return undefined // not there, or not readable: push as usual
+  }
 }
 
 /** Wait for every job; the first failure (in order) is thrown once all have settled. */

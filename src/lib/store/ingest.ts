@@ -371,7 +371,7 @@ class IngestWriter implements ContentWriter {
 }
 
 /** fsync a directory so that a rename into it survives a crash. */
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r')
   try {
     fsyncSync(fd)
@@ -380,7 +380,8 @@ function fsyncDir(dir: string): void {
   }
 }
 
-function ioError(err: unknown, what: string): Error {
+/** `err` with `what` before it: a Berth error as it is, a system error with its errno's kind. */
+export function ioError(err: unknown, what: string): Error {
   if ((err as {kind?: string}).kind !== undefined) return err as Error
   return fromSystemError(err, what)
 }

@@ -12,13 +12,13 @@ import {createHash, type Hash} from 'node:crypto'
 import {chmodSync, closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {type FileHandle, open} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {FailedPrecondition, Internal, PermissionDenied} from '../errors/index.js'
+import {FailedPrecondition, Internal} from '../errors/index.js'
 import type {Labels} from '../oci/labels.js'
 import {randomBytes} from '../sys/random.js'
 import {blobLockName, blobPath, type ContentContext, type ContentInfo, contentRowIn, recordContentIn} from './content.js'
 import {ensureDir} from './database.js'
 import {nowMicros} from './event-log.js'
-import {ingestKey, ingestLockName, ingestRoot} from './ingest.js'
+import {fsyncDir, ingestKey, ingestLockName, ingestRoot, ioError} from './ingest.js'
 import {addLeaseResourceIn} from './leases.js'
 import {acquireLock, type Lock} from './locks.js'
 
@@ -338,22 +338,4 @@ class FileWriter implements StagedWriter {
       throw ioError(err, 'cannot write a staged file')
     }
   }
-}
-
-/** fsync a directory so that a rename into it survives a crash. */
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function ioError(err: unknown, what: string): Error {
-  if ((err as {kind?: string}).kind !== undefined) return err as Error
-  const code = (err as NodeJS.ErrnoException).code
-  const message = `${what}: ${(err as Error).message}`
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new PermissionDenied(message, {cause: err})
-  return new Internal(message, {cause: err})
 }
