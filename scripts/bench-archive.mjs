@@ -52,6 +52,7 @@ export async function benchArchive({repo, work, rounds, log}) {
     }
     notes.push(`image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip; Docker archive by skopeo: ${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB (layers uncompressed)`)
 
+    let importedByContainerd = false
     const s = {bExport: [], cExport: [], bImport: [], cImport: [], bImportRss: [], bStdinRss: [], bStdin: [], bPush: [], cPush: [], bPushWarm: [], cPushWarm: []}
     for (let r = 0; r < rounds; r++) {
       const t0 = Date.now()
@@ -60,8 +61,14 @@ export async function benchArchive({repo, work, rounds, log}) {
       check('berth images pull', await run([berth, 'images', 'pull', '-q', ref], {env: st.env}))
       const bOut = join(work, `export-b-${r}.tar`)
       s.bExport.push(check('berth images export', await run([berth, 'images', 'export', bOut, ref], {env: st.env})).ms)
-      rmSync(bOut, {force: true})
       const d = haveContainerd ? await daemon() : undefined
+      // The oracle: containerd's own ctr imports what Berth exported (and unpacks it).
+      if (d && r === 0) {
+        check("ctr images import of Berth's export", await d.ctr(['-n', 'fromberth', 'images', 'import', bOut]))
+        if (!(await d.ctr(['-n', 'fromberth', 'images', 'ls', '-q'])).stdout.includes(ref)) throw new Error(`ctr imported Berth's export but lists no ${ref}`)
+        importedByContainerd = true
+      }
+      rmSync(bOut, {force: true})
       if (d) {
         check('ctr images pull', await d.ctr(['images', 'pull', '--plain-http', ref]))
         const cOut = join(work, `export-c-${r}.tar`)
@@ -105,6 +112,7 @@ export async function benchArchive({repo, work, rounds, log}) {
       log(`archive round ${r + 1}/${rounds} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
     }
     rows.push({what: 'images export (OCI archive)', berth: median(s.bExport), anchor: median(s.cExport), unit: 'ms', target: '≤ 0.8×'})
+    if (haveContainerd) rows.push({what: "  containerd's ctr imports Berth's export", text: importedByContainerd ? 'yes (import and unpack, then listed)' : 'not tried', ok: importedByContainerd})
     rows.push({what: 'images import (Docker archive, file)', berth: median(s.bImport), anchor: median(s.cImport), unit: 'ms', target: '≤ 0.8×', note: 'both store the blobs and unpack into overlayfs'})
     rows.push({what: 'images import - (the same, stdin)', berth: median(s.bStdin), anchor: median(s.cImport), unit: 'ms', target: ''})
     rows.push({
