@@ -698,14 +698,9 @@ class RegistryClient implements Registry {
         continue
       }
       const retryable = ex.status === 429 || ex.status === 408 || (init.lastHost && [500, 502, 503, 504].includes(ex.status))
-      if (retry && retryable && attempt < this.retries) {
-        const wait = retryAfterMs(ex) ?? this.backoff(attempt + 1)
-        if (wait <= MAX_RETRY_AFTER_MS) {
-          discard(ex.body, ex.method === 'HEAD')
-          attempt++
-          await this.sleep(wait)
-          continue
-        }
+      if (retry && retryable && attempt < this.retries && (await this.waitToRetry(ex, attempt))) {
+        attempt++
+        continue
       }
       return ex
     }
@@ -739,18 +734,25 @@ class RegistryClient implements Registry {
         }
         throw connectionError(method, url, err)
       }
-      if ((ex.status === 429 || ex.status >= 500) && attempt < this.retries) {
-        const wait = retryAfterMs(ex) ?? this.backoff(attempt + 1)
-        if (wait <= MAX_RETRY_AFTER_MS) {
-          discard(ex.body, ex.method === 'HEAD')
-          attempt++
-          await this.sleep(wait)
-          continue
-        }
+      if ((ex.status === 429 || ex.status >= 500) && attempt < this.retries && (await this.waitToRetry(ex, attempt))) {
+        attempt++
+        continue
       }
       const text = await readErrorBody(ex.body)
       return {status: ex.status, statusText: ex.statusText, headers: ex.headers, body: text}
     }
+  }
+
+  /**
+   * Before retry number `attempt + 1` of a refused exchange: wait as its Retry-After says, or back
+   * off. @returns false, having waited for nothing, when the server asks for longer than we wait.
+   */
+  private async waitToRetry(ex: Exchange, attempt: number): Promise<boolean> {
+    const wait = retryAfterMs(ex) ?? this.backoff(attempt + 1)
+    if (wait > MAX_RETRY_AFTER_MS) return false
+    discard(ex.body, ex.method === 'HEAD')
+    await this.sleep(wait)
+    return true
   }
 
   /** Exponential backoff with jitter: base·2^(n-1) scaled by [0.5, 1.5), at most 10 s. */
