@@ -9,6 +9,8 @@ import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
+import {Pod, type IPod} from 'kubernetes-models/v1/Pod'
+import {parse as parseYamlDocument} from 'yaml'
 import {defaultBridge} from '../../src/lib/network/networks.js'
 import type {Sandbox} from '../helpers/cli.js'
 import {attachments, bridgePorts, curl, deleteBridge, freePort, httpGet, httpServe, iptablesRules, networkSkipReason, pinsOf, reservations} from '../helpers/network.js'
@@ -271,13 +273,20 @@ describe('pods', {skip}, () => {
     sb.ok(['pods', 'create', '--k8s-namespace', 'prod', '--label', 'app=kube', '--hostname', 'kubehost', '-p', `127.0.0.1:${port}:8080`, name])
     sb.ok(['containers', 'create', '--pod', name, '--env', 'GREETING=hi there', '--cwd', '/tmp', '--memory-limit', String(32 << 20), '--cpus', '0.5', bb, server, 'sh', '-c', httpServe('kube-page', 8080)])
     const yaml = sb.ok(['pods', 'generate-kube', name])
-    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-    assert.match(yaml, new RegExp(`^apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: prod\n  labels:\n    app: kube\nspec:\n  containers:\n  - name: ${server}\n    image: "${escaped(bb)}"\n`))
-    assert.match(yaml, /\n    workingDir: \/tmp\n/)
-    assert.match(yaml, /\n    - name: GREETING\n      value: "hi there"\n/)
-    assert.match(yaml, new RegExp(`\n    ports:\n    - containerPort: 8080\n      hostPort: ${port}\n      hostIP: "127\\.0\\.0\\.1"\n      protocol: TCP\n`))
-    assert.match(yaml, /\n    resources:\n      limits:\n        memory: "33554432"\n        cpu: "500m"\n/)
-    assert.match(yaml, /\n  hostname: kubehost\n$/)
+    // kubectl's layout, read back as kubectl reads it (YAML 1.1), and valid against the official schema.
+    assert.match(yaml, new RegExp(`^apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: prod\n  labels:\n    app: kube\nspec:\n  containers:\n  - name: ${server}\n`))
+    const doc = parseYamlDocument(yaml, {version: '1.1'}) as IPod
+    new Pod(doc).validate()
+    assert.deepEqual(Object.keys(doc), ['apiVersion', 'kind', 'metadata', 'spec'])
+    assert.deepEqual(Object.keys(doc.spec!), ['containers', 'hostname'])
+    assert.equal(doc.spec!.hostname, 'kubehost')
+    const [c] = doc.spec!.containers
+    assert.deepEqual(Object.keys(c!), ['name', 'image', 'command', 'env', 'workingDir', 'resources', 'ports'])
+    assert.equal(c!.image, bb)
+    assert.equal(c!.workingDir, '/tmp')
+    assert.ok(c!.env!.some((e) => e.name === 'GREETING' && e.value === 'hi there'))
+    assert.deepEqual(c!.ports, [{containerPort: 8080, hostPort: port, hostIP: '127.0.0.1', protocol: 'TCP'}])
+    assert.deepEqual(c!.resources, {limits: {memory: '33554432', cpu: '500m'}})
     sb.ok(['pods', 'rm', '--force', name])
 
     const file = join(sb.dir, 'pod.yaml')
@@ -297,6 +306,10 @@ describe('pods', {skip}, () => {
     const refused = sb.run(['-n', 'third', 'pods', 'play-kube', file])
     assert.equal(refused.code, 2)
     assert.equal(refused.stderr, 'ctr: play-kube: spec.volumes is not supported: invalid argument\n')
+    writeFileSync(file, yaml.replace('containerPort: 8080', 'containerPort: "http"'))
+    const invalid = sb.run(['-n', 'third', 'pods', 'play-kube', file])
+    assert.equal(invalid.code, 2)
+    assert.equal(invalid.stderr, 'ctr: play-kube: the manifest does not match the Kubernetes v1 Pod schema: spec.containers[0].ports[0].containerPort must be integer: invalid argument\n')
     sb.ok(['-n', 'third', 'pods', 'rm', '--force', name])
     assert.deepEqual(pinsOf(sb), [])
   })

@@ -2,6 +2,7 @@
 // per member its name, image, command, env, working dir and resource limits, read from the
 // member's spec template; the pod's published ports on its first container. Only fields of the
 // official schema are written (nothing Berth-specific), so the manifest validates offline.
+import {createRequire} from 'node:module'
 import {AlreadyExists, InvalidArgument} from '../errors/index.js'
 import {parseReference} from '../oci/index.js'
 import type {Labels} from '../oci/labels.js'
@@ -11,26 +12,22 @@ import {CPU_PERIOD} from '../runtime/spec.js'
 import {startDetached, type TaskRuntime} from '../runtime/tasks.js'
 import type {PodRecord, PortMapping, Store} from '../store/index.js'
 import {createPod, removePod} from './index.js'
-import {parseYaml} from './yaml.js'
+import {parseYaml, toYaml} from './yaml.js'
+// The official schema's types (type-only: nothing is loaded at run time for them), so that the
+// compiler refuses any field a Pod manifest does not have.
+import type {IObjectMeta} from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta'
+import type {IContainer} from 'kubernetes-models/v1/Container'
+import type {IPod} from 'kubernetes-models/v1/Pod'
+import type {IPodSpec} from 'kubernetes-models/v1/PodSpec'
 
-/** A Kubernetes container, as much of it as Berth can say. */
-interface KubeContainer {
-  name: string
-  image: string
-  command?: string[]
-  env?: {name: string; value: string}[]
-  workingDir?: string
-  ports?: {containerPort: number; hostPort: number; hostIP?: string; protocol: 'TCP' | 'UDP'}[]
-  resources?: {limits: Record<string, string>}
-  tty?: boolean
-}
+export {toYaml}
 
 /** The Pod manifest of `pod` as a plain object (keys in kubectl's order). */
-export function kubePod(store: Store, ns: string, pod: PodRecord): Record<string, unknown> {
-  const containers: KubeContainer[] = store.pods.members(ns, pod.id).map((id) => {
+export function kubePod(store: Store, ns: string, pod: PodRecord): IPod {
+  const containers: IContainer[] = store.pods.members(ns, pod.id).map((id) => {
     const record = store.containers.get(ns, id)
     const spec = JSON.parse(containerSpec(store, ns, id)) as RuntimeSpec
-    const c: KubeContainer = {name: id, image: record.image}
+    const c: IContainer = {name: id, image: record.image}
     const args = spec.process?.args ?? []
     if (args.length > 0) c.command = [...args]
     const env = (spec.process?.env ?? []).map((e) => {
@@ -52,59 +49,13 @@ export function kubePod(store: Store, ns: string, pod: PodRecord): Record<string
   if (ports.length > 0 && containers[0]) {
     containers[0].ports = ports.map((p) => ({containerPort: p.containerPort, hostPort: p.hostPort, ...(p.hostIP ? {hostIP: p.hostIP} : {}), protocol: p.protocol === 'udp' ? 'UDP' : 'TCP'}))
   }
-  const metadata: Record<string, unknown> = {name: pod.name}
-  if (pod.k8sNamespace) metadata['namespace'] = pod.k8sNamespace
-  if (Object.keys(pod.labels).length > 0) metadata['labels'] = pod.labels
-  const spec: Record<string, unknown> = {containers}
-  if (pod.network.mode === 'host') spec['hostNetwork'] = true
-  if (pod.hostname) spec['hostname'] = pod.hostname
+  const metadata: IObjectMeta = {name: pod.name}
+  if (pod.k8sNamespace) metadata.namespace = pod.k8sNamespace
+  if (Object.keys(pod.labels).length > 0) metadata.labels = {...pod.labels}
+  const spec: IPodSpec = {containers}
+  if (pod.network.mode === 'host') spec.hostNetwork = true
+  if (pod.hostname) spec.hostname = pod.hostname
   return {apiVersion: 'v1', kind: 'Pod', metadata, spec}
-}
-
-// --- YAML (the block subset kubectl prints, no library) ---
-
-const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./:@-]*$/
-const RESERVED = /^(true|false|yes|no|on|off|null|y|n|~)$/i
-
-/** A scalar as YAML: plain when unambiguous, else a JSON (= YAML double-quoted) string. */
-function scalar(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
-  if (v === null || v === undefined) return 'null'
-  const s = String(v)
-  return PLAIN.test(s) && !RESERVED.test(s) ? s : JSON.stringify(s)
-}
-
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-function emit(value: unknown, indent: string, out: string[]): void {
-  if (isMap(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (isMap(v) && Object.keys(v).length > 0) {
-        out.push(`${indent}${scalar(k)}:`)
-        emit(v, `${indent}  `, out)
-      } else if (Array.isArray(v) && v.length > 0) {
-        out.push(`${indent}${scalar(k)}:`)
-        emit(v, indent, out)
-      } else out.push(`${indent}${scalar(k)}: ${isMap(v) ? '{}' : Array.isArray(v) ? '[]' : scalar(v)}`)
-    }
-    return
-  }
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      if (isMap(item) && Object.keys(item).length > 0) {
-        const lines: string[] = []
-        emit(item, `${indent}  `, lines)
-        out.push(`${indent}- ${lines[0]!.slice(indent.length + 2)}`, ...lines.slice(1))
-      } else out.push(`${indent}- ${scalar(item)}`)
-    }
-  }
-}
-
-/** `value` as block YAML. */
-export function toYaml(value: Record<string, unknown>): string {
-  const out: string[] = []
-  emit(value, '', out)
-  return `${out.join('\n')}\n`
 }
 
 // --- play ---
@@ -155,12 +106,39 @@ export interface KubePlan {
   containers: {name: string; image: string; args?: string[]; keepEntrypoint: boolean; env: string[]; cwd?: string; memoryLimit?: number; cpus?: number; tty: boolean}[]
 }
 
+type PodModule = typeof import('kubernetes-models/v1/Pod')
+
+/**
+ * Check `doc` against the official v1 Pod schema (kubernetes-models' compiled validator, offline).
+ * Loaded on first use (about 250 ms): only `pods play-kube` reads manifests.
+ * @throws InvalidArgument naming the first field the schema refuses (`spec.containers[0].ports[0].containerPort must be integer`)
+ */
+export function validatePodSchema(doc: Record<string, unknown>): void {
+  const {Pod} = createRequire(import.meta.url)('kubernetes-models/v1/Pod') as PodModule
+  try {
+    new Pod(doc as unknown as IPod).validate()
+  } catch (err) {
+    const message = firstSchemaError(err)
+    refuse(`the manifest does not match the Kubernetes v1 Pod schema: ${message}`)
+  }
+}
+
+/** ajv's first error as a field path (`data/spec/containers/0/image must be string` → `spec.containers[0].image must be string`). */
+function firstSchemaError(err: unknown): string {
+  const first = ((err as Error).message ?? String(err)).split(/\n|, (?=data)/)[0]!.trim()
+  return first
+    .replace(/^data\/?/, '')
+    .replace(/^(\S*)/, (path) => path.split('/').filter(Boolean).map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`)).join(''))
+    .replace(/^ /, 'the manifest ')
+}
+
 /** Read and check a Pod manifest. @throws InvalidArgument for what Berth cannot honour. */
 export function planKube(text: string): KubePlan {
   const doc = asMap(parseYaml(text), 'the manifest')
-  only(doc, POD_KEYS, 'manifest')
   if (doc['kind'] !== 'Pod') refuse(`kind ${JSON.stringify(doc['kind'])} is not supported; only Pod`)
   if (doc['apiVersion'] !== 'v1') refuse(`apiVersion ${JSON.stringify(doc['apiVersion'])} is not supported; only v1`)
+  validatePodSchema(doc)
+  only(doc, POD_KEYS, 'manifest')
   const meta = asMap(doc['metadata'], 'metadata')
   only(meta, META_KEYS, 'metadata')
   if (typeof meta['name'] !== 'string') refuse('metadata.name is required')

@@ -1,143 +1,112 @@
-// A reader for the block YAML subset Kubernetes manifests are written in (no library is
-// installed): one document (`---` lines and comments skipped), nested maps and sequences by
-// indentation, `- key: value` items, plain, single- and double-quoted scalars, and flow
-// collections written as JSON (`[]`, `{}`, `["sh", "-c"]`). JSON is read as JSON. Anchors,
-// tags, multi-line scalars and several documents are refused, never guessed at.
+// Kubernetes manifests as YAML, through the `yaml` package, in YAML 1.1 as kubectl reads it (so
+// `yes` and `on` are booleans, and strings that look like them are written quoted): one
+// document (a leading `---` and comments are fine), every YAML form (block and flow collections,
+// quoted and multi-line scalars). Untrusted input stays bounded before the parser sees it: at most
+// 4 MiB, flow collections nested at most 64 deep and lines indented at most 256 columns (the
+// parser recurses per level and overflows its stack near 1000); aliases expand at most 100 times
+// (no "billion laughs"); duplicate keys are found in one pass over each map (the package's own
+// `uniqueKeys` check is quadratic in a map's size). A parse error names its line.
+// The package (about 300 KB) is required on first use only: just `pods play-kube` and
+// `pods generate-kube` pay for it.
+import {createRequire} from 'node:module'
 import {InvalidArgument} from '../errors/index.js'
 
-interface Line {
-  indent: number
-  text: string
-  no: number
-}
+type YamlModule = typeof import('yaml')
 
-const fail = (line: Line | undefined, why: string): never => {
-  throw new InvalidArgument(`manifest line ${line?.no ?? 'end'}: ${why}`, {suffixKind: true})
-}
+let yamlModule: YamlModule | undefined
+const loadYaml = (): YamlModule => (yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule)
 
-/** Parse a manifest. @throws InvalidArgument naming the line it cannot read. */
+/** Parse a manifest (YAML or JSON). @throws InvalidArgument naming the line it cannot read. */
 export function parseYaml(text: string): unknown {
-  const trimmed = text.trim()
-  if (trimmed.startsWith('{')) {
-    try {
-      return JSON.parse(trimmed) as unknown
-    } catch (err) {
-      throw new InvalidArgument(`manifest: ${(err as Error).message}`, {suffixKind: true})
-    }
+  checkBounds(text)
+  const {parseAllDocuments, visit, isScalar} = loadYaml()
+  const docs = parseAllDocuments(text, {uniqueKeys: false, prettyErrors: true, version: '1.1'})
+  if (!Array.isArray(docs)) return undefined // an empty stream
+  const nonEmpty = docs.filter((d) => d.contents !== null || d.errors.length > 0)
+  for (const doc of nonEmpty) {
+    const error = doc.errors[0]
+    if (error) throw new InvalidArgument(`manifest line ${error.linePos?.[0]?.line ?? '?'}: ${firstLine(error.message)}`, {suffixKind: true})
   }
-  const lines: Line[] = []
-  let documents = 0
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const text = stripComment(raw).trimEnd()
-    if (text.trim() === '') return
-    if (/^---\s*$/.test(text)) {
-      if (lines.length > 0 || ++documents > 1) fail({indent: 0, text, no: i + 1}, 'only one document is supported')
-      return
-    }
-    if (text.includes('\t') && /^\s*\t/.test(text)) fail({indent: 0, text, no: i + 1}, 'tabs are not allowed for indentation')
-    lines.push({indent: text.length - text.trimStart().length, text: text.trim(), no: i + 1})
-  })
-  if (lines.length === 0) return null
-  const pos = {i: 0}
-  const value = block(lines, pos, lines[0]!.indent)
-  if (pos.i < lines.length) fail(lines[pos.i], 'unexpected indentation')
-  return value
+  if (nonEmpty.length > 1) throw new InvalidArgument(`manifest: ${nonEmpty.length} documents; one Pod per file is supported`, {suffixKind: true})
+  if (nonEmpty[0]) {
+    visit(nonEmpty[0], {
+      Map(_, map) {
+        const seen = new Set<string>()
+        for (const pair of map.items) {
+          const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key)
+          if (seen.has(key)) {
+            const line = pair.key && isScalar(pair.key) && pair.key.range ? lineOf(text, pair.key.range[0]) : '?'
+            throw new InvalidArgument(`manifest line ${line}: duplicate key ${JSON.stringify(key)}`, {suffixKind: true})
+          }
+          seen.add(key)
+        }
+      },
+    })
+  }
+  try {
+    return nonEmpty[0]?.toJS({maxAliasCount: 100}) as unknown
+  } catch (err) {
+    // toJS refuses alias expansion beyond maxAliasCount ("Excessive alias count ...").
+    throw new InvalidArgument(`manifest: ${firstLine((err as Error).message)}`, {suffixKind: true})
+  }
 }
 
-function stripComment(line: string): string {
-  let quote: string | undefined
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!
-    if (quote) {
-      if (c === quote && line[i - 1] !== '\\') quote = undefined
-    } else if (c === '"' || c === "'") quote = c
-    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) return line.slice(0, i)
+/** `value` as block YAML, in kubectl's layout (sequence items at their key's indentation). */
+export function toYaml(value: object): string {
+  return loadYaml().stringify(value, {lineWidth: 0, indentSeq: false, aliasDuplicateObjects: false, version: '1.1'})
+}
+
+/** The limits above, checked in one linear pass. */
+export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+const MAX_FLOW_DEPTH = 64
+const MAX_INDENT = 256
+
+function checkBounds(text: string): void {
+  if (Buffer.byteLength(text) > MANIFEST_MAX_BYTES) throw new InvalidArgument(`manifest: larger than ${MANIFEST_MAX_BYTES / 1024 / 1024} MiB`, {suffixKind: true})
+  let depth = 0
+  let quote = ''
+  let line = 1
+  let indent = 0
+  let atLineStart = true
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === '\n') {
+      line++
+      indent = 0
+      atLineStart = true
+      if (quote === '') continue
+    }
+    if (atLineStart) {
+      // Compact nesting (`- - - x`, `? ? x`) nests like indentation: count its indicators too.
+      const indicator = (c === '-' || c === '?' || c === ':') && (text[i + 1] === ' ' || text[i + 1] === '\t')
+      if (c === ' ' || c === '\t' || indicator) {
+        if (++indent > MAX_INDENT) throw new InvalidArgument(`manifest line ${line}: nested or indented more than ${MAX_INDENT} columns`, {suffixKind: true})
+        continue
+      }
+      atLineStart = false
+    }
+    if (quote !== '') {
+      if (c === '\\' && quote === '"') i++
+      else if (c === quote) quote = ''
+      continue
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const end = text.indexOf('\n', i)
+      if (end < 0) break
+      i = end - 1 // the newline is counted on the next turn
+      continue
+    }
+    if (c === '"' || (c === "'" && (i === 0 || /[\s[{,:]/.test(text[i - 1]!)))) quote = c
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) throw new InvalidArgument(`manifest line ${line}: collections nested more than ${MAX_FLOW_DEPTH} deep`, {suffixKind: true})
+    } else if ((c === ']' || c === '}') && depth > 0) depth--
   }
+}
+
+const lineOf = (text: string, offset: number): number => {
+  let line = 1
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++
   return line
 }
 
-function block(lines: Line[], pos: {i: number}, indent: number): unknown {
-  const first = lines[pos.i]!
-  return first.text === '-' || first.text.startsWith('- ') ? sequence(lines, pos, indent) : map(lines, pos, indent)
-}
-
-function sequence(lines: Line[], pos: {i: number}, indent: number): unknown[] {
-  const out: unknown[] = []
-  while (pos.i < lines.length) {
-    const line = lines[pos.i]!
-    if (line.indent < indent || !(line.text === '-' || line.text.startsWith('- '))) break
-    if (line.indent > indent) fail(line, 'unexpected indentation')
-    const rest = line.text.slice(1).trimStart()
-    if (rest === '') {
-      pos.i++
-      out.push(pos.i < lines.length && lines[pos.i]!.indent > indent ? block(lines, pos, lines[pos.i]!.indent) : null)
-    } else if (keyValue(rest)) {
-      // `- key: value` starts a map whose keys sit where `key` sits.
-      const inner = indent + (line.text.length - rest.length)
-      lines[pos.i] = {indent: inner, text: rest, no: line.no}
-      out.push(map(lines, pos, inner))
-    } else {
-      out.push(scalar(rest, line))
-      pos.i++
-    }
-  }
-  return out
-}
-
-function map(lines: Line[], pos: {i: number}, indent: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  while (pos.i < lines.length) {
-    const line = lines[pos.i]!
-    if (line.indent < indent) break
-    if (line.indent > indent) fail(line, 'unexpected indentation')
-    const kv = keyValue(line.text)
-    if (!kv) {
-      if (line.text.startsWith('- ')) break
-      fail(line, `expected "key: value", got ${JSON.stringify(line.text)}`)
-    }
-    const [key, rest] = kv!
-    if (Object.hasOwn(out, key)) fail(line, `duplicate key ${JSON.stringify(key)}`)
-    pos.i++
-    if (rest !== '') out[key] = scalar(rest, line)
-    else if (pos.i < lines.length && lines[pos.i]!.indent > indent) out[key] = block(lines, pos, lines[pos.i]!.indent)
-    else if (pos.i < lines.length && lines[pos.i]!.indent === indent && lines[pos.i]!.text.startsWith('- ')) out[key] = sequence(lines, pos, indent)
-    else out[key] = null
-  }
-  return out
-}
-
-/** `key: rest` (key plain or quoted), or undefined. */
-function keyValue(text: string): [string, string] | undefined {
-  const m = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s"'#:{}\[\],&*!|>%@`-][^:]*?|-[^\s:][^:]*?)\s*:(?:\s+(.*))?$/.exec(text)
-  if (!m) return undefined
-  const rawKey = m[1]!
-  const key = rawKey.startsWith('"') ? (JSON.parse(rawKey) as string) : rawKey.startsWith("'") ? rawKey.slice(1, -1).replace(/''/g, "'") : rawKey
-  return [key, (m[2] ?? '').trim()]
-}
-
-function scalar(text: string, line: Line): unknown {
-  if (/^[&*!|>]/.test(text)) fail(line, `unsupported YAML (${text[0]})`)
-  if (text.startsWith('"')) {
-    try {
-      return JSON.parse(text) as unknown
-    } catch {
-      fail(line, 'bad double-quoted string')
-    }
-  }
-  if (text.startsWith("'")) {
-    if (!text.endsWith("'") || text.length < 2) fail(line, 'bad single-quoted string')
-    return text.slice(1, -1).replace(/''/g, "'")
-  }
-  if (text.startsWith('[') || text.startsWith('{')) {
-    try {
-      return JSON.parse(text) as unknown
-    } catch {
-      fail(line, 'flow collections must be written as JSON')
-    }
-  }
-  if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true'
-  if (/^(null|~)$/i.test(text)) return null
-  if (/^-?\d+$/.test(text)) return Number(text)
-  if (/^-?\d+\.\d+$/.test(text)) return Number(text)
-  return text
-}
+const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim()

@@ -25,16 +25,17 @@ const manifest = {
   },
 }
 
-test('toYaml writes block YAML that parseYaml reads back unchanged', () => {
+test('toYaml writes kubectl-layout YAML that parseYaml reads back unchanged', () => {
   const yaml = toYaml(manifest)
   assert.match(yaml, /^apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n/)
-  // kubectl's layout: sequence items at their key's indentation; numbers-looking strings quoted.
-  assert.match(yaml, /\nspec:\n  containers:\n  - name: srv\n    image: "127.0.0.1:5000\/library\/bb:1"\n/)
+  // kubectl's layout: sequence items at their key's indentation; strings YAML 1.1 would misread quoted.
+  assert.match(yaml, /\nspec:\n  containers:\n  - name: srv\n/)
   assert.match(yaml, /\n    - name: "N"\n      value: "42"\n/)
+  assert.match(yaml, /\n    - name: B\n      value: "true"\n/)
   assert.deepEqual(parseYaml(yaml), manifest)
 })
 
-test('parseYaml reads kubectl-style manifests: comments, quotes, flow JSON, nested sequences', () => {
+test('parseYaml reads what kubectl reads: comments, quotes, flow collections, anchors, block scalars', () => {
   const text = `---
 # a pod
 apiVersion: v1
@@ -47,14 +48,43 @@ spec:
   - name: c
     image: 'it''s'
     args: ["a", "b"]
+    command: &cmd
+    - sh
     env:
       - name: A
         value: "1"
+      - name: S
+        value: |
+          two
+          lines
 `
-  assert.deepEqual(parseYaml(text), {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'x', labels: {a: 'b'}}, spec: {containers: [{name: 'c', image: "it's", args: ['a', 'b'], env: [{name: 'A', value: '1'}]}]}})
-  for (const bad of ['a: &x 1', 'a: 1\n---\nb: 2', 'a: |\n  text', 'a:\n    b: 1\n  c: 2']) {
-    assert.throws(() => parseYaml(bad), (err) => errorKind(err) === 'invalid argument', bad)
+  assert.deepEqual(parseYaml(text), {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {name: 'x', labels: {a: 'b'}},
+    spec: {containers: [{name: 'c', image: "it's", args: ['a', 'b'], command: ['sh'], env: [{name: 'A', value: '1'}, {name: 'S', value: 'two\nlines\n'}]}]},
+  })
+})
+
+test('a hostile manifest is refused in bounded time with the line it fails on: no stack overflow, no quadratic key check, no alias bomb', () => {
+  const bomb = `a: &a [1,1,1,1,1,1,1,1,1]\n${Array.from({length: 9}, (_, i) => `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(9).fill(i ? `*${'b'.repeat(i)}` : '*a').join(',')}]`).join('\n')}`
+  const cases: [string, RegExp][] = [
+    ['a: 1\n---\nb: 2', /2 documents; one Pod per file/],
+    ['a:\n  c: 1\n  c: 2\n', /line 3: duplicate key "c"/],
+    ['a:\n    b: 1\n  c: 2', /manifest line/],
+    [`a: ${'['.repeat(3000)}`, /nested more than 64 deep/],
+    [`${'- '.repeat(3000)}x`, /nested or indented more than 256 columns/],
+    [`${'? '.repeat(3000)}x`, /nested or indented more than 256 columns/],
+    [Array.from({length: 600}, (_, i) => `${' '.repeat(i)}k:`).join('\n'), /line 258: nested or indented more than 256 columns/],
+    [bomb, /alias/i],
+    ['a: "'.concat('x'.repeat(5 * 1024 * 1024), '"'), /larger than 4 MiB/],
+  ]
+  for (const [bad, message] of cases) {
+    assert.throws(() => parseYaml(bad), (err) => errorKind(err) === 'invalid argument' && message.test((err as Error).message), String(message))
   }
+  // 20,000 keys in one map: the duplicate check is one pass (the parser's own is quadratic: minutes).
+  const wide = Array.from({length: 20_000}, (_, i) => `k${i}: v`).join('\n')
+  assert.equal(Object.keys(parseYaml(wide) as object).length, 50_000)
 })
 
 test('planKube maps a manifest to pod and container options and refuses what it cannot honour', () => {
@@ -67,6 +97,8 @@ test('planKube maps a manifest to pod and container options and refuses what it 
     [{...manifest, spec: {containers: [{name: 'a', image: 'b', livenessProbe: {}}]}}, /spec.containers\[0\].livenessProbe is not supported/],
     [{...manifest, spec: {containers: [{name: 'a', image: 'b', env: [{name: 'X', valueFrom: {}}]}]}}, /valueFrom is not supported/],
     [{...manifest, spec: {containers: []}}, /at least one container/],
+    [{...manifest, spec: {containers: [{name: 'a', image: 'b', ports: [{containerPort: 'http'}]}]}}, /does not match the Kubernetes v1 Pod schema: spec.containers\[0\].ports\[0\].containerPort must be integer/],
+    [{...manifest, metadata: {name: 7}}, /schema: metadata.name must be string/],
   ]
   for (const [doc, message] of refusals) {
     assert.throws(
