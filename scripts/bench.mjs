@@ -16,7 +16,7 @@ const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
 const RUN_ROUNDS = Number(process.env.BENCH_RUN_ROUNDS ?? 15)
 const RUN_CYCLE_ROUNDS = Number(process.env.BENCH_RUN_CYCLE_ROUNDS ?? 3)
 const ARCHIVE_ROUNDS = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3)
-// BENCH_ONLY=startup,pull,run,archive,checkpoint runs only those sections (all by default).
+// BENCH_ONLY=startup,pull,run,archive,checkpoint,pods runs only those sections (all by default).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
 const want = (section) => !ONLY || ONLY.has(section)
 
@@ -169,4 +169,14 @@ if (want('checkpoint')) {
   console.log(`\n${ck.title} — medians of ${CHECKPOINT_ROUNDS} interleaved rounds; anchor: ${ck.anchor}`)
   for (const note of ck.notes) console.log(`  ${note}`)
   printRows(ck.rows)
+}
+
+if (want('pods')) {
+  // The pods issue: a networked run --rm and a two-member pod, against containerd with the same CNI plugins.
+  const {benchPods} = await import('./bench-pods.mjs')
+  const PODS_ROUNDS = Number(process.env.BENCH_PODS_ROUNDS ?? 5)
+  const pods = await benchPods({repo, work, rounds: PODS_ROUNDS, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${pods.title} — medians of ${PODS_ROUNDS} interleaved rounds; anchor: ${pods.anchor}`)
+  for (const note of pods.notes) console.log(`  ${note}`)
+  printRows(pods.rows)
 }
