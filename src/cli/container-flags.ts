@@ -5,6 +5,7 @@
 import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
+import {type BerthConfig, resolveSnapshotter} from '../lib/config/index.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {parseLabelArgs, type Labels} from '../lib/oci/labels.js'
 import {parseReference} from '../lib/oci/index.js'
@@ -242,7 +243,7 @@ export function specOptionsFrom(flags: ContainerFlagValues, args: readonly strin
 export function createOptionsFrom(
   command: 'run' | 'create',
   namespace: string,
-  defaultSnapshotter: string,
+  config: Pick<BerthConfig, 'defaultSnapshotter'>,
   argv: readonly string[],
   flags: ContainerFlagValues & {'dump-config'?: string},
 ): CreateContainerOptions {
@@ -266,7 +267,7 @@ export function createOptionsFrom(
     namespace,
     id,
     ...source,
-    snapshotter: flags.snapshotter || defaultSnapshotter,
+    snapshotter: resolveSnapshotter(config, flags.snapshotter),
     ...(flags['snapshotter-label'] && flags['snapshotter-label'].length > 0 ? {snapshotterLabels: parseLabelArgs(flags['snapshotter-label'])} : {}),
     ...(flags['sync-fs'] ? {syncFs: true} : {}),
     runtime: {

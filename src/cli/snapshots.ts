@@ -2,6 +2,7 @@
 // the tree, and the body `prepare` and `view` share.
 import {Flags} from '@oclif/core'
 import {join} from 'node:path'
+import {resolveSnapshotter} from '../lib/config/index.js'
 import {formatRfc3339Nano} from '../lib/events/format.js'
 import {GC_ROOT_LABEL, type Mount, SnapshotService} from '../lib/snapshot/index.js'
 import type {SnapshotKind, SnapshotRecord, Store} from '../lib/store/index.js'
@@ -87,7 +88,7 @@ export async function prepareSnapshot(
   args: {key: string; parent?: string},
   flags: {snapshotter?: string; target?: string; mounts?: boolean},
 ): Promise<string> {
-  const snapshots = new SnapshotService(store, ns, flags.snapshotter ?? store.config.defaultSnapshotter)
+  const snapshots = new SnapshotService(store, ns, resolveSnapshotter(store.config, flags.snapshotter))
   const {mounts} = await snapshots.prepare(args.key, {kind, parent: args.parent, labels: gcRootLabels()})
   return (flags.target ? formatMountCommands(flags.target, mounts) : '') + (flags.mounts ? mountsJson(mounts) : '')
 }

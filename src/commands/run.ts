@@ -51,7 +51,7 @@ and unused.`
 
   private async runContainer(): Promise<void> {
     const {argv, flags} = await this.parse(Run)
-    const create = createOptionsFrom('run', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
+    const create = createOptionsFrom('run', this.namespace(), await this.berthConfig(), argv as string[], flags)
     // Networks and pods: a separate block (src/cli/network-flags.ts).
     const network = networkSettingsFrom(flags)
     Object.assign(create, {...(network ? {network} : {}), ...(flags.pod !== undefined ? {pod: flags.pod} : {})})

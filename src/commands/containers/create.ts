@@ -28,7 +28,7 @@ fails when the task starts, as with containerd.`
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(ContainersCreate)
-    const options = createOptionsFrom('create', this.namespace(), (await this.berthConfig()).defaultSnapshotter, argv as string[], flags)
+    const options = createOptionsFrom('create', this.namespace(), await this.berthConfig(), argv as string[], flags)
     // Networks and pods: a separate block (src/cli/network-flags.ts).
     const network = networkSettingsFrom(flags)
     Object.assign(options, {...(network ? {network} : {}), ...(flags.pod !== undefined ? {pod: flags.pod} : {})})

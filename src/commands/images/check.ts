@@ -2,6 +2,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag, snapshotterFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {formatBytes} from '../../cli/units.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {parseFilters} from '../../lib/filters/index.js'
 import {ImageReader, imageAdaptor} from '../../lib/images/index.js'
 
@@ -17,7 +18,7 @@ export default class ImagesCheck extends CtrCommand {
     const store = await this.store()
     const ns = this.namespace()
     const reader = new ImageReader(store, ns)
-    const snapshotter = flags.snapshotter ?? store.config.defaultSnapshotter
+    const snapshotter = resolveSnapshotter(store.config, flags.snapshotter)
     const rows = store.images
       .list(ns)
       .filter((img) => filter.match(imageAdaptor(img)))

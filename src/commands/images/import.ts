@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {labelFlag, snapshotterFlag} from '../../cli/flags.js'
 import {importArchive} from '../../lib/archive/index.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {parseLabelArgs} from '../../lib/oci/labels.js'
 
 export default class ImagesImport extends CtrCommand {
@@ -56,7 +57,7 @@ printed. A bad archive (tampered, missing or truncated content, paths leading ou
       labels: parseLabelArgs(flags.label ?? []),
       compressBlobs: flags['compress-blobs'],
       discardUnpackedLayers: flags['discard-unpacked-layers'],
-      unpack: flags['no-unpack'] ? undefined : {snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter, syncFs: flags['sync-fs']},
+      unpack: flags['no-unpack'] ? undefined : {snapshotter: resolveSnapshotter(store.config, flags.snapshotter), syncFs: flags['sync-fs']},
       // ctr 1.7's lines: the name and digest before the unpack, `done` after it.
       onUnpack: (e) => this.out(e.phase === 'start' ? `unpacking ${e.name} (${e.digest})...` : 'done\n'),
       onWarning: (message) => process.stderr.write(`WARN: ${message}\n`),

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {parseDuration} from '../../lib/config/index.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {parseReference} from '../../lib/oci/index.js'
 import {mountImage} from '../../lib/images/mount.js'
 
@@ -27,7 +28,7 @@ removes it. Prints the target.`
       namespace: this.namespace(),
       name: parseReference(args.ref).toString(),
       target: args.target,
-      snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter,
+      snapshotter: resolveSnapshotter(store.config, flags.snapshotter),
       rw: flags.rw,
       platform: flags.platform,
       expirationMs: parseDuration(flags.expiration),

@@ -3,6 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {runFetch} from '../../cli/fetch-runner.js'
 import {pullFlags} from '../../cli/flags.js'
 import {goDuration} from '../../cli/units.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 
 export default class ImagesPull extends CtrCommand {
   static override summary = 'pull an image from a registry'
@@ -20,7 +21,7 @@ the sharing policy allows; an interrupted pull resumes where it stopped.`
     const {args, flags} = await this.parse(ImagesPull)
     const store = await this.store()
     const started = performance.now()
-    const result = await runFetch(store, this.namespace(), args.ref, flags, {snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter, syncFs: flags['sync-fs']})
+    const result = await runFetch(store, this.namespace(), args.ref, flags, {snapshotter: resolveSnapshotter(store.config, flags.snapshotter), syncFs: flags['sync-fs']})
     // ctr's --local tail: the unpack happened while downloading, so these lines come last.
     // -q keeps only what was asked for explicitly (the chain IDs).
     let text = ''

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {unmountImage} from '../../lib/images/mount.js'
 
 export default class ImagesUnmount extends CtrCommand {
@@ -13,7 +14,7 @@ export default class ImagesUnmount extends CtrCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ImagesUnmount)
     const store = await this.store()
-    const target = unmountImage(store, {namespace: this.namespace(), target: args.target, snapshotter: flags.snapshotter ?? store.config.defaultSnapshotter, remove: flags.rm})
+    const target = unmountImage(store, {namespace: this.namespace(), target: args.target, snapshotter: resolveSnapshotter(store.config, flags.snapshotter), remove: flags.rm})
     this.out(`${target}\n`)
   }
 }

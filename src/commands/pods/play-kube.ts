@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {CtrCommand} from '../../cli/base-command.js'
 import {runFetch} from '../../cli/fetch-runner.js'
 import {registryFlags, snapshotterFlag} from '../../cli/flags.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {playKube} from '../../lib/pods/kube.js'
 
@@ -24,7 +25,7 @@ is refused with a message naming it. Prints the pod's id.`
       throw new InvalidArgument(`cannot read ${args.file}: ${(err as Error).message}`, {suffixKind: true})
     }
     const rt = await this.taskRuntime()
-    const snapshotter = flags.snapshotter ?? rt.store.config.defaultSnapshotter
+    const snapshotter = resolveSnapshotter(rt.store.config, flags.snapshotter)
     const pod = await playKube(rt, text, {
       snapshotter,
       pull: async (ref) => void (await runFetch(rt.store, rt.ns, ref, {...flags, quiet: true}, {snapshotter})),

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {gcRootLabels} from '../../cli/snapshots.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsCommit extends CtrCommand {
@@ -13,7 +14,7 @@ export default class SnapshotsCommit extends CtrCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SnapshotsCommit)
     const store = await this.store()
-    const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
+    const snapshots = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter))
     snapshots.commit(args.key, args.active, gcRootLabels())
   }
 }

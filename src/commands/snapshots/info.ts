@@ -3,6 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {toJson} from '../../cli/output.js'
 import {snapshotInfoView} from '../../cli/snapshots.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsInfo extends CtrCommand {
@@ -14,7 +15,7 @@ export default class SnapshotsInfo extends CtrCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SnapshotsInfo)
     const store = await this.store()
-    const record = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).get(args.key)
+    const record = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter)).get(args.key)
     this.out(toJson(snapshotInfoView(record)))
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {formatLabels, parseLabelArgs} from '../../lib/oci/labels.js'
 
 export default class SnapshotsLabel extends CtrCommand {
@@ -13,7 +14,7 @@ export default class SnapshotsLabel extends CtrCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(SnapshotsLabel)
     const store = await this.store()
-    const record = store.snapshots.setLabels(this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter, args.key, parseLabelArgs((argv as string[]).slice(1)), {replaceAll: flags['replace-all']})
+    const record = store.snapshots.setLabels(this.namespace(), resolveSnapshotter(store.config, flags.snapshotter), args.key, parseLabelArgs((argv as string[]).slice(1)), {replaceAll: flags['replace-all']})
     this.out(`${formatLabels(record.labels)}\n`)
   }
 }

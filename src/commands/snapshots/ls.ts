@@ -2,6 +2,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, snapshotterFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {kindName} from '../../cli/snapshots.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsLs extends CtrCommand {
@@ -13,7 +14,7 @@ export default class SnapshotsLs extends CtrCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(SnapshotsLs)
     const store = await this.store()
-    const records = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).list()
+    const records = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter)).list()
     if (flags.format === 'json') return this.out(toJson(records))
     this.out(tabwrite(['KEY\tPARENT\tKIND\t', ...records.map((r) => `${r.key}\t${r.parent ?? ''}\t${kindName(r.kind)}\t`)]))
   }

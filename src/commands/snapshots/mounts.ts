@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {formatMountCommands} from '../../cli/snapshots.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsMounts extends CtrCommand {
@@ -13,7 +14,7 @@ export default class SnapshotsMounts extends CtrCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SnapshotsMounts)
     const store = await this.store()
-    const mounts = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).mounts(args.key)
+    const mounts = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter)).mounts(args.key)
     this.out(formatMountCommands(args.target, mounts))
   }
 }

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {withContext} from '../../lib/errors/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
@@ -14,7 +15,7 @@ export default class SnapshotsRm extends CtrCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(SnapshotsRm)
     const store = await this.store()
-    const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
+    const snapshots = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter))
     for (const key of argv as string[]) {
       try {
         snapshots.remove(key)

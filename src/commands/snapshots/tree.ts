@@ -1,6 +1,7 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {formatSnapshotTree} from '../../cli/snapshots.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsTree extends CtrCommand {
@@ -12,6 +13,6 @@ export default class SnapshotsTree extends CtrCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(SnapshotsTree)
     const store = await this.store()
-    this.out(formatSnapshotTree(new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter).list()))
+    this.out(formatSnapshotTree(new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter)).list()))
   }
 }

@@ -3,6 +3,7 @@ import {CtrCommand} from '../../cli/base-command.js'
 import {snapshotterFlag} from '../../cli/flags.js'
 import {tabwrite} from '../../cli/output.js'
 import {formatBytes} from '../../cli/units.js'
+import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsUsage extends CtrCommand {
@@ -14,7 +15,7 @@ export default class SnapshotsUsage extends CtrCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(SnapshotsUsage)
     const store = await this.store()
-    const snapshots = new SnapshotService(store, this.namespace(), flags.snapshotter ?? store.config.defaultSnapshotter)
+    const snapshots = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter))
     const keys = (argv as string[]).length > 0 ? (argv as string[]) : snapshots.list().map((r) => r.key)
     const size = (n: number) => (flags.b ? String(n) : formatBytes(n))
     const rows = keys.map((key) => {

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/index.js'
 import {type Descriptor, sha256Digest} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
-import {SnapshotService, Snapshotter} from '../snapshot/index.js'
+import {SnapshotService} from '../snapshot/index.js'
 import {appendEvent, type Labels, type Store, withLease} from '../store/index.js'
 import {writeTreeTar, type WrittenBlob} from './archive.js'
 import {type Criu, findCriu} from './criu.js'
@@ -146,10 +146,10 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
         if (image) manifests.push({...image.target, annotations: {...(image.target.annotations ?? {}), [Annotation.imageName]: container.image}} as Descriptor)
       }
       if (options.rw && container.snapshotter && container.snapshotKey) {
-        const snap = new SnapshotService(store, ns, container.snapshotter).get(container.snapshotKey)
-        const dir = new Snapshotter(store.root, container.snapshotter as never).fsPath(snap.dir)
+        const snapshots = new SnapshotService(store, ns, container.snapshotter)
+        const dir = snapshots.fsPath(container.snapshotKey)
         const file = join(scratch, 'rw.tar.gz')
-        const blob = await writeTreeTar(dir, file, {gzip: true, overlay: container.snapshotter === 'overlayfs'})
+        const blob = await writeTreeTar(dir, file, {gzip: true, overlay: snapshots.snapshotter.layout === 'overlay'})
         manifests.push(await ingestFile(store, ns, leaseId, file, blob, CheckpointMediaType.rwLayer))
       }
       const annotations: Record<string, string> = {[Annotation.runtime]: container.runtime?.name ?? 'io.containerd.runc.v2'}

@@ -12,7 +12,7 @@ import {validateIdentifier} from '../oci/identifiers.js'
 import {unpackStoredImage} from '../images/mount.js'
 import type {RegistryOptions} from '../pull/index.js'
 import {cgroupParentFor, cgroupsPathFor, containerDir, DEFAULT_RUNTIME, removeContainer, startDetached, type TaskRuntime, writeTemplate} from '../runtime/index.js'
-import {applyLayer, SnapshotService, Snapshotter} from '../snapshot/index.js'
+import {applyLayer, SnapshotService} from '../snapshot/index.js'
 import type {ContainerRecord, ImageRecord, TaskRecord} from '../store/index.js'
 import {extractTar} from './archive.js'
 import {findCriu} from './criu.js'
@@ -107,8 +107,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const scratch = mkdtempSync(join(scratchRoot, `restore-${ns}-${id}-`))
   try {
     if (rwDesc) {
-      const upper = new Snapshotter(store.root, snapshotter as never).fsPath(snapshots.get(id).dir)
-      await applyLayer({blobPath: store.content.path(ns, rwDesc.digest), mediaType: rwDesc.mediaType, target: upper, mode: snapshotter === 'overlayfs' ? 'overlay' : 'merged'})
+      await applyLayer({blobPath: store.content.path(ns, rwDesc.digest), mediaType: rwDesc.mediaType, target: snapshots.fsPath(id), mode: snapshots.snapshotter.layout})
     }
     let restoreFrom: {imageDir: string; workDir: string; criu: string; checkpoint: string} | undefined
     if (criuDesc) {

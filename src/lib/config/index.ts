@@ -111,6 +111,15 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
   }
 }
 
+/**
+ * The snapshotter a command uses: the one asked for (`--snapshotter`, CONTAINERD_SNAPSHOTTER),
+ * else the config's `default_snapshotter` (overlayfs unless set). An empty name asks for the
+ * default, as containerd's client takes it. The one place the fallback is spelled.
+ */
+export function resolveSnapshotter(config: Pick<BerthConfig, 'defaultSnapshotter'>, requested?: string): string {
+  return requested || config.defaultSnapshotter
+}
+
 const UNIT_MS: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
 
 /**

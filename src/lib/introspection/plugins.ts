@@ -6,8 +6,8 @@
 import {join} from 'node:path'
 import {hostPlatform, type Platform} from '../oci/platform.js'
 import {locateProgram} from '../runtime/runtimes.js'
-import {snapshotterProblem} from '../snapshot/check.js'
 import {SNAPSHOTTERS} from '../snapshot/snapshotter.js'
+import {openSnapshotter} from '../snapshot/snapshotters.js'
 import {SCHEMA_VERSION, type Store} from '../store/index.js'
 
 /** One entry of containerd's introspection Plugins response. */
@@ -44,13 +44,14 @@ export async function listPlugins(store: Store): Promise<PluginInfo[]> {
   const skip = (why: string) => ({code: 'Unknown', message: `${why}: skip plugin`})
   const plugins: PluginInfo[] = [{...base, type: CONTENT, id: 'content', exports: {root: join(store.root, 'content')}}]
   for (const name of [...SNAPSHOTTERS].sort()) {
-    const problem = await snapshotterProblem(store.root, name)
+    const snapshotter = openSnapshotter(store.root, name)
+    const problem = await snapshotter.problem()
     plugins.push({
       ...base,
       type: SNAPSHOTTER,
       id: name,
       platforms: host,
-      exports: {root: join(store.root, 'snapshots', name)},
+      exports: {root: snapshotter.dir},
       ...(problem === undefined ? {} : {initError: skip(problem)}),
     })
   }

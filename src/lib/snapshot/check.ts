@@ -1,32 +1,15 @@
-// Can this host use a snapshotter here? The overlayfs check is containerd's
-// (overlayutils.Supported): the snapshotter's directory must keep file types in directory entries
-// (d_type), and an overlay with two lower directories must really mount there. Nothing of the
-// check stays behind; it runs under the shared `snapshot-create` lock, so GC (which removes
-// directories no record names) leaves its scratch directory alone meanwhile.
+// Can this host use a snapshotter here? The checks the snapshotters' `problem()` runs. The
+// overlayfs one is containerd's (overlayutils.Supported): the snapshotter's directory must keep
+// file types in directory entries (d_type), and an overlay with two lower directories must really
+// mount there. Nothing of the check stays behind; it runs under the shared `snapshot-create` lock,
+// so GC (which removes directories no record names) leaves its scratch directory alone meanwhile.
 import {accessSync, constants as fsConstants, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {acquireLock} from '../store/index.js'
 import * as sys from '../sys/index.js'
-import {Snapshotter, type SnapshotterName} from './snapshotter.js'
 
-/** Why a snapshotter cannot work under `root`, or undefined when it can. Never throws. */
-export async function snapshotterProblem(root: string, name: SnapshotterName): Promise<string | undefined> {
-  const dir = new Snapshotter(root, name).dir
-  const writable = writableProblem(dir)
-  if (writable !== undefined || name !== 'overlayfs') return writable
-  let lock: {release(): void} | undefined
-  try {
-    lock = await acquireLock(root, 'snapshot-create', {shared: true})
-    return overlayProblem(dir)
-  } catch (err) {
-    return (err as Error).message
-  } finally {
-    lock?.release()
-  }
-}
-
-/** `dir` is (or can be made as) a writable directory. */
-function writableProblem(dir: string): string | undefined {
+/** Why `dir` is not (and cannot be made as) a writable directory, or undefined. Never throws. */
+export function writableProblem(dir: string): string | undefined {
   let existing = dir
   for (;;) {
     try {
@@ -41,7 +24,20 @@ function writableProblem(dir: string): string | undefined {
   }
 }
 
-function overlayProblem(dir: string): string | undefined {
+/** Why an overlay cannot be mounted in `dir` (of the store at `root`), or undefined. Never throws. */
+export async function overlayProblem(root: string, dir: string): Promise<string | undefined> {
+  let lock: {release(): void} | undefined
+  try {
+    lock = await acquireLock(root, 'snapshot-create', {shared: true})
+    return overlayMountProblem(dir)
+  } catch (err) {
+    return (err as Error).message
+  } finally {
+    lock?.release()
+  }
+}
+
+function overlayMountProblem(dir: string): string | undefined {
   mkdirSync(dir, {recursive: true, mode: 0o700})
   // The name is no snapshot id (those are 12 base32 characters), so nothing mistakes it for one.
   const scratch = mkdtempSync(join(dir, 'overlay-check-'))

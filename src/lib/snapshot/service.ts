@@ -1,10 +1,13 @@
-// Snapshots as commands use them: prepare, view, commit, remove, mount, usage, over the records
-// in lib/store and the directories of a Snapshotter. Its own module (not the index) so that users
-// of snapshots do not load the layer applier.
+// Snapshots as commands use them, containerd's snapshotter API for one namespace: stat (get),
+// walk (list), prepare and view, commit, remove, mounts, usage. The records are lib/store's; the
+// directories and mounts are the Snapshotter's (overlayfs or native, opened by name), so nothing
+// here depends on which. Its own module (not the index) so that users of snapshots do not load
+// the layer applier.
 import {AlreadyExists, FailedPrecondition, InvalidArgument, withContext} from '../errors/index.js'
 import type {Labels} from '../oci/labels.js'
 import {acquireLock, newSnapshotDirId, type SnapshotRecord, type Store} from '../store/index.js'
-import {type Mount, Snapshotter, snapshotterName, unmount} from './snapshotter.js'
+import {type Mount, type Snapshotter, unmount} from './snapshotter.js'
+import {openSnapshotter} from './snapshotters.js'
 import {diskUsage, mountsUsing, readMounts, type Usage} from './usage.js'
 
 /** containerd's `ctr snapshots prepare|view` label: keeps a hand-made snapshot from GC. */
@@ -32,7 +35,7 @@ export class SnapshotService {
     private readonly ns: string,
     name: string,
   ) {
-    this.snapshotter = new Snapshotter(store.root, snapshotterName(name))
+    this.snapshotter = openSnapshotter(store.root, name)
   }
 
   get name(): string {
@@ -124,15 +127,19 @@ export class SnapshotService {
   }
 
   /**
-   * The directories that make up committed snapshot `key` as a read-only tree, top first, for
-   * reading without a mount: its own and its parents' for overlayfs, its own full copy for native.
-   * A reader must apply overlayfs's whiteout and opaque-directory rules (runtime/user.ts does).
+   * The directories that show committed snapshot `key` as a read-only tree without a mount, top
+   * first (Snapshotter.readLayers). A reader of several applies overlayfs's whiteout and
+   * opaque-directory rules (runtime/user.ts does).
    */
   committedLayers(key: string): string[] {
     const rec = this.get(key)
     if (rec.kind !== 'committed') throw new InvalidArgument(`snapshot ${JSON.stringify(key)} is not committed`, {suffixKind: true})
-    const chain = this.store.snapshots.dirChain(this.name, rec.dir)
-    return (this.name === 'native' ? chain.slice(0, 1) : chain).map((d) => this.snapshotter.fsPath(d.id))
+    return this.snapshotter.readLayers(this.store.snapshots.dirChain(this.name, rec.dir))
+  }
+
+  /** Where the snapshot's own files are (Snapshotter.fsPath): the writable upper, or the native tree. */
+  fsPath(key: string): string {
+    return this.snapshotter.fsPath(this.get(key).dir)
   }
 
   /** Mount an active or view snapshot at `target`. */

@@ -1,19 +1,21 @@
-// The two snapshotters' file-system side: where a snapshot directory lives, how a new one is
-// made, what mounts expose it and how they are performed.
+// The Snapshotter interface: the file-system side of a snapshotter (where a snapshot's directory
+// lives, how a new one is made, what mounts expose it, how a layer diff lands in it), which
+// overlayfs.ts and native.ts implement and snapshotters.ts chooses by name. The records (keys,
+// parents, kinds, labels) are the store's and the same for both, so SnapshotService keeps them
+// and asks its Snapshotter only for what differs; a caller never branches on the name.
 //
-// overlayfs: each directory holds `fs` (the layer, or the writable upper) and `work`. A snapshot
-// mounts as an overlay of its directory chain; options name the lower directories relative to
-// the snapshotter root and the mount runs with that root as its working directory, so even deep
-// chains (128 layers) stay well under the one-page limit on mount options.
-// native: each directory holds a full copy of its parent's tree plus its own changes; a snapshot
-// mounts as a bind mount. For file systems without overlay support.
-import {spawn} from 'node:child_process'
-import {chmodSync, lchownSync, mkdirSync, statSync} from 'node:fs'
+// containerd's snapshots.Snapshotter, as Berth splits it: Stat and Walk read the records
+// (SnapshotService.get/list); Prepare and View record a new snapshot over `createDir`; Mounts is
+// `mounts`; Commit renames the record (the directory stays as it is in both); Remove drops the
+// record and then `removeDir`; Usage walks `fsPath`. A snapshot directory holds `fs` (and
+// overlayfs's `work`) and is root's alone.
+import {chmodSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
 import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind} from '../store/index.js'
 import * as sys from '../sys/index.js'
-import {removeTree, shortPath} from '../sys/tree.js'
+import {removeTree} from '../sys/tree.js'
+import type {ApplyMode} from './apply/index.js'
 
 export const SNAPSHOTTERS = ['overlayfs', 'native'] as const
 export type SnapshotterName = (typeof SNAPSHOTTERS)[number]
@@ -25,73 +27,104 @@ export interface Mount {
   options: string[]
 }
 
-/** @throws InvalidArgument for a snapshotter Berth does not have. */
+/** @throws NotImplemented for a snapshotter Berth does not have. */
 export function snapshotterName(name: string): SnapshotterName {
   if ((SNAPSHOTTERS as readonly string[]).includes(name)) return name as SnapshotterName
   throw new NotImplemented(`snapshotter ${JSON.stringify(name)} is not supported (use ${SNAPSHOTTERS.join(' or ')})`, {suffixKind: true})
 }
 
-/** A snapshotter rooted at `<root>/snapshots/<name>`. */
-export class Snapshotter {
+/** A snapshotter rooted at `<root>/snapshots/<name>`; made by `openSnapshotter`. */
+export interface Snapshotter {
+  readonly name: SnapshotterName
+  /** `<root>/snapshots/<name>`: the snapshot directories, by id. */
   readonly dir: string
-
-  constructor(
-    root: string,
-    readonly name: SnapshotterName,
-  ) {
-    this.dir = join(root, 'snapshots', name)
-  }
+  /**
+   * What a snapshot's own `fs` holds, and so how a layer diff is applied into it: `overlay`, only
+   * its changes, with overlayfs whiteouts and opaque markers, read over its parents; `merged`, the
+   * whole tree (its parent's copied, then changed in place).
+   */
+  readonly layout: ApplyMode
 
   /** The directory a snapshot's files live in (the overlay upper, or the full native tree). */
-  fsPath(id: string): string {
-    return join(this.dir, id, 'fs')
-  }
+  fsPath(id: string): string
 
   /**
-   * Make the directory for a new snapshot `id` whose parent chain is `parents` (nearest first):
-   * empty for overlayfs; for native, a copy of the parent's tree (views too: native has no
-   * read-only stacking). The caller records it once complete, or removes it.
+   * Make the directory for a new snapshot `id` whose parent chain is `parents` (nearest first).
+   * The caller records it once complete, or removes it. @throws Internal (copy failed).
    */
-  async createDir(id: string, kind: SnapshotKind, parents: readonly SnapshotDir[]): Promise<string> {
-    // snapshots/, snapshots/<name>/ and <id>/ are root's alone: the snapshot's files are the
-    // image's and the container's, setuid binaries included (CVE-2021-41103).
-    mkdirSync(this.dir, {recursive: true, mode: PRIVATE_DIR_MODE})
-    const base = join(this.dir, id)
-    mkdirSync(base, {mode: PRIVATE_DIR_MODE})
-    const fs = join(base, 'fs')
-    if (this.name === 'overlayfs') {
-      makeRootDir(fs)
-      // The new upper's root takes the owner of its parent's (containerd does the same): a remapped
-      // parent's root stays the user namespace's root once the container writes into it.
-      if (parents[0]) {
-        const st = statSync(this.fsPath(parents[0].id))
-        if (st.uid !== 0 || st.gid !== 0) lchownSync(fs, st.uid, st.gid)
-      }
-      if (kind === 'active') mkdirSync(join(base, 'work'), {mode: PRIVATE_DIR_MODE})
-    } else if (parents[0]) {
-      try {
-        await copyTree(this.fsPath(parents[0].id), fs)
-      } catch (err) {
-        this.removeDirQuietly(id)
-        throw err
-      }
-    } else {
-      makeRootDir(fs)
-    }
-    return fs
-  }
+  createDir(id: string, kind: SnapshotKind, parents: readonly SnapshotDir[]): Promise<string>
+
+  /**
+   * Make the directory an unpacked layer is applied into, as `createDir` for a committed snapshot
+   * but asking for the parent chain only if this snapshotter needs it (overlayfs does not, so its
+   * layers extract while their parents still do). Returns the `fs` path.
+   */
+  createLayerDir(id: string, parents: () => Promise<readonly SnapshotDir[]>): Promise<string>
 
   /**
    * Delete a snapshot directory (idempotent), at any depth: what a layer or a container put there
    * is untrusted. Removes all it can before it throws.
-   * @throws PermissionDenied (an immutable entry), FailedPrecondition (a mount inside), Internal.
+   * @throws InvalidArgument (not a snapshot id), PermissionDenied (an immutable entry),
+   * FailedPrecondition (a mount inside), Internal.
    */
+  removeDir(id: string): void
+
+  /** {@link removeDir} on a path that already failed: whatever stays is garbage GC removes (no record names it). */
+  removeDirQuietly(id: string): void
+
+  /**
+   * The mounts of an active or view snapshot whose directory chain is `chain` (its own directory
+   * first), with absolute paths, as `ctr snapshots mounts` prints them.
+   * @throws InvalidArgument (a committed snapshot, an empty chain).
+   */
+  mounts(kind: SnapshotKind, chain: readonly SnapshotDir[]): Mount[]
+
+  /** Mount the snapshot at `target` (an existing directory). @throws Internal (mount failed). */
+  mount(kind: SnapshotKind, chain: readonly SnapshotDir[], target: string): void
+
+  /**
+   * The directories that show committed snapshot `chain[0]` as a read-only tree without a mount,
+   * top first. With more than one, a reader applies overlayfs's whiteout and opaque-directory
+   * rules (runtime/user.ts does).
+   */
+  readLayers(chain: readonly SnapshotDir[]): string[]
+
+  /** Why this snapshotter cannot work on this host and store, or undefined when it can. Never throws. */
+  problem(): Promise<string | undefined>
+}
+
+/** Paths a mount names: absolute for printing, or relative to the snapshotter's directory for performing. */
+export interface MountPaths {
+  fs(id: string): string
+  work(id: string): string
+}
+
+/** What both snapshotters share: the directory layout, removal, and mounting what `mountsOf` describes. */
+export abstract class SnapshotterBase implements Snapshotter {
+  abstract readonly name: SnapshotterName
+  abstract readonly layout: ApplyMode
+  readonly dir: string
+
+  constructor(root: string, name: SnapshotterName) {
+    this.dir = join(root, 'snapshots', name)
+  }
+
+  abstract createDir(id: string, kind: SnapshotKind, parents: readonly SnapshotDir[]): Promise<string>
+  abstract createLayerDir(id: string, parents: () => Promise<readonly SnapshotDir[]>): Promise<string>
+  abstract readLayers(chain: readonly SnapshotDir[]): string[]
+  abstract problem(): Promise<string | undefined>
+  /** The mounts of an active snapshot (`kind` active) or a view, `own` its directory and `parents` nearest first. */
+  protected abstract mountsOf(kind: 'active' | 'view', own: SnapshotDir, parents: readonly SnapshotDir[], paths: MountPaths): Mount[]
+
+  fsPath(id: string): string {
+    return join(this.dir, id, 'fs')
+  }
+
   removeDir(id: string): void {
     if (!/^[a-z2-7]+$/.test(id)) throw new InvalidArgument(`invalid snapshot directory id ${JSON.stringify(id)}`)
     removeTree(join(this.dir, id))
   }
 
-  /** {@link removeDir} on a path that already failed: whatever stays is garbage GC removes (no record names it). */
   removeDirQuietly(id: string): void {
     try {
       this.removeDir(id)
@@ -100,39 +133,34 @@ export class Snapshotter {
     }
   }
 
-  /**
-   * The mounts of an active or view snapshot whose directory chain is `chain` (its own directory
-   * first), with absolute paths, as `ctr snapshots mounts` prints them.
-   */
   mounts(kind: SnapshotKind, chain: readonly SnapshotDir[]): Mount[] {
-    return this.mountsWith(kind, chain, (id) => this.fsPath(id), (id) => join(this.dir, id, 'work'))
+    return this.mountsChecked(kind, chain, {fs: (id) => this.fsPath(id), work: (id) => join(this.dir, id, 'work')})
   }
 
-  /** Mount the snapshot at `target` (an existing directory). @throws Internal (mount failed). */
   mount(kind: SnapshotKind, chain: readonly SnapshotDir[], target: string): void {
-    // Relative to this.dir: the kernel resolves them against the caller's working directory.
-    const mounts = this.mountsWith(kind, chain, (id) => `${id}/fs`, (id) => `${id}/work`)
+    // Relative to this.dir: the kernel resolves them against the caller's working directory, so
+    // even deep chains (128 layers) stay well under the one-page limit on mount options.
+    const mounts = this.mountsChecked(kind, chain, {fs: (id) => `${id}/fs`, work: (id) => `${id}/work`})
     for (const m of mounts) performMount(m, target, this.dir)
   }
 
-  private layerMounts(layers: readonly SnapshotDir[], fsOf: (id: string) => string): Mount[] {
-    if (this.name === 'native' || layers.length === 1) return [{type: 'bind', source: fsOf(layers[0]!.id), options: ['ro', 'rbind']}]
-    return [{type: 'overlay', source: 'overlay', options: ['index=off', `lowerdir=${layers.map((p) => fsOf(p.id)).join(':')}`]}]
+  /**
+   * Make `<dir>/<id>/` for a new snapshot and return its `fs` path (not yet made). snapshots/,
+   * snapshots/<name>/ and <id>/ are root's alone: the snapshot's files are the image's and the
+   * container's, setuid binaries included (CVE-2021-41103).
+   */
+  protected makeSnapshotDir(id: string): string {
+    mkdirSync(this.dir, {recursive: true, mode: PRIVATE_DIR_MODE})
+    const base = join(this.dir, id)
+    mkdirSync(base, {mode: PRIVATE_DIR_MODE})
+    return join(base, 'fs')
   }
 
-  private mountsWith(kind: SnapshotKind, chain: readonly SnapshotDir[], fsOf: (id: string) => string, workOf: (id: string) => string): Mount[] {
+  private mountsChecked(kind: SnapshotKind, chain: readonly SnapshotDir[], paths: MountPaths): Mount[] {
     const [own, ...parents] = chain
     if (!own) throw new InvalidArgument('empty snapshot chain')
     if (kind === 'committed') throw new InvalidArgument('a committed snapshot cannot be mounted: prepare or view it first', {suffixKind: true})
-    const ro = kind === 'view' ? 'ro' : 'rw'
-    if (this.name === 'native') return [{type: 'bind', source: fsOf(own.id), options: [ro, 'rbind']}]
-    if (kind === 'active') {
-      if (parents.length === 0) return [{type: 'bind', source: fsOf(own.id), options: ['rw', 'rbind']}]
-      return [{type: 'overlay', source: 'overlay', options: ['index=off', `workdir=${workOf(own.id)}`, `upperdir=${fsOf(own.id)}`, `lowerdir=${parents.map((p) => fsOf(p.id)).join(':')}`]}]
-    }
-    // A view: its own (empty) directory plays no part; the parents are the read-only stack.
-    if (parents.length === 0) return [{type: 'bind', source: fsOf(own.id), options: ['ro', 'rbind']}]
-    return this.layerMounts(parents, fsOf)
+    return this.mountsOf(kind, own, parents, paths)
   }
 }
 
@@ -171,20 +199,7 @@ export function unmount(target: string, options: {detach?: boolean} = {}): boole
  * mode) unless a layer says otherwise. 0755 exactly: a caller's umask of 027 must not leave a
  * container's non-root users without a `/`.
  */
-function makeRootDir(fs: string): void {
+export function makeRootDir(fs: string): void {
   mkdirSync(fs, {mode: 0o755})
   chmodSync(fs, 0o755)
-}
-
-/** `cp -a` keeps owners, modes, times, xattrs, hardlinks and device nodes; reflinks where it can. */
-function copyTree(from: string, to: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('cp', ['-a', '--reflink=auto', '--', from, to], {stdio: ['ignore', 'ignore', 'pipe']})
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16384)))
-    child.on('error', reject)
-    // cp names the entry it failed on: a tree deeper than PATH_MAX gives a path of kilobytes.
-    const why = (): string => stderr.trim().split('\n').at(-1)!.replace(/'([^']{200,})'/g, (_, p: string) => `'${shortPath(p)}'`)
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Internal(`copy snapshot tree: ${stderr.trim() ? why() : `cp exited with ${code}`}`))))
-  })
 }

@@ -10,7 +10,8 @@ import {DataLoss, errorKind, InvalidArgument} from '../errors/index.js'
 import {chainIds, type Descriptor, digestHex} from '../oci/index.js'
 import {acquireLock, blobPath, extractKey, type Lock, newSnapshotDirId, type SnapshotDir, type Store} from '../store/index.js'
 import {applyLayer} from './apply/index.js'
-import {Snapshotter, type SnapshotterName} from './snapshotter.js'
+import type {Snapshotter, SnapshotterName} from './snapshotter.js'
+import {openSnapshotter} from './snapshotters.js'
 import {syncFileSystem} from './usage.js'
 
 /** A layer of the image, and when its blob is in the store. */
@@ -62,7 +63,7 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
   if (layers.length !== diffIds.length) throw new InvalidArgument(`number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`, {suffixKind: true})
   if (layers.length === 0) throw new InvalidArgument('image has no layers to unpack', {suffixKind: true})
   const chain = chainIds(diffIds)
-  const sn = new Snapshotter(store.root, options.snapshotter)
+  const sn = openSnapshotter(store.root, options.snapshotter)
   const emit = options.onEvent ?? (() => {})
   const recorded: string[] = []
   // Creating directories marks them as in progress for GC, which removes unrecorded ones.
@@ -182,21 +183,14 @@ async function unpackOne(
       return store.snapshots.dirChain(sn.name, parentId)
     }
     try {
-      let target: string
-      let mode: 'overlay' | 'merged'
-      if (sn.name === 'native') {
-        // A native layer starts as a full copy of its parent: wait for it.
-        target = await sn.createDir(id, 'committed', await parentChainDirs())
-        mode = 'merged'
-      } else {
-        target = await sn.createDir(id, 'committed', [])
-        mode = 'overlay'
-      }
+      // A native layer starts as a full copy of its parent (so waits for it); an overlayfs one
+      // as an empty diff.
+      const target = await sn.createLayerDir(id, parentChainDirs)
       const result = await applyLayer({
         blobPath: blobPath(store.root, layer.descriptor.digest),
         mediaType: layer.descriptor.mediaType,
         target,
-        mode,
+        mode: sn.layout,
         lowers: async () => (await parentChainDirs()).map((d) => sn.fsPath(d.id)),
       })
       if (result.diffId !== diffId) {

@@ -34,7 +34,7 @@ describe('where the container command begins', () => {
 })
 
 describe('createOptionsFrom', () => {
-  const make = (argv: string[], f: ContainerFlagValues & {'dump-config'?: string} = {}, command: 'run' | 'create' = 'run') => createOptionsFrom(command, 'default', 'overlayfs', argv, f)
+  const make = (argv: string[], f: ContainerFlagValues & {'dump-config'?: string} = {}, command: 'run' | 'create' = 'run') => createOptionsFrom(command, 'default', {defaultSnapshotter: 'overlayfs'}, argv, f)
   test('image mode: IMAGE ID COMMAND', () => {
     const o = make(['busybox', 'c1', 'echo', 'hi'], {label: ['a=1', 'b'], 'snapshotter-label': ['x=y'], 'sync-fs': true})
     assert.equal(o.image, 'docker.io/library/busybox:latest')
