@@ -10,6 +10,7 @@ import {readExitFile} from './conmon.js'
 import {bootId, processAlive} from './proc.js'
 import {containerNetnsPath, isPinned, tearDownContainerNetwork} from '../network/index.js'
 import {lockTask, runcOf, type TaskPaths, taskPaths, type TaskRuntime} from './task-runtime.js'
+import {isCreated, isStopped} from '../store/task-state.js'
 
 /** The task of container `id`, reconciled. @throws NotFound `no running task found: task <id> not found`. */
 export async function getTask(rt: TaskRuntime, id: string): Promise<TaskRecord> {
@@ -27,11 +28,11 @@ export async function listTasks(rt: TaskRuntime): Promise<TaskRecord[]> {
  * cleaned up.
  */
 export async function refreshTask(rt: TaskRuntime, t: TaskRecord): Promise<TaskRecord> {
-  if (t.status === 'stopped') return t
+  if (isStopped(t)) return t
   const paths = taskPaths(rt.store.state, rt.ns, t.containerId)
   const exit = observeExit(t, paths)
   if (!exit) return t
-  if (t.status === 'created' && t.pid <= 0 && t.bootId === bootId() && (await startInProgress(rt, t.containerId))) return t
+  if (isCreated(t) && t.pid <= 0 && t.bootId === bootId() && (await startInProgress(rt, t.containerId))) return t
   if (rt.store.tasks.exited(rt.ns, t.containerId, t.instance, exit)) await finishTask(rt, t.containerId, t.instance, {wait: false})
   return rt.store.tasks.find(rt.ns, t.containerId) ?? t
 }

@@ -7,12 +7,13 @@ import {nowMicros, type TaskRecord} from '../store/index.js'
 import {processAlive} from './proc.js'
 import {getTask, refreshTask, teardown} from './task-reconcile.js'
 import {lockTask, runcOf, taskPaths, type TaskRuntime} from './task-runtime.js'
+import {isAlive, isCreated, isPaused, isRunning, isStopped} from '../store/task-state.js'
 
 /** Signal the task's init process (or all of its processes). */
 export async function killTask(rt: TaskRuntime, id: string, signal: number, options: {all?: boolean} = {}): Promise<void> {
   const t = await getTask(rt, id)
-  if (t.status === 'stopped') throw new NotFound(`process already finished`, {suffixKind: true})
-  if (options.all || t.status === 'created' || t.pid <= 0) {
+  if (isStopped(t)) throw new NotFound(`process already finished`, {suffixKind: true})
+  if (options.all || isCreated(t) || t.pid <= 0) {
     await runcOf(rt, id).kill(id, signal, {all: options.all})
     return
   }
@@ -32,7 +33,7 @@ export async function waitTask(rt: TaskRuntime, id: string, options: {timeoutMs?
   let interval = 5
   for (;;) {
     const t = await getTask(rt, id)
-    if (t.status === 'stopped') return t
+    if (isStopped(t)) return t
     if (Date.now() >= deadline) throw new FailedPrecondition(`task ${id} did not exit in time`)
     await new Promise((r) => setTimeout(r, interval))
     interval = Math.min(options.intervalMs ?? 100, interval * 2)
@@ -46,12 +47,12 @@ export async function waitTask(rt: TaskRuntime, id: string, options: {timeoutMs?
  */
 export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: boolean} = {}): Promise<TaskRecord> {
   let t = await getTask(rt, id)
-  if (t.status === 'running' || t.status === 'paused') {
+  if (isAlive(t)) {
     if (!options.force) throw new FailedPrecondition(`task must be stopped before deletion: ${t.status}`, {suffixKind: true})
     try {
       const runc = runcOf(rt, id)
       await runc.kill(id, 9, {all: true})
-      if (t.status === 'paused') await runc.resume(id)
+      if (isPaused(t)) await runc.resume(id)
     } catch {
       // it may have exited meanwhile
     }
@@ -61,7 +62,7 @@ export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: 
   try {
     const current = rt.store.tasks.find(rt.ns, id)
     if (!current || current.instance !== t.instance) throw new NotFound(`no running task found: task ${id} not found`)
-    if (current.status === 'created') {
+    if (isCreated(current)) {
       // Never started: its init waits in runc; no exit to record beyond this one.
       rt.store.tasks.exited(rt.ns, id, current.instance, {exitStatus: 0, exitedAt: nowMicros(), known: true, oom: false})
     }
@@ -78,8 +79,8 @@ export async function deleteTask(rt: TaskRuntime, id: string, options: {force?: 
 /** Pause or resume the task's processes (cgroup freezer). */
 export async function setTaskPaused(rt: TaskRuntime, id: string, paused: boolean): Promise<void> {
   const t = await getTask(rt, id)
-  if (paused && t.status !== 'running') throw new FailedPrecondition(`task ${id} is ${t.status}, not running`, {suffixKind: true})
-  if (!paused && t.status !== 'paused') throw new FailedPrecondition(`task ${id} is ${t.status}, not paused`, {suffixKind: true})
+  if (paused && !isRunning(t)) throw new FailedPrecondition(`task ${id} is ${t.status}, not running`, {suffixKind: true})
+  if (!paused && !isPaused(t)) throw new FailedPrecondition(`task ${id} is ${t.status}, not paused`, {suffixKind: true})
   const runc = runcOf(rt, id)
   if (paused) await runc.pause(id)
   else await runc.resume(id)
@@ -94,7 +95,7 @@ export async function deleteTaskOfContainer(rt: TaskRuntime, id: string, options
   const found = rt.store.tasks.find(rt.ns, id)
   if (!found) return undefined
   const t = await refreshTask(rt, found)
-  if ((t.status === 'running' || t.status === 'paused') && !options.force) {
+  if (isAlive(t) && !options.force) {
     throw new FailedPrecondition(`cannot delete a non stopped container: ${t.status}`)
   }
   return deleteTask(rt, id, {force: true})
