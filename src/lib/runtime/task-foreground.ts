@@ -15,6 +15,7 @@ import {containerNoPivot} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {abandon, type Prepared, prepareTask, rootfsMounts, taskOutput, writePidFile} from './task-prepare.js'
 import {finishTask} from './task-reconcile.js'
+import {runtimeStartError} from './exec-failure.js'
 import {lockTask, type StartOptions, type TaskRuntime} from './task-runtime.js'
 
 /** Signals a foreground ctr passes on to its task (runc run forwards them to the process). */
@@ -23,13 +24,15 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIG
 /** The outcome of a foreground task. */
 export interface ForegroundExit {
   exitStatus: number
+  /** What failed after the process exited (recording its exit, cleaning up): to report, not to exit with. */
+  cleanupError?: unknown
 }
 
 /**
  * Run a task in the foreground: this process is its monitor. stdio are this process's own (or
  * /dev/null); signals sent to ctr reach the task. Resolves when the process exits, with the exit
  * recorded (`/tasks/exit`) and the task deleted (`/tasks/delete`), as ctr run and tasks start do.
- * A failure before the process started rejects (callers exit 125).
+ * A failure before the process started rejects (`run` exits 125, or 126/127 for an `ExecFailed`).
  */
 export async function runForeground(rt: TaskRuntime, id: string, options: StartOptions = {}): Promise<ForegroundExit> {
   const lock = await lockTask(rt, id)
@@ -80,12 +83,18 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   if (!recordedStart) {
     const why = runcLogError(paths.runcLog) || `runc exited with status ${code}`
     await abandon(rt, id, task.instance)
-    throw new FailedPrecondition(`OCI runtime create failed: ${why}`)
+    throw runtimeStartError(`OCI runtime create failed: ${why}`)
   }
-  const oom = keep && code === 137 && oomKilled(spec)
-  rt.store.tasks.exited(rt.ns, id, task.instance, {exitStatus: code, exitedAt: nowMicros(), known: true, oom})
-  // ctr deletes a foreground task as soon as it exits (run, tasks start): in the same pass.
-  await finishTask(rt, id, task.instance, {remove: true})
+  // The process ran: from here on its status is the outcome, and a failing record or cleanup is
+  // handed back beside it (a later command reconciles what is left), never in its place.
+  try {
+    const oom = keep && code === 137 && oomKilled(spec)
+    rt.store.tasks.exited(rt.ns, id, task.instance, {exitStatus: code, exitedAt: nowMicros(), known: true, oom})
+    // ctr deletes a foreground task as soon as it exits (run, tasks start): in the same pass.
+    await finishTask(rt, id, task.instance, {remove: true})
+  } catch (err) {
+    return {exitStatus: code, cleanupError: err}
+  }
   return {exitStatus: code}
 }
 
