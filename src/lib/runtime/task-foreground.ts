@@ -42,7 +42,7 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   } finally {
     lock.release()
   }
-  const {container, task, paths, spec, runc} = prepared
+  const {container, task, paths, spec, runc, ips} = prepared
   const terminal = spec.process?.terminal === true
   if (terminal && (options.nullIo || options.log)) {
     await abandon(rt, id, task.instance)
@@ -57,7 +57,7 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
     if (pid === undefined) return
     recordedStart = true
     rt.store.tasks.batch(() => {
-      rt.store.tasks.created(rt.ns, id, task.instance, {pid, pidStart: processStartTime(pid)}, {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}})
+      rt.store.tasks.created(rt.ns, id, task.instance, {pid, pidStart: processStartTime(pid)}, {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}, ips})
       rt.store.tasks.started(rt.ns, id, task.instance)
     })
     if (options.pidFile) writePidFile(options.pidFile, pid)

@@ -16,7 +16,7 @@ import {containerRunc} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {containerDir, readTemplate, renderSpec, writeBundleSpec} from './template.js'
 import {randomBytes} from '../sys/random.js'
-import {setUpContainerNetwork, setUpPodSandbox} from '../network/index.js'
+import {containerIps, setUpContainerNetwork, setUpPodSandbox} from '../network/index.js'
 import {containerRunDir} from './containers.js'
 import {refreshTask, releaseUsernsRootfs, teardown} from './task-reconcile.js'
 import {type TaskPaths, taskPaths, type TaskRuntime} from './task-runtime.js'
@@ -24,17 +24,19 @@ import {type TaskPaths, taskPaths, type TaskRuntime} from './task-runtime.js'
 /**
  * The namespaces a task joins, made ready before runc runs: a pod member's pod is brought up
  * (after a reboot or `pods stop` its pins are gone; `/pods/start`), a networked container's
- * netns is pinned and attached (CNI ADD).
+ * netns is pinned and attached (CNI ADD). @returns the container's addresses (its own or its
+ * pod's; none without a network), for `/tasks/create`.
  */
-async function prepareNetwork(rt: TaskRuntime, id: string): Promise<void> {
+async function prepareNetwork(rt: TaskRuntime, id: string): Promise<string[]> {
   const meta = rt.store.pods.containerMeta(rt.ns, id)
-  if (!meta) return
+  if (!meta) return []
   mkdirSync(containerRunDir(rt.store.state, rt.ns, id), {recursive: true, mode: 0o700}) // gone after a reboot
   if (meta.podId !== undefined) {
     const pod = rt.store.pods.find(rt.ns, meta.podId)
     if (pod && (await setUpPodSandbox(rt.store, rt.ns, pod))) rt.store.pods.event(rt.ns, pod.id, '/pods/start')
   }
   if (meta.network.mode === 'cni') await setUpContainerNetwork(rt.store, rt.ns, id, meta.network)
+  return containerIps(rt.store, rt.ns, id)
 }
 
 /**
@@ -58,6 +60,8 @@ export interface Prepared {
   spec: RuntimeSpec
   /** The runc (binary, state root) of the container's runtime. */
   runc: Runc
+  /** The container's IP addresses once its network is up (`/tasks/create` carries them). */
+  ips: string[]
 }
 
 /**
@@ -101,9 +105,9 @@ export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskReco
     if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint)
     const rootDir = snapshot ? mountpoint : ownRoot!
     checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
-    await prepareNetwork(rt, id)
+    const ips = await prepareNetwork(rt, id)
     writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
-    return {container, task, paths, spec, runc}
+    return {container, task, paths, spec, runc, ips}
   } catch (err) {
     await abandon(rt, id, instance)
     throw err

@@ -17,7 +17,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
   const lock = await lockTask(rt, id)
   let instance: string | undefined
   try {
-    const {container, task, paths, spec, runc} = await prepareTask(rt, id, 'conmon')
+    const {container, task, paths, spec, runc, ips} = await prepareTask(rt, id, 'conmon')
     instance = task.instance
     const terminal = spec.process?.terminal === true
     if (terminal && options.log) throw new InvalidArgument("can't use log-uri with tty")
@@ -50,6 +50,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
       bundle: paths.dir,
       rootfs: rootfsMounts(rt, container),
       io: {stdout: logged, stderr: logged, terminal},
+      ips,
       ...(options.restore ? {checkpoint: options.restore.checkpoint ?? options.restore.imageDir} : {}),
     })
     if (!options.restore) await runc.start(id) // a restored container runs already

@@ -138,6 +138,8 @@ export interface TaskCreateDetails {
   io: {stdin?: string; stdout?: string; stderr?: string; terminal?: boolean}
   /** The CRIU image a restored task came from (containerd's TaskCreate.checkpoint). */
   checkpoint?: string
+  /** Beyond containerd: the addresses of a networked container (CNI, its own or its pod's), as `ips` after `pid`. */
+  ips?: readonly string[]
 }
 
 /** Task and exec record operations over one open database. */
@@ -189,7 +191,7 @@ export class TaskStore {
         .prepare('UPDATE tasks SET pid = ?, pid_start = ?, monitor_pid = coalesce(?, monitor_pid), updated_at = ? WHERE namespace = ? AND container_id = ?')
         .run(process.pid, process.pidStart ?? null, process.monitorPid ?? null, nowMicros(), ns, id)
       const io = omitEmpty(details.io)
-      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, checkpoint: details.checkpoint, pid: process.pid}))
+      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, checkpoint: details.checkpoint, pid: process.pid, ips: details.ips}))
     })
   }
 
