@@ -1,22 +1,22 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
+import {runFailureStatus} from '../cli/exit-codes.js'
 import {containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
 import {networkFlags, networkSettingsFrom, podFlag} from '../cli/network-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
-import {createContainer, deleteTaskOfContainer, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
-
-/** ctr run's status when ctr itself failed before the process started (docker's convention). */
-const RUN_FAILED = 125
+import {createContainer, deleteTaskOfContainer, type ForegroundExit, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
 export default class Run extends CtrCommand {
   static override summary = 'run a container'
   static override description = `Create a container from a pulled image (or a host directory with --rootfs, or an OCI spec file
 with --config, then only ID is given) and run its task. In the foreground ctr gives the process this
 terminal's stdio, passes SIGINT and SIGTERM on to it, and exits with its status: 128+N when signal N
-killed it, 125 when ctr failed before the process started (the container then stays, as with ctr,
-unless --rm). --detach returns once the task runs under conmon (see ctr tasks logs, wait, attach).
---rm removes the container and its snapshot after exit. Berth uses no FIFOs: --fifo-dir is accepted
-and unused.`
+killed it; when the process did not run, 127 if its command was not found, 126 if it cannot be
+executed (a directory, no execute permission) and 125 for any other failure of ctr (the container
+then stays, as with ctr, unless --rm). A cleanup that fails after the process ran (--rm) is reported
+on stderr and the exit status stays the process's. --detach returns once the task runs under conmon
+(see ctr tasks logs, wait, attach). --rm removes the container and its snapshot after exit. Berth
+uses no FIFOs: --fifo-dir is accepted and unused.`
   static override examples = [
     '<%= config.bin %> run --rm docker.io/library/busybox:latest hello echo hi',
     '<%= config.bin %> run -d docker.io/library/redis:latest redis',
@@ -45,7 +45,7 @@ and unused.`
       await this.runContainer()
     } catch (err) {
       reportError(err, this.globals.debug)
-      process.exitCode = RUN_FAILED
+      process.exitCode = runFailureStatus(err) // 125, or 126/127 when the command could not be executed
     }
   }
 
@@ -69,15 +69,27 @@ and unused.`
       await startDetached(rt, id, options)
       return
     }
-    let exitStatus: number
+    let result: ForegroundExit
     try {
-      ;({exitStatus} = await runForeground(rt, id, options))
-    } finally {
+      result = await runForeground(rt, id, options)
+    } catch (err) {
       if (flags.rm) {
         await deleteTaskOfContainer(rt, id, {force: true}).catch(() => undefined) // one a failed start left
         removeContainer(store, ns, id)
       }
+      throw err
     }
-    process.exitCode = exitStatus
+    // The process ran: ctr exits with its status; a cleanup that fails is said, never exited with.
+    let cleanupError = result.cleanupError
+    if (flags.rm) {
+      try {
+        if (cleanupError !== undefined) await deleteTaskOfContainer(rt, id, {force: true}) // the task its failed cleanup left
+        removeContainer(store, ns, id)
+      } catch (err) {
+        cleanupError ??= err
+      }
+    }
+    if (cleanupError !== undefined) reportError(cleanupError, this.globals.debug)
+    process.exitCode = result.exitStatus
   }
 }

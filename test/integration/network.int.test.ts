@@ -1,5 +1,6 @@
 // CNI networking end to end with real runc, conmon and Debian's CNI plugins: the default bridge
-// network (the sandbox's own bridge and subnet), a port published on the host's 127.0.0.1, two
+// network (the sandbox's own bridge and subnet), a port published on the host's 127.0.0.1, the IPs
+// in `/tasks/create`, two
 // containers that reach each other over the bridge, concurrent starts that never share an
 // address, a user network from --cni-netconfpath, and a kill -9 whose leftovers (pin, veth, IPAM
 // reservation, iptables rules) `ctr gc` releases. Traffic stays between the host and namespaces
@@ -12,7 +13,7 @@ import {defaultBridge} from '../../src/lib/network/networks.js'
 import type {Sandbox} from '../helpers/cli.js'
 import {attachments, bridgePorts, curl, deleteBridge, freePort, httpGet, httpServe, iptablesRules, ipOf, networkSkipReason, pinsOf, reservations} from '../helpers/network.js'
 import {busyboxImage} from '../helpers/oci-image.js'
-import {processAlive, type RuntimeEnv, startRuntimeEnv, waitFor} from '../helpers/tasks.js'
+import {eventsOf, processAlive, type RuntimeEnv, startRuntimeEnv, waitFor} from '../helpers/tasks.js'
 
 const skip = networkSkipReason()
 
@@ -70,6 +71,26 @@ describe('CNI networks', {skip}, () => {
     assert.notEqual(curl(port).body.includes('hello-from-berth'), true)
     sb.ok(['tasks', 'rm', id])
     sb.ok(['containers', 'rm', id])
+  })
+
+  test('/tasks/create carries a networked container\'s IPs (ips, beyond containerd); a container without a network has none', () => {
+    const detached = env.id('ev-d')
+    sb.ok(['run', '-d', '--net', 'bridge', bb, detached, 'sleep', '60'])
+    const ip = ipOf(sb, detached)
+    const created = (id: string) => eventsOf(sb, 'default', id).find((e) => e.topic === '/tasks/create')?.event
+    const d = created(detached)
+    assert.deepEqual(d?.['ips'], [ip])
+    assert.deepEqual(Object.keys(d ?? {}).slice(-2), ['pid', 'ips'], "after containerd's fields")
+    sb.ok(['tasks', 'rm', '-f', detached])
+    sb.ok(['containers', 'rm', detached])
+    const foreground = env.id('ev-fg')
+    const own = sb.ok(['run', '--rm', '--cni', bb, foreground, 'sh', '-c', "ip -o -4 addr show eth0 | sed 's/.*inet \\([0-9.]*\\).*/\\1/'"]).trim()
+    assert.match(own, new RegExp(`^${subnetPrefix.replace(/\./g, '\\.')}\\.\\d+$`))
+    assert.deepEqual(created(foreground)?.['ips'], [own], 'the address the process saw')
+    const plain = env.id('ev-none')
+    sb.ok(['run', '--rm', bb, plain, 'true'])
+    const p = created(plain)
+    assert.ok(p && !('ips' in p), JSON.stringify(p))
   })
 
   test('two containers on the bridge reach each other; run --rm releases its network', async () => {

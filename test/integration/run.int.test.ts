@@ -1,5 +1,5 @@
 // `ctr run` end to end with real runc, conmon and a real registry: exit codes (own, signal deaths,
-// 125 for failures before the process ran), stdio and signal forwarding of a foreground run, --rm
+// 125/126/127 for failures before the process ran), stdio and signal forwarding of a foreground run, --rm
 // cleanup, bind mounts, env/user/cwd from image and flags, the event sequence and payloads of one
 // run, the seed `ctr events` filter, and -t without a terminal. Runs as root; skips elsewhere
 // unless CI is set.
@@ -76,10 +76,10 @@ describe('ctr run', {skip}, () => {
       assertNothingLeft(sb, 'default', id)
     })
 
-    test('an unknown command: exit 125, one "ctr: " line naming it, nothing left behind', () => {
+    test('an unknown command: exit 127, one "ctr: " line naming it, nothing left behind', () => {
       const id = env.id('unknown')
       const r = sb.run(['run', '--rm', bb, id, 'no-such-command-xyz', 'arg'])
-      assert.equal(r.code, 125)
+      assert.equal(r.code, 127)
       assert.equal(r.stdout, '')
       const lines = r.stderr.split('\n').filter(Boolean)
       assert.equal(lines.length, 1, r.stderr)

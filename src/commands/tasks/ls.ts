@@ -3,7 +3,8 @@ import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {containerIps} from '../../lib/network/attach.js'
 import {listTasks} from '../../lib/runtime/tasks.js'
-import {protoTimestamp} from '../../lib/store/index.js'
+import {protoTimestamp, type TaskRecord} from '../../lib/store/index.js'
+import {isStopped, statusName} from '../../lib/store/task-state.js'
 
 export default class TasksLs extends CtrCommand {
   static override summary = 'list tasks'
@@ -26,15 +27,15 @@ adds each task's IP addresses (ips).`
           tasks.map((t) => ({
             id: t.containerId,
             pid: t.pid,
-            status: t.status.toUpperCase(),
-            ...(t.status === 'stopped' ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
+            status: statusName(t),
+            ...(isStopped(t) ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
             monitor: t.monitor,
             ips: containerIps(store, this.namespace(), t.containerId),
           })),
         ),
       )
     }
-    const status = (s: string, oom: boolean) => s.toUpperCase() + (oom ? ' (oom)' : '')
-    this.out(tabwrite(['TASK\tPID\tSTATUS\t', ...tasks.map((t) => `${t.containerId}\t${t.pid}\t${status(t.status, t.oom)}\t`)], {minwidth: 4, tabwidth: 8, padding: 4, padchar: ' '}))
+    const status = (t: TaskRecord) => statusName(t) + (t.oom ? ' (oom)' : '')
+    this.out(tabwrite(['TASK\tPID\tSTATUS\t', ...tasks.map((t) => `${t.containerId}\t${t.pid}\t${status(t)}\t`)], {minwidth: 4, tabwidth: 8, padding: 4, padchar: ' '}))
   }
 }

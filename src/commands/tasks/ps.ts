@@ -5,6 +5,7 @@ import {tabwrite, toJson} from '../../cli/output.js'
 import {InvalidArgument, NotFound} from '../../lib/errors/index.js'
 import {getTask} from '../../lib/runtime/tasks.js'
 import {containerRunc} from '../../lib/runtime/runtimes.js'
+import {isStopped} from '../../lib/store/task-state.js'
 
 export default class TasksPs extends CtrCommand {
   static override summary = 'list processes for container'
@@ -18,7 +19,7 @@ export default class TasksPs extends CtrCommand {
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     const rt = await this.taskRuntime()
     const t = await getTask(rt, args.container)
-    if (t.status === 'stopped') throw new NotFound(`task ${args.container} has no processes: stopped`)
+    if (isStopped(t)) throw new NotFound(`task ${args.container} has no processes: stopped`)
     const pids = (await containerRunc(rt, args.container).ps(args.container)).sort((a, b) => a - b)
     if (flags.format === 'json') return this.out(toJson(pids.map((pid) => ({pid}))))
     this.out(tabwrite(['PID\tINFO', ...pids.map((pid) => `${pid}\t-`)], {minwidth: 1, tabwidth: 8, padding: 1, padchar: ' '}))

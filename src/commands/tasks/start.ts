@@ -1,13 +1,15 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {CtrCommand, reportError} from '../../cli/base-command.js'
+import {execFailureStatus} from '../../cli/exit-codes.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {parseLogUri} from '../../lib/runtime/flag-values.js'
-import {runForeground, startDetached} from '../../lib/runtime/tasks.js'
+import {type ForegroundExit, runForeground, startDetached} from '../../lib/runtime/tasks.js'
 
 export default class TasksStart extends CtrCommand {
   static override summary = 'start a container that has been created'
   static override description = `Start the container's task. In the foreground the process gets this terminal's stdio, signals sent to
-ctr reach it, and ctr exits with its status once it exits (the task is then deleted). With --detach
+ctr reach it, and ctr exits with its status once it exits (the task is then deleted); 127 when its
+command is not found, 126 when it cannot be executed. With --detach
 the task runs under conmon, its output goes to the task log (ctr tasks logs) and ctr returns at once.`
   static override examples = ['<%= config.bin %> tasks start -d web', '<%= config.bin %> tasks start job']
   static override args = {container: Args.string({description: 'container id'})}
@@ -32,7 +34,18 @@ the task runs under conmon, its output goes to the task log (ctr tasks logs) and
       await startDetached(rt, args.container, options)
       return
     }
-    const {exitStatus} = await runForeground(rt, args.container, options)
-    if (exitStatus !== 0) process.exitCode = exitStatus
+    let result: ForegroundExit
+    try {
+      result = await runForeground(rt, args.container, options)
+    } catch (err) {
+      const status = execFailureStatus(err) // 126/127: the command could not be executed
+      if (status === undefined) throw err
+      reportError(err, this.globals.debug)
+      process.exitCode = status
+      return
+    }
+    // The process ran: its status is ctr's; a cleanup that failed after it is said, never exited with.
+    if (result.cleanupError !== undefined) reportError(result.cleanupError, this.globals.debug)
+    process.exitCode = result.exitStatus
   }
 }

@@ -14,6 +14,7 @@ import {appendEvent, type Labels, type Store, withLease} from '../store/index.js
 import {writeTreeTar, type WrittenBlob} from './archive.js'
 import {type Criu, findCriu} from './criu.js'
 import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
+import {isAlive, isPaused, isRunning} from '../store/task-state.js'
 
 export interface CheckpointOptions {
   /** Image name; default `containerd.io/checkpoint/<id>:<date>`. */
@@ -92,7 +93,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
   const found = store.tasks.find(ns, id)
   const task = found ? await getTask(rt, id) : undefined
-  const live = task && (task.status === 'running' || task.status === 'paused')
+  const live = task && isAlive(task)
   if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
 
   const scratchRoot = join(store.state, 'checkpoints')
@@ -106,7 +107,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   let paused = false
   let stopped = false
   try {
-    if (live && task.status === 'running') {
+    if (live && isRunning(task)) {
       await setTaskPaused(rt, id, true)
       paused = true
     }
@@ -172,7 +173,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       } catch (err) {
         // The task may have exited meanwhile; a resume that fails on a live task is an error.
         const t = store.tasks.find(ns, id)
-        if (t && t.status === 'paused') throw err
+        if (t && isPaused(t)) throw err
       }
     }
     if (stopped) {

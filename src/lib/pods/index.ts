@@ -16,6 +16,7 @@ import {deleteTask, deleteTaskOfContainer, killTask, refreshTask, startDetached,
 import {attachmentIps, type PodRecord, type SharedNamespace, type Store} from '../store/index.js'
 import {randomBytes} from '../sys/random.js'
 import type {Labels} from '../oci/labels.js'
+import {isAlive, isPaused, isStopped, statusFromName, statusName} from '../store/task-state.js'
 
 export type PodStatus = 'Created' | 'Running' | 'Stopped'
 
@@ -103,7 +104,7 @@ export async function createPod(store: Store, ns: string, options: CreatePodOpti
 /** A pod's status from its pins and its members' (reconciled) tasks. */
 async function podStatus(rt: TaskRuntime, pod: PodRecord, members: PodMemberView[]): Promise<PodStatus> {
   if (!podIsUp(rt.store.state, rt.ns, pod)) return 'Stopped'
-  return members.some((m) => m.Status === 'RUNNING' || m.Status === 'PAUSED') ? 'Running' : 'Created'
+  return members.some((m) => isAlive(statusFromName(m.Status) ?? 'stopped')) ? 'Running' : 'Created'
 }
 
 async function memberViews(rt: TaskRuntime, podId: string): Promise<PodMemberView[]> {
@@ -111,7 +112,7 @@ async function memberViews(rt: TaskRuntime, podId: string): Promise<PodMemberVie
   for (const id of rt.store.pods.members(rt.ns, podId)) {
     const found = rt.store.tasks.find(rt.ns, id)
     const t = found && (await refreshTask(rt, found))
-    out.push({ID: id, Status: t ? t.status.toUpperCase() : 'NO TASK'})
+    out.push({ID: id, Status: t ? statusName(t) : 'NO TASK'})
   }
   return out
 }
@@ -168,7 +169,7 @@ export async function startPod(rt: TaskRuntime, ref: string): Promise<PodRecord>
   for (const id of rt.store.pods.members(rt.ns, pod.id)) {
     const found = rt.store.tasks.find(rt.ns, id)
     const t = found && (await refreshTask(rt, found))
-    if (t && (t.status === 'running' || t.status === 'paused')) continue
+    if (t && isAlive(t)) continue
     if (t) await deleteTask(rt, id)
     await startDetached(rt, id, {nullIo: false})
   }
@@ -194,11 +195,11 @@ async function stopMembers(rt: TaskRuntime, pod: PodRecord, timeoutMs: number): 
   for (const id of rt.store.pods.members(rt.ns, pod.id)) {
     const found = rt.store.tasks.find(rt.ns, id)
     const t = found && (await refreshTask(rt, found))
-    if (!t || t.status === 'stopped') continue
+    if (!t || isStopped(t)) continue
     running.push(id)
     const container = rt.store.containers.get(rt.ns, id)
     try {
-      if (t.status === 'paused') await rt.runc.resume(id)
+      if (isPaused(t)) await rt.runc.resume(id)
       await killTask(rt, id, parseSignal(container.labels[STOP_SIGNAL_LABEL] ?? 'SIGTERM'))
     } catch {
       // exited meanwhile

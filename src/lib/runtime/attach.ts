@@ -13,6 +13,7 @@ import {promisify} from 'node:util'
 import {FailedPrecondition} from '../errors/index.js'
 import {seqpacketConnect, SHUT_RDWR, SHUT_WR, shutdownSocket} from '../sys/index.js'
 import {getTask, taskPaths, type TaskRuntime, waitTask} from './tasks.js'
+import {isStopped} from '../store/task-state.js'
 
 const readAsync = promisify(read)
 const writeAsync = promisify(write)
@@ -69,7 +70,7 @@ export interface AttachResult {
 export async function attachTask(rt: TaskRuntime, id: string, io: AttachIo): Promise<AttachResult> {
   const t = await getTask(rt, id)
   if (t.monitor === 'client') throw new FailedPrecondition(`task ${id} has no attach socket: it runs in the foreground of another ctr`)
-  if (t.status === 'stopped') throw new FailedPrecondition(`task ${id} is stopped: nothing to attach to`, {suffixKind: true})
+  if (isStopped(t)) throw new FailedPrecondition(`task ${id} is stopped: nothing to attach to`, {suffixKind: true})
   const paths = taskPaths(rt.store.state, rt.ns, id)
   if (!existsSync(paths.attach)) throw new FailedPrecondition(`task ${id} has no attach socket`)
   let fd: number
@@ -78,7 +79,7 @@ export async function attachTask(rt: TaskRuntime, id: string, io: AttachIo): Pro
   } catch (err) {
     // conmon is gone: the task exited between the check and the connect.
     const now = await getTask(rt, id)
-    if (now.status === 'stopped') throw new FailedPrecondition(`task ${id} is stopped: nothing to attach to`, {suffixKind: true, cause: err})
+    if (isStopped(now)) throw new FailedPrecondition(`task ${id} is stopped: nothing to attach to`, {suffixKind: true, cause: err})
     throw new FailedPrecondition(`task ${id}: cannot connect to its attach socket: ${(err as Error).message}`, {cause: err})
   }
 

@@ -13,6 +13,7 @@ import {UNKNOWN_EXIT_STATUS} from '../store/index.js'
 import {readPid} from './proc.js'
 import {runcMessage} from './runc.js'
 import {outputStdio, type TaskOutput} from './task-output.js'
+import {runtimeStartError} from './exec-failure.js'
 
 export interface ConmonOptions {
   readonly conmon: string
@@ -109,7 +110,7 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
     }
     if (typeof reply.data !== 'number' || reply.data <= 0) {
       const why = runcMessage(reply.message ?? '') || reply.message || runcMessage(stderr) || stderr.trim() || 'unknown error'
-      throw new FailedPrecondition(`OCI runtime ${o.exec ? 'exec' : o.restore ? 'restore' : 'create'} failed: ${why}`)
+      throw runtimeStartError(`OCI runtime ${o.exec ? 'exec' : o.restore ? 'restore' : 'create'} failed: ${why}`)
     }
     return {pid: reply.data, conmonPid: readPid(o.conmonPidFile) ?? 0}
   } finally {

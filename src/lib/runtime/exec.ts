@@ -15,6 +15,7 @@ import {runcLogError} from './runc.js'
 import {containerRunc} from './runtimes.js'
 import {getTask, superviseRunc, taskPaths, type TaskRuntime} from './tasks.js'
 import {resolveUser} from './user.js'
+import {isRunning, isStopped} from '../store/task-state.js'
 
 export interface ExecOptions {
   readonly execId: string
@@ -38,7 +39,7 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
   validateIdentifier(o.execId)
   if (o.args.length === 0) throw new InvalidArgument('command must be provided', {suffixKind: true})
   const t = await getTask(rt, id)
-  if (t.status !== 'running') throw new FailedPrecondition(`cannot exec in a ${t.status} task`, {suffixKind: true})
+  if (!isRunning(t)) throw new FailedPrecondition(`cannot exec in a ${t.status} task`, {suffixKind: true})
   const paths = taskPaths(rt.store.state, rt.ns, id)
   const spec = JSON.parse(readFileSync(paths.config, 'utf8')) as RuntimeSpec
   const process: Process = {...spec.process!, args: [...o.args], terminal: o.terminal === true}
@@ -129,11 +130,11 @@ export async function execDetached(rt: TaskRuntime, id: string, o: ExecOptions):
 export async function getExec(rt: TaskRuntime, id: string, execId: string): Promise<ExecRecord> {
   const e = rt.store.tasks.findExec(rt.ns, id, execId)
   if (!e) throw new NotFound(`process ${execId}`, {suffixKind: true})
-  if (e.status === 'stopped') return e
+  if (isStopped(e)) return e
   const ep = execPaths(rt.store.state, rt.ns, id, execId)
   const exit = readExitFile(ep.exitFile)
   if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.exitStatus, exit.exitedAt)
-  else if (e.status === 'running' && !processAlive(e.pid, e.pidStart) && !processAlive(readPid(ep.conmonPidFile) ?? 0)) {
+  else if (isRunning(e) && !processAlive(e.pid, e.pidStart) && !processAlive(readPid(ep.conmonPidFile) ?? 0)) {
     rt.store.tasks.execExited(rt.ns, id, execId, UNKNOWN_EXIT_STATUS, nowMicros())
   }
   return rt.store.tasks.findExec(rt.ns, id, execId) ?? e
@@ -149,21 +150,21 @@ export async function recordExec(rt: TaskRuntime, id: string, instance: string, 
 /** Signal an exec'd process. */
 export async function killExec(rt: TaskRuntime, id: string, execId: string, signal: number): Promise<void> {
   const e = await getExec(rt, id, execId)
-  if (e.status !== 'running' || !processAlive(e.pid, e.pidStart)) throw new NotFound('process already finished', {suffixKind: true})
+  if (!isRunning(e) || !processAlive(e.pid, e.pidStart)) throw new NotFound('process already finished', {suffixKind: true})
   process.kill(e.pid, signal)
 }
 
 /** Delete an exec'd process's record and files; `force` kills it first. */
 export async function deleteExec(rt: TaskRuntime, id: string, execId: string, options: {force?: boolean} = {}): Promise<ExecRecord> {
   let e = await getExec(rt, id, execId)
-  if (e.status === 'running') {
+  if (isRunning(e)) {
     if (!options.force) throw new FailedPrecondition(`process ${execId} must be stopped before deletion: running`, {suffixKind: true})
     try {
       process.kill(e.pid, 9)
     } catch {
       // gone meanwhile
     }
-    for (let i = 0; i < 200 && e.status === 'running'; i++) {
+    for (let i = 0; i < 200 && isRunning(e); i++) {
       await new Promise((r) => setTimeout(r, 25))
       e = await getExec(rt, id, execId)
     }

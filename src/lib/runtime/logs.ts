@@ -8,6 +8,7 @@ import {open} from 'node:fs/promises'
 import {FailedPrecondition, isNotFound} from '../errors/index.js'
 import {execPaths, getExec} from './exec.js'
 import {getTask, taskPaths, type TaskRuntime} from './tasks.js'
+import {isUnfinished} from '../store/task-state.js'
 
 export type LogStream = 'stdout' | 'stderr'
 
@@ -185,14 +186,14 @@ export async function taskLog(rt: TaskRuntime, id: string, o: TaskLogOptions): P
     await getExec(rt, id, execId)
     path = execPaths(rt.store.state, rt.ns, id, execId).log
     if (!existsSync(path)) throw new FailedPrecondition(`process ${execId} of task ${id} has no log: it runs in the foreground of another ctr or with --null-io`)
-    running = async () => (await getExec(rt, id, execId)).status !== 'stopped'
+    running = async () => isUnfinished(await getExec(rt, id, execId))
   } else {
     if (t.monitor === 'client') throw new FailedPrecondition(`task ${id} has no log: it runs in the foreground of another ctr`)
     path = taskPaths(rt.store.state, rt.ns, id).log
     if (!existsSync(path)) throw new FailedPrecondition(`task ${id} has no log: it was started with --null-io`)
     running = async () => {
       const now = await getTask(rt, id)
-      return now.instance === t.instance && now.status !== 'stopped'
+      return now.instance === t.instance && isUnfinished(now)
     }
   }
   try {

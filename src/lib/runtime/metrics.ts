@@ -7,6 +7,7 @@ import {formatRfc3339Nano} from '../events/index.js'
 import {nowMicros} from '../store/index.js'
 import {containerRunc} from './runtimes.js'
 import {getTask, type TaskRuntime} from './tasks.js'
+import {isStopped} from '../store/task-state.js'
 
 /** One sample, named after the cgroup v1 files the numbers come from. */
 export interface TaskMetrics {
@@ -120,7 +121,7 @@ export function metricsFromRuncStats(id: string, text: string, timestamp: number
  */
 export async function taskMetrics(rt: TaskRuntime, id: string): Promise<TaskMetrics> {
   const t = await getTask(rt, id)
-  if (t.status === 'stopped') throw new FailedPrecondition(`task ${id} is stopped: no metrics`, {suffixKind: true})
+  if (isStopped(t)) throw new FailedPrecondition(`task ${id} is stopped: no metrics`, {suffixKind: true})
   const timestamp = nowMicros()
   return metricsFromRuncStats(id, await containerRunc(rt, id).stats(id), timestamp)
 }

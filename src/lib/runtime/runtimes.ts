@@ -12,7 +12,7 @@ import {accessSync, constants as fsConstants, existsSync, statSync} from 'node:f
 import {join} from 'node:path'
 import {FailedPrecondition, InvalidArgument} from '../errors/index.js'
 import {Runc} from './runc.js'
-import type {TaskRuntime} from './tasks.js'
+import type {TaskRuntime} from './task-runtime.js'
 
 /** The runtime ctr records by default (containerd's runc shim v2). */
 export const DEFAULT_RUNTIME = 'io.containerd.runc.v2'

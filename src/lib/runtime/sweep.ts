@@ -5,6 +5,7 @@
 import {sweepNetworks, type NetSweepReport} from '../network/index.js'
 import {acquireLock, type Store} from '../store/index.js'
 import {refreshTask, type TaskRuntime} from './tasks.js'
+import {isUnfinished} from '../store/task-state.js'
 
 /**
  * Reconcile every namespace's unfinished tasks, then sweep the networks. A task whose lock is
@@ -13,7 +14,7 @@ import {refreshTask, type TaskRuntime} from './tasks.js'
  */
 export async function sweepRuntime(store: Store, runtimeFor: (ns: string) => Promise<TaskRuntime>): Promise<NetSweepReport> {
   for (const {name} of store.namespaces.list()) {
-    const open = store.tasks.list(name).filter((t) => t.status !== 'stopped')
+    const open = store.tasks.list(name).filter(isUnfinished)
     if (open.length === 0) continue
     const rt = await runtimeFor(name)
     for (const t of open) {
@@ -29,6 +30,6 @@ export async function sweepRuntime(store: Store, runtimeFor: (ns: string) => Pro
   }
   return sweepNetworks(store, (ns, id) => {
     const t = store.tasks.find(ns, id)
-    return t !== undefined && t.status !== 'stopped'
+    return t !== undefined && isUnfinished(t)
   })
 }

@@ -56,6 +56,18 @@ export {
   type TaskRecord,
   type TaskStatus,
 } from './tasks.js'
+export {
+  isAlive,
+  isCreated,
+  isPaused,
+  isRunning,
+  isStopped,
+  isUnfinished,
+  statusFromName,
+  statusName,
+  UNFINISHED_STATUSES,
+  type Stated,
+} from './task-state.js'
 export {PodStore, type ContainerMeta, type NetworkSettings, type PodInput, type PodRecord, type PortMapping, type SharedNamespace} from './pods.js'
 export {NetAttachmentStore, attachmentIps, type NetAttachment} from './net-attachments.js'
 export {ImageStore, type ImageInput, type ImageRecord, type ImageTarget} from './images.js'

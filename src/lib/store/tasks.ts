@@ -5,8 +5,9 @@
 import type {Database} from 'better-sqlite3'
 import {AlreadyExists, NotFound} from '../errors/index.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
+import {isStopped, type TaskStatus, UNFINISHED_STATUSES} from './task-state.js'
 
-export type TaskStatus = 'created' | 'running' | 'paused' | 'stopped'
+export type {TaskStatus}
 /** Who waits for the task's init process: conmon (detached) or the ctr process in the foreground. */
 export type TaskMonitor = 'conmon' | 'client'
 
@@ -137,6 +138,8 @@ export interface TaskCreateDetails {
   io: {stdin?: string; stdout?: string; stderr?: string; terminal?: boolean}
   /** The CRIU image a restored task came from (containerd's TaskCreate.checkpoint). */
   checkpoint?: string
+  /** Beyond containerd: the addresses of a networked container (CNI, its own or its pod's), as `ips` after `pid`. */
+  ips?: readonly string[]
 }
 
 /** Task and exec record operations over one open database. */
@@ -188,7 +191,7 @@ export class TaskStore {
         .prepare('UPDATE tasks SET pid = ?, pid_start = ?, monitor_pid = coalesce(?, monitor_pid), updated_at = ? WHERE namespace = ? AND container_id = ?')
         .run(process.pid, process.pidStart ?? null, process.monitorPid ?? null, nowMicros(), ns, id)
       const io = omitEmpty(details.io)
-      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, checkpoint: details.checkpoint, pid: process.pid}))
+      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, checkpoint: details.checkpoint, pid: process.pid, ips: details.ips}))
     })
   }
 
@@ -218,7 +221,7 @@ export class TaskStore {
    * Exactly one caller wins; false for the others and for a gone or newer instance.
    */
   exited(ns: string, id: string, instance: string, exit: TaskExit): boolean {
-    return this.change(ns, id, instance, ['created', 'running', 'paused'], (t) => {
+    return this.change(ns, id, instance, UNFINISHED_STATUSES, (t) => {
       this.db
         .prepare("UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND container_id = ?")
         .run(exit.exitStatus, exit.exitedAt, exit.known ? 1 : 0, exit.oom ? 1 : 0, nowMicros(), ns, id)
@@ -282,7 +285,7 @@ export class TaskStore {
   execExited(ns: string, id: string, execId: string, exitStatus: number, exitedAt: number): boolean {
     return this.commit(() => {
       const e = this.findExec(ns, id, execId)
-      if (!e || e.status === 'stopped') return false
+      if (!e || isStopped(e)) return false
       this.db.prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?").run(exitStatus, exitedAt, ns, id, execId)
       this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id: execId, pid: e.pid, exit_status: exitStatus, exited_at: protoTimestamp(exitedAt)}))
       return true
