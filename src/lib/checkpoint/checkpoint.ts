@@ -124,7 +124,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       stopped = options.exit === true
     }
     if (options.imagePath) {
-      appendEvent(store.db, ns, '/tasks/checkpointed', {container_id: id}, store.retention)
+      appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id}, store.retention)
       return {name: undefined, digest: undefined}
     }
 
@@ -162,7 +162,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       store.images.create(ns, {name, target: {mediaType: desc.mediaType, digest: desc.digest, size: desc.size}, labels: {[CHECKPOINT_LABEL]: 'true'}})
       return desc.digest
     })
-    if (options.task) appendEvent(store.db, ns, '/tasks/checkpointed', {container_id: id, checkpoint: name}, store.retention)
+    if (options.task) appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id, checkpoint: name}, store.retention)
     return {name, digest}
   } finally {
     rmSync(scratch, {recursive: true, force: true})

@@ -132,7 +132,7 @@ export async function getExec(rt: TaskRuntime, id: string, execId: string): Prom
   if (e.status === 'stopped') return e
   const ep = execPaths(rt.store.state, rt.ns, id, execId)
   const exit = readExitFile(ep.exitFile)
-  if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.exitStatus, exit.exitedAt)
+  if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.exitStatus, exit.exitedAt, exit.exitedAtNs)
   else if (e.status === 'running' && !processAlive(e.pid, e.pidStart) && !processAlive(readPid(ep.conmonPidFile) ?? 0)) {
     rt.store.tasks.execExited(rt.ns, id, execId, UNKNOWN_EXIT_STATUS, nowMicros())
   }

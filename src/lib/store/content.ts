@@ -158,10 +158,7 @@ export function recordContentIn(
   if (!existing) {
     const labels = sortedLabels(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '')))
     db.prepare('INSERT INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(ns, digest, size, JSON.stringify(labels), now, now)
-    const payload: Record<string, unknown> = {digest}
-    if (size !== 0) payload['size'] = size // proto3 JSON omits zero values, as ctr prints them
-    if (options.mediaType) payload['mediaType'] = options.mediaType
-    appendEvent(db, ns, '/content/create', payload, ctx.retention)
+    appendEvent(db, ns, {topic: '/content/create', digest, size, mediaType: options.mediaType}, ctx.retention)
     created = true
   } else if (Object.keys(given).length > 0) {
     const merged = mergeLabels(existing.labels, given, false)
@@ -270,7 +267,7 @@ export class ContentStore {
     const {db} = this.ctx
     db.transaction(() => {
       if (db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?').run(ns, digest).changes === 0) throw notFound(digest)
-      appendEvent(db, ns, '/content/delete', {digest}, this.ctx.retention)
+      appendEvent(db, ns, {topic: '/content/delete', digest}, this.ctx.retention)
     }).immediate()
   }
 

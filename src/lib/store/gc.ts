@@ -206,7 +206,7 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
     for (const c of unreached) {
       if (!dryRun) {
         del.run(c.namespace, c.digest)
-        appendEvent(db, c.namespace, '/content/delete', {digest: c.digest}, store.retention)
+        appendEvent(db, c.namespace, {topic: '/content/delete', digest: c.digest}, store.retention)
       }
       removed.push({kind: 'content', namespace: c.namespace, id: c.digest})
     }
@@ -471,7 +471,7 @@ function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: G
   for (const s of unreached) {
     if (!dryRun) {
       del.run(s.namespace, s.snapshotter, s.key)
-      appendEvent(db, s.namespace, '/snapshot/remove', {key: s.key, snapshotter: s.snapshotter}, store.retention)
+      appendEvent(db, s.namespace, {topic: '/snapshot/remove', key: s.key, snapshotter: s.snapshotter}, store.retention)
     }
     removed.push({kind: 'snapshot', namespace: s.namespace, id: `${s.snapshotter}/${s.key}`})
   }

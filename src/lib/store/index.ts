@@ -149,4 +149,5 @@ export function storedSchemaVersion(db: Database): number {
   return (db.pragma('user_version', {simple: true}) as number) || SCHEMA_VERSION
 }
 export {appendEvent, iterateEvents, lastEventSeq, trimEvents, nowMicros} from './event-log.js'
+export {followEvents, parseTimeBound, POLL_INTERVAL_MS, type FollowOptions} from './event-follow.js'
 export {mountsUsing, readMountTable, unmountDetached, type MountInfo} from './mounts.js'
