@@ -10,7 +10,7 @@ import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/inde
 import {type Descriptor, sha256Digest} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
 import {SnapshotService, Snapshotter} from '../snapshot/index.js'
-import {appendEvent, type Labels, type Store, withLease} from '../store/index.js'
+import {appendEvent, checkpointsDir, type Labels, type Store, withLease} from '../store/index.js'
 import {writeTreeTar, type WrittenBlob} from './archive.js'
 import {type Criu, findCriu} from './criu.js'
 import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
@@ -95,7 +95,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   const live = task && (task.status === 'running' || task.status === 'paused')
   if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
 
-  const scratchRoot = join(store.state, 'checkpoints')
+  const scratchRoot = checkpointsDir(store.state)
   mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
   const scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: the dump holds process memory
   const dumpDir = options.imagePath ?? join(scratch, 'image')

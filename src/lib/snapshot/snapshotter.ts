@@ -11,7 +11,7 @@ import {spawn} from 'node:child_process'
 import {chmodSync, lchownSync, mkdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
-import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind} from '../store/index.js'
+import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind, snapshotterDir} from '../store/index.js'
 import * as sys from '../sys/index.js'
 import {removeTree, shortPath} from '../sys/tree.js'
 
@@ -39,7 +39,7 @@ export class Snapshotter {
     root: string,
     readonly name: SnapshotterName,
   ) {
-    this.dir = join(root, 'snapshots', name)
+    this.dir = snapshotterDir(root, name)
   }
 
   /** The directory a snapshot's files live in (the overlay upper, or the full native tree). */

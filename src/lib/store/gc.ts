@@ -29,6 +29,7 @@ import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {type IngestEntry, ingestLockName, readIngests} from './ingest.js'
 import {acquireLock, type Lock} from './locks.js'
 import {mountsUsing, readMountTable, unmountDetached} from './mounts.js'
+import {blobsDir, snapshotsDir} from './paths.js'
 import {fsError, removeTree} from '../sys/tree.js'
 
 /** What GC removes or keeps. */
@@ -364,7 +365,7 @@ function blobFilesOnDisk(root: string): string[] {
   for (const [algorithm, length] of Object.entries(DIGEST_ALGORITHMS)) {
     let names: string[]
     try {
-      names = readdirSync(join(root, 'content', 'blobs', algorithm))
+      names = readdirSync(blobsDir(root, algorithm))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw err
@@ -511,7 +512,7 @@ async function removeSnapshotDirs(
   kept: GcKept[],
   fail: (item: {kind: GcKind; id: string}, err: unknown) => void,
 ): Promise<void> {
-  const base = join(store.root, 'snapshots')
+  const base = snapshotsDir(store.root)
   let snapshotters: string[]
   try {
     snapshotters = readdirSync(base)
