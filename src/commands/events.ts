@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 import {CtrCommand} from '../cli/base-command.js'
 import {formatFlag} from '../cli/flags.js'
-import {followEvents, formatEventJson, formatEventLine, parseTimeBound} from '../lib/events/index.js'
+import {formatEventJson, formatEventLine} from '../lib/events/index.js'
 import {parseFilters} from '../lib/filters/index.js'
+import {followEvents, parseTimeBound} from '../lib/store/index.js'
 
 export default class Events extends CtrCommand {
   static override summary = 'display events (alias: event)'

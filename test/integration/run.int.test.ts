@@ -257,10 +257,10 @@ describe('ctr run', {skip}, () => {
       const exit = by('/tasks/exit')
       assert.deepEqual(Object.keys(exit), ['container_id', 'id', 'pid', 'exit_status', 'exited_at'])
       assert.deepEqual({...exit, exited_at: undefined}, {container_id: id, id, pid, exit_status: 3, exited_at: undefined})
-      const at = exit['exited_at'] as {seconds: number; nanos?: number}
-      assert.ok(Object.keys(at).every((k) => k === 'seconds' || k === 'nanos'))
-      assert.ok(Math.abs(at.seconds - Date.now() / 1000) < 120, `exited_at ${JSON.stringify(at)}`)
-      assert.ok(at.nanos === undefined || (Number.isInteger(at.nanos) && at.nanos > 0 && at.nanos < 1e9))
+      // RFC 3339 with up to nine fraction digits, as ctr 1.6/1.7 print it (seed 001), not {seconds, nanos}
+      const at = exit['exited_at'] as string
+      assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/)
+      assert.ok(Math.abs(Date.parse(at) - Date.now()) < 120_000, `exited_at ${at}`)
 
       const del = by('/tasks/delete')
       assert.deepEqual(del, {container_id: id, pid, exit_status: 3, exited_at: at, id})
@@ -295,7 +295,7 @@ describe('ctr run', {skip}, () => {
         const topics = lines.map((l) => l.split(' ')[5])
         assert.deepEqual(topics, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete'])
         assert.match(lines[1]!, new RegExp(` bb /tasks/start \\{"container_id":"${mine}","pid":\\d+\\}$`))
-        assert.match(lines[2]!, new RegExp(` bb /tasks/exit \\{"container_id":"${mine}","id":"${mine}","pid":\\d+,"exited_at":\\{"seconds":\\d+(,"nanos":\\d+)?\\}\\}$`))
+        assert.match(lines[2]!, new RegExp(` bb /tasks/exit \\{"container_id":"${mine}","id":"${mine}","pid":\\d+,"exited_at":"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,9})?Z"\\}$`))
       } finally {
         follower.kill('SIGINT')
       }

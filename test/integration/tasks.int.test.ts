@@ -9,6 +9,7 @@ import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {RUN_JS, type Sandbox} from '../helpers/cli.js'
+import {formatRfc3339Nano} from '../../src/lib/events/index.js'
 import {cgroupParentFor} from '../../src/lib/runtime/index.js'
 import {busyboxImage} from '../helpers/oci-image.js'
 import {
@@ -91,6 +92,23 @@ describe('ctr tasks', {skip}, () => {
     const rm = sb.run(['tasks', 'rm', id])
     assert.equal(rm.code, 0, rm.stderr)
     assert.match(rm.stderr, new RegExp(`level=warning msg="task ${id} exit with non-zero exit code 5"\\n$`))
+    sb.ok(['containers', 'rm', id])
+  })
+
+  test('ctr events: /tasks/exit of a -d task has exited_at in RFC 3339 with the exit file\'s nanoseconds (seed 001, ctr 1.6/1.7)', async () => {
+    const id = env.id('exit-nanos')
+    const f = taskFiles(sb, 'default', id)
+    sb.ok(['run', '-d', bb, id, 'sh', '-c', 'exit 5'])
+    await waitFor('the exit to be recorded', () => taskRow(sb, 'default', id)?.status === 'stopped')
+    const exitFile = join(f.dir, 'exits', id)
+    assert.equal(existsSync(exitFile), true, 'conmon wrote its exit file')
+    const exitedAt = formatRfc3339Nano(statSync(exitFile, {bigint: true}).mtimeNs)
+    const out = sb.ok(['events', '--no-follow', `topic=="/tasks/exit",event.container_id==${id}`])
+    const pid = taskRow(sb, 'default', id)!.pid
+    assert.match(out, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC default \/tasks\/exit /)
+    assert.equal(out.slice(out.indexOf(' /tasks/exit ') + 13), `{"container_id":"${id}","id":"${id}","pid":${pid},"exit_status":5,"exited_at":"${exitedAt}"}\n`)
+    assert.match(exitedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/)
+    sb.ok(['tasks', 'rm', id])
     sb.ok(['containers', 'rm', id])
   })
 

@@ -10,7 +10,7 @@ import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/inde
 import {type Descriptor, sha256Digest} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
 import {SnapshotService} from '../snapshot/index.js'
-import {appendEvent, type Labels, type Store, withLease} from '../store/index.js'
+import {appendEvent, checkpointsDir, type Labels, type Store, withLease} from '../store/index.js'
 import {writeTreeTar, type WrittenBlob} from './archive.js'
 import {type Criu, findCriu} from './criu.js'
 import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
@@ -96,7 +96,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   const live = task && isAlive(task)
   if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
 
-  const scratchRoot = join(store.state, 'checkpoints')
+  const scratchRoot = checkpointsDir(store.state)
   mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
   const scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: the dump holds process memory
   const dumpDir = options.imagePath ?? join(scratch, 'image')
@@ -125,7 +125,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       stopped = options.exit === true
     }
     if (options.imagePath) {
-      appendEvent(store.db, ns, '/tasks/checkpointed', {container_id: id}, store.retention)
+      appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id}, store.retention)
       return {name: undefined, digest: undefined}
     }
 
@@ -163,7 +163,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       store.images.create(ns, {name, target: {mediaType: desc.mediaType, digest: desc.digest, size: desc.size}, labels: {[CHECKPOINT_LABEL]: 'true'}})
       return desc.digest
     })
-    if (options.task) appendEvent(store.db, ns, '/tasks/checkpointed', {container_id: id, checkpoint: name}, store.retention)
+    if (options.task) appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id, checkpoint: name}, store.retention)
     return {name, digest}
   } finally {
     rmSync(scratch, {recursive: true, force: true})

@@ -13,7 +13,7 @@ import {unpackStoredImage} from '../images/mount.js'
 import type {RegistryOptions} from '../pull/index.js'
 import {cgroupParentFor, cgroupsPathFor, containerDir, DEFAULT_RUNTIME, removeContainer, startDetached, type TaskRuntime, writeTemplate} from '../runtime/index.js'
 import {applyLayer, SnapshotService} from '../snapshot/index.js'
-import type {ContainerRecord, ImageRecord, TaskRecord} from '../store/index.js'
+import {checkpointsDir, type ContainerRecord, type ImageRecord, type TaskRecord} from '../store/index.js'
 import {extractTar} from './archive.js'
 import {findCriu} from './criu.js'
 import {criuLogTail} from './checkpoint.js'
@@ -102,7 +102,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
     if (!store.containers.find(ns, id)) rmSync(dir, {recursive: true, force: true})
     throw err
   }
-  const scratchRoot = join(store.state, 'checkpoints')
+  const scratchRoot = checkpointsDir(store.state)
   mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
   const scratch = mkdtempSync(join(scratchRoot, `restore-${ns}-${id}-`))
   try {

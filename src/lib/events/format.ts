@@ -1,26 +1,17 @@
 // How events print: ctr's line `<Go time> <namespace> <topic> <payload json>`, or one JSON object
 // a line for `--format json`.
-import type {EventRecord} from '../store/index.js'
+import {formatGoTime, formatRfc3339Nano} from './time.js'
 
-/** Go's `time.Time.String()` of a UTC instant: `2006-01-02 15:04:05.999999999 +0000 UTC`. */
-export function formatGoTime(tsMicros: number): string {
-  const {date, fraction} = split(tsMicros)
-  return `${date.replace('T', ' ')}${fraction} +0000 UTC`
-}
+export {formatGoTime, formatRfc3339Nano} from './time.js'
 
-/** Go's RFC3339Nano of a UTC instant: `2006-01-02T15:04:05.999999999Z`. */
-export function formatRfc3339Nano(tsMicros: number): string {
-  const {date, fraction} = split(tsMicros)
-  return `${date}${fraction}Z`
-}
-
-function split(tsMicros: number): {date: string; fraction: string} {
-  const seconds = Math.floor(tsMicros / 1e6)
-  const micros = tsMicros - seconds * 1e6
-  const date = new Date(seconds * 1000).toISOString().slice(0, 19)
-  // Go trims trailing zeros of the fraction and drops it entirely when zero.
-  const fraction = micros === 0 ? '' : `.${String(micros).padStart(6, '0').replace(/0+$/, '')}`
-  return {date, fraction}
+/** One stored event. `tsMicros` is wall-clock unix time in microseconds. */
+export interface EventRecord {
+  readonly seq: number
+  readonly tsMicros: number
+  readonly namespace: string
+  readonly topic: string
+  /** The payload as stored: JSON with keys in containerd's proto field order. */
+  readonly payloadJson: string
 }
 
 /** One event in ctr's line format (no trailing newline). */

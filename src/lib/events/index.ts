@@ -1,4 +1,6 @@
-// Events: topics, how they print, and following the log. Rows are written by the store.
-export {Topics, type Topic} from './topics.js'
-export {formatEventJson, formatEventLine, formatGoTime, formatRfc3339Nano} from './format.js'
-export {eventAdaptor, followEvents, parseTimeBound, POLL_INTERVAL_MS, type FollowOptions} from './follow.js'
+// Events: the vocabulary (topics and their payload builders), how events print, and their filter
+// view. Pure: the store writes and follows the rows (store/event-log.ts, store/event-follow.ts).
+export {eventPayload, isTopic, TOPICS, type EventInputs, type EventIO, type EventMount, type Payload, type Topic, type TopicEvent} from './topics.js'
+export {formatEventJson, formatEventLine, formatGoTime, formatRfc3339Nano, type EventRecord} from './format.js'
+export {rfc3339Nano, type UnixTime} from './time.js'
+export {eventAdaptor} from './adaptor.js'

@@ -3,12 +3,11 @@
 // no daemon and so no plugin graph: an entry is the part of Berth that does that plugin's job
 // (the metadata plugin is SQLite, not bolt; the task monitor is conmon), and its status comes
 // from looking (is runc there, does an overlay mount work here), never from a fixed list.
-import {join} from 'node:path'
 import {hostPlatform, type Platform} from '../oci/platform.js'
 import {locateProgram} from '../runtime/runtimes.js'
 import {SNAPSHOTTERS} from '../snapshot/snapshotter.js'
 import {openSnapshotter} from '../snapshot/snapshotters.js'
-import {SCHEMA_VERSION, type Store} from '../store/index.js'
+import {contentDir, metaDbPath, runcStateDir, SCHEMA_VERSION, type Store} from '../store/index.js'
 
 /** One entry of containerd's introspection Plugins response. */
 export interface PluginInfo {
@@ -42,7 +41,7 @@ export async function listPlugins(store: Store): Promise<PluginInfo[]> {
   const host = [hostPlatform()]
   const base = {requires: [], platforms: [], exports: {}, capabilities: []}
   const skip = (why: string) => ({code: 'Unknown', message: `${why}: skip plugin`})
-  const plugins: PluginInfo[] = [{...base, type: CONTENT, id: 'content', exports: {root: join(store.root, 'content')}}]
+  const plugins: PluginInfo[] = [{...base, type: CONTENT, id: 'content', exports: {root: contentDir(store.root)}}]
   for (const name of [...SNAPSHOTTERS].sort()) {
     const snapshotter = openSnapshotter(store.root, name)
     const problem = await snapshotter.problem()
@@ -56,12 +55,12 @@ export async function listPlugins(store: Store): Promise<PluginInfo[]> {
     })
   }
   plugins.push(
-    {...base, type: METADATA, id: 'sqlite', requires: [CONTENT, SNAPSHOTTER], exports: {path: join(store.root, 'meta.db'), schema: String(SCHEMA_VERSION), policy: store.config.contentSharingPolicy}},
+    {...base, type: METADATA, id: 'sqlite', requires: [CONTENT, SNAPSHOTTER], exports: {path: metaDbPath(store.root), schema: String(SCHEMA_VERSION), policy: store.config.contentSharingPolicy}},
     {...base, type: 'io.containerd.differ.v1', id: 'walking', requires: [METADATA], platforms: host},
     {...base, type: EVENT, id: 'exchange'},
     {...base, type: 'io.containerd.gc.v1', id: 'scheduler', requires: [METADATA]},
     {...base, type: 'io.containerd.lease.v1', id: 'manager', requires: [METADATA]},
-    program('io.containerd.runtime.v2', 'task', store.config.runtime.runc, {root: join(store.state, 'runc')}),
+    program('io.containerd.runtime.v2', 'task', store.config.runtime.runc, {root: runcStateDir(store.state)}),
     program('io.containerd.monitor.v1', 'conmon', store.config.runtime.conmon, {}),
   )
   return plugins

@@ -7,7 +7,7 @@
 // unpins last. Every step tolerates having been done already.
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {acquireLock, attachmentIps, type NetAttachment, type NetworkSettings, type PodRecord, type Store} from '../store/index.js'
+import {acquireLock, attachmentIps, containerNetnsPath, netnsDir, type NetAttachment, type NetworkSettings, podDir, podsDir, type PodRecord, type Store} from '../store/index.js'
 import {cniAdd, cniDel, type NetConfList} from './cni.js'
 import {cniPaths, type CniPaths, resolveNetwork} from './networks.js'
 import {isPinned, pinNamespaces, pinsUnder, unpin} from './pins.js'
@@ -19,15 +19,8 @@ export interface NetOwner {
   readonly id: string
 }
 
-/** `<state>/netns/<ns>/<id>`: the pinned network namespace of a networked container. */
-export function containerNetnsPath(state: string, ns: string, id: string): string {
-  return join(state, 'netns', ns, id)
-}
+export {containerNetnsPath, podDir} from '../store/index.js'
 
-/** `<state>/pods/<ns>/<id>/`: a pod's pins. */
-export function podDir(state: string, ns: string, id: string): string {
-  return join(state, 'pods', ns, id)
-}
 
 /** The pin files of a pod, for the namespaces it shares. */
 export function podPinPaths(state: string, pod: Pick<PodRecord, 'id' | 'share'>, ns: string): {net?: string; ipc?: string; uts?: string} {
@@ -252,7 +245,7 @@ export async function sweepNetworks(store: Store, taskLive: (ns: string, id: str
     else await release()
   }
   // Pins of containers without a live task, and of pods that are gone.
-  const netnsRoot = join(store.state, 'netns')
+  const netnsRoot = netnsDir(store.state)
   for (const pin of pinsUnder(netnsRoot)) {
     const [ns, id] = pin.slice(netnsRoot.length + 1).split('/')
     if (!ns || !id || taskLive(ns, id)) continue
@@ -262,7 +255,7 @@ export async function sweepNetworks(store: Store, taskLive: (ns: string, id: str
       report.pins.push(pin)
     })
   }
-  const podsRoot = join(store.state, 'pods')
+  const podsRoot = podsDir(store.state)
   for (const pin of pinsUnder(podsRoot)) {
     const [ns, id] = pin.slice(podsRoot.length + 1).split('/')
     if (!ns || !id || store.pods.find(ns, id)) continue

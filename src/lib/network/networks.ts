@@ -10,7 +10,7 @@
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
-import {defaultState} from '../store/index.js'
+import {cniConfDir, cniIpamDir, defaultState} from '../store/index.js'
 import {fnv1a32} from '../sys/random.js'
 import {type NetConfList, parseNetConf} from './cni.js'
 
@@ -30,7 +30,7 @@ export interface CniPaths {
 }
 
 export function cniPaths(root: string, state: string, options: {binDirs: readonly string[]; confDir: string}): CniPaths {
-  return {binDirs: options.binDirs, confDir: options.confDir, ownConfDir: join(root, 'cni', 'net.d'), ipamDir: join(state, 'cni', 'ipam')}
+  return {binDirs: options.binDirs, confDir: options.confDir, ownConfDir: cniConfDir(root), ipamDir: cniIpamDir(state)}
 }
 
 /** The bridge and subnet of the default network of the store whose state dir is `state`. */

@@ -122,9 +122,9 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
 
 /**
  * The exit conmon wrote to its exit file: the status as decimal text (128+N after signal N), the
- * file's mtime as the exit time. Undefined while there is none (or it is being written).
+ * file's mtime as the exit time (µs, and ns for the event). Undefined while there is none (or it is being written).
  */
-export function readExitFile(path: string): {exitStatus: number; exitedAt: number; known: boolean} | undefined {
+export function readExitFile(path: string): {exitStatus: number; exitedAt: number; exitedAtNs: bigint; known: boolean} | undefined {
   let text: string
   let mtimeNs: bigint
   try {
@@ -135,5 +135,5 @@ export function readExitFile(path: string): {exitStatus: number; exitedAt: numbe
   }
   if (text === '') return undefined
   const code = Number(text)
-  return {exitStatus: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS, exitedAt: Number(mtimeNs / 1000n), known: Number.isInteger(code)}
+  return {exitStatus: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS, exitedAt: Number(mtimeNs / 1000n), exitedAtNs: mtimeNs, known: Number.isInteger(code)}
 }

@@ -8,7 +8,7 @@
 // cleans up after itself on failure; removal takes the snapshot too unless told to keep it.
 import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {removeTree} from '../sys/tree.js'
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {checkNetworks, containerIps, containerNetnsPath, formatPortMapping, podPinPaths, type StoredNetworkSettings} from '../network/index.js'
 import {parseImageConfig} from '../oci/index.js'
@@ -16,7 +16,7 @@ import {validateIdentifier} from '../oci/identifiers.js'
 import type {Labels} from '../oci/labels.js'
 import {unpackStoredImage} from '../images/mount.js' // not the index: a run needs no registry client
 import {SnapshotService} from '../snapshot/service.js'
-import {type ContainerRecord, defaultState, nowMicros, type PodRecord, PRIVATE_DIR_MODE, type Store} from '../store/index.js'
+import {type ContainerRecord, containerRunDir, defaultState, nowMicros, type PodRecord, PRIVATE_DIR_MODE, type Store} from '../store/index.js'
 import {isCdiDeviceName} from './flag-values.js'
 import {readHostFeatures, type HostFeatures} from './host.js'
 import {OCI_VERSION, type RuntimeSpec} from './oci-spec.js'
@@ -73,10 +73,7 @@ export interface CreateContainerOptions {
   readonly pod?: string
 }
 
-/** `<state>/containers/<ns>/<id>`: the container's volatile run dir (seed 004), removed with it. */
-export function containerRunDir(state: string, ns: string, id: string): string {
-  return join(state, 'containers', ns, id)
-}
+export {containerRunDir} from '../store/index.js'
 
 /**
  * Join the spec to the pod's pinned namespaces (net, ipc, uts as the pod shares them) or to the

@@ -133,7 +133,7 @@ export async function getExec(rt: TaskRuntime, id: string, execId: string): Prom
   if (isStopped(e)) return e
   const ep = execPaths(rt.store.state, rt.ns, id, execId)
   const exit = readExitFile(ep.exitFile)
-  if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.exitStatus, exit.exitedAt)
+  if (exit) rt.store.tasks.execExited(rt.ns, id, execId, exit.exitStatus, exit.exitedAt, exit.exitedAtNs)
   else if (isRunning(e) && !processAlive(e.pid, e.pidStart) && !processAlive(readPid(ep.conmonPidFile) ?? 0)) {
     rt.store.tasks.execExited(rt.ns, id, execId, UNKNOWN_EXIT_STATUS, nowMicros())
   }

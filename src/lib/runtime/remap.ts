@@ -13,7 +13,7 @@ import {lchownSync, lstatSync, mkdirSync, readdirSync, rmSync, chmodSync} from '
 import {join} from 'node:path'
 import {InvalidArgument, isAlreadyExists} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
-import {nowMicros, type Store} from '../store/index.js'
+import {nowMicros, remapDir, type Store} from '../store/index.js'
 import {randomBytes} from '../sys/random.js'
 import type {LinuxIDMapping} from './oci-spec.js'
 
@@ -72,7 +72,7 @@ export async function remappedSnapshot(
   if (snapshots.find(key)?.kind === 'committed') return key
   const temp = `${key}-remap-${randomBytes(6).toString('hex')}`
   await snapshots.prepare(temp, {kind: 'active', parent: chainId, leaseId})
-  const target = join(store.state, 'remap', temp.slice(-12))
+  const target = join(remapDir(store.state), temp.slice(-12))
   try {
     mkdirSync(target, {recursive: true, mode: 0o700})
     snapshots.mount(temp, target)

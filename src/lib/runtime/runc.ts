@@ -5,10 +5,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {errorOfKind, type ErrorKind, Internal} from '../errors/index.js'
 
-/** runc's state root for a namespace. */
-export function runcRoot(state: string, ns: string): string {
-  return join(state, 'runc', ns)
-}
+export {runcRoot} from '../store/index.js'
 
 /** The message of runc's last error line in its text (`msg="…"`) or JSON log format. */
 export function runcMessage(output: string): string {

@@ -33,10 +33,7 @@ export function renderSpec(templateJson: string, opts: {rootfs: string}): string
   return JSON.stringify(spec)
 }
 
-/** `<root>/containers/<ns>/<id>`: the container's persistent directory (the spec template). */
-export function containerDir(root: string, ns: string, id: string): string {
-  return join(root, 'containers', ns, id)
-}
+export {containerDir} from '../store/index.js'
 
 /** Write `data` to `dir/name` atomically and durably, mode 0600. */
 function writeFileAtomic(dir: string, name: string, data: string): void {

@@ -12,7 +12,7 @@
 import {chmodSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {Internal, InvalidArgument, NotImplemented} from '../errors/index.js'
-import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind} from '../store/index.js'
+import {PRIVATE_DIR_MODE, type SnapshotDir, type SnapshotKind, snapshotterDir} from '../store/index.js'
 import * as sys from '../sys/index.js'
 import {removeTree} from '../sys/tree.js'
 import type {ApplyMode} from './apply/index.js'
@@ -106,7 +106,7 @@ export abstract class SnapshotterBase implements Snapshotter {
   readonly dir: string
 
   constructor(root: string, name: SnapshotterName) {
-    this.dir = join(root, 'snapshots', name)
+    this.dir = snapshotterDir(root, name)
   }
 
   abstract createDir(id: string, kind: SnapshotKind, parents: readonly SnapshotDir[]): Promise<string>

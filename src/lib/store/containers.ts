@@ -97,7 +97,7 @@ export class ContainerStore {
         this.db
           .prepare(`INSERT INTO containers (namespace, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(ns, input.id, input.image ?? '', input.runtime.name, input.runtime.options === undefined ? null : JSON.stringify(input.runtime.options), input.snapshotter ?? null, input.snapshotKey ?? null, JSON.stringify(labels), now, now)
-        appendEvent(this.db, ns, '/containers/create', {id: input.id, image: input.image ?? '', runtime: {name: input.runtime.name}}, this.retention)
+        appendEvent(this.db, ns, {topic: '/containers/create', id: input.id, image: input.image, runtime: {name: input.runtime.name}}, this.retention)
         return this.get(ns, input.id)
       })
       .immediate()
@@ -111,10 +111,7 @@ export class ContainerStore {
         const next = sortedLabels(mergeLabels(rec.labels, labels, options.replaceAll ?? false))
         validateLabels(next)
         this.db.prepare('UPDATE containers SET labels = ?, updated_at = ? WHERE namespace = ? AND id = ?').run(JSON.stringify(next), nowMicros(), ns, id)
-        const payload: Record<string, unknown> = {id, image: rec.image}
-        if (Object.keys(next).length > 0) payload['labels'] = next
-        if (rec.snapshotKey) payload['snapshot_key'] = rec.snapshotKey
-        appendEvent(this.db, ns, '/containers/update', payload, this.retention)
+        appendEvent(this.db, ns, {topic: '/containers/update', id, image: rec.image, labels: next, snapshotKey: rec.snapshotKey}, this.retention)
         return this.get(ns, id)
       })
       .immediate()
@@ -127,7 +124,7 @@ export class ContainerStore {
         const rec = this.get(ns, id)
         inTransaction?.(rec)
         this.db.prepare('DELETE FROM containers WHERE namespace = ? AND id = ?').run(ns, id)
-        appendEvent(this.db, ns, '/containers/delete', {id}, this.retention)
+        appendEvent(this.db, ns, {topic: '/containers/delete', id}, this.retention)
         return rec
       })
       .immediate()

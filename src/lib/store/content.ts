@@ -3,7 +3,6 @@
 // file was verified, fsynced and renamed into place, and every change records its event in the
 // same transaction.
 import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import type {Database} from 'better-sqlite3'
 import type {SharingPolicy} from '../config/index.js'
 import {InvalidArgument, NotFound} from '../errors/index.js'
@@ -15,6 +14,7 @@ import {type IngestStatus, openIngestWriter, readIngests} from './ingest.js'
 import {addLeaseResourceIn, assertLeaseIn} from './leases.js'
 import {acquireLock} from './locks.js'
 import type {NamespaceStore} from './namespaces.js'
+import {blobPath} from './paths.js'
 
 export type {Labels} from '../oci/labels.js'
 export type {IngestStatus} from './ingest.js'
@@ -102,12 +102,7 @@ const toInfo = (r: ContentRow): ContentInfo => ({
   updatedAt: r.updated_at,
 })
 
-/** `<root>/content/blobs/<alg>/<hex>` for a digest. @throws InvalidArgument for a bad digest. */
-export function blobPath(root: string, digest: string): string {
-  parseDigest(digest)
-  const colon = digest.indexOf(':')
-  return join(root, 'content', 'blobs', digest.slice(0, colon), digest.slice(colon + 1))
-}
+export {blobPath} from './paths.js'
 
 /** The per-digest lock that makes fetching, committing and deleting one blob single-flight. */
 export function blobLockName(digest: string): string {
@@ -158,10 +153,7 @@ export function recordContentIn(
   if (!existing) {
     const labels = sortedLabels(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '')))
     db.prepare('INSERT INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(ns, digest, size, JSON.stringify(labels), now, now)
-    const payload: Record<string, unknown> = {digest}
-    if (size !== 0) payload['size'] = size // proto3 JSON omits zero values, as ctr prints them
-    if (options.mediaType) payload['mediaType'] = options.mediaType
-    appendEvent(db, ns, '/content/create', payload, ctx.retention)
+    appendEvent(db, ns, {topic: '/content/create', digest, size, mediaType: options.mediaType}, ctx.retention)
     created = true
   } else if (Object.keys(given).length > 0) {
     const merged = mergeLabels(existing.labels, given, false)
@@ -270,7 +262,7 @@ export class ContentStore {
     const {db} = this.ctx
     db.transaction(() => {
       if (db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?').run(ns, digest).changes === 0) throw notFound(digest)
-      appendEvent(db, ns, '/content/delete', {digest}, this.ctx.retention)
+      appendEvent(db, ns, {topic: '/content/delete', digest}, this.ctx.retention)
     }).immediate()
   }
 

@@ -1,14 +1,18 @@
-// Opens `<root>/meta.db`: creates root and state on first use (0700, tightening those an older
-// Berth made 0711), sets WAL and the busy timeout, and migrates. The native SQLite addon is loaded
+// Opens `<root>/meta.db`: creates root on first use (0700, tightening one an older Berth made
+// 0711; dirs.ts), sets WAL and the busy timeout, and migrates. The native SQLite addon is loaded
 // here, only when a command needs the store.
-import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync} from 'node:fs'
+import {closeSync, openSync, readdirSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {dirname, join, resolve} from 'node:path'
+import {dirname, join} from 'node:path'
 import type {Database} from 'better-sqlite3'
 import {fromSystemError} from '../errors/errno.js'
 import {DataLoss, errorKind, FailedPrecondition, isBerthError, PermissionDenied} from '../errors/index.js'
+import {ensureTopDir} from './dirs.js'
 import {migrate} from './migrations.js'
-import {DB_MODE, PARENT_DIR_MODE, PRIVATE_DIR_MODE, TRAVERSE_DIR_MODE} from './paths.js'
+import {blobsDir, DB_MODE, metaDbPath, snapshotterDir} from './paths.js'
+
+/** Kept for the modules that made directories through this one before dirs.ts existed. */
+export {ensureDir, ensureTopDir} from './dirs.js'
 
 /**
  * How long a writer waits for another process's write transaction. Long on purpose: a CLI call
@@ -17,97 +21,12 @@ import {DB_MODE, PARENT_DIR_MODE, PRIVATE_DIR_MODE, TRAVERSE_DIR_MODE} from './p
 export const BUSY_TIMEOUT_MS = 60_000
 
 /**
- * Create `dir` (mode `mode`) and its missing parents (mode `parentMode`). Existing directories are
- * left as they are. Hand-rolled because Node's recursive mkdirSync spins forever where mkdir(2)
- * answers ENOENT under an existing parent (e.g. below /proc). @throws PermissionDenied, Internal.
- */
-export function ensureDir(dir: string, mode = PRIVATE_DIR_MODE, parentMode = mode): void {
-  const target = resolve(dir)
-  const missing: string[] = []
-  for (let current = target; ; current = dirname(current)) {
-    if (existsSync(current)) break
-    missing.unshift(current)
-    if (dirname(current) === current) break
-  }
-  for (const path of missing) {
-    const wanted = path === target ? mode : parentMode
-    try {
-      mkdirSync(path, {mode: wanted})
-      chmodSync(path, wanted) // exactly: never what the umask makes of it
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue // created concurrently
-      throw fsError(err, `cannot create directory ${JSON.stringify(dir)}`)
-    }
-  }
-}
-
-/**
- * Make root or state ready: create it 0700 (missing parents 0711) on first use. One that exists
- * with another mode — an older Berth made them 0711, and their first-level directories (content,
- * snapshots, tasks, ...) 0711 too — is tightened once: it and every directory directly in it
- * become 0700. The check is the one stat the existence test took anyway, so a store in order
- * costs nothing more to open. With `traversable`, a 0711 top is accepted (state, once a container
- * with a user namespace ran) as long as its other children are 0700, which is checked then.
- * @throws PermissionDenied, Internal.
- */
-export function ensureTopDir(dir: string, options: {traversable?: string} = {}): void {
-  let mode: number
-  try {
-    mode = statSync(dir).mode & 0o7777
-  } catch {
-    ensureDir(dir, PRIVATE_DIR_MODE, PARENT_DIR_MODE) // missing (or unreachable: mkdir says why)
-    return
-  }
-  if (mode === PRIVATE_DIR_MODE) return
-  if (mode === TRAVERSE_DIR_MODE && options.traversable !== undefined) {
-    // State made traversable for a user-namespace container: only its one traversable child may be.
-    tightenChildren(dir, options.traversable)
-    return
-  }
-  tightenTopDir(dir)
-}
-
-/** chmod 0700 the directories directly in `dir` that are not 0700, but `except`. */
-function tightenChildren(dir: string, except: string): void {
-  for (const entry of readdirSync(dir, {withFileTypes: true})) {
-    if (!entry.isDirectory() || entry.name === except) continue
-    const path = join(dir, entry.name)
-    try {
-      if ((statSync(path).mode & 0o7777) !== PRIVATE_DIR_MODE) chmodSync(path, PRIVATE_DIR_MODE)
-    } catch {
-      // removed meanwhile, or not ours
-    }
-  }
-}
-
-/**
- * chmod 0700 `dir` and the directories directly in it (not following symlinks). Not owning them
- * is no error (another user's store, opened to read): what is in it stays as its owner made it,
- * as containerd leaves a root it cannot chmod.
- */
-function tightenTopDir(dir: string): void {
-  try {
-    chmodSync(dir, PRIVATE_DIR_MODE)
-  } catch {
-    return
-  }
-  for (const entry of readdirSync(dir, {withFileTypes: true})) {
-    if (!entry.isDirectory()) continue
-    try {
-      chmodSync(join(dir, entry.name), PRIVATE_DIR_MODE)
-    } catch {
-      // removed meanwhile
-    }
-  }
-}
-
-/**
  * Open (creating and migrating as needed) the metadata database under `root`.
  * @throws PermissionDenied, Unavailable, FailedPrecondition (schema newer than this binary).
  */
 export async function openDatabase(root: string): Promise<Database> {
   ensureTopDir(root)
-  const path = join(root, 'meta.db')
+  const path = metaDbPath(root)
   try {
     // SQLite would create the file with the umask's mode; create it 0600 first. The WAL and
     // shared-memory files copy the database's permissions.
@@ -150,16 +69,16 @@ export async function openDatabase(root: string): Promise<Database> {
  */
 function refuseLostDatabase(root: string, path: string): void {
   if (statSync(path).size !== 0) return
-  for (const dir of ['content/blobs/sha256', 'snapshots/overlayfs', 'snapshots/native']) {
+  for (const dir of [blobsDir(root, 'sha256'), snapshotterDir(root, 'overlayfs'), snapshotterDir(root, 'native')]) {
     let entries: string[]
     try {
-      entries = readdirSync(join(root, dir))
+      entries = readdirSync(dir)
     } catch {
       continue
     }
     if (entries.length > 0) {
       throw new DataLoss(
-        `metadata store ${JSON.stringify(path)} is empty, but ${join(root, dir)} holds ${entries.length} entries: the database was lost or truncated; restore it from a backup (refusing to start a new store that garbage collection would then empty)`,
+        `metadata store ${JSON.stringify(path)} is empty, but ${dir} holds ${entries.length} entries: the database was lost or truncated; restore it from a backup (refusing to start a new store that garbage collection would then empty)`,
       )
     }
   }

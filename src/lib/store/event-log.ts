@@ -1,16 +1,11 @@
 // The event log: rows appended in the same transaction as the change they describe, read back
-// in `seq` order, and trimmed by age and count.
+// in `seq` order, and trimmed by age and count. Payloads come from the event vocabulary
+// (lib/events/topics.ts) and nowhere else.
 import type {Database} from 'better-sqlite3'
+import type {EventRecord} from '../events/format.js'
+import {eventPayload, type TopicEvent} from '../events/topics.js'
 
-/** One stored event. `tsMicros` is wall-clock unix time in microseconds. */
-export interface EventRecord {
-  readonly seq: number
-  readonly tsMicros: number
-  readonly namespace: string
-  readonly topic: string
-  /** The payload as stored: JSON with keys in containerd's proto field order. */
-  readonly payloadJson: string
-}
+export type {EventRecord} from '../events/format.js'
 
 /** How many rows and how old the log may grow; checked every TRIM_EVERY appends. */
 export interface Retention {
@@ -26,10 +21,16 @@ export function nowMicros(): number {
 }
 
 /**
- * Append one event. Must run inside the caller's write transaction so that the event commits or
- * rolls back with the change. Returns the new row's seq.
+ * Append one event of the vocabulary: its payload is built by the topic's builder. Must run inside
+ * the caller's write transaction so that the event commits or rolls back with the change. Returns
+ * the new row's seq.
  */
-export function appendEvent(
+export function appendEvent(db: Database, namespace: string, event: TopicEvent, retention?: Retention): number {
+  return appendEventRow(db, namespace, event.topic, eventPayload(event), retention)
+}
+
+/** Append one row as given: for appendEvent, and for tests of the log itself. */
+export function appendEventRow(
   db: Database,
   namespace: string,
   topic: string,

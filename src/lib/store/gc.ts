@@ -29,6 +29,7 @@ import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {type IngestEntry, ingestLockName, readIngests} from './ingest.js'
 import {acquireLock, type Lock} from './locks.js'
 import {mountsUsing, readMountTable, unmountDetached} from './mounts.js'
+import {blobsDir, snapshotsDir} from './paths.js'
 import {fsError, removeTree} from '../sys/tree.js'
 
 /** What GC removes or keeps. */
@@ -206,7 +207,7 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
     for (const c of unreached) {
       if (!dryRun) {
         del.run(c.namespace, c.digest)
-        appendEvent(db, c.namespace, '/content/delete', {digest: c.digest}, store.retention)
+        appendEvent(db, c.namespace, {topic: '/content/delete', digest: c.digest}, store.retention)
       }
       removed.push({kind: 'content', namespace: c.namespace, id: c.digest})
     }
@@ -364,7 +365,7 @@ function blobFilesOnDisk(root: string): string[] {
   for (const [algorithm, length] of Object.entries(DIGEST_ALGORITHMS)) {
     let names: string[]
     try {
-      names = readdirSync(join(root, 'content', 'blobs', algorithm))
+      names = readdirSync(blobsDir(root, algorithm))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw err
@@ -471,7 +472,7 @@ function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: G
   for (const s of unreached) {
     if (!dryRun) {
       del.run(s.namespace, s.snapshotter, s.key)
-      appendEvent(db, s.namespace, '/snapshot/remove', {key: s.key, snapshotter: s.snapshotter}, store.retention)
+      appendEvent(db, s.namespace, {topic: '/snapshot/remove', key: s.key, snapshotter: s.snapshotter}, store.retention)
     }
     removed.push({kind: 'snapshot', namespace: s.namespace, id: `${s.snapshotter}/${s.key}`})
   }
@@ -511,7 +512,7 @@ async function removeSnapshotDirs(
   kept: GcKept[],
   fail: (item: {kind: GcKind; id: string}, err: unknown) => void,
 ): Promise<void> {
-  const base = join(store.root, 'snapshots')
+  const base = snapshotsDir(store.root)
   let snapshotters: string[]
   try {
     snapshotters = readdirSync(base)

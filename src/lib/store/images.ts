@@ -143,7 +143,7 @@ export class ImageStore {
         const current = this.get(ns, name)
         const next = mergeLabels(current.labels, labels, options.replaceAll ?? false)
         this.db.prepare('UPDATE images SET labels = ?, updated_at = ? WHERE namespace = ? AND name = ?').run(JSON.stringify(next), nowMicros(), ns, name)
-        appendEvent(this.db, ns, '/images/update', imagePayload(name, next), this.retention)
+        appendEvent(this.db, ns, {topic: '/images/update', name, labels: next}, this.retention)
         return this.get(ns, name)
       })
       .immediate()
@@ -159,7 +159,7 @@ export class ImageStore {
         if (this.db.prepare('DELETE FROM images WHERE namespace = ? AND name = ?').run(ns, name).changes === 0) {
           throw new NotFound(`image ${JSON.stringify(name)}`, {suffixKind: true})
         }
-        appendEvent(this.db, ns, '/images/delete', {name}, this.retention)
+        appendEvent(this.db, ns, {topic: '/images/delete', name}, this.retention)
       })
       .immediate()
   }
@@ -183,7 +183,7 @@ export class ImageStore {
         )
         .run(target.mediaType, target.digest, target.size, annotations, JSON.stringify(labels), now, ns, record.name)
     }
-    appendEvent(this.db, ns, created ? '/images/create' : '/images/update', imagePayload(record.name, labels), this.retention)
+    appendEvent(this.db, ns, {topic: created ? '/images/create' : '/images/update', name: record.name, labels}, this.retention)
   }
 
   /** containerd's validateImage; returns the labels to store (sorted, empty values dropped). */
@@ -199,9 +199,4 @@ export class ImageStore {
     if (!target.mediaType) throw new InvalidArgument('Target.MediaType must be set', {suffixKind: true})
     return sortedLabels(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '')))
   }
-}
-
-/** ImageCreate/ImageUpdate payload: `labels` omitted when empty (omitempty). */
-function imagePayload(name: string, labels: Labels): Record<string, unknown> {
-  return Object.keys(labels).length > 0 ? {name, labels} : {name}
 }

@@ -4,7 +4,8 @@ import type {Database} from 'better-sqlite3'
 import type {BerthConfig} from '../config/index.js'
 import {ContainerStore} from './containers.js'
 import {ContentStore} from './content.js'
-import {ensureTopDir, openDatabase} from './database.js'
+import {openDatabase} from './database.js'
+import {ensureTopDir} from './dirs.js'
 import type {Retention} from './event-log.js'
 import {ImageStore} from './images.js'
 import {LeaseStore} from './leases.js'
@@ -15,9 +16,38 @@ import {TaskStore} from './tasks.js'
 import {PodStore} from './pods.js'
 import {NetAttachmentStore} from './net-attachments.js'
 import {SCHEMA_VERSION} from './migrations.js'
+import {USERNS_DIR} from './paths.js'
 
 export {SCHEMA_VERSION} from './migrations.js'
-export {defaultRoot, defaultState, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, TRAVERSE_DIR_MODE} from './paths.js'
+export {
+  blobsDir,
+  checkpointsDir,
+  cniConfDir,
+  cniIpamDir,
+  containerDir,
+  containerNetnsPath,
+  containerRunDir,
+  contentDir,
+  defaultRoot,
+  defaultState,
+  ingestRoot,
+  locksDir,
+  metaDbPath,
+  netnsDir,
+  podDir,
+  podsDir,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  remapDir,
+  runcRoot,
+  runcStateDir,
+  snapshotsDir,
+  snapshotterDir,
+  taskDir,
+  TRAVERSE_DIR_MODE,
+  USERNS_DIR,
+  usernsDir,
+} from './paths.js'
 export {BUSY_TIMEOUT_MS} from './database.js'
 export type {NamespaceRecord} from './namespaces.js'
 export type {EventRecord, EventQuery, Retention} from './event-log.js'
@@ -120,7 +150,7 @@ export interface Store {
  * @throws PermissionDenied, Unavailable, FailedPrecondition (schema newer than this binary).
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  ensureTopDir(options.state, {traversable: 'userns'})
+  ensureTopDir(options.state, {traversable: USERNS_DIR})
   const db = await openDatabase(options.root)
   const retention: Retention = {maxRows: options.config.eventRetentionRows, maxAgeSeconds: options.config.eventRetentionSeconds}
   const namespaces = new NamespaceStore(db, retention)
@@ -161,4 +191,5 @@ export function storedSchemaVersion(db: Database): number {
   return (db.pragma('user_version', {simple: true}) as number) || SCHEMA_VERSION
 }
 export {appendEvent, iterateEvents, lastEventSeq, trimEvents, nowMicros} from './event-log.js'
+export {followEvents, parseTimeBound, POLL_INTERVAL_MS, type FollowOptions} from './event-follow.js'
 export {mountsUsing, readMountTable, unmountDetached, type MountInfo} from './mounts.js'

@@ -17,7 +17,7 @@ import {ensureDir} from './database.js'
 import {nowMicros} from './event-log.js'
 import {addLeaseResourceIn} from './leases.js'
 import {acquireLock, type Lock} from './locks.js'
-import {PRIVATE_FILE_MODE} from './paths.js'
+import {ingestRoot, PRIVATE_FILE_MODE} from './paths.js'
 
 /** An ingest as `ctr content active` shows it. Times are unix microseconds. */
 export interface IngestStatus {
@@ -57,10 +57,7 @@ export function ingestLockName(key: string): string {
   return `ingest-${key}`
 }
 
-/** `<root>/content/ingest`. */
-export function ingestRoot(root: string): string {
-  return join(root, 'content', 'ingest')
-}
+export {ingestRoot} from './paths.js'
 
 /** Every ingest directory, ordered by ref (incomplete ones last, by key). Never throws for a missing dir. */
 export function readIngests(root: string): IngestEntry[] {

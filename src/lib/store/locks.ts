@@ -11,8 +11,8 @@ import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import {InvalidArgument, Internal, Unavailable} from '../errors/index.js'
 import * as sys from '../sys/index.js'
-import {ensureDir} from './database.js'
-import {PRIVATE_FILE_MODE} from './paths.js'
+import {ensureDir} from './dirs.js'
+import {locksDir, PRIVATE_FILE_MODE} from './paths.js'
 
 /** A held lock. `release()` is idempotent. */
 export interface Lock {
@@ -29,7 +29,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
  */
 export async function acquireLock(root: string, name: string, options: {timeoutMs?: number; shared?: boolean} = {}): Promise<Lock> {
   if (!NAME.test(name)) throw new InvalidArgument(`invalid lock name ${JSON.stringify(name)}`)
-  const dir = join(root, 'locks')
+  const dir = locksDir(root)
   ensureDir(dir)
   const path = join(dir, name)
   const fd = openSync(path, 'a', PRIVATE_FILE_MODE)

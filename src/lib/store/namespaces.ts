@@ -4,6 +4,7 @@ import type {Database} from 'better-sqlite3'
 import {AlreadyExists, FailedPrecondition, NotFound} from '../errors/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {type Labels, sortedLabels, validateLabels} from '../oci/labels.js'
+import type {TopicEvent} from '../events/topics.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {NAMESPACE_OWNERS, type NamespaceOwner} from './owners.js'
 
@@ -81,7 +82,7 @@ export class NamespaceStore {
       }
       const sorted = sortedLabels(next)
       this.db.prepare('UPDATE namespaces SET labels = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(sorted), nowMicros(), name)
-      appendEvent(this.db, name, '/namespaces/update', namespacePayload(name, sorted), this.retention)
+      appendEvent(this.db, name, {topic: '/namespaces/update', name, labels: sorted}, this.retention)
       return this.get(name)
     }).immediate()
   }
@@ -106,7 +107,7 @@ export class NamespaceStore {
     this.db.transaction(() => {
       if (!this.exists(name)) throw new NotFound(`namespace ${JSON.stringify(name)}`, {suffixKind: true})
       if (options.force) {
-        const publish = (topic: string, payload: Record<string, unknown>) => appendEvent(this.db, name, topic, payload, this.retention)
+        const publish = (event: TopicEvent) => appendEvent(this.db, name, event, this.retention)
         for (const owner of owners) owner.removeAll(this.db, name, publish)
       } else {
         const kinds = owners.flatMap((o) => o.describe(this.db, name))
@@ -115,7 +116,7 @@ export class NamespaceStore {
         }
       }
       this.db.prepare('DELETE FROM namespaces WHERE name = ?').run(name)
-      appendEvent(this.db, name, '/namespaces/delete', {name}, this.retention)
+      appendEvent(this.db, name, {topic: '/namespaces/delete', name}, this.retention)
     }).immediate()
   }
 
@@ -126,11 +127,6 @@ export class NamespaceStore {
   private insert(name: string, labels: Labels): void {
     const now = nowMicros()
     this.db.prepare('INSERT INTO namespaces (name, labels, created_at, updated_at) VALUES (?, ?, ?, ?)').run(name, JSON.stringify(labels), now, now)
-    appendEvent(this.db, name, '/namespaces/create', namespacePayload(name, labels), this.retention)
+    appendEvent(this.db, name, {topic: '/namespaces/create', name, labels}, this.retention)
   }
-}
-
-/** containerd's NamespaceCreate/Update payload: `labels` omitted when empty (omitempty). */
-function namespacePayload(name: string, labels: Labels): Record<string, unknown> {
-  return Object.keys(labels).length > 0 ? {name, labels} : {name}
 }

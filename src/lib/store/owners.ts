@@ -1,9 +1,10 @@
 // The one list of object kinds a namespace can own. `namespaces rm` refuses while any of them
 // has rows in the namespace and `--force` removes them; later kinds are added here, once.
 import type {Database} from 'better-sqlite3'
+import type {TopicEvent} from '../events/topics.js'
 
 /** Publishes one event in the namespace being removed, inside the caller's transaction. */
-export type Publish = (topic: string, payload: Record<string, unknown>) => void
+export type Publish = (event: TopicEvent) => void
 
 /** A kind of namespaced object, as `namespaces rm` sees it. */
 export interface NamespaceOwner {
@@ -16,11 +17,10 @@ export interface NamespaceOwner {
   removeAll(db: Database, namespace: string, publish: Publish): void
 }
 
-/** The delete event of one row: its topic and the payload built from the row's columns. */
+/** The delete event of one row: the columns it reads and the event built from them. */
 export interface DeleteEvent {
-  readonly topic: string
   readonly columns: readonly string[]
-  payload(row: Record<string, unknown>): Record<string, unknown>
+  event(row: Record<string, unknown>): TopicEvent
 }
 
 /**
@@ -34,7 +34,7 @@ export function tableOwner(table: string, kind: string, deleted?: DeleteEvent): 
     removeAll: (db, ns, publish) => {
       if (deleted) {
         const rows = db.prepare(`SELECT ${deleted.columns.join(', ')} FROM ${table} WHERE namespace = ? ORDER BY ${deleted.columns.join(', ')}`).all(ns) as Record<string, unknown>[]
-        for (const row of rows) publish(deleted.topic, deleted.payload(row))
+        for (const row of rows) publish(deleted.event(row))
       }
       db.prepare(`DELETE FROM ${table} WHERE namespace = ?`).run(ns)
     },
@@ -50,12 +50,12 @@ export function tableOwner(table: string, kind: string, deleted?: DeleteEvent): 
  * have no event topic in containerd, so none is published for them.
  */
 export const NAMESPACE_OWNERS: NamespaceOwner[] = [
-  tableOwner('images', 'images', {topic: '/images/delete', columns: ['name'], payload: (r) => ({name: r['name']})}),
-  tableOwner('content', 'blobs', {topic: '/content/delete', columns: ['digest'], payload: (r) => ({digest: r['digest']})}),
+  tableOwner('images', 'images', {columns: ['name'], event: (r) => ({topic: '/images/delete', name: String(r['name'])})}),
+  tableOwner('content', 'blobs', {columns: ['digest'], event: (r) => ({topic: '/content/delete', digest: String(r['digest'])})}),
   taskRecords(),
-  tableOwner('containers', 'containers', {topic: '/containers/delete', columns: ['id'], payload: (r) => ({id: r['id']})}),
-  tableOwner('pods', 'pods', {topic: '/pods/delete', columns: ['id'], payload: (r) => ({id: r['id']})}),
-  tableOwner('snapshots', 'snapshots', {topic: '/snapshot/remove', columns: ['key', 'snapshotter'], payload: (r) => ({key: r['key'], snapshotter: r['snapshotter']})}),
+  tableOwner('containers', 'containers', {columns: ['id'], event: (r) => ({topic: '/containers/delete', id: String(r['id'])})}),
+  tableOwner('pods', 'pods', {columns: ['id'], event: (r) => ({topic: '/pods/delete', id: String(r['id'])})}),
+  tableOwner('snapshots', 'snapshots', {columns: ['key', 'snapshotter'], event: (r) => ({topic: '/snapshot/remove', key: String(r['key']), snapshotter: String(r['snapshotter'])})}),
   tableOwner('leases', 'leases'),
 ]
 

@@ -149,7 +149,7 @@ export class PodStore {
         this.db
           .prepare(`INSERT INTO pods (namespace, ${POD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(ns, input.id, input.name, input.hostname, JSON.stringify(labels), JSON.stringify(input.share), JSON.stringify(input.network), input.k8sNamespace, input.uid, input.attempt, now, now)
-        appendEvent(this.db, ns, '/pods/create', {id: input.id, name: input.name, ...(Object.keys(labels).length > 0 ? {labels} : {})}, this.retention)
+        appendEvent(this.db, ns, {topic: '/pods/create', id: input.id, name: input.name, labels}, this.retention)
         return this.find(ns, input.id)!
       })
       .immediate()
@@ -157,7 +157,7 @@ export class PodStore {
 
   /** Record `/pods/start` or `/pods/stop`. */
   event(ns: string, id: string, topic: '/pods/start' | '/pods/stop'): void {
-    this.db.transaction(() => appendEvent(this.db, ns, topic, {id}, this.retention)).immediate()
+    this.db.transaction(() => appendEvent(this.db, ns, {topic, id}, this.retention)).immediate()
   }
 
   /** Delete the pod with `/pods/delete`. @throws FailedPrecondition while containers still belong to it. */
@@ -168,7 +168,7 @@ export class PodStore {
         const members = this.members(ns, id)
         if (members.length > 0) throw new FailedPrecondition(`pod ${JSON.stringify(id)} still has containers: ${members.join(', ')}`, {suffixKind: true})
         this.db.prepare('DELETE FROM pods WHERE namespace = ? AND id = ?').run(ns, id)
-        appendEvent(this.db, ns, '/pods/delete', {id}, this.retention)
+        appendEvent(this.db, ns, {topic: '/pods/delete', id}, this.retention)
       })
       .immediate()
   }

@@ -208,8 +208,8 @@ export class SnapshotStore {
           .run(ns, snapshotter, input.key, input.parent ?? null, dir, JSON.stringify(sortedLabels(input.labels ?? {})), now, now)
         if (input.leaseId) addLeaseResourceIn(this.db, ns, input.leaseId, 'snapshot', `${snapshotter}/${input.key}`)
         const prepareKey = kind === 'committed' ? (input.extractKey ?? input.key) : input.key
-        appendEvent(this.db, ns, '/snapshot/prepare', {key: prepareKey, parent: input.parent ?? '', snapshotter}, this.retention)
-        if (kind === 'committed') appendEvent(this.db, ns, '/snapshot/commit', {key: prepareKey, name: input.key, snapshotter}, this.retention)
+        appendEvent(this.db, ns, {topic: '/snapshot/prepare', key: prepareKey, parent: input.parent, snapshotter}, this.retention)
+        if (kind === 'committed') appendEvent(this.db, ns, {topic: '/snapshot/commit', key: prepareKey, name: input.key, snapshotter}, this.retention)
         return true
       })
       .immediate()
@@ -240,7 +240,7 @@ export class SnapshotStore {
         this.db
           .prepare('INSERT INTO snapshots (namespace, snapshotter, key, parent, dir, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
           .run(ns, snapshotter, name, active.parent ?? null, active.dir, JSON.stringify(sortedLabels({...active.labels, ...labels})), now, now)
-        appendEvent(this.db, ns, '/snapshot/commit', {key, name, snapshotter}, this.retention)
+        appendEvent(this.db, ns, {topic: '/snapshot/commit', key, name, snapshotter}, this.retention)
         return this.get(ns, snapshotter, name)
       })
       .immediate()
@@ -258,7 +258,7 @@ export class SnapshotStore {
         if (this.hasChildren(ns, snapshotter, key)) throw new FailedPrecondition('cannot remove snapshot with child', {suffixKind: true})
         this.db.prepare('DELETE FROM snapshots WHERE namespace = ? AND snapshotter = ? AND key = ?').run(ns, snapshotter, key)
         this.db.prepare(`DELETE FROM lease_resources WHERE namespace = ? AND kind = 'snapshot' AND ref = ?`).run(ns, `${snapshotter}/${key}`)
-        appendEvent(this.db, ns, '/snapshot/remove', {key, snapshotter}, this.retention)
+        appendEvent(this.db, ns, {topic: '/snapshot/remove', key, snapshotter}, this.retention)
         return this.releaseDirIn(snapshotter, rec.dir)
       })
       .immediate()

@@ -4,6 +4,7 @@
 // an earlier run) can never touch a newer run of the same container.
 import type {Database} from 'better-sqlite3'
 import {AlreadyExists, NotFound} from '../errors/index.js'
+import type {EventMount, TopicEvent} from '../events/topics.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
 import {isStopped, type TaskStatus, UNFINISHED_STATUSES} from './task-state.js'
 
@@ -46,6 +47,8 @@ export interface ExecRecord {
 export interface TaskExit {
   exitStatus: number
   exitedAt: number
+  /** The exit time in nanoseconds, when the source has them (conmon's exit file): for the event. */
+  exitedAtNs?: bigint
   known: boolean
   oom: boolean
 }
@@ -118,15 +121,6 @@ export function protoTimestamp(micros: number): {seconds: number; nanos?: number
   return nanos === 0 ? {seconds} : {seconds, nanos}
 }
 
-/** Drop zero values, as ctr's JSON of proto structs (omitempty) does. Keeps key order. */
-function omitEmpty(payload: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(payload)) {
-    if (v === undefined || v === 0 || v === '' || v === false || (Array.isArray(v) && v.length === 0)) continue
-    out[k] = v
-  }
-  return out
-}
 
 const TASK_COLUMNS = 'container_id, instance, status, pid, pid_start, monitor, monitor_pid, boot_id, terminal, exit_status, exited_at, exit_known, oom, created_at, updated_at'
 const EXEC_COLUMNS = 'container_id, exec_id, status, pid, pid_start, exit_status, exited_at, created_at'
@@ -134,7 +128,7 @@ const EXEC_COLUMNS = 'container_id, exec_id, status, pid, pid_start, exit_status
 /** The `/tasks/create` payload's extra fields. */
 export interface TaskCreateDetails {
   bundle: string
-  rootfs: {type: string; source: string; target?: string; options: string[]}[]
+  rootfs: EventMount[]
   io: {stdin?: string; stdout?: string; stderr?: string; terminal?: boolean}
   /** The CRIU image a restored task came from (containerd's TaskCreate.checkpoint). */
   checkpoint?: string
@@ -190,8 +184,7 @@ export class TaskStore {
       this.db
         .prepare('UPDATE tasks SET pid = ?, pid_start = ?, monitor_pid = coalesce(?, monitor_pid), updated_at = ? WHERE namespace = ? AND container_id = ?')
         .run(process.pid, process.pidStart ?? null, process.monitorPid ?? null, nowMicros(), ns, id)
-      const io = omitEmpty(details.io)
-      this.event(ns, '/tasks/create', omitEmpty({container_id: id, bundle: details.bundle, rootfs: details.rootfs, io: Object.keys(io).length > 0 ? io : undefined, checkpoint: details.checkpoint, pid: process.pid, ips: details.ips}))
+      this.event(ns, {topic: '/tasks/create', containerId: id, bundle: details.bundle, rootfs: details.rootfs, io: details.io, checkpoint: details.checkpoint, pid: process.pid, ips: details.ips})
     })
   }
 
@@ -199,7 +192,7 @@ export class TaskStore {
   started(ns: string, id: string, instance: string): boolean {
     return this.change(ns, id, instance, ['created'], (t) => {
       this.setStatus(ns, id, 'running')
-      this.event(ns, '/tasks/start', omitEmpty({container_id: id, pid: t.pid}))
+      this.event(ns, {topic: '/tasks/start', containerId: id, pid: t.pid})
     })
   }
 
@@ -212,7 +205,7 @@ export class TaskStore {
   setPaused(ns: string, id: string, instance: string, paused: boolean): boolean {
     return this.change(ns, id, instance, [paused ? 'running' : 'paused'], () => {
       this.setStatus(ns, id, paused ? 'paused' : 'running')
-      this.event(ns, paused ? '/tasks/paused' : '/tasks/resumed', {container_id: id})
+      this.event(ns, {topic: paused ? '/tasks/paused' : '/tasks/resumed', containerId: id})
     })
   }
 
@@ -225,8 +218,8 @@ export class TaskStore {
       this.db
         .prepare("UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND container_id = ?")
         .run(exit.exitStatus, exit.exitedAt, exit.known ? 1 : 0, exit.oom ? 1 : 0, nowMicros(), ns, id)
-      if (exit.oom) this.event(ns, '/tasks/oom', {container_id: id})
-      this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id, pid: t.pid, exit_status: exit.exitStatus, exited_at: protoTimestamp(exit.exitedAt)}))
+      if (exit.oom) this.event(ns, {topic: '/tasks/oom', containerId: id})
+      this.event(ns, {topic: '/tasks/exit', containerId: id, id, pid: t.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAtNs ?? exit.exitedAt})
     })
   }
 
@@ -237,7 +230,7 @@ export class TaskStore {
       if (!t || (instance !== undefined && t.instance !== instance)) return undefined
       this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ?').run(ns, id)
       this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(ns, id)
-      this.event(ns, '/tasks/delete', omitEmpty({container_id: id, pid: t.pid, exit_status: t.exitStatus, exited_at: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), id}))
+      this.event(ns, {topic: '/tasks/delete', containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: t.exitedAt, id})
       return t
     })
   }
@@ -264,7 +257,7 @@ export class TaskStore {
       if (!this.find(ns, id)) throw new NotFound(`no running task found: task ${id} not found`)
       if (this.findExec(ns, id, execId)) throw new AlreadyExists(`id ${execId}`, {suffixKind: true})
       this.db.prepare("INSERT INTO task_execs (namespace, container_id, exec_id, status, created_at) VALUES (?, ?, ?, 'created', ?)").run(ns, id, execId, nowMicros())
-      this.event(ns, '/tasks/exec-added', {container_id: id, exec_id: execId})
+      this.event(ns, {topic: '/tasks/exec-added', containerId: id, execId})
       return this.findExec(ns, id, execId)!
     })
   }
@@ -276,18 +269,18 @@ export class TaskStore {
         .prepare("UPDATE task_execs SET status = 'running', pid = ?, pid_start = ? WHERE namespace = ? AND container_id = ? AND exec_id = ? AND status = 'created'")
         .run(pid, pidStart ?? null, ns, id, execId)
       if (info.changes === 0) return false
-      this.event(ns, '/tasks/exec-started', omitEmpty({container_id: id, exec_id: execId, pid}))
+      this.event(ns, {topic: '/tasks/exec-started', containerId: id, execId, pid})
       return true
     })
   }
 
-  /** Record an exec's exit, with `/tasks/exit` whose `id` is the exec id. Once. */
-  execExited(ns: string, id: string, execId: string, exitStatus: number, exitedAt: number): boolean {
+  /** Record an exec's exit, with `/tasks/exit` whose `id` is the exec id. Once. `exitedAtNs`: as in TaskExit. */
+  execExited(ns: string, id: string, execId: string, exitStatus: number, exitedAt: number, exitedAtNs?: bigint): boolean {
     return this.commit(() => {
       const e = this.findExec(ns, id, execId)
       if (!e || isStopped(e)) return false
       this.db.prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?").run(exitStatus, exitedAt, ns, id, execId)
-      this.event(ns, '/tasks/exit', omitEmpty({container_id: id, id: execId, pid: e.pid, exit_status: exitStatus, exited_at: protoTimestamp(exitedAt)}))
+      this.event(ns, {topic: '/tasks/exit', containerId: id, id: execId, pid: e.pid, exitStatus, exitedAt: exitedAtNs ?? exitedAt})
       return true
     })
   }
@@ -331,7 +324,7 @@ export class TaskStore {
     this.db.prepare('UPDATE tasks SET status = ?, updated_at = ? WHERE namespace = ? AND container_id = ?').run(status, nowMicros(), ns, id)
   }
 
-  private event(ns: string, topic: string, payload: Record<string, unknown>): void {
-    appendEvent(this.db, ns, topic, payload, this.retention)
+  private event(ns: string, event: TopicEvent): void {
+    appendEvent(this.db, ns, event, this.retention)
   }
 }

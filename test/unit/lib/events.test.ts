@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {errorKind} from '../../../src/lib/errors/index.js'
-import {eventAdaptor, followEvents, formatEventJson, formatEventLine, formatGoTime, parseTimeBound} from '../../../src/lib/events/index.js'
+import {eventAdaptor, formatEventJson, formatEventLine, formatGoTime} from '../../../src/lib/events/index.js'
 import {parseFilters} from '../../../src/lib/filters/index.js'
-import {appendEvent, type EventRecord, iterateEvents, trimEvents} from '../../../src/lib/store/index.js'
+import {appendEventRow as appendEvent} from '../../../src/lib/store/event-log.js'
+import {type EventRecord, followEvents, iterateEvents, parseTimeBound, trimEvents} from '../../../src/lib/store/index.js'
 import {type TempStore, tempStore} from '../../helpers/store.js'
 
 const at = (iso: string, micros = 0) => Date.parse(iso) * 1000 + micros

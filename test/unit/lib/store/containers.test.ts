@@ -35,7 +35,7 @@ describe('ContainerStore', () => {
     assert.deepEqual(eventTriples(t.store).slice(before), [
       ['ns', '/namespaces/create', {name: 'ns'}],
       ['ns', '/containers/create', {id: 'web', image: 'docker.io/library/busybox:latest', runtime: {name: 'io.containerd.runc.v2'}}],
-      ['ns', '/containers/create', {id: 'another', image: '', runtime: {name: 'io.containerd.runc.v2'}}],
+      ['ns', '/containers/create', {id: 'another', runtime: {name: 'io.containerd.runc.v2'}}],
       ['ns', '/containers/update', {id: 'web', image: 'docker.io/library/busybox:latest', labels: {b: '2'}, snapshot_key: 'web'}],
       ['ns', '/containers/delete', {id: 'another'}],
     ])

@@ -5,7 +5,7 @@ import {chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeF
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, afterEach, before, beforeEach, describe, test} from 'node:test'
-import {ensureDir, ensureTopDir} from '../../../../src/lib/store/database.js'
+import {ensureDir, ensureTopDir} from '../../../../src/lib/store/dirs.js'
 
 const modeOf = (path: string) => statSync(path).mode & 0o7777
 

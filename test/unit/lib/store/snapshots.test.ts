@@ -30,7 +30,7 @@ describe('SnapshotStore', () => {
     t.store.snapshots.create('a', SN, {key: 'work', parent: 'base', newDir: {id, kind: 'active', parent: t.store.snapshots.get('a', SN, 'base').dir}})
     assert.deepEqual(eventTriples(t.store).slice(before), [
       ['a', '/namespaces/create', {name: 'a'}],
-      ['a', '/snapshot/prepare', {key: 'base', parent: '', snapshotter: SN}],
+      ['a', '/snapshot/prepare', {key: 'base', snapshotter: SN}],
       ['a', '/snapshot/commit', {key: 'base', name: 'base', snapshotter: SN}],
       ['a', '/snapshot/prepare', {key: 'work', parent: 'base', snapshotter: SN}],
     ])

@@ -1,11 +1,12 @@
 // Reading the event log as a stream: replay a time window, then follow new rows as other
 // processes commit them. There is no daemon to push events, so the follower polls the table;
 // a poll is one indexed query, so a short interval is cheap.
+import type {Database} from 'better-sqlite3'
 import {parseDuration} from '../config/index.js'
 import {InvalidArgument} from '../errors/index.js'
-import type {Adaptor, Filter} from '../filters/index.js'
-import {objectAdaptor} from '../filters/index.js'
-import {type EventRecord, iterateEvents, lastEventSeq, nowMicros, type Store} from '../store/index.js'
+import {eventAdaptor, type EventRecord} from '../events/index.js'
+import type {Filter} from '../filters/index.js'
+import {iterateEvents, lastEventSeq, nowMicros} from './event-log.js'
 
 /** How often a follower looks for new rows. Keeps delivery well under 100 ms. */
 export const POLL_INTERVAL_MS = 25
@@ -21,24 +22,8 @@ export interface FollowOptions {
   readonly signal?: AbortSignal
 }
 
-/** The filter view of an event: `namespace`, `topic` and `event.<field>` (labels as a map). */
-export function eventAdaptor(e: EventRecord): Adaptor {
-  let inner: Adaptor | undefined
-  return {
-    field(path) {
-      if (path.length === 1 && path[0] === 'namespace') return e.namespace
-      if (path.length === 1 && path[0] === 'topic') return e.topic
-      if (path[0] === 'event' && path.length > 1) {
-        inner ??= objectAdaptor(JSON.parse(e.payloadJson) as object, ['labels'])
-        return inner.field(path.slice(1))
-      }
-      return undefined
-    },
-  }
-}
-
 /** Yield matching events in order: history first (per options), then new ones until stopped. */
-export async function* followEvents(store: Store, options: FollowOptions): AsyncGenerator<EventRecord> {
+export async function* followEvents(store: {readonly db: Database}, options: FollowOptions): AsyncGenerator<EventRecord> {
   const {filter, untilMicros, signal} = options
   const replay = options.sinceMicros !== undefined || !options.follow
   let last = replay ? 0 : lastEventSeq(store.db)
