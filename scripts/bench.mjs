@@ -202,3 +202,13 @@ if (want('cpu')) {
   for (const note of cpu.notes) console.log(`  ${note}`)
   printRows(cpu.rows)
 }
+
+if (ONLY?.has('scale')) {
+  // The speed issue: 0, 50 and 200 detached containers running; only when asked for (it is long).
+  const {benchScale} = await import('./bench-scale.mjs')
+  const levels = (process.env.BENCH_SCALE_LEVELS ?? '0,50,200').split(',').map(Number)
+  const scale = await benchScale({repo, work, levels, log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${scale.title}; anchor: ${scale.anchor}`)
+  for (const note of scale.notes) console.log(`  ${note}`)
+  printRows(scale.rows)
+}
