@@ -12,6 +12,7 @@ import {endFlagsAfterPositionals, type PositionalCount} from './command-args.js'
 import {armDeadline, type Deadline, deadlineExpired} from './deadline.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
+import {writeStdout} from './stdout.js'
 
 interface GlobalValues {
   namespace: string
@@ -93,7 +94,7 @@ export abstract class CtrCommand extends Command {
 
   /** Write text to stdout as is (callers add newlines). */
   protected out(text: string): void {
-    if (text !== '') process.stdout.write(text)
+    writeStdout(text)
   }
 
   protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {

@@ -9,6 +9,7 @@ import {hasHelpFlag, isTopic, resolveArgv} from '../cli/argv.js'
 import {reportError} from '../cli/base-command.js'
 import {endFlagsAfterPositionals, type PositionalCount} from '../cli/command-args.js'
 import {globalFlags} from '../cli/flags.js'
+import {writeStdout} from '../cli/stdout.js'
 import {versionLine} from '../cli/version.js'
 
 interface RunnableClass {
@@ -21,7 +22,7 @@ interface RunnableClass {
 export async function main(argv: readonly string[]): Promise<void> {
   const resolved = resolveArgv(argv, COMMAND_TABLE)
   if (resolved.version && !resolved.help) {
-    process.stdout.write(versionLine())
+    writeStdout(versionLine())
     return
   }
   if (resolved.unknownFlag !== undefined && !resolved.help) {

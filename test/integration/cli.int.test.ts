@@ -281,6 +281,42 @@ describe('ctr CLI contract', () => {
     assert.equal(r.stderr, '')
   })
 
+  test('output into a full non-blocking pipe arrives whole and in order (EAGAIN falls back to the stream)', async () => {
+    const {closeSync, constants, openSync, readSync} = await import('node:fs')
+    const {spawn} = await import('node:child_process')
+    const {join} = await import('node:path')
+    const expected = sb.ok(['namespaces', 'ls']) // the 6000 namespaces of the test above: far more than a pipe holds
+    assert.ok(expected.length > 200_000)
+    const fifo = join(sb.dir, 'out.fifo')
+    spawnSync('mkfifo', [fifo])
+    const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    const wfd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+    const child = spawn(CTR_BIN, ['namespaces', 'ls'], {env: sb.env, stdio: ['ignore', wfd, 'pipe']})
+    closeSync(wfd)
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    await new Promise((r) => setTimeout(r, 300)) // nobody reads: the pipe fills and ctr's write gets EAGAIN
+    const chunks: Buffer[] = []
+    const buf = Buffer.alloc(65536)
+    for (;;) {
+      let n: number
+      try {
+        n = readSync(rfd, buf)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+        await new Promise((r) => setTimeout(r, 5))
+        continue
+      }
+      if (n === 0) break // every writer closed: ctr is done
+      chunks.push(Buffer.from(buf.subarray(0, n)))
+    }
+    closeSync(rfd)
+    assert.equal(await exited, 0)
+    assert.equal(stderr, '')
+    assert.equal(Buffer.concat(chunks).toString(), expected)
+  })
+
   test('started as installed, node does not load NODE_EXTRA_CA_CERTS at start-up', () => {
     // node reads that bundle before any script runs, and warns when it cannot: the warning shows whether it did.
     const env = {...sb.env, NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem'}

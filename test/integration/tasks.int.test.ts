@@ -87,6 +87,8 @@ describe('ctr tasks', {skip}, () => {
     await waitFor('the rootfs to be unmounted', () => !isMountPoint(f.rootfs), 5000)
     await waitFor('conmon to exit', () => !processAlive(conmonPid), 5000)
     assert.equal(existsSync(f.runcState), false, 'runc state removed by the exit command')
+    // Removed in-process by Runc.delete (no runc process): the container's cgroups go too.
+    assert.equal(existsSync(memoryCgroup(sb.state, 'default', id)), false, 'the task\'s cgroup removed by the exit command')
     // ctr agrees, and tasks rm warns about the status as ctr does.
     assert.equal(taskList(sb).get(id)?.status, 'STOPPED')
     const rm = sb.run(['tasks', 'rm', id])
