@@ -22,7 +22,7 @@ import {
   type WriterOptions,
 } from './content-records.js'
 import {appendEvent, nowMicros} from './event-log.js'
-import {type IngestStatus, openIngestWriter, readIngests} from './ingest.js'
+import {discardIngest, type IngestListing, type IngestStatus, listIngests, openIngestWriter} from './ingest.js'
 import {assertLeaseIn} from './leases.js'
 import {acquireLock} from './locks.js'
 
@@ -163,12 +163,66 @@ export class ContentStore {
     }
   }
 
-  /** In-progress ingests of every namespace (see `IngestStatus.namespace`), ordered by ref. */
-  activeIngests(filter?: (s: IngestStatus) => boolean): IngestStatus[] {
-    const all = readIngests(this.ctx.root)
-      .filter((i) => i.status !== undefined)
-      .map((i) => i.status!)
+  /**
+   * In-progress ingests of every namespace (see `IngestStatus.namespace`), ordered by ref, each
+   * with its owner's pid and liveness when it records one.
+   */
+  activeIngests(filter?: (s: IngestStatus) => boolean): ActiveIngest[] {
+    const all = listIngests(this.ctx.root)
+      .filter((i): i is IngestListing & {status: IngestStatus} => i.status !== undefined)
+      .map((i): ActiveIngest => (i.owner ? {...i.status, ownerPid: i.owner.pid, ownerAlive: i.owner.alive} : i.status))
     return filter ? all.filter(filter) : all
+  }
+
+  /**
+   * `content rm` of one argument: the content record of a digest visible in `ns`, else the ingest
+   * of that ref (see `discardIngest`). @throws NotFound (neither), InvalidArgument (not a digest
+   * and no such ingest), FailedPrecondition (an ingest in use).
+   */
+  async remove(ns: string, arg: string): Promise<'content' | 'ingest'> {
+    let digest: string | undefined
+    let invalid: unknown
+    try {
+      digest = parseDigest(arg)
+    } catch (err) {
+      invalid = err
+    }
+    if (digest !== undefined && this.has(ns, digest)) {
+      this.delete(ns, digest)
+      return 'content'
+    }
+    const ingest = this.activeIngests((s) => s.ref === arg && (s.namespace === undefined || s.namespace === ns))
+    if (ingest.length === 0) {
+      if (invalid !== undefined) throw invalid
+      throw notFound(digest!)
+    }
+    await discardIngest(this.ctx, ns, arg)
+    return 'ingest'
+  }
+
+  /**
+   * containerd's `content prune references`: drop the layer reference labels
+   * (`containerd.io/gc.ref.content.l.*`, and the legacy `containerd.io/gc.ref.content.<n>` with
+   * n > 0) from every record of `ns`, so that layers stay only as long as something else holds
+   * them. Returns what was (or, with `dryRun`, would be) removed, ordered by digest and label.
+   */
+  pruneReferences(ns: string, options: {dryRun?: boolean} = {}): Array<{digest: string; label: string}> {
+    const {db} = this.ctx
+    return db
+      .transaction(() => {
+        const removed: Array<{digest: string; label: string}> = []
+        for (const info of this.list(ns)) {
+          const labels = Object.keys(info.labels).filter(isLayerLabel).sort()
+          if (labels.length === 0) continue
+          for (const label of labels) removed.push({digest: info.digest, label})
+          if (options.dryRun) continue
+          const next = {...info.labels}
+          for (const label of labels) delete next[label]
+          db.prepare('UPDATE content SET labels = ?, updated_at = ? WHERE namespace = ? AND digest = ?').run(JSON.stringify(next), nowMicros(), ns, info.digest)
+        }
+        return removed
+      })
+      .immediate()
   }
 
   /** Would `ns` be allowed to see `digest` without transferring bytes (policy + bytes present)? */
@@ -194,6 +248,24 @@ export class ContentStore {
       })
       .immediate()
   }
+}
+
+/** An ingest as `content active` shows it: its status plus its owner, when it records one. */
+export interface ActiveIngest extends IngestStatus {
+  ownerPid?: number
+  /** False once the owning process has exited: the next `ctr gc` removes the ingest. */
+  ownerAlive?: boolean
+}
+
+const LAYER_PREFIX = 'containerd.io/gc.ref.content.l.'
+const CONTENT_PREFIX = 'containerd.io/gc.ref.content.'
+
+/** containerd's isLayerLabel (cmd/ctr/commands/content/prune.go). */
+function isLayerLabel(key: string): boolean {
+  if (key.startsWith(LAYER_PREFIX)) return true
+  if (!key.startsWith(CONTENT_PREFIX)) return false
+  const rest = key.slice(CONTENT_PREFIX.length)
+  return /^[0-9]*$/.test(rest) && rest !== '0'
 }
 
 function notFound(digest: string): NotFound {
