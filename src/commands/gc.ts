@@ -9,7 +9,8 @@ export default class Gc extends CtrCommand {
   static override summary = 'collect garbage now'
   static override description = `Remove what no root reaches any more: blob records per namespace, then blob files no namespace
 references, expired leases and stale ingests. Roots are images, unexpired leases, content labelled
-containerd.io/gc.root and downloads in progress. --dry-run changes nothing and explains, for what
+containerd.io/gc.root and downloads in progress. A pull's lease and partial downloads go as soon as
+the pulling process has exited or been killed (never while it lives, even stopped). --dry-run changes nothing and explains, for what
 stays, which root keeps it. Before that (not in a dry run) every task is reconciled and what
 networking a killed process left is released: CNI attachments (DEL), pinned namespaces and
 host-local IP reservations that no running task or existing pod holds. An object that cannot be

@@ -17,6 +17,7 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   'content:fetch': () => import('./content/fetch.js'),
   'content:get': () => import('./content/get.js'),
   'content:ls': () => import('./content/ls.js'),
+  'content:prune': () => import('./content/prune.js'),
   'content:rm': () => import('./content/rm.js'),
   'images:check': () => import('./images/check.js'),
   'images:convert': () => import('./images/convert.js'),

@@ -26,6 +26,7 @@ export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = 
   'content:fetch': {args: ['ref'], surplus: 'ignored'},
   'content:get': {args: ['sha256:x'], surplus: 'variadic'},
   'content:ls': {args: [], surplus: 'variadic'},
+  'content:prune': {args: ['references'], surplus: 'ignored'},
   'content:rm': {args: ['sha256:x'], surplus: 'variadic'},
   'images:check': {args: [], surplus: 'variadic'},
   'images:convert': {args: ['a', 'b'], surplus: 'ignored'},

@@ -3,177 +3,40 @@
 // file was verified, fsynced and renamed into place, and every change records its event in the
 // same transaction.
 import {readFileSync} from 'node:fs'
-import type {Database} from 'better-sqlite3'
-import type {SharingPolicy} from '../config/index.js'
 import {InvalidArgument, NotFound} from '../errors/index.js'
 import {parseDigest} from '../oci/digest.js'
 import {validateIdentifier} from '../oci/identifiers.js'
-import {type Labels, sortedLabels, validateLabels} from '../oci/labels.js'
-import {appendEvent, nowMicros, type Retention} from './event-log.js'
-import {type IngestStatus, openIngestWriter, readIngests} from './ingest.js'
-import {addLeaseResourceIn, assertLeaseIn} from './leases.js'
+import {type Labels, validateLabels} from '../oci/labels.js'
+import {
+  blobLockName,
+  blobPath,
+  canShareIn,
+  type ContentContext,
+  type ContentInfo,
+  type ContentRow,
+  contentRowIn,
+  type ContentWriter,
+  mergeLabels,
+  recordContentIn,
+  toInfo,
+  type WriterOptions,
+} from './content-records.js'
+import {appendEvent, nowMicros} from './event-log.js'
+import {discardIngest, type IngestListing, type IngestStatus, listIngests, openIngestWriter} from './ingest.js'
+import {assertLeaseIn} from './leases.js'
 import {acquireLock} from './locks.js'
-import type {NamespaceStore} from './namespaces.js'
-import {blobPath} from './paths.js'
 
 export type {Labels} from '../oci/labels.js'
 export type {IngestStatus} from './ingest.js'
-
-/** A blob as one namespace sees it. Times are unix microseconds. */
-export interface ContentInfo {
-  digest: string
-  size: number
-  labels: Labels
-  createdAt: number
-  updatedAt: number
-}
-
-/** What `openWriter` needs: a stable ref (resume key) and the descriptor being fetched. */
-export interface WriterOptions {
-  /** The ingest key, e.g. containerd's MakeRefKey `layer-sha256:…`; the same ref resumes. */
-  ref: string
-  expected: {digest: string; size: number}
-  /** Labels for the content record (merged into an existing record's labels). */
-  labels?: Labels
-  /** Lease (in the same namespace) that the ingest and the committed content are added to. */
-  leaseId?: string
-}
+// The lower half, re-exported: importers of the content store need not know where it lives.
+export {blobLockName, blobPath, canShareIn, contentRowIn, mergeLabels, recordContentIn, SHAREABLE_LABEL} from './content-records.js'
+export type {ContentContext, ContentInfo, ContentWriter, WriterOptions} from './content-records.js'
 
 /** The outcome of `openWriter`: nothing to do, recorded without bytes, or bytes to stream. */
 export type OpenWriterResult =
   | {status: 'exists'; info: ContentInfo}
   | {status: 'shared'; info: ContentInfo}
   | {status: 'write'; writer: ContentWriter}
-
-/**
- * An open ingest holding the digest's lock and the ref's lock until commit, close or abort.
- * Calls are serialised; a writer that failed with DataLoss has already discarded its ingest.
- */
-export interface ContentWriter {
-  readonly ref: string
-  /** Bytes already in the ingest: the resume point (0 for a fresh one), then bytes written. */
-  readonly offset: number
-  readonly total: number
-  /**
-   * Append bytes, hashing as it goes (the hash covers resumed bytes too).
-   * @throws DataLoss as soon as the total would be exceeded (the ingest is discarded),
-   * FailedPrecondition after commit/close/abort, Internal on I/O errors.
-   */
-  write(chunk: Uint8Array): Promise<void>
-  /**
-   * Verify size and digest (DataLoss `"<ref>" failed size validation: …` or `"<ref>" unexpected
-   * digest …`, ingest discarded), fsync, rename into blobs (or, when the bytes are already on
-   * disk, keep that file and drop the ingest), then in one immediate transaction: blobs row (if
-   * new), this namespace's content row with labels, lease resource, `/content/create`
-   * `{digest, size, mediaType}`. Releases the locks. @throws DataLoss, NotFound (lease), Internal.
-   */
-  commit(options?: {labels?: Labels; mediaType?: string}): Promise<ContentInfo>
-  /** Keep the partial data for a later resume and release the locks. Idempotent. */
-  close(): Promise<void>
-  /** Discard the partial data and release the locks. Idempotent. */
-  abort(): Promise<void>
-}
-
-/** Everything the content store and its writers share. */
-export interface ContentContext {
-  readonly db: Database
-  readonly root: string
-  readonly retention: Retention
-  readonly namespaces: NamespaceStore
-  readonly policy: SharingPolicy
-}
-
-/** Label that lets a namespace's blobs be shared into others even under the `isolated` policy. */
-export const SHAREABLE_LABEL = 'containerd.io/namespace.shareable'
-
-interface ContentRow {
-  digest: string
-  size: number
-  labels: string
-  created_at: number
-  updated_at: number
-}
-
-const toInfo = (r: ContentRow): ContentInfo => ({
-  digest: r.digest,
-  size: r.size,
-  labels: JSON.parse(r.labels) as Labels,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-})
-
-export {blobPath} from './paths.js'
-
-/** The per-digest lock that makes fetching, committing and deleting one blob single-flight. */
-export function blobLockName(digest: string): string {
-  return `blob-${digest.replace(':', '-')}`
-}
-
-/** A content row of `ns`, or undefined. */
-export function contentRowIn(db: Database, ns: string, digest: string): ContentInfo | undefined {
-  const row = db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? AND digest = ?').get(ns, digest) as ContentRow | undefined
-  return row && toInfo(row)
-}
-
-/**
- * Whether `ns` may see `digest` without streaming it: the bytes are recorded on disk and either
- * the policy is `shared` or a namespace labelled shareable holds the blob. Reads only.
- */
-export function canShareIn(db: Database, policy: SharingPolicy, digest: string): boolean {
-  if (!db.prepare('SELECT 1 FROM blobs WHERE digest = ?').get(digest)) return false
-  if (policy === 'shared') return true
-  return (
-    db
-      .prepare(
-        `SELECT 1 FROM content c JOIN namespaces n ON n.name = c.namespace
-         WHERE c.digest = ? AND json_extract(n.labels, '$."${SHAREABLE_LABEL}"') = 'true' LIMIT 1`,
-      )
-      .get(digest) !== undefined
-  )
-}
-
-/**
- * Inside the caller's write transaction: make `digest` visible in `ns` (creating the namespace),
- * merging `labels` into an existing record, adding it to the lease, and appending
- * `/content/create` when the record is new. The blobs row must exist. Returns the record.
- */
-export function recordContentIn(
-  ctx: ContentContext,
-  ns: string,
-  digest: string,
-  size: number,
-  options: {labels?: Labels; leaseId?: string; mediaType?: string},
-): {info: ContentInfo; created: boolean} {
-  const {db} = ctx
-  ctx.namespaces.ensureIn(ns)
-  const existing = contentRowIn(db, ns, digest)
-  const now = nowMicros()
-  const given = options.labels ?? {}
-  let created = false
-  if (!existing) {
-    const labels = sortedLabels(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '')))
-    db.prepare('INSERT INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(ns, digest, size, JSON.stringify(labels), now, now)
-    appendEvent(db, ns, {topic: '/content/create', digest, size, mediaType: options.mediaType}, ctx.retention)
-    created = true
-  } else if (Object.keys(given).length > 0) {
-    const merged = mergeLabels(existing.labels, given, false)
-    if (JSON.stringify(merged) !== JSON.stringify(existing.labels)) {
-      db.prepare('UPDATE content SET labels = ?, updated_at = ? WHERE namespace = ? AND digest = ?').run(JSON.stringify(merged), now, ns, digest)
-    }
-  }
-  if (options.leaseId !== undefined) addLeaseResourceIn(db, ns, options.leaseId, 'content', digest)
-  return {info: contentRowIn(db, ns, digest)!, created}
-}
-
-/** `current` updated by `given` (empty values remove), or `given` alone with `replaceAll`; sorted. */
-export function mergeLabels(current: Labels, given: Labels, replaceAll: boolean): Labels {
-  const next: Labels = replaceAll ? {} : {...current}
-  for (const [k, v] of Object.entries(given)) {
-    if (v === '') delete next[k]
-    else next[k] = v
-  }
-  return sortedLabels(next)
-}
 
 /** Content operations over one open store. Namespaced reads see only that namespace's records. */
 export class ContentStore {
@@ -300,12 +163,66 @@ export class ContentStore {
     }
   }
 
-  /** In-progress ingests of every namespace (see `IngestStatus.namespace`), ordered by ref. */
-  activeIngests(filter?: (s: IngestStatus) => boolean): IngestStatus[] {
-    const all = readIngests(this.ctx.root)
-      .filter((i) => i.status !== undefined)
-      .map((i) => i.status!)
+  /**
+   * In-progress ingests of every namespace (see `IngestStatus.namespace`), ordered by ref, each
+   * with its owner's pid and liveness when it records one.
+   */
+  activeIngests(filter?: (s: IngestStatus) => boolean): ActiveIngest[] {
+    const all = listIngests(this.ctx.root)
+      .filter((i): i is IngestListing & {status: IngestStatus} => i.status !== undefined)
+      .map((i): ActiveIngest => (i.owner ? {...i.status, ownerPid: i.owner.pid, ownerAlive: i.owner.alive} : i.status))
     return filter ? all.filter(filter) : all
+  }
+
+  /**
+   * `content rm` of one argument: the content record of a digest visible in `ns`, else the ingest
+   * of that ref (see `discardIngest`). @throws NotFound (neither), InvalidArgument (not a digest
+   * and no such ingest), FailedPrecondition (an ingest in use).
+   */
+  async remove(ns: string, arg: string): Promise<'content' | 'ingest'> {
+    let digest: string | undefined
+    let invalid: unknown
+    try {
+      digest = parseDigest(arg)
+    } catch (err) {
+      invalid = err
+    }
+    if (digest !== undefined && this.has(ns, digest)) {
+      this.delete(ns, digest)
+      return 'content'
+    }
+    const ingest = this.activeIngests((s) => s.ref === arg && (s.namespace === undefined || s.namespace === ns))
+    if (ingest.length === 0) {
+      if (invalid !== undefined) throw invalid
+      throw notFound(digest!)
+    }
+    await discardIngest(this.ctx, ns, arg)
+    return 'ingest'
+  }
+
+  /**
+   * containerd's `content prune references`: drop the layer reference labels
+   * (`containerd.io/gc.ref.content.l.*`, and the legacy `containerd.io/gc.ref.content.<n>` with
+   * n > 0) from every record of `ns`, so that layers stay only as long as something else holds
+   * them. Returns what was (or, with `dryRun`, would be) removed, ordered by digest and label.
+   */
+  pruneReferences(ns: string, options: {dryRun?: boolean} = {}): Array<{digest: string; label: string}> {
+    const {db} = this.ctx
+    return db
+      .transaction(() => {
+        const removed: Array<{digest: string; label: string}> = []
+        for (const info of this.list(ns)) {
+          const labels = Object.keys(info.labels).filter(isLayerLabel).sort()
+          if (labels.length === 0) continue
+          for (const label of labels) removed.push({digest: info.digest, label})
+          if (options.dryRun) continue
+          const next = {...info.labels}
+          for (const label of labels) delete next[label]
+          db.prepare('UPDATE content SET labels = ?, updated_at = ? WHERE namespace = ? AND digest = ?').run(JSON.stringify(next), nowMicros(), ns, info.digest)
+        }
+        return removed
+      })
+      .immediate()
   }
 
   /** Would `ns` be allowed to see `digest` without transferring bytes (policy + bytes present)? */
@@ -331,6 +248,24 @@ export class ContentStore {
       })
       .immediate()
   }
+}
+
+/** An ingest as `content active` shows it: its status plus its owner, when it records one. */
+export interface ActiveIngest extends IngestStatus {
+  ownerPid?: number
+  /** False once the owning process has exited: the next `ctr gc` removes the ingest. */
+  ownerAlive?: boolean
+}
+
+const LAYER_PREFIX = 'containerd.io/gc.ref.content.l.'
+const CONTENT_PREFIX = 'containerd.io/gc.ref.content.'
+
+/** containerd's isLayerLabel (cmd/ctr/commands/content/prune.go). */
+function isLayerLabel(key: string): boolean {
+  if (key.startsWith(LAYER_PREFIX)) return true
+  if (!key.startsWith(CONTENT_PREFIX)) return false
+  const rest = key.slice(CONTENT_PREFIX.length)
+  return /^[0-9]*$/.test(rest) && rest !== '0'
 }
 
 function notFound(digest: string): NotFound {

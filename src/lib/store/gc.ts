@@ -2,7 +2,8 @@
 // leases, `containerd.io/gc.root` labels and live ingests (following `containerd.io/gc.ref.content*`
 // labels) keeps its record and everything else loses it; then blob files no namespace records any
 // more are deleted under their digest's lock (skipped while a writer holds it), and stale ingests
-// and expired leases go. Marking and the record sweep share one immediate transaction, so nothing
+// and expired leases go. Ingests and leases that belong to a process (process-owner.ts) live
+// exactly as long as it does: a dead owner's go at once, whatever their age; a live owner's stay. Marking and the record sweep share one immediate transaction, so nothing
 // recorded after the mark can be swept; a dry run computes the same report and changes nothing.
 //
 // Snapshots follow the same reachability: roots are containers' snapshots, snapshots labelled
@@ -26,7 +27,8 @@ import {DIGEST_ALGORITHMS} from '../oci/digest.js'
 import {isIndex, isManifest} from '../oci/media-types.js'
 import {blobLockName, blobPath} from './content.js'
 import {appendEvent, nowMicros, type Retention} from './event-log.js'
-import {type IngestEntry, ingestLockName, readIngests} from './ingest.js'
+import {type IngestEntry, ingestLockName, readIngestOwner, readIngests} from './ingest.js'
+import {ownerAlive, ownerPid, removeDeadOwnerFiles} from './process-owner.js'
 import {acquireLock, type Lock} from './locks.js'
 import {mountsUsing, readMountTable, unmountDetached} from './mounts.js'
 import {blobsDir, snapshotsDir} from './paths.js'
@@ -152,16 +154,26 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
   }
   const now = nowMicros()
 
-  // 1. Ingests: fresh or locked ones are live roots; idle, unlocked ones (and debris) are removed.
+  // 1. Ingests: those of a live owner, fresh or locked ones are live roots; a dead owner's, idle
+  // unowned ones and debris are removed (under the ingest's lock, so never while being written).
   const ingestRoots: IngestRoot[] = []
+  const alive = new Map<string, boolean>()
+  const isAlive = (owner: string): boolean => {
+    let known = alive.get(owner)
+    if (known === undefined) alive.set(owner, (known = ownerAlive(root, owner)))
+    return known
+  }
+  const remainingOwners = new Set<string>()
   for (const entry of readIngests(root)) {
     const status = entry.status
-    const fresh = status !== undefined && now - status.updatedAt < ingestMaxAgeMs * 1000
+    const owner = status?.owner
+    const fresh = status !== undefined && (owner === undefined ? now - status.updatedAt < ingestMaxAgeMs * 1000 : isAlive(owner))
     const id = status?.ref ?? entry.key
     const withNs = <T extends object>(o: T): T & {namespace?: string} => (status?.namespace ? {...o, namespace: status.namespace} : o)
+    if (owner !== undefined) remainingOwners.add(owner)
     if (fresh) {
       if (status.expected && status.namespace) ingestRoots.push({namespace: status.namespace, digest: status.expected, ref: status.ref})
-      kept.push(withNs({kind: 'ingest' as const, id, reason: 'in progress'}))
+      kept.push(withNs({kind: 'ingest' as const, id, reason: owner === undefined ? 'in progress' : `in progress (owner pid ${ownerPid(owner)} is alive)`}))
       continue
     }
     const lock = await tryLock(root, ingestLockName(entry.key))
@@ -171,8 +183,16 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
       continue
     }
     try {
+      // Under the lock, again: another process may have taken the ingest over since it was read.
+      const current = owner === undefined ? undefined : readIngestOwner(entry.dir)
+      if (current !== undefined && current !== owner && ownerAlive(root, current)) {
+        remainingOwners.add(current)
+        kept.push(withNs({kind: 'ingest' as const, id, reason: `in progress (owner pid ${ownerPid(current)} is alive)`}))
+        continue
+      }
       if (!dryRun) removeIngest(entry)
       removed.push(withNs({kind: 'ingest' as const, id}))
+      if (owner !== undefined && !dryRun) remainingOwners.delete(owner)
     } catch (err) {
       fail(withNs({kind: 'ingest' as const, id}), err)
     } finally {
@@ -197,6 +217,18 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
     const expired = db.prepare('SELECT namespace, id FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY namespace, id').all(now) as Array<{namespace: string; id: string}>
     if (!dryRun) db.prepare('DELETE FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
     for (const l of expired) removed.push({kind: 'lease', namespace: l.namespace, id: l.id})
+    // Leases of processes that died (a killed or failed pull): nothing will ever finish them.
+    const owned = db.prepare('SELECT namespace, id, owner FROM leases WHERE owner IS NOT NULL ORDER BY namespace, id').all() as Array<{namespace: string; id: string; owner: string}>
+    const delLease = db.prepare('DELETE FROM leases WHERE namespace = ? AND id = ?')
+    for (const l of owned) {
+      if (isAlive(l.owner)) {
+        remainingOwners.add(l.owner)
+        continue
+      }
+      if (!dryRun && delLease.run(l.namespace, l.id).changes === 0) continue // expired above
+      if (dryRun && expired.some((e) => e.namespace === l.namespace && e.id === l.id)) continue
+      removed.push({kind: 'lease', namespace: l.namespace, id: l.id})
+    }
 
     mark(db, now, ingestRoots)
 
@@ -266,6 +298,8 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
       lock.release()
     }
   }
+  // 4. Owner files of dead processes that no ingest or lease names any more.
+  if (!dryRun) removeDeadOwnerFiles(root, remainingOwners)
   return {removed: sortReport(removed), kept: sortReport(kept), failed: sortReport(failed)}
 }
 

@@ -64,6 +64,9 @@ export {
   type OpenWriterResult,
   type WriterOptions,
 } from './content.js'
+export {type ActiveIngest} from './content.js'
+export {listIngests, type IngestListing} from './ingest.js'
+export {ownerStatus, type OwnerStatus} from './process-owner.js'
 export {Staging, type StagedBlob, type StagedWriter} from './staging.js'
 export {
   extractKey,

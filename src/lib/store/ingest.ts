@@ -1,23 +1,25 @@
 // Ingests: partial blobs under `content/ingest/<sha256hex(ref)>/` (files `ref`, `total`,
-// `expected`, `namespace`, `startedat`, `updatedat`, then `data` last), written only by the holder
-// of the ref's lock (and the digest's lock), hashed as they grow, re-hashed on reopen so that a
-// killed writer's bytes are resumed, and renamed into `content/blobs/` only once verified and
-// fsynced: a crash at any point leaves at most an ingest or an unreferenced blob file, never a row
-// without its file.
+// `expected`, `namespace`, `owner`, `startedat`, `updatedat`, then `data` last), written only by
+// the holder of the ref's lock (and the digest's lock), hashed as they grow, re-hashed on reopen so
+// that a killed writer's bytes are resumed, and renamed into `content/blobs/` only once verified
+// and fsynced: a crash at any point leaves at most an ingest or an unreferenced blob file, never a
+// row without its file. Each ingest belongs to the process that last opened it (`owner`, see
+// process-owner.ts): once that process is gone, GC may remove it at once.
 import {createHash, type Hash} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {removeTree} from '../sys/tree.js'
 import {type FileHandle, open} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {DataLoss, FailedPrecondition} from '../errors/index.js'
+import {DataLoss, FailedPrecondition, NotFound} from '../errors/index.js'
 import {fromSystemError} from '../errors/errno.js'
 import type {Labels} from '../oci/labels.js'
-import {blobPath, type ContentContext, type ContentInfo, type ContentWriter, recordContentIn, type WriterOptions} from './content.js'
+import {blobPath, type ContentContext, type ContentInfo, type ContentWriter, recordContentIn, type WriterOptions} from './content-records.js'
 import {ensureDir} from './database.js'
 import {nowMicros} from './event-log.js'
 import {addLeaseResourceIn} from './leases.js'
 import {acquireLock, type Lock} from './locks.js'
 import {ingestRoot, PRIVATE_FILE_MODE} from './paths.js'
+import {ownerAlive, ownerPid, type OwnerStatus, ownerStatus, processOwner} from './process-owner.js'
 
 /** An ingest as `ctr content active` shows it. Times are unix microseconds. */
 export interface IngestStatus {
@@ -32,6 +34,8 @@ export interface IngestStatus {
   expected?: string
   /** The namespace that started the ingest (ingests are stored once, keyed by ref). */
   namespace?: string
+  /** The owner id of the process that last opened it (absent for ingests of older versions). */
+  owner?: string
 }
 
 /** One directory under `content/ingest/`; `status` is undefined when it is incomplete. */
@@ -41,6 +45,12 @@ export interface IngestEntry {
   readonly status: IngestStatus | undefined
   /** Directory mtime in unix microseconds (for incomplete ingests). */
   readonly mtime: number
+}
+
+/** An ingest directory with its owner's liveness, as `ctr fsck` and `content active` see it. */
+export interface IngestListing extends IngestEntry {
+  /** Undefined when the ingest records no owner (incomplete, or written by an older version). */
+  readonly owner: OwnerStatus | undefined
 }
 
 /** How often a writer refreshes `updatedat` while streaming. */
@@ -87,6 +97,45 @@ export function readIngests(root: string): IngestEntry[] {
   })
 }
 
+/**
+ * Every ingest directory under `root` with its owner's liveness (see {@link readIngests} for the
+ * order). An ingest whose owner is dead and whose lock is free is leftover: `ctr gc` removes it.
+ */
+export function listIngests(root: string): IngestListing[] {
+  return readIngests(root).map((e) => ({...e, owner: e.status?.owner === undefined ? undefined : ownerStatus(root, e.status.owner)}))
+}
+
+/**
+ * Discard the ingest of `ref` seen from `ns` (`content rm <ref>`): under its lock, and never one
+ * that a live process owns or is writing. Drops it from the namespace's leases too.
+ * @throws NotFound (no such ingest), FailedPrecondition (in use), PermissionDenied/Internal (I/O).
+ */
+export async function discardIngest(ctx: ContentContext, ns: string, ref: string): Promise<void> {
+  const entry = readIngests(ctx.root).find((e) => e.status?.ref === ref && (e.status.namespace === undefined || e.status.namespace === ns))
+  if (!entry) throw new NotFound(`ingest ref ${JSON.stringify(ref)}`, {suffixKind: true})
+  let lock: Lock
+  try {
+    lock = await acquireLock(ctx.root, ingestLockName(entry.key), {timeoutMs: 0})
+  } catch (err) {
+    if ((err as {kind?: string}).kind !== 'unavailable') throw err
+    throw new FailedPrecondition(`ingest ref ${JSON.stringify(ref)} is being written by a running process`, {suffixKind: true})
+  }
+  try {
+    const owner = readIngestOwner(entry.dir)
+    if (owner !== undefined && ownerAlive(ctx.root, owner)) {
+      throw new FailedPrecondition(`ingest ref ${JSON.stringify(ref)} belongs to running process ${ownerPid(owner)}`, {suffixKind: true})
+    }
+    try {
+      removeTree(entry.dir)
+    } catch (err) {
+      throw ioError(err, `cannot remove ingest ${JSON.stringify(ref)}`)
+    }
+    ctx.db.prepare("DELETE FROM lease_resources WHERE namespace = ? AND kind = 'ingest' AND ref = ?").run(ns, ref)
+  } finally {
+    lock.release()
+  }
+}
+
 function readIngestStatus(dir: string): IngestStatus | undefined {
   try {
     const read = (name: string) => readFileSync(join(dir, name), 'utf8')
@@ -101,7 +150,22 @@ function readIngestStatus(dir: string): IngestStatus | undefined {
     const status: IngestStatus = {ref, offset: data.size, total, startedAt, updatedAt: Math.max(updatedFile, Math.round(data.mtimeMs * 1000))}
     if (expected) status.expected = expected
     if (namespace) status.namespace = namespace
+    const owner = readOptional(join(dir, 'owner'))
+    if (owner) status.owner = owner
     return status
+  } catch {
+    return undefined
+  }
+}
+
+/** The owner id recorded in an ingest directory, if any. */
+export function readIngestOwner(dir: string): string | undefined {
+  return readOptional(join(dir, 'owner')) || undefined
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
   } catch {
     return undefined
   }
@@ -129,7 +193,10 @@ export async function openIngestWriter(ctx: ContentContext, ns: string, options:
       found.expected === digest &&
       found.offset <= size &&
       (ctx.policy === 'shared' || found.namespace === ns)
-    if (!reusable) createIngest(dir, ns, options)
+    // The ingest is this process's from now on, resumed or not (before a byte is written).
+    const owner = ownerOf(ctx.root)
+    if (!reusable) createIngest(dir, ns, options, owner)
+    else if (found.owner !== owner) writeMeta(dir, 'owner', owner, options.ref)
     try {
       fh = await open(join(dir, 'data'), 'r+')
     } catch (err) {
@@ -161,7 +228,7 @@ export async function openIngestWriter(ctx: ContentContext, ns: string, options:
 }
 
 /** Start a fresh ingest: metadata files first, `data` last (its presence marks a complete ingest). */
-function createIngest(dir: string, ns: string, options: WriterOptions): void {
+function createIngest(dir: string, ns: string, options: WriterOptions, owner: string): void {
   try {
     removeTree(dir)
     ensureDir(dir)
@@ -171,6 +238,7 @@ function createIngest(dir: string, ns: string, options: WriterOptions): void {
     writeFileSync(join(dir, 'total'), String(options.expected.size), meta)
     writeFileSync(join(dir, 'expected'), options.expected.digest, meta)
     writeFileSync(join(dir, 'namespace'), ns, meta)
+    writeFileSync(join(dir, 'owner'), owner, meta)
     writeFileSync(join(dir, 'startedat'), now, meta)
     writeFileSync(join(dir, 'updatedat'), now, meta)
     const fd = openSync(join(dir, 'data'), 'wx', 0o644)
@@ -178,6 +246,27 @@ function createIngest(dir: string, ns: string, options: WriterOptions): void {
     chmodSync(join(dir, 'data'), 0o644) // the umask may have narrowed it
   } catch (err) {
     throw ioError(err, `cannot create ingest ${JSON.stringify(options.ref)}`)
+  }
+}
+
+/** This process's owner id, its errors mapped to their kinds. */
+function ownerOf(root: string): string {
+  try {
+    return processOwner(root)
+  } catch (err) {
+    throw ioError(err, 'cannot record the owner of an ingest')
+  }
+}
+
+/** Replace one metadata file of an ingest (a rename: a crash leaves the old or the new one). */
+function writeMeta(dir: string, name: string, value: string, ref: string): void {
+  const tmp = join(dir, `.${name}`)
+  try {
+    writeFileSync(tmp, value, {mode: PRIVATE_FILE_MODE})
+    renameSync(tmp, join(dir, name))
+  } catch (err) {
+    rmSync(tmp, {force: true})
+    throw ioError(err, `cannot take over ingest ${JSON.stringify(ref)}`)
   }
 }
 

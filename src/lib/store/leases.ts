@@ -1,12 +1,15 @@
 // Leases: per-namespace GC roots that hold content, ingests and snapshots while work is in
-// flight; an expired lease holds nothing and GC deletes it. Leases never keep a namespace alive
+// flight; an expired lease holds nothing and GC deletes it, and so is a lease whose owning process
+// (`owner`, process-owner.ts) has died. Leases never keep a namespace alive
 // and are dropped with it; their resources go with them (ON DELETE CASCADE).
 import type {Database} from 'better-sqlite3'
 import {AlreadyExists, InvalidArgument, isNotFound, NotFound} from '../errors/index.js'
+import {fromSystemError} from '../errors/errno.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {type Labels, sortedLabels, validateLabels} from '../oci/labels.js'
 import {nowMicros} from './event-log.js'
 import type {NamespaceStore} from './namespaces.js'
+import {processOwner} from './process-owner.js'
 import {randomBytes} from '../sys/random.js'
 
 /** A lease as stored. Times are unix microseconds; no `expiresAt` means it never expires. */
@@ -15,6 +18,8 @@ export interface LeaseRecord {
   labels: Labels
   createdAt: number
   expiresAt?: number
+  /** The owner id of the process the lease lives for; GC deletes the lease once it has died. */
+  owner?: string
 }
 
 /** What a lease can hold: a blob (by digest), a snapshot (by key) or an ingest (by ref). */
@@ -39,11 +44,13 @@ interface LeaseRow {
   labels: string
   created_at: number
   expires_at: number | null
+  owner: string | null
 }
 
 const toRecord = (r: LeaseRow): LeaseRecord => {
   const record: LeaseRecord = {id: r.id, labels: JSON.parse(r.labels) as Labels, createdAt: r.created_at}
   if (r.expires_at !== null) record.expiresAt = r.expires_at
+  if (r.owner !== null) record.owner = r.owner
   return record
 }
 
@@ -88,7 +95,7 @@ export class LeaseStore {
    * label when that is a valid time, else never. Empty label values are dropped.
    * @throws InvalidArgument (namespace, id, labels), AlreadyExists `lease "<id>": already exists`.
    */
-  create(ns: string, options: {id?: string; labels?: Labels; expiresAt?: number | null} = {}): LeaseRecord {
+  create(ns: string, options: {id?: string; labels?: Labels; expiresAt?: number | null; owner?: string} = {}): LeaseRecord {
     validateIdentifier(ns)
     const id = options.id ?? generateLeaseId()
     validateIdentifier(id)
@@ -110,8 +117,8 @@ export class LeaseStore {
           throw new AlreadyExists(`lease ${JSON.stringify(id)}`, {suffixKind: true})
         }
         this.db
-          .prepare('INSERT INTO leases (namespace, id, labels, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-          .run(ns, id, JSON.stringify(labels), nowMicros(), expiresAt === undefined || expiresAt === null ? null : Math.round(expiresAt))
+          .prepare('INSERT INTO leases (namespace, id, labels, created_at, expires_at, owner) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(ns, id, JSON.stringify(labels), nowMicros(), expiresAt === undefined || expiresAt === null ? null : Math.round(expiresAt), options.owner ?? null)
         return this.get(ns, id)
       })
       .immediate()
@@ -119,12 +126,12 @@ export class LeaseStore {
 
   /** Every lease of `ns` (expired ones too, until GC removes them), ordered by id. */
   list(ns: string): LeaseRecord[] {
-    return (this.db.prepare('SELECT id, labels, created_at, expires_at FROM leases WHERE namespace = ? ORDER BY id').all(ns) as LeaseRow[]).map(toRecord)
+    return (this.db.prepare('SELECT id, labels, created_at, expires_at, owner FROM leases WHERE namespace = ? ORDER BY id').all(ns) as LeaseRow[]).map(toRecord)
   }
 
   /** One lease. @throws NotFound `lease "<id>": not found`. */
   get(ns: string, id: string): LeaseRecord {
-    const row = this.db.prepare('SELECT id, labels, created_at, expires_at FROM leases WHERE namespace = ? AND id = ?').get(ns, id) as LeaseRow | undefined
+    const row = this.db.prepare('SELECT id, labels, created_at, expires_at, owner FROM leases WHERE namespace = ? AND id = ?').get(ns, id) as LeaseRow | undefined
     if (!row) throw leaseNotFound(id)
     return toRecord(row)
   }
@@ -163,19 +170,26 @@ export class LeaseStore {
 
 /**
  * Run `fn` under a fresh lease in `ns` that expires after `expiresInMs` (default 24 h), so GC keeps
- * whatever `fn` commits before something else references it. On success the lease is deleted; on
- * error it is deliberately kept (until it expires) so that a retried pull finds its committed
- * blobs still there and resumes — the partial ingests are kept anyway. Whatever must outlive the
- * lease (the image record) has to be written inside `fn`, before the lease goes.
+ * whatever `fn` commits before something else references it. The lease belongs to this process:
+ * on success it is deleted; on error it is kept while the process lives (a retry within it finds
+ * its blobs), and once the process has exited or been killed the next GC deletes it at once, with
+ * the process's partial ingests — a pull retried before that still resumes from them. Whatever
+ * must outlive the lease (the image record) has to be written inside `fn`, before the lease goes.
  * @throws whatever `fn` throws; InvalidArgument (namespace).
  */
 export async function withLease<T>(
-  store: {readonly leases: LeaseStore},
+  store: {readonly leases: LeaseStore; readonly root: string},
   ns: string,
   fn: (leaseId: string) => Promise<T>,
   options: {expiresInMs?: number; labels?: Labels} = {},
 ): Promise<T> {
-  const lease = store.leases.create(ns, {labels: options.labels, expiresAt: nowMicros() + (options.expiresInMs ?? DEFAULT_LEASE_MS) * 1000})
+  let owner: string
+  try {
+    owner = processOwner(store.root)
+  } catch (err) {
+    throw fromSystemError(err, 'cannot record the owner of a lease')
+  }
+  const lease = store.leases.create(ns, {labels: options.labels, expiresAt: nowMicros() + (options.expiresInMs ?? DEFAULT_LEASE_MS) * 1000, owner})
   const result = await fn(lease.id)
   try {
     store.leases.delete(ns, lease.id)

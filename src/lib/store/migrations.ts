@@ -269,6 +269,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 7,
+    description: 'the process that owns a lease',
+    up(db) {
+      // The owner id (process-owner.ts) of the process a lease was made for, e.g. by a pull:
+      // once that process is dead, GC deletes the lease at once. NULL: a lease made by
+      // `ctr leases create`, which only its expiry ends.
+      db.exec('ALTER TABLE leases ADD COLUMN owner TEXT')
+    },
+  },
 ]
 
 /** The schema version this binary writes. */

@@ -154,3 +154,8 @@ export function remapDir(state: string): string {
 export function cniIpamDir(state: string): string {
   return join(state, 'cni', 'ipam')
 }
+
+/** `<root>/owners`: one flocked file per process that owns ingests and leases (process-owner.ts). */
+export function ownersDir(root: string): string {
+  return join(root, 'owners')
+}

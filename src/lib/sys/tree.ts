@@ -9,7 +9,8 @@
 // crosses into another file system (a mount point), keeps going past what it cannot remove, and
 // only then throws one error naming the first failure and how many more there were.
 import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, rmdirSync, unlinkSync} from 'node:fs'
-import {FailedPrecondition, Internal, InvalidArgument, isBerthError, PermissionDenied, Unavailable, type BerthError} from '../errors/index.js'
+import {errorOfKind, FailedPrecondition, Internal, InvalidArgument, isBerthError, PermissionDenied, Unavailable, type BerthError} from '../errors/index.js'
+import {kindOfCode} from '../errors/errno.js'
 
 /**
  * Bytes of `base/rel` beyond which the walk re-anchors. Plus `/`, a 255-byte name and a NUL it
@@ -159,8 +160,7 @@ class Failures {
     const e = this.first!
     const text = e.code ? `${e.syscall ?? 'remove'} ${this.firstWhere}: ${e.code}: ${errnoText(e)}` : `${this.firstWhere}: ${e.message}`
     const more = this.count > 1 ? ` (and ${this.count - 1} more ${this.count === 2 ? 'failure' : 'failures'})` : ''
-    const Kind = kindOf(e)
-    throw new Kind(`cannot remove ${JSON.stringify(this.root)}: ${text}${more}`, {cause: e})
+    throw errorFor(e, `cannot remove ${JSON.stringify(this.root)}: ${text}${more}`)
   }
 }
 
@@ -170,7 +170,13 @@ function errnoText(e: NodeJS.ErrnoException): string {
   return m ? m[1]! : e.message
 }
 
-function kindOf(e: NodeJS.ErrnoException): new (message: string, options?: {cause?: unknown}) => BerthError {
+/** The error of the kind `e`'s errno means here; codes this file does not single out take the one table's kind (ENOSPC: unavailable). */
+function errorFor(e: NodeJS.ErrnoException, message: string): BerthError {
+  const Kind = specialKind(e)
+  return Kind ? new Kind(message, {cause: e}) : errorOfKind(kindOfCode(e.code), message, {cause: e})
+}
+
+function specialKind(e: NodeJS.ErrnoException): (new (message: string, options?: {cause?: unknown}) => BerthError) | undefined {
   switch (e.code) {
     case 'EPERM':
     case 'EACCES':
@@ -186,8 +192,10 @@ function kindOf(e: NodeJS.ErrnoException): new (message: string, options?: {caus
     case 'ENAMETOOLONG':
     case 'ELOOP':
       return InvalidArgument
-    default:
+    case undefined:
       return Internal
+    default:
+      return undefined
   }
 }
 
@@ -198,8 +206,7 @@ function kindOf(e: NodeJS.ErrnoException): new (message: string, options?: {caus
 export function fsError(err: unknown, what: string): BerthError {
   if (isBerthError(err)) return err
   const e = err as NodeJS.ErrnoException
-  const Kind = kindOf(e ?? {})
-  return new Kind(`${what}: ${e?.code ? `${e.code}: ${errnoText(e)}` : String(e?.message ?? err)}`, {cause: err})
+  return errorFor(e ?? {}, `${what}: ${e?.code ? `${e.code}: ${errnoText(e)}` : String(e?.message ?? err)}`)
 }
 
 /** A short, readable form of a path inside a tree for messages: at most about 200 characters. */

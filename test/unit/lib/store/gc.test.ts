@@ -4,11 +4,13 @@
 // nothing, and a blob whose lock is held is skipped.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {errorKind} from '../../../../src/lib/errors/index.js'
 import {acquireLock, blobPath, collectGarbage, gcIncomplete, type GcReport, type Store} from '../../../../src/lib/store/index.js'
+import {ingestKey} from '../../../../src/lib/store/ingest.js'
+import {processOwner} from '../../../../src/lib/store/process-owner.js'
 import {makeDeepTree} from '../../../helpers/deep-tree.js'
 import {blobFiles, countRows, eventTriples, putBlob, type TempStore, tempStore, type TestBlob, testBlob} from '../../../helpers/store.js'
 
@@ -168,16 +170,30 @@ describe('collectGarbage', () => {
     assert.deepEqual(ids(report.removed), ['lease gc-lease short', `content gc-lease ${blob.digest}`, `blob - ${blob.digest}`])
   })
 
-  test('ingests: fresh ones are kept, idle ones removed, locked ones left alone', async () => {
+  test('ingests: a live owner\'s are kept, a dead owner\'s removed at once, unowned idle ones after the age, locked ones left alone', async () => {
     const {store} = t
     const blob = testBlob('ingesting', 5000)
     const idle = await store.content.openWriter('gc-ing', {ref: 'idle-ref', expected: {digest: blob.digest, size: blob.size}})
     if (idle.status !== 'write') return assert.fail('expected write')
     await idle.writer.write(blob.bytes.subarray(0, 100))
     await idle.writer.close()
-    let report = await collectGarbage(store)
-    assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.id === 'idle-ref' && k.namespace === 'gc-ing' && k.reason === 'in progress'))
+    let report = await collectGarbage(store, {ingestMaxAgeMs: 0})
+    // Closed, idle, but this (live) process owns it: never touched, whatever its age.
+    assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.id === 'idle-ref' && k.namespace === 'gc-ing' && k.reason === `in progress (owner pid ${process.pid} is alive)`))
     assert.equal(store.content.activeIngests().length, 1)
+    assert.equal(store.content.activeIngests()[0]!.ownerAlive, true)
+    // An ingest of an older version (no owner): the 24 h rule.
+    const legacyBlob = testBlob('legacy', 5000)
+    const legacy = await store.content.openWriter('gc-ing', {ref: 'legacy-ref', expected: {digest: legacyBlob.digest, size: legacyBlob.size}})
+    if (legacy.status !== 'write') return assert.fail('expected write')
+    await legacy.writer.write(legacyBlob.bytes.subarray(0, 100))
+    await legacy.writer.close()
+    rmSync(join(store.root, 'content', 'ingest', ingestKey('legacy-ref'), 'owner'))
+    report = await collectGarbage(store)
+    assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.id === 'legacy-ref' && k.reason === 'in progress'))
+    // The process that owns idle-ref is gone (an owner whose file does not exist).
+    writeFileSync(join(store.root, 'content', 'ingest', ingestKey('idle-ref'), 'owner'), '999999-0badf00d')
+    assert.equal(store.content.activeIngests().find((s) => s.ref === 'idle-ref')!.ownerAlive, false)
 
     const other = testBlob('busy', 5000)
     const busy = await store.content.openWriter('gc-ing', {ref: 'busy-ref', expected: {digest: other.digest, size: other.size}})
@@ -185,8 +201,13 @@ describe('collectGarbage', () => {
     await busy.writer.write(other.bytes.subarray(0, 10))
     // Debris: an ingest directory a crash left without its data file.
     mkdirSync(join(store.root, 'content', 'ingest', 'f'.repeat(64)))
-    report = await collectGarbage(store, {ingestMaxAgeMs: 0})
+    // Its owner looks dead, but a writer holds its lock (as one that just took it over would).
+    writeFileSync(join(store.root, 'content', 'ingest', ingestKey('busy-ref'), 'owner'), '999998-0badf00d')
+    report = await collectGarbage(store)
     assert.deepEqual(ids(report.removed.filter((r) => r.kind === 'ingest')), ['ingest - ' + 'f'.repeat(64), 'ingest gc-ing idle-ref'])
+    assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.id === 'legacy-ref'))
+    report = await collectGarbage(store, {ingestMaxAgeMs: 0})
+    assert.deepEqual(ids(report.removed.filter((r) => r.kind === 'ingest')), ['ingest gc-ing legacy-ref'])
     assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.id === 'busy-ref' && k.reason === 'locked by a writer'))
     assert.deepEqual(
       store.content.activeIngests().map((s) => s.ref),
@@ -195,6 +216,23 @@ describe('collectGarbage', () => {
     await busy.writer.write(other.bytes.subarray(10))
     await busy.writer.commit()
     assert.equal(store.content.info('gc-ing', other.digest).size, other.size)
+  })
+
+  test('leases: a dead owner\'s goes at once, a live owner\'s and an unowned one stay (a killed pull\'s lease needs no leases rm)', async () => {
+    const {store} = t
+    store.leases.create('gc-own', {id: 'dead-pull', owner: '999999-0badf00d'})
+    store.leases.create('gc-own', {id: 'live-pull', owner: processOwner(store.root)})
+    store.leases.create('gc-own', {id: 'by-hand'})
+    assert.equal(store.leases.get('gc-own', 'dead-pull').owner, '999999-0badf00d')
+    const dry = await collectGarbage(store, {dryRun: true})
+    assert.deepEqual(ids(dry.removed.filter((r) => r.kind === 'lease')), ['lease gc-own dead-pull'])
+    const report = await collectGarbage(store)
+    assert.deepEqual(ids(report.removed.filter((r) => r.kind === 'lease')), ['lease gc-own dead-pull'])
+    assert.deepEqual(
+      store.leases.list('gc-own').map((l) => l.id),
+      ['by-hand', 'live-pull'],
+    )
+    assert.ok(readdirSync(join(store.root, 'owners')).includes(processOwner(store.root)), 'a live owner file stays')
   })
 
   test('a blob file without a row (crash after rename) is removed', async () => {
