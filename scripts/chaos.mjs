@@ -13,7 +13,7 @@ const summary = await runChaos({
   kills: Number(process.env.CHAOS_KILLS ?? 40),
   bursts: Number(process.env.CHAOS_BURSTS ?? 4),
   enospc: true,
-  hostile: true,
+  hostile: 'all',
   log: (line) => console.log(line),
 })
 console.log(formatSummary(summary))
