@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {runtimeSkipReason} from '../helpers/tasks.js'
-import {chaosSeed, formatSummary, runChaos} from './chaos.js'
+import {chaosSeed, formatSummary, runChaos, seededRandom} from './chaos.js'
 
 const skip = runtimeSkipReason()
 
@@ -16,4 +16,13 @@ test('chaos (short): every kill, burst, full disk and hostile answer leaves a st
   assert.deepEqual(summary.failures, [], formatSummary(summary))
   assert.equal(summary.killsSurvived, summary.killsTried)
   assert.equal(summary.eventsMatched, summary.eventsChecked)
+})
+
+test('chaos randomness is seeded: the same CHAOS_SEED gives the same run', () => {
+  const a = seededRandom(chaosSeed({CHAOS_SEED: '42'}))
+  const b = seededRandom(42)
+  const first = Array.from({length: 8}, a)
+  assert.deepEqual(first, Array.from({length: 8}, b))
+  assert.ok(first.every((x) => x >= 0 && x < 1))
+  assert.notDeepEqual(first, Array.from({length: 8}, seededRandom(43)))
 })

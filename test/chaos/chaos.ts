@@ -123,6 +123,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       const delay = Math.floor(rand() * 700)
       const id = `k${i}-${suffix}`
       const label = `kill ${i} (${op} after ${delay} ms)`
+      // Earlier rounds may have removed the image (an unpack round, a gc round): bring it back.
+      if (op !== 'unpack') run(pull('default'))
       const args = await prepare(op, id, i)
       let killed: boolean
       if (op === 'conmon') {
@@ -169,7 +171,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
     }
 
-    // Re-pull for the phases below (a gc round may have removed the image).
     expectOk(pull('default'))
 
     // 2. Bursts of 16 mixed commands at once: none may fail (no busy errors).
