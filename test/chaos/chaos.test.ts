@@ -1,4 +1,5 @@
-// The short chaos run inside `npm test` (under a minute on a quiet machine): two kill rounds, one
+// The short chaos run inside `npm test` (75 s measured at load 40 on 2 cores; its timeout allows for
+// a machine shared with a busy suite): two kill rounds, one
 // burst of 16 commands, the full-disk round and a few hostile answers; the seed is printed and
 // `CHAOS_SEED=` replays it. `npm run chaos` is the long run.
 import assert from 'node:assert/strict'
@@ -8,7 +9,7 @@ import {chaosSeed, formatSummary, runChaos, seededRandom} from './chaos.js'
 
 const skip = runtimeSkipReason()
 
-test('chaos (short): every kill, burst, full disk and hostile answer leaves a store fsck finds clean', {skip, timeout: 180_000}, async () => {
+test('chaos (short): every kill, burst, full disk and hostile answer leaves a store fsck finds clean', {skip, timeout: 600_000}, async () => {
   const seed = chaosSeed()
   const t0 = Date.now()
   const summary = await runChaos({seed, kills: Number(process.env['CHAOS_KILLS'] ?? 2), bursts: 1, enospc: true, hostile: 'quick', log: (l) => process.stderr.write(`chaos: [${((Date.now() - t0) / 1000).toFixed(1)} s] ${l}\n`)})

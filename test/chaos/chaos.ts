@@ -355,7 +355,7 @@ async function hostileRegistry(image: Awaited<ReturnType<typeof busyboxImage>>, 
       reg.rules.clear()
       reg.rules.add(c.rule)
       // Asynchronously: the fake registry answers from this very process.
-      const r = await sb.spawn([...(c.extra ?? ['--timeout', '30s']), 'images', 'pull', '-q', '--plain-http', ref])
+      const r = await sb.spawn([...(c.extra ?? ['--timeout', '120s']), 'images', 'pull', '-q', '--plain-http', ref])
       summary.operations++
       if (r.code === 0) fail(`hostile ${c.name}: pull succeeded`)
       else if (!/^ctr: [^\n]+\n$/.test(r.stderr) || /TypeError|RangeError|ReferenceError/.test(r.stderr)) fail(`hostile ${c.name}: not one ctr: line: ${JSON.stringify(r.stderr)}`)
