@@ -74,6 +74,7 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   'tasks:start': () => import('./tasks/start.js'),
   'tasks:wait': () => import('./tasks/wait.js'),
   events: () => import('./events.js'),
+  fsck: () => import('./fsck.js'),
   gc: () => import('./gc.js'),
   info: () => import('./info.js'),
   run: () => import('./run.js'),

@@ -83,6 +83,7 @@ export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = 
   'tasks:start': {args: ['ctr1'], surplus: 'ignored'},
   'tasks:wait': {args: ['ctr1'], surplus: 'ignored'},
   events: {args: [], surplus: 'variadic'},
+  fsck: {args: [], surplus: 'error'},
   gc: {args: [], surplus: 'error'},
   info: {args: [], surplus: 'ignored'},
   run: {args: ['img', 'ctr1'], surplus: 'command'},

@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   runtime: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'network'],
   introspection: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'runtime'],
   checkpoint: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'runtime'],
+  fsck: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'network', 'runtime'],
   pods: ['errors', 'oci', 'filters', 'config', 'store', 'snapshot', 'events', 'sys', 'images', 'pull', 'tar', 'registry', 'network', 'runtime'],
 }
 const FORBIDDEN_PACKAGES = ['@oclif/', 'listr2', 'cli-progress']

@@ -38,6 +38,16 @@ export async function refreshTask(rt: TaskRuntime, t: TaskRecord): Promise<TaskR
 }
 
 /**
+ * Whether a task's record claims a process that is gone: what {@link refreshTask} would record as
+ * an exit (and clean up). False for a stopped task, a live one and a start in progress. Reads only.
+ */
+export async function taskIsStale(rt: TaskRuntime, t: TaskRecord): Promise<boolean> {
+  if (isStopped(t)) return false
+  if (!observeExit(t, taskPaths(rt.store.state, rt.ns, t.containerId))) return false
+  return !(isCreated(t) && t.pid <= 0 && t.bootId === bootId() && (await startInProgress(rt, t.containerId)))
+}
+
+/**
  * Whether another process holds the task's lock: a detached start records its row before its
  * process exists (no pid, no conmon yet) and must not be taken for a dead task meanwhile — a pod
  * member being started while `pods ls` looks, or a start during `ctr gc`.

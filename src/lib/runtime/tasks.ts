@@ -21,7 +21,7 @@
 //  - task-foreground.ts supervise a foreground task (and runc for a foreground exec);
 //  - task-stop.ts      signal, wait, pause/resume and delete.
 export {taskPaths, taskRuntime, type StartOptions, type TaskPaths, type TaskRuntime} from './task-runtime.js'
-export {finishTask, getTask, listTasks, recordExit, refreshTask} from './task-reconcile.js'
+export {finishTask, getTask, listTasks, recordExit, refreshTask, taskIsStale} from './task-reconcile.js'
 export {startDetached} from './task-start.js'
 export {runForeground, superviseRunc, type ForegroundExit, type SuperviseOptions} from './task-foreground.js'
 export {deleteAllTasks, deleteTask, deleteTaskOfContainer, killTask, setTaskPaused, waitTask} from './task-stop.js'

@@ -80,9 +80,14 @@ export function locksDir(root: string): string {
   return join(root, 'locks')
 }
 
+/** `<root>/containers`: the containers' persistent directories, by namespace. */
+export function containersDir(root: string): string {
+  return join(root, 'containers')
+}
+
 /** `<root>/containers/<ns>/<id>`: the container's persistent directory (the spec template). */
 export function containerDir(root: string, ns: string, id: string): string {
-  return join(root, 'containers', ns, id)
+  return join(containersDir(root), ns, id)
 }
 
 /** `<root>/cni/net.d`: the CNI configuration Berth writes for its default network. */
@@ -158,4 +163,9 @@ export function cniIpamDir(state: string): string {
 /** `<root>/owners`: one flocked file per process that owns ingests and leases (process-owner.ts). */
 export function ownersDir(root: string): string {
   return join(root, 'owners')
+}
+
+/** `<root>/lost+found`: where `ctr fsck --repair` moves blob files that fail their digest (kept, never deleted). */
+export function lostAndFoundDir(root: string): string {
+  return join(root, 'lost+found')
 }
