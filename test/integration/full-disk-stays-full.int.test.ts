@@ -37,7 +37,7 @@ const active = (s: Sandbox): Active[] => {
 /** Start a pull in the background and wait until `ref`'s ingest holds more than `bytes`. */
 async function pullUntil(s: Sandbox, image: string, digest: string, bytes: number): Promise<ReturnType<typeof spawn>> {
   const child = spawn(CTR_BIN, ['images', 'pull', '-q', image], {env: s.env, stdio: 'ignore'})
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 120_000 // a loaded CI machine starts slowly
   for (;;) {
     if (active(s).some((a) => a.ref.includes(digest) && a.offset > bytes)) return child
     if (child.exitCode !== null) throw new Error(`the pull ended early (${child.exitCode})`)
