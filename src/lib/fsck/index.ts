@@ -8,7 +8,8 @@ import {createReadStream, existsSync, mkdirSync, readdirSync, renameSync, statSy
 import {join} from 'node:path'
 import {type BerthError, DataLoss, describe, errorKind} from '../errors/index.js'
 import {appendEvent, collectGarbage, type Lock, type Store, acquireLock, blobPath, readMountTable, unmountDetached, PRIVATE_DIR_MODE} from '../store/index.js'
-import {containersDir, lostAndFoundDir, runcRoot, runcStateDir, snapshotterDir} from '../store/paths.js'
+import {containersDir, lostAndFoundDir, META_DB_NAME, runcRoot, runcStateDir, snapshotterDir} from '../store/paths.js'
+import {isUnfinished} from '../store/task-state.js'
 import {blobLockName} from '../store/content.js'
 import {removeTree} from '../sys/tree.js'
 import {processAlive} from '../runtime/proc.js'
@@ -118,7 +119,7 @@ export async function fsckStore(open: () => Promise<Store>, options: FsckOptions
     store = await open()
   } catch (err) {
     if (errorKind(err) !== 'data loss') throw err
-    const p: FsckProblem = {kind: 'database', object: 'meta.db', problem: describe(err), action: 'cannot repair: restore meta.db from a backup', repairable: false}
+    const p: FsckProblem = {kind: 'database', object: META_DB_NAME, problem: describe(err), action: 'cannot repair: restore meta.db from a backup', repairable: false}
     return {problems: [p], remaining: [p]}
   }
   return fsck(store, options)
@@ -168,7 +169,7 @@ function checkDatabase(store: Store): Found[] {
   return [
     {
       kind: 'database',
-      object: 'meta.db',
+      object: META_DB_NAME,
       problem: `integrity check failed: ${shown}`,
       action: indexOnly ? 'rebuild the indexes (REINDEX)' : 'cannot repair: table pages are damaged; restore meta.db from a backup',
       repairable: indexOnly,
@@ -183,7 +184,7 @@ function checkForeignKeys(store: Store): Found[] {
   try {
     rows = store.db.pragma('foreign_key_check') as Array<{table: string; parent: string}>
   } catch (err) {
-    return [{kind: 'foreign-key', object: 'meta.db', problem: describe(err), action: 'cannot repair: restore meta.db from a backup', repairable: false}]
+    return [{kind: 'foreign-key', object: META_DB_NAME, problem: describe(err), action: 'cannot repair: restore meta.db from a backup', repairable: false}]
   }
   const counts = new Map<string, number>()
   for (const r of rows) {
@@ -379,7 +380,7 @@ async function checkTasks(store: Store, options: FsckOptions): Promise<Found[]> 
   const out: Found[] = []
   const live = new Set<string>() // tasks with a record that is not stopped, dead or alive
   for (const {name: ns} of store.namespaces.list()) {
-    const open = store.tasks.list(ns).filter((t) => t.status !== 'stopped')
+    const open = store.tasks.list(ns).filter(isUnfinished)
     if (open.length === 0) continue
     const rt = await options.runtimeFor(ns)
     for (const t of open) {

@@ -7,6 +7,7 @@ import {removeTree} from '../sys/tree.js'
 import {AlreadyExists, FailedPrecondition} from '../errors/index.js'
 import {SnapshotService} from '../snapshot/service.js'
 import {type ContainerRecord, PRIVATE_DIR_MODE, TRAVERSE_DIR_MODE, type TaskRecord} from '../store/index.js'
+import {usernsBase} from '../store/paths.js'
 import type {LogDestination} from './flag-values.js'
 import {startLoggingProgram, type TaskOutput} from './task-output.js'
 import {checkExecutable} from './lookpath.js'
@@ -46,7 +47,7 @@ async function prepareNetwork(rt: TaskRuntime, id: string): Promise<string[]> {
  */
 function usernsMountpoint(state: string, paths: TaskPaths): string {
   chmodSync(state, TRAVERSE_DIR_MODE)
-  for (const dir of [join(state, 'userns'), dirname(paths.usernsDir), paths.usernsDir, paths.usernsRootfs]) {
+  for (const dir of [usernsBase(state), dirname(paths.usernsDir), paths.usernsDir, paths.usernsRootfs]) {
     mkdirSync(dir, {recursive: true, mode: TRAVERSE_DIR_MODE})
     chmodSync(dir, TRAVERSE_DIR_MODE) // whatever the umask made of it
   }

@@ -3,6 +3,7 @@
 // orders start, cleanup and delete of one container. No state is kept here; everything is derived.
 import {join} from 'node:path'
 import {acquireLock, type Lock, type Store} from '../store/index.js'
+import {taskDir, usernsDir} from '../store/paths.js'
 import type {LogDestination} from './flag-values.js'
 import {Runc, runcRoot} from './runc.js'
 import {containerRunc, findProgram} from './runtimes.js'
@@ -36,7 +37,7 @@ export function runcOf(rt: TaskRuntime, id: string): Runc {
 
 /** The files of a task under `<state>/tasks/<ns>/<id>/` (also its OCI bundle). */
 export function taskPaths(state: string, ns: string, id: string) {
-  const dir = join(state, 'tasks', ns, id)
+  const dir = taskDir(state, ns, id)
   return {
     dir,
     rootfs: join(dir, 'rootfs'),
@@ -45,8 +46,8 @@ export function taskPaths(state: string, ns: string, id: string) {
      * walk to it (runc mounts it from inside the namespace), which the 0700 bundle forbids. Its
      * chain `<state>/userns/<ns>/<id>/` is 0711, as containerd makes bundles of such containers.
      */
-    usernsDir: join(state, 'userns', ns, id),
-    usernsRootfs: join(state, 'userns', ns, id, 'rootfs'),
+    usernsDir: usernsDir(state, ns, id),
+    usernsRootfs: join(usernsDir(state, ns, id), 'rootfs'),
     config: join(dir, 'config.json'),
     pidFile: join(dir, 'pid'),
     conmonPidFile: join(dir, 'conmon.pid'),

@@ -40,8 +40,11 @@ export function defaultState(env: NodeJS.ProcessEnv = process.env): string {
 
 /** `<root>/meta.db`: the SQLite metadata database, the only source of truth. */
 export function metaDbPath(root: string): string {
-  return join(root, 'meta.db')
+  return join(root, META_DB_NAME)
 }
+
+/** The database file's name, as messages name it. */
+export const META_DB_NAME = 'meta.db'
 
 /** `<root>/content`: the blob store (one copy of each blob, shared by all namespaces). */
 export function contentDir(root: string): string {
@@ -107,7 +110,12 @@ export const USERNS_DIR = 'userns'
 
 /** `<state>/userns/<ns>/<id>`: the rootfs mountpoint's directory of a container with a user namespace. */
 export function usernsDir(state: string, ns: string, id: string): string {
-  return join(state, USERNS_DIR, ns, id)
+  return join(usernsBase(state), ns, id)
+}
+
+/** `<state>/userns`: the top of the 0711 chain user-namespaced rootfs mounts hang on. */
+export function usernsBase(state: string): string {
+  return join(state, USERNS_DIR)
 }
 
 /** `<state>/runc`: the parent of runc's per-namespace state roots. */
