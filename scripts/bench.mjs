@@ -16,7 +16,7 @@ const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
 const RUN_ROUNDS = Number(process.env.BENCH_RUN_ROUNDS ?? 15)
 const RUN_CYCLE_ROUNDS = Number(process.env.BENCH_RUN_CYCLE_ROUNDS ?? 3)
 const ARCHIVE_ROUNDS = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3)
-// BENCH_ONLY=startup,pull,run,archive,checkpoint runs only those sections (all by default).
+// BENCH_ONLY=startup,pull,run,archive,checkpoint,smallfiles runs only those sections (all by default).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
 const want = (section) => !ONLY || ONLY.has(section)
 
@@ -169,4 +169,14 @@ if (want('checkpoint')) {
   console.log(`\n${ck.title} — medians of ${CHECKPOINT_ROUNDS} interleaved rounds; anchor: ${ck.anchor}`)
   for (const note of ck.notes) console.log(`  ${note}`)
   printRows(ck.rows)
+}
+
+if (want('smallfiles')) {
+  // The hardening issue: a layer of 200,000 empty files, Berth's applier against GNU tar -xf.
+  const {benchSmallFiles} = await import('./bench-smallfiles.mjs')
+  const SMALLFILES_ROUNDS = Number(process.env.BENCH_SMALLFILES_ROUNDS ?? 3)
+  const sf = await benchSmallFiles({repo, work, rounds: SMALLFILES_ROUNDS, count: Number(process.env.BENCH_SMALLFILES_COUNT ?? 200_000), log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${sf.title} — ${SMALLFILES_ROUNDS} interleaved rounds, alternating order; anchor: ${sf.anchor}`)
+  for (const note of sf.notes) console.log(`  ${note}`)
+  printRows(sf.rows)
 }
