@@ -6,13 +6,18 @@
 // median of the per-round ratios, so that load from other processes on the machine (creating
 // 200,000 inodes is kernel-bound, and a loaded machine slows both by 5x or more) cancels out as
 // far as it can. CPU time (user + sys) is reported beside wall time: it is much less sensitive to
-// such load. Run alone: node scripts/bench-smallfiles.mjs (BENCH_SMALLFILES_COUNT, _ROUNDS).
-import {spawn} from 'node:child_process'
+// such load. The outputs are removed only at the end of a round, followed by `sync` and a pause:
+// ext4 skips recently freed inodes when it allocates new ones (`recently_deleted`, seen with perf),
+// so whichever side ran right after 200,000 deletions paid for them, 5-10x in measurements here.
+// Run alone: node scripts/bench-smallfiles.mjs (BENCH_SMALLFILES_COUNT, _ROUNDS).
+import {spawn, spawnSync} from 'node:child_process'
 import {closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+/** Pause after removing a round's outputs (ext4 treats inodes freed in the last 35 s as recently deleted). */
+const SETTLE_MS = Number(process.env.BENCH_SMALLFILES_SETTLE_MS ?? 40_000)
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN
@@ -91,6 +96,7 @@ export async function benchSmallFiles({repo, work, rounds, count = 200_000, log}
   const title = `Apply a layer of ${count.toLocaleString('en')} empty files`
   const layer = join(work, 'smallfiles-layer.tar')
   writeLayer(layer, count)
+  spawnSync('sync')
   const modulePath = join(repo, 'dist/src/lib/snapshot/apply/index.js')
   const s = {berth: [], tar: [], berthCpu: [], tarCpu: [], ratio: []}
   for (let r = 0; r < rounds; r++) {
@@ -101,16 +107,17 @@ export async function benchSmallFiles({repo, work, rounds, count = 200_000, log}
         const target = join(work, 'smallfiles-berth')
         mkdirSync(target)
         round.berth = await measure([process.execPath, '--input-type=module', '-e', APPLY_SCRIPT, '--', modulePath, layer, target])
-        rmSync(target, {recursive: true, force: true})
       },
       tar: async () => {
         const target = join(work, 'smallfiles-tar')
         mkdirSync(target)
         round.tar = await measure(['tar', '-xf', layer, '-C', target])
-        rmSync(target, {recursive: true, force: true})
       },
     }
     for (const side of r % 2 === 0 ? ['tar', 'berth'] : ['berth', 'tar']) await sides[side]()
+    for (const side of ['berth', 'tar']) rmSync(join(work, `smallfiles-${side}`), {recursive: true, force: true})
+    spawnSync('sync')
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
     s.berth.push(round.berth.ms)
     s.tar.push(round.tar.ms)
     s.berthCpu.push(round.berth.cpu)
