@@ -193,7 +193,7 @@ describe('checkpoint and restore', {skip}, () => {
     const quiet = sb.run(['tasks', 'checkpoint', '-q', '--name', 'checkpoint/progress:2', id])
     assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, 'docker.io/checkpoint/progress:2\n', ''])
     // On a terminal (script(1) gives it one): listr2's tasks with their ticks.
-    const tty = spawnSync('script', ['-qefc', `${CTR_BIN} tasks checkpoint --name checkpoint/progress:3 ${id}`, '/dev/null'], {encoding: 'utf8', env: {...sb.env, TERM: 'xterm'}, timeout: 120_000})
+    const tty = spawnSync('script', ['-qefc', `stty cols 120 rows 40; ${CTR_BIN} tasks checkpoint --name checkpoint/progress:3 ${id}`, '/dev/null'], {encoding: 'utf8', env: {...sb.env, TERM: 'xterm'}, timeout: 120_000})
     assert.equal(tty.status, 0, tty.stdout)
     for (const title of ['pause the task', 'dump with CRIU', 'write blobs', 'record the image', 'resume the task']) assert.ok(tty.stdout.includes(title), `${title} in ${JSON.stringify(tty.stdout)}`)
     assert.match(tty.stdout, /✔|√/, 'listr2 ticks the finished steps')
