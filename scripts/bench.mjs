@@ -16,7 +16,7 @@ const PULL_ROUNDS = Number(process.env.BENCH_PULL_ROUNDS ?? 5)
 const RUN_ROUNDS = Number(process.env.BENCH_RUN_ROUNDS ?? 15)
 const RUN_CYCLE_ROUNDS = Number(process.env.BENCH_RUN_CYCLE_ROUNDS ?? 3)
 const ARCHIVE_ROUNDS = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3)
-// BENCH_ONLY=startup,pull,run,archive,checkpoint,pods,cpu runs only those sections (all by default; scale only when named).
+// BENCH_ONLY=startup,pull,run,archive,checkpoint,pods,cpu,smallfiles runs only those sections (all by default; scale only when named).
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined
 const want = (section) => !ONLY || ONLY.has(section)
 // One line per target, printed together at the end (the speed issue: a verdict per target).
@@ -227,4 +227,14 @@ if (ONLY?.has('scale')) {
   console.log(`\n${scale.title}; anchor: ${scale.anchor}`)
   for (const note of scale.notes) console.log(`  ${note}`)
   printRows(scale.rows)
+}
+
+if (want('smallfiles')) {
+  // The hardening issue: a layer of 200,000 empty files, Berth's applier against GNU tar -xf.
+  const {benchSmallFiles} = await import('./bench-smallfiles.mjs')
+  const SMALLFILES_ROUNDS = Number(process.env.BENCH_SMALLFILES_ROUNDS ?? 3)
+  const sf = await benchSmallFiles({repo, work, rounds: SMALLFILES_ROUNDS, count: Number(process.env.BENCH_SMALLFILES_COUNT ?? 200_000), log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  console.log(`\n${sf.title} — ${SMALLFILES_ROUNDS} interleaved rounds, alternating order; anchor: ${sf.anchor}`)
+  for (const note of sf.notes) console.log(`  ${note}`)
+  printRows(sf.rows)
 }

@@ -1,6 +1,7 @@
 // Checkpoint and restore (seed 002) end to end with real CRIU (the private install setup makes),
 // runc and conmon: a counting process resumes its count after restore under a new id, in place,
-// in another namespace and in another store (pushed to a registry and pulled by restore); a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
+// in another namespace and in another store (pushed with ctr images push and pulled by restore, or
+// exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
 // no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
@@ -8,9 +9,8 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import {type Sandbox, sandbox} from '../helpers/cli.js'
+import {CTR_BIN, type Sandbox, sandbox} from '../helpers/cli.js'
 import {busyboxImage} from '../helpers/oci-image.js'
-import {pushStoredImage} from '../helpers/push-stored.js'
 import {cleanupSandbox, eventsOf, openDb, type RuntimeEnv, runtimeSkipReason, startRuntimeEnv, storedEvents, taskList, taskRow, waitFor} from '../helpers/tasks.js'
 import {findCriu} from '../../src/lib/checkpoint/criu.js'
 
@@ -42,6 +42,14 @@ function counts(sb: Sandbox, ns: string, id: string): number[] {
     .map(Number)
 }
 const last = (xs: number[]) => xs.at(-1) ?? 0
+
+/** This process's environment without BERTH_ROOT/BERTH_STATE (the store then comes from flags only). */
+function withoutStoreEnv(): NodeJS.ProcessEnv {
+  const env = {...process.env}
+  delete env['BERTH_ROOT']
+  delete env['BERTH_STATE']
+  return env
+}
 
 describe('checkpoint and restore', {skip}, () => {
   let env: RuntimeEnv
@@ -126,26 +134,71 @@ describe('checkpoint and restore', {skip}, () => {
     sb.ok(['tasks', 'rm', '-f', id])
   })
 
-  test('live migration: a checkpoint pushed to a registry is pulled and restored in another store, and counts on', async () => {
+  test('live migration: a checkpoint pushed with ctr images push is pulled by restore in another store (--root/--state), and counts on', async () => {
     const id = env.id('migrate')
     await startCounter('default', id)
-    const name = sb.ok(['tasks', 'checkpoint', '--exit', '--name', 'checkpoint/migrate:1', id]).trim()
+    const ref = `${env.reg.host}/checkpoint/migrate:1`
+    sb.ok(['tasks', 'checkpoint', '-q', '--exit', '--name', ref, id])
     const stoppedAt = last(counts(sb, 'default', id))
-    const db = openDb(sb)
-    const row = db.prepare("SELECT target_media_type AS mediaType, target_digest AS digest, target_size AS size FROM images WHERE namespace = 'default' AND name = ?").get(name) as {mediaType: string; digest: string; size: number}
-    db.close()
-    await pushStoredImage(sb.root, env.reg.host, 'checkpoint/migrate', '1', row)
+    sb.ok(['images', 'push', '--plain-http', ref])
     const other = sandbox('berth-rt-other-')
     try {
-      const ref = `${env.reg.host}/checkpoint/migrate:1`
-      other.ok(['containers', 'restore', '--plain-http', '--rw', '--live', id, ref])
+      // The other store by flags, not by environment: a second machine.
+      const flags = ['--root', other.root, '--state', other.state]
+      const r = spawnSync(CTR_BIN, [...flags, 'containers', 'restore', '--plain-http', '--rw', '--live', id, ref], {encoding: 'utf8', timeout: 120_000, env: withoutStoreEnv()})
+      assert.equal(r.status, 0, r.stderr)
       await waitFor('the migrated task to count', () => counts(other, 'default', id).length >= 2, 30_000)
       assert.equal(counts(other, 'default', id)[0], stoppedAt + 1)
       assert.equal(other.ok(['images', 'ls', '-q']).includes(ref), false, 'the pulled checkpoint is labelled and hidden')
       assert.ok(other.ok(['images', 'ls', '-q', 'labels."containerd.io/checkpoint"==true']).includes(ref))
+      other.ok(['tasks', 'rm', '-f', id])
     } finally {
       cleanupSandbox(other)
     }
+    sb.ok(['tasks', 'rm', id])
+  })
+
+  test('live migration through an archive: ctr images export, then import and restore in another store, and counts on', async () => {
+    const id = env.id('archive')
+    await startCounter('default', id)
+    const name = 'checkpoint/archive:1'
+    sb.ok(['tasks', 'checkpoint', '-q', '--exit', '--name', name, id])
+    const stoppedAt = last(counts(sb, 'default', id))
+    const archive = join(sb.dir, 'checkpoint-archive.tar')
+    sb.ok(['images', 'export', archive, name])
+    const other = sandbox('berth-rt-archive-')
+    try {
+      other.ok(['images', 'import', archive])
+      // The archive holds the checkpoint index and what it references (the base image included).
+      other.ok(['containers', 'restore', '--rw', '--live', id, name])
+      await waitFor('the imported task to count', () => counts(other, 'default', id).length >= 2, 30_000)
+      assert.equal(counts(other, 'default', id)[0], stoppedAt + 1)
+      other.ok(['tasks', 'rm', '-f', id])
+    } finally {
+      cleanupSandbox(other)
+    }
+    sb.ok(['tasks', 'rm', id])
+  })
+
+  test('progress: the steps as plain lines on stderr in a pipe, nothing with -q, listr2 on a terminal', async () => {
+    const id = env.id('progress')
+    await startCounter('default', id, 2)
+    const piped = sb.run(['tasks', 'checkpoint', '--name', 'checkpoint/progress:1', id])
+    assert.equal(piped.code, 0, piped.stderr)
+    assert.equal(piped.stdout, 'docker.io/checkpoint/progress:1\n', 'stdout has the name only')
+    assert.deepEqual(
+      piped.stderr.split('\n').filter(Boolean).map((l) => l.replace(/ [\d.]+s$/, '')),
+      ['pause the task: done', 'dump with CRIU: done', 'write blobs: done', 'record the image: done', 'resume the task: done'],
+    )
+    const quiet = sb.run(['tasks', 'checkpoint', '-q', '--name', 'checkpoint/progress:2', id])
+    assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, 'docker.io/checkpoint/progress:2\n', ''])
+    // On a terminal (script(1) gives it one): listr2's tasks with their ticks.
+    const tty = spawnSync('script', ['-qefc', `stty cols 120 rows 40; ${CTR_BIN} tasks checkpoint --name checkpoint/progress:3 ${id}`, '/dev/null'], {encoding: 'utf8', env: {...sb.env, TERM: 'xterm'}, timeout: 120_000})
+    assert.equal(tty.status, 0, tty.stdout)
+    for (const title of ['pause the task', 'dump with CRIU', 'write blobs', 'record the image', 'resume the task']) assert.ok(tty.stdout.includes(title), `${title} in ${JSON.stringify(tty.stdout)}`)
+    assert.match(tty.stdout, /✔|√/, 'listr2 ticks the finished steps')
+    assert.ok(tty.stdout.includes('checkpoint/progress:3'))
+    sb.ok(['tasks', 'rm', '-f', id])
   })
 
   test('--rw carries the file changes made in the container; without it the rootfs is the image', async () => {
@@ -207,7 +260,7 @@ describe('checkpoint and restore', {skip}, () => {
     sb.writeConfig(`criu_path = "${fake}"\n`)
     try {
       const before = sb.ok(['images', 'ls', '-q', '--all'])
-      const r = sb.run(['tasks', 'checkpoint', id])
+      const r = sb.run(['tasks', 'checkpoint', '-q', id])
       assert.equal(r.code, 5, r.stderr)
       assert.match(r.stderr, new RegExp(`^ctr: checkpoint of task ${id} failed: .+\\n$`))
       assert.equal(r.stderr.split('\n').length, 2, 'one line')
@@ -247,7 +300,7 @@ describe('checkpoint and restore', {skip}, () => {
       const listed = sb.ok(['images', 'ls', '-q', filter]).split('\n').filter(Boolean)
       assert.ok(listed.includes(name), filter)
       assert.equal(listed.includes(bb), false, filter)
-      assert.ok(listed.every((n) => n.startsWith('containerd.io/checkpoint/') || n.startsWith('docker.io/checkpoint/')), filter)
+      assert.ok(listed.every((n) => /^[^/]+\/checkpoint\//.test(n)), filter) // containerd.io/, docker.io/ or the test registry's host
     }
     // The default name is no valid reference, yet the image commands take it as stored.
     assert.match(sb.ok(['images', 'inspect', name]), /application\/vnd\.containerd\.container\.criu\.checkpoint\.criu\.tar/)

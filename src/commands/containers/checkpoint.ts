@@ -16,6 +16,8 @@ hides it unless --all or a filter on that label asks for it.`
     image: Flags.boolean({summary: 'include the image in the checkpoint'}),
     task: Flags.boolean({summary: 'checkpoint container task'}),
     exit: Flags.boolean({summary: 'stop the task after the checkpoint'}),
+    'tcp-established': Flags.boolean({summary: 'checkpoint established TCP connections (the network namespace must be pinned at a file)'}),
+    quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
   }
 
   async run(): Promise<void> {
@@ -23,6 +25,10 @@ hides it unless --all or a filter on that label asks for it.`
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     if (!args.ref) throw new InvalidArgument('ref must be provided', {suffixKind: true})
     const {checkpoint} = await import('../../lib/checkpoint/index.js')
-    await checkpoint(await this.taskRuntime(), args.container, {name: args.ref, task: flags.task, rw: flags.rw, image: flags.image, exit: flags.exit})
+    const {runWithSteps} = await import('../../cli/steps.js')
+    const rt = await this.taskRuntime()
+    await runWithSteps({quiet: flags.quiet}, (onStep) =>
+      checkpoint(rt, args.container!, {name: args.ref, task: flags.task, rw: flags.rw, image: flags.image, exit: flags.exit, tcpEstablished: flags['tcp-established'], onStep}),
+    )
   }
 }

@@ -15,6 +15,7 @@ under conmon — CRIU-restored where it stopped with --live, else started afresh
   static override flags = {
     rw: Flags.boolean({summary: 'restore the rw layer from the checkpoint'}),
     live: Flags.boolean({summary: 'restore the runtime and memory data from the checkpoint'}),
+    'tcp-established': Flags.boolean({summary: 'restore established TCP connections (implied when the checkpoint has them)'}),
     ...registryFlags,
   }
 
@@ -24,6 +25,6 @@ under conmon — CRIU-restored where it stopped with --live, else started afresh
     if (!args.ref) throw new InvalidArgument('ref must be provided', {suffixKind: true})
     const {restore} = await import('../../lib/checkpoint/index.js')
     const rt = await this.taskRuntime()
-    await restore(rt, args.container, args.ref, {rw: flags.rw, live: flags.live, registry: await registryOptions(flags)})
+    await restore(rt, args.container, args.ref, {rw: flags.rw, live: flags.live, tcpEstablished: flags['tcp-established'], registry: await registryOptions(flags)})
   }
 }

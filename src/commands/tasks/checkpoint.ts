@@ -16,13 +16,17 @@ With --image-path the dump stays in that directory and no image is made.`
     'image-path': Flags.string({summary: 'path to criu image files (no image is made)'}),
     'work-path': Flags.string({summary: 'path to criu work files and logs'}),
     name: Flags.string({summary: 'name of the checkpoint image (default: containerd.io/checkpoint/<id>:<date>)'}),
+    'tcp-established': Flags.boolean({summary: 'checkpoint established TCP connections (the network namespace must be pinned at a file)'}),
+    quiet: Flags.boolean({char: 'q', summary: 'no progress output'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(TasksCheckpoint)
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     const {checkpoint} = await import('../../lib/checkpoint/index.js')
-    const result = await checkpoint(await this.taskRuntime(), args.container, {
+    const {runWithSteps} = await import('../../cli/steps.js')
+    const rt = await this.taskRuntime()
+    const result = await runWithSteps({quiet: flags.quiet}, (onStep) => checkpoint(rt, args.container!, {
       task: true,
       rw: true,
       image: true,
@@ -30,7 +34,9 @@ With --image-path the dump stays in that directory and no image is made.`
       imagePath: flags['image-path'],
       workPath: flags['work-path'],
       name: flags.name,
-    })
+      tcpEstablished: flags['tcp-established'],
+      onStep,
+    }))
     if (result.name) this.out(`${result.name}\n`)
   }
 }

@@ -235,6 +235,7 @@ async function commitImport(store: Store, ns: string, staging: Staging, plan: Im
       const platforms = options.platforms && options.platforms.length > 0 ? options.platforms : undefined
       const reader = new ImageReader(store, ns, platformMatcher((platforms ?? []).map((p) => parsePlatform(p))))
       for (const {name, target} of plan.images) {
+        if (isCheckpoint(store, ns, target)) continue // a checkpoint index: nothing to unpack (restore does it)
         const image = reader.platformImage(target)
         if (!image) throw new NotFound(`image ${JSON.stringify(name)}: no manifest for ${platforms ? platforms.join(', ') : formatPlatform(platformMatcher().candidates[0]!)} was imported`, {suffixKind: true})
         options.onUnpack?.({phase: 'start', name, digest: target.digest})
@@ -247,7 +248,8 @@ async function commitImport(store: Store, ns: string, staging: Staging, plan: Im
 
     const recorded = store.images.putAll(
       ns,
-      plan.images.map(({name, target}) => ({name, target: imageTarget(target), labels: options.labels ?? {}})),
+      // A checkpoint image is labelled as one here too, as a pulled one is (hidden from images ls).
+      plan.images.map(({name, target}) => ({name, target: imageTarget(target), labels: {...(isCheckpoint(store, ns, target) ? {[CHECKPOINT_LABEL]: 'true'} : {}), ...(options.labels ?? {})}})),
     )
     return recorded.map((r) => ({name: r.image.name, target: r.image.target, created: r.created}))
   } finally {
@@ -302,4 +304,17 @@ function parseDocument<T>(parse: () => T, what: string): T {
 /** What an image record keeps of a descriptor: media type, digest, size, annotations. */
 function imageTarget(d: Descriptor): ImageTarget {
   return d.annotations ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations} : {mediaType: d.mediaType, digest: d.digest, size: d.size}
+}
+
+const CHECKPOINT_LABEL = 'containerd.io/checkpoint'
+
+/** Whether `target` is a checkpoint image's index (containerd's format: a CRIU tar or checkpoint config among its descriptors). */
+function isCheckpoint(store: Store, ns: string, target: {mediaType: string; digest: string}): boolean {
+  if (target.mediaType !== 'application/vnd.oci.image.index.v1+json') return false
+  try {
+    const index = JSON.parse(store.content.readBytes(ns, target.digest).toString('utf8')) as {manifests?: {mediaType?: string}[]}
+    return (index.manifests ?? []).some((m) => typeof m.mediaType === 'string' && m.mediaType.startsWith('application/vnd.containerd.container.'))
+  } catch {
+    return false
+  }
 }

@@ -31,6 +31,22 @@ export interface CheckpointOptions {
   readonly imagePath?: string
   /** CRIU's work directory (logs). */
   readonly workPath?: string
+  /**
+   * Dump established TCP connections too (CRIU's --tcp-established), instead of refusing them.
+   * Restoring them needs the same flag; the index records it (Annotation.tcpEstablished).
+   */
+  readonly tcpEstablished?: boolean
+  /** Told as each step starts and ends (for a progress display). */
+  readonly onStep?: (event: CheckpointStepEvent) => void
+}
+
+/** The steps of a checkpoint, in order. */
+export type CheckpointStep = 'pause' | 'dump' | 'write' | 'record' | 'resume'
+
+/** A step started, finished, or was not needed (skip: e.g. no pause for a paused task, no resume with `exit`). */
+export interface CheckpointStepEvent {
+  readonly step: CheckpointStep
+  readonly status: 'start' | 'done' | 'skip'
 }
 
 /** What a checkpoint produced: the image name, or undefined with `imagePath`. */
@@ -106,14 +122,19 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   const paths = taskPaths(store.state, ns, id)
   let paused = false
   let stopped = false
+  const step = (s: CheckpointStep, status: CheckpointStepEvent['status']) => options.onStep?.({step: s, status})
   try {
     if (live && isRunning(task)) {
+      step('pause', 'start')
       await setTaskPaused(rt, id, true)
       paused = true
-    }
+      step('pause', 'done')
+    } else step('pause', 'skip')
     if (options.task) {
+      step('dump', 'start')
       const args = ['--criu', criu!.path, 'checkpoint', '--image-path', dumpDir, '--work-path', workDir, '--file-locks']
       if (!options.exit) args.push('--leave-running')
+      if (options.tcpEstablished) args.push('--tcp-established')
       args.push(id)
       if (options.exit) writeFileSync(paths.checkpointed, '') // conmon will see a SIGKILL: mark it first
       const r = await rt.runc.run(args, {allowFailure: true})
@@ -123,13 +144,17 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
         throw new FailedPrecondition(`checkpoint of task ${id} failed: ${why}`)
       }
       stopped = options.exit === true
-    }
+      step('dump', 'done')
+    } else step('dump', 'skip')
     if (options.imagePath) {
+      step('write', 'skip')
+      step('record', 'skip')
       appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id}, store.retention)
       return {name: undefined, digest: undefined}
     }
 
     const platform = hostPlatform()
+    step('write', 'start')
     const digest = await withLease(store, ns, async (leaseId) => {
       const manifests: Descriptor[] = []
       if (options.task) {
@@ -156,26 +181,33 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       const annotations: Record<string, string> = {[Annotation.runtime]: container.runtime?.name ?? 'io.containerd.runc.v2'}
       if (container.image) annotations[Annotation.imageName] = container.image
       if (container.snapshotter) annotations[Annotation.snapshotter] = container.snapshotter
+      if (options.task && options.tcpEstablished) annotations[Annotation.tcpEstablished] = 'true'
       const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: CheckpointMediaType.index, manifests, annotations}))
       const gcLabels: Labels = {}
       manifests.forEach((d, i) => (gcLabels[`containerd.io/gc.ref.content.${i}`] = d.digest))
       const desc = await ingestBytes(store, ns, leaseId, scratch, index, CheckpointMediaType.index, gcLabels)
+      step('write', 'done')
+      step('record', 'start')
       store.images.create(ns, {name, target: {mediaType: desc.mediaType, digest: desc.digest, size: desc.size}, labels: {[CHECKPOINT_LABEL]: 'true'}})
       return desc.digest
     })
     if (options.task) appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id, checkpoint: name}, store.retention)
+    step('record', 'done')
     return {name, digest}
   } finally {
     rmSync(scratch, {recursive: true, force: true})
     if (paused && !stopped) {
       try {
+        step('resume', 'start')
         await setTaskPaused(rt, id, false)
+        step('resume', 'done')
       } catch (err) {
         // The task may have exited meanwhile; a resume that fails on a live task is an error.
         const t = store.tasks.find(ns, id)
         if (t && isPaused(t)) throw err
       }
     }
+    if (!paused || stopped) step('resume', 'skip')
     if (stopped) {
       // Record the stop now (conmon's exit command will find it done).
       try {

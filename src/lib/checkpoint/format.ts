@@ -23,6 +23,8 @@ export const Annotation = Object.freeze({
   legacyImageName: 'image.name',
   runtime: 'io.containerd.checkpoint.runtime',
   snapshotter: 'io.containerd.checkpoint.snapshotter',
+  /** Berth's own: the dump holds established TCP connections (CRIU's --tcp-established), so must its restore. */
+  tcpEstablished: 'io.berth.checkpoint.tcp-established',
 })
 
 /** `containerd.io/checkpoint/<id>:<MM-DD-YYYY-HH:MM:SS>` (containerd's checkpointNameFormat, local time). */

@@ -26,6 +26,11 @@ export interface RestoreOptions {
   readonly live?: boolean
   /** How to reach the registry when REF must be pulled. */
   readonly registry?: RegistryOptions
+  /**
+   * Restore established TCP connections (CRIU's --tcp-established); implied by a checkpoint made
+   * with it. Needs the network namespace the dump saw: one pinned at a file that still exists.
+   */
+  readonly tcpEstablished?: boolean
 }
 
 export interface RestoreResult {
@@ -109,13 +114,14 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
     if (rwDesc) {
       await applyLayer({blobPath: store.content.path(ns, rwDesc.digest), mediaType: rwDesc.mediaType, target: snapshots.fsPath(id), mode: snapshots.snapshotter.layout})
     }
-    let restoreFrom: {imageDir: string; workDir: string; criu: string; checkpoint: string} | undefined
+    let restoreFrom: {imageDir: string; workDir: string; criu: string; checkpoint: string; tcpEstablished?: boolean} | undefined
     if (criuDesc) {
       const imageDir = join(scratch, 'image')
       await extractTar(store.content.path(ns, criuDesc.digest), imageDir)
       const workDir = join(scratch, 'work')
       mkdirSync(workDir, {mode: 0o700})
-      restoreFrom = options.live ? {imageDir, workDir, criu: criu!.path, checkpoint: criuDesc.digest} : undefined
+      const tcpEstablished = options.tcpEstablished === true || index.annotations[Annotation.tcpEstablished] === 'true'
+      restoreFrom = options.live ? {imageDir, workDir, criu: criu!.path, checkpoint: criuDesc.digest, ...(tcpEstablished ? {tcpEstablished} : {})} : undefined
     }
     let task: TaskRecord
     try {

@@ -40,7 +40,7 @@ export interface ConmonOptions {
   /** Exec mode: run `processSpec` in the running container instead of creating it. */
   readonly exec?: {readonly processSpec: string}
   /** Restore mode: `runc restore` the CRIU image in `imageDir` instead of creating the container. */
-  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string}
+  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string; readonly tcpEstablished?: boolean}
 }
 
 /** What conmon reported: the container's (or exec'd process's) pid and conmon's own. */
@@ -63,6 +63,7 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
   if (o.restore) {
     // runc's --criu is a global flag; --work-path keeps CRIU's restore.log where we can quote it.
     args.push('--restore', o.restore.imageDir, '--runtime-opt', '--work-path', '--runtime-opt', o.restore.workDir, '--runtime-arg', '--criu', '--runtime-arg', o.restore.criu)
+    if (o.restore.tcpEstablished) args.push('--runtime-opt', '--tcp-established')
   }
   const [command, ...commandArgs] = o.exitCommand
   if (command) {

@@ -75,7 +75,7 @@ export interface StartOptions {
   /** `--log-uri`: the process's stdout and stderr go to this file (appended) or logging program instead. */
   readonly log?: LogDestination
   /** Restore the task from a CRIU image instead of starting its process (detached only). */
-  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string; readonly checkpoint?: string}
+  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string; readonly checkpoint?: string; readonly tcpEstablished?: boolean}
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
