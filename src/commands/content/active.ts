@@ -1,6 +1,6 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag} from '../../cli/flags.js'
-import {CTR_TAB_TABLE, tabwrite, toJson} from '../../cli/output.js'
+import {CTR_TAB_TABLE, jsonTimes, tabwrite, toJson} from '../../cli/output.js'
 import {humanDuration, humanSize} from '../../cli/units.js'
 import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
 
@@ -16,7 +16,7 @@ export default class ContentActive extends CtrCommand {
     const store = await this.store()
     const ns = this.namespace()
     const active = store.content.activeIngests((s) => (s.namespace === undefined || s.namespace === ns) && filter.match(objectAdaptor({ref: s.ref})))
-    if (flags.format === 'json') return this.out(toJson(active))
+    if (flags.format === 'json') return this.out(toJson(active.map(jsonTimes)))
     const now = Date.now()
     this.out(tabwrite(['REF\tSIZE\tAGE', ...active.map((s) => `${s.ref}\t${humanSize(s.offset)}/${humanSize(s.total)}\t${humanDuration(now - s.startedAt / 1000)}`)], CTR_TAB_TABLE))
   }

@@ -1,9 +1,8 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
-import {tabwrite, toJson} from '../../cli/output.js'
+import {rfc3339Micros, tabwrite, toJson} from '../../cli/output.js'
 import {containerIps} from '../../lib/network/attach.js'
 import {listTasks} from '../../lib/runtime/tasks.js'
-import {protoTimestamp} from '../../lib/store/index.js'
 
 export default class TasksLs extends CtrCommand {
   static override summary = 'list tasks'
@@ -27,7 +26,7 @@ adds each task's IP addresses (ips).`
             id: t.containerId,
             pid: t.pid,
             status: t.status.toUpperCase(),
-            ...(t.status === 'stopped' ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
+            ...(t.status === 'stopped' ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
             monitor: t.monitor,
             ips: containerIps(store, this.namespace(), t.containerId),
           })),
