@@ -96,3 +96,5 @@ await Promise.all([
 }
 
 execFileSync(process.execPath, [join(root, 'scripts/manifest.mjs')], {stdio: 'inherit'})
+// Manual pages from the same command definitions (dist/man, listed in package.json "man").
+execFileSync(process.execPath, [join(root, 'scripts/man.mjs')], {stdio: 'inherit'})

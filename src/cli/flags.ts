@@ -37,6 +37,9 @@ export function globalFlagsWithout(char: string): typeof globalFlags {
 /** `--format table|json` for list and info commands. */
 export const formatFlag = Flags.string({summary: 'output format', options: ['table', 'json'], default: 'table'})
 
+/** `--format json` of the commands whose only output is JSON (info, inspect): accepted, so every list and info command takes it. */
+export const jsonOnlyFormatFlag = Flags.string({summary: 'output format (always json)', options: ['json'], default: 'json'})
+
 /** `-q/--quiet` for list commands: print identifiers only. */
 export const quietFlag = Flags.boolean({char: 'q', summary: 'print only the names'})
 

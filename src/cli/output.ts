@@ -70,6 +70,30 @@ export function tabwrite(lines: readonly string[], options: TabwriterOptions = C
   return out.map((l) => `${l}\n`).join('')
 }
 
+/** The fields that hold a time in stored records: microseconds since the epoch. */
+const TIME_FIELDS = ['createdAt', 'updatedAt', 'startedAt', 'expiresAt', 'exitedAt'] as const
+
+/**
+ * A record as the JSON contract shows it: each time field (microseconds since the epoch) becomes
+ * an RFC 3339 string with the precision stored (`2026-12-03T14:08:33.171777Z`); other fields,
+ * and their order, are kept.
+ */
+export function jsonTimes<T extends object>(record: T): {[K in keyof T]: K extends (typeof TIME_FIELDS)[number] ? string : T[K]} {
+  const out = {...record} as Record<string, unknown>
+  for (const key of TIME_FIELDS) {
+    const value = out[key]
+    if (typeof value === 'number') out[key] = rfc3339Micros(value)
+  }
+  return out as never
+}
+
+/** Go's RFC3339Nano of a UTC instant given in microseconds since the epoch. */
+export function rfc3339Micros(micros: number): string {
+  const seconds = Math.floor(micros / 1e6)
+  const fraction = String(Math.round(micros - seconds * 1e6)).padStart(6, '0').replace(/0+$/, '')
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`
+}
+
 /** JSON as ctr prints it (4-space indent), with a trailing newline. */
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 4)}\n`

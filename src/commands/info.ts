@@ -1,5 +1,5 @@
 import {CtrCommand} from '../cli/base-command.js'
-import {formatFlag} from '../cli/flags.js'
+import {jsonOnlyFormatFlag} from '../cli/flags.js'
 import {toJson} from '../cli/output.js'
 import {SCHEMA_VERSION, storedSchemaVersion} from '../lib/store/index.js'
 
@@ -7,7 +7,7 @@ export default class Info extends CtrCommand {
   static override summary = 'print information about the store'
   static override description = 'Print the root and state directories, schema version, content sharing policy, object counts and the CRIU in use (with the result of `criu check`) as JSON.'
   static override strict = false // as ctr: arguments are ignored
-  static override flags = {format: formatFlag}
+  static override flags = {format: jsonOnlyFormatFlag}
 
   async run(): Promise<void> {
     await this.parse(Info)

@@ -73,6 +73,7 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   'tasks:rm': () => import('./tasks/rm.js'),
   'tasks:start': () => import('./tasks/start.js'),
   'tasks:wait': () => import('./tasks/wait.js'),
+  completion: () => import('./completion.js'),
   events: () => import('./events.js'),
   fsck: () => import('./fsck.js'),
   gc: () => import('./gc.js'),

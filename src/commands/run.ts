@@ -24,6 +24,7 @@ uses no FIFOs: --fifo-dir is accepted and unused.`
     '<%= config.bin %> run --rm --config spec.json job',
     '<%= config.bin %> run --rm --rootfs /srv/rootfs job /bin/true',
   ]
+  static override usage = 'run [flags] IMAGE|ROOTFS ID [COMMAND] [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
   static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}

@@ -20,6 +20,11 @@ interface RunnableClass {
 
 /** Run the CLI for argv (without node and script). Sets process.exitCode. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv.at(-1) === '--generate-bash-completion') {
+    // urfave/cli's completion protocol (Debian's ctr bash completion): loaded only for it.
+    const {answerCompletion} = await import('../cli/completion.js')
+    return answerCompletion(argv.slice(0, -1), {table: COMMAND_TABLE, loaders: COMMAND_LOADERS})
+  }
   const resolved = resolveArgv(argv, COMMAND_TABLE)
   if (resolved.version && !resolved.help) {
     writeStdout(versionLine())

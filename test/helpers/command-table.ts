@@ -82,6 +82,7 @@ export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = 
   'tasks:rm': {args: ['ctr1'], surplus: 'variadic'},
   'tasks:start': {args: ['ctr1'], surplus: 'ignored'},
   'tasks:wait': {args: ['ctr1'], surplus: 'ignored'},
+  completion: {args: ['bash'], surplus: 'error'},
   events: {args: [], surplus: 'variadic'},
   fsck: {args: [], surplus: 'error'},
   gc: {args: [], surplus: 'error'},

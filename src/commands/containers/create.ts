@@ -16,6 +16,7 @@ fails when the task starts, as with containerd.`
     '<%= config.bin %> containers create docker.io/library/busybox:latest web sleep 600',
     '<%= config.bin %> containers create --config spec.json job',
   ]
+  static override usage = 'containers create [flags] IMAGE|ROOTFS ID [COMMAND] [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
   static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
+import {jsonOnlyFormatFlag} from '../../cli/flags.js'
 import {toJson} from '../../cli/output.js'
 import {formatRfc3339Nano} from '../../lib/events/format.js'
 import {containerExtras, containerSpec} from '../../lib/runtime/index.js'
@@ -9,7 +10,7 @@ export default class ContainersInfo extends CtrCommand {
   static override description = 'Print the container as JSON (ID, Labels, Image, Runtime, SnapshotKey, Snapshotter, CreatedAt, UpdatedAt, Spec, and Berth: pod, network mode, networks, ports and IPs, metadata, WorkDir, RunDir); --spec prints only its runtime spec template.'
   static override args = {id: Args.string({required: true})}
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
-  static override flags = {spec: Flags.boolean({summary: 'only display the spec'})}
+  static override flags = {spec: Flags.boolean({summary: 'only display the spec'}), format: jsonOnlyFormatFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ContainersInfo)

@@ -1,6 +1,6 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
-import {tabwrite, toJson} from '../../cli/output.js'
+import {jsonTimes, tabwrite, toJson} from '../../cli/output.js'
 import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
 
 export default class ContainersLs extends CtrCommand {
@@ -17,7 +17,7 @@ export default class ContainersLs extends CtrCommand {
       .list(this.namespace())
       .filter((c) => filter.match(objectAdaptor({id: c.id, image: c.image, runtime: {name: c.runtime.name}, labels: c.labels, snapshotter: c.snapshotter ?? '', snapshotkey: c.snapshotKey ?? ''}, ['labels'])))
     if (flags.quiet) return this.out(rows.map((c) => `${c.id}\n`).join(''))
-    if (flags.format === 'json') return this.out(toJson(rows))
+    if (flags.format === 'json') return this.out(toJson(rows.map(jsonTimes)))
     this.out(tabwrite(['CONTAINER\tIMAGE\tRUNTIME\t', ...rows.map((c) => `${c.id}\t${c.image || '-'}\t${c.runtime.name}\t`)], {minwidth: 4, tabwidth: 8, padding: 4, padchar: ' '}))
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag} from '../../cli/flags.js'
-import {CTR_TAB_TABLE, tabwrite, toJson} from '../../cli/output.js'
+import {CTR_TAB_TABLE, jsonTimes, tabwrite, toJson} from '../../cli/output.js'
 import {humanDuration, humanSize} from '../../cli/units.js'
 import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
 
@@ -23,7 +23,7 @@ next ctr gc then removes the ingest and its lease at once).`
     const store = await this.store()
     const ns = this.namespace()
     const active = store.content.activeIngests((s) => (s.namespace === undefined || s.namespace === ns) && filter.match(objectAdaptor({ref: s.ref})))
-    if (flags.format === 'json') return this.out(toJson(active))
+    if (flags.format === 'json') return this.out(toJson(active.map(jsonTimes)))
     const now = Date.now()
     const age = (startedAt: number) => humanDuration(now - startedAt / 1000)
     if (flags.verbose) {

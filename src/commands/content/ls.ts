@@ -1,6 +1,6 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
-import {CTR_TAB_TABLE, tabwrite, toJson} from '../../cli/output.js'
+import {CTR_TAB_TABLE, rfc3339Micros, tabwrite, toJson} from '../../cli/output.js'
 import {humanDuration, humanSize} from '../../cli/units.js'
 import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
 import {formatLabels} from '../../lib/oci/labels.js'
@@ -17,7 +17,7 @@ export default class ContentLs extends CtrCommand {
     const store = await this.store()
     const blobs = store.content.list(this.namespace()).filter((b) => filter.match(objectAdaptor({digest: b.digest, labels: b.labels}, ['labels'])))
     if (flags.quiet) return this.out(blobs.map((b) => `${b.digest}\n`).join(''))
-    if (flags.format === 'json') return this.out(toJson(blobs.map((b) => ({digest: b.digest, size: b.size, createdAt: new Date(b.createdAt / 1000).toISOString(), labels: b.labels}))))
+    if (flags.format === 'json') return this.out(toJson(blobs.map((b) => ({digest: b.digest, size: b.size, createdAt: rfc3339Micros(b.createdAt), labels: b.labels}))))
     const now = Date.now()
     this.out(tabwrite(['DIGEST\tSIZE\tAGE\tLABELS', ...blobs.map((b) => `${b.digest}\t${humanSize(b.size)}\t${humanDuration(now - b.createdAt / 1000)}\t${formatLabels(b.labels) || '-'}`)], CTR_TAB_TABLE))
   }

@@ -1,7 +1,7 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {Flags} from '@oclif/core'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
-import {tabwrite, toJson} from '../../cli/output.js'
+import {rfc3339Micros, tabwrite, toJson} from '../../cli/output.js'
 import {formatBytes} from '../../cli/units.js'
 import {parseFilters} from '../../lib/filters/index.js'
 import {ImageReader, selectImages} from '../../lib/images/index.js'
@@ -24,7 +24,7 @@ export default class ImagesLs extends CtrCommand {
     const reader = new ImageReader(store, ns)
     const rows = images.map((img) => ({img, summary: reader.summary(img.target)}))
     if (flags.format === 'json') {
-      return this.out(toJson(rows.map(({img, summary}) => ({name: img.name, target: img.target, size: summary.size, platforms: summary.platforms, labels: img.labels, createdAt: new Date(img.createdAt / 1000).toISOString(), updatedAt: new Date(img.updatedAt / 1000).toISOString()}))))
+      return this.out(toJson(rows.map(({img, summary}) => ({name: img.name, target: img.target, size: summary.size, platforms: summary.platforms, labels: img.labels, createdAt: rfc3339Micros(img.createdAt), updatedAt: rfc3339Micros(img.updatedAt)}))))
     }
     this.out(
       tabwrite([

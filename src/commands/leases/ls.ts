@@ -1,6 +1,6 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
-import {tabwrite, toJson} from '../../cli/output.js'
+import {jsonTimes, tabwrite, toJson} from '../../cli/output.js'
 import {objectAdaptor, parseFilters} from '../../lib/filters/index.js'
 import {formatLabels} from '../../lib/oci/labels.js'
 
@@ -16,7 +16,7 @@ export default class LeasesLs extends CtrCommand {
     const store = await this.store()
     const leases = store.leases.list(this.namespace()).filter((l) => filter.match(objectAdaptor({id: l.id, labels: l.labels}, ['labels'])))
     if (flags.quiet) return this.out(leases.map((l) => `${l.id}\n`).join(''))
-    if (flags.format === 'json') return this.out(toJson(leases))
+    if (flags.format === 'json') return this.out(toJson(leases.map(jsonTimes)))
     this.out(tabwrite(['ID\tCREATED AT\tLABELS\t', ...leases.map((l) => `${l.id}\t${localRfc3339(l.createdAt / 1000)}\t${formatLabels(l.labels) || '-'}\t`)]))
   }
 }

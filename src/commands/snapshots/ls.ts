@@ -1,6 +1,6 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, snapshotterFlag} from '../../cli/flags.js'
-import {tabwrite, toJson} from '../../cli/output.js'
+import {jsonTimes, tabwrite, toJson} from '../../cli/output.js'
 import {kindName} from '../../cli/snapshots.js'
 import {resolveSnapshotter} from '../../lib/config/index.js'
 import {SnapshotService} from '../../lib/snapshot/index.js'
@@ -15,7 +15,7 @@ export default class SnapshotsLs extends CtrCommand {
     const {flags} = await this.parse(SnapshotsLs)
     const store = await this.store()
     const records = new SnapshotService(store, this.namespace(), resolveSnapshotter(store.config, flags.snapshotter)).list()
-    if (flags.format === 'json') return this.out(toJson(records))
+    if (flags.format === 'json') return this.out(toJson(records.map(jsonTimes)))
     this.out(tabwrite(['KEY\tPARENT\tKIND\t', ...records.map((r) => `${r.key}\t${r.parent ?? ''}\t${kindName(r.kind)}\t`)]))
   }
 }

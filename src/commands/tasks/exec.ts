@@ -8,6 +8,7 @@ export default class TasksExec extends CtrCommand {
   static override description = `Run COMMAND inside the running task. In the foreground ctr exits with the process's status; with
 --detach it runs under its own conmon (output in its log) and ctr returns once it runs.`
   static override examples = ['<%= config.bin %> tasks exec --exec-id sh1 -t web sh', '<%= config.bin %> tasks exec --exec-id probe web cat /etc/hostname']
+  static override usage = 'tasks exec [flags] CONTAINER CMD [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = 1
   static override args = {container: Args.string({description: 'container id'})}

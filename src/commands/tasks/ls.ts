@@ -1,9 +1,9 @@
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
-import {tabwrite, toJson} from '../../cli/output.js'
+import {rfc3339Micros, tabwrite, toJson} from '../../cli/output.js'
 import {containerIps} from '../../lib/network/attach.js'
 import {listTasks} from '../../lib/runtime/tasks.js'
-import {protoTimestamp, type TaskRecord} from '../../lib/store/index.js'
+import {type TaskRecord} from '../../lib/store/index.js'
 import {isStopped, statusName} from '../../lib/store/task-state.js'
 
 export default class TasksLs extends CtrCommand {
@@ -28,7 +28,7 @@ adds each task's IP addresses (ips).`
             id: t.containerId,
             pid: t.pid,
             status: statusName(t),
-            ...(isStopped(t) ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
+            ...(isStopped(t) ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
             monitor: t.monitor,
             ips: containerIps(store, this.namespace(), t.containerId),
           })),

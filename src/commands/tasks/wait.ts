@@ -1,10 +1,9 @@
 import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
 import {formatFlag} from '../../cli/flags.js'
-import {toJson} from '../../cli/output.js'
+import {rfc3339Micros, toJson} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {waitTask} from '../../lib/runtime/tasks.js'
-import {protoTimestamp} from '../../lib/store/index.js'
 
 export default class TasksWait extends CtrCommand {
   static override summary = 'wait for a task to exit and print its exit status'
@@ -21,7 +20,7 @@ its exit status (128+N for signal N; 255 when the process vanished unrecorded, e
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     const t = await waitTask(await this.taskRuntime(), args.container)
     if (flags.format === 'json') {
-      return this.out(toJson({id: t.containerId, pid: t.pid, exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : protoTimestamp(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom}))
+      return this.out(toJson({id: t.containerId, pid: t.pid, exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom}))
     }
     this.out(`${t.exitStatus ?? 255}${t.oom ? ' (oom)' : ''}\n`)
   }
