@@ -2,7 +2,7 @@
 // same container id apart in two namespaces. Errors become one line with runc's own message.
 import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {errorOfKind, type ErrorKind, Internal} from '../errors/index.js'
 import {processAlive} from './proc.js'
 
@@ -77,10 +77,12 @@ export class Runc {
    * state directory. Only the plain case: cgroupfs (not systemd), a PID namespace of its own (the
    * kernel killed every other process of the container with its init), no poststop hooks and no
    * Intel RDT group. Anything else, a state it cannot read, or a cgroup still busy is left to runc.
+   * Only for runc itself: another runc-compatible runtime (`--runtime /path/to/binary`) may keep
+   * state of its own, so its own `delete` always runs.
    * @returns true when the state is gone.
    */
   private deleteExited(id: string): boolean {
-    if (this.options.systemdCgroup) return false
+    if (this.options.systemdCgroup || basename(this.binary) !== 'runc') return false
     let state: RuncState
     try {
       state = JSON.parse(readFileSync(join(this.root, id, 'state.json'), 'utf8')) as RuncState
