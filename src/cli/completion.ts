@@ -44,7 +44,7 @@ function flagValue(words: readonly string[], names: readonly string[]): string |
 /** Ids from the store the words name (--root, --state, --berth-config, else their environment variables and defaults). */
 async function storeIds(words: readonly string[]): Promise<IdSource | undefined> {
   const {openStore, defaultRoot, defaultState} = await import('../lib/store/index.js')
-  const {loadConfig} = await import('../lib/config/index.js')
+  const {loadConfig, resolveSnapshotter} = await import('../lib/config/index.js')
   const store = await openStore({
     root: flagValue(words, ['--root']) ?? process.env['BERTH_ROOT'] ?? defaultRoot(),
     state: flagValue(words, ['--state']) ?? process.env['BERTH_STATE'] ?? defaultState(),
@@ -59,7 +59,7 @@ async function storeIds(words: readonly string[]): Promise<IdSource | undefined>
       case 'namespaces':
         return store.namespaces.list().map((n) => n.name)
       case 'snapshots':
-        return store.snapshots.list(namespace, flagValue(words, ['--snapshotter']) ?? store.config.defaultSnapshotter).map((r) => r.key)
+        return store.snapshots.list(namespace, resolveSnapshotter(store.config, flagValue(words, ['--snapshotter']))).map((r) => r.key)
       case 'leases':
         return store.leases.list(namespace).map((l) => l.id)
       default:

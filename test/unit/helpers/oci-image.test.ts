@@ -1,4 +1,4 @@
-// Proves test/helpers/oci-image.ts: digests and diff_ids are what real tools compute, OCI layouts are read by skopeo and unpacked by umoci, the busybox image runs, and generated layers are deterministic and fast.
+// Proves test/helpers/oci-image.ts: digests and diff_ids are what real tools compute, OCI layouts are read by skopeo and unpacked by umoci, the busybox image runs, and generated layers are deterministic.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -161,7 +161,7 @@ describe('oci-image', () => {
     assert.match(r.stderr, /not correct mediatype: application\/vnd\.oci\.image\.layer\.v1\.tar\+zstd/)
   })
 
-  test('generatedLayers is deterministic, exactly sized, mixed and fast', () => {
+  test('generatedLayers is deterministic, exactly sized and mixed', () => {
     const opts = { count: 3, bytesPerLayer: 1_000_000, seed: 'berth' }
     const a = generatedLayers(opts)
     const b = generatedLayers(opts)
@@ -179,11 +179,6 @@ describe('oci-image', () => {
     const random = Buffer.concat(all.filter((e) => e.path.endsWith('.bin')).map((e) => e.content as Buffer))
     assert.ok(gzipSync(text, { level: 1 }).length < text.length / 2)
     assert.ok(gzipSync(random, { level: 1 }).length > random.length * 0.99)
-
-    const start = performance.now()
-    const big = generatedLayers({ count: 8, bytesPerLayer: 8_000_000, seed: 1 })
-    big.map((l) => writeTar(l))
-    const ms = performance.now() - start
-    assert.ok(ms < 3000, `64 MB took ${ms.toFixed(0)} ms`)
+    // Its speed is not asserted here: timing belongs to `npm run bench`, not to unit tests.
   })
 })
