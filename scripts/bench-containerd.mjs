@@ -45,12 +45,18 @@ function hookExit() {
 function unmountUnder(dir) {
   let mounts
   try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter(Boolean)
+    mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter(Boolean)
   } catch {
     return
   }
   const decode = (p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))
-  for (const m of mounts.map(decode).filter((m) => m.startsWith(dir + '/')).sort((a, b) => b.length - a.length)) {
+  for (const m of mounts
+    .map(decode)
+    .filter((m) => m.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length)) {
     spawnSync('umount', ['-l', m], {stdio: 'ignore'})
   }
 }
@@ -181,7 +187,10 @@ export const berthBin = (repo) => join(repo, 'bin', 'ctr')
 export function run(argv, {env, input} = {}) {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint()
-    const child = spawn(argv[0], argv.slice(1), {env: env ? {...process.env, ...env} : process.env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
+    const child = spawn(argv[0], argv.slice(1), {
+      env: env ? {...process.env, ...env} : process.env,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    })
     children.add(child) // killed if this process exits first
     hookExit()
     const out = []

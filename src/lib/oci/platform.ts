@@ -20,13 +20,49 @@ export interface OciPlatform {
 }
 
 const KNOWN_OS = new Set([
-  'aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd',
-  'openbsd', 'plan9', 'solaris', 'windows', 'zos',
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'windows',
+  'zos',
 ])
 
 const KNOWN_ARCH = new Set([
-  '386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle',
-  'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64',
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'ppc64',
+  'ppc64le',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
   'wasm',
 ])
 
@@ -181,7 +217,12 @@ export function parsePlatform(specifier: string): Platform {
   let os = normalizeOs(osOptions[1] ?? '')
   const osVersion = decodeOsOption(specifier, osOptions[2] ?? '', 'version')
   const osFeatures =
-    (osOptions[3] ?? '') === '' ? [] : (osOptions[3] ?? '').slice(1).split('+').map((f) => decodeOsOption(specifier, f, 'feature'))
+    (osOptions[3] ?? '') === ''
+      ? []
+      : (osOptions[3] ?? '')
+          .slice(1)
+          .split('+')
+          .map((f) => decodeOsOption(specifier, f, 'feature'))
   const build = (architecture: string, variant: string): Platform => compact({os, architecture, variant, osVersion, osFeatures})
 
   switch (parts.length) {

@@ -44,11 +44,11 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
     let current: Challenge | undefined
     const n = value.length
     const skip = (chars: string): void => {
-      while (i < n && chars.includes(value[i]!)) i++
+      while (i < n && chars.includes(value[i])) i++
     }
     const token = (): string => {
       const start = i
-      while (i < n && !' \t,='.includes(value[i]!)) i++
+      while (i < n && !' \t,='.includes(value[i])) i++
       return value.slice(start, i)
     }
     while (i < n) {
@@ -128,7 +128,7 @@ export function serverMessage(body: string): string {
         .filter((s) => s !== '')
         .join('; ')
     }
-    for (const key of ['details', 'message', 'error'] as const) if (typeof doc[key] === 'string') return doc[key] as string
+    for (const key of ['details', 'message', 'error'] as const) if (typeof doc[key] === 'string') return doc[key]
   } catch {
     // not JSON: fall through to the text
   }
@@ -216,7 +216,10 @@ export class Authorizer<C> {
         this.tokens.delete(used.key)
         if (used.fresh) {
           const error = bearer.params['error']
-          const described = error === undefined ? '' : `server message: ${error}${bearer.params['error_description'] ? ` (${bearer.params['error_description']})` : ''}: authorization failed`
+          const described =
+            error === undefined
+              ? ''
+              : `server message: ${error}${bearer.params['error_description'] ? ` (${bearer.params['error_description']})` : ''}: authorization failed`
           throw denied(described || message || '401 Unauthorized')
         }
         // A cached token the server no longer takes (expired or revoked early): fetch a new one.
@@ -239,7 +242,7 @@ export class Authorizer<C> {
       return
     }
     if (challenges.length === 0) throw denied(message || '401 Unauthorized')
-    throw denied(`failed to find supported auth scheme ${JSON.stringify(challenges[0]!.scheme)} from ${host}`)
+    throw denied(`failed to find supported auth scheme ${JSON.stringify(challenges[0].scheme)} from ${host}`)
   }
 
   private async obtainToken(host: string, repository: string, handler: BearerHandler<C>, scopes: string[], deniedPrefix: string): Promise<Token> {
@@ -259,7 +262,13 @@ export class Authorizer<C> {
       form.set('client_id', this.clientId)
       if (handler.service !== '') form.set('service', handler.service)
       if (scopes.length > 0) form.set('scope', scopes.join(' '))
-      const res = await this.send(handler, 'POST', new URL(handler.realm), {'content-type': 'application/x-www-form-urlencoded; charset=utf-8'}, form.toString())
+      const res = await this.send(
+        handler,
+        'POST',
+        new URL(handler.realm),
+        {'content-type': 'application/x-www-form-urlencoded; charset=utf-8'},
+        form.toString(),
+      )
       if (res.status >= 200 && res.status < 300) return this.parseToken(res, handler.realm)
       const fallback = res.status === 404 || res.status === 401 || res.status === 400 || (res.status === 405 && creds.username !== '')
       if (!fallback) throw this.tokenError('POST', handler.realm, res, deniedPrefix)

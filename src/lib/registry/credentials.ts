@@ -140,7 +140,7 @@ export class CredentialStore {
         if (text.trim() === '') return undefined
         try {
           const doc = JSON.parse(text) as unknown
-          return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as AuthFile) : undefined
+          return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? doc : undefined
         } catch (err) {
           throw new InvalidArgument(`${path}: invalid credentials file: ${(err as Error).message}`, {cause: err})
         }
@@ -215,7 +215,7 @@ function findAuth(auths: Record<string, AuthEntry> | undefined, host: string, re
     for (let n = parts.length; n > 1; n--) {
       const key = parts.slice(0, n).join('/')
       if (key !== host && auths[key] !== undefined) {
-        const c = decodeEntry(auths[key]!)
+        const c = decodeEntry(auths[key])
         if (c !== undefined) return c
       }
     }

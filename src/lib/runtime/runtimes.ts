@@ -60,14 +60,19 @@ export function runtimeRecord(req: RuntimeRequest): {name: string; options?: Rec
   }
   if (req.runcSystemdCgroup) {
     if (!req.cgroup) throw new InvalidArgument('option --runc-systemd-cgroup requires --cgroup to be set, e.g. "machine.slice:foo:deadbeef"')
-    if (!req.systemd) throw new FailedPrecondition("--runc-systemd-cgroup: this host does not run systemd (no /run/systemd/system), so runc's systemd cgroup driver cannot work; leave it out to use the cgroupfs driver")
+    if (!req.systemd)
+      throw new FailedPrecondition(
+        "--runc-systemd-cgroup: this host does not run systemd (no /run/systemd/system), so runc's systemd cgroup driver cannot work; leave it out to use the cgroupfs driver",
+      )
   }
   if (!isRuncRuntime(name)) {
     if (req.runcRoot) throw new InvalidArgument(`--runc-root is an option of runc runtimes, not of ${JSON.stringify(name)}`)
     return req.runtimeConfigPath ? {name, options: {config_path: req.runtimeConfigPath}} : {name}
   }
   if (req.runtimeConfigPath) {
-    throw new InvalidArgument(`--runtime-config-path: runtime ${JSON.stringify(name)} is runc, which reads no runtime config file (the option is for shims such as kata's)`)
+    throw new InvalidArgument(
+      `--runtime-config-path: runtime ${JSON.stringify(name)} is runc, which reads no runtime config file (the option is for shims such as kata's)`,
+    )
   }
   if (req.runcRoot && !req.runcRoot.startsWith('/')) throw new InvalidArgument(`--runc-root ${JSON.stringify(req.runcRoot)} must be an absolute path`)
   const options: RuncOptions = {

@@ -52,11 +52,16 @@ export async function openDatabase(root: string): Promise<Database> {
     db.close()
     const code = (err as {code?: string}).code ?? ''
     if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
-      throw new DataLoss(`metadata store ${JSON.stringify(path)} is damaged (${(err as Error).message}): restore it from a backup, or move it away to start an empty store`, {cause: err})
+      throw new DataLoss(
+        `metadata store ${JSON.stringify(path)} is damaged (${(err as Error).message}): restore it from a backup, or move it away to start an empty store`,
+        {cause: err},
+      )
     }
     if (isBerthError(err)) throw err
     const wrapped = fsError(err, `metadata store ${JSON.stringify(path)}`)
-    throw isPermissionDenied(wrapped) ? new PermissionDenied(`${wrapped.message} (the store is on a read-only file system, or this user may not write it)`, {cause: err}) : wrapped
+    throw isPermissionDenied(wrapped)
+      ? new PermissionDenied(`${wrapped.message} (the store is on a read-only file system, or this user may not write it)`, {cause: err})
+      : wrapped
   }
 }
 
@@ -117,7 +122,9 @@ function nativeBindingPath(): string | undefined {
       return undefined // not an npm layout: let better-sqlite3 find its addon itself
     }
     // Its install script builds the addon; `npm install --ignore-scripts` skips it.
-    throw new FailedPrecondition(`the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with --ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`)
+    throw new FailedPrecondition(
+      `the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with --ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`,
+    )
   }
 }
 

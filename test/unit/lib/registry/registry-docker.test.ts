@@ -38,7 +38,7 @@ describe('registry client with docker-registry', {skip}, () => {
         assert.deepEqual(await reg.fetchManifest(byTag.ref, byTag.descriptor), built.manifestBytes)
         const image = built.kind === 'image' ? built : (built.manifests[1] as typeof fx.ociImage)
         if (built.kind === 'index') assert.deepEqual(await reg.fetchManifest(byTag.ref, topDescriptor(image)), image.manifestBytes)
-        const layer = image.layers[0]!
+        const layer = image.layers[0]
         const layerDesc = {mediaType: layer.mediaType, digest: layer.digest, size: layer.size}
         assert.deepEqual(await collect((await reg.fetchBlob(byTag.ref, layerDesc)).stream), layer.bytes)
         const half = Math.floor(layer.size / 2)
@@ -60,7 +60,15 @@ describe('registry client with docker-registry', {skip}, () => {
   test('htpasswd: no credentials and wrong credentials are PermissionDenied', async () => {
     await rejectsWith(createRegistry(isolated()).resolve(ref(locked.host, 'test/oci-index:v1')), 'permission denied', /no basic auth credentials/)
     const wrong = createRegistry(isolated({user: `${creds.user}:nope`}))
-    await rejectsWith(wrong.resolve(ref(locked.host, 'test/oci-index:v1')), 'permission denied', /^pull access denied, repository does not exist or may require authorization/)
-    await rejectsWith(wrong.fetchManifest(ref(locked.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)), 'permission denied', /unauthorized: authentication required/)
+    await rejectsWith(
+      wrong.resolve(ref(locked.host, 'test/oci-index:v1')),
+      'permission denied',
+      /^pull access denied, repository does not exist or may require authorization/,
+    )
+    await rejectsWith(
+      wrong.fetchManifest(ref(locked.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)),
+      'permission denied',
+      /unauthorized: authentication required/,
+    )
   })
 })
