@@ -53,7 +53,8 @@ export async function benchArchive({repo, work, rounds, log}) {
       check('skopeo copy', await run(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `docker-archive:${dockerArchive}:bench/archive:1`]))
     }
     notes.push(
-      `image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip; Docker archive by skopeo: ${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB (layers uncompressed)`,
+      `image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip; Docker archive by skopeo: ` +
+        `${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB (layers uncompressed)`,
     )
 
     let importedByContainerd = false
@@ -148,7 +149,9 @@ export async function benchArchive({repo, work, rounds, log}) {
     rows.push({what: 'images import - (the same, stdin)', berth: median(s.bStdin), anchor: median(s.cImport), unit: 'ms', target: ''})
     rows.push({
       what: '  peak memory: stdin vs file',
-      text: `stdin ${(median(s.bStdinRss) / 1024).toFixed(0)} MiB, file ${(median(s.bImportRss) / 1024).toFixed(0)} MiB (archive ${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB); target: stdin no more than file`,
+      text:
+        `stdin ${(median(s.bStdinRss) / 1024).toFixed(0)} MiB, file ${(median(s.bImportRss) / 1024).toFixed(0)} MiB (archive ` +
+        `${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB); target: stdin no more than file`,
       ok: median(s.bStdinRss) <= median(s.bImportRss) * 1.1,
     })
     rows.push({what: 'images push, cold (empty registry)', berth: median(s.bPush), anchor: median(s.cPush), unit: 'ms', target: '≤ 0.8×'})

@@ -64,7 +64,11 @@ function unmountUnder(dir) {
 /**
  * Starts containerd with a fresh root in a new temporary directory and waits until
  * `ctr --address SOCK version` answers.
- * @returns {{address: string, dir: string, pid: number, ctr: (args: string[], opts?: object) => Promise<{status: number, stdout: string, stderr: string, ms: number}>, ctrArgv: (args: string[]) => string[], vmHWMKiB: () => number, stop: () => Promise<void>}}
+ * @returns {{
+ *   address: string, dir: string, pid: number,
+ *   ctr: (args: string[], opts?: object) => Promise<{status: number, stdout: string, stderr: string, ms: number}>,
+ *   ctrArgv: (args: string[]) => string[], vmHWMKiB: () => number, stop: () => Promise<void>
+ * }}
  * @throws Error when containerd exits during start-up or does not answer within `readyTimeoutMs`.
  */
 export async function startContainerd({readyTimeoutMs = 20_000} = {}) {

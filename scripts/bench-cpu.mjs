@@ -123,7 +123,9 @@ export async function benchCpu({repo, work, cycles = 10, log}) {
         anchor: c ? per(c.total) : NaN,
         unit: 'ms',
         target: '≤ 1.2×',
-        note: `Berth: ctr + conmon + exit command + runc ${per(b.client).toFixed(1)} ms; containerd: ctr ${c ? per(c.client).toFixed(1) : 'n/a'} + daemon and shims ${c ? per(c.daemon).toFixed(1) : 'n/a'} ms (${cycles} cycles)`,
+        note:
+          `Berth: ctr + conmon + exit command + runc ${per(b.client).toFixed(1)} ms; containerd: ctr ${c ? per(c.client).toFixed(1) : 'n/a'} + ` +
+          `daemon and shims ${c ? per(c.daemon).toFixed(1) : 'n/a'} ms (${cycles} cycles)`,
       })
       rows.push({what: `  wall per cycle, ${label}`, berth: per(b.wall), anchor: c ? per(c.wall) : NaN, unit: 'ms', target: mode === 'idle' ? '≤ 1.3×' : ''})
     }
@@ -175,7 +177,8 @@ export async function benchCpu({repo, work, cycles = 10, log}) {
       ok: Math.max(...latency) <= 100,
     })
     notes.push(
-      `CPU from cgroup v1 cpuacct (client, daemon and hog groups); this bench process's own CPU subtracted; ${cycles} cycles per row; container processes run in their own cgroups for both tools and are not counted`,
+      `CPU from cgroup v1 cpuacct (client, daemon and hog groups); this bench process's own CPU subtracted; ${cycles} cycles per row; container ` +
+        `processes run in their own cgroups for both tools and are not counted`,
     )
     return {title, anchor, rows, notes}
   } finally {

@@ -176,7 +176,8 @@ export async function benchPods({repo, work, rounds, log}) {
     check('berth images pull', await berth(['images', 'pull', '-q', ref]))
     check('ctr images pull', await ctr(['images', 'pull', '--plain-http', ref]))
     notes.push(
-      `image: busybox (test/helpers busyboxImage) from docker-registry on 127.0.0.1; namespace ${ns}; podman 4.3 cannot start containers on this host (RLIMIT_NOFILE), so containerd is the anchor`,
+      `image: busybox (test/helpers busyboxImage) from docker-registry on 127.0.0.1; namespace ${ns}; podman 4.3 cannot start containers on this ` +
+        `host (RLIMIT_NOFILE), so containerd is the anchor`,
     )
 
     // 1. A networked run --rm /bin/true, interleaved.

@@ -124,7 +124,8 @@ export async function benchPull({repo, work, rounds, log}) {
     const sent = registryCounter(registry.pid)
     const ref = `${registry.host}/${REPO_NAME}:1`
     notes.push(
-      `image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip (generatedLayers seed ${IMAGE.seed}), from docker-registry on 127.0.0.1 over plain http`,
+      `image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip (generatedLayers seed ${IMAGE.seed}), from docker-registry on ` +
+        `127.0.0.1 over plain http`,
     )
     let storeSeq = 0
     const freshStore = () => {
@@ -190,7 +191,8 @@ export async function benchPull({repo, work, rounds, log}) {
         await stopDaemon(d)
       }
       log(
-        `pull round ${r + 1}/${rounds} (${((Date.now() - t0) / 1000).toFixed(1)} s): fetch ${fmtS(s.bFetch)} vs ${fmtS(s.cFetch)}, pull ${fmtS(s.bPull)} vs ${fmtS(s.cPull)}, second namespace ${fmtS(s.bSecond)} vs ${fmtS(s.cSecond)}`,
+        `pull round ${r + 1}/${rounds} (${((Date.now() - t0) / 1000).toFixed(1)} s): fetch ${fmtS(s.bFetch)} vs ${fmtS(s.cFetch)}, pull ` +
+          `${fmtS(s.bPull)} vs ${fmtS(s.cPull)}, second namespace ${fmtS(s.bSecond)} vs ${fmtS(s.cSecond)}`,
       )
     }
     const bytes = (xs) => (xs.length ? `${Math.max(...xs).toLocaleString('en-US')} B` : 'n/a')

@@ -282,7 +282,9 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     }
     if (process.env.NODE_EXTRA_CA_CERTS)
       notes.push(
-        `this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first (${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/ctr), and the node -e 0 row is measured the same way`,
+        `this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first ` +
+          `(${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/ctr), and the node -e 0 row is ` +
+          `measured the same way`,
       )
     notes.push(
       "Berth's conmon runs its exit command, `ctr tasks cleanup` (one more Node start-up), when a task exits; containerd's shim reports the exit itself",
@@ -313,7 +315,8 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       }
     }
     log(
-      `run --rm: Berth ${median(t1.berth).toFixed(1)} ms${haveContainerd ? `, ctr ${median(t1.ctr).toFixed(1)} ms` : ''}, node -e 0 ${median(t1.node).toFixed(1)} ms`,
+      `run --rm: Berth ${median(t1.berth).toFixed(1)} ms${haveContainerd ? `, ctr ${median(t1.ctr).toFixed(1)} ms` : ''}, node -e 0 ` +
+        `${median(t1.node).toFixed(1)} ms`,
     )
     rows.push({
       what: 'run --rm IMG ID /bin/true',
@@ -390,7 +393,8 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       }
       const vs = (t) => (haveContainerd ? ` vs ctr ${t.ctr.at(-1)} ms` : '')
       log(
-        `lifecycle round ${r + 1}/${cycleRounds}: sequential Berth ${seqT.berth.at(-1)} ms${vs(seqT)}; ${LOOPS} parallel Berth ${parT.berth.at(-1)} ms${vs(parT)}`,
+        `lifecycle round ${r + 1}/${cycleRounds}: sequential Berth ${seqT.berth.at(-1)} ms${vs(seqT)}; ${LOOPS} parallel Berth ` +
+          `${parT.berth.at(-1)} ms${vs(parT)}`,
       )
     }
     const per = (tool, what) => median(calls[tool][what])
@@ -467,7 +471,9 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       anchor: avg(mem.ctr, 'rss'),
       unit: 'MiB',
       target: '',
-      note: `Berth: conmon; containerd: containerd-shim-runc-v2 (one per task). PSS: Berth ${avg(mem.berth, 'pss').toFixed(2)} MiB, containerd ${avg(mem.ctr, 'pss').toFixed(2)} MiB`,
+      note:
+        `Berth: conmon; containerd: containerd-shim-runc-v2 (one per task). PSS: Berth ${avg(mem.berth, 'pss').toFixed(2)} MiB, containerd ` +
+        `${avg(mem.ctr, 'pss').toFixed(2)} MiB`,
     })
   } finally {
     // Orderly cleanup of whatever a failure left, then the last resort, then the daemon.

@@ -129,7 +129,8 @@ export async function benchScale({repo, work, levels = [0, 50, 200], log}) {
       }
     }
     notes.push(
-      `levels ${levels.join(', ')} (BENCH_SCALE_LEVELS); run -d: median of 3, tasks ls: median of 5, per level and tool; image: busybox from docker-registry on 127.0.0.1`,
+      `levels ${levels.join(', ')} (BENCH_SCALE_LEVELS); run -d: median of 3, tasks ls: median of 5, per level and tool; image: busybox from ` +
+        `docker-registry on 127.0.0.1`,
     )
     return {title: 'flat as the host fills up (speed, second round)', anchor, rows, notes}
   } finally {

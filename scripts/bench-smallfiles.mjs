@@ -124,7 +124,8 @@ export async function benchSmallFiles({repo, work, rounds, count = 200_000, log}
     s.tarCpu.push(round.tar.cpu)
     s.ratio.push(round.berth.ms / round.tar.ms)
     log(
-      `smallfiles round ${r + 1}/${rounds}: Berth ${(round.berth.ms / 1000).toFixed(1)} s, tar ${(round.tar.ms / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      `smallfiles round ${r + 1}/${rounds}: Berth ${(round.berth.ms / 1000).toFixed(1)} s, tar ${(round.tar.ms / 1000).toFixed(1)} s ` +
+        `(${((Date.now() - t0) / 1000).toFixed(0)} s)`,
     )
   }
   rmSync(layer, {force: true})
@@ -135,7 +136,8 @@ export async function benchSmallFiles({repo, work, rounds, count = 200_000, log}
     title,
     anchor: 'GNU tar -xf of the same layer',
     notes: [
-      `layer: ${count.toLocaleString('en')} empty files in directories of 1000, plain tar (${(((count + count / 1000) * 512) / 2 ** 20).toFixed(0)} MiB); Berth: applyLayer, overlay mode, as unpack does`,
+      `layer: ${count.toLocaleString('en')} empty files in directories of 1000, plain tar ` +
+        `(${(((count + count / 1000) * 512) / 2 ** 20).toFixed(0)} MiB); Berth: applyLayer, overlay mode, as unpack does`,
     ],
     rows: [
       {
@@ -166,7 +168,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.log(
         row.text !== undefined
           ? `${row.what}: ${row.text}`
-          : `${row.what}: Berth ${(row.berth / 1000).toFixed(2)} s, tar ${(row.anchor / 1000).toFixed(2)} s (${(row.berth / row.anchor).toFixed(2)}×; ${row.note})`,
+          : `${row.what}: Berth ${(row.berth / 1000).toFixed(2)} s, tar ${(row.anchor / 1000).toFixed(2)} s ` +
+              `(${(row.berth / row.anchor).toFixed(2)}×; ${row.note})`,
       )
   } finally {
     rmSync(work, {recursive: true, force: true})

@@ -81,13 +81,22 @@ const pages = {}
 const seeAlso = (names) => `.SH SEE ALSO\n${names.map((n) => `.BR ${roff(n)} (1)`).join(',\n')}\n`
 const allPages = ['ctr', ...topics.map((t) => `ctr-${t}`), ...singles.map((s) => `ctr-${s}`)]
 
+const commandItems = [...topics.map((t) => [t, topicSummary(t)]), ...singles.map((s) => [s, COMMANDS[s].summary])]
 pages.ctr = [
   header('ctr', 1, pkg.description),
   '.SH SYNOPSIS\n.B ctr\n[global options] command [command options] [arguments...]\n',
-  `.SH DESCRIPTION\n.PP\n${roff("Berth is a daemonless, containerd-compatible container tool. Its ctr takes the commands, flags and output formats of containerd's ctr; every call opens the store (SQLite and files) itself, and containers run under runc, watched by conmon.")}\n`,
+  `.SH DESCRIPTION\n.PP\n${roff(
+    'Berth is a daemonless, containerd-compatible container tool. ' +
+      "Its ctr takes the commands, flags and output formats of containerd's ctr; " +
+      'every call opens the store (SQLite and files) itself, and containers run under runc, watched by conmon.',
+  )}\n`,
   `.SH GLOBAL OPTIONS\n${flagLines(globalFlags)}\n.TP\n.B \\-h, \\-\\-help\nshow help\n.TP\n.B \\-v, \\-\\-version\nprint the version\n`,
-  `.SH COMMANDS\n${[...topics.map((t) => [t, topicSummary(t)]), ...singles.map((s) => [s, COMMANDS[s].summary])].map(([n, s]) => `.TP\n.B ${roff(n)}\n${roff(s)}`).join('\n')}\n`,
-  `.SH EXIT STATUS\n${roff("0 success, 1 internal error, 2 invalid argument or usage, 3 not found, 4 already exists, 5 failed precondition, 6 unavailable (also --timeout), 7 permission denied, 8 data loss. run passes the container's status through (125 when ctr failed before the process started).")}\n`,
+  `.SH COMMANDS\n${commandItems.map(([n, s]) => `.TP\n.B ${roff(n)}\n${roff(s)}`).join('\n')}\n`,
+  `.SH EXIT STATUS\n${roff(
+    '0 success, 1 internal error, 2 invalid argument or usage, 3 not found, 4 already exists, 5 failed precondition, ' +
+      '6 unavailable (also --timeout), 7 permission denied, 8 data loss. ' +
+      "run passes the container's status through (125 when ctr failed before the process started).",
+  )}\n`,
   seeAlso(allPages.slice(1)),
 ].join('')
 

@@ -37,7 +37,9 @@ export const containerFlags = {
   'sync-fs': Flags.boolean({summary: 'flush each layer unpacked for this container to disk before recording it'}),
   // Runtime (ctr's RuntimeFlags).
   runtime: Flags.string({
-    summary: `runtime name (${DEFAULT_RUNTIME}, io.containerd.runc.v1, io.containerd.runtime.v1.linux: runc) or absolute path of a runc-compatible binary [default: ${DEFAULT_RUNTIME}]`,
+    summary:
+      `runtime name (${DEFAULT_RUNTIME}, io.containerd.runc.v1, io.containerd.runtime.v1.linux: runc) or absolute path of a runc-compatible ` +
+      `binary [default: ${DEFAULT_RUNTIME}]`,
   }),
   'runtime-config-path': Flags.string({summary: 'runtime config file (for shim runtimes; runc reads none, so refused with runc)'}),
   'runc-binary': Flags.string({summary: 'runc-compatible binary to use (io.containerd.runc.v2 only)'}),

@@ -264,7 +264,8 @@ export function checkEvents(sb: Sandbox): {checked: number; matched: number; fai
   try {
     const rows = db
       .prepare(
-        "SELECT namespace, topic, payload FROM events WHERE topic GLOB '/namespaces/*' OR topic GLOB '/images/*' OR topic GLOB '/containers/*' OR topic GLOB '/tasks/create' OR topic GLOB '/tasks/delete' ORDER BY seq",
+        "SELECT namespace, topic, payload FROM events WHERE topic GLOB '/namespaces/*' OR topic GLOB '/images/*' OR topic GLOB '/containers/*' OR " +
+          "topic GLOB '/tasks/create' OR topic GLOB '/tasks/delete' ORDER BY seq",
       )
       .all() as EventRow[]
     const sets: Record<string, Set<string>> = {namespaces: new Set(), images: new Set(), containers: new Set(), tasks: new Set()}

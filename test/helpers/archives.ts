@@ -119,6 +119,8 @@ export function dockerArchive(images: Array<{image: BuiltImage; repoTags?: strin
 export function containerdDockerManifest(image: BuiltImage): Buffer {
   const layers = image.layers.map((l) => `{"mediaType":"application/vnd.docker.image.rootfs.diff.tar","digest":"${l.digest}","size":${l.size}}`)
   return Buffer.from(
-    `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"${image.configDigest}","size":${image.configBytes.length}},"layers":[${layers.join(',')}]}`,
+    '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",' +
+      `"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"${image.configDigest}","size":${image.configBytes.length}},` +
+      `"layers":[${layers.join(',')}]}`,
   )
 }

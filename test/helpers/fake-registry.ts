@@ -1,4 +1,7 @@
-// An in-process distribution registry on 127.0.0.1 that serves built fixture images, accepts pushes (upload sessions with monolithic PUT or PATCH chunks, cross-repository mounts, manifests checked for their references), and injects faults on demand (bad bytes, truncation, error statuses, slow or dropped bodies, odd media types), with Basic or Bearer-token auth and a request log.
+// An in-process distribution registry on 127.0.0.1 that serves built fixture images, accepts pushes (upload sessions
+// with monolithic PUT or PATCH chunks, cross-repository mounts, manifests checked for their references), and injects
+// faults on demand (bad bytes, truncation, error statuses, slow or dropped bodies, odd media types), with Basic or
+// Bearer-token auth and a request log.
 //
 // Invariants: without rules it behaves like a well-behaved registry (correct Content-Type,
 // Docker-Content-Digest, Content-Length, Range on blobs). Rules are checked in the order added;

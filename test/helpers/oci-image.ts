@@ -1,4 +1,5 @@
-// Builds fixture images (layers, config, manifest, multi-platform index) in memory and writes them as OCI image layouts, with digests and diff_ids computed the way a registry client checks them.
+// Builds fixture images (layers, config, manifest, multi-platform index) in memory and writes them as OCI image
+// layouts, with digests and diff_ids computed the way a registry client checks them.
 //
 // Invariants: every digest is sha256 over exactly the bytes stored; a layer's diffId is sha256 of
 // its uncompressed tar and the config's rootfs.diff_ids lists them in order (unless a test

@@ -1,4 +1,5 @@
-// Runs Debian's real `docker-registry` (distribution 2.8) on 127.0.0.1 for tests, optionally behind htpasswd Basic auth, and pushes fixture images to any registry over the distribution HTTP API.
+// Runs Debian's real `docker-registry` (distribution 2.8) on 127.0.0.1 for tests, optionally behind htpasswd Basic
+// auth, and pushes fixture images to any registry over the distribution HTTP API.
 //
 // Invariants: a started registry listens only on loopback, keeps its data in a private temporary
 // directory, and dies with the test process (parent-death signal via `setpriv`, plus an exit hook);

@@ -1,4 +1,5 @@
-// Runs an external tool (tar, skopeo, umoci, ...) asynchronously and collects its output, so tests never block the event loop that an in-process fake registry needs.
+// Runs an external tool (tar, skopeo, umoci, ...) asynchronously and collects its output, so tests never block the
+// event loop that an in-process fake registry needs.
 
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'

@@ -1,4 +1,5 @@
-// Writes tar archives (ustar headers plus PAX extended headers) from entry specs into a Buffer, verbatim — hostile paths included — so tests can build any layer they need.
+// Writes tar archives (ustar headers plus PAX extended headers) from entry specs into a Buffer, verbatim — hostile
+// paths included — so tests can build any layer they need.
 //
 // Invariants: every header carries a correct checksum, the archive is a whole number of 512-byte
 // blocks, and it ends with two zero blocks. Nothing about an entry is sanitised: paths, link

@@ -1,7 +1,8 @@
 // Checkpoint and restore (seed 002) end to end with real CRIU (the private install setup makes),
 // runc and conmon: a counting process resumes its count after restore under a new id, in place,
 // in another namespace and in another store (pushed with ctr images push and pulled by restore, or
-// exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
+// exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after
+// restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
 // no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'

@@ -61,7 +61,8 @@ describe('exit codes that lied', () => {
       const db = join(s.root, 'meta.db')
       execFileSync(process.execPath, [
         '-e',
-        `const D=require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}); const d=new D(${JSON.stringify(db)}); d.exec('CREATE TABLE notes (t TEXT)'); d.close()`,
+        `const D=require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}); const d=new D(${JSON.stringify(db)}); ` +
+          `d.exec('CREATE TABLE notes (t TEXT)'); d.close()`,
       ])
       const r = s.run(['namespaces', 'ls'])
       assert.equal(r.code, 8, r.stderr)

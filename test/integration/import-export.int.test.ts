@@ -522,7 +522,10 @@ describe('images export', {skip}, () => {
     assert.equal(tarCat(out, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
     assert.equal(
       tarCat(out, 'index.json'),
-      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"${index.manifestDigest}","size":${index.manifestBytes.length},"annotations":{"containerd.io/distribution.source.127.0.0.1":"library/multi","io.containerd.image.name":"${ref}","org.opencontainers.image.ref.name":"1"}}]}`,
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[' +
+        `{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"${index.manifestDigest}","size":${index.manifestBytes.length},` +
+        `"annotations":{"containerd.io/distribution.source.127.0.0.1":"library/multi","io.containerd.image.name":"${ref}",` +
+        '"org.opencontainers.image.ref.name":"1"}}]}',
     )
     assert.equal(
       tarCat(out, 'manifest.json'),
@@ -633,7 +636,8 @@ describe('images export', {skip}, () => {
     assert.match(
       r.stderr,
       new RegExp(
-        `^fetching 1 missing blob of ${lonelyRef.replace(/[.]/g, '\\.')}\\nctr: manifest ${lonely.manifestDigest} of image "${lonelyRef.replace(/[.]/g, '\\.')}" for ${fmt(other)} is not in the content store, and fetching it failed: .+\\n$`,
+        `^fetching 1 missing blob of ${lonelyRef.replace(/[.]/g, '\\.')}\\nctr: manifest ${lonely.manifestDigest} of image ` +
+          `"${lonelyRef.replace(/[.]/g, '\\.')}" for ${fmt(other)} is not in the content store, and fetching it failed: .+\\n$`,
       ),
     )
     assert.ok(!existsSync(out))

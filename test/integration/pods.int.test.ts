@@ -278,7 +278,8 @@ describe('pods', {skip}, () => {
     try {
       const now = Date.now() * 1000
       db.prepare(
-        "INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ('default', ?, 'i1', 'created', 'conmon', 0, ?, 0, ?, ?)",
+        'INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ' +
+          "('default', ?, 'i1', 'created', 'conmon', 0, ?, 0, ?, ?)",
       ).run(member, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), now, now)
     } finally {
       db.close()

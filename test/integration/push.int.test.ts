@@ -156,7 +156,10 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(all.code, 5, all.stderr)
     assert.match(
       all.stderr,
-      /^ctr: 1 blob is not in the content store, first manifest sha256:[0-9a-f]{64} of index sha256:[0-9a-f]{64}: fetch them first \(ctr content fetch --all-platforms <ref>\), or push one platform with --platform\n$/,
+      new RegExp(
+        '^ctr: 1 blob is not in the content store, first manifest sha256:[0-9a-f]{64} of index sha256:[0-9a-f]{64}: ' +
+          'fetch them first \\(ctr content fetch --all-platforms <ref>\\), or push one platform with --platform\\n$',
+      ),
     )
     assert.notEqual((await runTool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/copy/multi:1`])).code, 0)
 
@@ -208,7 +211,8 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     const layer = docker.layers[0]
     assert.equal(
       blobOf(sb, digest).toString(),
-      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${docker.configDigest}","size":${docker.configBytes.length}},` +
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",' +
+        `"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${docker.configDigest}","size":${docker.configBytes.length}},` +
         `"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"${layer.digest}","size":${layer.bytes.length}}]}`,
     )
     assert.match(sb.ok(['events', '--no-follow', 'topic==/images/create']), new RegExp(`/images/create \\{"name":"${dst.replace(/[.]/g, '\\.')}"\\}`))
@@ -273,7 +277,10 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(all.code, 3, all.stderr)
     assert.match(
       all.stderr,
-      /^ctr: manifest sha256:[0-9a-f]{64} is not in the content store \(fetch it, or convert fewer platforms\): content digest sha256:[0-9a-f]{64}: not found\n$/,
+      new RegExp(
+        '^ctr: manifest sha256:[0-9a-f]{64} is not in the content store \\(fetch it, or convert fewer platforms\\): ' +
+          'content digest sha256:[0-9a-f]{64}: not found\\n$',
+      ),
     )
     const bad = sb.run(['images', 'convert', '--oci', 'nothing:here', 'x:y'])
     assert.equal(bad.code, 3)

@@ -169,7 +169,8 @@ describe('ctr run / containers create flags', {skip}, () => {
 
     test("a shim runtime (kata): run exits 125 with containerd's words; --rm leaves no container, without --rm it stays (as ctr)", () => {
       const message =
-        'ctr: failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed "containerd-shim-kata-v2": file does not exist: unknown'
+        'ctr: failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed ' +
+        '"containerd-shim-kata-v2": file does not exist: unknown'
       const gone = env.id('kata-rm')
       const r = sb.run(['run', '--rm', '--runtime', 'io.containerd.kata.v2', bb, gone, 'true'])
       assert.deepEqual([r.code, r.stdout, r.stderr], [125, '', `${message}\n`])
@@ -411,41 +412,45 @@ describe('ctr run / containers create flags', {skip}, () => {
       sb.ok(['containers', 'rm', id])
     })
 
-    test("--log-uri binary:// starts a logging program with containerd's protocol (fds 3, 4, 5; CONTAINER_ID, CONTAINER_NAMESPACE), foreground and detached", async () => {
-      const logger = join(sb.dir, 'logger.sh')
-      // $1 $2 are the query's key and value; fd 5 closes (in every process) once both readers run.
-      writeFileSync(
-        logger,
-        `#!/bin/sh\nd="$2"\ncat <&3 5>&- > "$d/$CONTAINER_ID.out" &\ncat <&4 5>&- > "$d/$CONTAINER_ID.err" &\nexec 5>&-\nwait\necho "$CONTAINER_NAMESPACE" > "$d/$CONTAINER_ID.done"\n`,
-      )
-      chmodSync(logger, 0o755)
-      const dir = hostDir(sb, 'binlog')
-      const uri = `binary://${logger}?dir=${dir}`
-      const fg = env.id('binlog')
-      const r = sb.run(['run', '--rm', '--log-uri', uri, bb, fg, 'sh', '-c', 'echo to-out; echo to-err >&2'])
-      assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', ''])
-      await waitFor('the program to see the end of the output', () => existsSync(join(dir, `${fg}.done`)))
-      assert.deepEqual(
-        [readFileSync(join(dir, `${fg}.out`), 'utf8'), readFileSync(join(dir, `${fg}.err`), 'utf8'), readFileSync(join(dir, `${fg}.done`), 'utf8')],
-        ['to-out\n', 'to-err\n', 'default\n'],
-      )
-      const d = env.id('binlog-d')
-      sb.ok(['run', '-d', '--log-uri', uri, bb, d, 'sh', '-c', 'echo detached-out; sleep 0.3; echo detached-err >&2'])
-      await waitFor('the detached task and its program to end', () => existsSync(join(dir, `${d}.done`)))
-      assert.deepEqual([readFileSync(join(dir, `${d}.out`), 'utf8'), readFileSync(join(dir, `${d}.err`), 'utf8')], ['detached-out\n', 'detached-err\n'])
-      sb.ok(['tasks', 'rm', d])
-      sb.ok(['containers', 'rm', d])
-      const broken = join(sb.dir, 'broken-logger.sh')
-      writeFileSync(broken, '#!/bin/sh\nexit 3\n')
-      chmodSync(broken, 0o755)
-      const bad = sb.run(['run', '--rm', '--log-uri', `binary://${broken}`, bb, env.id('binlog-x'), 'true'])
-      assert.equal(bad.code, 125)
-      assert.match(
-        errorLine(bad.stderr),
-        /^ctr: failed to read from logging binary .*broken-logger\.sh: it (exited|closed its streams).* before the task started$/,
-      )
-      assert.equal(containers().includes(env.id('binlog-x')), false)
-    })
+    test(
+      "--log-uri binary:// starts a logging program with containerd's protocol (fds 3, 4, 5; CONTAINER_ID, CONTAINER_NAMESPACE), foreground and " + 'detached',
+      async () => {
+        const logger = join(sb.dir, 'logger.sh')
+        // $1 $2 are the query's key and value; fd 5 closes (in every process) once both readers run.
+        writeFileSync(
+          logger,
+          `#!/bin/sh\nd="$2"\ncat <&3 5>&- > "$d/$CONTAINER_ID.out" &\ncat <&4 5>&- > "$d/$CONTAINER_ID.err" &\nexec 5>&-\nwait\necho ` +
+            `"$CONTAINER_NAMESPACE" > "$d/$CONTAINER_ID.done"\n`,
+        )
+        chmodSync(logger, 0o755)
+        const dir = hostDir(sb, 'binlog')
+        const uri = `binary://${logger}?dir=${dir}`
+        const fg = env.id('binlog')
+        const r = sb.run(['run', '--rm', '--log-uri', uri, bb, fg, 'sh', '-c', 'echo to-out; echo to-err >&2'])
+        assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', ''])
+        await waitFor('the program to see the end of the output', () => existsSync(join(dir, `${fg}.done`)))
+        assert.deepEqual(
+          [readFileSync(join(dir, `${fg}.out`), 'utf8'), readFileSync(join(dir, `${fg}.err`), 'utf8'), readFileSync(join(dir, `${fg}.done`), 'utf8')],
+          ['to-out\n', 'to-err\n', 'default\n'],
+        )
+        const d = env.id('binlog-d')
+        sb.ok(['run', '-d', '--log-uri', uri, bb, d, 'sh', '-c', 'echo detached-out; sleep 0.3; echo detached-err >&2'])
+        await waitFor('the detached task and its program to end', () => existsSync(join(dir, `${d}.done`)))
+        assert.deepEqual([readFileSync(join(dir, `${d}.out`), 'utf8'), readFileSync(join(dir, `${d}.err`), 'utf8')], ['detached-out\n', 'detached-err\n'])
+        sb.ok(['tasks', 'rm', d])
+        sb.ok(['containers', 'rm', d])
+        const broken = join(sb.dir, 'broken-logger.sh')
+        writeFileSync(broken, '#!/bin/sh\nexit 3\n')
+        chmodSync(broken, 0o755)
+        const bad = sb.run(['run', '--rm', '--log-uri', `binary://${broken}`, bb, env.id('binlog-x'), 'true'])
+        assert.equal(bad.code, 125)
+        assert.match(
+          errorLine(bad.stderr),
+          /^ctr: failed to read from logging binary .*broken-logger\.sh: it (exited|closed its streams).* before the task started$/,
+        )
+        assert.equal(containers().includes(env.id('binlog-x')), false)
+      },
+    )
 
     test('--dump-config writes the spec; --label and --annotation become annotations; --hostname, --snapshotter-label', () => {
       const file = join(sb.dir, 'dumped-bb.json')

@@ -9,7 +9,8 @@ import {ImageReader, imageAdaptor} from '../../lib/images/index.js'
 export default class ImagesCheck extends CtrCommand {
   static override summary = 'check that images have all their content'
   static override description =
-    'For each image, count the blobs the host platform needs that are present, and tell whether its layers are unpacked in the snapshotter. -q prints only the images that are complete and unpacked.'
+    'For each image, count the blobs the host platform needs that are present, and tell whether its layers are unpacked in the snapshotter. -q ' +
+    'prints only the images that are complete and unpacked.'
   static override strict = false // filters
   static override flags = {quiet: quietFlag, format: formatFlag, snapshotter: snapshotterFlag}
 
@@ -39,7 +40,8 @@ export default class ImagesCheck extends CtrCommand {
         'REF\tTYPE\tDIGEST\tSTATUS\tSIZE\tUNPACKED\t',
         ...rows.map(
           ({img, check, unpacked}) =>
-            `${img.name}\t${img.target.mediaType}\t${img.target.digest}\t${status(check)}\t${check.unavailable ? '-' : `${formatBytes(check.presentBytes)}/${formatBytes(check.requiredBytes)}`}\t${unpacked}\t`,
+            `${img.name}\t${img.target.mediaType}\t${img.target.digest}\t${status(check)}\t` +
+            `${check.unavailable ? '-' : `${formatBytes(check.presentBytes)}/${formatBytes(check.requiredBytes)}`}\t${unpacked}\t`,
         ),
       ]),
     )

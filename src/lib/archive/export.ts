@@ -260,7 +260,9 @@ class ExportPlan {
 
   private async fetch(image: string, descs: Descriptor[], platform: string | undefined): Promise<number> {
     const first = descs[0]
-    const what = `${descKind(first.mediaType)} ${first.digest}${descs.length > 1 ? ` (and ${descs.length - 1} more)` : ''} of image ${JSON.stringify(image)}${platform ? ` for ${platform}` : ''}`
+    const what =
+      `${descKind(first.mediaType)} ${first.digest}${descs.length > 1 ? ` (and ${descs.length - 1} more)` : ''} of image ` +
+      `${JSON.stringify(image)}${platform ? ` for ${platform}` : ''}`
     this.options.onFetch?.({name: image, count: descs.length})
     this.leaseId ??= this.store.leases.create(this.ns, {expiresAt: (Date.now() + LEASE_MS) * 1000}).id
     try {
@@ -308,7 +310,8 @@ class ExportPlan {
       const m = parseManifest(this.store.content.readBytes(this.ns, manifest.digest), manifest.mediaType)
       const tags = names.map(familiarName)
       const layers = m.layers.map((l) => goString(blobName(l.digest)))
-      return `{"Config":${goString(blobName(m.config.digest))},"RepoTags":${tags.length ? `[${tags.map(goString).join(',')}]` : 'null'},"Layers":${layers.length ? `[${layers.join(',')}]` : 'null'}}`
+      const repoTags = tags.length ? `[${tags.map(goString).join(',')}]` : 'null'
+      return `{"Config":${goString(blobName(m.config.digest))},"RepoTags":${repoTags},"Layers":${layers.length ? `[${layers.join(',')}]` : 'null'}}`
     })
     return Buffer.from(`[${entries.join(',')}]`)
   }

@@ -189,7 +189,8 @@ async function planImport(
   if (top.length === 0) {
     const found = [...new Set(index.manifests.filter((m) => m.platform).map((m) => formatPlatform(platformFromOci(m.platform!))))]
     throw new NotFound(
-      `image might be filtered out: no image in the archive is for ${describePlatforms(filter, options)}${found.length ? ` (it has ${found.join(', ')})` : ''}; use --platform or --all-platforms`,
+      `image might be filtered out: no image in the archive is for ` +
+        `${describePlatforms(filter, options)}${found.length ? ` (it has ${found.join(', ')})` : ''}; use --platform or --all-platforms`,
     )
   }
   // The archive's own index is kept only when an image is named after it (--index-name):

@@ -323,7 +323,8 @@ function checkContentRows(store: Store): Found[] {
 function checkImages(store: Store): Found[] {
   const rows = store.db
     .prepare(
-      'SELECT i.namespace, i.name, i.target_digest FROM images i LEFT JOIN content c ON c.namespace = i.namespace AND c.digest = i.target_digest WHERE c.digest IS NULL ORDER BY i.namespace, i.name',
+      'SELECT i.namespace, i.name, i.target_digest FROM images i LEFT JOIN content c ON c.namespace = i.namespace AND c.digest = i.target_digest ' +
+        'WHERE c.digest IS NULL ORDER BY i.namespace, i.name',
     )
     .all() as Array<{namespace: string; name: string; target_digest: string}>
   return rows.map((r) => ({
@@ -372,7 +373,8 @@ function checkSnapshots(store: Store): Found[] {
   }
   const dangling = store.db
     .prepare(
-      'SELECT s.namespace, s.snapshotter, s.key, s.dir FROM snapshots s LEFT JOIN snapshot_dirs d ON d.snapshotter = s.snapshotter AND d.id = s.dir WHERE d.id IS NULL ORDER BY 1, 2, 3',
+      'SELECT s.namespace, s.snapshotter, s.key, s.dir FROM snapshots s LEFT JOIN snapshot_dirs d ON d.snapshotter = s.snapshotter AND d.id = ' +
+        's.dir WHERE d.id IS NULL ORDER BY 1, 2, 3',
     )
     .all() as Array<{namespace: string; snapshotter: string; key: string; dir: string}>
   for (const s of dangling) {
@@ -403,7 +405,8 @@ function dependents(store: Store, snapshotter: string, id: string): {dirs: strin
   const containers = (
     store.db
       .prepare(
-        `SELECT c.namespace || '/' || c.id AS name FROM containers c JOIN snapshots s ON s.namespace = c.namespace AND s.snapshotter = c.snapshotter AND s.key = c.snapshot_key
+        `SELECT c.namespace || '/' || c.id AS name FROM containers c ` +
+          `JOIN snapshots s ON s.namespace = c.namespace AND s.snapshotter = c.snapshotter AND s.key = c.snapshot_key
          WHERE s.snapshotter = ? AND s.dir IN (SELECT value FROM json_each(?)) ORDER BY 1`,
       )
       .all(snapshotter, json) as Array<{name: string}>

@@ -104,7 +104,9 @@ function checkSubnetFree(subnet: string, bridge: string): void {
     const routeNet = Buffer.from(f[1], 'hex').readUInt32LE(0)
     if (overlaps(net, prefix, routeNet, routePrefix)) {
       throw new FailedPrecondition(
-        `default network subnet ${subnet} collides with the host route to ${[routeNet >>> 24, (routeNet >>> 16) & 255, (routeNet >>> 8) & 255, routeNet & 255].join('.')}/${routePrefix} on ${f[0]}; edit the subnet in bridge.conflist under the root's cni/net.d`,
+        `default network subnet ${subnet} collides with the host route to ` +
+          `${[routeNet >>> 24, (routeNet >>> 16) & 255, (routeNet >>> 8) & 255, routeNet & 255].join('.')}/${routePrefix} on ${f[0]}; edit the ` +
+          `subnet in bridge.conflist under the root's cni/net.d`,
       )
     }
   }

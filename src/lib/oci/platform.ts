@@ -204,13 +204,15 @@ export function parsePlatform(specifier: string): Platform {
   const osOptions = OS_RE.exec(first)
   if (osOptions === null) {
     return fail(
-      `${JSON.stringify(first)} is an invalid OS component of ${JSON.stringify(specifier)}: OSAndVersion specifier component must match ${JSON.stringify(OS_RE_TEXT)}`,
+      `${JSON.stringify(first)} is an invalid OS component of ${JSON.stringify(specifier)}: OSAndVersion specifier component must match ` +
+        `${JSON.stringify(OS_RE_TEXT)}`,
     )
   }
   for (const part of parts.slice(1)) {
     if (!SPECIFIER_RE.test(part)) {
       fail(
-        `${JSON.stringify(part)} is an invalid component of ${JSON.stringify(specifier)}: platform specifier component must match ${JSON.stringify(SPECIFIER_RE_TEXT)}`,
+        `${JSON.stringify(part)} is an invalid component of ${JSON.stringify(specifier)}: platform specifier component must match ` +
+          `${JSON.stringify(SPECIFIER_RE_TEXT)}`,
       )
     }
   }

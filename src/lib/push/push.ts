@@ -227,7 +227,8 @@ function walkImage(store: Store, ns: string, root: Descriptor, allowNonDistribut
     const first = missing[0]
     const where = first.parent === undefined ? '' : ` of ${descriptorKind(first.parent.mediaType)} ${first.parent.digest}`
     throw new FailedPrecondition(
-      `${missing.length} blob${missing.length === 1 ? ' is' : 's are'} not in the content store, first ${descriptorKind(first.desc.mediaType)} ${first.desc.digest}${where}: ` +
+      `${missing.length} blob${missing.length === 1 ? ' is' : 's are'} not in the content store, first ${descriptorKind(first.desc.mediaType)} ` +
+        `${first.desc.digest}${where}: ` +
         'fetch them first (ctr content fetch --all-platforms <ref>), or push one platform with --platform',
     )
   }

@@ -1,4 +1,6 @@
-// Registry authorization as containerd's docker authorizer does it: learn a host's scheme from its 401 challenge, then authorize every later request up front; Bearer tokens are cached per host and scope set until they expire, and concurrent requests share one in-flight token fetch.
+// Registry authorization as containerd's docker authorizer does it: learn a host's scheme from its 401 challenge,
+// then authorize every later request up front; Bearer tokens are cached per host and scope set until they expire, and
+// concurrent requests share one in-flight token fetch.
 import type {IncomingHttpHeaders} from 'node:http'
 import {Internal, PermissionDenied, Unavailable, isBerthError} from '../errors/index.js'
 import type {CredentialStore, Credentials} from './credentials.js'
@@ -314,7 +316,9 @@ export class Authorizer<C> {
 
   private tokenError(method: string, realm: string, res: TokenResponse, deniedPrefix: string, anonymous = false): Error {
     const server = serverMessage(res.body)
-    const detail = `failed to fetch ${anonymous ? 'anonymous' : 'oauth'} token: unexpected status from ${method} request to ${realm}: ${res.status} ${res.statusText}${server === '' ? '' : `: ${server}`}`
+    const detail =
+      `failed to fetch ${anonymous ? 'anonymous' : 'oauth'} token: unexpected status from ${method} request to ${realm}: ` +
+      `${res.status} ${res.statusText}${server === '' ? '' : `: ${server}`}`
     if (res.status === 401 || res.status === 403) return new PermissionDenied(`${deniedPrefix}: ${detail}`)
     if (res.status === 429 || res.status >= 500) return new Unavailable(detail)
     return new Internal(detail)

@@ -1,4 +1,5 @@
-// Registry credentials by host, looked up lazily and at most once per host: `--user`, then Docker's config.json (credHelpers, credsStore, auths), then containers' auth.json; files are only read, helpers only asked with `get`.
+// Registry credentials by host, looked up lazily and at most once per host: `--user`, then Docker's config.json
+// (credHelpers, credsStore, auths), then containers' auth.json; files are only read, helpers only asked with `get`.
 import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'

@@ -1,4 +1,6 @@
-// Registry endpoints for a reference's host, read from a containerd hosts directory (`<dir>/<host>/hosts.toml`, docs/hosts.md) the way `core/remotes/docker/config/hosts.go` reads it: mirrors first in file order, the upstream (or `server`) last; a missing directory or file means "just the upstream".
+// Registry endpoints for a reference's host, read from a containerd hosts directory (`<dir>/<host>/hosts.toml`,
+// docs/hosts.md) the way `core/remotes/docker/config/hosts.go` reads it: mirrors first in file order, the upstream
+// (or `server`) last; a missing directory or file means "just the upstream".
 import {readdir, readFile, stat} from 'node:fs/promises'
 import {isAbsolute, join, posix} from 'node:path'
 import {InvalidArgument} from '../errors/index.js'

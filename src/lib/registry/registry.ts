@@ -1,4 +1,6 @@
-// The registry client: resolves references and fetches manifests and blobs over the distribution API, trying each endpoint (mirrors, then upstream) in order, retrying transient failures with bounded jittered backoff, and never handing out a manifest whose size or digest is wrong.
+// The registry client: resolves references and fetches manifests and blobs over the distribution API, trying each
+// endpoint (mirrors, then upstream) in order, retrying transient failures with bounded jittered backoff, and never
+// handing out a manifest whose size or digest is wrong.
 import type {IncomingMessage} from 'node:http'
 import {createHash} from 'node:crypto'
 import {posix} from 'node:path'

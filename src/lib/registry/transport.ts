@@ -1,4 +1,6 @@
-// One HTTP exchange with a registry over node:http / node:https (redirects followed, Authorization dropped when a redirect leaves the host, a redirect loop an error), on keep-alive agents shared per TLS setting; every exchange is counted, and nothing here retries except the https->http fallback for localhost.
+// One HTTP exchange with a registry over node:http / node:https (redirects followed, Authorization dropped when a
+// redirect leaves the host, a redirect loop an error), on keep-alive agents shared per TLS setting; every exchange is
+// counted, and nothing here retries except the https->http fallback for localhost.
 //
 // Why node:http(s) and not the global fetch: Node 20's fetch is undici, and per-host TLS settings (extra CAs,
 // skip-verify, client certificates from hosts.toml) need an undici `Agent`, which is not importable in Node 20

@@ -140,7 +140,8 @@ export function refuseUnsupported(u: UnsupportedRequests, devicePaths: readonly 
     if (!features().apparmor)
       throw new FailedPrecondition('--apparmor-default-profile: AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled)')
     throw new InvalidArgument(
-      '--apparmor-default-profile is not supported: Berth does not generate and load AppArmor profiles; load one with apparmor_parser and use --apparmor-profile',
+      '--apparmor-default-profile is not supported: Berth does not generate and load AppArmor profiles; load one with apparmor_parser and use ' +
+        '--apparmor-profile',
     )
   }
 }
@@ -169,7 +170,8 @@ function readSpecFile(path: string): RuntimeSpec {
   // Without a snapshot nothing is mounted in the bundle: a relative root.path would name an empty directory.
   if (typeof rootPath !== 'string' || !rootPath.startsWith('/')) {
     throw new InvalidArgument(
-      `spec config file ${path}: root.path must be the absolute path of the root file system (there is no snapshot to mount), got ${JSON.stringify(rootPath ?? null)}`,
+      `spec config file ${path}: root.path must be the absolute path of the root file system (there is no snapshot to mount), got ` +
+        `${JSON.stringify(rootPath ?? null)}`,
     )
   }
   if (!isObject(spec['process']) || !Array.isArray(spec['process']['args']) || spec['process']['args'].length === 0) {

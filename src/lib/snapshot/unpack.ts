@@ -218,7 +218,8 @@ async function unpackOne(
       })
       if (result.diffId !== diffId) {
         throw new DataLoss(
-          `layer ${index} (${layer.descriptor.digest}): wrong diff id ${JSON.stringify(result.diffId)} calculated on extraction, want ${JSON.stringify(diffId)}`,
+          `layer ${index} (${layer.descriptor.digest}): wrong diff id ${JSON.stringify(result.diffId)} calculated on extraction, want ` +
+            `${JSON.stringify(diffId)}`,
           {suffixKind: true},
         )
       }

@@ -83,7 +83,8 @@ function refuseLostDatabase(root: string, path: string): void {
     }
     if (entries.length > 0) {
       throw new DataLoss(
-        `metadata store ${JSON.stringify(path)} is empty, but ${dir} holds ${entries.length} entries: the database was lost or truncated; restore it from a backup (refusing to start a new store that garbage collection would then empty)`,
+        `metadata store ${JSON.stringify(path)} is empty, but ${dir} holds ${entries.length} entries: the database was lost or truncated; restore ` +
+          `it from a backup (refusing to start a new store that garbage collection would then empty)`,
       )
     }
   }
@@ -123,7 +124,8 @@ function nativeBindingPath(): string | undefined {
     }
     // Its install script builds the addon; `npm install --ignore-scripts` skips it.
     throw new FailedPrecondition(
-      `the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with --ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`,
+      `the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with ` +
+        `--ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`,
     )
   }
 }

@@ -3,7 +3,8 @@
 // labels) keeps its record and everything else loses it; then blob files no namespace records any
 // more are deleted under their digest's lock (skipped while a writer holds it), and stale ingests
 // and expired leases go. Ingests and leases that belong to a process (process-owner.ts) live
-// exactly as long as it does: a dead owner's go at once, whatever their age; a live owner's stay. Marking and the record sweep share one immediate transaction, so nothing
+// exactly as long as it does: a dead owner's go at once, whatever their age; a live owner's stay. Marking and the
+// record sweep share one immediate transaction, so nothing
 // recorded after the mark can be swept; a dry run computes the same report and changes nothing.
 //
 // Snapshots follow the same reachability: roots are containers' snapshots, snapshots labelled
@@ -240,7 +241,8 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
 
     const unreached = db
       .prepare(
-        'SELECT namespace, digest FROM content c WHERE NOT EXISTS (SELECT 1 FROM temp.gc_mark m WHERE m.namespace = c.namespace AND m.digest = c.digest) ORDER BY namespace, digest',
+        'SELECT namespace, digest FROM content c WHERE NOT EXISTS (SELECT 1 FROM temp.gc_mark m WHERE m.namespace = c.namespace AND m.digest = ' +
+          'c.digest) ORDER BY namespace, digest',
       )
       .all() as Array<{namespace: string; digest: string}>
     const del = db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?')

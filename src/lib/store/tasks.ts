@@ -173,7 +173,8 @@ export class TaskStore {
       const now = nowMicros()
       this.db
         .prepare(
-          `INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ` +
+            `(?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`,
         )
         .run(ns, input.containerId, input.instance, input.monitor, input.monitorPid, input.bootId, input.terminal ? 1 : 0, now, now)
       return this.get(ns, input.containerId)
@@ -228,7 +229,8 @@ export class TaskStore {
     return this.change(ns, id, instance, UNFINISHED_STATUSES, (t) => {
       this.db
         .prepare(
-          "UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND container_id = ?",
+          "UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND " +
+            'container_id = ?',
         )
         .run(exit.exitStatus, exit.exitedAt, exit.known ? 1 : 0, exit.oom ? 1 : 0, nowMicros(), ns, id)
       if (exit.oom) this.event(ns, {topic: '/tasks/oom', containerId: id})

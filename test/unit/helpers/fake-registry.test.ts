@@ -1,4 +1,5 @@
-// Proves test/helpers/fake-registry.ts: it serves manifests and blobs (with Range) like a registry, injects each fault as specified, runs the Basic and Bearer flows, logs requests, and is good enough for skopeo.
+// Proves test/helpers/fake-registry.ts: it serves manifests and blobs (with Range) like a registry, injects each
+// fault as specified, runs the Basic and Bearer flows, logs requests, and is good enough for skopeo.
 
 import {after, afterEach, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'

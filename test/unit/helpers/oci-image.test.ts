@@ -1,4 +1,5 @@
-// Proves test/helpers/oci-image.ts: digests and diff_ids are what real tools compute, OCI layouts are read by skopeo and unpacked by umoci, the busybox image runs, and generated layers are deterministic and fast.
+// Proves test/helpers/oci-image.ts: digests and diff_ids are what real tools compute, OCI layouts are read by skopeo
+// and unpacked by umoci, the busybox image runs, and generated layers are deterministic and fast.
 
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'

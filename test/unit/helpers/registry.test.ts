@@ -1,4 +1,6 @@
-// Proves test/helpers/registry.ts against Debian's docker-registry and skopeo: pushed images (OCI, Docker schema 2, zstd, multi-platform) read back with identical digests, htpasswd auth is enforced, and registries never outlive their test process.
+// Proves test/helpers/registry.ts against Debian's docker-registry and skopeo: pushed images (OCI, Docker schema 2,
+// zstd, multi-platform) read back with identical digests, htpasswd auth is enforced, and registries never outlive
+// their test process.
 
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'

@@ -1,4 +1,5 @@
-// Proves test/helpers/tar-writer.ts against GNU tar: listings show the names, modes, owners, link targets and devices we wrote, and extraction restores them with xattrs and sub-second mtimes.
+// Proves test/helpers/tar-writer.ts against GNU tar: listings show the names, modes, owners, link targets and devices
+// we wrote, and extraction restores them with xattrs and sub-second mtimes.
 
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'

@@ -51,7 +51,8 @@ export function decideCompression(mediaType: string, head: Buffer, what: string)
   if (found !== declared) {
     const says = declared === 'none' ? 'an uncompressed tar' : declared
     throw new DataLoss(
-      `${what}: media type ${JSON.stringify(mediaType)} declares ${says}, but the data ${found === 'none' ? 'is not compressed that way' : `is ${found}-compressed`}`,
+      `${what}: media type ${JSON.stringify(mediaType)} declares ${says}, but the data ` +
+        `${found === 'none' ? 'is not compressed that way' : `is ${found}-compressed`}`,
     )
   }
   return found

@@ -86,7 +86,8 @@ describe('Go JSON', () => {
         annotations: {z: '1', a: '2'},
         platform: {architecture: 'arm64', os: 'linux', variant: 'v8', 'os.features': ['f']},
       }),
-      '{"mediaType":"m","digest":"sha256:x","size":3,"annotations":{"a":"2","z":"1"},"platform":{"architecture":"arm64","os":"linux","os.features":["f"],"variant":"v8"}}',
+      '{"mediaType":"m","digest":"sha256:x","size":3,"annotations":{"a":"2","z":"1"},' +
+        '"platform":{"architecture":"arm64","os":"linux","os.features":["f"],"variant":"v8"}}',
     )
     assert.equal(goDescriptor({mediaType: 'm', digest: 'd', size: 0, annotations: {}}), '{"mediaType":"m","digest":"d","size":0}')
   })

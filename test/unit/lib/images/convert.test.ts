@@ -1,4 +1,6 @@
-// convertImage against a real store: zstd and gzip layers uncompressed to their diff_ids, Docker lists turned OCI with their manifests, platforms kept or dropped, GC references on the new documents, the source untouched, and a layer that does not hash to its diff_id refused.
+// convertImage against a real store: zstd and gzip layers uncompressed to their diff_ids, Docker lists turned OCI
+// with their manifests, platforms kept or dropped, GC references on the new documents, the source untouched, and a
+// layer that does not hash to its diff_id refused.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {describe as describeError, errorKind} from '../../../../src/lib/errors/index.js'

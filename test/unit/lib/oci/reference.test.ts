@@ -143,7 +143,10 @@ const rejected: [string, string][] = [
   ['dock-.er/docker', 'invalid reference format'],
   ['docker/', 'invalid reference format'],
   [
-    'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255/docker',
+    'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_' +
+      'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_' +
+      'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_' +
+      'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255/docker',
     'repository name must not be more than 255 characters',
   ],
   [':justtag', 'invalid reference format'],

@@ -1,4 +1,6 @@
-// Credentials and challenges: `--user`, Docker's config.json (auths, credHelpers, credsStore through a fake `docker-credential-test` on PATH), containers' auth.json, WWW-Authenticate parsing, registry error messages, and the client pulling with each credential source.
+// Credentials and challenges: `--user`, Docker's config.json (auths, credHelpers, credsStore through a fake
+// `docker-credential-test` on PATH), containers' auth.json, WWW-Authenticate parsing, registry error messages, and
+// the client pulling with each credential source.
 import assert from 'node:assert/strict'
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'

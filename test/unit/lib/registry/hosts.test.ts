@@ -1,4 +1,6 @@
-// Endpoints from containerd hosts directories: defaults per kind of host, hosts.toml keys and lookup order, and mirrors in action (order, `?ns=`, capabilities, falling back to the upstream when a mirror is missing, down or failing).
+// Endpoints from containerd hosts directories: defaults per kind of host, hosts.toml keys and lookup order, and
+// mirrors in action (order, `?ns=`, capabilities, falling back to the upstream when a mirror is missing, down or
+// failing).
 import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'

@@ -1,4 +1,6 @@
-// The registry client against Debian's real docker-registry (distribution 2.8), open and behind htpasswd Basic auth: every manifest kind resolves by tag and digest, manifests and blobs fetch intact (with Range), and refusals have the right kinds.
+// The registry client against Debian's real docker-registry (distribution 2.8), open and behind htpasswd Basic auth:
+// every manifest kind resolves by tag and digest, manifests and blobs fetch intact (with Range), and refusals have
+// the right kinds.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {MediaType} from '../../../../src/lib/oci/index.js'

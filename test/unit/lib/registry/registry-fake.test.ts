@@ -1,4 +1,5 @@
-// The registry client against the in-process fake registry: resolve and fetch for every manifest kind, the Bearer and Basic flows with token caching, retries and resume, size and digest checks, and error kinds with their messages.
+// The registry client against the in-process fake registry: resolve and fetch for every manifest kind, the Bearer and
+// Basic flows with token caching, retries and resume, size and digest checks, and error kinds with their messages.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {after, afterEach, before, describe, test} from 'node:test'

@@ -1,4 +1,6 @@
-// The registry client's push side against the in-process fake registry (and a tiny server for redirect loops): HEAD before upload, cross-repository mounts, monolithic and chunked uploads with relative and absolute Locations, restarts after failures, manifests under tags, push scopes for Bearer tokens, and error kinds.
+// The registry client's push side against the in-process fake registry (and a tiny server for redirect loops): HEAD
+// before upload, cross-repository mounts, monolithic and chunked uploads with relative and absolute Locations,
+// restarts after failures, manifests under tags, push scopes for Bearer tokens, and error kinds.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {Readable} from 'node:stream'

@@ -1,4 +1,6 @@
-// TLS against a local https front of the fake registry with a self-signed certificate made by openssl at test time: accepted with --tlscacert, -k, or hosts.toml `ca`/`skip_verify`; refused without; and a localhost registry speaking plain HTTP is reached after trying https.
+// TLS against a local https front of the fake registry with a self-signed certificate made by openssl at test time:
+// accepted with --tlscacert, -k, or hosts.toml `ca`/`skip_verify`; refused without; and a localhost registry speaking
+// plain HTTP is reached after trying https.
 import assert from 'node:assert/strict'
 import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'

@@ -57,7 +57,8 @@ describe('resolveRuntime', () => {
     fails(
       'failed precondition',
       () => resolveRuntime({name: 'io.containerd.kata.v2'}, 'runc'),
-      'failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed "containerd-shim-kata-v2": file does not exist: unknown',
+      'failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed "containerd-shim-kata-v2": file ' +
+        'does not exist: unknown',
     )
     const invalid = 'invalid runtime name %s, correct runtime name should be either format like `io.containerd.runc.v1` or a full path to the binary'
     for (const name of ['runc', 'bin/runc'])

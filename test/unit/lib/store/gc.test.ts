@@ -386,7 +386,8 @@ describe('collectGarbage at scale', () => {
       const blob = db.prepare('INSERT OR IGNORE INTO blobs (digest, size, created_at) VALUES (?, 1, ?)')
       const content = db.prepare("INSERT OR IGNORE INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES ('scale', ?, 1, ?, ?, ?)")
       const image = db.prepare(
-        "INSERT INTO images (namespace, name, target_media_type, target_digest, target_size, labels, created_at, updated_at) VALUES ('scale', ?, ?, ?, 1, '{}', ?, ?)",
+        "INSERT INTO images (namespace, name, target_media_type, target_digest, target_size, labels, created_at, updated_at) VALUES ('scale', ?, " +
+          "?, ?, 1, '{}', ?, ?)",
       )
       for (const d of shared) {
         blob.run(d, now)
