@@ -21,7 +21,9 @@ export async function benchArchive({repo, work, rounds, log}) {
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
   const berth = berthBin(repo)
   const haveContainerd = containerdAvailable()
-  const anchorName = haveContainerd ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon)` : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
+  const anchorName = haveContainerd
+    ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon)`
+    : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
   const notes = []
   const rows = []
   const img = await benchImage(repo, log)
@@ -50,10 +52,25 @@ export async function benchArchive({repo, work, rounds, log}) {
     if (!existsSync(dockerArchive)) {
       check('skopeo copy', await run(['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `docker-archive:${dockerArchive}:bench/archive:1`]))
     }
-    notes.push(`image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip; Docker archive by skopeo: ${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB (layers uncompressed)`)
+    notes.push(
+      `image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip; Docker archive by skopeo: ` +
+        `${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB (layers uncompressed)`,
+    )
 
     let importedByContainerd = false
-    const s = {bExport: [], cExport: [], bImport: [], cImport: [], bImportRss: [], bStdinRss: [], bStdin: [], bPush: [], cPush: [], bPushWarm: [], cPushWarm: []}
+    const s = {
+      bExport: [],
+      cExport: [],
+      bImport: [],
+      cImport: [],
+      bImportRss: [],
+      bStdinRss: [],
+      bStdin: [],
+      bPush: [],
+      cPush: [],
+      bPushWarm: [],
+      cPushWarm: [],
+    }
     for (let r = 0; r < rounds; r++) {
       const t0 = Date.now()
       // export: from a store that holds the pulled image
@@ -100,7 +117,10 @@ export async function benchArchive({repo, work, rounds, log}) {
       s.bImportRss.push(bi.maxRssKiB)
       rmSync(fi.base, {recursive: true, force: true})
       const si = freshStore()
-      const bs = check('berth images import -', await runMeasured(['sh', '-c', `exec "$0" images import - <"$1"`, berth, dockerArchive], {env: si.env, tmp: work}))
+      const bs = check(
+        'berth images import -',
+        await runMeasured(['sh', '-c', `exec "$0" images import - <"$1"`, berth, dockerArchive], {env: si.env, tmp: work}),
+      )
       s.bStdin.push(bs.ms)
       s.bStdinRss.push(bs.maxRssKiB)
       rmSync(si.base, {recursive: true, force: true})
@@ -112,12 +132,26 @@ export async function benchArchive({repo, work, rounds, log}) {
       log(`archive round ${r + 1}/${rounds} (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
     }
     rows.push({what: 'images export (OCI archive)', berth: median(s.bExport), anchor: median(s.cExport), unit: 'ms', target: '≤ 0.8×'})
-    if (haveContainerd) rows.push({what: "  containerd's ctr imports Berth's export", text: importedByContainerd ? 'yes (import and unpack, then listed)' : 'not tried', ok: importedByContainerd})
-    rows.push({what: 'images import (Docker archive, file)', berth: median(s.bImport), anchor: median(s.cImport), unit: 'ms', target: '≤ 0.8×', note: 'both store the blobs and unpack into overlayfs'})
+    if (haveContainerd)
+      rows.push({
+        what: "  containerd's ctr imports Berth's export",
+        text: importedByContainerd ? 'yes (import and unpack, then listed)' : 'not tried',
+        ok: importedByContainerd,
+      })
+    rows.push({
+      what: 'images import (Docker archive, file)',
+      berth: median(s.bImport),
+      anchor: median(s.cImport),
+      unit: 'ms',
+      target: '≤ 0.8×',
+      note: 'both store the blobs and unpack into overlayfs',
+    })
     rows.push({what: 'images import - (the same, stdin)', berth: median(s.bStdin), anchor: median(s.cImport), unit: 'ms', target: ''})
     rows.push({
       what: '  peak memory: stdin vs file',
-      text: `stdin ${(median(s.bStdinRss) / 1024).toFixed(0)} MiB, file ${(median(s.bImportRss) / 1024).toFixed(0)} MiB (archive ${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB); target: stdin no more than file`,
+      text:
+        `stdin ${(median(s.bStdinRss) / 1024).toFixed(0)} MiB, file ${(median(s.bImportRss) / 1024).toFixed(0)} MiB (archive ` +
+        `${(statSync(dockerArchive).size / MiB).toFixed(0)} MiB); target: stdin no more than file`,
       ok: median(s.bStdinRss) <= median(s.bImportRss) * 1.1,
     })
     rows.push({what: 'images push, cold (empty registry)', berth: median(s.bPush), anchor: median(s.cPush), unit: 'ms', target: '≤ 0.8×'})

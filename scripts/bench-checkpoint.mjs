@@ -80,7 +80,15 @@ export async function benchCheckpoint({repo, work, rounds = 3, log = () => {}}) 
         return false
       }
     })
-    const berthPid = () => Number(/^\S+\s+(\d+)/m.exec(check('tasks ls', ctr(['tasks', 'ls'])).split('\n').slice(1).join('\n'))?.[1] ?? 0)
+    const berthPid = () =>
+      Number(
+        /^\S+\s+(\d+)/m.exec(
+          check('tasks ls', ctr(['tasks', 'ls']))
+            .split('\n')
+            .slice(1)
+            .join('\n'),
+        )?.[1] ?? 0,
+      )
     notes.push(`resident: ${(rssOf(berthPid()) / 1024).toFixed(0)} MiB (Berth's task)`)
 
     // The hand-made container: a copy of the same rootfs and spec, run by runc directly, stdio /dev/null.
@@ -121,9 +129,21 @@ export async function benchCheckpoint({repo, work, rounds = 3, log = () => {}}) 
       // By hand: the same two steps with runc and the same CRIU.
       const dir = mkdtempSync(join(base, 'hand-image-'))
       const hms =
-        timed(() => check('runc checkpoint', spawnSync(runc, ['--root', handRoot, '--criu', criu.path, 'checkpoint', '--image-path', dir, '--work-path', dir, ids.hand], {encoding: 'utf8'}))) +
         timed(() =>
-          check('runc restore', spawnSync(runc, ['--root', handRoot, '--criu', criu.path, 'restore', '-d', '--image-path', dir, '--work-path', dir, '--bundle', handBundle, ids.hand], {stdio: 'ignore'})),
+          check(
+            'runc checkpoint',
+            spawnSync(runc, ['--root', handRoot, '--criu', criu.path, 'checkpoint', '--image-path', dir, '--work-path', dir, ids.hand], {encoding: 'utf8'}),
+          ),
+        ) +
+        timed(() =>
+          check(
+            'runc restore',
+            spawnSync(
+              runc,
+              ['--root', handRoot, '--criu', criu.path, 'restore', '-d', '--image-path', dir, '--work-path', dir, '--bundle', handBundle, ids.hand],
+              {stdio: 'ignore'},
+            ),
+          ),
         )
       samples.hand.push(hms)
       rmSync(dir, {recursive: true, force: true})
@@ -151,7 +171,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const res = await benchCheckpoint({repo, work, rounds: Number(process.env.BENCH_CHECKPOINT_ROUNDS ?? 3), log: (m) => process.stderr.write(`bench: ${m}\n`)})
     console.log(`${res.title}; anchor: ${res.anchor}`)
     for (const n of res.notes) console.log(`  ${n}`)
-    for (const r of res.rows) console.log(r.text !== undefined ? `${r.what}: ${r.text}` : `${r.what}: Berth ${r.berth.toFixed(0)} ms, by hand ${r.anchor.toFixed(0)} ms, ratio ${(r.berth / r.anchor).toFixed(2)}× (target ${r.target})`)
+    for (const r of res.rows)
+      console.log(
+        r.text !== undefined
+          ? `${r.what}: ${r.text}`
+          : `${r.what}: Berth ${r.berth.toFixed(0)} ms, by hand ${r.anchor.toFixed(0)} ms, ratio ${(r.berth / r.anchor).toFixed(2)}× (target ${r.target})`,
+      )
   } finally {
     spawnSync('sh', ['-c', `grep ' ${work}' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l`])
     rmSync(work, {recursive: true, force: true})

@@ -45,12 +45,18 @@ function hookExit() {
 function unmountUnder(dir) {
   let mounts
   try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter(Boolean)
+    mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter(Boolean)
   } catch {
     return
   }
   const decode = (p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))
-  for (const m of mounts.map(decode).filter((m) => m.startsWith(dir + '/')).sort((a, b) => b.length - a.length)) {
+  for (const m of mounts
+    .map(decode)
+    .filter((m) => m.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length)) {
     spawnSync('umount', ['-l', m], {stdio: 'ignore'})
   }
 }
@@ -58,7 +64,11 @@ function unmountUnder(dir) {
 /**
  * Starts containerd with a fresh root in a new temporary directory and waits until
  * `ctr --address SOCK version` answers.
- * @returns {{address: string, dir: string, pid: number, ctr: (args: string[], opts?: object) => Promise<{status: number, stdout: string, stderr: string, ms: number}>, ctrArgv: (args: string[]) => string[], vmHWMKiB: () => number, stop: () => Promise<void>}}
+ * @returns {{
+ *   address: string, dir: string, pid: number,
+ *   ctr: (args: string[], opts?: object) => Promise<{status: number, stdout: string, stderr: string, ms: number}>,
+ *   ctrArgv: (args: string[]) => string[], vmHWMKiB: () => number, stop: () => Promise<void>
+ * }}
  * @throws Error when containerd exits during start-up or does not answer within `readyTimeoutMs`.
  */
 export async function startContainerd({readyTimeoutMs = 20_000} = {}) {
@@ -181,7 +191,10 @@ export const berthBin = (repo) => join(repo, 'bin', 'ctr')
 export function run(argv, {env, input} = {}) {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint()
-    const child = spawn(argv[0], argv.slice(1), {env: env ? {...process.env, ...env} : process.env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
+    const child = spawn(argv[0], argv.slice(1), {
+      env: env ? {...process.env, ...env} : process.env,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    })
     children.add(child) // killed if this process exits first
     hookExit()
     const out = []

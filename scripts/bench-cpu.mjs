@@ -123,7 +123,9 @@ export async function benchCpu({repo, work, cycles = 10, log}) {
         anchor: c ? per(c.total) : NaN,
         unit: 'ms',
         target: '≤ 1.2×',
-        note: `Berth: ctr + conmon + exit command + runc ${per(b.client).toFixed(1)} ms; containerd: ctr ${c ? per(c.client).toFixed(1) : 'n/a'} + daemon and shims ${c ? per(c.daemon).toFixed(1) : 'n/a'} ms (${cycles} cycles)`,
+        note:
+          `Berth: ctr + conmon + exit command + runc ${per(b.client).toFixed(1)} ms; containerd: ctr ${c ? per(c.client).toFixed(1) : 'n/a'} + ` +
+          `daemon and shims ${c ? per(c.daemon).toFixed(1) : 'n/a'} ms (${cycles} cycles)`,
       })
       rows.push({what: `  wall per cycle, ${label}`, berth: per(b.wall), anchor: c ? per(c.wall) : NaN, unit: 'ms', target: mode === 'idle' ? '≤ 1.3×' : ''})
     }
@@ -161,13 +163,31 @@ export async function benchCpu({repo, work, cycles = 10, log}) {
     } finally {
       db.close()
     }
-    rows.push({what: 'exit path CPU (conmon exit command)', berth: median(exitCpu), anchor: median(nodeCpu), unit: 'ms', target: '≤ 1.0×', note: 'anchor: the CPU of one node -e 0; Berth: everything from the task exit on (conmon, ctr tasks cleanup, runc delete)'})
-    rows.push({what: 'exit recorded after the task exited', text: `${median(latency).toFixed(1)} ms median, ${Math.max(...latency).toFixed(1)} ms max (target ≤ 100 ms)`, ok: Math.max(...latency) <= 100})
-    notes.push(`CPU from cgroup v1 cpuacct (client, daemon and hog groups); this bench process's own CPU subtracted; ${cycles} cycles per row; container processes run in their own cgroups for both tools and are not counted`)
+    rows.push({
+      what: 'exit path CPU (conmon exit command)',
+      berth: median(exitCpu),
+      anchor: median(nodeCpu),
+      unit: 'ms',
+      target: '≤ 1.0×',
+      note: 'anchor: the CPU of one node -e 0; Berth: everything from the task exit on (conmon, ctr tasks cleanup, runc delete)',
+    })
+    rows.push({
+      what: 'exit recorded after the task exited',
+      text: `${median(latency).toFixed(1)} ms median, ${Math.max(...latency).toFixed(1)} ms max (target ≤ 100 ms)`,
+      ok: Math.max(...latency) <= 100,
+    })
+    notes.push(
+      `CPU from cgroup v1 cpuacct (client, daemon and hog groups); this bench process's own CPU subtracted; ${cycles} cycles per row; container ` +
+        `processes run in their own cgroups for both tools and are not counted`,
+    )
     return {title, anchor, rows, notes}
   } finally {
     for (const h of hogs) h.kill('SIGKILL')
-    for (const id of ['warm-berth', ...Array.from({length: cycles}, (_, i) => [`idle-berth-${i}`, `loaded-berth-${i}`]).flat(), ...Array.from({length: 5}, (_, i) => `exit-${i}`)]) {
+    for (const id of [
+      'warm-berth',
+      ...Array.from({length: cycles}, (_, i) => [`idle-berth-${i}`, `loaded-berth-${i}`]).flat(),
+      ...Array.from({length: 5}, (_, i) => `exit-${i}`),
+    ]) {
       await berth(['tasks', 'kill', '-s', 'SIGKILL', id]).catch(() => {})
       await berth(['containers', 'rm', id]).catch(() => {})
     }

@@ -47,7 +47,13 @@ function cniCall(command, list, where, added) {
   const plugins = command === 'ADD' ? list.plugins : [...list.plugins].reverse()
   let prevResult = added // DEL gets the ADD's final result, as libcni's cache gives it
   for (const plugin of plugins) {
-    const conf = {cniVersion: list.cniVersion, name: list.name, ...plugin, ...(prevResult ? {prevResult} : {}), ...(plugin.capabilities?.portMappings ? {runtimeConfig: {portMappings: []}} : {})}
+    const conf = {
+      cniVersion: list.cniVersion,
+      name: list.name,
+      ...plugin,
+      ...(prevResult ? {prevResult} : {}),
+      ...(plugin.capabilities?.portMappings ? {runtimeConfig: {portMappings: []}} : {}),
+    }
     const result = cniPlugin(command, conf, where)
     if (command === 'ADD') prevResult = result
   }
@@ -85,7 +91,8 @@ function removeLeakedRules(ns) {
 export async function benchPods({repo, work, rounds, log}) {
   const title = 'Pods and networking (issue 16)'
   if (!containerdAvailable()) return {title, anchor: 'n/a (containerd not installed: bash scripts/setup.sh bench)', rows: [], notes: ['skipped: no containerd']}
-  if (!existsSync(join(DEBIAN_CNI_DIR, 'bridge'))) return {title, anchor: 'n/a', rows: [], notes: ['skipped: containernetworking-plugins not installed (bash scripts/setup.sh)']}
+  if (!existsSync(join(DEBIAN_CNI_DIR, 'bridge')))
+    return {title, anchor: 'n/a', rows: [], notes: ['skipped: containernetworking-plugins not installed (bash scripts/setup.sh)']}
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
   const {busyboxImage} = await import(join(repo, 'dist/test/helpers/oci-image.js'))
   const anchor = `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon) with the same CNI plugins`
@@ -108,7 +115,11 @@ export async function benchPods({repo, work, rounds, log}) {
     hairpinMode: true,
     ipam: {type: 'host-local', ranges: [[{subnet: ctrNet.subnet}]], routes: [{dst: '0.0.0.0/0'}], dataDir: ipamDir},
   }
-  const confList = {cniVersion: '1.0.0', name: 'berth-bench', plugins: [bridgePlugin, {type: 'portmap', capabilities: {portMappings: true}}, {type: 'firewall'}]}
+  const confList = {
+    cniVersion: '1.0.0',
+    name: 'berth-bench',
+    plugins: [bridgePlugin, {type: 'portmap', capabilities: {portMappings: true}}, {type: 'firewall'}],
+  }
   const existingConfs = existsSync(CNI_CONF_DIR) ? readdirSync(CNI_CONF_DIR).filter((f) => /\.(conf|conflist|json)$/.test(f)) : []
 
   let d
@@ -164,7 +175,10 @@ export async function benchPods({repo, work, rounds, log}) {
     const ref = `${registry.host}/${REPO_NAME}:1`
     check('berth images pull', await berth(['images', 'pull', '-q', ref]))
     check('ctr images pull', await ctr(['images', 'pull', '--plain-http', ref]))
-    notes.push(`image: busybox (test/helpers busyboxImage) from docker-registry on 127.0.0.1; namespace ${ns}; podman 4.3 cannot start containers on this host (RLIMIT_NOFILE), so containerd is the anchor`)
+    notes.push(
+      `image: busybox (test/helpers busyboxImage) from docker-registry on 127.0.0.1; namespace ${ns}; podman 4.3 cannot start containers on this ` +
+        `host (RLIMIT_NOFILE), so containerd is the anchor`,
+    )
 
     // 1. A networked run --rm /bin/true, interleaved.
     const s = {bRun: [], cRun: [], bPod: [], cPod: []}

@@ -17,7 +17,6 @@ const IMAGE = {count: 8, bytesPerLayer: 25 * 1024 * 1024, seed: 42}
 export const REPO_NAME = 'bench/pull'
 const MiB = 1024 * 1024
 
-
 /**
  * Loads the bench image from .bench/, or builds it and stores it there. The cache key covers the
  * generator's parameters and the compiled fixture code, so a changed generator builds afresh.
@@ -102,7 +101,9 @@ export async function benchPull({repo, work, rounds, log}) {
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
   const berth = [berthBin(repo)]
   const haveContainerd = containerdAvailable()
-  const anchorName = haveContainerd ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon)` : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
+  const anchorName = haveContainerd
+    ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon)`
+    : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
   const notes = []
   const rows = []
   const daemons = new Set()
@@ -122,7 +123,10 @@ export async function benchPull({repo, work, rounds, log}) {
     await pushImage(registry, `${REPO_NAME}:1`, img.image)
     const sent = registryCounter(registry.pid)
     const ref = `${registry.host}/${REPO_NAME}:1`
-    notes.push(`image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip (generatedLayers seed ${IMAGE.seed}), from docker-registry on 127.0.0.1 over plain http`)
+    notes.push(
+      `image: ${img.layers} layers, ${(img.layerBytes / MiB).toFixed(0)} MiB gzip (generatedLayers seed ${IMAGE.seed}), from docker-registry on ` +
+        `127.0.0.1 over plain http`,
+    )
     let storeSeq = 0
     const freshStore = () => {
       const base = join(work, `pull-store-${storeSeq++}`)
@@ -138,7 +142,20 @@ export async function benchPull({repo, work, rounds, log}) {
     }
 
     // --- cold fetch, cold pull, second namespace, peak memory: one of each per round ---
-    const s = {bFetch: [], cFetch: [], bPull: [], cPull: [], bSecond: [], cSecond: [], bSecondBytes: [], cSecondBytes: [], bColdBytes: [], bRss: [], cRss: [], cDaemonRss: []}
+    const s = {
+      bFetch: [],
+      cFetch: [],
+      bPull: [],
+      cPull: [],
+      bSecond: [],
+      cSecond: [],
+      bSecondBytes: [],
+      cSecondBytes: [],
+      bColdBytes: [],
+      bRss: [],
+      cRss: [],
+      cDaemonRss: [],
+    }
     const fmtS = (xs) => (xs.length ? `${(xs[xs.length - 1] / 1000).toFixed(2)} s` : 'n/a')
     for (let r = 0; r < rounds; r++) {
       const t0 = Date.now()
@@ -173,12 +190,35 @@ export async function benchPull({repo, work, rounds, log}) {
         s.cSecondBytes.push(sent.take())
         await stopDaemon(d)
       }
-      log(`pull round ${r + 1}/${rounds} (${((Date.now() - t0) / 1000).toFixed(1)} s): fetch ${fmtS(s.bFetch)} vs ${fmtS(s.cFetch)}, pull ${fmtS(s.bPull)} vs ${fmtS(s.cPull)}, second namespace ${fmtS(s.bSecond)} vs ${fmtS(s.cSecond)}`)
+      log(
+        `pull round ${r + 1}/${rounds} (${((Date.now() - t0) / 1000).toFixed(1)} s): fetch ${fmtS(s.bFetch)} vs ${fmtS(s.cFetch)}, pull ` +
+          `${fmtS(s.bPull)} vs ${fmtS(s.cPull)}, second namespace ${fmtS(s.bSecond)} vs ${fmtS(s.cSecond)}`,
+      )
     }
     const bytes = (xs) => (xs.length ? `${Math.max(...xs).toLocaleString('en-US')} B` : 'n/a')
-    rows.push({what: `cold fetch (content fetch, ${(img.layerBytes / MiB).toFixed(0)} MiB)`, berth: median(s.bFetch), anchor: median(s.cFetch), unit: 'ms', target: '≤ 0.8×'})
-    rows.push({what: 'cold pull (images pull: fetch + unpack)', berth: median(s.bPull), anchor: median(s.cPull), unit: 'ms', target: '≤ 0.8×', note: 'both fetch and unpack into overlayfs snapshots'})
-    rows.push({what: 'pull into a second namespace', berth: median(s.bSecond), anchor: median(s.cSecond), unit: 'ms', target: '≤ 0.1×', note: 'Berth records the committed snapshots; containerd extracts every layer again'})
+    rows.push({
+      what: `cold fetch (content fetch, ${(img.layerBytes / MiB).toFixed(0)} MiB)`,
+      berth: median(s.bFetch),
+      anchor: median(s.cFetch),
+      unit: 'ms',
+      target: '≤ 0.8×',
+    })
+    rows.push({
+      what: 'cold pull (images pull: fetch + unpack)',
+      berth: median(s.bPull),
+      anchor: median(s.cPull),
+      unit: 'ms',
+      target: '≤ 0.8×',
+      note: 'both fetch and unpack into overlayfs snapshots',
+    })
+    rows.push({
+      what: 'pull into a second namespace',
+      berth: median(s.bSecond),
+      anchor: median(s.cSecond),
+      unit: 'ms',
+      target: '≤ 0.1×',
+      note: 'Berth records the committed snapshots; containerd extracts every layer again',
+    })
     // Any layer byte would show: the smallest layer is megabytes, headers and manifests are not.
     const berthSecond = s.bSecondBytes.length ? Math.max(...s.bSecondBytes) : NaN
     rows.push({
@@ -192,7 +232,9 @@ export async function benchPull({repo, work, rounds, log}) {
       anchor: haveContainerd ? (median(s.cRss) + median(s.cDaemonRss)) / 1024 : NaN,
       unit: 'MiB',
       target: '',
-      note: haveContainerd ? `containerd: ctr client ${(median(s.cRss) / 1024).toFixed(0)} MiB + daemon VmHWM ${(median(s.cDaemonRss) / 1024).toFixed(0)} MiB` : undefined,
+      note: haveContainerd
+        ? `containerd: ctr client ${(median(s.cRss) / 1024).toFixed(0)} MiB + daemon VmHWM ${(median(s.cDaemonRss) / 1024).toFixed(0)} MiB`
+        : undefined,
     })
 
     // --- images tag and images ls: one Berth store and one long-lived daemon ---
@@ -218,7 +260,14 @@ export async function benchPull({repo, work, rounds, log}) {
         check('ctr images rm', await d.ctr(['-n', 'tag', 'images', 'rm', ...names]))
       }
     }
-    rows.push({what: 'images tag, 900 names in one call', berth: median(tagT.b), anchor: median(tagT.c), unit: 'ms', target: '', note: 'ctr 1.6 takes several targets: ctr images tag SRC T1 ... T900'})
+    rows.push({
+      what: 'images tag, 900 names in one call',
+      berth: median(tagT.b),
+      anchor: median(tagT.c),
+      unit: 'ms',
+      target: '',
+      note: 'ctr 1.6 takes several targets: ctr images tag SRC T1 ... T900',
+    })
 
     // images ls at 1, 100, 1000 and 10,000 images, made by tagging the pulled image.
     let have = 1
@@ -231,7 +280,9 @@ export async function benchPull({repo, work, rounds, log}) {
       if (!d) return
       // containerd's 10,000: only when the tags it took so far say it finishes in about a minute.
       if (to === 10_000 && (cTagRatePerName * names.length) / 1000 > 60) {
-        notes.push(`containerd stops at ${cHave} images: tagging ${names.length} more would take about ${((cTagRatePerName * names.length) / 1000).toFixed(0)} s`)
+        notes.push(
+          `containerd stops at ${cHave} images: tagging ${names.length} more would take about ${((cTagRatePerName * names.length) / 1000).toFixed(0)} s`,
+        )
         return
       }
       const t = Date.now()
@@ -256,7 +307,14 @@ export async function benchPull({repo, work, rounds, log}) {
           if (withQ) t.cq.push(check('ctr images ls -q', await d.ctr(['-n', 'ls', 'images', 'ls', '-q'])).ms)
         }
       }
-      rows.push({what: `images ls (${size.toLocaleString('en-US')})`, berth: median(t.b), anchor: median(t.c), unit: 'ms', target: size === 1000 ? '≤ 150 ms' : '', abs: size === 1000 ? 150 : undefined})
+      rows.push({
+        what: `images ls (${size.toLocaleString('en-US')})`,
+        berth: median(t.b),
+        anchor: median(t.c),
+        unit: 'ms',
+        target: size === 1000 ? '≤ 150 ms' : '',
+        abs: size === 1000 ? 150 : undefined,
+      })
       if (withQ) rows.push({what: `images ls -q (${size.toLocaleString('en-US')})`, berth: median(t.bq), anchor: median(t.cq), unit: 'ms', target: ''})
     }
     if (d) await stopDaemon(d)

@@ -108,12 +108,18 @@ function readPidFile(path) {
 function mountsUnder(dir) {
   let mounts
   try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter(Boolean)
+    mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter(Boolean)
   } catch {
     return []
   }
   const decode = (p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))
-  return mounts.map(decode).filter((m) => m.startsWith(dir + '/')).sort((a, b) => b.length - a.length)
+  return mounts
+    .map(decode)
+    .filter((m) => m.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length)
 }
 
 /** Removes the (empty) cgroup directory `rel` in every cgroup v1 hierarchy (and v2's unified one). */
@@ -165,7 +171,9 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
   const {busyboxImage} = await import(join(repo, 'dist/test/helpers/oci-image.js'))
   const haveContainerd = containerdAvailable()
-  const anchorName = haveContainerd ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon, containerd-shim-runc-v2)` : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
+  const anchorName = haveContainerd
+    ? `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon, containerd-shim-runc-v2)`
+    : 'n/a (containerd not installed: bash scripts/setup.sh bench)'
   const notes = []
   const rows = []
   const runc = findRunc()
@@ -217,7 +225,18 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       for (const id of shimIds) spawnSync(runc, ['--root', shimRuncRoot, 'delete', '--force', id], {stdio: 'ignore'})
     }
     // A killed shim leaves its socket: /run/containerd/s/<sha256 of "<address>/<namespace>/<id>">.
-    if (d) for (const id of shimIds) rmSync(join(CONTAINERD_RUN, 's', createHash('sha256').update(join(d.address, ns, id)).digest('hex')), {force: true})
+    if (d)
+      for (const id of shimIds)
+        rmSync(
+          join(
+            CONTAINERD_RUN,
+            's',
+            createHash('sha256')
+              .update(join(d.address, ns, id))
+              .digest('hex'),
+          ),
+          {force: true},
+        )
     for (const m of mountsUnder(base)) spawnSync('umount', ['-l', m], {stdio: 'ignore'})
     removeCgroupDirs(join('berth', ns))
     removeCgroupDirs(ns)
@@ -252,15 +271,24 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
     await pushImage(registry, `${REPO_NAME}:1`, image)
     const ref = `${registry.host}/${REPO_NAME}:1`
     const layerBytes = [...image.blobs.values()].reduce((n, b) => n + b.length, 0)
-    notes.push(`image: busybox (test/helpers busyboxImage, ${(layerBytes / KiB).toFixed(0)} KiB), from docker-registry on 127.0.0.1 over plain http; namespace ${ns}`)
+    notes.push(
+      `image: busybox (test/helpers busyboxImage, ${(layerBytes / KiB).toFixed(0)} KiB), from docker-registry on 127.0.0.1 over plain http; namespace ${ns}`,
+    )
     check('berth images pull', await berth(['images', 'pull', '-q', ref]))
     if (haveContainerd) {
       d = await startContainerd()
       check('ctr images pull', await ctr(['images', 'pull', '--plain-http', ref]))
       notes.push(`containerd's ctr gets --fifo-dir <daemon dir>/fifo (its stdio FIFOs stay in the private directory); Berth takes the same commands without it`)
     }
-    if (process.env.NODE_EXTRA_CA_CERTS) notes.push(`this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first (${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/ctr), and the node -e 0 row is measured the same way`)
-    notes.push("Berth's conmon runs its exit command, `ctr tasks cleanup` (one more Node start-up), when a task exits; containerd's shim reports the exit itself")
+    if (process.env.NODE_EXTRA_CA_CERTS)
+      notes.push(
+        `this environment sets NODE_EXTRA_CA_CERTS: a plain \`node\` start-up reads and parses that bundle first ` +
+          `(${process.env.NODE_EXTRA_CA_CERTS}); Berth's bin starts node without it and loads it only for TLS (bin/ctr), and the node -e 0 row is ` +
+          `measured the same way`,
+      )
+    notes.push(
+      "Berth's conmon runs its exit command, `ctr tasks cleanup` (one more Node start-up), when a task exits; containerd's shim reports the exit itself",
+    )
     // Before any task starts, and ahead of every other exit hook: bench-containerd.mjs's (installed
     // by the first run() above: it kills the daemon and unmounts its directory) and bench.mjs's
     // (which removes the work directory).
@@ -286,9 +314,26 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
         if (r > 0) t1.goCtr.push(v.ms)
       }
     }
-    log(`run --rm: Berth ${median(t1.berth).toFixed(1)} ms${haveContainerd ? `, ctr ${median(t1.ctr).toFixed(1)} ms` : ''}, node -e 0 ${median(t1.node).toFixed(1)} ms`)
-    rows.push({what: 'run --rm IMG ID /bin/true', berth: median(t1.berth), anchor: median(t1.ctr), unit: 'ms', target: '≤ 1.0×', note: `medians of ${rounds} interleaved runs (a fresh id each)`})
-    rows.push({what: 'start-up: node -e 0 | ctr --version', berth: median(t1.node), anchor: median(t1.goCtr), unit: 'ms', target: '', note: `Node's start-up alone: 4 of them ≈ ${(4 * median(t1.node)).toFixed(0)} ms per lifecycle cycle`})
+    log(
+      `run --rm: Berth ${median(t1.berth).toFixed(1)} ms${haveContainerd ? `, ctr ${median(t1.ctr).toFixed(1)} ms` : ''}, node -e 0 ` +
+        `${median(t1.node).toFixed(1)} ms`,
+    )
+    rows.push({
+      what: 'run --rm IMG ID /bin/true',
+      berth: median(t1.berth),
+      anchor: median(t1.ctr),
+      unit: 'ms',
+      target: '≤ 1.0×',
+      note: `medians of ${rounds} interleaved runs (a fresh id each)`,
+    })
+    rows.push({
+      what: 'start-up: node -e 0 | ctr --version',
+      berth: median(t1.node),
+      anchor: median(t1.goCtr),
+      unit: 'ms',
+      target: '',
+      note: `Node's start-up alone: 4 of them ≈ ${(4 * median(t1.node)).toFixed(0)} ms per lifecycle cycle`,
+    })
 
     // --- 2. the lifecycle: create, start -d, kill -s SIGKILL, containers rm (retried) ---
     const calls = {berth: {create: [], start: [], kill: [], rm: []}, ctr: {create: [], start: [], kill: [], rm: []}}
@@ -347,24 +392,54 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
         parT[tool].push(Date.now() - t)
       }
       const vs = (t) => (haveContainerd ? ` vs ctr ${t.ctr.at(-1)} ms` : '')
-      log(`lifecycle round ${r + 1}/${cycleRounds}: sequential Berth ${seqT.berth.at(-1)} ms${vs(seqT)}; ${LOOPS} parallel Berth ${parT.berth.at(-1)} ms${vs(parT)}`)
+      log(
+        `lifecycle round ${r + 1}/${cycleRounds}: sequential Berth ${seqT.berth.at(-1)} ms${vs(seqT)}; ${LOOPS} parallel Berth ` +
+          `${parT.berth.at(-1)} ms${vs(parT)}`,
+      )
     }
     const per = (tool, what) => median(calls[tool][what])
-    const retryText = (mode) => `rm retries: Berth ${retries.berth[mode]}, containerd ${haveContainerd ? retries.ctr[mode] : 'n/a'} (over ${cycleRounds} rounds)`
+    const retryText = (mode) =>
+      `rm retries: Berth ${retries.berth[mode]}, containerd ${haveContainerd ? retries.ctr[mode] : 'n/a'} (over ${cycleRounds} rounds)`
     const failureText = (mode) =>
       tools
         .filter((tool) => failures[tool][mode].length)
-        .map((tool) => `; ${tool === 'berth' ? 'Berth' : 'containerd'}: ${failures[tool][mode].length} failed cycles, first: ${failures[tool][mode][0].slice(0, 200)}`)
+        .map(
+          (tool) =>
+            `; ${tool === 'berth' ? 'Berth' : 'containerd'}: ${failures[tool][mode].length} failed cycles, first: ${failures[tool][mode][0].slice(0, 200)}`,
+        )
         .join('')
     const failed = (mode) => failures.berth[mode].length + failures.ctr[mode].length
-    rows.push({what: `lifecycle, ${COUNT} in sequence (${COUNT * 4} calls)`, berth: median(seqT.berth), anchor: median(seqT.ctr), unit: 'ms', target: '≤ 2.0×', failures: failed('seq'), note: `median of ${cycleRounds} rounds; ${retryText('seq')}${failureText('seq')}`})
-    rows.push({what: `lifecycle, ${LOOPS} loops of ${COUNT} in parallel`, berth: median(parT.berth), anchor: median(parT.ctr), unit: 'ms', target: '≤ 2.0×', failures: failed('par'), note: `median of ${cycleRounds} rounds; ${retryText('par')}${failureText('par')}`})
+    rows.push({
+      what: `lifecycle, ${COUNT} in sequence (${COUNT * 4} calls)`,
+      berth: median(seqT.berth),
+      anchor: median(seqT.ctr),
+      unit: 'ms',
+      target: '≤ 2.0×',
+      failures: failed('seq'),
+      note: `median of ${cycleRounds} rounds; ${retryText('seq')}${failureText('seq')}`,
+    })
+    rows.push({
+      what: `lifecycle, ${LOOPS} loops of ${COUNT} in parallel`,
+      berth: median(parT.berth),
+      anchor: median(parT.ctr),
+      unit: 'ms',
+      target: '≤ 2.0×',
+      failures: failed('par'),
+      note: `median of ${cycleRounds} rounds; ${retryText('par')}${failureText('par')}`,
+    })
     for (const what of ['create', 'start', 'kill', 'rm']) {
       const label = {create: 'containers create', start: 'tasks start -d', kill: 'tasks kill -s SIGKILL', rm: 'containers rm (incl. retries)'}[what]
       rows.push({what: `  one ${label}`, berth: per('berth', what), anchor: haveContainerd ? per('ctr', what) : NaN, unit: 'ms', target: ''})
     }
     const cyc = (tool) => ['create', 'start', 'kill', 'rm'].reduce((n, w) => n + per(tool, w), 0)
-    rows.push({what: '  one cycle (sum of the medians)', berth: cyc('berth'), anchor: haveContainerd ? cyc('ctr') : NaN, unit: 'ms', target: '', note: 'machine notes: containerd create+start+stop+delete 185 ms'})
+    rows.push({
+      what: '  one cycle (sum of the medians)',
+      berth: cyc('berth'),
+      anchor: haveContainerd ? cyc('ctr') : NaN,
+      unit: 'ms',
+      target: '',
+      note: 'machine notes: containerd create+start+stop+delete 185 ms',
+    })
 
     // --- 3. the monitor's memory per running task ---
     const N = 5
@@ -396,7 +471,9 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
       anchor: avg(mem.ctr, 'rss'),
       unit: 'MiB',
       target: '',
-      note: `Berth: conmon; containerd: containerd-shim-runc-v2 (one per task). PSS: Berth ${avg(mem.berth, 'pss').toFixed(2)} MiB, containerd ${avg(mem.ctr, 'pss').toFixed(2)} MiB`,
+      note:
+        `Berth: conmon; containerd: containerd-shim-runc-v2 (one per task). PSS: Berth ${avg(mem.berth, 'pss').toFixed(2)} MiB, containerd ` +
+        `${avg(mem.ctr, 'pss').toFixed(2)} MiB`,
     })
   } finally {
     // Orderly cleanup of whatever a failure left, then the last resort, then the daemon.

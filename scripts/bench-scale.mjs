@@ -103,7 +103,13 @@ export async function benchScale({repo, work, levels = [0, 50, 200], log}) {
       for (let r = 0; r < 5; r++) for (const tool of tools) t[tool].ls.push(check(`${tool} tasks ls`, await call(tool, ['tasks', 'ls'])).ms)
       const at = `${level} running`
       rows.push({what: `one more run -d, ${at}`, berth: median(t.berth.runD), anchor: median(t.ctr.runD), unit: 'ms', target: ''})
-      rows.push({what: `tasks ls, ${at}`, berth: median(t.berth.ls), anchor: median(t.ctr.ls), unit: 'ms', target: level === Math.max(...levels) ? '≤ 1.0×' : ''})
+      rows.push({
+        what: `tasks ls, ${at}`,
+        berth: median(t.berth.ls),
+        anchor: median(t.ctr.ls),
+        unit: 'ms',
+        target: level === Math.max(...levels) ? '≤ 1.0×' : '',
+      })
       if (level > 0) {
         const conmons = pidsWith('--exit-dir').filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(base))
         const berthPer = conmons.reduce((n, p) => n + rssKiB(p), 0) / level / KiB
@@ -112,10 +118,20 @@ export async function benchScale({repo, work, levels = [0, 50, 200], log}) {
           const shims = pidsWith(d.address, '-id').filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('start'))
           ctrPer = (shims.reduce((n, p) => n + rssKiB(p), 0) + Math.max(0, rssKiB(d.pid) - daemonBase)) / level / KiB
         }
-        rows.push({what: `memory per running task, ${at}`, berth: berthPer, anchor: ctrPer, unit: 'MiB', target: '', note: `Berth: ${conmons.length} conmons (RSS); containerd: shims' RSS + the daemon's growth, per task`})
+        rows.push({
+          what: `memory per running task, ${at}`,
+          berth: berthPer,
+          anchor: ctrPer,
+          unit: 'MiB',
+          target: '',
+          note: `Berth: ${conmons.length} conmons (RSS); containerd: shims' RSS + the daemon's growth, per task`,
+        })
       }
     }
-    notes.push(`levels ${levels.join(', ')} (BENCH_SCALE_LEVELS); run -d: median of 3, tasks ls: median of 5, per level and tool; image: busybox from docker-registry on 127.0.0.1`)
+    notes.push(
+      `levels ${levels.join(', ')} (BENCH_SCALE_LEVELS); run -d: median of 3, tasks ls: median of 5, per level and tool; image: busybox from ` +
+        `docker-registry on 127.0.0.1`,
+    )
     return {title: 'flat as the host fills up (speed, second round)', anchor, rows, notes}
   } finally {
     await berth(['namespaces', 'rm', '--force', ns]).catch(() => {})

@@ -123,7 +123,10 @@ export async function benchSmallFiles({repo, work, rounds, count = 200_000, log}
     s.berthCpu.push(round.berth.cpu)
     s.tarCpu.push(round.tar.cpu)
     s.ratio.push(round.berth.ms / round.tar.ms)
-    log(`smallfiles round ${r + 1}/${rounds}: Berth ${(round.berth.ms / 1000).toFixed(1)} s, tar ${(round.tar.ms / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+    log(
+      `smallfiles round ${r + 1}/${rounds}: Berth ${(round.berth.ms / 1000).toFixed(1)} s, tar ${(round.tar.ms / 1000).toFixed(1)} s ` +
+        `(${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    )
   }
   rmSync(layer, {force: true})
   const ratio = median(s.ratio)
@@ -132,9 +135,19 @@ export async function benchSmallFiles({repo, work, rounds, count = 200_000, log}
   return {
     title,
     anchor: 'GNU tar -xf of the same layer',
-    notes: [`layer: ${count.toLocaleString('en')} empty files in directories of 1000, plain tar (${((count + count / 1000) * 512 / 2 ** 20).toFixed(0)} MiB); Berth: applyLayer, overlay mode, as unpack does`],
+    notes: [
+      `layer: ${count.toLocaleString('en')} empty files in directories of 1000, plain tar ` +
+        `(${(((count + count / 1000) * 512) / 2 ** 20).toFixed(0)} MiB); Berth: applyLayer, overlay mode, as unpack does`,
+    ],
     rows: [
-      {what: `apply ${Math.round(count / 1000)}k empty files (wall)`, berth: median(s.berth), anchor: median(s.tar), unit: 'ms', target: '≤ 2×', note: `median of per-round ratios ${ratio.toFixed(2)}×`},
+      {
+        what: `apply ${Math.round(count / 1000)}k empty files (wall)`,
+        berth: median(s.berth),
+        anchor: median(s.tar),
+        unit: 'ms',
+        target: '≤ 2×',
+        note: `median of per-round ratios ${ratio.toFixed(2)}×`,
+      },
       {what: '  CPU time (user + sys)', text: `Berth ${median(s.berthCpu).toFixed(1)} s, tar ${median(s.tarCpu).toFixed(1)} s: ${cpuRatio.toFixed(2)}×`},
       {what: '  verdict', text: met ? `within 2× of GNU tar (${ratio.toFixed(2)}×)` : `slower than 2× GNU tar (${ratio.toFixed(2)}×)`, ok: met},
     ],
@@ -151,7 +164,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const res = await benchSmallFiles({repo, work, rounds, count, log: (m) => process.stderr.write(`bench: ${m}\n`)})
     console.log(`${res.title} — ${rounds} interleaved rounds; anchor: ${res.anchor}`)
     for (const n of res.notes) console.log(`  ${n}`)
-    for (const row of res.rows) console.log(row.text !== undefined ? `${row.what}: ${row.text}` : `${row.what}: Berth ${(row.berth / 1000).toFixed(2)} s, tar ${(row.anchor / 1000).toFixed(2)} s (${(row.berth / row.anchor).toFixed(2)}×; ${row.note})`)
+    for (const row of res.rows)
+      console.log(
+        row.text !== undefined
+          ? `${row.what}: ${row.text}`
+          : `${row.what}: Berth ${(row.berth / 1000).toFixed(2)} s, tar ${(row.anchor / 1000).toFixed(2)} s ` +
+              `(${(row.berth / row.anchor).toFixed(2)}×; ${row.note})`,
+      )
   } finally {
     rmSync(work, {recursive: true, force: true})
   }

@@ -23,7 +23,10 @@ const want = (section) => !ONLY || ONLY.has(section)
 const verdicts = []
 const verdict = (what, ok, detail) => verdicts.push(`${ok ? 'met   ' : 'MISSED'}  ${what}: ${detail}`)
 process.on('exit', (code) => {
-  if (code === 0 && verdicts.length) console.log(`\nVerdicts (${verdicts.filter((v) => v.startsWith('met')).length} of ${verdicts.length} targets met):\n${verdicts.map((v) => `  ${v}`).join('\n')}`)
+  if (code === 0 && verdicts.length)
+    console.log(
+      `\nVerdicts (${verdicts.filter((v) => v.startsWith('met')).length} of ${verdicts.length} targets met):\n${verdicts.map((v) => `  ${v}`).join('\n')}`,
+    )
 })
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'))
@@ -37,7 +40,6 @@ async function freshStore(name) {
   const store = await openStore({root, state, config: {source: undefined, ...interpret({})}})
   return {root, state, store}
 }
-
 
 /** Time each command ROUNDS times, interleaved; returns median ms per name. */
 function timeInterleaved(commands) {
@@ -124,24 +126,25 @@ if (want('startup')) {
     child.kill('SIGINT')
     s.store.close()
     return {median: median(latencies), max: Math.max(...latencies)}
-}
-const latency = await followLatency()
+  }
+  const latency = await followLatency()
 
-const anchor = rows['node -e 0']
-const fmt = (ms) => `${ms.toFixed(1)} ms`.padStart(10)
-console.log(`Berth bench — medians of ${ROUNDS - 1} interleaved runs; anchor: node -e 0 (${anchor.toFixed(1)} ms)\n`)
-console.log(`${'what'.padEnd(34)}${'median'.padStart(10)}  ratio  target`)
-const targets = {'ctr version': 1.15, 'ctr namespaces ls': 1.25, 'ctr images ls (1 image)': 1.35}
-for (const [name, ms] of Object.entries(rows)) {
-  const target = targets[name] ? `≤ ${targets[name]}×` : ''
-  console.log(`${name.padEnd(34)}${fmt(ms)}  ${(ms / anchor).toFixed(2)}×  ${target}`)
-  if (targets[name]) verdict(`start-up: ${name}`, ms / anchor <= targets[name], `${(ms / anchor).toFixed(2)}× node -e 0, target ${target}`)
-}
-console.log(`${'ctr events: delivery latency'.padEnd(34)}${fmt(latency.median)}  (max ${latency.max.toFixed(1)} ms; target < 100 ms)`)
-verdict('ctr events: delivery latency', latency.max < 100, `max ${latency.max.toFixed(1)} ms, target < 100 ms`)
+  const anchor = rows['node -e 0']
+  const fmt = (ms) => `${ms.toFixed(1)} ms`.padStart(10)
+  console.log(`Berth bench — medians of ${ROUNDS - 1} interleaved runs; anchor: node -e 0 (${anchor.toFixed(1)} ms)\n`)
+  console.log(`${'what'.padEnd(34)}${'median'.padStart(10)}  ratio  target`)
+  const targets = {'ctr version': 1.15, 'ctr namespaces ls': 1.25, 'ctr images ls (1 image)': 1.35}
+  for (const [name, ms] of Object.entries(rows)) {
+    const target = targets[name] ? `≤ ${targets[name]}×` : ''
+    console.log(`${name.padEnd(34)}${fmt(ms)}  ${(ms / anchor).toFixed(2)}×  ${target}`)
+    if (targets[name]) verdict(`start-up: ${name}`, ms / anchor <= targets[name], `${(ms / anchor).toFixed(2)}× node -e 0, target ${target}`)
+  }
+  console.log(`${'ctr events: delivery latency'.padEnd(34)}${fmt(latency.median)}  (max ${latency.max.toFixed(1)} ms; target < 100 ms)`)
+  verdict('ctr events: delivery latency', latency.max < 100, `max ${latency.max.toFixed(1)} ms, target < 100 ms`)
 }
 
-const cell = (v, unit) => (Number.isFinite(v) ? (unit === 'MiB' ? `${v.toFixed(v < 10 ? 1 : 0)} MiB` : v >= 10_000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`) : 'n/a')
+const cell = (v, unit) =>
+  Number.isFinite(v) ? (unit === 'MiB' ? `${v.toFixed(v < 10 ? 1 : 0)} MiB` : v >= 10_000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`) : 'n/a'
 /** Prints a Berth-against-anchor section's rows (see bench-pull.mjs and bench-run.mjs for their shape). */
 function printRows(rows) {
   console.log(`\n${'what'.padEnd(38)}${'Berth median'.padStart(13)}${'anchor median'.padStart(15)}${'ratio'.padStart(8)}  target`)
@@ -157,8 +160,15 @@ function printRows(rows) {
     if (limit && Number.isFinite(row.berth / row.anchor)) met = row.berth / row.anchor <= Number(limit[1]) ? ' (met)' : ' (missed)'
     if (row.abs !== undefined) met = row.berth <= row.abs ? ' (met)' : ' (missed)'
     if (row.failures) met = ` (invalid: ${row.failures} failed)`
-    if (met) verdict(row.what.trim(), met === ' (met)', `${row.abs === undefined ? ratio : cell(row.berth, row.unit)}, target ${row.target || `≤ ${cell(row.abs, row.unit)}`}`)
-    console.log(`${row.what.padEnd(38)}${cell(row.berth, row.unit).padStart(13)}${cell(row.anchor, row.unit).padStart(15)}${ratio.padStart(8)}  ${row.target}${met}`)
+    if (met)
+      verdict(
+        row.what.trim(),
+        met === ' (met)',
+        `${row.abs === undefined ? ratio : cell(row.berth, row.unit)}, target ${row.target || `≤ ${cell(row.abs, row.unit)}`}`,
+      )
+    console.log(
+      `${row.what.padEnd(38)}${cell(row.berth, row.unit).padStart(13)}${cell(row.anchor, row.unit).padStart(15)}${ratio.padStart(8)}  ${row.target}${met}`,
+    )
     if (row.note) console.log(`${''.padEnd(38)}${row.note}`)
   }
 }
@@ -233,7 +243,13 @@ if (want('smallfiles')) {
   // The hardening issue: a layer of 200,000 empty files, Berth's applier against GNU tar -xf.
   const {benchSmallFiles} = await import('./bench-smallfiles.mjs')
   const SMALLFILES_ROUNDS = Number(process.env.BENCH_SMALLFILES_ROUNDS ?? 3)
-  const sf = await benchSmallFiles({repo, work, rounds: SMALLFILES_ROUNDS, count: Number(process.env.BENCH_SMALLFILES_COUNT ?? 200_000), log: (m) => process.stderr.write(`bench: ${m}\n`)})
+  const sf = await benchSmallFiles({
+    repo,
+    work,
+    rounds: SMALLFILES_ROUNDS,
+    count: Number(process.env.BENCH_SMALLFILES_COUNT ?? 200_000),
+    log: (m) => process.stderr.write(`bench: ${m}\n`),
+  })
   console.log(`\n${sf.title} — ${SMALLFILES_ROUNDS} interleaved rounds, alternating order; anchor: ${sf.anchor}`)
   for (const note of sf.notes) console.log(`  ${note}`)
   printRows(sf.rows)

@@ -17,7 +17,9 @@ buildNative() // native/berth.c -> dist/native/berth.node (compiles only when st
 
 let revision = 'unknown'
 try {
-  revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {cwd: root, stdio: ['ignore', 'pipe', 'ignore']}).toString().trim()
+  revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {cwd: root, stdio: ['ignore', 'pipe', 'ignore']})
+    .toString()
+    .trim()
 } catch {
   // not a git checkout: keep "unknown"
 }

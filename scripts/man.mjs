@@ -40,16 +40,23 @@ const flagLines = (flags) =>
     .filter(([, f]) => !f.hidden)
     .map(([name, f]) => {
       const spelled = `${f.char ? `-${f.char}, ` : ''}--${name}${f.type === 'option' ? '=VALUE' : ''}`
-      const extra = [f.options ? `one of ${f.options.join(', ')}` : '', f.default !== undefined && f.type === 'option' ? `default ${f.default}` : '', f.env ? `env ${f.env}` : '']
+      const extra = [
+        f.options ? `one of ${f.options.join(', ')}` : '',
+        f.default !== undefined && f.type === 'option' ? `default ${f.default}` : '',
+        f.env ? `env ${f.env}` : '',
+      ]
         .filter(Boolean)
         .join('; ')
       return `.TP\n.B ${roff(spelled)}\n${roff(f.summary ?? f.description ?? '')}${extra ? ` (${roff(extra)})` : ''}`
     })
     .join('\n')
 
-const header = (name, section, title) => `.TH ${roff(name.toUpperCase())} ${section} "${date}" "berth ${version}" "Berth manual"\n.SH NAME\n${roff(name)} \\- ${roff(title)}\n`
+const header = (name, section, title) =>
+  `.TH ${roff(name.toUpperCase())} ${section} "${date}" "berth ${version}" "Berth manual"\n.SH NAME\n${roff(name)} \\- ${roff(title)}\n`
 
-const visible = Object.keys(COMMANDS).filter((id) => !COMMAND_TABLE.hidden.has(id)).sort()
+const visible = Object.keys(COMMANDS)
+  .filter((id) => !COMMAND_TABLE.hidden.has(id))
+  .sort()
 const topics = [...new Set(visible.filter((id) => id.includes(':')).map((id) => id.split(':')[0]))]
 const singles = visible.filter((id) => !id.includes(':'))
 const topicSummary = (t) => pkg.oclif.topics[t]?.description ?? t
@@ -74,13 +81,22 @@ const pages = {}
 const seeAlso = (names) => `.SH SEE ALSO\n${names.map((n) => `.BR ${roff(n)} (1)`).join(',\n')}\n`
 const allPages = ['ctr', ...topics.map((t) => `ctr-${t}`), ...singles.map((s) => `ctr-${s}`)]
 
+const commandItems = [...topics.map((t) => [t, topicSummary(t)]), ...singles.map((s) => [s, COMMANDS[s].summary])]
 pages.ctr = [
   header('ctr', 1, pkg.description),
   '.SH SYNOPSIS\n.B ctr\n[global options] command [command options] [arguments...]\n',
-  `.SH DESCRIPTION\n.PP\n${roff('Berth is a daemonless, containerd-compatible container tool. Its ctr takes the commands, flags and output formats of containerd\'s ctr; every call opens the store (SQLite and files) itself, and containers run under runc, watched by conmon.')}\n`,
+  `.SH DESCRIPTION\n.PP\n${roff(
+    'Berth is a daemonless, containerd-compatible container tool. ' +
+      "Its ctr takes the commands, flags and output formats of containerd's ctr; " +
+      'every call opens the store (SQLite and files) itself, and containers run under runc, watched by conmon.',
+  )}\n`,
   `.SH GLOBAL OPTIONS\n${flagLines(globalFlags)}\n.TP\n.B \\-h, \\-\\-help\nshow help\n.TP\n.B \\-v, \\-\\-version\nprint the version\n`,
-  `.SH COMMANDS\n${[...topics.map((t) => [t, topicSummary(t)]), ...singles.map((s) => [s, COMMANDS[s].summary])].map(([n, s]) => `.TP\n.B ${roff(n)}\n${roff(s)}`).join('\n')}\n`,
-  `.SH EXIT STATUS\n${roff('0 success, 1 internal error, 2 invalid argument or usage, 3 not found, 4 already exists, 5 failed precondition, 6 unavailable (also --timeout), 7 permission denied, 8 data loss. run passes the container\'s status through (125 when ctr failed before the process started).')}\n`,
+  `.SH COMMANDS\n${commandItems.map(([n, s]) => `.TP\n.B ${roff(n)}\n${roff(s)}`).join('\n')}\n`,
+  `.SH EXIT STATUS\n${roff(
+    '0 success, 1 internal error, 2 invalid argument or usage, 3 not found, 4 already exists, 5 failed precondition, ' +
+      '6 unavailable (also --timeout), 7 permission denied, 8 data loss. ' +
+      "run passes the container's status through (125 when ctr failed before the process started).",
+  )}\n`,
   seeAlso(allPages.slice(1)),
 ].join('')
 

@@ -45,7 +45,7 @@ const ADDRESS_SHORT = '-a'
 
 /** What a global flag at argv[i] takes: its words (ready to hoist), or undefined when argv[i] is no global flag. */
 function globalFlagAt(argv: readonly string[], i: number): {words: string[]; missingValue?: string} | undefined {
-  const token = argv[i]!
+  const token = argv[i]
   const eq = token.indexOf('=')
   const name = eq > 0 && token.startsWith('--') ? token.slice(0, eq) : token
   if (GLOBAL_BOOLEAN_FLAGS.has(name)) return {words: [token]}
@@ -59,7 +59,7 @@ function globalFlagAt(argv: readonly string[], i: number): {words: string[]; mis
   if (eq > 0) return {words: [token]}
   const long = name === ADDRESS_SHORT ? '--address' : name
   if (i + 1 >= argv.length) return {words: [long], missingValue: name}
-  return {words: [long, argv[i + 1]!]}
+  return {words: [long, argv[i + 1]]}
 }
 
 const isFlag = (token: string) => token.startsWith('-') && token !== '-' && token !== '--'
@@ -74,7 +74,7 @@ export function resolveArgv(argv: readonly string[], table: CommandTable): Resol
   let i = 0
   // Global flags (and help or version requests) before the command words.
   while (i < argv.length) {
-    const token = argv[i]!
+    const token = argv[i]
     if (HELP_FLAGS.has(token)) help = true
     else if (VERSION_FLAGS.has(token)) version = true
     else {
@@ -90,7 +90,8 @@ export function resolveArgv(argv: readonly string[], table: CommandTable): Resol
     }
     i++
   }
-  if (unknownFlag !== undefined) return {id: undefined, typed: [], rest: hoisted, help: help || hasHelpFlag(argv.slice(i)), helpFlag: false, version, unknownFlag}
+  if (unknownFlag !== undefined)
+    return {id: undefined, typed: [], rest: hoisted, help: help || hasHelpFlag(argv.slice(i)), helpFlag: false, version, unknownFlag}
   if (argv[i] === 'help') {
     help = true
     i++
@@ -112,7 +113,7 @@ export function resolveArgv(argv: readonly string[], table: CommandTable): Resol
       const moved: string[] = []
       let j = i + 1
       while (j < argv.length) {
-        const token = argv[j]!
+        const token = argv[j]
         const eq = token.indexOf('=')
         const name = eq > 0 ? token.slice(0, eq) : token
         if (HELP_FLAGS.has(token) || token === 'help') {
@@ -136,7 +137,8 @@ export function resolveArgv(argv: readonly string[], table: CommandTable): Resol
         if (isFlag(token)) unknownFlag = token
         break
       }
-      if (unknownFlag !== undefined) return {id: undefined, typed: words, rest: hoisted, help: help || hasHelpFlag(argv.slice(j)), helpFlag: false, version, unknownFlag}
+      if (unknownFlag !== undefined)
+        return {id: undefined, typed: words, rest: hoisted, help: help || hasHelpFlag(argv.slice(j)), helpFlag: false, version, unknownFlag}
       const second = argv[j]
       if (second !== undefined && second !== '--') {
         const verb = table.verbAliases[topic]?.[second] ?? table.verbAliases['*']?.[second] ?? second

@@ -40,10 +40,10 @@ export abstract class CtrCommand extends Command {
     await super.init()
     const ctor = this.constructor as typeof CtrCommand
     if (ctor.commandAfterPositionals !== undefined) {
-      this.argv = endFlagsAfterPositionals(this.argv, {...globalFlags, ...ctor.flags} as never, ctor.commandAfterPositionals)
+      this.argv = endFlagsAfterPositionals(this.argv, {...globalFlags, ...ctor.flags}, ctor.commandAfterPositionals)
     }
     const {flags} = await this.parse(this.constructor as typeof CtrCommand)
-    this.globals = flags as unknown as GlobalValues
+    this.globals = flags
     if (this.globals.debug) noteIgnoredFlags(this.globals)
     if (this.globals.timeout !== undefined) {
       this.deadline = armDeadline(this.globals.timeout, (err) => reportError(err, this.globals.debug))
@@ -84,7 +84,7 @@ export abstract class CtrCommand extends Command {
    */
   protected async taskRuntime(ns?: string): Promise<TaskRuntime> {
     const store = await this.store()
-    const ctrArgv = [process.execPath, process.argv[1]!, '--root', resolve(store.root), '--state', resolve(store.state)]
+    const ctrArgv = [process.execPath, process.argv[1], '--root', resolve(store.root), '--state', resolve(store.state)]
     const config = this.globals['berth-config']
     if (config !== undefined) ctrArgv.push('--berth-config', resolve(config))
     // Loaded on demand: the runtime's module graph (runc, conmon, snapshots) is not every command's.

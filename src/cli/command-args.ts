@@ -22,7 +22,7 @@ export function endFlagsAfterPositionals(argv: readonly string[], flags: Readonl
   const seen = new Set<string>()
   let count = 0
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!
+    const token = argv[i]
     if (token === '--') return [...argv]
     if (token.startsWith('--') && token.length > 2) {
       const eq = token.indexOf('=')
@@ -34,7 +34,7 @@ export function endFlagsAfterPositionals(argv: readonly string[], flags: Readonl
     if (token.startsWith('-') && token !== '-') {
       // -t, -c FILE, -cFILE, -tc FILE: booleans may be grouped; a value flag takes the rest or the next word.
       for (let j = 1; j < token.length; j++) {
-        const entry = byChar.get(token[j]!)
+        const entry = byChar.get(token[j])
         if (!entry) break
         seen.add(`--${entry[0]}`)
         if (entry[1].type === 'option') {

@@ -32,7 +32,7 @@ export async function answerCompletion(words: readonly string[], registry: Regis
 /** The value of a global flag in `words` (`-n foo`, `--namespace=foo`), if given. */
 function flagValue(words: readonly string[], names: readonly string[]): string | undefined {
   for (let i = 0; i < words.length; i++) {
-    const w = words[i]!
+    const w = words[i]
     for (const n of names) {
       if (w === n) return words[i + 1]
       if (w.startsWith(`${n}=`)) return w.slice(n.length + 1)
@@ -78,12 +78,12 @@ export async function completionCandidates(words: readonly string[], registry: R
   if (asksFlags) return flagNames(resolved.id, registry)
   if (resolved.id === undefined) {
     if (resolved.typed.length === 0) return topLevel(COMMAND_TABLE)
-    const topic = COMMAND_TABLE.topicAliases[resolved.typed[0]!] ?? resolved.typed[0]!
+    const topic = COMMAND_TABLE.topicAliases[resolved.typed[0]] ?? resolved.typed[0]
     return resolved.typed.length === 1 ? verbs(COMMAND_TABLE, topic) : []
   }
   // A command: the ids it names, where listing them is one cheap query.
   if (resolved.id === 'completion') return ['bash', 'zsh', 'fish']
-  const kind = ID_KINDS[resolved.id] ?? ID_KINDS[resolved.id.split(':')[0]!]
+  const kind = ID_KINDS[resolved.id] ?? ID_KINDS[resolved.id.split(':')[0]]
   if (kind === undefined || kind === 'shells') return []
   const source = await store()
   const namespace = flagValue(typed, ['-n', '--namespace']) ?? process.env['CONTAINERD_NAMESPACE'] ?? 'default'
@@ -116,7 +116,7 @@ function visibleIds(table: CommandTable): string[] {
 /** Topics and commands without a topic, with their aliases, as urfave prints command.Names(). */
 function topLevel(table: CommandTable): string[] {
   const names = new Set<string>()
-  for (const id of visibleIds(table)) names.add(id.split(':')[0]!)
+  for (const id of visibleIds(table)) names.add(id.split(':')[0])
   for (const [alias, topic] of Object.entries(table.topicAliases)) if (names.has(topic)) names.add(alias)
   return [...names, 'help']
 }
@@ -126,14 +126,14 @@ function verbs(table: CommandTable, topic: string): string[] {
     .filter((id) => id.startsWith(`${topic}:`))
     .map((id) => id.slice(topic.length + 1))
   const aliases = {...table.verbAliases['*'], ...table.verbAliases[topic]}
-  return [...own, ...Object.keys(aliases).filter((a) => own.includes(aliases[a]!)), 'help']
+  return [...own, ...Object.keys(aliases).filter((a) => own.includes(aliases[a])), 'help']
 }
 
 /** `--name` of each flag of the command (the global flags when there is none), then --help. */
 async function flagNames(id: string | undefined, registry: Registry): Promise<string[]> {
   let flags: Record<string, {char?: string}> = globalFlags
   if (id !== undefined) {
-    const {default: cls} = (await registry.loaders[id]!()) as {default: FlagOwner}
+    const {default: cls} = (await registry.loaders[id]()) as {default: FlagOwner}
     flags = cls.flags ?? {}
   }
   return [...Object.keys(flags).map((name) => `--${name}`), '--help']

@@ -25,14 +25,22 @@ const many = (summary: string, helpValue?: string) => Flags.string({summary, mul
 
 export const containerFlags = {
   // Where the container comes from.
-  config: Flags.string({char: 'c', summary: 'OCI runtime spec file to use as is (then only the container ID is given; its root.path is the rootfs)', helpValue: 'FILE'}),
+  config: Flags.string({
+    char: 'c',
+    summary: 'OCI runtime spec file to use as is (then only the container ID is given; its root.path is the rootfs)',
+    helpValue: 'FILE',
+  }),
   rootfs: Flags.boolean({summary: 'the first argument is a host directory to use as the root file system (no image, no snapshot)'}),
   snapshotter: snapshotterFlag,
-  'snapshotter-label': many('label of the container\'s new snapshot, k=v (repeatable)'),
+  'snapshotter-label': many("label of the container's new snapshot, k=v (repeatable)"),
   platform: Flags.string({summary: 'run the image for this platform (default: the host)'}),
   'sync-fs': Flags.boolean({summary: 'flush each layer unpacked for this container to disk before recording it'}),
   // Runtime (ctr's RuntimeFlags).
-  runtime: Flags.string({summary: `runtime name (${DEFAULT_RUNTIME}, io.containerd.runc.v1, io.containerd.runtime.v1.linux: runc) or absolute path of a runc-compatible binary [default: ${DEFAULT_RUNTIME}]`}),
+  runtime: Flags.string({
+    summary:
+      `runtime name (${DEFAULT_RUNTIME}, io.containerd.runc.v1, io.containerd.runtime.v1.linux: runc) or absolute path of a runc-compatible ` +
+      `binary [default: ${DEFAULT_RUNTIME}]`,
+  }),
   'runtime-config-path': Flags.string({summary: 'runtime config file (for shim runtimes; runc reads none, so refused with runc)'}),
   'runc-binary': Flags.string({summary: 'runc-compatible binary to use (io.containerd.runc.v2 only)'}),
   'runc-root': Flags.string({summary: "runc's state root for this container (<root>/<namespace>)"}),
@@ -44,7 +52,7 @@ export const containerFlags = {
   'env-file': Flags.string({summary: 'file of KEY=VALUE lines'}),
   user: Flags.string({char: 'u', summary: 'user (uid, uid:gid, name or name:group) resolved in the image'}),
   tty: Flags.boolean({char: 't', summary: 'allocate a terminal'}),
-  'rlimit-nofile': Flags.string({summary: 'RLIMIT_NOFILE, soft[:hard] (not above this process\'s hard limit)'}),
+  'rlimit-nofile': Flags.string({summary: "RLIMIT_NOFILE, soft[:hard] (not above this process's hard limit)"}),
   init: Flags.boolean({summary: 'run tini as PID 1 in front of the process (reaps zombies, forwards signals)'}),
   // Metadata.
   label: many('container label k=v (repeatable; also an OCI annotation, as in ctr)'),
@@ -77,8 +85,8 @@ export const containerFlags = {
   'memory-limit': Flags.integer({summary: 'memory limit in bytes (0: none)', min: 0}),
   cpus: Flags.string({summary: 'CPUs (a float; quota = cpus × 100000 per 100000 µs)'}),
   'cpu-quota': Flags.integer({summary: 'CFS quota in µs per period (-1: none) [default: -1]'}),
-  'cpu-period': Flags.integer({summary: 'CFS period in µs (0: the kernel\'s) [default: 0]', min: 0}),
-  'cpu-shares': Flags.integer({summary: 'CPU shares (relative weight) [default: the kernel\'s, 1024]', min: 2}),
+  'cpu-period': Flags.integer({summary: "CFS period in µs (0: the kernel's) [default: 0]", min: 0}),
+  'cpu-shares': Flags.integer({summary: "CPU shares (relative weight) [default: the kernel's, 1024]", min: 2}),
   'cpuset-cpus': Flags.string({summary: 'CPUs the container may run on (e.g. 0-2,4)'}),
   'cpuset-mems': Flags.string({summary: 'memory nodes the container may use (e.g. 0)'}),
   gpus: many('GPU to add (refused: no GPU support)'),
@@ -155,10 +163,43 @@ export const TINI_STATIC = '/usr/bin/tini-static'
 
 /** Flags that shape the spec or need an image: none may go with `--config`, whose spec is used as is. */
 const SPEC_FLAGS: ReadonlyArray<keyof ContainerFlagValues> = [
-  'rootfs', 'snapshotter-label', 'platform', 'sync-fs', 'cwd', 'env', 'env-file', 'user', 'rlimit-nofile', 'init', 'annotation', 'hostname', 'mount',
-  'read-only', 'rootfs-propagation', 'device', 'net-host', 'with-ns', 'uidmap', 'gidmap', 'privileged', 'privileged-without-host-devices',
-  'cap-add', 'cap-drop', 'allow-new-privs', 'seccomp', 'seccomp-profile', 'apparmor-profile', 'cgroup', 'memory-limit', 'cpus', 'cpu-quota',
-  'cpu-period', 'cpu-shares', 'cpuset-cpus', 'cpuset-mems', 'rdt-class',
+  'rootfs',
+  'snapshotter-label',
+  'platform',
+  'sync-fs',
+  'cwd',
+  'env',
+  'env-file',
+  'user',
+  'rlimit-nofile',
+  'init',
+  'annotation',
+  'hostname',
+  'mount',
+  'read-only',
+  'rootfs-propagation',
+  'device',
+  'net-host',
+  'with-ns',
+  'uidmap',
+  'gidmap',
+  'privileged',
+  'privileged-without-host-devices',
+  'cap-add',
+  'cap-drop',
+  'allow-new-privs',
+  'seccomp',
+  'seccomp-profile',
+  'apparmor-profile',
+  'cgroup',
+  'memory-limit',
+  'cpus',
+  'cpu-quota',
+  'cpu-period',
+  'cpu-shares',
+  'cpuset-cpus',
+  'cpuset-mems',
+  'rdt-class',
 ]
 
 /** Flags about an image, which `--rootfs` has none of. */
@@ -184,7 +225,8 @@ export function specOptionsFrom(flags: ContainerFlagValues, args: readonly strin
   let cpus: number | undefined
   if (flags.cpus !== undefined) {
     cpus = Number(flags.cpus)
-    if (flags.cpus.trim() === '' || !Number.isFinite(cpus) || cpus < 0) throw new InvalidArgument(`invalid --cpus ${JSON.stringify(flags.cpus)}`, {suffixKind: true})
+    if (flags.cpus.trim() === '' || !Number.isFinite(cpus) || cpus < 0)
+      throw new InvalidArgument(`invalid --cpus ${JSON.stringify(flags.cpus)}`, {suffixKind: true})
   }
   let envFile: string | undefined
   if (flags['env-file'] !== undefined) {
@@ -260,9 +302,9 @@ export function createOptionsFrom(
   if (command === 'create' && flags['pid-file'] !== undefined) {
     throw new InvalidArgument('--pid-file: containers create starts no task; give it to ctr tasks start or ctr run')
   }
-  const id = specFile !== undefined ? argv[0]! : argv[1]!
+  const id = specFile !== undefined ? argv[0] : argv[1]
   const source =
-    specFile !== undefined ? {specFile: resolve(specFile)} : flags.rootfs ? {rootfs: resolve(argv[0]!)} : {image: parseReference(argv[0]!).toString()}
+    specFile !== undefined ? {specFile: resolve(specFile)} : flags.rootfs ? {rootfs: resolve(argv[0])} : {image: parseReference(argv[0]).toString()}
   return {
     namespace,
     id,

@@ -37,24 +37,27 @@ export function armDeadline(timeout: string, report: (err: Unavailable) => void)
   const ms = parseGoDuration(timeout)
   if (ms <= 0) return undefined
   // performance.now() counts from process start: the bound covers start-up too.
-  const timer = setTimeout(() => {
-    report(new Unavailable(`timeout ${timeout} exceeded: context deadline exceeded`))
-    expired = true
-    const code = process.exitCode
-    process.on('exit', () => {
-      process.exitCode = code
-    })
-    const children = childPids()
-    if (children.length === 0) process.exit()
-    for (const pid of children) {
-      try {
-        process.kill(pid, 'SIGTERM')
-      } catch {
-        // already gone
+  const timer = setTimeout(
+    () => {
+      report(new Unavailable(`timeout ${timeout} exceeded: context deadline exceeded`))
+      expired = true
+      const code = process.exitCode
+      process.on('exit', () => {
+        process.exitCode = code
+      })
+      const children = childPids()
+      if (children.length === 0) process.exit()
+      for (const pid of children) {
+        try {
+          process.kill(pid, 'SIGTERM')
+        } catch {
+          // already gone
+        }
       }
-    }
-    setTimeout(() => process.exit(), GRACE_MS).unref()
-  }, Math.max(0, ms - performance.now()))
+      setTimeout(() => process.exit(), GRACE_MS).unref()
+    },
+    Math.max(0, ms - performance.now()),
+  )
   return {clear: () => clearTimeout(timer)}
 }
 

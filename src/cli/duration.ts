@@ -2,7 +2,7 @@
 // a signed sequence of decimal numbers with units ns, us (µs, μs), ms, s, m, h; `0` alone is zero.
 import {InvalidArgument} from '../lib/errors/index.js'
 
-const UNIT_MS: Readonly<Record<string, number>> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+const UNIT_MS: Readonly<Record<string, number>> = {ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 
 /**
  * Milliseconds in a Go duration (`10s`, `1m30s`, `500ms`, `1.5h`, `-2s`, `0`).

@@ -20,7 +20,11 @@ export const globalFlags = {
   // containerd's client flags. There is no daemon, so the address and the connect timeout mean
   // nothing: they are accepted (scripts pass them) and ignored; --debug says so.
   address: Flags.string({char: 'a', env: 'CONTAINERD_ADDRESS', summary: "containerd's socket: accepted and ignored (there is no daemon)", helpGroup: 'GLOBAL'}),
-  timeout: Flags.string({summary: 'total time the command may take (Go duration: 10s, 1m30s, 500ms); then it fails with exit 6', helpGroup: 'GLOBAL', parse: durationValue}),
+  timeout: Flags.string({
+    summary: 'total time the command may take (Go duration: 10s, 1m30s, 500ms); then it fails with exit 6',
+    helpGroup: 'GLOBAL',
+    parse: durationValue,
+  }),
   'connect-timeout': Flags.string({summary: 'accepted and ignored: there is no daemon to connect to', helpGroup: 'GLOBAL', parse: durationValue}),
 }
 
@@ -88,7 +92,7 @@ export const pullFlags = {
 /** `images push`: ctr's push flags (RegistryFlags plus the manifest, platform and concurrency choices). */
 export const pushFlags = {
   ...registryFlags,
-  manifest: Flags.string({summary: 'digest of the manifest to push (instead of the image\'s target)'}),
+  manifest: Flags.string({summary: "digest of the manifest to push (instead of the image's target)"}),
   'manifest-type': Flags.string({summary: 'media type of the --manifest digest', default: 'application/vnd.oci.image.manifest.v1+json'}),
   platform: Flags.string({summary: 'push the manifest of this platform out of an index, under the tag', multiple: true, multipleNonGreedy: true}),
   'max-concurrent-uploaded-layers': Flags.integer({summary: 'number of blobs uploaded at once', default: 3, min: 1}),

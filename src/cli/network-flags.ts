@@ -49,7 +49,7 @@ export function networkSettingsFrom(flags: NetworkFlagValues): StoredNetworkSett
   if (special.length > 0) {
     if (names.length > 1) throw new InvalidArgument(`--net ${special[0]} cannot be combined with other networks`, {suffixKind: true})
     if (ports.length > 0) throw new InvalidArgument(`-p cannot be used with --net ${special[0]}`, {suffixKind: true})
-    return {mode: special[0] as 'host' | 'none'}
+    return {mode: special[0]}
   }
   if (new Set(names).size !== names.length) throw new InvalidArgument('a network is given twice', {suffixKind: true})
   return {mode: 'cni', networks: names, ports, ...dirs}

@@ -34,11 +34,11 @@ export function tabwrite(lines: readonly string[], options: TabwriterOptions = C
 
   const writeLines = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
-      const line = cells[i]!
+      const line = cells[i]
       let text = ''
       line.forEach((cell, j) => {
         text += cell
-        if (j < widths.length) text += pad(width(cell), widths[j]!)
+        if (j < widths.length) text += pad(width(cell), widths[j])
       })
       out.push(text)
     }
@@ -47,15 +47,15 @@ export function tabwrite(lines: readonly string[], options: TabwriterOptions = C
   const format = (line0: number, line1: number) => {
     const column = widths.length
     for (let current = line0; current < line1; current++) {
-      if (column >= cells[current]!.length - 1) continue
+      if (column >= cells[current].length - 1) continue
       // A cell exists in this column: print the lines above, then size the column block.
       writeLines(line0, current)
       line0 = current
       let w = options.minwidth
       for (; current < line1; current++) {
-        const line = cells[current]!
+        const line = cells[current]
         if (column >= line.length - 1) break
-        w = Math.max(w, width(line[column]!) + options.padding)
+        w = Math.max(w, width(line[column]) + options.padding)
       }
       widths.push(w)
       format(line0, current)
@@ -90,7 +90,9 @@ export function jsonTimes<T extends object>(record: T): {[K in keyof T]: K exten
 /** Go's RFC3339Nano of a UTC instant given in microseconds since the epoch. */
 export function rfc3339Micros(micros: number): string {
   const seconds = Math.floor(micros / 1e6)
-  const fraction = String(Math.round(micros - seconds * 1e6)).padStart(6, '0').replace(/0+$/, '')
+  const fraction = String(Math.round(micros - seconds * 1e6))
+    .padStart(6, '0')
+    .replace(/0+$/, '')
   return `${new Date(seconds * 1000).toISOString().slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`
 }
 

@@ -52,7 +52,11 @@ function plainProgress(stream: NodeJS.WritableStream): ProgressRenderer {
       else line(e.key, e.type)
     },
     finish(total) {
-      stream.write(`${formatSummary((Date.now() - started) / 1000, total).replaceAll('\t', ' ').trimEnd()}\n`)
+      stream.write(
+        `${formatSummary((Date.now() - started) / 1000, total)
+          .replaceAll('\t', ' ')
+          .trimEnd()}\n`,
+      )
     },
   }
 }
@@ -69,7 +73,7 @@ export function visibleWidth(line: string): number {
 /** containerd 2.x's displayName: `layer-sha256:<64 hex>` becomes `layer (<12 hex>)`. */
 export function shortKey(key: string): string {
   const m = /^(.+)-sha256:([0-9a-f]{64})$/.exec(key)
-  return m ? `${m[1]} (${m[2]!.slice(0, 12)})` : key
+  return m ? `${m[1]} (${m[2].slice(0, 12)})` : key
 }
 
 /** containerd's progress.Bar: `|+++---|` of `width` columns, the filled part green unless `color` is off. */
@@ -106,7 +110,10 @@ export function renderFrame(rows: readonly ProgressRow[], o: FrameOptions): stri
       return `${cells.join('\t')}\t`
     })
     lines.push(formatSummary(o.elapsedSeconds, o.totalBytes))
-    return tabwrite(lines).split('\n').slice(0, -1).map((l) => l.trimEnd())
+    return tabwrite(lines)
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => l.trimEnd())
   }
   const widest = (lines: string[]) => Math.max(0, ...lines.map(visibleWidth))
   let lines = layout(false, 40)

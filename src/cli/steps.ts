@@ -35,7 +35,7 @@ function plainSteps(stream: NodeJS.WritableStream): StepRenderer {
   return {
     onStep(e) {
       if (e.status === 'start') started.set(e.step, Date.now())
-      else if (e.status === 'done') stream.write(`${TITLES[e.step]}: done ${(((Date.now() - (started.get(e.step) ?? Date.now())) / 1000) as number).toFixed(1)}s\n`)
+      else if (e.status === 'done') stream.write(`${TITLES[e.step]}: done ${((Date.now() - (started.get(e.step) ?? Date.now())) / 1000).toFixed(1)}s\n`)
     },
     async finish() {},
   }

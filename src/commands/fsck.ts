@@ -27,7 +27,8 @@ problems remain.`
     const report = await fsckStore(() => this.store(), {full: flags.full, repair: flags.repair, runtimeFor: (ns) => this.taskRuntime(ns)})
     if (flags.format === 'json') this.out(toJson(report))
     else if (report.problems.length > 0) {
-      const state = (p: (typeof report.problems)[number]) => (p.repaired === undefined ? p.action : p.repaired ? `repaired: ${p.action}` : `not repaired: ${p.action}`)
+      const state = (p: (typeof report.problems)[number]) =>
+        p.repaired === undefined ? p.action : p.repaired ? `repaired: ${p.action}` : `not repaired: ${p.action}`
       this.out(tabwrite(['KIND\tOBJECT\tPROBLEM\tREPAIR', ...report.problems.map((p) => `${p.kind}\t${p.object}\t${p.problem}\t${state(p)}`)]))
     }
     const incomplete = fsckIncomplete(report)

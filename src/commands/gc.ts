@@ -23,7 +23,11 @@ deleted is reported on stderr and does not stop the rest; the command then exits
     const {sweepRuntime} = await import('../lib/runtime/sweep.js')
     const net = flags['dry-run'] ? {attachments: [], pins: [], reservations: []} : await sweepRuntime(store, (ns) => this.taskRuntime(ns))
     const report = await collectGarbage(store, {dryRun: flags['dry-run']})
-    const released = [...net.attachments.map((a) => `removed\tnetwork\t-\t${a}\t`), ...net.pins.map((p) => `removed\tpin\t-\t${p}\t`), ...net.reservations.map((r) => `removed\tip\t-\t${r}\t`)]
+    const released = [
+      ...net.attachments.map((a) => `removed\tnetwork\t-\t${a}\t`),
+      ...net.pins.map((p) => `removed\tpin\t-\t${p}\t`),
+      ...net.reservations.map((r) => `removed\tip\t-\t${r}\t`),
+    ]
     if (flags.format === 'json') return this.out(toJson(released.length > 0 ? {...report, network: net} : report))
     const verb = flags['dry-run'] ? 'would remove' : 'removed'
     const removed = report.removed.map((r) => `${verb}\t${r.kind}\t${r.namespace ?? '-'}\t${r.id}\t`)

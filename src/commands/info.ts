@@ -5,7 +5,8 @@ import {SCHEMA_VERSION, storedSchemaVersion} from '../lib/store/index.js'
 
 export default class Info extends CtrCommand {
   static override summary = 'print information about the store'
-  static override description = 'Print the root and state directories, schema version, content sharing policy, object counts and the CRIU in use (with the result of `criu check`) as JSON.'
+  static override description =
+    'Print the root and state directories, schema version, content sharing policy, object counts and the CRIU in use (with the result of `criu check`) as JSON.'
   static override strict = false // as ctr: arguments are ignored
   static override flags = {format: jsonOnlyFormatFlag}
 

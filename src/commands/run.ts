@@ -27,13 +27,16 @@ uses no FIFOs: --fifo-dir is accepted and unused.`
   static override usage = 'run [flags] IMAGE|ROOTFS ID [COMMAND] [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
-  static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}
+  static override args = {
+    image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}),
+    id: Args.string({description: 'container id'}),
+  }
   static override flags = {
     ...containerFlags,
     rm: Flags.boolean({summary: 'remove the container after running (not with --detach)'}),
     detach: Flags.boolean({char: 'd', summary: 'detach from the task after it has started'}),
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
-    'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd\'s protocol)'}),
+    'log-uri': Flags.string({summary: "send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd's protocol)"}),
     'fifo-dir': Flags.string({summary: 'accepted for ctr compatibility and unused: Berth has no IO FIFOs (pipes and conmon sockets)'}),
     'dump-config': Flags.string({summary: 'write the generated OCI spec to this file'}),
     // Networks and pods (src/cli/network-flags.ts).

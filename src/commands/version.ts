@@ -17,6 +17,8 @@ export default class Version extends CtrCommand {
     if (flags.format === 'json') {
       return this.out(toJson({client: {version: clientVersion(), revision: clientRevision(), nodeVersion: process.version, schemaVersion: SCHEMA_VERSION}}))
     }
-    this.out(`Client:\n  Version:  ${clientVersion()}\n  Revision: ${clientRevision()}\n  Node version: ${process.version}\n  Schema version: ${SCHEMA_VERSION}\n`)
+    this.out(
+      `Client:\n  Version:  ${clientVersion()}\n  Revision: ${clientRevision()}\n  Node version: ${process.version}\n  Schema version: ${SCHEMA_VERSION}\n`,
+    )
   }
 }

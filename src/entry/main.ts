@@ -31,7 +31,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return
   }
   if (resolved.unknownFlag !== undefined && !resolved.help) {
-    const where = resolved.typed.length > 0 ? canonicalTopic(resolved.typed[0]!) : undefined
+    const where = resolved.typed.length > 0 ? canonicalTopic(resolved.typed[0]) : undefined
     return usageError(`unknown flag ${JSON.stringify(resolved.unknownFlag)}`, resolved.unknownFlag, flagNames(where), helpHint(where))
   }
   if (resolved.missingValue !== undefined && resolved.id === undefined && !resolved.help) {
@@ -39,21 +39,21 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (resolved.id === undefined) {
     if (resolved.typed.length === 0) return runOclif(['--help'])
-    const topic = canonicalTopic(resolved.typed[0]!)
+    const topic = canonicalTopic(resolved.typed[0])
     if (!isTopic(COMMAND_TABLE, topic)) {
-      return usageError(`unknown command ${JSON.stringify(resolved.typed[0])}`, resolved.typed[0]!, topLevelNames(), helpHint())
+      return usageError(`unknown command ${JSON.stringify(resolved.typed[0])}`, resolved.typed[0], topLevelNames(), helpHint())
     }
     if (resolved.typed.length === 2) {
-      const verb = resolved.typed[1]!
+      const verb = resolved.typed[1]
       return usageError(`unknown command ${JSON.stringify(`${topic} ${verb}`)}`, verb, verbNames(topic), helpHint(topic), `${topic} `)
     }
     return runOclif([topic, '--help'])
   }
-  const {default: Cls} = (await COMMAND_LOADERS[resolved.id]!()) as {default: RunnableClass}
+  const {default: Cls} = (await COMMAND_LOADERS[resolved.id]()) as {default: RunnableClass}
   let args = [...resolved.rest]
   if (Cls.commandAfterPositionals !== undefined) {
     // Everything after the container command's first word is the container's, `--help` included.
-    args = endFlagsAfterPositionals(args, {...globalFlags, ...Cls.flags} as never, Cls.commandAfterPositionals)
+    args = endFlagsAfterPositionals(args, {...globalFlags, ...Cls.flags}, Cls.commandAfterPositionals)
   }
   if (resolved.help || hasHelpFlag(args)) return runOclif([...resolved.id.split(':'), '--help'])
   const command = new Cls(args)
@@ -73,7 +73,7 @@ function helpHint(topic?: string): string {
 /** Top-level words: topics, their aliases and the commands without a topic (hidden ones left out). */
 function topLevelNames(): string[] {
   const names = new Set<string>(['help'])
-  for (const id of visibleIds()) names.add(id.split(':')[0]!)
+  for (const id of visibleIds()) names.add(id.split(':')[0])
   for (const [alias, topic] of Object.entries(COMMAND_TABLE.topicAliases)) if (names.has(topic)) names.add(alias)
   return [...names]
 }
@@ -84,7 +84,7 @@ function verbNames(topic: string): string[] {
     .filter((id) => id.startsWith(`${topic}:`))
     .map((id) => id.slice(topic.length + 1))
   const aliases = {...COMMAND_TABLE.verbAliases['*'], ...COMMAND_TABLE.verbAliases[topic]}
-  return [...verbs, ...Object.keys(aliases).filter((a) => verbs.includes(aliases[a]!))]
+  return [...verbs, ...Object.keys(aliases).filter((a) => verbs.includes(aliases[a]))]
 }
 
 function visibleIds(): string[] {

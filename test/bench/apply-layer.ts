@@ -19,10 +19,13 @@ const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip'
 
 /** ~bytes of content in small files (0.5-12 KiB) spread over directories of 100. */
 function manySmallFiles(bytes: number): TarEntry[] {
-  const entries: TarEntry[] = [{path: 'usr/', type: 'dir'}, {path: 'usr/share/', type: 'dir'}]
+  const entries: TarEntry[] = [
+    {path: 'usr/', type: 'dir'},
+    {path: 'usr/share/', type: 'dir'},
+  ]
   const text = Buffer.from('lorem ipsum dolor sit amet container image layer snapshot overlay whiteout\n'.repeat(200))
   let seed = 12345
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
   let total = 0
   for (let i = 0; total < bytes; i++) {
     if (i % 100 === 0) entries.push({path: `usr/share/d${i / 100}/`, type: 'dir'})
@@ -58,7 +61,7 @@ async function settle(): Promise<void> {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
+  return s[Math.floor(s.length / 2)]
 }
 
 const only = process.argv[4] // run only the scenarios whose label contains this
@@ -81,13 +84,17 @@ async function time(label: string, prepare: () => void, body: () => Promise<unkn
 async function main(): Promise<void> {
   const layers: Record<string, Buffer> = {}
   const big = generatedLayers({count: 3, bytesPerLayer: 30_000_000, seed: 'bench-apply'})
-  for (let i = 0; i < 3; i++) layers[`big${i}`] = await compress(writeTar(big[i]!), 'gzip')
+  for (let i = 0; i < 3; i++) layers[`big${i}`] = await compress(writeTar(big[i]), 'gzip')
   for (let i = 0; i < 3; i++) layers[`small${i}`] = await compress(writeTar(manySmallFiles(26_000_000 + i)), 'gzip')
   // The layers of `npm run bench`'s pull image (scripts/bench-pull.mjs): 8 x 25 MiB.
   const image = generatedLayers({count: 8, bytesPerLayer: 25 * 1024 * 1024, seed: 42})
-  for (let i = 0; i < 8; i++) layers[`image${i}`] = await compress(writeTar(image[i]!), 'gzip')
+  for (let i = 0; i < 8; i++) layers[`image${i}`] = await compress(writeTar(image[i]), 'gzip')
   for (const [name, bytes] of Object.entries(layers)) writeFileSync(join(work, `${name}.tar.gz`), bytes)
-  console.log(`layers: ${Object.entries(layers).map(([n, b]) => `${n} ${(b.length / 1e6).toFixed(1)} MB gzip`).join(', ')}`)
+  console.log(
+    `layers: ${Object.entries(layers)
+      .map(([n, b]) => `${n} ${(b.length / 1e6).toFixed(1)} MB gzip`)
+      .join(', ')}`,
+  )
 
   // Every run extracts into new directories, removed only at the end: on this VM's ext4
   // (mounted with discard), deleting thousands of files stalls file creation for seconds after.
@@ -107,9 +114,9 @@ async function main(): Promise<void> {
   for (const kind of ['small', 'big']) {
     const one = [`${kind}0`]
     const three = [`${kind}0`, `${kind}1`, `${kind}2`]
-    await time(`${kind}: GNU tar -xzf, 1 layer`, fresh(one), () => tar(one[0]!))
-    await time(`${kind}: applyLayerHere, 1 layer`, fresh(one), () => ours(one[0]!))
-    await time(`${kind}: applyLayer (worker pool), 1 layer`, fresh(one), () => pooled(one[0]!))
+    await time(`${kind}: GNU tar -xzf, 1 layer`, fresh(one), () => tar(one[0]))
+    await time(`${kind}: applyLayerHere, 1 layer`, fresh(one), () => ours(one[0]))
+    await time(`${kind}: applyLayer (worker pool), 1 layer`, fresh(one), () => pooled(one[0]))
     await time(`${kind}: GNU tar -xzf, 3 layers at once`, fresh(three), () => Promise.all(three.map(tar)))
     await time(`${kind}: applyLayerHere, 3 layers at once`, fresh(three), () => Promise.all(three.map(ours)))
     await time(`${kind}: applyLayer (worker pool), 3 layers at once`, fresh(three), () => Promise.all(three.map(pooled)))

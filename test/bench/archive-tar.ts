@@ -30,7 +30,7 @@ for (const size of sizes) {
 const archive = join(work, 'archive.tar')
 await nodeTar.create({cwd: work, file: archive, portable: true}, names)
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // Cases run interleaved (one run of each per round), so a busy machine slows them alike.
 const cases: Array<[string, () => Promise<void>]> = []
@@ -97,10 +97,10 @@ for (let i = 0; i < runs; i++) {
     const c0 = process.cpuUsage()
     await fn()
     const c = process.cpuUsage(c0)
-    wall[k]!.push(performance.now() - t0)
-    cpu[k]!.push((c.user + c.system) / 1000)
+    wall[k].push(performance.now() - t0)
+    cpu[k].push((c.user + c.system) / 1000)
   }
 }
 console.log(`${'case'.padEnd(40)} ${'wall'.padStart(9)} ${'cpu'.padStart(9)}`)
-cases.forEach(([label], k) => console.log(`${label.padEnd(40)} ${median(wall[k]!).toFixed(0).padStart(6)} ms ${median(cpu[k]!).toFixed(0).padStart(6)} ms`))
+cases.forEach(([label], k) => console.log(`${label.padEnd(40)} ${median(wall[k]).toFixed(0).padStart(6)} ms ${median(cpu[k]).toFixed(0).padStart(6)} ms`))
 rmSync(work, {recursive: true, force: true})

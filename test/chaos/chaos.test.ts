@@ -12,7 +12,14 @@ const skip = runtimeSkipReason()
 test('chaos (short): every kill, burst, full disk and hostile answer leaves a store fsck finds clean', {skip, timeout: 600_000}, async () => {
   const seed = chaosSeed()
   const t0 = Date.now()
-  const summary = await runChaos({seed, kills: Number(process.env['CHAOS_KILLS'] ?? 2), bursts: 1, enospc: true, hostile: 'quick', log: (l) => process.stderr.write(`chaos: [${((Date.now() - t0) / 1000).toFixed(1)} s] ${l}\n`)})
+  const summary = await runChaos({
+    seed,
+    kills: Number(process.env['CHAOS_KILLS'] ?? 2),
+    bursts: 1,
+    enospc: true,
+    hostile: 'quick',
+    log: (l) => process.stderr.write(`chaos: [${((Date.now() - t0) / 1000).toFixed(1)} s] ${l}\n`),
+  })
   process.stderr.write(`${formatSummary(summary)}\n`)
   assert.deepEqual(summary.failures, [], formatSummary(summary))
   assert.equal(summary.killsSurvived, summary.killsTried)

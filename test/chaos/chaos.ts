@@ -67,7 +67,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const log = options.log ?? (() => undefined)
   const rand = seededRandom(options.seed)
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]
   const summary: ChaosSummary = {seed: options.seed, killsTried: 0, killsSurvived: 0, operations: 0, eventsChecked: 0, eventsMatched: 0, failures: []}
   const fail = (what: string) => {
     summary.failures.push(what)
@@ -100,8 +100,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       if (fsck.code !== 0) fail(`${label}: fsck exit ${fsck.code}: ${fsck.stdout.trim()} ${fsck.stderr.trim()}`)
       expectOk(['images', 'ls', '-q'], `${label}: images ls`)
       for (const ns of run(['namespaces', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-        for (const id of run(['-n', ns, 'tasks', 'ls', '-q']).stdout.split('\n').filter(Boolean)) expectOk(['-n', ns, 'tasks', 'rm', '-f', id], `${label}: tasks rm -f ${id}`)
-        for (const id of run(['-n', ns, 'containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) expectOk(['-n', ns, 'containers', 'rm', id], `${label}: containers rm ${id}`)
+        for (const id of run(['-n', ns, 'tasks', 'ls', '-q']).stdout.split('\n').filter(Boolean))
+          expectOk(['-n', ns, 'tasks', 'rm', '-f', id], `${label}: tasks rm -f ${id}`)
+        for (const id of run(['-n', ns, 'containers', 'ls', '-q']).stdout.split('\n').filter(Boolean))
+          expectOk(['-n', ns, 'containers', 'rm', id], `${label}: containers rm ${id}`)
       }
       const mounts = mountsUnder(sb.dir)
       if (mounts.length > 0) fail(`${label}: mounts left: ${mounts.join(' ')}`)
@@ -192,7 +194,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       const results = await Promise.all(jobs.map((args) => sb.spawn(args)))
       results.forEach((r, j) => {
         // fsck may see another command's work in flight as debris; only the final check counts for it.
-        if (r.code !== 0 && jobs[j]![0] !== 'fsck') fail(`burst ${b}: ${jobs[j]!.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`)
+        if (r.code !== 0 && jobs[j][0] !== 'fsck') fail(`burst ${b}: ${jobs[j].join(' ')}: exit ${r.code}: ${r.stderr.trim()}`)
       })
       settle(`burst ${b}`)
       log(`burst ${b}: 16 commands (${[...new Set(jobs.map((a) => (a[0] === '-n' ? a.slice(2, 4) : a.slice(0, 2)).join(' ')))].join(', ')})`)
@@ -260,7 +262,12 @@ export function checkEvents(sb: Sandbox): {checked: number; matched: number; fai
   let checked = 0
   let matched = 0
   try {
-    const rows = db.prepare("SELECT namespace, topic, payload FROM events WHERE topic GLOB '/namespaces/*' OR topic GLOB '/images/*' OR topic GLOB '/containers/*' OR topic GLOB '/tasks/create' OR topic GLOB '/tasks/delete' ORDER BY seq").all() as EventRow[]
+    const rows = db
+      .prepare(
+        "SELECT namespace, topic, payload FROM events WHERE topic GLOB '/namespaces/*' OR topic GLOB '/images/*' OR topic GLOB '/containers/*' OR " +
+          "topic GLOB '/tasks/create' OR topic GLOB '/tasks/delete' ORDER BY seq",
+      )
+      .all() as EventRow[]
     const sets: Record<string, Set<string>> = {namespaces: new Set(), images: new Set(), containers: new Set(), tasks: new Set()}
     const keyOf = (e: EventRow, p: Record<string, unknown>): [string, string] | undefined => {
       const [, kind, verb] = e.topic.split('/')
@@ -276,7 +283,7 @@ export function checkEvents(sb: Sandbox): {checked: number; matched: number; fai
       if (!key) continue
       const [kind, id] = key
       checked++
-      const set = sets[kind]!
+      const set = sets[kind]
       const creating = e.topic.endsWith('/create')
       if (creating === set.has(id)) failures.push(`events: ${e.topic} ${id} while it ${creating ? 'existed' : 'did not exist'}`)
       else matched++
@@ -290,7 +297,7 @@ export function checkEvents(sb: Sandbox): {checked: number; matched: number; fai
       tasks: (db.prepare("SELECT namespace || '/' || container_id AS k FROM tasks").all() as Array<{k: string}>).map((r) => r.k),
     }
     for (const [kind, keys] of Object.entries(tables)) {
-      const replayed = sets[kind]!
+      const replayed = sets[kind]
       for (const k of keys) if (!replayed.has(k)) failures.push(`events: ${kind} ${k} exists without its create event`)
       const present = new Set(keys)
       for (const k of replayed) if (!present.has(k)) failures.push(`events: ${kind} ${k} is gone without its delete event`)
@@ -302,7 +309,12 @@ export function checkEvents(sb: Sandbox): {checked: number; matched: number; fai
 }
 
 /** A pull into a store on a small tmpfs fails with one `ctr:` line; after growing it, everything works. */
-async function fullDisk(image: Awaited<ReturnType<typeof busyboxImage>>, summary: ChaosSummary, fail: (s: string) => void, log: (s: string) => void): Promise<void> {
+async function fullDisk(
+  image: Awaited<ReturnType<typeof busyboxImage>>,
+  summary: ChaosSummary,
+  fail: (s: string) => void,
+  log: (s: string) => void,
+): Promise<void> {
   const reg = await startRegistry()
   const sb = sandbox('berth-chaos-full-')
   try {
@@ -314,7 +326,8 @@ async function fullDisk(image: Awaited<ReturnType<typeof busyboxImage>>, summary
       const full = sb.run(['images', 'pull', '-q', '--plain-http', ref])
       summary.operations++
       if (full.code === 0) fail('enospc: a pull into 256 KiB succeeded')
-      else if (!/^ctr: [^\n]+\n$/.test(full.stderr) || /TypeError|RangeError|ReferenceError/.test(full.stderr)) fail(`enospc: not one ctr: line: ${JSON.stringify(full.stderr)}`)
+      else if (!/^ctr: [^\n]+\n$/.test(full.stderr) || /TypeError|RangeError|ReferenceError/.test(full.stderr))
+        fail(`enospc: not one ctr: line: ${JSON.stringify(full.stderr)}`)
       spawnSync('mount', ['-o', 'remount,size=64m', sb.root])
       for (const args of [['images', 'pull', '-q', '--plain-http', ref], ['gc'], ['fsck'], ['run', '--rm', ref, `full-${summary.seed.toString(36)}`, 'true']]) {
         summary.operations++
@@ -331,9 +344,15 @@ async function fullDisk(image: Awaited<ReturnType<typeof busyboxImage>>, summary
 }
 
 /** Hostile registry answers: each pull fails with one `ctr:` line and leaves nothing fsck finds; then a clean pull works. */
-async function hostileRegistry(image: Awaited<ReturnType<typeof busyboxImage>>, quick: boolean, summary: ChaosSummary, fail: (s: string) => void, log: (s: string) => void): Promise<void> {
+async function hostileRegistry(
+  image: Awaited<ReturnType<typeof busyboxImage>>,
+  quick: boolean,
+  summary: ChaosSummary,
+  fail: (s: string) => void,
+  log: (s: string) => void,
+): Promise<void> {
   const reg = await startFakeRegistry({images: {'library/bb:1': image}})
-  const layer = image.layers[0]!.digest
+  const layer = image.layers[0].digest
   const manifest = reg.manifestPath('library/bb', '1')
   const cases: Array<{name: string; rule: Parameters<typeof reg.rules.add>[0]; extra?: string[]}> = [
     {name: 'tampered bytes', rule: {path: layer, method: 'GET', kind: 'corrupt'}},
@@ -358,7 +377,8 @@ async function hostileRegistry(image: Awaited<ReturnType<typeof busyboxImage>>, 
       const r = await sb.spawn([...(c.extra ?? ['--timeout', '120s']), 'images', 'pull', '-q', '--plain-http', ref])
       summary.operations++
       if (r.code === 0) fail(`hostile ${c.name}: pull succeeded`)
-      else if (!/^ctr: [^\n]+\n$/.test(r.stderr) || /TypeError|RangeError|ReferenceError/.test(r.stderr)) fail(`hostile ${c.name}: not one ctr: line: ${JSON.stringify(r.stderr)}`)
+      else if (!/^ctr: [^\n]+\n$/.test(r.stderr) || /TypeError|RangeError|ReferenceError/.test(r.stderr))
+        fail(`hostile ${c.name}: not one ctr: line: ${JSON.stringify(r.stderr)}`)
       reg.rules.clear()
       for (const args of [['gc'], ['fsck']]) {
         summary.operations++
@@ -370,7 +390,8 @@ async function hostileRegistry(image: Awaited<ReturnType<typeof busyboxImage>>, 
     for (const name of quick ? ['escape'] : ['deep', 'escape']) {
       const r = await sb.spawn(['--timeout', '60s', 'images', 'pull', '-q', '--plain-http', `${reg.host}/hostile/${name}:1`])
       summary.operations++
-      if (r.code !== 0 && (!/^ctr: [^\n]+\n$/.test(r.stderr) || /TypeError|RangeError|ReferenceError/.test(r.stderr))) fail(`hostile layer ${name}: not one ctr: line: ${JSON.stringify(r.stderr.slice(0, 300))}`)
+      if (r.code !== 0 && (!/^ctr: [^\n]+\n$/.test(r.stderr) || /TypeError|RangeError|ReferenceError/.test(r.stderr)))
+        fail(`hostile layer ${name}: not one ctr: line: ${JSON.stringify(r.stderr.slice(0, 300))}`)
       if (name === 'deep' && r.code === 0) fail('hostile layer deep: a path deeper than PATH_MAX was accepted')
       if (existsSync(escapee)) fail(`hostile layer ${name}: wrote ${escapee} outside its snapshot`)
       for (const args of [['gc'], ['fsck']]) {
@@ -400,5 +421,3 @@ export function formatSummary(s: ChaosSummary): string {
     ...s.failures.map((f) => `  ${f}`),
   ].join('\n')
 }
-
-

@@ -64,7 +64,14 @@ export async function applyOverlayStack(s: Scratch, layers: (TarEntry[] | LayerB
     const blob = 'path' in layer ? layer : await s.blob(layer)
     const target = s.mkdir('upper')
     const lowers = [...dirs].reverse()
-    await (options.apply ?? applyLayer)({blobPath: blob.path, mediaType: blob.mediaType, target, mode: 'overlay', lowers: async () => lowers, ...(options.onWarning ? {onWarning: options.onWarning} : {})})
+    await (options.apply ?? applyLayer)({
+      blobPath: blob.path,
+      mediaType: blob.mediaType,
+      target,
+      mode: 'overlay',
+      lowers: async () => lowers,
+      ...(options.onWarning ? {onWarning: options.onWarning} : {}),
+    })
     dirs.push(target)
   }
   return dirs
@@ -77,7 +84,13 @@ export async function applyMergedStack(s: Scratch, layers: (TarEntry[] | LayerBl
     const blob = 'path' in layer ? layer : await s.blob(layer)
     const target = s.mkdir('merged')
     if (previous !== undefined) await runToolOk('cp', ['-a', `${previous}/.`, `${target}/`])
-    await (options.apply ?? applyLayer)({blobPath: blob.path, mediaType: blob.mediaType, target, mode: 'merged', ...(options.onWarning ? {onWarning: options.onWarning} : {})})
+    await (options.apply ?? applyLayer)({
+      blobPath: blob.path,
+      mediaType: blob.mediaType,
+      target,
+      mode: 'merged',
+      ...(options.onWarning ? {onWarning: options.onWarning} : {}),
+    })
     previous = target
   }
   return previous!

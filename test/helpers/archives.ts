@@ -28,14 +28,21 @@ export function ociArchiveEntries(built: Built | undefined, options: OciArchiveO
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: list.map(({built: b, annotations}) => ({mediaType: b.mediaType, digest: b.manifestDigest, size: b.manifestBytes.length, ...(annotations ? {annotations} : {})})),
+    manifests: list.map(({built: b, annotations}) => ({
+      mediaType: b.mediaType,
+      digest: b.manifestDigest,
+      size: b.manifestBytes.length,
+      ...(annotations ? {annotations} : {}),
+    })),
   }
   const head: TarEntry[] = [{path: 'oci-layout', type: 'file', content: '{"imageLayoutVersion":"1.0.0"}'}]
   const indexEntry: TarEntry = {path: 'index.json', type: 'file', content: JSON.stringify(index)}
   const blobEntries: TarEntry[] = [
     {path: 'blobs/', type: 'dir'},
     {path: 'blobs/sha256/', type: 'dir'},
-    ...[...blobs].filter(([d]) => !options.omit?.includes(d)).map(([d, bytes]): TarEntry => ({path: `blobs/sha256/${d.slice(7)}`, type: 'file', content: bytes, mode: 0o444})),
+    ...[...blobs]
+      .filter(([d]) => !options.omit?.includes(d))
+      .map(([d, bytes]): TarEntry => ({path: `blobs/sha256/${d.slice(7)}`, type: 'file', content: bytes, mode: 0o444})),
   ]
   return options.indexFirst ? [...head, indexEntry, ...blobEntries] : [...head, ...blobEntries, indexEntry]
 }
@@ -78,7 +85,11 @@ export function dockerArchiveEntries(images: Array<{image: BuiltImage; repoTags?
       }
       const id = sha256(`${image.configDigest} ${i}`).slice(7)
       const path = `${id}/layer.tar`
-      entries.push({path: `${id}/`, type: 'dir'}, {path: `${id}/VERSION`, type: 'file', content: '1.0'}, {path: `${id}/json`, type: 'file', content: JSON.stringify({id})})
+      entries.push(
+        {path: `${id}/`, type: 'dir'},
+        {path: `${id}/VERSION`, type: 'file', content: '1.0'},
+        {path: `${id}/json`, type: 'file', content: JSON.stringify({id})},
+      )
       if (first === undefined) {
         entries.push({path, type: 'file', content: layer.bytes})
         layerPaths.set(layer.digest, path)
@@ -108,6 +119,8 @@ export function dockerArchive(images: Array<{image: BuiltImage; repoTags?: strin
 export function containerdDockerManifest(image: BuiltImage): Buffer {
   const layers = image.layers.map((l) => `{"mediaType":"application/vnd.docker.image.rootfs.diff.tar","digest":"${l.digest}","size":${l.size}}`)
   return Buffer.from(
-    `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"${image.configDigest}","size":${image.configBytes.length}},"layers":[${layers.join(',')}]}`,
+    '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",' +
+      `"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"${image.configDigest}","size":${image.configBytes.length}},` +
+      `"layers":[${layers.join(',')}]}`,
   )
 }

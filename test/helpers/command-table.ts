@@ -90,4 +90,3 @@ export const COMMAND_ARGS: Record<string, {args: string[]; surplus: Surplus}> = 
   run: {args: ['img', 'ctr1'], surplus: 'command'},
   version: {args: [], surplus: 'extra-arguments'},
 }
-

@@ -91,7 +91,10 @@ export function hardlinkGroups(tree: Tree): string[] {
     if (e.type !== 'file' || e.nlink < 2) continue
     byIno.set(e.ino, [...(byIno.get(e.ino) ?? []), path])
   }
-  return [...byIno.values()].filter((g) => g.length > 1).map((g) => g.sort().join(' = ')).sort()
+  return [...byIno.values()]
+    .filter((g) => g.length > 1)
+    .map((g) => g.sort().join(' = '))
+    .sort()
 }
 
 /** Options for {@link diffTrees}. */
@@ -115,7 +118,8 @@ export function diffTrees(a: Tree, b: Tree, options: DiffOptions = {}): string[]
     const fields: (keyof TreeEntry)[] = ['type', 'mode', 'uid', 'gid', 'size', 'sha256', 'link']
     for (const f of fields) if (x[f] !== y[f]) out.push(`${path}: ${f} ${fmt(x[f])} != ${fmt(y[f])}`)
     if (String(x.rdev) !== String(y.rdev)) out.push(`${path}: rdev ${String(x.rdev)} != ${String(y.rdev)}`)
-    if ((options.xattrs ?? true) && JSON.stringify(x.xattrs) !== JSON.stringify(y.xattrs)) out.push(`${path}: xattrs ${JSON.stringify(x.xattrs)} != ${JSON.stringify(y.xattrs)}`)
+    if ((options.xattrs ?? true) && JSON.stringify(x.xattrs) !== JSON.stringify(y.xattrs))
+      out.push(`${path}: xattrs ${JSON.stringify(x.xattrs)} != ${JSON.stringify(y.xattrs)}`)
     if ((options.mtime?.(path, x, y) ?? true) && x.mtimeNs !== y.mtimeNs) out.push(`${path}: mtime ${x.mtimeNs} != ${y.mtimeNs}`)
   }
   return out.sort()

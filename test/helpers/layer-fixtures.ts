@@ -10,7 +10,14 @@ const T0 = 1_600_000_000
 const CAP = Buffer.from('0100000200200000000000000000000000000000', 'hex') // cap_net_bind_service+ep (VFS_CAP_REVISION_2)
 
 const dir = (path: string, mode = 0o755, mtime = T0, extra: Partial<TarEntry> = {}): TarEntry => ({path, type: 'dir', mode, mtime, ...extra})
-const file = (path: string, content: string, mode = 0o644, mtime = T0 + 1, extra: Partial<TarEntry> = {}): TarEntry => ({path, type: 'file', content, mode, mtime, ...extra})
+const file = (path: string, content: string, mode = 0o644, mtime = T0 + 1, extra: Partial<TarEntry> = {}): TarEntry => ({
+  path,
+  type: 'file',
+  content,
+  mode,
+  mtime,
+  ...extra,
+})
 
 /** Layers bottom first. Paths are relative; every parent directory is listed before its children. */
 export function featureLayers(): TarEntry[][] {

@@ -36,7 +36,12 @@ export function curl(port: number): {code: number | null; body: string} {
 export function attachments(sb: Sandbox): {cni_id: string; owner_id: string; network: string; result: string | null}[] {
   const db = openDb(sb)
   try {
-    return db.prepare('SELECT cni_id, owner_id, network, result FROM net_attachments').all() as {cni_id: string; owner_id: string; network: string; result: string | null}[]
+    return db.prepare('SELECT cni_id, owner_id, network, result FROM net_attachments').all() as {
+      cni_id: string
+      owner_id: string
+      network: string
+      result: string | null
+    }[]
   } finally {
     db.close()
   }
@@ -46,8 +51,8 @@ export function attachments(sb: Sandbox): {cni_id: string; owner_id: string; net
 export function pinsOf(sb: Sandbox): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes(' - nsfs ') && l.split(' ')[4]!.startsWith(sb.dir))
-    .map((l) => l.split(' ')[4]!)
+    .filter((l) => l.includes(' - nsfs ') && l.split(' ')[4].startsWith(sb.dir))
+    .map((l) => l.split(' ')[4])
 }
 
 /** Interfaces enslaved to `bridge` on the host (the containers' veth ends). */
@@ -85,4 +90,3 @@ export const httpGet = (ip: string, port: number) => `printf 'GET / HTTP/1.0\\r\
 
 /** A shell that serves `text` with busybox httpd on `port` in the foreground. */
 export const httpServe = (text: string, port: number) => `mkdir -p /www && echo ${text} > /www/index.html && exec busybox httpd -f -p ${port} -h /www`
-

@@ -1,17 +1,18 @@
-// Builds fixture images (layers, config, manifest, multi-platform index) in memory and writes them as OCI image layouts, with digests and diff_ids computed the way a registry client checks them.
+// Builds fixture images (layers, config, manifest, multi-platform index) in memory and writes them as OCI image
+// layouts, with digests and diff_ids computed the way a registry client checks them.
 //
 // Invariants: every digest is sha256 over exactly the bytes stored; a layer's diffId is sha256 of
 // its uncompressed tar and the config's rootfs.diff_ids lists them in order (unless a test
 // overrides rootfs on purpose); output is deterministic for the same input.
 
-import { spawn } from 'node:child_process'
-import { createCipheriv, createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib'
-import { writeTar, type TarEntry } from './tar-writer.js'
+import {spawn} from 'node:child_process'
+import {createCipheriv, createHash} from 'node:crypto'
+import {existsSync, readFileSync} from 'node:fs'
+import {mkdir, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {gunzip as gunzipCb, gzip as gzipCb} from 'node:zlib'
+import {writeTar, type TarEntry} from './tar-writer.js'
 
 const gzip = promisify(gzipCb)
 const gunzip = promisify(gunzipCb)
@@ -60,8 +61,8 @@ export interface ImageConfig {
     StopSignal?: string
     [key: string]: unknown
   }
-  rootfs: { type: 'layers'; diff_ids: string[] }
-  history?: { created?: string; created_by?: string; empty_layer?: boolean; comment?: string }[]
+  rootfs: {type: 'layers'; diff_ids: string[]}
+  history?: {created?: string; created_by?: string; empty_layer?: boolean; comment?: string}[]
   [key: string]: unknown
 }
 
@@ -179,15 +180,15 @@ export function sha256(data: Buffer | string): string {
 /** @returns the platform of this machine in OCI terms (`x64` -> `amd64`, ...), os `linux`. */
 export function hostPlatform(): Platform {
   const map: Record<string, Platform> = {
-    x64: { architecture: 'amd64', os: 'linux' },
-    arm64: { architecture: 'arm64', os: 'linux', variant: 'v8' },
-    arm: { architecture: 'arm', os: 'linux', variant: 'v7' },
-    ia32: { architecture: '386', os: 'linux' },
-    ppc64: { architecture: 'ppc64le', os: 'linux' },
-    s390x: { architecture: 's390x', os: 'linux' },
-    riscv64: { architecture: 'riscv64', os: 'linux' },
+    x64: {architecture: 'amd64', os: 'linux'},
+    arm64: {architecture: 'arm64', os: 'linux', variant: 'v8'},
+    arm: {architecture: 'arm', os: 'linux', variant: 'v7'},
+    ia32: {architecture: '386', os: 'linux'},
+    ppc64: {architecture: 'ppc64le', os: 'linux'},
+    s390x: {architecture: 's390x', os: 'linux'},
+    riscv64: {architecture: 'riscv64', os: 'linux'},
   }
-  return { ...(map[process.arch] ?? { architecture: process.arch, os: 'linux' }) }
+  return {...(map[process.arch] ?? {architecture: process.arch, os: 'linux'})}
 }
 
 /**
@@ -197,7 +198,7 @@ export function hostPlatform(): Platform {
  */
 export async function compress(data: Buffer, compression: Compression, gzipLevel = 6): Promise<Buffer> {
   if (compression === 'none') return data
-  if (compression === 'gzip') return gzip(data, { level: gzipLevel })
+  if (compression === 'gzip') return gzip(data, {level: gzipLevel})
   return runFilter('zstd', ['-q', '-c', '-3', '-T0'], data)
 }
 
@@ -215,17 +216,19 @@ export async function decompress(data: Buffer, compression: Compression): Promis
 /** Pipes `input` through a child process and collects its stdout. */
 function runFilter(cmd: string, args: string[], input: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, {stdio: ['pipe', 'pipe', 'pipe']})
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (c: Buffer) => out.push(c))
     child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', (e) => reject(new Error(`${cmd}: ${e.message} (Debian package ${cmd})`, { cause: e })))
+    child.on('error', (e) => reject(new Error(`${cmd}: ${e.message} (Debian package ${cmd})`, {cause: e})))
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out))
       else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString().trim()}`))
     })
-    child.stdin.on('error', () => { /* reported through 'close' */ })
+    child.stdin.on('error', () => {
+      /* reported through 'close' */
+    })
     child.stdin.end(input)
   })
 }
@@ -240,43 +243,55 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const types = MEDIA_TYPES[family]
   const platform = options.platform ?? hostPlatform()
   const tars = (options.layers as (TarEntry[] | Buffer)[]).map((l) => (Buffer.isBuffer(l) ? l : writeTar(l)))
-  const layers = await Promise.all(tars.map(async (tar, i): Promise<BuiltLayer> => {
-    const compression = Array.isArray(options.compression) ? options.compression[i] ?? 'gzip' : options.compression ?? 'gzip'
-    const defaultType = types.layer[compression]
-    const mediaType = options.layerMediaTypes?.[i] ?? defaultType
-    if (mediaType === undefined) throw new Error(`docker media types have no ${compression} layer type; use mediaTypes: 'oci'`)
-    const bytes = await compress(tar, compression, options.gzipLevel)
-    return { digest: sha256(bytes), diffId: sha256(tar), bytes, mediaType, size: bytes.length }
-  }))
+  const layers = await Promise.all(
+    tars.map(async (tar, i): Promise<BuiltLayer> => {
+      const compression = Array.isArray(options.compression) ? (options.compression[i] ?? 'gzip') : (options.compression ?? 'gzip')
+      const defaultType = types.layer[compression]
+      const mediaType = options.layerMediaTypes?.[i] ?? defaultType
+      if (mediaType === undefined) throw new Error(`docker media types have no ${compression} layer type; use mediaTypes: 'oci'`)
+      const bytes = await compress(tar, compression, options.gzipLevel)
+      return {digest: sha256(bytes), diffId: sha256(tar), bytes, mediaType, size: bytes.length}
+    }),
+  )
 
   const given = options.config ?? {}
   const config: ImageConfig = {
     created: FIXED_CREATED,
     architecture: platform.architecture,
     os: platform.os,
-    ...(platform.variant ? { variant: platform.variant } : {}),
+    ...(platform.variant ? {variant: platform.variant} : {}),
     ...given,
-    config: { Env: [DEFAULT_PATH], Cmd: ['/bin/sh'], ...(given.config ?? {}) },
-    rootfs: given.rootfs ?? { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: given.history ?? layers.map((_, i) => ({ created: FIXED_CREATED, created_by: `berth test layer ${i}` })),
+    config: {Env: [DEFAULT_PATH], Cmd: ['/bin/sh'], ...(given.config ?? {})},
+    rootfs: given.rootfs ?? {type: 'layers', diff_ids: layers.map((l) => l.diffId)},
+    history: given.history ?? layers.map((_, i) => ({created: FIXED_CREATED, created_by: `berth test layer ${i}`})),
   }
   const configBytes = Buffer.from(JSON.stringify(config))
   const configDigest = sha256(configBytes)
   const manifest: Record<string, unknown> = {
     schemaVersion: 2,
     mediaType: types.manifest,
-    config: { mediaType: types.config, digest: configDigest, size: configBytes.length },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-    ...(options.annotations && family === 'oci' ? { annotations: options.annotations } : {}),
+    config: {mediaType: types.config, digest: configDigest, size: configBytes.length},
+    layers: layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})),
+    ...(options.annotations && family === 'oci' ? {annotations: options.annotations} : {}),
   }
   const manifestBytes = Buffer.from(JSON.stringify(manifest))
   const manifestDigest = sha256(manifestBytes)
   const blobs = new Map<string, Buffer>([[configDigest, configBytes]])
   for (const l of layers) blobs.set(l.digest, l.bytes)
   return {
-    kind: 'image', mediaTypes: family, mediaType: types.manifest, platform, manifest, manifestBytes, manifestDigest,
-    config, configBytes, configDigest, layers, blobs,
-    descriptor: { mediaType: types.manifest, digest: manifestDigest, size: manifestBytes.length, platform },
+    kind: 'image',
+    mediaTypes: family,
+    mediaType: types.manifest,
+    platform,
+    manifest,
+    manifestBytes,
+    manifestDigest,
+    config,
+    configBytes,
+    configDigest,
+    layers,
+    blobs,
+    descriptor: {mediaType: types.manifest, digest: manifestDigest, size: manifestBytes.length, platform},
   }
 }
 
@@ -299,22 +314,28 @@ export function buildIndex(children: Built[], platforms?: (Platform | undefined)
   const types = MEDIA_TYPES[family]
   const manifests = children.map((child, i) => {
     const platform = platforms?.[i] ?? (child.kind === 'image' ? child.platform : undefined)
-    return { mediaType: child.mediaType, digest: child.manifestDigest, size: child.manifestBytes.length, ...(platform ? { platform } : {}) }
+    return {mediaType: child.mediaType, digest: child.manifestDigest, size: child.manifestBytes.length, ...(platform ? {platform} : {})}
   })
   const index: Record<string, unknown> = {
     schemaVersion: 2,
     mediaType: types.index,
     manifests,
-    ...(options.annotations && family === 'oci' ? { annotations: options.annotations } : {}),
+    ...(options.annotations && family === 'oci' ? {annotations: options.annotations} : {}),
   }
   const manifestBytes = Buffer.from(JSON.stringify(index))
   const manifestDigest = sha256(manifestBytes)
   const blobs = new Map<string, Buffer>()
   for (const child of children) for (const [d, b] of child.blobs) blobs.set(d, b)
   return {
-    kind: 'index', mediaTypes: family, mediaType: types.index, index, manifestBytes, manifestDigest,
-    manifests: children, blobs,
-    descriptor: { mediaType: types.index, digest: manifestDigest, size: manifestBytes.length },
+    kind: 'index',
+    mediaTypes: family,
+    mediaType: types.index,
+    index,
+    manifestBytes,
+    manifestDigest,
+    manifests: children,
+    blobs,
+    descriptor: {mediaType: types.index, digest: manifestDigest, size: manifestBytes.length},
   }
 }
 
@@ -330,7 +351,7 @@ export function manifestsOf(built: Built): ManifestBlob[] {
     if (b.kind === 'index') for (const child of b.manifests) visit(child)
     if (seen.has(b.manifestDigest)) return
     seen.add(b.manifestDigest)
-    out.push({ digest: b.manifestDigest, mediaType: b.mediaType, bytes: b.manifestBytes })
+    out.push({digest: b.manifestDigest, mediaType: b.mediaType, bytes: b.manifestBytes})
   }
   visit(built)
   return out
@@ -356,28 +377,84 @@ export async function writeOciLayout(dir: string, spec: OciLayoutSpec): Promise<
   const built = spec.index ?? spec.image
   if (!built) throw new Error('writeOciLayout: give an image or an index')
   const blobDir = join(dir, 'blobs', 'sha256')
-  await mkdir(blobDir, { recursive: true })
+  await mkdir(blobDir, {recursive: true})
   const writes: Promise<void>[] = []
   for (const [digest, bytes] of built.blobs) writes.push(writeFile(join(blobDir, digest.slice('sha256:'.length)), bytes))
   for (const m of manifestsOf(built)) writes.push(writeFile(join(blobDir, m.digest.slice('sha256:'.length)), m.bytes))
   await Promise.all(writes)
   const descriptor: Descriptor = {
     ...built.descriptor,
-    ...(spec.refName !== undefined ? { annotations: { 'org.opencontainers.image.ref.name': spec.refName } } : {}),
+    ...(spec.refName !== undefined ? {annotations: {'org.opencontainers.image.ref.name': spec.refName}} : {}),
   }
-  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
-  await writeFile(join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2, mediaType: MEDIA_TYPES.oci.index, manifests: [descriptor],
-  }))
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.oci.index,
+      manifests: [descriptor],
+    }),
+  )
   return descriptor
 }
 
 /** Busybox applets linked into `/bin` by {@link busyboxLayerEntries}. */
 export const BUSYBOX_APPLETS = [
-  'sh', 'ash', 'ls', 'true', 'false', 'echo', 'cat', 'sleep', 'env', 'id', 'whoami', 'mkdir', 'rm', 'rmdir',
-  'touch', 'cp', 'mv', 'ln', 'chmod', 'chown', 'stat', 'ps', 'kill', 'pwd', 'printf', 'test', '[', 'uname',
-  'hostname', 'date', 'wc', 'head', 'tail', 'grep', 'sed', 'find', 'mount', 'df', 'du', 'sync', 'readlink',
-  'dd', 'yes', 'seq', 'sha256sum', 'top', 'free', 'nproc', 'getopt', 'tee', 'xargs', 'vi', 'wget', 'nc', 'ip',
+  'sh',
+  'ash',
+  'ls',
+  'true',
+  'false',
+  'echo',
+  'cat',
+  'sleep',
+  'env',
+  'id',
+  'whoami',
+  'mkdir',
+  'rm',
+  'rmdir',
+  'touch',
+  'cp',
+  'mv',
+  'ln',
+  'chmod',
+  'chown',
+  'stat',
+  'ps',
+  'kill',
+  'pwd',
+  'printf',
+  'test',
+  '[',
+  'uname',
+  'hostname',
+  'date',
+  'wc',
+  'head',
+  'tail',
+  'grep',
+  'sed',
+  'find',
+  'mount',
+  'df',
+  'du',
+  'sync',
+  'readlink',
+  'dd',
+  'yes',
+  'seq',
+  'sha256sum',
+  'top',
+  'free',
+  'nproc',
+  'getopt',
+  'tee',
+  'xargs',
+  'vi',
+  'wget',
+  'nc',
+  'ip',
 ]
 
 /** Where Debian's `busybox-static` installs its binary. */
@@ -391,20 +468,28 @@ export const BUSYBOX_PATH = '/bin/busybox'
  */
 export function busyboxLayerEntries(): TarEntry[] {
   if (!existsSync(BUSYBOX_PATH)) throw new Error(`${BUSYBOX_PATH} not found: install the Debian package busybox-static`)
-  const dir = (path: string, mode = 0o755, uid = 0): TarEntry => ({ path, type: 'dir', mode, uid, gid: uid })
+  const dir = (path: string, mode = 0o755, uid = 0): TarEntry => ({path, type: 'dir', mode, uid, gid: uid})
   return [
     dir('bin/'),
-    { path: 'bin/busybox', type: 'file', mode: 0o755, content: readFileSync(BUSYBOX_PATH) },
-    ...BUSYBOX_APPLETS.map((a): TarEntry => ({ path: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
-    dir('dev/'), dir('proc/'), dir('sys/'),
+    {path: 'bin/busybox', type: 'file', mode: 0o755, content: readFileSync(BUSYBOX_PATH)},
+    ...BUSYBOX_APPLETS.map((a): TarEntry => ({path: `bin/${a}`, type: 'symlink', linkname: 'busybox'})),
+    dir('dev/'),
+    dir('proc/'),
+    dir('sys/'),
     dir('etc/'),
-    { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' },
-    { path: 'etc/group', type: 'file', content: 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n' },
-    { path: 'etc/hostname', type: 'file', content: 'berth-test\n' },
-    dir('home/'), dir('home/app/', 0o755, 1000),
+    {
+      path: 'etc/passwd',
+      type: 'file',
+      content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    },
+    {path: 'etc/group', type: 'file', content: 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n'},
+    {path: 'etc/hostname', type: 'file', content: 'berth-test\n'},
+    dir('home/'),
+    dir('home/app/', 0o755, 1000),
     dir('root/', 0o700),
     dir('tmp/', 0o1777),
-    dir('var/'), dir('var/tmp/', 0o1777),
+    dir('var/'),
+    dir('var/tmp/', 0o1777),
   ]
 }
 
@@ -428,8 +513,8 @@ export function busyboxImage(options: BusyboxImageOptions = {}): Promise<BuiltIm
     layers: [busyboxLayerEntries(), ...(options.extraLayers ?? [])],
     compression: options.compression ?? 'gzip',
     mediaTypes: options.mediaTypes ?? 'oci',
-    ...(options.config ? { config: options.config } : {}),
-    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.config ? {config: options.config} : {}),
+    ...(options.platform ? {platform: options.platform} : {}),
   })
 }
 
@@ -449,14 +534,17 @@ export interface GeneratedLayersOptions {
  * @returns one entry list per layer, files under `data/layer-<i>/`.
  */
 export function generatedLayers(options: GeneratedLayersOptions): TarEntry[][] {
-  const { count, bytesPerLayer, seed } = options
+  const {count, bytesPerLayer, seed} = options
   const textFraction = options.textFraction ?? 0.25
   const rng = new Prng(seed)
   const corpus = makeCorpus(rng, 1 << 20)
   const stream = new RandomStream(seed)
   const layers: TarEntry[][] = []
   for (let i = 0; i < count; i++) {
-    const entries: TarEntry[] = [{ path: 'data/', type: 'dir' }, { path: `data/layer-${i}/`, type: 'dir' }]
+    const entries: TarEntry[] = [
+      {path: 'data/', type: 'dir'},
+      {path: `data/layer-${i}/`, type: 'dir'},
+    ]
     let remaining = bytesPerLayer
     let n = 0
     const maxFile = Math.max(4096, Math.floor(bytesPerLayer / 6))
@@ -465,7 +553,7 @@ export function generatedLayers(options: GeneratedLayersOptions): TarEntry[][] {
       const size = Math.min(remaining, rng.next() < 0.7 ? 512 + Math.floor(rng.next() * 16384) : Math.floor(maxFile * (0.3 + 0.7 * rng.next())))
       const text = rng.next() < textFraction
       const content = text ? textBytes(rng, corpus, size) : stream.take(size)
-      entries.push({ path: `data/layer-${i}/file-${String(n).padStart(5, '0')}.${text ? 'txt' : 'bin'}`, type: 'file', content, mode: 0o644 })
+      entries.push({path: `data/layer-${i}/file-${String(n).padStart(5, '0')}.${text ? 'txt' : 'bin'}`, type: 'file', content, mode: 0o644})
       remaining -= size
       n++
     }
@@ -504,16 +592,18 @@ class RandomStream {
   }
 }
 
-const WORDS = ('lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et ' +
+const WORDS = (
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et ' +
   'dolore magna aliqua container image layer snapshot namespace registry manifest digest content blob index ' +
-  'platform runtime task process mount overlay whiteout config rootfs history label annotation').split(' ')
+  'platform runtime task process mount overlay whiteout config rootfs history label annotation'
+).split(' ')
 
 /** A block of word-salad text built once per call; text files are slices of it. */
 function makeCorpus(rng: Prng, size: number): Buffer {
   const words: string[] = []
   let len = 0
   while (len < size) {
-    const w = WORDS[Math.floor(rng.next() * WORDS.length)]!
+    const w = WORDS[Math.floor(rng.next() * WORDS.length)]
     const sep = rng.next() < 0.08 ? '\n' : ' '
     words.push(w, sep)
     len += w.length + 1

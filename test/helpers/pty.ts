@@ -61,7 +61,10 @@ export interface PtyRun {
 
 /** Run `argv` on a `rows`x`columns` terminal with `env`. */
 export function runOnPty(argv: readonly string[], options: {rows?: number; columns: number; env?: NodeJS.ProcessEnv}): PtyRun {
-  const child = spawn('python3', ['-c', DRIVER, String(options.rows ?? 24), String(options.columns), ...argv], {env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe']})
+  const child = spawn('python3', ['-c', DRIVER, String(options.rows ?? 24), String(options.columns), ...argv], {
+    env: options.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   const waiters: (() => void)[] = []

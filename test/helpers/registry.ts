@@ -1,17 +1,18 @@
-// Runs Debian's real `docker-registry` (distribution 2.8) on 127.0.0.1 for tests, optionally behind htpasswd Basic auth, and pushes fixture images to any registry over the distribution HTTP API.
+// Runs Debian's real `docker-registry` (distribution 2.8) on 127.0.0.1 for tests, optionally behind htpasswd Basic
+// auth, and pushes fixture images to any registry over the distribution HTTP API.
 //
 // Invariants: a started registry listens only on loopback, keeps its data in a private temporary
 // directory, and dies with the test process (parent-death signal via `setpriv`, plus an exit hook);
 // `stop()` kills it and removes the directory. Pushes upload every blob before any manifest, and
 // children before the index that lists them.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import { manifestsOf, type Built } from './oci-image.js'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import {manifestsOf, type Built} from './oci-image.js'
 
 /** Where Debian's `docker-registry` package installs the registry. */
 export const REGISTRY_BINARY = '/usr/bin/docker-registry'
@@ -48,16 +49,24 @@ export interface RunningRegistry {
 }
 
 /** Live registries, killed synchronously if the test process exits without stopping them. */
-const live = new Map<number, { child: ChildProcess; dir: string }>()
+const live = new Map<number, {child: ChildProcess; dir: string}>()
 let exitHookInstalled = false
 
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on('exit', () => {
-    for (const { child, dir } of live.values()) {
-      try { child.kill('SIGKILL') } catch { /* already gone */ }
-      try { rmSync(dir, { recursive: true, force: true }) } catch { /* best effort */ }
+    for (const {child, dir} of live.values()) {
+      try {
+        child.kill('SIGKILL')
+      } catch {
+        /* already gone */
+      }
+      try {
+        rmSync(dir, {recursive: true, force: true})
+      } catch {
+        /* best effort */
+      }
     }
   })
 }
@@ -82,8 +91,8 @@ export function freePort(): Promise<number> {
  * @throws Error when `htpasswd` is missing or fails.
  */
 export function htpasswdLine(user: string, password: string): string {
-  const r = spawnSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' })
-  if (r.error) throw new Error(`htpasswd: ${r.error.message} (install the Debian package apache2-utils)`, { cause: r.error })
+  const r = spawnSync('htpasswd', ['-Bbn', user, password], {encoding: 'utf8'})
+  if (r.error) throw new Error(`htpasswd: ${r.error.message} (install the Debian package apache2-utils)`, {cause: r.error})
   if (r.status !== 0) throw new Error(`htpasswd exited ${r.status}: ${r.stderr.trim()}`)
   return r.stdout.trim()
 }
@@ -144,14 +153,22 @@ const DIR_PREFIX = 'berth-registry-'
  */
 function sweepStaleDirs(): void {
   let names: string[]
-  try { names = readdirSync(tmpdir()) } catch { return }
+  try {
+    names = readdirSync(tmpdir())
+  } catch {
+    return
+  }
   for (const name of names) {
     if (!name.startsWith(DIR_PREFIX)) continue
     const dir = join(tmpdir(), name)
     let owner: number
-    try { owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8')) } catch { continue }
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'))
+    } catch {
+      continue
+    }
     if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(dir, {recursive: true, force: true})
   }
 }
 
@@ -178,29 +195,45 @@ async function startOnce(options: StartRegistryOptions): Promise<RunningRegistry
   const [cmd, args] = usePdeathsig
     ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', REGISTRY_BINARY, 'serve', join(dir, 'config.yml')]]
     : [REGISTRY_BINARY, ['serve', join(dir, 'config.yml')]]
-  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', logFd, logFd], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } })
+  const child = spawn(cmd, args, {cwd: dir, stdio: ['ignore', logFd, logFd], env: {PATH: process.env.PATH ?? '/usr/bin:/bin'}})
   closeSync(logFd)
   child.unref() // a forgotten stop() must not keep the test runner alive; pdeathsig and the exit hook clean up
   installExitHook()
   const pid = child.pid ?? -1
-  live.set(pid, { child, dir })
+  live.set(pid, {child, dir})
   let exited = false
-  const exitPromise = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve() }))
-  child.once('error', () => { exited = true })
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true
+      resolve()
+    }),
+  )
+  child.once('error', () => {
+    exited = true
+  })
 
   const url = `http://127.0.0.1:${port}`
   let stopping: Promise<void> | undefined
-  const stop = (): Promise<void> => (stopping ??= (async () => {
-    if (!exited) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL') }, 3000)
-      await exitPromise
-      clearTimeout(timer)
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (!exited) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => {
+          if (!exited) child.kill('SIGKILL')
+        }, 3000)
+        await exitPromise
+        clearTimeout(timer)
+      }
+      live.delete(pid)
+      rmSync(dir, {recursive: true, force: true})
+    })())
+  const log = (): string => {
+    try {
+      return readFileSync(logPath, 'utf8').trim().slice(-4000)
+    } catch {
+      return ''
     }
-    live.delete(pid)
-    rmSync(dir, { recursive: true, force: true })
-  })())
-  const log = (): string => { try { return readFileSync(logPath, 'utf8').trim().slice(-4000) } catch { return '' } }
+  }
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15000)
   for (;;) {
@@ -210,10 +243,12 @@ async function startOnce(options: StartRegistryOptions): Promise<RunningRegistry
       throw new RegistryExitedError(`docker-registry exited during start-up: ${text}`)
     }
     try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })
+      const res = await fetch(`${url}/v2/`, {signal: AbortSignal.timeout(1000)})
       await res.arrayBuffer()
       if (res.status === 200 || (options.auth && res.status === 401)) break
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) {
       const text = log()
       await stop()
@@ -221,11 +256,11 @@ async function startOnce(options: StartRegistryOptions): Promise<RunningRegistry
     }
     await new Promise((r) => setTimeout(r, 25))
   }
-  return { host: `127.0.0.1:${port}`, url, port, dir, pid, stop, ...(options.auth ? { auth: options.auth } : {}) }
+  return {host: `127.0.0.1:${port}`, url, port, dir, pid, stop, ...(options.auth ? {auth: options.auth} : {})}
 }
 
 /** A registry to push to: a running registry, or a base URL / `host:port` (http assumed). */
-export type RegistryTarget = { url: string } | string
+export type RegistryTarget = {url: string} | string
 
 /** Options for {@link pushImage}. */
 export interface PushOptions {
@@ -249,7 +284,10 @@ export interface PushResult {
 
 /** An HTTP failure while talking to a registry; carries the status. */
 export class RegistryHttpError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message)
   }
 }
@@ -264,7 +302,7 @@ export class RegistryHttpError extends Error {
  */
 export async function pushImage(registry: RegistryTarget, ref: string, built: Built, options: PushOptions = {}): Promise<PushResult> {
   const base = baseUrl(registry)
-  const { name, tag, digest: refDigest } = splitRef(ref)
+  const {name, tag, digest: refDigest} = splitRef(ref)
   if (refDigest && refDigest !== built.manifestDigest) throw new Error(`pushImage: ${ref} does not match the image digest ${built.manifestDigest}`)
   const headers: Record<string, string> = {}
   if (options.auth) headers.authorization = 'Basic ' + Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')
@@ -274,11 +312,11 @@ export async function pushImage(registry: RegistryTarget, ref: string, built: Bu
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < blobs.length) {
-      const [digest, bytes] = blobs[next++]!
+      const [digest, bytes] = blobs[next++]
       if (await uploadBlob(base, name, digest, bytes, headers)) uploaded.push(digest)
     }
   }
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker))
+  await Promise.all(Array.from({length: Math.max(1, options.concurrency ?? 4)}, worker))
 
   const docs = manifestsOf(built)
   for (const doc of docs) {
@@ -286,7 +324,7 @@ export async function pushImage(registry: RegistryTarget, ref: string, built: Bu
     const reference = isTop && tag ? tag : doc.digest
     const res = await fetch(`${base}/v2/${name}/manifests/${reference}`, {
       method: 'PUT',
-      headers: { ...headers, 'content-type': doc.mediaType },
+      headers: {...headers, 'content-type': doc.mediaType},
       body: doc.bytes,
     })
     const text = await res.text()
@@ -294,16 +332,16 @@ export async function pushImage(registry: RegistryTarget, ref: string, built: Bu
     const got = res.headers.get('docker-content-digest')
     if (got && got !== doc.digest) throw new Error(`PUT manifest ${name}:${reference}: registry says ${got}, expected ${doc.digest}`)
   }
-  return { name, digest: built.manifestDigest, uploaded, ...(tag ? { tag } : {}) }
+  return {name, digest: built.manifestDigest, uploaded, ...(tag ? {tag} : {})}
 }
 
 async function uploadBlob(base: string, name: string, digest: string, bytes: Buffer, headers: Record<string, string>): Promise<boolean> {
-  const head = await fetch(`${base}/v2/${name}/blobs/${digest}`, { method: 'HEAD', headers })
+  const head = await fetch(`${base}/v2/${name}/blobs/${digest}`, {method: 'HEAD', headers})
   await head.arrayBuffer()
   if (head.status === 200) return false
   if (head.status !== 404) throw new RegistryHttpError(`HEAD blob ${name}@${digest}: HTTP ${head.status}`, head.status)
 
-  const start = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: 'POST', headers })
+  const start = await fetch(`${base}/v2/${name}/blobs/uploads/`, {method: 'POST', headers})
   const startText = await start.text()
   if (start.status !== 202) throw new RegistryHttpError(`POST upload ${name}: HTTP ${start.status}: ${startText}`, start.status)
   const location = start.headers.get('location')
@@ -313,7 +351,7 @@ async function uploadBlob(base: string, name: string, digest: string, bytes: Buf
   target.searchParams.append('digest', digest)
   const put = await fetch(target, {
     method: 'PUT',
-    headers: { ...headers, 'content-type': 'application/octet-stream' },
+    headers: {...headers, 'content-type': 'application/octet-stream'},
     body: bytes,
   })
   const putText = await put.text()
@@ -327,7 +365,7 @@ function baseUrl(registry: RegistryTarget): string {
 }
 
 /** Splits `name[:tag][@digest]`; the tag's colon is the one after the last slash. */
-function splitRef(ref: string): { name: string; tag?: string; digest?: string } {
+function splitRef(ref: string): {name: string; tag?: string; digest?: string} {
   let rest = ref
   let digest: string | undefined
   const at = rest.indexOf('@')
@@ -337,7 +375,7 @@ function splitRef(ref: string): { name: string; tag?: string; digest?: string } 
   }
   const colon = rest.lastIndexOf(':')
   if (colon > rest.lastIndexOf('/')) {
-    return { name: rest.slice(0, colon), tag: rest.slice(colon + 1), ...(digest ? { digest } : {}) }
+    return {name: rest.slice(0, colon), tag: rest.slice(colon + 1), ...(digest ? {digest} : {})}
   }
-  return { name: rest, ...(digest ? { digest } : {}) }
+  return {name: rest, ...(digest ? {digest} : {})}
 }

@@ -1,7 +1,8 @@
-// Runs an external tool (tar, skopeo, umoci, ...) asynchronously and collects its output, so tests never block the event loop that an in-process fake registry needs.
+// Runs an external tool (tar, skopeo, umoci, ...) asynchronously and collects its output, so tests never block the
+// event loop that an in-process fake registry needs.
 
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
 
 /** What a finished tool run produced. */
 export interface ToolResult {
@@ -31,7 +32,7 @@ export function runTool(cmd: string, args: readonly string[], options: RunToolOp
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: options.cwd,
-      env: { ...process.env, LC_ALL: 'C.UTF-8', NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost', ...options.env },
+      env: {...process.env, LC_ALL: 'C.UTF-8', NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost', ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     const out: Buffer[] = []
@@ -41,13 +42,15 @@ export function runTool(cmd: string, args: readonly string[], options: RunToolOp
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
     child.on('error', (e) => {
       clearTimeout(timer)
-      reject(new Error(`${cmd}: ${e.message}`, { cause: e }))
+      reject(new Error(`${cmd}: ${e.message}`, {cause: e}))
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') })
+      resolve({code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')})
     })
-    child.stdin.on('error', () => { /* the tool may exit without reading stdin */ })
+    child.stdin.on('error', () => {
+      /* the tool may exit without reading stdin */
+    })
     child.stdin.end(options.input ?? '')
   })
 }

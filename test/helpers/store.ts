@@ -32,9 +32,9 @@ export async function tempStore(config: Record<string, unknown> = {}): Promise<T
 
 /** Events as [namespace, topic, payload] triples, in order. */
 export function eventTriples(store: Store): Array<[string, string, unknown]> {
-  return (store.db.prepare('SELECT namespace, topic, payload FROM events ORDER BY seq').all() as Array<{namespace: string; topic: string; payload: string}>).map(
-    (r) => [r.namespace, r.topic, JSON.parse(r.payload)],
-  )
+  return (
+    store.db.prepare('SELECT namespace, topic, payload FROM events ORDER BY seq').all() as Array<{namespace: string; topic: string; payload: string}>
+  ).map((r) => [r.namespace, r.topic, JSON.parse(r.payload)])
 }
 
 /** A second store on the same root (another "process" as far as SQLite and flock care). */
@@ -70,7 +70,11 @@ export async function putBlob(
   blob: TestBlob,
   options: {labels?: Record<string, string>; leaseId?: string; ref?: string; mediaType?: string} = {},
 ): Promise<'exists' | 'shared' | 'write'> {
-  const opened = await store.content.openWriter(ns, {ref: options.ref ?? `test-${blob.digest}`, expected: {digest: blob.digest, size: blob.size}, leaseId: options.leaseId})
+  const opened = await store.content.openWriter(ns, {
+    ref: options.ref ?? `test-${blob.digest}`,
+    expected: {digest: blob.digest, size: blob.size},
+    leaseId: options.leaseId,
+  })
   if (opened.status !== 'write') {
     if (options.labels) store.content.setLabels(ns, blob.digest, options.labels)
     return opened.status

@@ -1,4 +1,5 @@
-// Writes tar archives (ustar headers plus PAX extended headers) from entry specs into a Buffer, verbatim — hostile paths included — so tests can build any layer they need.
+// Writes tar archives (ustar headers plus PAX extended headers) from entry specs into a Buffer, verbatim — hostile
+// paths included — so tests can build any layer they need.
 //
 // Invariants: every header carries a correct checksum, the archive is a whole number of 512-byte
 // blocks, and it ends with two zero blocks. Nothing about an entry is sanitised: paths, link
@@ -54,10 +55,22 @@ export const DEFAULT_MTIME = 1704067200
 
 const BLOCK = 512
 const TYPEFLAGS: Record<TarEntryType, string> = {
-  file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6',
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
 }
 const DEFAULT_MODES: Record<TarEntryType, number> = {
-  file: 0o644, hardlink: 0o644, symlink: 0o777, char: 0o644, block: 0o644, dir: 0o755, fifo: 0o644,
+  file: 0o644,
+  hardlink: 0o644,
+  symlink: 0o777,
+  char: 0o644,
+  block: 0o644,
+  dir: 0o755,
+  fifo: 0o644,
 }
 /** Largest value of an octal numeric field of `width` bytes (width-1 digits plus a NUL). */
 const maxOctal = (width: number): number => 8 ** (width - 1) - 1
@@ -89,7 +102,7 @@ function encodeEntry(entry: TarEntry, index: number, options: TarWriteOptions): 
   const uname = entry.uname ?? ''
   const gname = entry.gname ?? ''
   const linkname = entry.linkname ?? ''
-  const { seconds: mtimeSeconds, pax: mtimePax } = splitMtime(entry.mtime ?? DEFAULT_MTIME)
+  const {seconds: mtimeSeconds, pax: mtimePax} = splitMtime(entry.mtime ?? DEFAULT_MTIME)
   if (mode < 0 || mode > maxOctal(8)) throw new RangeError(`tar entry ${JSON.stringify(entry.path)}: mode ${mode} out of range`)
 
   const records = new Map<string, Buffer>()
@@ -136,11 +149,24 @@ function encodeEntry(entry: TarEntry, index: number, options: TarWriteOptions): 
     const data = encodePaxRecords(records)
     const base = entry.path.split('/').filter(Boolean).pop() ?? 'entry'
     const paxName = asciiFallback(`PaxHeaders.${index}/${base}`, 100)
-    out.push(header({
-      name: paxName, mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: clampOctal(mtimeSeconds, 12),
-      typeflag: 'x', linkname: Buffer.alloc(0), uname: Buffer.alloc(0), gname: Buffer.alloc(0),
-      devmajor: 0, devminor: 0, prefix: Buffer.alloc(0),
-    }), ...padded(data))
+    out.push(
+      header({
+        name: paxName,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: data.length,
+        mtime: clampOctal(mtimeSeconds, 12),
+        typeflag: 'x',
+        linkname: Buffer.alloc(0),
+        uname: Buffer.alloc(0),
+        gname: Buffer.alloc(0),
+        devmajor: 0,
+        devminor: 0,
+        prefix: Buffer.alloc(0),
+      }),
+      ...padded(data),
+    )
   }
 
   const devmajor = entry.devmajor ?? 0
@@ -148,21 +174,23 @@ function encodeEntry(entry: TarEntry, index: number, options: TarWriteOptions): 
   if (devmajor > maxOctal(8) || devminor > maxOctal(8) || devmajor < 0 || devminor < 0) {
     throw new RangeError(`tar entry ${JSON.stringify(entry.path)}: device ${devmajor},${devminor} out of range`)
   }
-  out.push(header({
-    name: nameField,
-    mode,
-    uid: uid > maxOctal(8) ? 0 : uid,
-    gid: gid > maxOctal(8) ? 0 : gid,
-    size: content.length > maxOctal(12) ? 0 : content.length,
-    mtime: clampOctal(mtimeSeconds, 12),
-    typeflag: entry.typeflag ?? TYPEFLAGS[entry.type],
-    linkname: linkField,
-    uname: fitsUstar(uname, 32) ? Buffer.from(uname) : asciiFallback(uname, 32),
-    gname: fitsUstar(gname, 32) ? Buffer.from(gname) : asciiFallback(gname, 32),
-    devmajor,
-    devminor,
-    prefix: prefixField,
-  }))
+  out.push(
+    header({
+      name: nameField,
+      mode,
+      uid: uid > maxOctal(8) ? 0 : uid,
+      gid: gid > maxOctal(8) ? 0 : gid,
+      size: content.length > maxOctal(12) ? 0 : content.length,
+      mtime: clampOctal(mtimeSeconds, 12),
+      typeflag: entry.typeflag ?? TYPEFLAGS[entry.type],
+      linkname: linkField,
+      uname: fitsUstar(uname, 32) ? Buffer.from(uname) : asciiFallback(uname, 32),
+      gname: fitsUstar(gname, 32) ? Buffer.from(gname) : asciiFallback(gname, 32),
+      devmajor,
+      devminor,
+      prefix: prefixField,
+    }),
+  )
   if (content.length > 0) out.push(...padded(content))
   return out
 }
@@ -202,23 +230,42 @@ function header(f: HeaderFields): Buffer {
   f.prefix.copy(h, 345, 0, 155)
   h.fill(0x20, 148, 156)
   let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += h[i]!
+  for (let i = 0; i < BLOCK; i++) sum += h[i]
   h.write(sum.toString(8).padStart(6, '0') + '\u0000 ', 148, 'latin1')
   return h
 }
 
 function writeOctal(buf: Buffer, offset: number, width: number, value: number): void {
-  buf.write(Math.trunc(value).toString(8).padStart(width - 1, '0') + '\u0000', offset, 'latin1')
+  buf.write(
+    Math.trunc(value)
+      .toString(8)
+      .padStart(width - 1, '0') + '\u0000',
+    offset,
+    'latin1',
+  )
 }
 
 /** GNU long name/link member: `././@LongLink` with the full NUL-terminated name as data. */
 function gnuLongLink(typeflag: 'L' | 'K', name: Buffer): Buffer[] {
   const data = Buffer.concat([name, Buffer.alloc(1)])
-  return [header({
-    name: Buffer.from('././@LongLink'), mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0,
-    typeflag, linkname: Buffer.alloc(0), uname: Buffer.from('root'), gname: Buffer.from('root'),
-    devmajor: 0, devminor: 0, prefix: Buffer.alloc(0),
-  }), ...padded(data)]
+  return [
+    header({
+      name: Buffer.from('././@LongLink'),
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: data.length,
+      mtime: 0,
+      typeflag,
+      linkname: Buffer.alloc(0),
+      uname: Buffer.from('root'),
+      gname: Buffer.from('root'),
+      devmajor: 0,
+      devminor: 0,
+      prefix: Buffer.alloc(0),
+    }),
+    ...padded(data),
+  ]
 }
 
 /** Encodes PAX records `"<len> <key>=<value>\n"`, where len counts the whole record in bytes. */
@@ -234,7 +281,7 @@ function encodePaxRecords(records: Map<string, Buffer>): Buffer {
 }
 
 /** Splits an mtime into the header's whole seconds and, when needed, an exact PAX decimal. */
-function splitMtime(mtime: Date | number): { seconds: number; pax?: string } {
+function splitMtime(mtime: Date | number): {seconds: number; pax?: string} {
   if (mtime instanceof Date) {
     const ms = mtime.getTime()
     const abs = Math.abs(ms)
@@ -242,12 +289,12 @@ function splitMtime(mtime: Date | number): { seconds: number; pax?: string } {
     const frac = abs % 1000
     const text = `${ms < 0 ? '-' : ''}${whole}${frac ? '.' + String(frac).padStart(3, '0').replace(/0+$/, '') : ''}`
     const seconds = Math.floor(ms / 1000)
-    return frac || seconds < 0 || seconds > maxOctal(12) ? { seconds, pax: text } : { seconds }
+    return frac || seconds < 0 || seconds > maxOctal(12) ? {seconds, pax: text} : {seconds}
   }
   const seconds = Math.floor(mtime)
-  if (Number.isInteger(mtime) && mtime >= 0 && mtime <= maxOctal(12)) return { seconds }
+  if (Number.isInteger(mtime) && mtime >= 0 && mtime <= maxOctal(12)) return {seconds}
   const text = Number.isInteger(mtime) ? String(mtime) : mtime.toFixed(9).replace(/0+$/, '')
-  return { seconds, pax: text }
+  return {seconds, pax: text}
 }
 
 const clampOctal = (value: number, width: number): number => Math.min(Math.max(value, 0), maxOctal(width))
@@ -258,14 +305,14 @@ function fitsUstar(s: string, width: number): boolean {
 }
 
 /** ustar split: prefix (<=155 bytes) + '/' + name (<=100 bytes), at a slash, ASCII only. */
-function splitPrefix(path: string): { prefix: string; name: string } | undefined {
+function splitPrefix(path: string): {prefix: string; name: string} | undefined {
   if (!/^[\x00-\x7f]*$/.test(path)) return undefined
   for (let i = path.length - 1; i > 0; i--) {
     if (path[i] !== '/') continue
     const prefix = path.slice(0, i)
     const name = path.slice(i + 1)
     if (name.length > 100) return undefined // moving left only makes the name longer
-    if (name.length > 0 && prefix.length <= 155) return { prefix, name }
+    if (name.length > 0 && prefix.length <= 155) return {prefix, name}
   }
   return undefined
 }

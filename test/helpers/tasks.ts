@@ -139,7 +139,7 @@ export function mountPoints(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => line.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))))
+    .map((line) => line.split(' ')[4].replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))))
 }
 
 /** Mount points at or below `dir`. */
@@ -168,12 +168,12 @@ export interface RunningCtr {
 export function startCtr(sb: Sandbox, args: readonly string[], options: {input?: string | Buffer} = {}): RunningCtr {
   const child = spawn(CTR_BIN, args, {env: sb.env, stdio: ['pipe', 'pipe', 'pipe']})
   const out = {stdout: '', stderr: ''}
-  child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()))
-  child.stdin!.on('error', () => {
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()))
+  child.stdin.on('error', () => {
     // ctr may exit before reading its input
   })
-  child.stdin!.end(options.input ?? '')
+  child.stdin.end(options.input ?? '')
   const result = new Promise<CtrResult>((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({code, signal, stdout: out.stdout, stderr: out.stderr}))
@@ -238,7 +238,9 @@ export interface TaskRow {
 export function taskRow(sb: Sandbox, ns: string, id: string): TaskRow | undefined {
   const db = openDb(sb)
   try {
-    return db.prepare('SELECT namespace, container_id, status, pid, exit_status, exit_known, oom, boot_id FROM tasks WHERE namespace = ? AND container_id = ?').get(ns, id) as TaskRow | undefined
+    return db
+      .prepare('SELECT namespace, container_id, status, pid, exit_status, exit_known, oom, boot_id FROM tasks WHERE namespace = ? AND container_id = ?')
+      .get(ns, id) as TaskRow | undefined
   } finally {
     db.close()
   }
@@ -251,7 +253,7 @@ export function taskList(sb: Sandbox, ns = 'default'): Map<string, {pid: number;
     lines.map((l) => {
       const m = /^(\S+)\s+(\d+)\s+(.+?)\s*$/.exec(l)
       if (!m) throw new Error(`unexpected tasks ls line ${JSON.stringify(l)}`)
-      return [m[1]!, {pid: Number(m[2]), status: m[3]!}]
+      return [m[1], {pid: Number(m[2]), status: m[3]}]
     }),
   )
 }
@@ -259,5 +261,11 @@ export function taskList(sb: Sandbox, ns = 'default'): Map<string, {pid: number;
 /** The paths a task of the sandbox uses. */
 export function taskFiles(sb: Sandbox, ns: string, id: string) {
   const dir = join(sb.state, 'tasks', ns, id)
-  return {dir, rootfs: join(dir, 'rootfs'), config: join(dir, 'config.json'), runcState: join(sb.state, 'runc', ns, id), template: join(sb.root, 'containers', ns, id, 'spec.json')}
+  return {
+    dir,
+    rootfs: join(dir, 'rootfs'),
+    config: join(dir, 'config.json'),
+    runcState: join(sb.state, 'runc', ns, id),
+    template: join(sb.root, 'containers', ns, id, 'spec.json'),
+  }
 }

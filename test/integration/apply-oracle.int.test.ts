@@ -30,8 +30,11 @@ const CASES: Case[] = [
     name: 'generated bulk layers with whiteouts on top',
     layers: () => {
       const [a, b] = generatedLayers({count: 2, bytesPerLayer: 3_000_000, seed: 'oracle'})
-      const gone = a!.filter((e) => e.type === 'file').slice(0, 3).map((e): TarEntry => ({path: e.path.replace(/[^/]+$/, (n) => `.wh.${n}`), type: 'file'}))
-      return [a!, b!, [...gone, {path: 'data/layer-1/.wh..wh..opq', type: 'file'}, {path: 'data/layer-1/after-opaque', type: 'file', content: 'x'}]]
+      const gone = a
+        .filter((e) => e.type === 'file')
+        .slice(0, 3)
+        .map((e): TarEntry => ({path: e.path.replace(/[^/]+$/, (n) => `.wh.${n}`), type: 'file'}))
+      return [a, b, [...gone, {path: 'data/layer-1/.wh..wh..opq', type: 'file'}, {path: 'data/layer-1/after-opaque', type: 'file', content: 'x'}]]
     },
   },
 ]
@@ -55,7 +58,12 @@ describe('applyLayer agrees with umoci unpack', {skip}, () => {
         const bundle = `${layout}-bundle`
         await runToolOk('umoci', ['unpack', '--image', `${layout}:oracle`, bundle], {timeoutMs: 120_000})
         oracle = readTree(join(bundle, 'rootfs'))
-        blobs = image.layers.map((l) => ({path: join(layout, 'blobs', 'sha256', l.digest.slice('sha256:'.length)), mediaType: l.mediaType, diffId: l.diffId, tar: Buffer.alloc(0)}))
+        blobs = image.layers.map((l) => ({
+          path: join(layout, 'blobs', 'sha256', l.digest.slice('sha256:'.length)),
+          mediaType: l.mediaType,
+          diffId: l.diffId,
+          tar: Buffer.alloc(0),
+        }))
       })
 
       test('overlay mode, through an overlay mount', async () => {

@@ -1,7 +1,8 @@
 // Checkpoint and restore (seed 002) end to end with real CRIU (the private install setup makes),
 // runc and conmon: a counting process resumes its count after restore under a new id, in place,
 // in another namespace and in another store (pushed with ctr images push and pulled by restore, or
-// exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
+// exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after
+// restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
 // no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
@@ -11,7 +12,18 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {CTR_BIN, type Sandbox, sandbox} from '../helpers/cli.js'
 import {busyboxImage} from '../helpers/oci-image.js'
-import {cleanupSandbox, eventsOf, openDb, type RuntimeEnv, runtimeSkipReason, startRuntimeEnv, storedEvents, taskList, taskRow, waitFor} from '../helpers/tasks.js'
+import {
+  cleanupSandbox,
+  eventsOf,
+  openDb,
+  type RuntimeEnv,
+  runtimeSkipReason,
+  startRuntimeEnv,
+  storedEvents,
+  taskList,
+  taskRow,
+  waitFor,
+} from '../helpers/tasks.js'
 import {findCriu} from '../../src/lib/checkpoint/criu.js'
 
 function skipReason(): string | false {
@@ -29,7 +41,11 @@ const skip = skipReason()
 
 /** Counts from the file /count (so a cold restart with the rw layer goes on), printing each value. */
 // /count is replaced by a rename: a checkpoint between truncate and write would catch it empty.
-const COUNTER = ['sh', '-c', 'i=$(cat /count 2>/dev/null || echo 0); while true; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; echo $i; sleep 0.1; done']
+const COUNTER = [
+  'sh',
+  '-c',
+  'i=$(cat /count 2>/dev/null || echo 0); while true; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; echo $i; sleep 0.1; done',
+]
 
 /** The numbers a task printed so far (its conmon log). */
 function counts(sb: Sandbox, ns: string, id: string): number[] {
@@ -87,8 +103,8 @@ describe('checkpoint and restore', {skip}, () => {
     assert.equal(taskList(sb).get(copy)?.status, 'RUNNING')
     await waitFor('the copy to count', () => counts(sb, 'default', copy).length >= 3, 30_000)
     const resumed = counts(sb, 'default', copy)
-    assert.ok(resumed[0]! > before && resumed[0]! <= after + 1, `the copy resumed at ${resumed[0]} (checkpoint between ${before} and ${after})`)
-    assert.deepEqual(resumed.slice(0, 3), [resumed[0]!, resumed[0]! + 1, resumed[0]! + 2])
+    assert.ok(resumed[0] > before && resumed[0] <= after + 1, `the copy resumed at ${resumed[0]} (checkpoint between ${before} and ${after})`)
+    assert.deepEqual(resumed.slice(0, 3), [resumed[0], resumed[0] + 1, resumed[0] + 2])
 
     const events = storedEvents(sb)
     assert.ok(events.some((e) => e.topic === '/tasks/checkpointed' && e.event['container_id'] === id && e.event['checkpoint'] === name))
@@ -145,7 +161,11 @@ describe('checkpoint and restore', {skip}, () => {
     try {
       // The other store by flags, not by environment: a second machine.
       const flags = ['--root', other.root, '--state', other.state]
-      const r = spawnSync(CTR_BIN, [...flags, 'containers', 'restore', '--plain-http', '--rw', '--live', id, ref], {encoding: 'utf8', timeout: 120_000, env: withoutStoreEnv()})
+      const r = spawnSync(CTR_BIN, [...flags, 'containers', 'restore', '--plain-http', '--rw', '--live', id, ref], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: withoutStoreEnv(),
+      })
       assert.equal(r.status, 0, r.stderr)
       await waitFor('the migrated task to count', () => counts(other, 'default', id).length >= 2, 30_000)
       assert.equal(counts(other, 'default', id)[0], stoppedAt + 1)
@@ -187,15 +207,23 @@ describe('checkpoint and restore', {skip}, () => {
     assert.equal(piped.code, 0, piped.stderr)
     assert.equal(piped.stdout, 'docker.io/checkpoint/progress:1\n', 'stdout has the name only')
     assert.deepEqual(
-      piped.stderr.split('\n').filter(Boolean).map((l) => l.replace(/ [\d.]+s$/, '')),
+      piped.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/ [\d.]+s$/, '')),
       ['pause the task: done', 'dump with CRIU: done', 'write blobs: done', 'record the image: done', 'resume the task: done'],
     )
     const quiet = sb.run(['tasks', 'checkpoint', '-q', '--name', 'checkpoint/progress:2', id])
     assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, 'docker.io/checkpoint/progress:2\n', ''])
     // On a terminal (script(1) gives it one): listr2's tasks with their ticks.
-    const tty = spawnSync('script', ['-qefc', `stty cols 120 rows 40; ${CTR_BIN} tasks checkpoint --name checkpoint/progress:3 ${id}`, '/dev/null'], {encoding: 'utf8', env: {...sb.env, TERM: 'xterm'}, timeout: 120_000})
+    const tty = spawnSync('script', ['-qefc', `stty cols 120 rows 40; ${CTR_BIN} tasks checkpoint --name checkpoint/progress:3 ${id}`, '/dev/null'], {
+      encoding: 'utf8',
+      env: {...sb.env, TERM: 'xterm'},
+      timeout: 120_000,
+    })
     assert.equal(tty.status, 0, tty.stdout)
-    for (const title of ['pause the task', 'dump with CRIU', 'write blobs', 'record the image', 'resume the task']) assert.ok(tty.stdout.includes(title), `${title} in ${JSON.stringify(tty.stdout)}`)
+    for (const title of ['pause the task', 'dump with CRIU', 'write blobs', 'record the image', 'resume the task'])
+      assert.ok(tty.stdout.includes(title), `${title} in ${JSON.stringify(tty.stdout)}`)
     assert.match(tty.stdout, /✔|√/, 'listr2 ticks the finished steps')
     assert.ok(tty.stdout.includes('checkpoint/progress:3'))
     sb.ok(['tasks', 'rm', '-f', id])
@@ -210,7 +238,7 @@ describe('checkpoint and restore', {skip}, () => {
     const withRw = env.id('rw-cold')
     sb.ok(['containers', 'restore', '--rw', withRw, 'checkpoint/rw:1'])
     await waitFor('the cold copy to count', () => counts(sb, 'default', withRw).length >= 1, 30_000)
-    const first = counts(sb, 'default', withRw)[0]!
+    const first = counts(sb, 'default', withRw)[0]
     assert.ok(first > 1 && first <= at + 1, `started at ${first}, /count was about ${at}`)
     const withoutRw = env.id('rw-none')
     sb.ok(['containers', 'restore', withoutRw, 'checkpoint/rw:1'])
@@ -225,7 +253,10 @@ describe('checkpoint and restore', {skip}, () => {
     const get = (): string => {
       const pid = taskList(sb).get(id)?.pid
       if (!pid) return ''
-      return spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'], {encoding: 'utf8', timeout: 10_000}).stdout ?? ''
+      return (
+        spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'], {encoding: 'utf8', timeout: 10_000}).stdout ??
+        ''
+      )
     }
     await waitFor('the server to answer', () => get() === 'hello\n', 30_000)
     const name = sb.ok(['tasks', 'checkpoint', '--exit', id]).trim()
@@ -274,7 +305,7 @@ describe('checkpoint and restore', {skip}, () => {
     sb.ok(['tasks', 'rm', '-f', id])
   })
 
-  test('restore --live of a checkpoint made without --task fails with containerd\'s words', () => {
+  test("restore --live of a checkpoint made without --task fails with containerd's words", () => {
     const id = env.id('notask')
     sb.ok(['containers', 'create', bb, id, 'true'])
     sb.ok(['containers', 'checkpoint', '--rw', '--image', id, 'checkpoint/notask:1'])
@@ -300,7 +331,10 @@ describe('checkpoint and restore', {skip}, () => {
       const listed = sb.ok(['images', 'ls', '-q', filter]).split('\n').filter(Boolean)
       assert.ok(listed.includes(name), filter)
       assert.equal(listed.includes(bb), false, filter)
-      assert.ok(listed.every((n) => /^[^/]+\/checkpoint\//.test(n)), filter) // containerd.io/, docker.io/ or the test registry's host
+      assert.ok(
+        listed.every((n) => /^[^/]+\/checkpoint\//.test(n)),
+        filter,
+      ) // containerd.io/, docker.io/ or the test registry's host
     }
     // The default name is no valid reference, yet the image commands take it as stored.
     assert.match(sb.ok(['images', 'inspect', name]), /application\/vnd\.containerd\.container\.criu\.checkpoint\.criu\.tar/)
@@ -312,7 +346,9 @@ describe('checkpoint and restore', {skip}, () => {
     // The blobs only this checkpoint references go with it.
     const db = openDb(sb)
     const index = db.prepare("SELECT target_digest AS d FROM images WHERE namespace = 'default' AND name = ?").get(name) as {d: string}
-    const labels = JSON.parse((db.prepare("SELECT labels FROM content WHERE namespace = 'default' AND digest = ?").get(index.d) as {labels: string}).labels) as Record<string, string>
+    const labels = JSON.parse(
+      (db.prepare("SELECT labels FROM content WHERE namespace = 'default' AND digest = ?").get(index.d) as {labels: string}).labels,
+    ) as Record<string, string>
     db.close()
     const blob = (d: string) => join(sb.root, 'content', 'blobs', 'sha256', d.slice('sha256:'.length))
     const criuTar = Object.values(labels).find((d) => existsSync(blob(d)) && (statSync(blob(d)).mode & 0o777) === 0o600)

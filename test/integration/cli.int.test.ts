@@ -36,7 +36,12 @@ describe('ctr CLI contract', () => {
 
   test('topic and verb aliases', () => {
     sb.ok(['namespace', 'c', 'aliased'])
-    for (const words of [['namespaces', 'ls'], ['namespaces', 'list'], ['namespace', 'ls'], ['ns', 'list']]) {
+    for (const words of [
+      ['namespaces', 'ls'],
+      ['namespaces', 'list'],
+      ['namespace', 'ls'],
+      ['ns', 'list'],
+    ]) {
       assert.match(sb.ok([...words, '-q']), /^aliased$/m, words.join(' '))
     }
     assert.equal(sb.run(['event', '--no-follow']).code, 0)
@@ -117,7 +122,7 @@ describe('ctr CLI contract', () => {
     sb.ok(['ns', 'rm', 'flags-a', '--force=true'])
   })
 
-  test("surplus arguments: ignored where ctr takes the first, refused where ctr counts them", () => {
+  test('surplus arguments: ignored where ctr takes the first, refused where ctr counts them', () => {
     // ctr 1.x `tasks kill id1 id2` signals id1 and ignores id2: the same outcome as with id1 alone.
     const one = sb.run(['tasks', 'kill', 'nosuch'])
     const two = sb.run(['tasks', 'kill', 'nosuch', 'other'])
@@ -137,12 +142,22 @@ describe('ctr CLI contract', () => {
     const s = sandbox()
     try {
       const table = s.ok(['plugins', 'ls']).split('\n')
-      assert.match(table[0]!, /^TYPE {4,}ID {4,}PLATFORMS {4,}STATUS {4}$/)
-      const rows = new Map(table.slice(1, -1).map((l) => l.trim().split(/ +/)).map(([type, id, platforms, status]) => [`${type} ${id}`, {platforms, status}]))
-      for (const key of ['io.containerd.content.v1 content', 'io.containerd.metadata.v1 sqlite', 'io.containerd.gc.v1 scheduler', 'io.containerd.event.v1 exchange']) {
+      assert.match(table[0], /^TYPE {4,}ID {4,}PLATFORMS {4,}STATUS {4}$/)
+      const rows = new Map(
+        table
+          .slice(1, -1)
+          .map((l) => l.trim().split(/ +/))
+          .map(([type, id, platforms, status]) => [`${type} ${id}`, {platforms, status}]),
+      )
+      for (const key of [
+        'io.containerd.content.v1 content',
+        'io.containerd.metadata.v1 sqlite',
+        'io.containerd.gc.v1 scheduler',
+        'io.containerd.event.v1 exchange',
+      ]) {
         assert.deepEqual(rows.get(key), {platforms: '-', status: 'ok'}, key)
       }
-      assert.match(rows.get('io.containerd.snapshotter.v1 native')!.platforms!, /^linux\/\w+/)
+      assert.match(rows.get('io.containerd.snapshotter.v1 native')!.platforms, /^linux\/\w+/)
       assert.equal(rows.get('io.containerd.snapshotter.v1 native')!.status, 'ok')
       // overlayfs: ok where an overlay mount works (root here), skip elsewhere; never a guess.
       assert.equal(rows.get('io.containerd.snapshotter.v1 overlayfs')!.status, process.getuid?.() === 0 ? 'ok' : 'skip')
@@ -198,7 +213,7 @@ describe('ctr CLI contract', () => {
     const lines = r.stderr.trim().split('\n')
     assert.equal(lines[0], 'ctr: namespace "dbg": already exists')
     assert.ok(lines.length >= 2, r.stderr)
-    assert.match(lines[1]!, /AlreadyExists/)
+    assert.match(lines[1], /AlreadyExists/)
   })
 
   test('a root below a read-only place is a permission error (exit 7)', () => {

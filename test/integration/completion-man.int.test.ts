@@ -18,7 +18,11 @@ describe('completion', () => {
     sb.ok(['-n', 'team-a', 'leases', 'create', '--id', 'lease-one'])
   })
   after(() => sb.cleanup())
-  const words = (args: string[]) => sb.ok([...args, '--generate-bash-completion']).split('\n').filter(Boolean)
+  const words = (args: string[]) =>
+    sb
+      .ok([...args, '--generate-bash-completion'])
+      .split('\n')
+      .filter(Boolean)
 
   test('--generate-bash-completion answers commands, subcommands, flags and ids, one a line', () => {
     assert.ok(words([]).includes('images') && words([]).includes('run') && words([]).includes('ns'))
@@ -63,7 +67,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`
     const r = spawnSync('bash', ['-c', script], {env: {...sb.env, PATH: `${bin}:${process.env['PATH']}`}, encoding: 'utf8'})
     assert.equal(r.status, 0, r.stderr)
     const [spec, ...reply] = r.stdout.trim().split('\n')
-    return {spec: spec!, reply: reply.sort()}
+    return {spec: spec, reply: reply.sort()}
   }
 
   test('bash completes through the generated script (complete -p, compgen)', () => {
@@ -112,7 +116,10 @@ describe('man pages', () => {
     ['ctr-run.1', [/ctr run \[flags\] IMAGE\|ROOTFS ID \[COMMAND\] \[ARG\.\.\.\]/, /--rm/]],
   ] as const) {
     test(`man -l renders ${page}`, () => {
-      const r = spawnSync('man', ['-l', join(REPO_ROOT, 'dist', 'man', page)], {env: {...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat', MAN_KEEP_FORMATTING: ''}, encoding: 'utf8'})
+      const r = spawnSync('man', ['-l', join(REPO_ROOT, 'dist', 'man', page)], {
+        env: {...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat', MAN_KEEP_FORMATTING: ''},
+        encoding: 'utf8',
+      })
       assert.equal(r.status, 0, r.stderr)
       assert.equal(r.stderr, '')
       const text = r.stdout.replace(/.\u0008/g, '') // overstrike bold and underline

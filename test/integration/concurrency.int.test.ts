@@ -57,13 +57,11 @@ describe('concurrency', () => {
         '/namespaces/delete': WORKERS * 11,
       })
       // Exactly one create per namespace name, and one delete per removed one.
-      const dupes = store.db
-        .prepare("SELECT namespace, count(*) AS n FROM events WHERE topic = '/namespaces/create' GROUP BY namespace HAVING n > 1")
-        .all()
+      const dupes = store.db.prepare("SELECT namespace, count(*) AS n FROM events WHERE topic = '/namespaces/create' GROUP BY namespace HAVING n > 1").all()
       assert.deepEqual(dupes, [])
       const seqs = store.db.prepare('SELECT seq FROM events ORDER BY seq').pluck().all() as number[]
       assert.equal(seqs.length, WORKERS * 100 + 1)
-      assert.equal(seqs.at(-1)! - seqs[0]! + 1, seqs.length, 'no gaps: no event row was written and then lost')
+      assert.equal(seqs.at(-1)! - seqs[0] + 1, seqs.length, 'no gaps: no event row was written and then lost')
     } finally {
       store.close()
     }

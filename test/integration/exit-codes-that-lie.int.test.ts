@@ -45,7 +45,10 @@ describe('exit codes that lied', () => {
       writeFileSync(join(s.root, 'meta.db'), Buffer.alloc(8192, 0x5a))
       const r = s.run(['namespaces', 'ls'])
       assert.equal(r.code, 8, r.stderr)
-      assert.match(r.stderr, /^ctr: metadata store ".*meta\.db" is damaged \(file is not a database\): restore it from a backup, or move it away to start an empty store\n$/)
+      assert.match(
+        r.stderr,
+        /^ctr: metadata store ".*meta\.db" is damaged \(file is not a database\): restore it from a backup, or move it away to start an empty store\n$/,
+      )
     } finally {
       s.cleanup()
     }
@@ -56,7 +59,11 @@ describe('exit codes that lied', () => {
     try {
       mkdirSync(s.root, {recursive: true})
       const db = join(s.root, 'meta.db')
-      execFileSync(process.execPath, ['-e', `const D=require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}); const d=new D(${JSON.stringify(db)}); d.exec('CREATE TABLE notes (t TEXT)'); d.close()`])
+      execFileSync(process.execPath, [
+        '-e',
+        `const D=require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}); const d=new D(${JSON.stringify(db)}); ` +
+          `d.exec('CREATE TABLE notes (t TEXT)'); d.close()`,
+      ])
       const r = s.run(['namespaces', 'ls'])
       assert.equal(r.code, 8, r.stderr)
       assert.match(r.stderr, /SQLite database of another program/)

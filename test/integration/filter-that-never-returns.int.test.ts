@@ -14,7 +14,10 @@ describe('a ~= filter that never returned', () => {
   })
   after(() => sb.cleanup())
 
-  for (const command of [['namespaces', 'ls', '-q'], ['events', '--no-follow']]) {
+  for (const command of [
+    ['namespaces', 'ls', '-q'],
+    ['events', '--no-follow'],
+  ]) {
     test(`${command.join(' ')} 'labels.r~=(a+)+$' answers at once (linear time)`, () => {
       const filter = command[0] === 'events' ? 'topic~=(a+)+$' : 'labels.r~=(a+)+$'
       const started = Date.now()
@@ -26,7 +29,7 @@ describe('a ~= filter that never returned', () => {
     })
   }
 
-  test('an invalid pattern is refused with exit 2 and Go\'s reason, not an empty list', () => {
+  test("an invalid pattern is refused with exit 2 and Go's reason, not an empty list", () => {
     const result = sb.run(['namespaces', 'ls', 'name~=(['])
     assert.equal(result.code, 2)
     assert.equal(result.stdout, '')

@@ -79,7 +79,7 @@ describe('ctr fsck', {skip}, () => {
   test('a deleted blob file: reported, its records dropped, a pull fetches it again', () => {
     const sb = fresh()
     const all = blobs(sb)
-    const layer = all[0]!.digest
+    const layer = all[0].digest
     rmSync(blobFile(sb, layer))
     const report = reportRepairClean(sb, new RegExp(`blob\\s+${layer}\\s+file is missing\\s+drop its records`))
     assert.equal(report.trim().split('\n').length, 2) // header + one line
@@ -96,23 +96,23 @@ describe('ctr fsck', {skip}, () => {
   test('a truncated blob: moved to lost+found, not deleted', () => {
     const sb = fresh()
     const all = blobs(sb)
-    const layer = all[0]!
+    const layer = all[0]
     truncateSync(blobFile(sb, layer.digest), 10)
     reportRepairClean(sb, new RegExp(`blob\\s+${layer.digest}\\s+file has 10 bytes, its record ${layer.size}`))
     const lost = readdirSync(join(sb.root, 'lost+found'))
     assert.equal(lost.length, 1)
-    assert.equal(statSync(join(sb.root, 'lost+found', lost[0]!)).size, 10)
+    assert.equal(statSync(join(sb.root, 'lost+found', lost[0])).size, 10)
     assertBlobsKept(sb, all, layer.digest)
   })
 
   test('a flipped byte: only --full sees it, and --repair keeps the bytes aside', () => {
     const sb = fresh()
     const all = blobs(sb)
-    const layer = all[0]!
+    const layer = all[0]
     const fd = openSync(blobFile(sb, layer.digest), 'r+')
     const byte = Buffer.alloc(1)
     readSync(fd, byte, 0, 1, 100)
-    byte[0]! ^= 0xff
+    byte[0] ^= 0xff
     writeSync(fd, byte, 0, 1, 100)
     closeSync(fd)
     assert.equal(fsck(sb, [], 0), '')
@@ -121,7 +121,7 @@ describe('ctr fsck', {skip}, () => {
     assertBlobsKept(sb, all, layer.digest)
   })
 
-  test('an orphan snapshot directory, a leftover blob file and a dead writer\'s ingest go; a fresh ingest stays', () => {
+  test("an orphan snapshot directory, a leftover blob file and a dead writer's ingest go; a fresh ingest stays", () => {
     const sb = fresh()
     const all = blobs(sb)
     const orphan = join(sb.root, 'snapshots', 'overlayfs', 'zzzzfsckorphan')
@@ -134,7 +134,16 @@ describe('ctr fsck', {skip}, () => {
       const dir = join(sb.root, 'content', 'ingest', createHash('sha256').update(ref).digest('hex'))
       mkdirSync(dir, {recursive: true})
       const at = String((Date.now() - ageS * 1000) * 1000)
-      for (const [name, value] of Object.entries({ref, total: '100', startedat: at, updatedat: at, expected: strayDigest, namespace: 'default', data: 'partial'})) writeFileSync(join(dir, name), value)
+      for (const [name, value] of Object.entries({
+        ref,
+        total: '100',
+        startedat: at,
+        updatedat: at,
+        expected: strayDigest,
+        namespace: 'default',
+        data: 'partial',
+      }))
+        writeFileSync(join(dir, name), value)
       const t = new Date(Date.now() - ageS * 1000)
       utimesSync(join(dir, 'data'), t, t)
       return dir
@@ -161,7 +170,7 @@ describe('ctr fsck', {skip}, () => {
     sb.ok(['fsck'])
   })
 
-  test('a stale rootfs mount, leftover runc state and a dead writer\'s temp file', () => {
+  test("a stale rootfs mount, leftover runc state and a dead writer's temp file", () => {
     const sb = fresh()
     const target = join(sb.state, 'tasks', 'default', 'ghost', 'rootfs')
     mkdirSync(target, {recursive: true})
@@ -184,7 +193,9 @@ describe('ctr fsck', {skip}, () => {
     sb.ok(['run', '-d', ref, id, 'sleep', '1000'])
     const row = await waitFor('a running task', () => {
       const db = openDb(sb)
-      const r = db.prepare('SELECT pid, monitor_pid AS monitorPid FROM tasks WHERE namespace = ? AND container_id = ?').get('default', id) as {pid: number; monitorPid: number} | undefined
+      const r = db.prepare('SELECT pid, monitor_pid AS monitorPid FROM tasks WHERE namespace = ? AND container_id = ?').get('default', id) as
+        | {pid: number; monitorPid: number}
+        | undefined
       db.close()
       return r && r.pid > 0 && r.monitorPid > 0 && r
     })
@@ -213,7 +224,7 @@ describe('ctr fsck', {skip}, () => {
       const fd = openSync(join(sb.root, 'meta.db'), 'r+')
       const b = Buffer.alloc(1)
       readSync(fd, b, 0, 1, offset)
-      b[0]! ^= 0x01
+      b[0] ^= 0x01
       writeSync(fd, b, 0, 1, offset)
       closeSync(fd)
     }

@@ -139,7 +139,7 @@ describe('a full disk stays full', {skip: asRoot}, () => {
     }
   })
 
-  test('content rm of an ingest ref discards a dead pull\'s partial download; content prune references drops layer labels and collects', async () => {
+  test("content rm of an ingest ref discards a dead pull's partial download; content prune references drops layer labels and collects", async () => {
     const s = fresh()
     const slow = reg.rules.add({path: big.digest, method: 'GET', kind: 'slow', bytesPerSecond: 128 * 1024})
     try {
@@ -151,7 +151,10 @@ describe('a full disk stays full', {skip: asRoot}, () => {
     }
     const partial = active(s).find((a) => a.ref.includes(big.digest))!
     assert.equal(s.ok(['content', 'rm', partial.ref]), `${partial.ref}\n`)
-    assert.equal(active(s).find((a) => a.ref === partial.ref), undefined)
+    assert.equal(
+      active(s).find((a) => a.ref === partial.ref),
+      undefined,
+    )
     const missing = s.run(['content', 'rm', partial.ref])
     assert.equal(missing.code, 2, missing.stderr) // neither a digest nor an ingest any more
     const pulled = await s.spawn(['images', 'pull', '-q', ref()]) // not spawnSync: the registry lives in this process
@@ -161,10 +164,16 @@ describe('a full disk stays full', {skip: asRoot}, () => {
     const dry = s.run(['content', 'prune', 'references', '--dry'])
     assert.equal(dry.code, 0, dry.stderr)
     assert.match(dry.stderr, /level=debug msg="Removing label" digest="sha256:[0-9a-f]{64}" label=containerd\.io\/gc\.ref\.content\.l\.0/)
-    assert.ok(layers.every((d) => s.ok(['content', 'ls', '-q']).includes(d)), 'a dry run changes nothing')
+    assert.ok(
+      layers.every((d) => s.ok(['content', 'ls', '-q']).includes(d)),
+      'a dry run changes nothing',
+    )
     assert.equal(s.ok(['content', 'prune', 'references']), '')
     const left = s.ok(['content', 'ls', '-q'])
-    assert.ok(layers.every((d) => !left.includes(d)), 'layers only the labels held are collected')
+    assert.ok(
+      layers.every((d) => !left.includes(d)),
+      'layers only the labels held are collected',
+    )
     assert.match(s.ok(['images', 'ls', '-q']), /app\/full:1/)
   })
 })

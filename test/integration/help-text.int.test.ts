@@ -16,7 +16,18 @@ describe('help text', () => {
   test('root --help lists the global flags', () => {
     const text = help(['--help'])
     const section = text.slice(text.indexOf('GLOBAL FLAGS\n'))
-    for (const flag of ['-n, --namespace=<value>', '--root=<value>', '--state=<value>', '--berth-config=<value>', '--debug', '-a, --address=<value>', '--timeout=<value>', '--connect-timeout=<value>', '-h, --help', '-v, --version']) {
+    for (const flag of [
+      '-n, --namespace=<value>',
+      '--root=<value>',
+      '--state=<value>',
+      '--berth-config=<value>',
+      '--debug',
+      '-a, --address=<value>',
+      '--timeout=<value>',
+      '--connect-timeout=<value>',
+      '-h, --help',
+      '-v, --version',
+    ]) {
       assert.ok(section.includes(flag), `${flag} in:\n${section}`)
     }
     assert.match(section, /\[env: CONTAINERD_NAMESPACE\]/)
@@ -31,7 +42,10 @@ describe('help text', () => {
 
   test('descriptions are wrapped once, to the terminal', () => {
     const text = help(['run', '--help'])
-    const description = text.slice(text.indexOf('DESCRIPTION\n') + 'DESCRIPTION\n'.length).split('\n\n')[1]!.split('\n')
+    const description = text
+      .slice(text.indexOf('DESCRIPTION\n') + 'DESCRIPTION\n'.length)
+      .split('\n\n')[1]
+      .split('\n')
     assert.ok(description.length >= 3, description.join('\n'))
     // Every line but the paragraph's last is filled close to 80 columns: no short lines left
     // over from the source's own line breaks.

@@ -27,7 +27,8 @@ const dirsOn = (sb: Sandbox, sn = 'overlayfs') => {
 }
 const du = (path: string, ...args: string[]) => Number(spawnSync('du', ['-s', ...args, path], {encoding: 'utf8'}).stdout.split('\t')[0])
 /** The snapshot's own directory, from the bind mount `snapshots mounts` prints for an active snapshot without a parent. */
-const fsDirOf = (sb: Sandbox, key: string, snapshotter = 'overlayfs') => /^mount -t bind (\S+) /.exec(sb.ok(['snapshots', '--snapshotter', snapshotter, 'mounts', '/tmp/x', key]))![1]!
+const fsDirOf = (sb: Sandbox, key: string, snapshotter = 'overlayfs') =>
+  /^mount -t bind (\S+) /.exec(sb.ok(['snapshots', '--snapshotter', snapshotter, 'mounts', '/tmp/x', key]))![1]
 
 describe('regression: a hostile layer switched garbage collection off for good', {skip}, () => {
   let reg: RunningRegistry
@@ -56,7 +57,7 @@ describe('regression: a hostile layer switched garbage collection off for good',
     assert.doesNotMatch(sb.ok(['images', 'ls', '-q']), /hostile/)
   })
 
-  test('gc removes a leftover snapshot directory 5000 deep, and the failed pull\'s lease and what it fetched', () => {
+  test("gc removes a leftover snapshot directory 5000 deep, and the failed pull's lease and what it fetched", () => {
     makeDeepTree(join(sb.root, 'snapshots', 'overlayfs', 'leftoverdeep', 'fs'), 5000)
     const gc = sb.run(['gc'])
     assert.equal(gc.code, 0, gc.stderr)
@@ -78,7 +79,7 @@ describe('regression: a hostile layer switched garbage collection off for good',
     sb.ok(['snapshots', 'prepare', 'deep-active'])
     const fs = fsDirOf(sb, 'deep-active')
     makeDeepTree(fs, 100, {name: 'd'.repeat(60)}) // 6.1 kB
-    const usage = sb.ok(['snapshots', 'usage', '-b', 'deep-active']).split('\n')[1]!.trim().split(/ +/)
+    const usage = sb.ok(['snapshots', 'usage', '-b', 'deep-active']).split('\n')[1].trim().split(/ +/)
     assert.deepEqual(usage, ['deep-active', String(du(fs, '-B1')), String(du(fs, '--inodes'))])
     assert.ok(Number(usage[2]) > 200, `inodes ${usage[2]}`)
     assert.equal(sb.ok(['snapshots', 'rm', 'deep-active']), '')

@@ -41,7 +41,11 @@ function importFile(sb: Sandbox, archive: Buffer, args: string[] = [], ns = 'def
 
 /** Import `file` through a pipe on stdin (`cat file | ctr ... -`). */
 function importPipe(sb: Sandbox, file: string, args: string[] = [], ns = 'default'): CtrResult {
-  const r = spawnSync('sh', ['-c', 'f="$1"; shift; cat "$f" | "$@"', 'sh', file, CTR_BIN, '-n', ns, 'images', 'import', ...args, '-'], {env: sb.env, encoding: 'utf8', timeout: 120_000})
+  const r = spawnSync('sh', ['-c', 'f="$1"; shift; cat "$f" | "$@"', 'sh', file, CTR_BIN, '-n', ns, 'images', 'import', ...args, '-'], {
+    env: sb.env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  })
   return {code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -49,7 +53,10 @@ const lines = (s: string) => s.split('\n').filter(Boolean)
 const imageNames = (sb: Sandbox, ns = 'default') => lines(sb.ok(['-n', ns, 'images', 'ls', '-q'])).sort()
 const contentDigests = (sb: Sandbox, ns = 'default') => lines(sb.ok(['-n', ns, 'content', 'ls', '-q'])).sort()
 const imageRow = (sb: Sandbox, name: string, ns = 'default') => {
-  const row = sb.ok(['-n', ns, 'images', 'ls']).split('\n').find((l) => l.startsWith(`${name} `))
+  const row = sb
+    .ok(['-n', ns, 'images', 'ls'])
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `))
   return row?.trim().split(/ +/)
 }
 const ingests = (sb: Sandbox) => {
@@ -76,7 +83,15 @@ describe('images import: OCI archives', {skip}, () => {
   let image: BuiltImage
   before(async () => {
     sb = sandbox()
-    image = await buildImage({layers: [[{path: 'etc/', type: 'dir'}, {path: 'etc/hello', type: 'file', content: 'hello\n'}], [{path: 'etc/motd', type: 'file', content: 'motd\n'}]]})
+    image = await buildImage({
+      layers: [
+        [
+          {path: 'etc/', type: 'dir'},
+          {path: 'etc/hello', type: 'file', content: 'hello\n'},
+        ],
+        [{path: 'etc/motd', type: 'file', content: 'motd\n'}],
+      ],
+    })
   })
   after(() => sb.cleanup())
 
@@ -90,10 +105,19 @@ describe('images import: OCI archives', {skip}, () => {
     assert.deepEqual(contentDigests(sb, 'a'), [image.manifestDigest, image.configDigest, ...image.layers.map((l) => l.digest)].sort())
     assert.match(sb.ok(['-n', 'a', 'images', 'check']), /complete \(4\/4\).*true/)
     const chain = chainIds(image.layers.map((l) => l.diffId))
-    assert.deepEqual(lines(sb.ok(['-n', 'a', 'snapshots', 'ls'])).slice(1).map((l) => l.split(/\s+/)[0]).sort(), [...chain].sort())
+    assert.deepEqual(
+      lines(sb.ok(['-n', 'a', 'snapshots', 'ls']))
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+      [...chain].sort(),
+    )
     assert.deepEqual(ingests(sb), [])
     const created = eventsOf(sb, 'a', '/images/')
-    assert.deepEqual(created.map((e) => [e.topic, e.event['name']]), [['/images/create', name]])
+    assert.deepEqual(
+      created.map((e) => [e.topic, e.event['name']]),
+      [['/images/create', name]],
+    )
     assert.ok(eventsOf(sb, 'a', '/content/create').length === 4)
   })
 
@@ -103,7 +127,10 @@ describe('images import: OCI archives', {skip}, () => {
     sb.ok(['-n', 'a', 'images', 'label', name, 'keep=me'])
     const r = importFile(sb, archive, ['--label', 'new=label'], 'a')
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(eventsOf(sb, 'a', '/images/').map((e) => e.topic), ['/images/create', '/images/update', '/images/update'])
+    assert.deepEqual(
+      eventsOf(sb, 'a', '/images/').map((e) => e.topic),
+      ['/images/create', '/images/update', '/images/update'],
+    )
     assert.equal(imageRow(sb, name, 'a')!.at(-1), 'keep=me,new=label')
   })
 
@@ -199,7 +226,7 @@ describe('images import: OCI archives', {skip}, () => {
     assert.equal(r.code, 0, r.stderr)
     const files = readdirSync(join(sb.root, 'content', 'blobs', 'sha256'))
     assert.equal(new Set(files).size, files.length)
-    assert.ok(files.includes(image.layers[0]!.digest.slice(7)))
+    assert.ok(files.includes(image.layers[0].digest.slice(7)))
   })
 })
 
@@ -216,34 +243,46 @@ describe('images import: platforms', {skip}, () => {
     theirs = await buildImage({layers: [[{path: 'which', type: 'file', content: 'other\n'}]], platform: other})
     index = buildIndex([mine, theirs])
     archive = ociArchive(index, {annotations: {'org.opencontainers.image.ref.name': 'multi:1'}})
-    theirsUncompressed = await buildImage({layers: [[{path: 'which', type: 'file', content: 'other\n'}]], platform: other, compression: 'none', mediaTypes: 'docker'})
+    theirsUncompressed = await buildImage({
+      layers: [[{path: 'which', type: 'file', content: 'other\n'}]],
+      platform: other,
+      compression: 'none',
+      mediaTypes: 'docker',
+    })
   })
   after(() => sb.cleanup())
 
-  test('by default only the host platform\'s blobs are imported, and it is unpacked', () => {
+  test("by default only the host platform's blobs are imported, and it is unpacked", () => {
     const r = importFile(sb, archive, [], 'p1')
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, `unpacking docker.io/library/multi:1 (${index.manifestDigest})...done\n`)
-    assert.deepEqual(contentDigests(sb, 'p1'), [index.manifestDigest, mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest].sort())
+    assert.deepEqual(contentDigests(sb, 'p1'), [index.manifestDigest, mine.manifestDigest, mine.configDigest, mine.layers[0].digest].sort())
     assert.match(imageRow(sb, 'docker.io/library/multi:1', 'p1')!.join(' '), new RegExp(`${fmt(host)},${fmt(other)}|${fmt(other)},${fmt(host)}`))
   })
 
   test('--platform imports exactly that platform; --all-platforms every one', () => {
     let r = importFile(sb, archive, ['--platform', fmt(other), '--no-unpack'], 'p2')
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(contentDigests(sb, 'p2'), [index.manifestDigest, theirs.manifestDigest, theirs.configDigest, theirs.layers[0]!.digest].sort())
+    assert.deepEqual(contentDigests(sb, 'p2'), [index.manifestDigest, theirs.manifestDigest, theirs.configDigest, theirs.layers[0].digest].sort())
     r = importFile(sb, archive, ['--all-platforms'], 'p3')
     assert.equal(r.code, 0, r.stderr)
     assert.equal(contentDigests(sb, 'p3').length, 7)
     assert.match(sb.ok(['-n', 'p3', 'images', 'check']), /complete \(4\/4\).*true/)
   })
 
-  test('a nested index: the filter applies at every level; stdin as a socket (node\'s child stdio) works too', () => {
+  test("a nested index: the filter applies at every level; stdin as a socket (node's child stdio) works too", () => {
     const nested = buildIndex([index])
-    const r = spawnSync(CTR_BIN, ['-n', 'p6', 'images', 'import', '-'], {input: ociArchive(nested, {annotations: {'org.opencontainers.image.ref.name': 'nested:1'}}), env: sb.env, encoding: 'utf8'})
+    const r = spawnSync(CTR_BIN, ['-n', 'p6', 'images', 'import', '-'], {
+      input: ociArchive(nested, {annotations: {'org.opencontainers.image.ref.name': 'nested:1'}}),
+      env: sb.env,
+      encoding: 'utf8',
+    })
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.stdout, `unpacking docker.io/library/nested:1 (${nested.manifestDigest})...done\n`)
-    assert.deepEqual(contentDigests(sb, 'p6'), [nested.manifestDigest, index.manifestDigest, mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest].sort())
+    assert.deepEqual(
+      contentDigests(sb, 'p6'),
+      [nested.manifestDigest, index.manifestDigest, mine.manifestDigest, mine.configDigest, mine.layers[0].digest].sort(),
+    )
   })
 
   test('an archive with no image for the host: a Docker archive (whose entries carry their platform) fails with exit 3 and records nothing', () => {
@@ -254,7 +293,12 @@ describe('images import: platforms', {skip}, () => {
     const docker = dockerArchive([{image: theirsUncompressed, repoTags: ['arm:1']}])
     const d = importFile(sb, docker, [], 'p5')
     assert.equal(d.code, 3)
-    assert.match(d.stderr, new RegExp(`^ctr: image might be filtered out: no image in the archive is for ${fmt(host)} \\(it has ${fmt(other)}\\); use --platform or --all-platforms\\n$`))
+    assert.match(
+      d.stderr,
+      new RegExp(
+        `^ctr: image might be filtered out: no image in the archive is for ${fmt(host)} \\(it has ${fmt(other)}\\); use --platform or --all-platforms\\n$`,
+      ),
+    )
     assertNothingRecorded(sb, 'p5')
   })
 })
@@ -265,7 +309,10 @@ describe('images import: Docker archives', {skip}, () => {
   let app: BuiltImage
   before(async () => {
     sb = sandbox()
-    const baseLayer = [{path: 'etc/', type: 'dir' as const}, {path: 'etc/os-release', type: 'file' as const, content: 'base\n'}]
+    const baseLayer = [
+      {path: 'etc/', type: 'dir' as const},
+      {path: 'etc/os-release', type: 'file' as const, content: 'base\n'},
+    ]
     base = await buildImage({layers: [baseLayer], compression: 'none', mediaTypes: 'docker'})
     app = await buildImage({layers: [baseLayer, [{path: 'app', type: 'file', content: 'app\n'}]], compression: 'none', mediaTypes: 'docker'})
   })
@@ -293,7 +340,10 @@ describe('images import: Docker archives', {skip}, () => {
     assert.deepEqual(imageRow(sb, 'docker.io/library/app:latest')!.slice(1, 3), ['application/vnd.docker.distribution.manifest.v2+json', sha256(appManifest)])
     assert.deepEqual(Buffer.from(spawnSync(CTR_BIN, ['content', 'get', sha256(appManifest)], {env: sb.env}).stdout), appManifest)
     // The index containerd would make is not kept (no --index-name), nor the legacy json/VERSION files.
-    assert.deepEqual(contentDigests(sb), [sha256(baseManifest), sha256(appManifest), base.configDigest, app.configDigest, ...new Set([...base.layers, ...app.layers].map((l) => l.digest))].sort())
+    assert.deepEqual(
+      contentDigests(sb),
+      [sha256(baseManifest), sha256(appManifest), base.configDigest, app.configDigest, ...new Set([...base.layers, ...app.layers].map((l) => l.digest))].sort(),
+    )
   })
 
   test('new layout (<digest>.tar, no symlinks) and from stdin: the same digests', () => {
@@ -307,22 +357,27 @@ describe('images import: Docker archives', {skip}, () => {
   test('--compress-blobs gzips the layers and labels them with their uncompressed digest', () => {
     const r = importFile(sb, dockerArchive([{image: app, repoTags: ['app:gz']}]), ['--compress-blobs'], 'z')
     assert.equal(r.code, 0, r.stderr)
-    const digest = imageRow(sb, 'docker.io/library/app:gz', 'z')![2]!
-    const manifest = JSON.parse(spawnSync(CTR_BIN, ['-n', 'z', 'content', 'get', digest], {env: sb.env, encoding: 'utf8'}).stdout) as {layers: Array<{mediaType: string; digest: string}>}
-    assert.deepEqual(manifest.layers.map((l) => l.mediaType), ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip'])
+    const digest = imageRow(sb, 'docker.io/library/app:gz', 'z')![2]
+    const manifest = JSON.parse(spawnSync(CTR_BIN, ['-n', 'z', 'content', 'get', digest], {env: sb.env, encoding: 'utf8'}).stdout) as {
+      layers: Array<{mediaType: string; digest: string}>
+    }
+    assert.deepEqual(
+      manifest.layers.map((l) => l.mediaType),
+      ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip'],
+    )
     const ls = sb.ok(['-n', 'z', 'content', 'ls'])
-    for (const [i, l] of manifest.layers.entries()) assert.match(ls, new RegExp(`${l.digest}.*containerd.io/uncompressed=${app.layers[i]!.digest}`))
+    for (const [i, l] of manifest.layers.entries()) assert.match(ls, new RegExp(`${l.digest}.*containerd.io/uncompressed=${app.layers[i].digest}`))
     // A second import finds the compressed forms and makes the same manifest.
     const again = importFile(sb, dockerArchive([{image: app, repoTags: ['app:gz2']}]), [], 'z')
     assert.equal(again.code, 0, again.stderr)
     assert.equal(imageRow(sb, 'docker.io/library/app:gz2', 'z')![2], digest)
   })
 
-  test('a layer that does not hash to its config\'s diff_id is DataLoss and records nothing', () => {
+  test("a layer that does not hash to its config's diff_id is DataLoss and records nothing", () => {
     const entries = dockerArchiveEntries([{image: base, repoTags: ['bad:1']}])
     const layer = entries.find((e) => e.path.endsWith('layer.tar'))!
     layer.content = Buffer.from(layer.content as Buffer)
-    ;(layer.content as Buffer)[600] ^= 1
+    layer.content[600] ^= 1
     const r = importFile(sb, writeTar(entries), [], 'bad')
     assert.equal(r.code, 8)
     assert.match(r.stderr, /^ctr: layer ".*layer\.tar": content has digest sha256:[0-9a-f]{64}, but the image config says sha256:[0-9a-f]{64}\n$/)
@@ -341,33 +396,57 @@ describe('images import: hostile archives fail with exit 8 and record nothing', 
   })
   after(() => sb.cleanup())
 
-  const layerPath = () => `blobs/sha256/${image.layers[0]!.digest.slice(7)}`
+  const layerPath = () => `blobs/sha256/${image.layers[0].digest.slice(7)}`
   const cases: Array<[string, () => Buffer, RegExp]> = [
-    ['a tampered blob', () => writeTar(good.map((e) => (e.path === layerPath() ? {...e, content: Buffer.concat([e.content as Buffer, Buffer.from('!')])} : e))), /content has digest sha256:[0-9a-f]{64}, not the one its name says/],
-    ['a missing blob', () => writeTar(good.filter((e) => e.path !== layerPath())), /layer 0 of manifest sha256:[0-9a-f]{64}: blob sha256:[0-9a-f]{64} is missing from the archive/],
+    [
+      'a tampered blob',
+      () => writeTar(good.map((e) => (e.path === layerPath() ? {...e, content: Buffer.concat([e.content as Buffer, Buffer.from('!')])} : e))),
+      /content has digest sha256:[0-9a-f]{64}, not the one its name says/,
+    ],
+    [
+      'a missing blob',
+      () => writeTar(good.filter((e) => e.path !== layerPath())),
+      /layer 0 of manifest sha256:[0-9a-f]{64}: blob sha256:[0-9a-f]{64} is missing from the archive/,
+    ],
     ['a truncated archive', () => writeTar(good).subarray(0, 2048 + 700), /tar archive truncated at byte \d+/],
     ['a ../ path', () => writeTar([{path: '../x', type: 'file', content: 'x'}, ...good]), /archive entry "\.\.\/x": path leads out of the archive/],
-    ['a path with .. inside', () => writeTar([...good.slice(0, 1), {path: 'blobs/../../x', type: 'file', content: 'x'}, ...good.slice(1)]), /path leads out of the archive/],
+    [
+      'a path with .. inside',
+      () => writeTar([...good.slice(0, 1), {path: 'blobs/../../x', type: 'file', content: 'x'}, ...good.slice(1)]),
+      /path leads out of the archive/,
+    ],
     ['an absolute path', () => writeTar([{path: '/etc/x', type: 'file', content: 'x'}, ...good]), /archive entry "\/etc\/x": absolute path/],
-    ['a symlink pointing out', () => writeTar([...good, {path: 'escape', type: 'symlink', linkname: '../../etc/passwd'}]), /symlink "\.\.\/\.\.\/etc\/passwd" points out of the archive/],
+    [
+      'a symlink pointing out',
+      () => writeTar([...good, {path: 'escape', type: 'symlink', linkname: '../../etc/passwd'}]),
+      /symlink "\.\.\/\.\.\/etc\/passwd" points out of the archive/,
+    ],
     ['an absolute symlink', () => writeTar([...good, {path: 'abs', type: 'symlink', linkname: '/etc/passwd'}]), /symlink to an absolute path/],
-    ['a huge size', () => {
-      const tar = writeTar([{path: 'blobs/sha256/' + 'a'.repeat(64), type: 'file', content: 'tiny'}])
-      // Claim 8 GiB (the most the octal field holds), fix the checksum.
-      const h = Buffer.from(tar)
-      h.write('77777777777\0', 124, 12, 'latin1')
-      h.fill(0x20, 148, 156)
-      let sum = 0
-      for (let i = 0; i < 512; i++) sum += h[i]!
-      h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1')
-      return h
-    }, /claims 8589934591 bytes, more than the whole archive \(2048\)/],
+    [
+      'a huge size',
+      () => {
+        const tar = writeTar([{path: 'blobs/sha256/' + 'a'.repeat(64), type: 'file', content: 'tiny'}])
+        // Claim 8 GiB (the most the octal field holds), fix the checksum.
+        const h = Buffer.from(tar)
+        h.write('77777777777\0', 124, 12, 'latin1')
+        h.fill(0x20, 148, 156)
+        let sum = 0
+        for (let i = 0; i < 512; i++) sum += h[i]
+        h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1')
+        return h
+      },
+      /claims 8589934591 bytes, more than the whole archive \(2048\)/,
+    ],
     ['a duplicate entry', () => writeTar([...good, good.find((e) => e.path === 'index.json')!]), /archive entry "index\.json": duplicate entry/],
-    ['a manifest whose size lies', () => {
-      const index = JSON.parse(good.find((e) => e.path === 'index.json')!.content as string) as {manifests: Array<{size: number}>}
-      index.manifests[0]!.size += 1
-      return writeTar(good.map((e) => (e.path === 'index.json' ? {...e, content: JSON.stringify(index)} : e)))
-    }, /blob sha256:[0-9a-f]{64}: the archive holds \d+ bytes, the descriptor says \d+/],
+    [
+      'a manifest whose size lies',
+      () => {
+        const index = JSON.parse(good.find((e) => e.path === 'index.json')!.content as string) as {manifests: Array<{size: number}>}
+        index.manifests[0].size += 1
+        return writeTar(good.map((e) => (e.path === 'index.json' ? {...e, content: JSON.stringify(index)} : e)))
+      },
+      /blob sha256:[0-9a-f]{64}: the archive holds \d+ bytes, the descriptor says \d+/,
+    ],
     ['neither a layout nor a Docker archive', () => writeTar([{path: 'hello.txt', type: 'file', content: 'hi'}]), /unrecognized image format/],
     ['not a tar at all', () => randomBytes(4096), /tar archive corrupt at byte 0: invalid header checksum/],
   ]
@@ -393,7 +472,7 @@ describe('images import: hostile archives fail with exit 8 and record nothing', 
     assert.doesNotMatch(sb.ok(['namespaces', 'ls', '-q']), /^stdin$/m)
   })
 
-  test('an archive without end-of-archive blocks imports, as Go\'s archive/tar (containerd) reads it', () => {
+  test("an archive without end-of-archive blocks imports, as Go's archive/tar (containerd) reads it", () => {
     const file = join(sb.dir, 'no-trailer.tar')
     writeFileSync(file, writeTar(good, {omitTrailer: true}))
     const r = sb.run(['-n', 'notrailer', 'images', 'import', '--no-unpack', file])
@@ -432,20 +511,25 @@ describe('images export', {skip}, () => {
     const r = sb.run(['images', 'export', out, ref])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, '')
-    const blobs = [index.manifestDigest, mine.manifestDigest, mine.configDigest, ...mine.layers.map((l) => l.digest)].map((d) => `blobs/sha256/${d.slice(7)}`).sort()
+    const blobs = [index.manifestDigest, mine.manifestDigest, mine.configDigest, ...mine.layers.map((l) => l.digest)]
+      .map((d) => `blobs/sha256/${d.slice(7)}`)
+      .sort()
     assert.deepEqual(tarList(out), ['blobs/', 'blobs/sha256/', ...blobs, 'index.json', 'manifest.json', 'oci-layout'])
     const tv = lines(spawnSync('tar', ['--numeric-owner', '-tvf', out], {encoding: 'utf8', env: {...process.env, TZ: 'UTC'}}).stdout)
-    assert.match(tv[0]!, /^drwxr-xr-x 0\/0 +0 1970-01-01 00:00 blobs\/$/)
-    assert.match(tv[2]!, /^-r--r--r-- 0\/0 /)
+    assert.match(tv[0], /^drwxr-xr-x 0\/0 +0 1970-01-01 00:00 blobs\/$/)
+    assert.match(tv[2], /^-r--r--r-- 0\/0 /)
     assert.match(tv.at(-3)!, /^-rw-r--r-- 0\/0 .* index\.json$/)
     assert.equal(tarCat(out, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
     assert.equal(
       tarCat(out, 'index.json'),
-      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"${index.manifestDigest}","size":${index.manifestBytes.length},"annotations":{"containerd.io/distribution.source.127.0.0.1":"library/multi","io.containerd.image.name":"${ref}","org.opencontainers.image.ref.name":"1"}}]}`,
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[' +
+        `{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"${index.manifestDigest}","size":${index.manifestBytes.length},` +
+        `"annotations":{"containerd.io/distribution.source.127.0.0.1":"library/multi","io.containerd.image.name":"${ref}",` +
+        '"org.opencontainers.image.ref.name":"1"}}]}',
     )
     assert.equal(
       tarCat(out, 'manifest.json'),
-      `[{"Config":"blobs/sha256/${mine.configDigest.slice(7)}","RepoTags":["${ref}"],"Layers":["blobs/sha256/${mine.layers[0]!.digest.slice(7)}"]}]`,
+      `[{"Config":"blobs/sha256/${mine.configDigest.slice(7)}","RepoTags":["${ref}"],"Layers":["blobs/sha256/${mine.layers[0].digest.slice(7)}"]}]`,
     )
   })
 
@@ -454,10 +538,16 @@ describe('images export', {skip}, () => {
     sb.ok(['images', 'export', out, ref])
     const oci = JSON.parse(await runToolOk('skopeo', ['inspect', `oci-archive:${out}`])) as {Digest: string; Layers: string[]; Architecture: string}
     assert.equal(oci.Digest, index.manifestDigest) // the index; its layers are the host manifest's
-    assert.deepEqual(oci.Layers, mine.layers.map((l) => l.digest))
+    assert.deepEqual(
+      oci.Layers,
+      mine.layers.map((l) => l.digest),
+    )
     assert.equal(oci.Architecture, host.architecture)
     const docker = JSON.parse(await runToolOk('skopeo', ['inspect', `docker-archive:${out}`])) as {Layers: string[]; Architecture: string}
-    assert.deepEqual(docker.Layers, mine.layers.map((l) => l.diffId)) // docker-archive: reads the layers uncompressed
+    assert.deepEqual(
+      docker.Layers,
+      mine.layers.map((l) => l.diffId),
+    ) // docker-archive: reads the layers uncompressed
     const dir = join(sb.dir, 'skopeo-dir')
     await runToolOk('skopeo', ['copy', '-q', `oci-archive:${out}`, `dir:${dir}`])
     for (const digest of [mine.configDigest, ...mine.layers.map((l) => l.digest)]) {
@@ -503,8 +593,11 @@ describe('images export', {skip}, () => {
     }
   })
 
-  test('export to stdout pipes into import; --skip-manifest-json leaves Docker\'s file out', () => {
-    const pipe = spawnSync('sh', ['-c', '"$0" images export --skip-manifest-json - "$1" | "$0" -n piped images import --no-unpack -', CTR_BIN, ref], {env: sb.env, encoding: 'utf8'})
+  test("export to stdout pipes into import; --skip-manifest-json leaves Docker's file out", () => {
+    const pipe = spawnSync('sh', ['-c', '"$0" images export --skip-manifest-json - "$1" | "$0" -n piped images import --no-unpack -', CTR_BIN, ref], {
+      env: sb.env,
+      encoding: 'utf8',
+    })
     assert.equal(pipe.status, 0, pipe.stderr)
     assert.deepEqual(imageNames(sb, 'piped'), [ref])
     const out = join(sb.dir, 'nomanifest.tar')
@@ -512,19 +605,19 @@ describe('images export', {skip}, () => {
     assert.ok(!tarList(out).includes('manifest.json'))
   })
 
-  test('a platform never pulled is fetched from the image\'s registry, and stays with the image', () => {
-    assert.ok(!contentDigests(sb).includes(theirs.layers[0]!.digest))
+  test("a platform never pulled is fetched from the image's registry, and stays with the image", () => {
+    assert.ok(!contentDigests(sb).includes(theirs.layers[0].digest))
     const out = join(sb.dir, 'other.tar')
     const r = sb.run(['images', 'export', '--platform', fmt(other), out, ref])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /^fetching 1 missing blob of .*\nfetching 2 missing blobs of /)
     const names = tarList(out)
-    for (const d of [theirs.manifestDigest, theirs.configDigest, theirs.layers[0]!.digest]) assert.ok(names.includes(`blobs/sha256/${d.slice(7)}`), d)
-    assert.ok(!names.includes(`blobs/sha256/${mine.layers[0]!.digest.slice(7)}`))
+    for (const d of [theirs.manifestDigest, theirs.configDigest, theirs.layers[0].digest]) assert.ok(names.includes(`blobs/sha256/${d.slice(7)}`), d)
+    assert.ok(!names.includes(`blobs/sha256/${mine.layers[0].digest.slice(7)}`))
     assert.match(tarCat(out, 'manifest.json'), new RegExp(theirs.configDigest.slice(7)))
     // Kept: a GC finds them referenced by the image.
     sb.ok(['gc'])
-    assert.ok(contentDigests(sb).includes(theirs.layers[0]!.digest))
+    assert.ok(contentDigests(sb).includes(theirs.layers[0].digest))
     const all = join(sb.dir, 'all.tar')
     sb.ok(['images', 'export', '--all-platforms', all, ref])
     assert.equal(tarList(all).filter((n) => /^blobs\/sha256\/./.test(n)).length, 7)
@@ -540,9 +633,18 @@ describe('images export', {skip}, () => {
     const out = join(sb.dir, 'fail.tar')
     const r = sb.run(['images', 'export', '--platform', fmt(other), out, lonelyRef])
     assert.ok(r.code === 5 || r.code === 3 || r.code === 6, `exit ${r.code}: ${r.stderr}`)
-    assert.match(r.stderr, new RegExp(`^fetching 1 missing blob of ${lonelyRef.replace(/[.]/g, '\\.')}\\nctr: manifest ${lonely.manifestDigest} of image "${lonelyRef.replace(/[.]/g, '\\.')}" for ${fmt(other)} is not in the content store, and fetching it failed: .+\\n$`))
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^fetching 1 missing blob of ${lonelyRef.replace(/[.]/g, '\\.')}\\nctr: manifest ${lonely.manifestDigest} of image ` +
+          `"${lonelyRef.replace(/[.]/g, '\\.')}" for ${fmt(other)} is not in the content store, and fetching it failed: .+\\n$`,
+      ),
+    )
     assert.ok(!existsSync(out))
-    assert.deepEqual(readdirSync(sb.dir).filter((f) => f.startsWith('.fail.tar')), [])
+    assert.deepEqual(
+      readdirSync(sb.dir).filter((f) => f.startsWith('.fail.tar')),
+      [],
+    )
     reg = await startRegistry() // for after()
   })
 
@@ -593,7 +695,7 @@ describe('images import from skopeo archives, then run it without a registry', {
     assert.deepEqual(imageNames(sb, 'oa'), ['docker.io/library/bb-index:latest', 'registry.local/bb:v9'])
     // skopeo converted the Docker manifest to OCI for its layout: the digest is that of its index.json entry.
     const skopeoIndex = JSON.parse(spawnSync('tar', ['-xOf', oa, 'index.json'], {encoding: 'utf8'}).stdout) as {manifests: Array<{digest: string}>}
-    assert.equal(imageRow(sb, 'registry.local/bb:v9', 'oa')![2], skopeoIndex.manifests[0]!.digest)
+    assert.equal(imageRow(sb, 'registry.local/bb:v9', 'oa')![2], skopeoIndex.manifests[0].digest)
 
     // A store that never saw the registry runs what it imported.
     const id = `imp-${randomBytes(3).toString('hex')}`
@@ -644,11 +746,30 @@ describe('images import keeps memory bounded', {skip}, () => {
     const diffId = layerDigest
     const config = Buffer.from(JSON.stringify({architecture: host.architecture, os: host.os, rootfs: {type: 'layers', diff_ids: [diffId]}}))
     const configDigest = sha256(config)
-    const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length}, layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layerSize}]}))
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length},
+        layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layerSize}],
+      }),
+    )
     const manifestDigest = sha256(manifest)
     await archive.add({path: `blobs/sha256/${configDigest.slice(7)}`, size: config.length}, config)
     await archive.add({path: `blobs/sha256/${manifestDigest.slice(7)}`, size: manifest.length}, manifest)
-    const index = Buffer.from(JSON.stringify({schemaVersion: 2, manifests: [{mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: {'org.opencontainers.image.ref.name': 'big:1'}}]}))
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: manifestDigest,
+            size: manifest.length,
+            annotations: {'org.opencontainers.image.ref.name': 'big:1'},
+          },
+        ],
+      }),
+    )
     await archive.add({path: 'index.json', size: index.length}, index)
     await archive.finish()
     out.end()
@@ -688,4 +809,3 @@ describe('images import keeps memory bounded', {skip}, () => {
     assert.match(sb.ok(['images', 'check']), /complete \(3\/3\).*true/)
   })
 })
-

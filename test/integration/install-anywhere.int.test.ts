@@ -20,7 +20,11 @@ function members(tgz: Buffer): Map<string, Buffer> {
   for (let off = 0; off + 512 <= tar.length; ) {
     const header = tar.subarray(off, off + 512)
     if (header.every((b) => b === 0)) break
-    const field = (start: number, len: number) => header.subarray(start, start + len).toString('latin1').replace(/\0.*$/s, '')
+    const field = (start: number, len: number) =>
+      header
+        .subarray(start, start + len)
+        .toString('latin1')
+        .replace(/\0.*$/s, '')
     const size = parseInt(field(124, 12).trim() || '0', 8)
     const type = field(156, 1)
     const data = tar.subarray(off + 512, off + 512 + size)
@@ -35,7 +39,8 @@ function members(tgz: Buffer): Map<string, Buffer> {
   return out
 }
 
-const npm = (args: string[], cwd: string) => spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'], {cwd, encoding: 'utf8', timeout: 600_000})
+const npm = (args: string[], cwd: string) =>
+  spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'], {cwd, encoding: 'utf8', timeout: 600_000})
 
 describe('installs anywhere', () => {
   let dir: string
@@ -57,7 +62,10 @@ describe('installs anywhere', () => {
   test('npm pack ships no tests, a LICENSE, and no path of the build machine', () => {
     const files = members(readFileSync(tarball))
     const names = [...files.keys()]
-    assert.deepEqual(names.filter((n) => /^package\/(dist\/)?test\//.test(n)), [])
+    assert.deepEqual(
+      names.filter((n) => /^package\/(dist\/)?test\//.test(n)),
+      [],
+    )
     assert.ok(names.includes('package/LICENSE'))
     assert.match(files.get('package/LICENSE')!.toString(), /Apache License\s+Version 2\.0/)
     assert.ok(names.includes('package/dist/bundle/ctr.cjs.cache'), 'the code cache ships')
@@ -87,7 +95,10 @@ describe('installs anywhere', () => {
     const prefix = join(dir, 'bare')
     const installed = npm(['install', '-g', '--ignore-scripts', '--prefix', prefix, tarball], dir)
     assert.equal(installed.status, 0, installed.stderr)
-    const r = spawnSync(join(prefix, 'bin', 'ctr'), ['namespaces', 'ls'], {env: {...process.env, BERTH_ROOT: join(dir, 'bare-root'), BERTH_STATE: join(dir, 'bare-state')}, encoding: 'utf8'})
+    const r = spawnSync(join(prefix, 'bin', 'ctr'), ['namespaces', 'ls'], {
+      env: {...process.env, BERTH_ROOT: join(dir, 'bare-root'), BERTH_STATE: join(dir, 'bare-state')},
+      encoding: 'utf8',
+    })
     assert.equal(r.status, 5, r.stderr)
     assert.match(r.stderr, /^ctr: .*the SQLite addon is not built .*--ignore-scripts.*: run `npm rebuild better-sqlite3` in .*\n$/)
     assert.doesNotMatch(r.stderr, /bindings file/)

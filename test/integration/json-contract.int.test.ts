@@ -14,7 +14,8 @@ function times(value: unknown, path = '$'): [string, unknown][] {
   if (Array.isArray(value)) return value.flatMap((v, i) => times(v, `${path}[${i}]`))
   if (value === null || typeof value !== 'object') return []
   return Object.entries(value).flatMap(([k, v]) => {
-    const here: [string, unknown][] = TIME_KEY.test(k) && (typeof v !== 'object' || v === null || !Array.isArray(v)) && k !== 'Labels' ? [[`${path}.${k}`, v]] : []
+    const here: [string, unknown][] =
+      TIME_KEY.test(k) && (typeof v !== 'object' || v === null || !Array.isArray(v)) && k !== 'Labels' ? [[`${path}.${k}`, v]] : []
     return [...here, ...(typeof v === 'object' && v !== null && !TIME_KEY.test(k) ? times(v, `${path}.${k}`) : [])]
   })
 }
@@ -61,7 +62,7 @@ describe('the JSON contract of list and info commands', () => {
     let timesSeen = 0
     for (const args of commands()) {
       const [topic, ...rest] = args
-      const r = env.sb.run([topic!, ...rest.slice(0, 1), '--format', 'json', ...rest.slice(1)])
+      const r = env.sb.run([topic, ...rest.slice(0, 1), '--format', 'json', ...rest.slice(1)])
       const name = args.slice(0, 2).join(' ')
       if (r.code !== 0) {
         failures.push(`${name}: exit ${r.code}: ${r.stderr.trim()}`)

@@ -11,7 +11,20 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {defaultBridge} from '../../src/lib/network/networks.js'
 import type {Sandbox} from '../helpers/cli.js'
-import {attachments, bridgePorts, curl, deleteBridge, freePort, httpGet, httpServe, iptablesRules, ipOf, networkSkipReason, pinsOf, reservations} from '../helpers/network.js'
+import {
+  attachments,
+  bridgePorts,
+  curl,
+  deleteBridge,
+  freePort,
+  httpGet,
+  httpServe,
+  iptablesRules,
+  ipOf,
+  networkSkipReason,
+  pinsOf,
+  reservations,
+} from '../helpers/network.js'
 import {busyboxImage} from '../helpers/oci-image.js'
 import {eventsOf, processAlive, type RuntimeEnv, startRuntimeEnv, waitFor} from '../helpers/tasks.js'
 
@@ -47,7 +60,7 @@ describe('CNI networks', {skip}, () => {
     const listed = JSON.parse(sb.ok(['tasks', 'ls', '--format', 'json'])) as {id: string; ips?: string[]}[]
     assert.deepEqual(listed.find((t) => t.id === id)?.ips, [ip])
     // The table keeps ctr's three columns.
-    assert.match(sb.ok(['tasks', 'ls']).split('\n')[0]!, /^TASK\s+PID\s+STATUS\s*$/)
+    assert.match(sb.ok(['tasks', 'ls']).split('\n')[0], /^TASK\s+PID\s+STATUS\s*$/)
     const got = await waitFor('the published port to answer', () => {
       const r = curl(port)
       return r.code === 0 && r.body.includes('hello-from-berth') ? r : undefined
@@ -73,7 +86,7 @@ describe('CNI networks', {skip}, () => {
     sb.ok(['containers', 'rm', id])
   })
 
-  test('/tasks/create carries a networked container\'s IPs (ips, beyond containerd); a container without a network has none', () => {
+  test("/tasks/create carries a networked container's IPs (ips, beyond containerd); a container without a network has none", () => {
     const detached = env.id('ev-d')
     sb.ok(['run', '-d', '--net', 'bridge', bb, detached, 'sleep', '60'])
     const ip = ipOf(sb, detached)
@@ -104,7 +117,10 @@ describe('CNI networks', {skip}, () => {
     })
     assert.match(out, /200 OK/)
     // Only the server is attached now.
-    assert.deepEqual(attachments(sb).map((a) => a.owner_id), [server])
+    assert.deepEqual(
+      attachments(sb).map((a) => a.owner_id),
+      [server],
+    )
     sb.ok(['tasks', 'rm', '-f', server])
     assert.deepEqual(attachments(sb), [])
     assert.deepEqual(pinsOf(sb), [])
@@ -134,7 +150,14 @@ describe('CNI networks', {skip}, () => {
       JSON.stringify({
         cniVersion: '1.0.0',
         name: 'mynet',
-        plugins: [{type: 'bridge', bridge: userBridge, isGateway: true, ipam: {type: 'host-local', ranges: [[{subnet: `${subnet}.0/24`}]], dataDir: join(sb.state, 'mynet-ipam')}}],
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: userBridge,
+            isGateway: true,
+            ipam: {type: 'host-local', ranges: [[{subnet: `${subnet}.0/24`}]], dataDir: join(sb.state, 'mynet-ipam')},
+          },
+        ],
       }),
     )
     const id = env.id('mynet')

@@ -13,7 +13,19 @@ import {Pod, type IPod} from 'kubernetes-models/v1/Pod'
 import {parse as parseYamlDocument} from 'yaml'
 import {defaultBridge} from '../../src/lib/network/networks.js'
 import type {Sandbox} from '../helpers/cli.js'
-import {attachments, bridgePorts, curl, deleteBridge, freePort, httpGet, httpServe, iptablesRules, networkSkipReason, pinsOf, reservations} from '../helpers/network.js'
+import {
+  attachments,
+  bridgePorts,
+  curl,
+  deleteBridge,
+  freePort,
+  httpGet,
+  httpServe,
+  iptablesRules,
+  networkSkipReason,
+  pinsOf,
+  reservations,
+} from '../helpers/network.js'
 import {busyboxImage} from '../helpers/oci-image.js'
 import {mountsUnder, openDb, type RuntimeEnv, startCtr, startRuntimeEnv, storedEvents, waitFor} from '../helpers/tasks.js'
 
@@ -46,7 +58,9 @@ describe('pods', {skip}, () => {
     bridge = defaultBridge(sb.state).bridge
   })
   after(async () => {
-    if (sb) for (const ns of ['default', 'other', 'third']) for (const id of sb.run(['-n', ns, 'pods', 'ls', '-q']).stdout.split('\n').filter(Boolean)) sb.run(['-n', ns, 'pods', 'rm', '--force', id])
+    if (sb)
+      for (const ns of ['default', 'other', 'third'])
+        for (const id of sb.run(['-n', ns, 'pods', 'ls', '-q']).stdout.split('\n').filter(Boolean)) sb.run(['-n', ns, 'pods', 'rm', '--force', id])
     await env?.close()
     deleteBridge(bridge)
   })
@@ -67,7 +81,25 @@ describe('pods', {skip}, () => {
   test('members share 127.0.0.1, hostname and IPC; the pod publishes a port; rm --force removes it all', async () => {
     const port = await freePort()
     const name = env.id('web')
-    const podId = sb.ok(['pods', 'create', '--hostname', 'webhost', '--label', 'app=web', '--k8s-namespace', 'prod', '--uid', 'u-123', '--attempt', '2', '-p', `127.0.0.1:${port}:8080`, name]).trim()
+    const podId = sb
+      .ok([
+        'pods',
+        'create',
+        '--hostname',
+        'webhost',
+        '--label',
+        'app=web',
+        '--k8s-namespace',
+        'prod',
+        '--uid',
+        'u-123',
+        '--attempt',
+        '2',
+        '-p',
+        `127.0.0.1:${port}:8080`,
+        name,
+      ])
+      .trim()
     assert.match(podId, /^[0-9a-f]{64}$/)
     let view = inspect(name)
     assert.equal(view.Status, 'Created')
@@ -83,17 +115,27 @@ describe('pods', {skip}, () => {
     sb.ok(['run', '-d', '--pod', name, bb, server, 'sh', '-c', httpServe('pod-page', 8080)])
     const client = env.id('client')
     const out = await waitFor('the server to answer on 127.0.0.1', () => {
-      const r = sb.run(['run', '--rm', '--pod', podId.slice(0, 12), bb, client, 'sh', '-c', `hostname; readlink /proc/self/ns/ipc; readlink /proc/self/ns/net; ${httpGet('127.0.0.1', 8080)}`])
+      const r = sb.run([
+        'run',
+        '--rm',
+        '--pod',
+        podId.slice(0, 12),
+        bb,
+        client,
+        'sh',
+        '-c',
+        `hostname; readlink /proc/self/ns/ipc; readlink /proc/self/ns/net; ${httpGet('127.0.0.1', 8080)}`,
+      ])
       return r.code === 0 && r.stdout.includes('pod-page') ? r.stdout : undefined
     })
     const [hostname, ipc, net] = out.split('\n')
     assert.equal(hostname, 'webhost')
-    assert.equal(ipc, `ipc:[${nsInode(view.Pins['ipc']!)}]`)
-    assert.equal(net, `net:[${nsInode(view.Pins['net']!)}]`)
+    assert.equal(ipc, `ipc:[${nsInode(view.Pins['ipc'])}]`)
+    assert.equal(net, `net:[${nsInode(view.Pins['net'])}]`)
     // The server runs in the same namespaces.
     const serverPid = Number(readFileSync(join(sb.state, 'tasks', 'default', server, 'pid'), 'utf8'))
-    assert.equal(statSync(`/proc/${serverPid}/ns/ipc`).ino, nsInode(view.Pins['ipc']!))
-    assert.equal(statSync(`/proc/${serverPid}/ns/uts`).ino, nsInode(view.Pins['uts']!))
+    assert.equal(statSync(`/proc/${serverPid}/ns/ipc`).ino, nsInode(view.Pins['ipc']))
+    assert.equal(statSync(`/proc/${serverPid}/ns/uts`).ino, nsInode(view.Pins['uts']))
     // The published port answers on the host.
     const page = await waitFor('the published port', () => {
       const r = curl(port)
@@ -104,9 +146,18 @@ describe('pods', {skip}, () => {
     view = inspect(name)
     assert.equal(view.Status, 'Running')
     assert.deepEqual(view.Containers, [{ID: server, Status: 'RUNNING'}])
-    const info = JSON.parse(sb.ok(['containers', 'info', server])) as {Spec: {hostname?: string; linux: {namespaces: {type: string; path?: string}[]}}; Berth: {Pod: {ID: string; Name: string}; Network: {Mode: string; IPs: string[]}; Metadata: Record<string, unknown>; WorkDir: string; RunDir: string}}
+    const info = JSON.parse(sb.ok(['containers', 'info', server])) as {
+      Spec: {hostname?: string; linux: {namespaces: {type: string; path?: string}[]}}
+      Berth: {Pod: {ID: string; Name: string}; Network: {Mode: string; IPs: string[]}; Metadata: Record<string, unknown>; WorkDir: string; RunDir: string}
+    }
     assert.equal(info.Spec.hostname, undefined, "a member's spec has no hostname")
-    assert.deepEqual(info.Spec.linux.namespaces.filter((n) => n.path).map((n) => n.type).sort(), ['ipc', 'network', 'uts'])
+    assert.deepEqual(
+      info.Spec.linux.namespaces
+        .filter((n) => n.path)
+        .map((n) => n.type)
+        .sort(),
+      ['ipc', 'network', 'uts'],
+    )
     assert.deepEqual(info.Berth.Pod, {ID: podId, Name: name})
     assert.equal(info.Berth.Network.Mode, 'pod')
     assert.deepEqual(info.Berth.Network.IPs, view.Network.IPs)
@@ -139,8 +190,8 @@ describe('pods', {skip}, () => {
     const b = env.id('pb')
     sb.ok(['pods', 'create', a])
     sb.ok(['pods', 'create', b])
-    const ipA = inspect(a).Network.IPs[0]!
-    const ipB = inspect(b).Network.IPs[0]!
+    const ipA = inspect(a).Network.IPs[0]
+    const ipB = inspect(b).Network.IPs[0]
     assert.ok(ipA && ipB)
     assert.notEqual(ipA, ipB)
     sb.ok(['run', '-d', '--pod', a, bb, env.id('pa-srv'), 'sh', '-c', httpServe('from-pod-a', 8090)])
@@ -150,9 +201,15 @@ describe('pods', {skip}, () => {
     })
     assert.match(out, /200 OK/)
     const ls = sb.ok(['pods', 'ls']).split('\n')
-    assert.match(ls[0]!, /^POD\s+NAME\s+STATUS\s+CONTAINERS\s+IP\s*$/)
-    assert.ok(ls.some((l) => l.includes(a) && /\bRunning\b/.test(l) && l.includes(ipA)), ls.join('\n'))
-    assert.ok(ls.some((l) => l.includes(b) && /\bCreated\b/.test(l) && l.includes(ipB)), ls.join('\n'))
+    assert.match(ls[0], /^POD\s+NAME\s+STATUS\s+CONTAINERS\s+IP\s*$/)
+    assert.ok(
+      ls.some((l) => l.includes(a) && /\bRunning\b/.test(l) && l.includes(ipA)),
+      ls.join('\n'),
+    )
+    assert.ok(
+      ls.some((l) => l.includes(b) && /\bCreated\b/.test(l) && l.includes(ipB)),
+      ls.join('\n'),
+    )
     const cniIds = attachments(sb).map((x) => x.cni_id)
     sb.ok(['pods', 'rm', '--force', a, b])
     assertNothingLeft(cniIds)
@@ -201,7 +258,7 @@ describe('pods', {skip}, () => {
     assert.equal(view.Network.IPs.length, 1)
     for (const m of members) {
       const pid = Number(readFileSync(join(sb.state, 'tasks', 'default', m, 'pid'), 'utf8'))
-      for (const kind of ['net', 'uts', 'ipc']) assert.equal(statSync(`/proc/${pid}/ns/${kind}`).ino, nsInode(view.Pins[kind]!), `${m} ${kind}`)
+      for (const kind of ['net', 'uts', 'ipc']) assert.equal(statSync(`/proc/${pid}/ns/${kind}`).ino, nsInode(view.Pins[kind]), `${m} ${kind}`)
     }
     assert.equal(pinsOf(sb).length, 3)
     assert.equal(attachments(sb).length, 1)
@@ -220,12 +277,10 @@ describe('pods', {skip}, () => {
     const db = openDb(sb, {readonly: false})
     try {
       const now = Date.now() * 1000
-      db.prepare("INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ('default', ?, 'i1', 'created', 'conmon', 0, ?, 0, ?, ?)").run(
-        member,
-        readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
-        now,
-        now,
-      )
+      db.prepare(
+        'INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ' +
+          "('default', ?, 'i1', 'created', 'conmon', 0, ?, 0, ?, ?)",
+      ).run(member, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), now, now)
     } finally {
       db.close()
     }
@@ -271,22 +326,45 @@ describe('pods', {skip}, () => {
     const port = await freePort()
     const server = env.id('kube-srv')
     sb.ok(['pods', 'create', '--k8s-namespace', 'prod', '--label', 'app=kube', '--hostname', 'kubehost', '-p', `127.0.0.1:${port}:8080`, name])
-    sb.ok(['containers', 'create', '--pod', name, '--env', 'GREETING=hi there', '--cwd', '/tmp', '--memory-limit', String(32 << 20), '--cpus', '0.5', bb, server, 'sh', '-c', httpServe('kube-page', 8080)])
+    sb.ok([
+      'containers',
+      'create',
+      '--pod',
+      name,
+      '--env',
+      'GREETING=hi there',
+      '--cwd',
+      '/tmp',
+      '--memory-limit',
+      String(32 << 20),
+      '--cpus',
+      '0.5',
+      bb,
+      server,
+      'sh',
+      '-c',
+      httpServe('kube-page', 8080),
+    ])
     const yaml = sb.ok(['pods', 'generate-kube', name])
     // kubectl's layout, read back as kubectl reads it (YAML 1.1), and valid against the official schema.
-    assert.match(yaml, new RegExp(`^apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: prod\n  labels:\n    app: kube\nspec:\n  containers:\n  - name: ${server}\n`))
+    assert.match(
+      yaml,
+      new RegExp(
+        `^apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: prod\n  labels:\n    app: kube\nspec:\n  containers:\n  - name: ${server}\n`,
+      ),
+    )
     const doc = parseYamlDocument(yaml, {version: '1.1'}) as IPod
     new Pod(doc).validate()
     assert.deepEqual(Object.keys(doc), ['apiVersion', 'kind', 'metadata', 'spec'])
     assert.deepEqual(Object.keys(doc.spec!), ['containers', 'hostname'])
     assert.equal(doc.spec!.hostname, 'kubehost')
     const [c] = doc.spec!.containers
-    assert.deepEqual(Object.keys(c!), ['name', 'image', 'command', 'env', 'workingDir', 'resources', 'ports'])
-    assert.equal(c!.image, bb)
-    assert.equal(c!.workingDir, '/tmp')
-    assert.ok(c!.env!.some((e) => e.name === 'GREETING' && e.value === 'hi there'))
-    assert.deepEqual(c!.ports, [{containerPort: 8080, hostPort: port, hostIP: '127.0.0.1', protocol: 'TCP'}])
-    assert.deepEqual(c!.resources, {limits: {memory: '33554432', cpu: '500m'}})
+    assert.deepEqual(Object.keys(c), ['name', 'image', 'command', 'env', 'workingDir', 'resources', 'ports'])
+    assert.equal(c.image, bb)
+    assert.equal(c.workingDir, '/tmp')
+    assert.ok(c.env!.some((e) => e.name === 'GREETING' && e.value === 'hi there'))
+    assert.deepEqual(c.ports, [{containerPort: 8080, hostPort: port, hostIP: '127.0.0.1', protocol: 'TCP'}])
+    assert.deepEqual(c.resources, {limits: {memory: '33554432', cpu: '500m'}})
     sb.ok(['pods', 'rm', '--force', name])
 
     const file = join(sb.dir, 'pod.yaml')
@@ -309,7 +387,10 @@ describe('pods', {skip}, () => {
     writeFileSync(file, yaml.replace('containerPort: 8080', 'containerPort: "http"'))
     const invalid = sb.run(['-n', 'third', 'pods', 'play-kube', file])
     assert.equal(invalid.code, 2)
-    assert.equal(invalid.stderr, 'ctr: play-kube: the manifest does not match the Kubernetes v1 Pod schema: spec.containers[0].ports[0].containerPort must be integer: invalid argument\n')
+    assert.equal(
+      invalid.stderr,
+      'ctr: play-kube: the manifest does not match the Kubernetes v1 Pod schema: spec.containers[0].ports[0].containerPort must be integer: invalid argument\n',
+    )
     sb.ok(['-n', 'third', 'pods', 'rm', '--force', name])
     assert.deepEqual(pinsOf(sb), [])
   })
@@ -333,10 +414,19 @@ describe('pods', {skip}, () => {
     sb.ok(['pods', 'create', '--network', 'none', '--share', 'ipc', `${name}-2`])
     assert.deepEqual(inspect(`${name}-2`).Share, ['ipc'])
     assert.equal(sb.ok(['pods', 'ls', '-q', 'labels.tier==db']), `${name}-id\n`)
-    assert.equal(sb.ok(['pods', 'ls', '-q', `name==${name}-2`]).split('\n').filter(Boolean).length, 1)
+    assert.equal(
+      sb
+        .ok(['pods', 'ls', '-q', `name==${name}-2`])
+        .split('\n')
+        .filter(Boolean).length,
+      1,
+    )
     assert.equal(sb.ok(['pods', 'ls', '-q', 'status==created']).split('\n').filter(Boolean).length, 2)
     const json = JSON.parse(sb.ok(['pods', 'ls', '--format', 'json', 'labels.tier==db'])) as PodView[]
-    assert.deepEqual(json.map((p) => p.Name), [name])
+    assert.deepEqual(
+      json.map((p) => p.Name),
+      [name],
+    )
     const bad = sb.run(['pods', 'create', '--share', 'pid', `${name}-3`])
     assert.equal(bad.code, 2)
     sb.ok(['pods', 'stop', name])

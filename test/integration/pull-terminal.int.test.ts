@@ -85,7 +85,7 @@ describe('images pull on a terminal', () => {
   })
 
   test('a pull that fails restores the terminal before the error line', async () => {
-    const rule = reg.rules.add({path: image.layers[1]!.digest, method: 'GET', kind: 'status', status: 404})
+    const rule = reg.rules.add({path: image.layers[1].digest, method: 'GET', kind: 'status', status: 404})
     try {
       const s = fresh()
       const {code, output} = await runOnPty([CTR_BIN, 'images', 'pull', ref()], {columns: 80, env: s.env}).done
@@ -108,12 +108,19 @@ describe('images pull on a terminal', () => {
         const lines = drawnLines(output)
         for (const line of lines) assert.ok([...line].length < columns, `${JSON.stringify(line)} is ${[...line].length} columns wide`)
         // Digests are shortened as containerd 2.x does, and each row still says what it is.
-        assert.ok(lines.some((l) => l.startsWith(`layer (${image.layers[0]!.digest.slice(7, 19)}):`)), lines.join('\n'))
-        assert.ok(!lines.some((l) => l.includes(image.layers[0]!.digest)))
+        assert.ok(
+          lines.some((l) => l.startsWith(`layer (${image.layers[0].digest.slice(7, 19)}):`)),
+          lines.join('\n'),
+        )
+        assert.ok(!lines.some((l) => l.includes(image.layers[0].digest)))
         // The elapsed/total line was drawn while the layers were still coming.
         const live = lines.filter((l) => l.startsWith('elapsed: '))
         assert.ok(live.length >= 3, `live elapsed lines: ${live.length}`)
-        if (columns >= 80) assert.ok(lines.some((l) => /\|\++-*\|/.test(l)), 'a bar is drawn')
+        if (columns >= 80)
+          assert.ok(
+            lines.some((l) => /\|\++-*\|/.test(l)),
+            'a bar is drawn',
+          )
         assert.match(output, /done: /)
       } finally {
         reg.rules.remove(rule)
@@ -126,7 +133,7 @@ describe('images pull on a terminal', () => {
     const {code, output} = await runOnPty([CTR_BIN, 'images', 'pull', ref()], {columns: 200, env: s.env}).done
     assert.equal(code, 0, output)
     const lines = drawnLines(output)
-    const row = lines.findLast((l) => l.startsWith(`layer-${image.layers[0]!.digest}:`))
+    const row = lines.findLast((l) => l.startsWith(`layer-${image.layers[0].digest}:`))
     assert.ok(row, lines.join('\n'))
     assert.match(row, /\s(done|exists)\s+\|\+{38}\|$/)
   })
@@ -146,7 +153,10 @@ describe('images pull on a terminal', () => {
       // The first erase after the resize goes up over every screen row the old, wider frame now takes.
       const oldFrame = drawnLines(output.slice(output.lastIndexOf('\u001b[J', before), before))
       const up = Number(/\u001b\[(\d+)A/.exec(after)?.[1])
-      assert.equal(up, oldFrame.reduce((n, l) => n + Math.max(1, Math.ceil([...l].length / 50)), 0))
+      assert.equal(
+        up,
+        oldFrame.reduce((n, l) => n + Math.max(1, Math.ceil([...l].length / 50)), 0),
+      )
       const frames = after.slice(after.indexOf('\u001b[J'))
       for (const line of drawnLines(frames)) assert.ok([...line].length < 50, JSON.stringify(line))
     } finally {

@@ -11,7 +11,7 @@ import {startFakeRegistry, type FakeRegistry} from '../helpers/fake-registry.js'
 import {buildImage, buildIndex, busyboxImage, generatedLayers, type BuiltImage} from '../helpers/oci-image.js'
 import {pushImage, type RunningRegistry, startRegistry} from '../helpers/registry.js'
 
-const host = (process.arch === 'arm64' ? 'arm64' : 'amd64') as 'amd64' | 'arm64'
+const host = process.arch === 'arm64' ? 'arm64' : 'amd64'
 const other = host === 'amd64' ? 'arm64' : 'amd64'
 
 /** Blob GETs that returned body bytes, per digest (for "downloaded once" and "zero bytes"). */
@@ -20,8 +20,8 @@ function blobDownloads(reg: FakeRegistry): Map<string, {requests: number; bytes:
   for (const e of reg.log) {
     const m = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(e.path)
     if (!m || e.method !== 'GET' || e.bytesSent === 0) continue
-    const cur = out.get(m[1]!) ?? {requests: 0, bytes: 0}
-    out.set(m[1]!, {requests: cur.requests + 1, bytes: cur.bytes + e.bytesSent})
+    const cur = out.get(m[1]) ?? {requests: 0, bytes: 0}
+    out.set(m[1], {requests: cur.requests + 1, bytes: cur.bytes + e.bytesSent})
   }
   return out
 }
@@ -53,8 +53,8 @@ describe('pull from a real registry (docker-registry)', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, new RegExp(`^unpacking linux/${host} ${image.manifestDigest}\\.\\.\\.\\ndone: \\S+\\t\\n$`))
     const ls = sb.ok(['images', 'ls']).split('\n')
-    assert.match(ls[0]!, /^REF +TYPE +DIGEST +SIZE +PLATFORMS +LABELS +$/)
-    const row = ls[1]!.split(/ +/)
+    assert.match(ls[0], /^REF +TYPE +DIGEST +SIZE +PLATFORMS +LABELS +$/)
+    const row = ls[1].split(/ +/)
     assert.deepEqual(row.slice(0, 3), [ref, 'application/vnd.oci.image.manifest.v1+json', image.manifestDigest])
     assert.equal(row[5], `linux/${host}`)
     const digests = sb.ok(['content', 'ls', '-q']).trim().split('\n').sort()
@@ -78,7 +78,7 @@ describe('pull from a real registry (docker-registry)', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.doesNotMatch(r.stderr, /\u001b/)
     assert.match(r.stderr, /: resolved\n/)
-    assert.match(r.stderr, new RegExp(`layer-${image.layers[0]!.digest}: (done|exists)`))
+    assert.match(r.stderr, new RegExp(`layer-${image.layers[0].digest}: (done|exists)`))
     assert.match(r.stderr, /^elapsed: \d+\.\d ?s total: +\S+ \S+ \(.*\/s\)$/m)
   })
 
@@ -88,23 +88,26 @@ describe('pull from a real registry (docker-registry)', () => {
     assert.match(sb.ok(['-n', 'foo', 'images', 'ls', '-q']), new RegExp(ref.replace(/[.]/g, '\\.')))
     assert.equal(sb.ok(['-n', 'foo', 'images', 'rm', ref]), `${ref}\n`)
     assert.equal(sb.ok(['-n', 'foo', 'images', 'ls', '-q']), '')
-    assert.equal(sb.ok(['-n', 'foo', 'content', 'ls', '-q']), '', 'GC dropped foo\'s records')
+    assert.equal(sb.ok(['-n', 'foo', 'content', 'ls', '-q']), '', "GC dropped foo's records")
     assert.match(sb.ok(['images', 'ls', '-q']), new RegExp(ref.replace(/[.]/g, '\\.')), 'default keeps its image')
     for (const l of image.layers) assert.ok(existsSync(blobPath(sb, l.digest)), 'bytes another namespace uses stay')
     sb.ok(['namespaces', 'rm', 'foo'])
     const refused = sb.run(['namespaces', 'rm', 'default'])
     assert.equal(refused.code, 5)
     assert.equal(refused.stdout, '')
-    assert.equal(refused.stderr, 'ctr: unable to delete default: namespace "default" must be empty, but it still has images, blobs, snapshots: failed precondition\n')
+    assert.equal(
+      refused.stderr,
+      'ctr: unable to delete default: namespace "default" must be empty, but it still has images, blobs, snapshots: failed precondition\n',
+    )
   })
 
   test('namespaces rm --force removes images and content, and GC deletes the files', () => {
     const s = sandbox()
     try {
       s.ok(['-n', 'gone', 'images', 'pull', '-q', `${reg.host}/library/busybox:1`])
-      assert.ok(existsSync(blobPath(s, image.layers[0]!.digest)))
+      assert.ok(existsSync(blobPath(s, image.layers[0].digest)))
       assert.equal(s.ok(['namespaces', 'rm', '--force', 'gone']), 'gone\n')
-      assert.ok(!existsSync(blobPath(s, image.layers[0]!.digest)))
+      assert.ok(!existsSync(blobPath(s, image.layers[0].digest)))
       assert.deepEqual(readdirSync(join(s.root, 'content', 'blobs', 'sha256')), [])
     } finally {
       s.cleanup()
@@ -152,7 +155,10 @@ describe('pull against a fault-injecting registry', () => {
     const s = fresh()
     reg.clearLog()
     assert.equal((await s.spawn(['images', 'pull', '-q', ref()])).code, 0)
-    assert.equal(layerBytes(reg, image), image.layers.reduce((n, l) => n + l.size, 0))
+    assert.equal(
+      layerBytes(reg, image),
+      image.layers.reduce((n, l) => n + l.size, 0),
+    )
     reg.clearLog()
     const second = await s.spawn(['-n', 'other', 'images', 'pull', '-q', ref()])
     assert.equal(second.code, 0, second.stderr)
@@ -164,12 +170,15 @@ describe('pull against a fault-injecting registry', () => {
     const s = fresh()
     s.writeConfig('content_sharing_policy = "isolated"\n')
     assert.equal((await s.spawn(['images', 'pull', '-q', ref()])).code, 0)
-    const peek = await s.spawn(['-n', 'nosy', 'content', 'get', image.layers[0]!.digest])
+    const peek = await s.spawn(['-n', 'nosy', 'content', 'get', image.layers[0].digest])
     assert.equal(peek.code, 3)
     assert.match(peek.stderr, /not found/)
     reg.clearLog()
     assert.equal((await s.spawn(['-n', 'nosy', 'images', 'pull', '-q', ref()])).code, 0)
-    assert.equal(layerBytes(reg, image), image.layers.reduce((n, l) => n + l.size, 0))
+    assert.equal(
+      layerBytes(reg, image),
+      image.layers.reduce((n, l) => n + l.size, 0),
+    )
     const files = readdirSync(join(s.root, 'content', 'blobs', 'sha256'))
     assert.equal(files.length, 2 + image.layers.length, 'bytes are still stored once')
   })
@@ -200,7 +209,7 @@ describe('pull against a fault-injecting registry', () => {
 
   test('a blob whose bytes do not match its digest: data loss (exit 8), nothing committed', async () => {
     const s = fresh()
-    const rule = reg.rules.add({path: image.layers[1]!.digest, kind: 'corrupt'})
+    const rule = reg.rules.add({path: image.layers[1].digest, kind: 'corrupt'})
     try {
       const r = await s.spawn(['images', 'pull', '-q', ref()])
       assert.equal(r.code, 8, r.stderr)
@@ -209,8 +218,8 @@ describe('pull against a fault-injecting registry', () => {
       reg.rules.remove(rule)
     }
     assert.equal((await s.spawn(['images', 'ls', '-q'])).stdout, '')
-    assert.doesNotMatch((await s.spawn(['content', 'ls', '-q'])).stdout, new RegExp(image.layers[1]!.digest.slice(7)))
-    assert.ok(!existsSync(blobPath(s, image.layers[1]!.digest)))
+    assert.doesNotMatch((await s.spawn(['content', 'ls', '-q'])).stdout, new RegExp(image.layers[1].digest.slice(7)))
+    assert.ok(!existsSync(blobPath(s, image.layers[1].digest)))
   })
 
   test('errors map to exit codes: 404 -> 3, 403 -> 7, down -> 6, bad reference -> 2', async () => {
@@ -242,7 +251,7 @@ describe('pull against a fault-injecting registry', () => {
     } finally {
       reg.rules.remove(big)
     }
-    const cut = reg.rules.add({path: image.layers[2]!.digest, method: 'GET', kind: 'truncate', bytes: 1000})
+    const cut = reg.rules.add({path: image.layers[2].digest, method: 'GET', kind: 'truncate', bytes: 1000})
     try {
       const r = await s.spawn(['images', 'pull', '-q', ref()])
       assert.equal(r.code, 6, r.stderr)
@@ -251,12 +260,12 @@ describe('pull against a fault-injecting registry', () => {
       reg.rules.remove(cut)
     }
     assert.equal((await s.spawn(['images', 'ls', '-q'])).stdout, '')
-    assert.ok(!existsSync(blobPath(s, image.layers[2]!.digest)))
+    assert.ok(!existsSync(blobPath(s, image.layers[2].digest)))
   })
 
   test('500 then success is retried', async () => {
     const s = fresh()
-    const rule = reg.rules.add({path: image.layers[0]!.digest, method: 'GET', kind: 'status', status: 500, times: 1})
+    const rule = reg.rules.add({path: image.layers[0].digest, method: 'GET', kind: 'status', status: 500, times: 1})
     try {
       const r = await s.spawn(['images', 'pull', '-q', ref()])
       assert.equal(r.code, 0, r.stderr)
@@ -290,7 +299,10 @@ describe('pull against a fault-injecting registry', () => {
     const again = await s.spawn(['images', 'pull', '-q', ref()])
     assert.equal(again.code, 0, again.stderr)
     const ranged = reg.log.filter((e) => e.path.endsWith(big.digest) && e.method === 'GET')
-    assert.ok(ranged.some((e) => /^bytes=[1-9]\d*-/.test(e.range ?? '')), `resumed with Range: ${JSON.stringify(ranged)}`)
+    assert.ok(
+      ranged.some((e) => /^bytes=[1-9]\d*-/.test(e.range ?? '')),
+      `resumed with Range: ${JSON.stringify(ranged)}`,
+    )
     assert.match((await s.spawn(['images', 'check'])).stdout, /complete \(5\/5\)/)
   })
 
@@ -338,21 +350,35 @@ describe('pull against a fault-injecting registry', () => {
 
   test('multi-platform index: host by default, --platform, --all-platforms', async () => {
     const s = fresh()
-    const mine = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 1}), compression: 'gzip', platform: {os: 'linux', architecture: host}})
-    const theirs = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 2}), compression: 'gzip', platform: {os: 'linux', architecture: other}})
-    const index = buildIndex([mine, theirs], [{os: 'linux', architecture: host}, {os: 'linux', architecture: other}])
+    const mine = await buildImage({
+      layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 1}),
+      compression: 'gzip',
+      platform: {os: 'linux', architecture: host},
+    })
+    const theirs = await buildImage({
+      layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 2}),
+      compression: 'gzip',
+      platform: {os: 'linux', architecture: other},
+    })
+    const index = buildIndex(
+      [mine, theirs],
+      [
+        {os: 'linux', architecture: host},
+        {os: 'linux', architecture: other},
+      ],
+    )
     reg.addImage('multi/app:1', index)
     const r = `${reg.host}/multi/app:1`
     assert.equal((await s.spawn(['images', 'pull', '-q', r])).code, 0)
     const have = (await s.spawn(['content', 'ls', '-q'])).stdout
-    assert.match(have, new RegExp(mine.layers[0]!.digest.slice(7)))
-    assert.doesNotMatch(have, new RegExp(theirs.layers[0]!.digest.slice(7)))
+    assert.match(have, new RegExp(mine.layers[0].digest.slice(7)))
+    assert.doesNotMatch(have, new RegExp(theirs.layers[0].digest.slice(7)))
     const ls = (await s.spawn(['images', 'ls'])).stdout
     assert.match(ls, new RegExp(`linux/${host}`))
     assert.match(ls, new RegExp(`linux/${other}`), 'PLATFORMS lists what the index offers')
 
     assert.equal((await s.spawn(['-n', 'arm', 'images', 'pull', '-q', '--platform', `linux/${other}`, r])).code, 0)
-    assert.match((await s.spawn(['-n', 'arm', 'content', 'ls', '-q'])).stdout, new RegExp(theirs.layers[0]!.digest.slice(7)))
+    assert.match((await s.spawn(['-n', 'arm', 'content', 'ls', '-q'])).stdout, new RegExp(theirs.layers[0].digest.slice(7)))
 
     assert.equal((await s.spawn(['-n', 'all', 'images', 'pull', '-q', '--all-platforms', r])).code, 0)
     const all = (await s.spawn(['-n', 'all', 'content', 'ls', '-q'])).stdout
@@ -363,21 +389,38 @@ describe('pull against a fault-injecting registry', () => {
 
   test("--all-metadata fetches the other platforms' manifests and configs, not their layers; --skip-metadata is the default", async () => {
     const s = fresh()
-    const mine = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 3}), compression: 'gzip', platform: {os: 'linux', architecture: host}})
-    const theirs = await buildImage({layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 4}), compression: 'gzip', platform: {os: 'linux', architecture: other}})
-    reg.addImage('multi/meta:1', buildIndex([mine, theirs], [{os: 'linux', architecture: host}, {os: 'linux', architecture: other}]))
+    const mine = await buildImage({
+      layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 3}),
+      compression: 'gzip',
+      platform: {os: 'linux', architecture: host},
+    })
+    const theirs = await buildImage({
+      layers: generatedLayers({count: 1, bytesPerLayer: 1024, seed: 4}),
+      compression: 'gzip',
+      platform: {os: 'linux', architecture: other},
+    })
+    reg.addImage(
+      'multi/meta:1',
+      buildIndex(
+        [mine, theirs],
+        [
+          {os: 'linux', architecture: host},
+          {os: 'linux', architecture: other},
+        ],
+      ),
+    )
     const r = `${reg.host}/multi/meta:1`
     const digests = async (ns: string) => new Set((await s.spawn(['-n', ns, 'content', 'ls', '-q'])).stdout.split('\n').filter(Boolean))
 
     assert.equal((await s.spawn(['-n', 'skip', 'images', 'pull', '-q', '--skip-metadata', r])).code, 0)
     const skipped = await digests('skip')
-    for (const d of [mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest]) assert.ok(skipped.has(d), d)
-    for (const d of [theirs.manifestDigest, theirs.configDigest, theirs.layers[0]!.digest]) assert.ok(!skipped.has(d), d)
+    for (const d of [mine.manifestDigest, mine.configDigest, mine.layers[0].digest]) assert.ok(skipped.has(d), d)
+    for (const d of [theirs.manifestDigest, theirs.configDigest, theirs.layers[0].digest]) assert.ok(!skipped.has(d), d)
 
     assert.equal((await s.spawn(['-n', 'meta', 'images', 'pull', '-q', '--all-metadata', r])).code, 0)
     const meta = await digests('meta')
-    for (const d of [mine.manifestDigest, mine.configDigest, mine.layers[0]!.digest, theirs.manifestDigest, theirs.configDigest]) assert.ok(meta.has(d), d)
-    assert.ok(!meta.has(theirs.layers[0]!.digest), "the other platform's layer is not fetched")
+    for (const d of [mine.manifestDigest, mine.configDigest, mine.layers[0].digest, theirs.manifestDigest, theirs.configDigest]) assert.ok(meta.has(d), d)
+    assert.ok(!meta.has(theirs.layers[0].digest), "the other platform's layer is not fetched")
     assert.match((await s.spawn(['-n', 'meta', 'images', 'ls', '-q'])).stdout, /multi\/meta:1/)
 
     const fetched = await s.spawn(['-n', 'fetch', 'content', 'fetch', '--all-metadata', r])
@@ -404,7 +447,7 @@ describe('pull against a fault-injecting registry', () => {
     const dry = await s.spawn(['gc', '--dry-run'])
     assert.equal(dry.code, 0, dry.stderr)
     assert.match(dry.stdout, /keeps/)
-    assert.match(dry.stdout, new RegExp(image.layers[0]!.digest.slice(7)))
+    assert.match(dry.stdout, new RegExp(image.layers[0].digest.slice(7)))
     assert.equal((await s.spawn(['images', 'rm', 'local/copy:1', ref()])).code, 0)
     assert.equal((await s.spawn(['content', 'ls', '-q'])).stdout, '')
     const missing = await s.spawn(['images', 'rm', 'not/there:1'])

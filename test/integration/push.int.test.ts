@@ -14,7 +14,7 @@ import {pushImage, type RunningRegistry, startRegistry} from '../helpers/registr
 import {runTool} from '../helpers/run-tool.js'
 import {cleanupSandbox, runtimeSkipReason} from '../helpers/tasks.js'
 
-const hostArch = (process.arch === 'arm64' ? 'arm64' : 'amd64') as 'amd64' | 'arm64'
+const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64'
 const otherArch = hostArch === 'amd64' ? 'arm64' : 'amd64'
 
 /** `ctr content get` as bytes. */
@@ -31,7 +31,7 @@ function targetOf(sb: Sandbox, name: string): string {
     .split('\n')
     .find((l) => l.startsWith(`${name} `))
   assert.ok(row, `no image ${name}`)
-  return row.split(/ +/)[2]!
+  return row.split(/ +/)[2]
 }
 
 /** skopeo's view of a registry manifest (raw bytes). */
@@ -47,7 +47,7 @@ function progressRows(stderr: string): [string, string][] {
     .split('\n')
     .map((l) => /^((?:index|manifest|config|layer)-sha256:[0-9a-f]{64}): (\S+)/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1]!, m[2]!])
+    .map((m) => [m[1], m[2]])
 }
 
 /** The final status of each row. */
@@ -80,7 +80,7 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
 
   test('pull labels every blob with its distribution source (registry hostname without port)', () => {
     const ls = sb.ok(['content', 'ls'])
-    for (const digest of [docker.manifestDigest, docker.configDigest, docker.layers[0]!.digest]) {
+    for (const digest of [docker.manifestDigest, docker.configDigest, docker.layers[0].digest]) {
       const row = ls.split('\n').find((l) => l.startsWith(digest))!
       assert.match(row, /containerd\.io\/distribution\.source\.127\.0\.0\.1=library\/busybox/)
     }
@@ -92,8 +92,14 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, '')
     const statuses = finalStatuses(r.stderr)
-    assert.deepEqual([...statuses.keys()].sort(), [`config-${docker.configDigest}`, `layer-${docker.layers[0]!.digest}`, `manifest-${docker.manifestDigest}`].sort())
-    assert.ok([...statuses.values()].every((s) => s === 'done'), r.stderr)
+    assert.deepEqual(
+      [...statuses.keys()].sort(),
+      [`config-${docker.configDigest}`, `layer-${docker.layers[0].digest}`, `manifest-${docker.manifestDigest}`].sort(),
+    )
+    assert.ok(
+      [...statuses.values()].every((s) => s === 'done'),
+      r.stderr,
+    )
     assert.match(r.stderr, /^elapsed: \S+ s total: /m)
 
     const stored = blobOf(sb, docker.manifestDigest)
@@ -105,7 +111,7 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
       const copy = await runTool('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${remote}`, `dir:${join(dir, 'img')}`])
       assert.equal(copy.code, 0, copy.stderr)
       assert.deepEqual(readFileSync(join(dir, 'img', 'manifest.json')), stored)
-      assert.deepEqual(readFileSync(join(dir, 'img', docker.layers[0]!.digest.slice(7))), docker.layers[0]!.bytes)
+      assert.deepEqual(readFileSync(join(dir, 'img', docker.layers[0].digest.slice(7))), docker.layers[0].bytes)
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
@@ -125,7 +131,10 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(r.code, 0, r.stderr)
     const statuses = finalStatuses(r.stderr)
     assert.equal(statuses.size, 3)
-    assert.ok([...statuses.values()].every((s) => s === 'exists'), r.stderr)
+    assert.ok(
+      [...statuses.values()].every((s) => s === 'exists'),
+      r.stderr,
+    )
     assert.match(r.stderr, /total: +0\.0 B/)
     const quiet = sb.run(['images', 'push', '-q', remote, `${reg.host}/library/busybox:1`])
     assert.equal(quiet.code, 0, quiet.stderr)
@@ -145,7 +154,13 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     const src = `${reg.host}/library/multi:1`
     const all = sb.run(['images', 'push', `${reg.host}/copy/multi:1`, src])
     assert.equal(all.code, 5, all.stderr)
-    assert.match(all.stderr, /^ctr: 1 blob is not in the content store, first manifest sha256:[0-9a-f]{64} of index sha256:[0-9a-f]{64}: fetch them first \(ctr content fetch --all-platforms <ref>\), or push one platform with --platform\n$/)
+    assert.match(
+      all.stderr,
+      new RegExp(
+        '^ctr: 1 blob is not in the content store, first manifest sha256:[0-9a-f]{64} of index sha256:[0-9a-f]{64}: ' +
+          'fetch them first \\(ctr content fetch --all-platforms <ref>\\), or push one platform with --platform\\n$',
+      ),
+    )
     assert.notEqual((await runTool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/copy/multi:1`])).code, 0)
 
     const one = sb.run(['images', 'push', '--platform', `linux/${hostArch}`, `${reg.host}/copy/multi:1`, src])
@@ -157,7 +172,15 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
   })
 
   test('--manifest pushes a manifest named by digest', async () => {
-    const r = sb.run(['images', 'push', '--manifest', hostImage.manifestDigest, '--manifest-type', 'application/vnd.oci.image.manifest.v1+json', `${reg.host}/bydigest/busybox:1`])
+    const r = sb.run([
+      'images',
+      'push',
+      '--manifest',
+      hostImage.manifestDigest,
+      '--manifest-type',
+      'application/vnd.oci.image.manifest.v1+json',
+      `${reg.host}/bydigest/busybox:1`,
+    ])
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(await skopeoRaw(`${reg.host}/bydigest/busybox:1`), hostImage.manifestBytes)
   })
@@ -172,16 +195,24 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(targetOf(sb, dst), digest)
     assert.equal(targetOf(sb, src), docker.manifestDigest, 'the source image is unchanged')
     assert.deepEqual(blobOf(sb, docker.manifestDigest), docker.manifestBytes, 'its manifest too')
-    const manifest = JSON.parse(blobOf(sb, digest).toString()) as {mediaType: string; config: {mediaType: string; digest: string}; layers: {mediaType: string; digest: string}[]}
+    const manifest = JSON.parse(blobOf(sb, digest).toString()) as {
+      mediaType: string
+      config: {mediaType: string; digest: string}
+      layers: {mediaType: string; digest: string}[]
+    }
     assert.equal(manifest.mediaType, 'application/vnd.oci.image.manifest.v1+json')
     assert.equal(manifest.config.mediaType, 'application/vnd.oci.image.config.v1+json')
     assert.equal(manifest.config.digest, docker.configDigest, 'the config bytes stay')
-    assert.deepEqual(manifest.layers.map((l) => [l.mediaType, l.digest]), [['application/vnd.oci.image.layer.v1.tar+gzip', docker.layers[0]!.digest]])
+    assert.deepEqual(
+      manifest.layers.map((l) => [l.mediaType, l.digest]),
+      [['application/vnd.oci.image.layer.v1.tar+gzip', docker.layers[0].digest]],
+    )
     // Byte for byte what containerd's converter writes (Go's encoding of ocispec.Manifest; checked against ctr 1.6.20).
-    const layer = docker.layers[0]!
+    const layer = docker.layers[0]
     assert.equal(
       blobOf(sb, digest).toString(),
-      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${docker.configDigest}","size":${docker.configBytes.length}},` +
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",' +
+        `"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${docker.configDigest}","size":${docker.configBytes.length}},` +
         `"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"${layer.digest}","size":${layer.bytes.length}}]}`,
     )
     assert.match(sb.ok(['events', '--no-follow', 'topic==/images/create']), new RegExp(`/images/create \\{"name":"${dst.replace(/[.]/g, '\\.')}"\\}`))
@@ -192,7 +223,7 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(sha256(raw), digest)
     const seen = JSON.parse(raw.toString()) as typeof manifest
     assert.equal(seen.mediaType, 'application/vnd.oci.image.manifest.v1+json')
-    assert.equal(seen.layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip')
+    assert.equal(seen.layers[0].mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip')
   })
 
   test('convert --uncompress: plain tar layers whose digests are the diff_ids; the image checks complete, and another store pulls and runs it', async (t) => {
@@ -204,9 +235,12 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     const manifest = JSON.parse(blobOf(sb, digest).toString()) as {mediaType: string; layers: {mediaType: string; digest: string; size: number}[]}
     const config = JSON.parse(docker.configBytes.toString()) as {rootfs: {diff_ids: string[]}}
     assert.equal(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json')
-    assert.deepEqual(manifest.layers.map((l) => [l.mediaType, l.digest]), [['application/vnd.docker.image.rootfs.diff.tar', config.rootfs.diff_ids[0]]])
-    const tar = blobOf(sb, manifest.layers[0]!.digest)
-    assert.equal(tar.length, manifest.layers[0]!.size)
+    assert.deepEqual(
+      manifest.layers.map((l) => [l.mediaType, l.digest]),
+      [['application/vnd.docker.image.rootfs.diff.tar', config.rootfs.diff_ids[0]]],
+    )
+    const tar = blobOf(sb, manifest.layers[0].digest)
+    assert.equal(tar.length, manifest.layers[0].size)
     assert.equal(tar.subarray(257, 262).toString(), 'ustar', 'a plain tar')
     const check = sb.ok(['images', 'check', `name==${dst}`])
     assert.match(check, /complete \(3\/3\) .* true/)
@@ -235,10 +269,19 @@ describe('push and convert with a real registry (docker-registry), skopeo as the
     assert.equal(r.code, 0, r.stderr)
     const index = JSON.parse(blobOf(sb, r.stdout.trim()).toString()) as {mediaType: string; manifests: {digest: string; platform: {architecture: string}}[]}
     assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json')
-    assert.deepEqual(index.manifests.map((m) => [m.digest, m.platform.architecture]), [[hostImage.manifestDigest, hostArch]])
+    assert.deepEqual(
+      index.manifests.map((m) => [m.digest, m.platform.architecture]),
+      [[hostImage.manifestDigest, hostArch]],
+    )
     const all = sb.run(['images', 'convert', '--oci', '--all-platforms', src, `${reg.host}/conv/multi:all`])
     assert.equal(all.code, 3, all.stderr)
-    assert.match(all.stderr, /^ctr: manifest sha256:[0-9a-f]{64} is not in the content store \(fetch it, or convert fewer platforms\): content digest sha256:[0-9a-f]{64}: not found\n$/)
+    assert.match(
+      all.stderr,
+      new RegExp(
+        '^ctr: manifest sha256:[0-9a-f]{64} is not in the content store \\(fetch it, or convert fewer platforms\\): ' +
+          'content digest sha256:[0-9a-f]{64}: not found\\n$',
+      ),
+    )
     const bad = sb.run(['images', 'convert', '--oci', 'nothing:here', 'x:y'])
     assert.equal(bad.code, 3)
     assert.equal(bad.stderr, 'ctr: image "nothing:here": not found\n')
@@ -268,7 +311,9 @@ describe('push with htpasswd authentication (docker-registry)', () => {
     const wrong = sb.run(['images', 'push', '-q', '-u', `${creds.user}:wrong`, `${reg.host}/auth/busybox:2`, src])
     assert.equal(wrong.code, 7)
     assert.match(wrong.stderr, /^ctr: push access denied, repository does not exist or may require authorization: /)
-    const none = sb.run(['images', 'push', '-q', `${reg.host}/auth/busybox:3`, src], {env: {HOME: sb.dir, DOCKER_CONFIG: join(sb.dir, 'nodocker'), XDG_RUNTIME_DIR: sb.dir}})
+    const none = sb.run(['images', 'push', '-q', `${reg.host}/auth/busybox:3`, src], {
+      env: {HOME: sb.dir, DOCKER_CONFIG: join(sb.dir, 'nodocker'), XDG_RUNTIME_DIR: sb.dir},
+    })
     assert.equal(none.code, 7)
     assert.match(none.stderr, /^ctr: push access denied, repository does not exist or may require authorization: no basic auth credentials\n$/)
   })
@@ -308,16 +353,30 @@ describe('push counted by the fake registry', () => {
     fake.clearLog()
     const r = await sb.spawn(['images', 'push', `${fake.host}/b/app:1`, `${fake.host}/a/app:1`])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(fake.log.map((e) => `${e.method} ${e.path}`), ['HEAD /v2/b/app/manifests/1'])
-    assert.ok([...finalStatuses(r.stderr).values()].every((s) => s === 'exists'), r.stderr)
+    assert.deepEqual(
+      fake.log.map((e) => `${e.method} ${e.path}`),
+      ['HEAD /v2/b/app/manifests/1'],
+    )
+    assert.ok(
+      [...finalStatuses(r.stderr).values()].every((s) => s === 'exists'),
+      r.stderr,
+    )
   })
 
   test('pushing to a new tag of the same repository: a HEAD per blob, nothing uploaded, only the manifest written', async () => {
     fake.clearLog()
     const r = await sb.spawn(['images', 'push', `${fake.host}/b/app:2`, `${fake.host}/a/app:1`])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(fake.log.filter((e) => e.method !== 'HEAD' && e.method !== 'PUT'), [], 'no upload, no mount')
-    assert.deepEqual(fake.log.filter((e) => e.method === 'PUT').map((e) => e.path), ['/v2/b/app/manifests/2'], 'only the tag is written')
+    assert.deepEqual(
+      fake.log.filter((e) => e.method !== 'HEAD' && e.method !== 'PUT'),
+      [],
+      'no upload, no mount',
+    )
+    assert.deepEqual(
+      fake.log.filter((e) => e.method === 'PUT').map((e) => e.path),
+      ['/v2/b/app/manifests/2'],
+      'only the tag is written',
+    )
     for (const [key, status] of finalStatuses(r.stderr)) assert.equal(status, key.startsWith('manifest-') ? 'done' : 'exists', key)
   })
 
@@ -327,7 +386,10 @@ describe('push counted by the fake registry', () => {
       const puts = uploadsOf(log)
       return Math.max(...puts.map((p) => puts.filter((q) => q.at <= p.at && (q.doneAt ?? Infinity) > p.at).length))
     }
-    for (const [limit, expected] of [[['--max-concurrent-uploaded-layers', '2'], 2], [[], 3]] as const) {
+    for (const [limit, expected] of [
+      [['--max-concurrent-uploaded-layers', '2'], 2],
+      [[], 3],
+    ] as const) {
       // A fresh registry each time: nothing to mount there, every blob is uploaded.
       const target = await startFakeRegistry()
       try {

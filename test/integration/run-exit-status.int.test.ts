@@ -70,7 +70,7 @@ describe('exit statuses of ctr run and tasks start', {skip}, () => {
     }
   })
 
-  test('run -d: the same statuses (Berth\'s look-up and runc\'s under conmon)', () => {
+  test("run -d: the same statuses (Berth's look-up and runc's under conmon)", () => {
     const missing = sb.run(['run', '-d', bb, env.id('d-missing'), '/nosuch'])
     assert.equal(missing.code, 127, missing.stderr)
     const plain = sb.run(['run', '-d', ...mount(), bb, env.id('d-plain'), '/data/plain'])
@@ -108,7 +108,17 @@ describe('exit statuses of ctr run and tasks start', {skip}, () => {
   test('a cleanup that fails after the process ran (--rm, an immutable spec file): the process status and one ctr: line', async () => {
     const id = env.id('cleanup')
     const gate = hostDir(sb, 'gate')
-    const run = startCtr(sb, ['run', '--rm', '--mount', `type=bind,src=${gate},dst=/gate,options=rbind:rw`, bb, id, 'sh', '-c', 'while [ ! -e /gate/go ]; do sleep 0.05; done; exit 3'])
+    const run = startCtr(sb, [
+      'run',
+      '--rm',
+      '--mount',
+      `type=bind,src=${gate},dst=/gate,options=rbind:rw`,
+      bb,
+      id,
+      'sh',
+      '-c',
+      'while [ ! -e /gate/go ]; do sleep 0.05; done; exit 3',
+    ])
     await waitFor('the task to run', () => taskList(sb).get(id)?.status === 'RUNNING')
     // Fault: the container's spec template cannot be removed (EPERM even for root).
     const spec = join(sb.root, 'containers', 'default', id, 'spec.json')

@@ -53,7 +53,8 @@ describe('ctr run / containers create flags', {skip}, () => {
   const specOf = (id: string) => JSON.parse(sb.ok(['containers', 'info', '--spec', id])) as {linux: {cgroupsPath: string}; annotations?: Record<string, string>}
   /** A detached task's pid. */
   const pidOf = (id: string) => taskList(sb).get(id)!.pid
-  const cgroupFile = (controller: string, id: string, file: string) => readFileSync(join('/sys/fs/cgroup', controller, specOf(id).linux.cgroupsPath, file), 'utf8').trim()
+  const cgroupFile = (controller: string, id: string, file: string) =>
+    readFileSync(join('/sys/fs/cgroup', controller, specOf(id).linux.cgroupsPath, file), 'utf8').trim()
 
   describe('--config: an OCI spec file, used as is', () => {
     let specFile: string
@@ -98,9 +99,15 @@ describe('ctr run / containers create flags', {skip}, () => {
       assert.equal(errorLine(env_.stderr), 'ctr: --env cannot be used with --config: the spec file is used as is')
       const rel = join(sb.dir, 'relative.json')
       writeFileSync(rel, JSON.stringify({...JSON.parse(readFileSync(specFile, 'utf8')), root: {path: 'rootfs'}}))
-      assert.match(errorLine(sb.run(['containers', 'create', '--config', rel, env.id('cfg-x')]).stderr), /root\.path must be the absolute path of the root file system/)
+      assert.match(
+        errorLine(sb.run(['containers', 'create', '--config', rel, env.id('cfg-x')]).stderr),
+        /root\.path must be the absolute path of the root file system/,
+      )
       const missing = sb.run(['containers', 'create', '--config', join(sb.dir, 'nope.json'), env.id('cfg-x')])
-      assert.deepEqual([missing.code, errorLine(missing.stderr)], [3, `ctr: cannot load spec config file: open ${join(sb.dir, 'nope.json')}: no such file or directory`])
+      assert.deepEqual(
+        [missing.code, errorLine(missing.stderr)],
+        [3, `ctr: cannot load spec config file: open ${join(sb.dir, 'nope.json')}: no such file or directory`],
+      )
       assert.equal(containers().includes(env.id('cfg-x')), false)
     })
   })
@@ -123,7 +130,10 @@ describe('ctr run / containers create flags', {skip}, () => {
     test('a missing directory, or an image flag', () => {
       const r = sb.run(['run', '--rm', '--rootfs', join(sb.dir, 'nope'), env.id('rootfs-x'), 'true'])
       assert.deepEqual([r.code, errorLine(r.stderr)], [125, `ctr: rootfs ${JSON.stringify(join(sb.dir, 'nope'))}: no such directory`])
-      assert.match(errorLine(sb.run(['run', '--rm', '--rootfs', '--platform', 'linux/amd64', rootfs, env.id('rootfs-x'), 'true']).stderr), /--platform cannot be used with --rootfs/)
+      assert.match(
+        errorLine(sb.run(['run', '--rm', '--rootfs', '--platform', 'linux/amd64', rootfs, env.id('rootfs-x'), 'true']).stderr),
+        /--platform cannot be used with --rootfs/,
+      )
     })
   })
 
@@ -139,7 +149,10 @@ describe('ctr run / containers create flags', {skip}, () => {
       writeFileSync(wrapperLog, '')
       const fg = sb.run(['run', '--rm', '--runtime', wrapper, bb, env.id('wrap-fg'), 'echo', 'wrapped'])
       assert.deepEqual([fg.code, fg.stdout], [0, 'wrapped\n'], fg.stderr)
-      assert.match(readFileSync(wrapperLog, 'utf8'), new RegExp(`--root \\S+ --log \\S+ --log-format json run --bundle \\S+ --pid-file \\S+ ${env.id('wrap-fg')}$`, 'm'))
+      assert.match(
+        readFileSync(wrapperLog, 'utf8'),
+        new RegExp(`--root \\S+ --log \\S+ --log-format json run --bundle \\S+ --pid-file \\S+ ${env.id('wrap-fg')}$`, 'm'),
+      )
 
       const id = env.id('wrap-d')
       sb.ok(['run', '-d', '--runtime', wrapper, bb, id, 'sleep', '100'])
@@ -150,11 +163,14 @@ describe('ctr run / containers create flags', {skip}, () => {
       sb.ok(['tasks', 'rm', id])
       sb.ok(['containers', 'rm', id])
       const calls = readFileSync(wrapperLog, 'utf8')
-      for (const verb of ['create', 'start', 'exec', 'kill', 'delete']) assert.match(calls, new RegExp(` ${verb} .*${id}( \\d+)?$`, 'm'), `runc ${verb} went through the wrapper`)
+      for (const verb of ['create', 'start', 'exec', 'kill', 'delete'])
+        assert.match(calls, new RegExp(` ${verb} .*${id}( \\d+)?$`, 'm'), `runc ${verb} went through the wrapper`)
     })
 
     test("a shim runtime (kata): run exits 125 with containerd's words; --rm leaves no container, without --rm it stays (as ctr)", () => {
-      const message = 'ctr: failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed "containerd-shim-kata-v2": file does not exist: unknown'
+      const message =
+        'ctr: failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed ' +
+        '"containerd-shim-kata-v2": file does not exist: unknown'
       const gone = env.id('kata-rm')
       const r = sb.run(['run', '--rm', '--runtime', 'io.containerd.kata.v2', bb, gone, 'true'])
       assert.deepEqual([r.code, r.stdout, r.stderr], [125, '', `${message}\n`])
@@ -199,10 +215,13 @@ describe('ctr run / containers create flags', {skip}, () => {
       assert.equal(existsSync(join(runcRoot, 'default', id)), false)
       sb.ok(['containers', 'rm', id])
       const r = sb.run(['run', '--rm', '--runtime', 'io.containerd.runc.v1', '--runc-binary', wrapper, bb, env.id('runc-x'), 'true'])
-      assert.deepEqual([r.code, errorLine(r.stderr)], [125, 'ctr: specifying runc-binary and runc-systemd-cgroup is only supported for "io.containerd.runc.v2" runtime'])
+      assert.deepEqual(
+        [r.code, errorLine(r.stderr)],
+        [125, 'ctr: specifying runc-binary and runc-systemd-cgroup is only supported for "io.containerd.runc.v2" runtime'],
+      )
     })
 
-    test('--runc-systemd-cgroup: ctr\'s error without --cgroup, refused on a host without systemd', () => {
+    test("--runc-systemd-cgroup: ctr's error without --cgroup, refused on a host without systemd", () => {
       const no = sb.run(['containers', 'create', '--runc-systemd-cgroup', bb, env.id('sd'), 'true'])
       assert.deepEqual([no.code, errorLine(no.stderr)], [2, 'ctr: option --runc-systemd-cgroup requires --cgroup to be set, e.g. "machine.slice:foo:deadbeef"'])
       if (!existsSync('/run/systemd/system')) {
@@ -265,10 +284,14 @@ describe('ctr run / containers create flags', {skip}, () => {
       // A second container with the same mapping shares the remapped copy of the image.
       const second = env.id('userns-2')
       sb.ok(['containers', 'create', '--uidmap', '0:200000:65536', '--gidmap', '0:200000:65536', bb, second, 'true'])
-      const remapped = () => sb.ok(['snapshots', 'ls']).split('\n').filter((l) => /^sha256:[0-9a-f]{64}-200000-200000 /.test(l))
+      const remapped = () =>
+        sb
+          .ok(['snapshots', 'ls'])
+          .split('\n')
+          .filter((l) => /^sha256:[0-9a-f]{64}-200000-200000 /.test(l))
       assert.equal(remapped().length, 1, sb.ok(['snapshots', 'ls']))
-      assert.match(remapped()[0]!, /Committed\s*$/)
-      const key = remapped()[0]!.split(/\s+/)[0]!
+      assert.match(remapped()[0], /Committed\s*$/)
+      const key = remapped()[0].split(/\s+/)[0]
       for (const c of [id, second]) assert.equal(JSON.parse(sb.ok(['snapshots', 'info', c])).Parent, key)
       sb.ok(['tasks', 'rm', '-f', id])
       sb.ok(['containers', 'rm', id, second])
@@ -310,7 +333,10 @@ describe('ctr run / containers create flags', {skip}, () => {
 
     test('--seccomp --seccomp-profile FILE: a custom profile (mkdir denied)', () => {
       const profile = join(sb.dir, 'no-mkdir.json')
-      writeFileSync(profile, JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1}]}))
+      writeFileSync(
+        profile,
+        JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1}]}),
+      )
       const r = sb.run(['run', '--rm', '--seccomp', '--seccomp-profile', profile, bb, env.id('sc-file'), 'mkdir', '/tmp/d'])
       assert.equal(r.code, 1)
       assert.match(r.stderr, /Operation not permitted/)
@@ -353,8 +379,13 @@ describe('ctr run / containers create flags', {skip}, () => {
         [['--sandbox', 'pod1'], 2, /--sandbox is not supported/],
         [['--remap-labels'], 2, /--remap-labels is not supported/],
       ]
-      if (existsSync('/sys/module/apparmor/parameters/enabled') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y') cases.splice(0, 2)
-      if (existsSync('/sys/fs/resctrl/info')) cases.splice(cases.findIndex(([f]) => f[0] === '--rdt-class'), 1)
+      if (existsSync('/sys/module/apparmor/parameters/enabled') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y')
+        cases.splice(0, 2)
+      if (existsSync('/sys/fs/resctrl/info'))
+        cases.splice(
+          cases.findIndex(([f]) => f[0] === '--rdt-class'),
+          1,
+        )
       for (const [flags, code, message] of cases) {
         const id = env.id('refused')
         const created = sb.run(['containers', 'create', ...flags, bb, id, 'true'])
@@ -381,32 +412,45 @@ describe('ctr run / containers create flags', {skip}, () => {
       sb.ok(['containers', 'rm', id])
     })
 
-    test("--log-uri binary:// starts a logging program with containerd's protocol (fds 3, 4, 5; CONTAINER_ID, CONTAINER_NAMESPACE), foreground and detached", async () => {
-      const logger = join(sb.dir, 'logger.sh')
-      // $1 $2 are the query's key and value; fd 5 closes (in every process) once both readers run.
-      writeFileSync(logger, `#!/bin/sh\nd="$2"\ncat <&3 5>&- > "$d/$CONTAINER_ID.out" &\ncat <&4 5>&- > "$d/$CONTAINER_ID.err" &\nexec 5>&-\nwait\necho "$CONTAINER_NAMESPACE" > "$d/$CONTAINER_ID.done"\n`)
-      chmodSync(logger, 0o755)
-      const dir = hostDir(sb, 'binlog')
-      const uri = `binary://${logger}?dir=${dir}`
-      const fg = env.id('binlog')
-      const r = sb.run(['run', '--rm', '--log-uri', uri, bb, fg, 'sh', '-c', 'echo to-out; echo to-err >&2'])
-      assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', ''])
-      await waitFor('the program to see the end of the output', () => existsSync(join(dir, `${fg}.done`)))
-      assert.deepEqual([readFileSync(join(dir, `${fg}.out`), 'utf8'), readFileSync(join(dir, `${fg}.err`), 'utf8'), readFileSync(join(dir, `${fg}.done`), 'utf8')], ['to-out\n', 'to-err\n', 'default\n'])
-      const d = env.id('binlog-d')
-      sb.ok(['run', '-d', '--log-uri', uri, bb, d, 'sh', '-c', 'echo detached-out; sleep 0.3; echo detached-err >&2'])
-      await waitFor('the detached task and its program to end', () => existsSync(join(dir, `${d}.done`)))
-      assert.deepEqual([readFileSync(join(dir, `${d}.out`), 'utf8'), readFileSync(join(dir, `${d}.err`), 'utf8')], ['detached-out\n', 'detached-err\n'])
-      sb.ok(['tasks', 'rm', d])
-      sb.ok(['containers', 'rm', d])
-      const broken = join(sb.dir, 'broken-logger.sh')
-      writeFileSync(broken, '#!/bin/sh\nexit 3\n')
-      chmodSync(broken, 0o755)
-      const bad = sb.run(['run', '--rm', '--log-uri', `binary://${broken}`, bb, env.id('binlog-x'), 'true'])
-      assert.equal(bad.code, 125)
-      assert.match(errorLine(bad.stderr), /^ctr: failed to read from logging binary .*broken-logger\.sh: it (exited|closed its streams).* before the task started$/)
-      assert.equal(containers().includes(env.id('binlog-x')), false)
-    })
+    test(
+      "--log-uri binary:// starts a logging program with containerd's protocol (fds 3, 4, 5; CONTAINER_ID, CONTAINER_NAMESPACE), foreground and " + 'detached',
+      async () => {
+        const logger = join(sb.dir, 'logger.sh')
+        // $1 $2 are the query's key and value; fd 5 closes (in every process) once both readers run.
+        writeFileSync(
+          logger,
+          `#!/bin/sh\nd="$2"\ncat <&3 5>&- > "$d/$CONTAINER_ID.out" &\ncat <&4 5>&- > "$d/$CONTAINER_ID.err" &\nexec 5>&-\nwait\necho ` +
+            `"$CONTAINER_NAMESPACE" > "$d/$CONTAINER_ID.done"\n`,
+        )
+        chmodSync(logger, 0o755)
+        const dir = hostDir(sb, 'binlog')
+        const uri = `binary://${logger}?dir=${dir}`
+        const fg = env.id('binlog')
+        const r = sb.run(['run', '--rm', '--log-uri', uri, bb, fg, 'sh', '-c', 'echo to-out; echo to-err >&2'])
+        assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', ''])
+        await waitFor('the program to see the end of the output', () => existsSync(join(dir, `${fg}.done`)))
+        assert.deepEqual(
+          [readFileSync(join(dir, `${fg}.out`), 'utf8'), readFileSync(join(dir, `${fg}.err`), 'utf8'), readFileSync(join(dir, `${fg}.done`), 'utf8')],
+          ['to-out\n', 'to-err\n', 'default\n'],
+        )
+        const d = env.id('binlog-d')
+        sb.ok(['run', '-d', '--log-uri', uri, bb, d, 'sh', '-c', 'echo detached-out; sleep 0.3; echo detached-err >&2'])
+        await waitFor('the detached task and its program to end', () => existsSync(join(dir, `${d}.done`)))
+        assert.deepEqual([readFileSync(join(dir, `${d}.out`), 'utf8'), readFileSync(join(dir, `${d}.err`), 'utf8')], ['detached-out\n', 'detached-err\n'])
+        sb.ok(['tasks', 'rm', d])
+        sb.ok(['containers', 'rm', d])
+        const broken = join(sb.dir, 'broken-logger.sh')
+        writeFileSync(broken, '#!/bin/sh\nexit 3\n')
+        chmodSync(broken, 0o755)
+        const bad = sb.run(['run', '--rm', '--log-uri', `binary://${broken}`, bb, env.id('binlog-x'), 'true'])
+        assert.equal(bad.code, 125)
+        assert.match(
+          errorLine(bad.stderr),
+          /^ctr: failed to read from logging binary .*broken-logger\.sh: it (exited|closed its streams).* before the task started$/,
+        )
+        assert.equal(containers().includes(env.id('binlog-x')), false)
+      },
+    )
 
     test('--dump-config writes the spec; --label and --annotation become annotations; --hostname, --snapshotter-label', () => {
       const file = join(sb.dir, 'dumped-bb.json')

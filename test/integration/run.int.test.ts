@@ -83,7 +83,7 @@ describe('ctr run', {skip}, () => {
       assert.equal(r.stdout, '')
       const lines = r.stderr.split('\n').filter(Boolean)
       assert.equal(lines.length, 1, r.stderr)
-      assert.match(lines[0]!, /^ctr: .*no-such-command-xyz/)
+      assert.match(lines[0], /^ctr: .*no-such-command-xyz/)
       assert.equal(sb.ok(['containers', 'ls', '-q']).split('\n').includes(id), false)
       assertNothingLeft(sb, 'default', id)
     })
@@ -105,7 +105,7 @@ describe('ctr run', {skip}, () => {
       assert.equal(r.stderr, 'to-err\n')
     })
 
-    test("stdin is passed to the container (echo hi | ctr run --rm IMG id cat), up to EOF", () => {
+    test('stdin is passed to the container (echo hi | ctr run --rm IMG id cat), up to EOF', () => {
       const r = sb.run(['run', '--rm', bb, env.id('stdin'), 'cat'], {input: 'hi\n'})
       assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'hi\n', ''])
       const big = 'x'.repeat(200_000)
@@ -171,7 +171,17 @@ describe('ctr run', {skip}, () => {
     test('a read-only bind mount can be read and not written', () => {
       const dir = hostDir(sb, 'ro')
       writeFileSync(join(dir, 'in'), 'host data\n')
-      const r = sb.run(['run', '--rm', '--mount', `type=bind,src=${dir},dst=/data,options=rbind:ro`, bb, env.id('bind-ro'), 'sh', '-c', 'cat /data/in; echo x > /data/out'])
+      const r = sb.run([
+        'run',
+        '--rm',
+        '--mount',
+        `type=bind,src=${dir},dst=/data,options=rbind:ro`,
+        bb,
+        env.id('bind-ro'),
+        'sh',
+        '-c',
+        'cat /data/in; echo x > /data/out',
+      ])
       assert.notEqual(r.code, 0)
       assert.equal(r.stdout, 'host data\n')
       assert.match(r.stderr, /Read-only file system/)
@@ -180,7 +190,17 @@ describe('ctr run', {skip}, () => {
 
     test('a read-write bind mount writes through to the host', () => {
       const dir = hostDir(sb, 'rw')
-      const r = sb.run(['run', '--rm', '--mount', `type=bind,src=${dir},dst=/data,options=rbind:rw`, bb, env.id('bind-rw'), 'sh', '-c', 'echo from-container > /data/out'])
+      const r = sb.run([
+        'run',
+        '--rm',
+        '--mount',
+        `type=bind,src=${dir},dst=/data,options=rbind:rw`,
+        bb,
+        env.id('bind-rw'),
+        'sh',
+        '-c',
+        'echo from-container > /data/out',
+      ])
       assert.equal(r.code, 0, r.stderr)
       assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'from-container\n')
     })
@@ -228,7 +248,11 @@ describe('ctr run', {skip}, () => {
       assert.deepEqual(topics.slice(0, 6), ['/snapshot/prepare', '/containers/create', '/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete'])
       assert.deepEqual(topics.slice(6).sort(), ['/containers/delete', '/snapshot/remove'])
       const times = ev.map((e) => Date.parse(e.timestamp))
-      assert.deepEqual(times, [...times].sort((a, b) => a - b), 'timestamps never go back')
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+        'timestamps never go back',
+      )
     })
 
     test('--rm removes the snapshot before the container record, as containerd (WithSnapshotCleanup runs before ContainerService.Delete)', () => {
@@ -248,8 +272,8 @@ describe('ctr run', {skip}, () => {
       assert.equal(create['bundle'], join(sb.state, 'tasks', 'default', id))
       const rootfs = create['rootfs'] as {type: string; source: string; options: string[]}[]
       assert.equal(rootfs.length, 1)
-      assert.equal(rootfs[0]!.type, 'overlay')
-      assert.ok(rootfs[0]!.options.some((o) => o.startsWith('lowerdir=')))
+      assert.equal(rootfs[0].type, 'overlay')
+      assert.ok(rootfs[0].options.some((o) => o.startsWith('lowerdir=')))
       const pid = create['pid'] as number
       assert.ok(Number.isInteger(pid) && pid > 0)
       assert.deepEqual(by('/tasks/start'), {container_id: id, pid})
@@ -294,8 +318,13 @@ describe('ctr run', {skip}, () => {
         assert.doesNotMatch(out, new RegExp(other))
         const topics = lines.map((l) => l.split(' ')[5])
         assert.deepEqual(topics, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete'])
-        assert.match(lines[1]!, new RegExp(` bb /tasks/start \\{"container_id":"${mine}","pid":\\d+\\}$`))
-        assert.match(lines[2]!, new RegExp(` bb /tasks/exit \\{"container_id":"${mine}","id":"${mine}","pid":\\d+,"exited_at":"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,9})?Z"\\}$`))
+        assert.match(lines[1], new RegExp(` bb /tasks/start \\{"container_id":"${mine}","pid":\\d+\\}$`))
+        assert.match(
+          lines[2],
+          new RegExp(
+            ` bb /tasks/exit \\{"container_id":"${mine}","id":"${mine}","pid":\\d+,"exited_at":"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,9})?Z"\\}$`,
+          ),
+        )
       } finally {
         follower.kill('SIGINT')
       }
@@ -307,7 +336,7 @@ describe('ctr run', {skip}, () => {
       assert.equal(spawnSync('sh', ['-c', 'command -v script']).status, 0, 'util-linux script is needed for -t when stdin is not a terminal')
     })
 
-    test("run --rm -t gives the process a terminal: test -t 0 succeeds", () => {
+    test('run --rm -t gives the process a terminal: test -t 0 succeeds', () => {
       const r = sb.run(['run', '--rm', '-t', bb, env.id('tty'), 'sh', '-c', 'test -t 0 && test -t 1 && echo tty'])
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /tty\r?\n$/)

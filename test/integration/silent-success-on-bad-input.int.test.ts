@@ -9,7 +9,7 @@ import {type CtrResult, type Sandbox, sandbox} from '../helpers/cli.js'
 import {COMMAND_ARGS} from '../helpers/command-table.js'
 
 const IDS = Object.keys(COMMAND_LOADERS).sort()
-const TOPICS = [...new Set(IDS.filter((id) => id.includes(':')).map((id) => id.split(':')[0]!))].sort()
+const TOPICS = [...new Set(IDS.filter((id) => id.includes(':')).map((id) => id.split(':')[0]))].sort()
 const words = (id: string) => id.split(':')
 
 /** Run many ctr calls, a few at a time (the machine is small and shared). */
@@ -19,7 +19,7 @@ async function runAll(sb: Sandbox, calls: ReadonlyArray<readonly string[]>, conc
   const worker = async () => {
     while (next < calls.length) {
       const i = next++
-      results[i] = await sb.spawn(calls[i]!)
+      results[i] = await sb.spawn(calls[i])
     }
   }
   await Promise.all(Array.from({length: concurrency}, worker))
@@ -42,13 +42,20 @@ describe('silent success on bad input: help only when asked, else one ctr: line 
   after(() => sb.cleanup())
 
   test('the reported cases', () => {
-    for (const argv of [['-a', '/run/k3s/containerd/containerd.sock', 'images', 'ls'], ['--timeout', '10s', 'images', 'ls']]) {
+    for (const argv of [
+      ['-a', '/run/k3s/containerd/containerd.sock', 'images', 'ls'],
+      ['--timeout', '10s', 'images', 'ls'],
+    ]) {
       const r = sb.run(argv)
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /^REF +TYPE +DIGEST +SIZE +PLATFORMS +LABELS +\n$/, 'the command ran: a table, not the help')
     }
     assertUsageError(sb.run(['--nmespace', 'foo', 'images', 'rm', 'X']), ['--nmespace'], 'unknown flag "--nmespace"; did you mean "--namespace"?')
-    assertUsageError(sb.run(['-n', 'k8s.io', 'images', 'nosuchverb', 'x.tar']), ['images', 'nosuchverb'], 'unknown command "images nosuchverb"; see "ctr images --help"')
+    assertUsageError(
+      sb.run(['-n', 'k8s.io', 'images', 'nosuchverb', 'x.tar']),
+      ['images', 'nosuchverb'],
+      'unknown command "images nosuchverb"; see "ctr images --help"',
+    )
     assertUsageError(sb.run(['images', 'lss']), ['images', 'lss'], 'unknown command "images lss"; did you mean "images ls"?')
     assertUsageError(sb.run(['imags', 'ls']), ['imags'], 'unknown command "imags"; did you mean "images"?')
     assertUsageError(sb.run(['frobnicate']), ['frobnicate'], 'unknown command "frobnicate"; see "ctr --help"')
@@ -60,7 +67,7 @@ describe('silent success on bad input: help only when asked, else one ctr: line 
   test('help when asked: bare ctr, --help, -h, help; -v and --version print the version', async () => {
     const calls = [[], ['--help'], ['-h'], ['help'], ['-n', 'foo', '--help']]
     for (const [i, r] of (await runAll(sb, calls)).entries()) {
-      assert.equal(r.code, 0, `ctr ${calls[i]!.join(' ')}: ${r.stderr}`)
+      assert.equal(r.code, 0, `ctr ${calls[i].join(' ')}: ${r.stderr}`)
       assert.match(r.stdout, /USAGE\n {2}\$ ctr \[COMMAND\]/)
       assert.match(r.stdout, /namespaces/)
     }
@@ -74,11 +81,11 @@ describe('silent success on bad input: help only when asked, else one ctr: line 
 
   test('every command: an unknown flag, even after the arguments, is exit 2 and one ctr: line with a suggestion when close', async () => {
     const calls = IDS.map((id) => {
-      const row = COMMAND_ARGS[id]!
+      const row = COMMAND_ARGS[id]
       // After a container command's positionals, a flag is the container's: put it first there.
       return row.surplus === 'command' ? [...words(id), '--nmespace', 'x', ...row.args] : [...words(id), ...row.args, '--nmespace', 'x']
     })
-    for (const [i, r] of (await runAll(sb, calls)).entries()) assertUsageError(r, calls[i]!, 'unknown flag "--nmespace"; did you mean "--namespace"?')
+    for (const [i, r] of (await runAll(sb, calls)).entries()) assertUsageError(r, calls[i], 'unknown flag "--nmespace"; did you mean "--namespace"?')
     // Nothing close: where to look instead (the unit table checks this for every command).
     for (const id of ['namespaces:ls', 'tasks:kill', 'run', 'snapshots:prepare']) {
       const argv = [...words(id), '--bogus-flag']
@@ -91,8 +98,8 @@ describe('silent success on bad input: help only when asked, else one ctr: line 
     // The other spellings, for a few commands (each help run loads oclif: about a quarter second).
     calls.push(['namespaces', 'ls', '-h'], ['help', 'tasks', 'kill'], ['tasks', 'help', 'kill'], ['-h', 'images', 'pull'], ['tasks', 'cleanup', '--help'])
     for (const [i, r] of (await runAll(sb, calls)).entries()) {
-      const argv = calls[i]!
-      const id = i < IDS.length ? IDS[i]! : undefined
+      const argv = calls[i]
+      const id = i < IDS.length ? IDS[i] : undefined
       assert.equal(r.code, 0, `ctr ${argv.join(' ')}: ${r.stderr}`)
       assert.equal(r.stderr, '', argv.join(' '))
       if (id) assert.match(r.stdout, new RegExp(`USAGE\\n {2}\\$ ctr ${words(id).join(' ')}\\b`), argv.join(' '))
@@ -101,10 +108,10 @@ describe('silent success on bad input: help only when asked, else one ctr: line 
   })
 
   test('every command that needs an argument: without it, one ctr: line and exit 2 (run: 125, its own failure status)', async () => {
-    const needing = IDS.filter((id) => COMMAND_ARGS[id]!.args.length > 0)
+    const needing = IDS.filter((id) => COMMAND_ARGS[id].args.length > 0)
     const calls = needing.map(words)
     for (const [i, r] of (await runAll(sb, calls)).entries()) {
-      const argv = calls[i]!
+      const argv = calls[i]
       if (needing[i] === 'run') {
         assert.equal(r.code, 125, r.stderr)
         assert.match(r.stderr, /^ctr: [^\n]+\n$/)
@@ -124,34 +131,34 @@ describe('silent success on bad input: help only when asked, else one ctr: line 
       }
     }
     TOPICS.forEach((topic, t) => {
-      listsVerbs(results[t * 2]!, topic)
-      assertUsageError(results[t * 2 + 1]!, [topic, 'nosuchverb'], `unknown command "${topic} nosuchverb"; see "ctr ${topic} --help"`)
+      listsVerbs(results[t * 2], topic)
+      assertUsageError(results[t * 2 + 1], [topic, 'nosuchverb'], `unknown command "${topic} nosuchverb"; see "ctr ${topic} --help"`)
     })
     const rest = results.slice(TOPICS.length * 2)
-    listsVerbs(rest[0]!, 'images')
-    listsVerbs(rest[1]!, 'tasks')
-    listsVerbs(rest[2]!, 'snapshots')
+    listsVerbs(rest[0], 'images')
+    listsVerbs(rest[1], 'tasks')
+    listsVerbs(rest[2], 'snapshots')
   })
 
   test('every topic: a verb one letter off gets "did you mean"', async () => {
     const calls = TOPICS.map((topic) => {
-      const verb = IDS.find((id) => id.startsWith(`${topic}:`) && !COMMAND_TABLE.hidden?.has(id))!.split(':')[1]!
+      const verb = IDS.find((id) => id.startsWith(`${topic}:`) && !COMMAND_TABLE.hidden?.has(id))!.split(':')[1]
       return [topic, `${verb}x`]
     })
     for (const [i, r] of (await runAll(sb, calls)).entries()) {
-      const [topic, typed] = calls[i]!
-      assertUsageError(r, calls[i]!, `unknown command "${topic} ${typed}"; did you mean "${topic} ${typed!.slice(0, -1)}"?`)
+      const [topic, typed] = calls[i]
+      assertUsageError(r, calls[i], `unknown command "${topic} ${typed}"; did you mean "${topic} ${typed.slice(0, -1)}"?`)
     }
   })
 
   test('topic aliases resolve for errors and help alike', async () => {
     // (`event` is an alias of a command, not of a topic.)
     const calls = Object.keys(COMMAND_TABLE.topicAliases)
-      .filter((alias) => TOPICS.includes(COMMAND_TABLE.topicAliases[alias]!))
+      .filter((alias) => TOPICS.includes(COMMAND_TABLE.topicAliases[alias]))
       .map((alias) => [alias, 'nosuchverb'])
     for (const [i, r] of (await runAll(sb, calls)).entries()) {
-      const topic = COMMAND_TABLE.topicAliases[calls[i]![0]!]!
-      assertUsageError(r, calls[i]!, `unknown command "${topic} nosuchverb"; see "ctr ${topic} --help"`)
+      const topic = COMMAND_TABLE.topicAliases[calls[i][0]]
+      assertUsageError(r, calls[i], `unknown command "${topic} nosuchverb"; see "ctr ${topic} --help"`)
     }
   })
 })

@@ -88,7 +88,10 @@ describe('tasks metrics, logs and attach', {skip}, () => {
       sb.run(['containers', 'rm', t])
     }
   }
-  const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir))
+  const mountsUnder = (dir: string) =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(' ')[4]?.startsWith(dir))
 
   before(async () => {
     reg = await startRegistry()
@@ -100,7 +103,7 @@ describe('tasks metrics, logs and attach', {skip}, () => {
   after(async () => {
     if (sb) {
       removeAll()
-      for (const m of mountsUnder(sb.dir).reverse()) spawnSync('umount', ['-l', m.split(' ')[4]!])
+      for (const m of mountsUnder(sb.dir).reverse()) spawnSync('umount', ['-l', m.split(' ')[4]])
       sb.cleanup()
     }
     await reg?.stop()
@@ -111,14 +114,17 @@ describe('tasks metrics, logs and attach', {skip}, () => {
     sb.ok(['run', '-d', '--memory-limit', String(MEMORY_LIMIT), ref, t, 'sleep', '600'])
     const out = sb.ok(['tasks', 'metrics', t])
     const lines = out.split('\n')
-    assert.match(lines[0]!, /^ID {4,}TIMESTAMP {4,}$/)
-    const head = new RegExp(`^${t} {4}(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) \\+0000 UTC {4}$`).exec(lines[1]!)
+    assert.match(lines[0], /^ID {4,}TIMESTAMP {4,}$/)
+    const head = new RegExp(`^${t} {4}(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) \\+0000 UTC {4}$`).exec(lines[1])
     assert.ok(head, lines[1])
-    assert.ok(Math.abs(Date.parse(`${head[1]!.replace(' ', 'T')}Z`) - Date.now()) < 60_000, `timestamp ${head[1]}`)
+    assert.ok(Math.abs(Date.parse(`${head[1].replace(' ', 'T')}Z`) - Date.now()) < 60_000, `timestamp ${head[1]}`)
     assert.equal(lines[2], '')
-    assert.match(lines[3]!, /^METRIC {19}VALUE {4,}$/) // as wide as the longest name (21) plus 4
+    assert.match(lines[3], /^METRIC {19}VALUE {4,}$/) // as wide as the longest name (21) plus 4
     const rows = new Map(lines.slice(4, -1).map((l) => /^(\S+) +(\[[\d ]*\]|\d+) {4,}$/.exec(l)!.slice(1) as [string, string]))
-    assert.deepEqual([...rows.keys()], ['memory.usage_in_bytes', 'memory.limit_in_bytes', 'memory.stat.cache', 'cpuacct.usage', 'cpuacct.usage_percpu', 'pids.current', 'pids.limit'])
+    assert.deepEqual(
+      [...rows.keys()],
+      ['memory.usage_in_bytes', 'memory.limit_in_bytes', 'memory.stat.cache', 'cpuacct.usage', 'cpuacct.usage_percpu', 'pids.current', 'pids.limit'],
+    )
     assert.equal(lines.at(-1), '')
     assert.equal(rows.get('memory.limit_in_bytes'), String(MEMORY_LIMIT))
     const usage = Number(rows.get('memory.usage_in_bytes'))
@@ -188,7 +194,15 @@ describe('tasks metrics, logs and attach', {skip}, () => {
   test('logs -f prints each line as it comes and returns once the task exits', async () => {
     const t = id('follow')
     // The task holds after line2 until the test lets it go: "still running" does not depend on timing.
-    sb.ok(['run', '-d', ref, t, 'sh', '-c', 'echo line1; echo line2; while [ ! -e /tmp/go ]; do sleep 0.05; done; for i in 3 4 5; do echo line$i; sleep 0.1; done; echo bye >&2'])
+    sb.ok([
+      'run',
+      '-d',
+      ref,
+      t,
+      'sh',
+      '-c',
+      'echo line1; echo line2; while [ ! -e /tmp/go ]; do sleep 0.05; done; for i in 3 4 5; do echo line$i; sleep 0.1; done; echo bye >&2',
+    ])
     const f = start(sb, ['tasks', 'logs', '-f', t])
     // Output arrives while the task still runs ...
     await until('the first lines', () => f.stdout.includes('line2\n'))
@@ -260,7 +274,11 @@ describe('tasks metrics, logs and attach', {skip}, () => {
     assert.equal(l.stderr, `ctr: task ${t} has no log: it runs in the foreground of another ctr\n`)
     sb.ok(['tasks', 'kill', '-s', 'SIGKILL', t])
     assert.equal((await within('the foreground run', 30_000, fg.done)).code, 137)
-    for (const args of [['tasks', 'logs', 'io-none'], ['tasks', 'attach', 'io-none'], ['tasks', 'metrics', 'io-none']]) {
+    for (const args of [
+      ['tasks', 'logs', 'io-none'],
+      ['tasks', 'attach', 'io-none'],
+      ['tasks', 'metrics', 'io-none'],
+    ]) {
       const r = sb.run(args)
       assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`)
       assert.equal(r.stderr, 'ctr: no running task found: task io-none not found\n')

@@ -75,12 +75,15 @@ describe('ctr tasks', {skip}, () => {
     assert.equal(row.oom, 0)
     const db = openDb(sb)
     try {
-      const rows = db.prepare("SELECT topic, payload FROM events WHERE namespace = 'default' AND topic = '/tasks/exit'").all() as {topic: string; payload: string}[]
+      const rows = db.prepare("SELECT topic, payload FROM events WHERE namespace = 'default' AND topic = '/tasks/exit'").all() as {
+        topic: string
+        payload: string
+      }[]
       const mine = rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>).filter((p) => p['container_id'] === id)
       assert.equal(mine.length, 1)
-      assert.equal(mine[0]!['id'], id)
-      assert.equal(mine[0]!['exit_status'], 5)
-      assert.equal(mine[0]!['pid'], row.pid)
+      assert.equal(mine[0]['id'], id)
+      assert.equal(mine[0]['exit_status'], 5)
+      assert.equal(mine[0]['pid'], row.pid)
     } finally {
       db.close()
     }
@@ -88,7 +91,7 @@ describe('ctr tasks', {skip}, () => {
     await waitFor('conmon to exit', () => !processAlive(conmonPid), 5000)
     assert.equal(existsSync(f.runcState), false, 'runc state removed by the exit command')
     // Removed in-process by Runc.delete (no runc process): the container's cgroups go too.
-    assert.equal(existsSync(memoryCgroup(sb.state, 'default', id)), false, 'the task\'s cgroup removed by the exit command')
+    assert.equal(existsSync(memoryCgroup(sb.state, 'default', id)), false, "the task's cgroup removed by the exit command")
     // ctr agrees, and tasks rm warns about the status as ctr does.
     assert.equal(taskList(sb).get(id)?.status, 'STOPPED')
     const rm = sb.run(['tasks', 'rm', id])
@@ -97,7 +100,7 @@ describe('ctr tasks', {skip}, () => {
     sb.ok(['containers', 'rm', id])
   })
 
-  test('ctr events: /tasks/exit of a -d task has exited_at in RFC 3339 with the exit file\'s nanoseconds (seed 001, ctr 1.6/1.7)', async () => {
+  test("ctr events: /tasks/exit of a -d task has exited_at in RFC 3339 with the exit file's nanoseconds (seed 001, ctr 1.6/1.7)", async () => {
     const id = env.id('exit-nanos')
     const f = taskFiles(sb, 'default', id)
     sb.ok(['run', '-d', bb, id, 'sh', '-c', 'exit 5'])
@@ -114,7 +117,7 @@ describe('ctr tasks', {skip}, () => {
     sb.ok(['containers', 'rm', id])
   })
 
-  test("conmon, and so its exit command, starts without NODE_EXTRA_CA_CERTS (carried as BERTH_NODE_EXTRA_CA_CERTS)", () => {
+  test('conmon, and so its exit command, starts without NODE_EXTRA_CA_CERTS (carried as BERTH_NODE_EXTRA_CA_CERTS)', () => {
     const id = env.id('extra-ca')
     const ca = '/nonexistent/extra-ca.pem'
     // Started through node itself, which has paid for the bundle already: its children must not pay again.
@@ -124,7 +127,10 @@ describe('ctr tasks', {skip}, () => {
       const conmonPid = Number(readFileSync(join(taskFiles(sb, 'default', id).dir, 'conmon.pid'), 'utf8'))
       const environ = readFileSync(`/proc/${conmonPid}/environ`, 'utf8').split('\0')
       assert.equal(environ.filter((e) => e.startsWith('NODE_EXTRA_CA_CERTS=')).length, 0)
-      assert.deepEqual(environ.filter((e) => e.startsWith('BERTH_NODE_EXTRA_CA_CERTS=')), [`BERTH_NODE_EXTRA_CA_CERTS=${ca}`])
+      assert.deepEqual(
+        environ.filter((e) => e.startsWith('BERTH_NODE_EXTRA_CA_CERTS=')),
+        [`BERTH_NODE_EXTRA_CA_CERTS=${ca}`],
+      )
     } finally {
       sb.ok(['tasks', 'rm', '-f', id])
       sb.ok(['containers', 'rm', id])
@@ -138,7 +144,10 @@ describe('ctr tasks', {skip}, () => {
       assert.equal(sb.ok(['tasks', 'wait', id]), '137 (oom)\n')
       assert.equal(taskList(sb).get(id)?.status, 'STOPPED (oom)')
       const topics = eventsOf(sb, 'default', id).map((e) => e.topic)
-      assert.deepEqual(topics.filter((t) => t === '/tasks/oom' || t === '/tasks/exit'), ['/tasks/oom', '/tasks/exit'])
+      assert.deepEqual(
+        topics.filter((t) => t === '/tasks/oom' || t === '/tasks/exit'),
+        ['/tasks/oom', '/tasks/exit'],
+      )
       assert.deepEqual(eventsOf(sb, 'default', id).find((e) => e.topic === '/tasks/oom')!.event, {container_id: id})
       assert.equal(eventsOf(sb, 'default', id).find((e) => e.topic === '/tasks/exit')!.event['exit_status'], 137)
       sb.run(['tasks', 'rm', id])
@@ -150,7 +159,12 @@ describe('ctr tasks', {skip}, () => {
       const id = env.id('oom-fg')
       const r = sb.run(['run', '--rm', '--memory-limit', MEMORY_LIMIT, bb, id, 'sh', '-c', EAT_MEMORY])
       assert.equal(r.code, 137, r.stderr)
-      assert.deepEqual(eventsOf(sb, 'default', id).filter((e) => e.topic === '/tasks/oom').map((e) => e.event), [{container_id: id}])
+      assert.deepEqual(
+        eventsOf(sb, 'default', id)
+          .filter((e) => e.topic === '/tasks/oom')
+          .map((e) => e.event),
+        [{container_id: id}],
+      )
       assert.equal(existsSync(memoryCgroup(sb.state, 'default', id)), false, 'cgroup removed')
       assert.deepEqual(mountsUnder(taskFiles(sb, 'default', id).dir), [])
     })
@@ -162,13 +176,19 @@ describe('ctr tasks', {skip}, () => {
       sb.ok(['tasks', 'kill', '-s', 'SIGKILL', id])
       const r = await run.result
       assert.equal(r.code, 137, r.stderr)
-      assert.equal(eventsOf(sb, 'default', id).some((e) => e.topic === '/tasks/oom'), false)
+      assert.equal(
+        eventsOf(sb, 'default', id).some((e) => e.topic === '/tasks/oom'),
+        false,
+      )
       const did = env.id('kill-not-oom-d')
       sb.ok(['run', '-d', '--memory-limit', MEMORY_LIMIT, bb, did, 'sleep', '1000'])
       sb.ok(['tasks', 'kill', '-s', 'SIGKILL', did])
       assert.equal(sb.ok(['tasks', 'wait', did]), '137\n')
       assert.equal(taskList(sb).get(did)?.status, 'STOPPED')
-      assert.equal(eventsOf(sb, 'default', did).some((e) => e.topic === '/tasks/oom'), false)
+      assert.equal(
+        eventsOf(sb, 'default', did).some((e) => e.topic === '/tasks/oom'),
+        false,
+      )
       sb.run(['tasks', 'rm', did])
       sb.ok(['containers', 'rm', did])
     })
@@ -206,12 +226,18 @@ describe('ctr tasks', {skip}, () => {
 
     test('-d: returns at once; the exit is recorded with /tasks/exit whose id is the exec id', async () => {
       sb.ok(['tasks', 'exec', '-d', '--exec-id', 'bg', id, 'sh', '-c', 'sleep 1; exit 4'])
-      assert.equal(eventsOf(sb, 'default', id).some((e) => e.topic === '/tasks/exit' && e.event['id'] === 'bg'), false, 'ctr returned while the process runs')
+      assert.equal(
+        eventsOf(sb, 'default', id).some((e) => e.topic === '/tasks/exit' && e.event['id'] === 'bg'),
+        false,
+        'ctr returned while the process runs',
+      )
       const exit = await waitFor('the exec exit', () => eventsOf(sb, 'default', id).find((e) => e.topic === '/tasks/exit' && e.event['id'] === 'bg'))
       assert.equal(exit.event['container_id'], id)
       assert.equal(exit.event['exit_status'], 4)
       assert.ok((exit.event['pid'] as number) > 0)
-      const topics = eventsOf(sb, 'default', id).filter((e) => e.event['exec_id'] === 'bg' || e.event['id'] === 'bg').map((e) => e.topic)
+      const topics = eventsOf(sb, 'default', id)
+        .filter((e) => e.event['exec_id'] === 'bg' || e.event['id'] === 'bg')
+        .map((e) => e.topic)
       assert.deepEqual(topics, ['/tasks/exec-added', '/tasks/exec-started', '/tasks/exit'])
       assert.equal(taskList(sb).get(id)?.status, 'RUNNING', 'the init process is untouched')
     })
@@ -260,7 +286,8 @@ describe('ctr tasks', {skip}, () => {
   })
 
   describe('kill', () => {
-    const trapBoth = "trap 'echo USR1 > /data/sig; exit 3' USR1; trap 'echo TERM > /data/sig; exit 4' TERM; echo ready > /data/ready; while :; do sleep 0.05; done"
+    const trapBoth =
+      "trap 'echo USR1 > /data/sig; exit 3' USR1; trap 'echo TERM > /data/sig; exit 4' TERM; echo ready > /data/ready; while :; do sleep 0.05; done"
 
     test("the default signal is the image's StopSignal (recorded as the stop-signal label)", async () => {
       const id = env.id('kill-stopsig')
@@ -394,7 +421,7 @@ describe('ctr tasks', {skip}, () => {
     sb.ok(['containers', 'rm', id])
   })
 
-  test('containers rm of a running task: exit 5 and ctr\'s message; after kill + wait it deletes the task first', () => {
+  test("containers rm of a running task: exit 5 and ctr's message; after kill + wait it deletes the task first", () => {
     const id = env.id('crm')
     sb.ok(['run', '-d', bb, id, 'sleep', '1000'])
     const r = sb.run(['containers', 'rm', id])
@@ -457,7 +484,9 @@ describe('ctr tasks', {skip}, () => {
       rmSync(f.dir, {recursive: true, force: true})
       const db = openDb(sb, {readonly: false})
       try {
-        const changed = db.prepare("UPDATE tasks SET boot_id = 'an-earlier-boot' WHERE namespace = 'default' AND container_id = ? AND status = 'running'").run(id)
+        const changed = db
+          .prepare("UPDATE tasks SET boot_id = 'an-earlier-boot' WHERE namespace = 'default' AND container_id = ? AND status = 'running'")
+          .run(id)
         assert.equal(changed.changes, 1, 'the record still says running')
       } finally {
         db.close()
@@ -466,7 +495,7 @@ describe('ctr tasks', {skip}, () => {
       assert.equal(sb.ok(['tasks', 'wait', id]), '255\n')
       const exit = eventsOf(sb, 'default', id).filter((e) => e.topic === '/tasks/exit')
       assert.equal(exit.length, 1)
-      assert.equal(exit[0]!.event['exit_status'], 255)
+      assert.equal(exit[0].event['exit_status'], 255)
       const rm = sb.run(['tasks', 'rm', id])
       assert.equal(rm.code, 0, rm.stderr)
       assert.match(rm.stderr, /exit with non-zero exit code 255/)

@@ -29,23 +29,48 @@ describe('--timeout with a foreground task', {skip}, () => {
   })
 
   /** Start `ctr --timeout 8s run --null-io --mount <dir>:/data ...` and wait for /data/ready. */
-  async function runUntilReady(name: string, runFlags: string[], script: string): Promise<{id: string; dir: string; result: Promise<CtrResult>; started: number}> {
+  async function runUntilReady(
+    name: string,
+    runFlags: string[],
+    script: string,
+  ): Promise<{id: string; dir: string; result: Promise<CtrResult>; started: number}> {
     const id = env.id(name)
     const dir = hostDir(sb, name)
     const started = Date.now()
     let ended = false
     // --null-io: the task must not hold ctr's stdout and stderr pipes open once ctr is gone.
-    const result = sb.spawn(['--timeout', TIMEOUT, 'run', '--null-io', ...runFlags, '--mount', `type=bind,src=${dir},dst=/data,options=rbind:rw`, bb, id, 'sh', '-c', script])
+    const result = sb.spawn([
+      '--timeout',
+      TIMEOUT,
+      'run',
+      '--null-io',
+      ...runFlags,
+      '--mount',
+      `type=bind,src=${dir},dst=/data,options=rbind:rw`,
+      bb,
+      id,
+      'sh',
+      '-c',
+      script,
+    ])
     void result.then(() => (ended = true))
-    await waitFor('the task to be ready', () => {
-      assert.equal(ended, false, 'ctr ended before its task was ready')
-      return existsSync(join(dir, 'ready'))
-    }, 60_000)
+    await waitFor(
+      'the task to be ready',
+      () => {
+        assert.equal(ended, false, 'ctr ended before its task was ready')
+        return existsSync(join(dir, 'ready'))
+      },
+      60_000,
+    )
     return {id, dir, result, started}
   }
 
   test('a task that stops on SIGTERM: exit 6, one line, and --rm still removes the container', async () => {
-    const {id, dir, result, started} = await runUntilReady('term', ['--rm'], `trap 'echo got-TERM > /data/marker; exit 0' TERM; echo ready > /data/ready; while :; do sleep 0.05; done`)
+    const {id, dir, result, started} = await runUntilReady(
+      'term',
+      ['--rm'],
+      `trap 'echo got-TERM > /data/marker; exit 0' TERM; echo ready > /data/ready; while :; do sleep 0.05; done`,
+    )
     const r = await result
     assert.equal(r.code, 6, r.stderr)
     assert.equal(r.stderr, `ctr: timeout ${TIMEOUT} exceeded: context deadline exceeded\n`)

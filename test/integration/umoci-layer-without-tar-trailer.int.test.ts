@@ -110,18 +110,24 @@ async function umociInsert(src: string, layout: string): Promise<Buffer> {
   await runToolOk('umoci', ['insert', '--image', `${layout}:t`, src, '/'])
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {manifests: {digest: string}[]}
   const blob = (digest: string) => readFileSync(join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length)))
-  const manifest = JSON.parse(blob(index.manifests[0]!.digest).toString()) as {layers: {digest: string}[]}
+  const manifest = JSON.parse(blob(index.manifests[0].digest).toString()) as {layers: {digest: string}[]}
   assert.equal(manifest.layers.length, 1)
-  return gunzipSync(blob(manifest.layers[0]!.digest))
+  return gunzipSync(blob(manifest.layers[0].digest))
 }
 
 const PRODUCERS: Producer[] = [
   // Sorted by name, GNU tar's archives end with a file that has data (ü sorts last): the cut
   // after its data then differs from the cut at the block boundary.
-  {name: 'GNU tar, gnu format', write: (src, out) => runToolOk('tar', ['--numeric-owner', '--sort=name', '--format=gnu', '-C', src, '-cf', out, '.']).then(() => undefined)},
+  {
+    name: 'GNU tar, gnu format',
+    write: (src, out) => runToolOk('tar', ['--numeric-owner', '--sort=name', '--format=gnu', '-C', src, '-cf', out, '.']).then(() => undefined),
+  },
   {
     name: 'GNU tar, posix format',
-    write: (src, out) => runToolOk('tar', ['--numeric-owner', '--sort=name', '--format=posix', '--pax-option=delete=atime,delete=ctime', '-C', src, '-cf', out, '.']).then(() => undefined),
+    write: (src, out) =>
+      runToolOk('tar', ['--numeric-owner', '--sort=name', '--format=posix', '--pax-option=delete=atime,delete=ctime', '-C', src, '-cf', out, '.']).then(
+        () => undefined,
+      ),
   },
   {name: 'bsdtar', write: (src, out) => runToolOk('bsdtar', ['--numeric-owner', '-C', src, '-cf', out, '.']).then(() => undefined)},
   {name: 'Python tarfile', write: (src, out) => runToolOk('python3', ['-c', PYTHON, src, out]).then(() => undefined)},
@@ -202,14 +208,16 @@ describe('regression: layers without end-of-archive blocks (umoci) could not be 
     const committedTree = (): Tree => {
       const dirs = readdirSync(join(sb.root, 'snapshots', 'overlayfs'))
       assert.equal(dirs.length, 1, dirs.join(' '))
-      return readTree(join(sb.root, 'snapshots', 'overlayfs', dirs[0]!, 'fs'))
+      return readTree(join(sb.root, 'snapshots', 'overlayfs', dirs[0], 'fs'))
     }
 
     test('an image made by umoci insert pulls and unpacks to the source tree', async () => {
       const layout = join(s.mkdir('umoci-pull'), 'layout')
       const layer = await umociInsert(src, layout)
       assert.equal(endsWithZeroBlock(layer), false, 'umoci wrote no end-of-archive blocks')
-      await runToolOk('skopeo', ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:t`, `docker://${reg.host}/umoci/insert:1`], {timeoutMs: 120_000})
+      await runToolOk('skopeo', ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:t`, `docker://${reg.host}/umoci/insert:1`], {
+        timeoutMs: 120_000,
+      })
       const r = sb.run(['images', 'pull', `${reg.host}/umoci/insert:1`])
       assert.equal(r.code, 0, r.stderr)
       assert.doesNotMatch(r.stderr, /truncated/)
@@ -218,7 +226,10 @@ describe('regression: layers without end-of-archive blocks (umoci) could not be 
     })
 
     test('no-trailer layers from GNU tar (zstd) and bsdtar (gzip) pull as one image', async () => {
-      const image = await buildImage({layers: [withoutTrailerOrPadding(tars.get('GNU tar, posix format')!), withoutTrailer(tars.get('bsdtar')!)], compression: ['zstd', 'gzip']})
+      const image = await buildImage({
+        layers: [withoutTrailerOrPadding(tars.get('GNU tar, posix format')!), withoutTrailer(tars.get('bsdtar')!)],
+        compression: ['zstd', 'gzip'],
+      })
       await pushImage(reg, 'notrailer/mixed:1', image)
       const r = sb.run(['images', 'pull', `${reg.host}/notrailer/mixed:1`])
       assert.equal(r.code, 0, r.stderr)

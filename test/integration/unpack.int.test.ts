@@ -57,27 +57,37 @@ describe('pull unpacks into snapshots', {skip}, () => {
     const r = sb.run(['images', 'pull', '--print-chainid', ref])
     assert.equal(r.code, 0, r.stderr)
     const chain = chainIds(image.layers.map((l) => l.diffId))
-    assert.match(r.stdout, new RegExp(`^unpacking linux/\\w+ ${image.manifestDigest}\\.\\.\\.\\nimage chain ID: ${chain.at(-1)}\\ndone: [0-9.]+(ms|s|µs)\\t\\n$`))
+    assert.match(
+      r.stdout,
+      new RegExp(`^unpacking linux/\\w+ ${image.manifestDigest}\\.\\.\\.\\nimage chain ID: ${chain.at(-1)}\\ndone: [0-9.]+(ms|s|µs)\\t\\n$`),
+    )
     const ls = sb.ok(['snapshots', 'ls']).trimEnd().split('\n')
-    assert.match(ls[0]!, /^KEY +PARENT +KIND +$/)
+    assert.match(ls[0], /^KEY +PARENT +KIND +$/)
     assert.deepEqual(
       ls.slice(1).map((l) => l.trim().split(/ +/)),
-      [[chain[0], 'Committed'], [chain[1], chain[0], 'Committed'], [chain[2], chain[1], 'Committed']].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      [
+        [chain[0], 'Committed'],
+        [chain[1], chain[0], 'Committed'],
+        [chain[2], chain[1], 'Committed'],
+      ].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
     )
     assert.match(sb.ok(['images', 'check']), /complete \(5\/5\).* true +\n$/)
     assert.equal(sb.ok(['images', 'check', '-q']), `${ref}\n`)
     const ev = events(sb, 'default', '/snapshot/')
-    assert.deepEqual(ev.map((e) => e.topic), ['/snapshot/prepare', '/snapshot/commit', '/snapshot/prepare', '/snapshot/commit', '/snapshot/prepare', '/snapshot/commit'])
-    assert.match(ev[0]!.event['key']!, new RegExp(`^extract-\\d+-\\S+ ${chain[0]}$`))
-    assert.deepEqual(ev[1]!.event, {key: ev[0]!.event['key'], name: chain[0], snapshotter: 'overlayfs'})
-    assert.equal(ev[2]!.event['parent'], chain[0])
-    const info = JSON.parse(sb.ok(['snapshots', 'info', chain[1]!])) as Record<string, unknown>
+    assert.deepEqual(
+      ev.map((e) => e.topic),
+      ['/snapshot/prepare', '/snapshot/commit', '/snapshot/prepare', '/snapshot/commit', '/snapshot/prepare', '/snapshot/commit'],
+    )
+    assert.match(ev[0].event['key'], new RegExp(`^extract-\\d+-\\S+ ${chain[0]}$`))
+    assert.deepEqual(ev[1].event, {key: ev[0].event['key'], name: chain[0], snapshotter: 'overlayfs'})
+    assert.equal(ev[2].event['parent'], chain[0])
+    const info = JSON.parse(sb.ok(['snapshots', 'info', chain[1]])) as Record<string, unknown>
     assert.equal(info['Kind'], 'Committed')
     assert.equal(info['Parent'], chain[0])
-    assert.deepEqual(info['Labels'], {'containerd.io/snapshot/diff-id': image.layers[1]!.diffId, 'containerd.io/snapshot/parent-chain-id': chain[0]})
+    assert.deepEqual(info['Labels'], {'containerd.io/snapshot/diff-id': image.layers[1].diffId, 'containerd.io/snapshot/parent-chain-id': chain[0]})
     // the config now references the chain, the layers their uncompressed digests
     assert.match(sb.ok(['content', 'ls']), new RegExp(`containerd.io/gc.ref.snapshot.overlayfs=${chain[2]}`))
-    assert.match(sb.ok(['content', 'ls']), new RegExp(`containerd.io/uncompressed=${image.layers[0]!.diffId}`))
+    assert.match(sb.ok(['content', 'ls']), new RegExp(`containerd.io/uncompressed=${image.layers[0].diffId}`))
   })
 
   test('images mount shows the merged tree (whiteouts applied) and runs; unmount --rm removes the view', () => {
@@ -85,7 +95,7 @@ describe('pull unpacks into snapshots', {skip}, () => {
     mounts.push(target)
     assert.equal(sb.ok(['images', 'mount', ref, target]), `${target}\n`)
     assert.equal(readFileSync(join(target, 'etc/motd'), 'utf8'), 'hello from layer 1\n')
-    assert.equal(existsSync(join(target, 'etc/hostname')), false, 'the whiteout in layer 2 hides layer 0\'s file')
+    assert.equal(existsSync(join(target, 'etc/hostname')), false, "the whiteout in layer 2 hides layer 0's file")
     assert.equal(readlinkSync(join(target, 'bin/ls')), 'busybox')
     const ls = busybox(target, 'ls', '/etc')
     assert.equal(ls.status, 0, ls.stderr)
@@ -103,7 +113,7 @@ describe('pull unpacks into snapshots', {skip}, () => {
     sb.ok(['images', 'mount', '--rw', ref, target])
     writeFileSync(join(target, 'etc/new'), 'new\n')
     rmSync(join(target, 'etc/motd'))
-    const usage = sb.ok(['snapshots', 'usage', target]).split('\n')[1]!.trim().split(/ +/)
+    const usage = sb.ok(['snapshots', 'usage', target]).split('\n')[1].trim().split(/ +/)
     assert.equal(usage[0], target)
     assert.ok(Number(usage.at(-1)) >= 3, `inodes of the upper layer: ${usage}`) // fs/, etc/, etc/new, the motd whiteout
     sb.ok(['images', 'unmount', '--rm', target])
@@ -150,7 +160,7 @@ describe('pull unpacks into snapshots', {skip}, () => {
     mkdirSync(target)
     mounts.push(target)
     const cmd = mountsOut.trim().replace('/tmp/target', target).split(' ')
-    const m = spawnSync(cmd[0]!, cmd.slice(1), {encoding: 'utf8'})
+    const m = spawnSync(cmd[0], cmd.slice(1), {encoding: 'utf8'})
     assert.equal(m.status, 0, m.stderr)
     writeFileSync(join(target, 'committed-file'), 'x')
     assert.equal(spawnSync('umount', [target]).status, 0)
@@ -166,8 +176,8 @@ describe('pull unpacks into snapshots', {skip}, () => {
     assert.equal(rm.stderr, 'ctr: failed to remove "mine": cannot remove snapshot with child: failed precondition\n')
     sb.ok(['snapshots', 'rm', 'v1', 'mine'])
     const usage = sb.ok(['snapshots', 'usage', '-b', chain]).split('\n')
-    assert.match(usage[0]!, /^KEY +SIZE +INODES +$/)
-    assert.match(usage[1]!, new RegExp(`^${chain} +\\d+ +\\d+ +$`))
+    assert.match(usage[0], /^KEY +SIZE +INODES +$/)
+    assert.match(usage[1], new RegExp(`^${chain} +\\d+ +\\d+ +$`))
     const missing = sb.run(['snapshots', 'info', 'nope'])
     assert.equal(missing.code, 3)
     assert.equal(missing.stderr, 'ctr: snapshot "nope": not found\n')
@@ -205,11 +215,17 @@ describe('unpack failures and hard cases', {skip}, () => {
     const good = await busyboxImage({extraLayers: [[{path: 'a', type: 'file', content: 'a'}], [{path: 'b', type: 'file', content: 'b'}]]})
     const diffIds = good.layers.map((l) => l.diffId)
     diffIds[2] = `sha256:${'e'.repeat(64)}`
-    const bad = await busyboxImage({extraLayers: [[{path: 'a', type: 'file', content: 'a'}], [{path: 'b', type: 'file', content: 'b'}]], config: {rootfs: {type: 'layers', diff_ids: diffIds}}})
+    const bad = await busyboxImage({
+      extraLayers: [[{path: 'a', type: 'file', content: 'a'}], [{path: 'b', type: 'file', content: 'b'}]],
+      config: {rootfs: {type: 'layers', diff_ids: diffIds}},
+    })
     await pushImage(reg, 'bad/diffid:1', bad)
     const r = sb.run(['images', 'pull', '-q', `${reg.host}/bad/diffid:1`])
     assert.equal(r.code, 8, r.stderr)
-    assert.match(r.stderr, /^ctr: layer 2 \(sha256:[0-9a-f]{64}\): wrong diff id "sha256:[0-9a-f]{64}" calculated on extraction, want "sha256:e{64}": data loss\n$/)
+    assert.match(
+      r.stderr,
+      /^ctr: layer 2 \(sha256:[0-9a-f]{64}\): wrong diff id "sha256:[0-9a-f]{64}" calculated on extraction, want "sha256:e{64}": data loss\n$/,
+    )
     assert.equal(sb.ok(['snapshots', 'ls']).trim().split('\n').length, 1)
     assert.deepEqual(dirsOn(sb), [])
     assert.equal(sb.ok(['images', 'ls', '-q']), '')
@@ -232,19 +248,16 @@ describe('unpack failures and hard cases', {skip}, () => {
     const target = join(sb.dir, 'killed')
     sb.ok(['-n', 'k', 'images', 'mount', ref, target])
     try {
-      const last = layers.at(-1)!.filter((e) => e.type === 'file').at(-1)!
+      const last = layers
+        .at(-1)!
+        .filter((e) => e.type === 'file')
+        .at(-1)!
       assert.equal(statSync(join(target, last.path)).size, (last.content as Buffer).length)
     } finally {
       sb.ok(['-n', 'k', 'images', 'unmount', '--rm', target])
     }
     sb.ok(['gc'])
-    const recorded = new Set(
-      sb
-        .ok(['-n', 'k', 'snapshots', 'ls'])
-        .trim()
-        .split('\n')
-        .slice(1),
-    )
+    const recorded = new Set(sb.ok(['-n', 'k', 'snapshots', 'ls']).trim().split('\n').slice(1))
     assert.equal(dirsOn(sb).length, recorded.size, 'one directory per recorded snapshot after gc')
   })
 
@@ -302,7 +315,15 @@ describe('unpack failures and hard cases', {skip}, () => {
   })
 
   test('the native snapshotter unpacks the same tree', async () => {
-    const img = await busyboxImage({extraLayers: [[{path: 'etc/motd', type: 'file', content: 'm'}], [{path: 'etc/.wh.motd', type: 'file'}, {path: 'etc/new', type: 'file', content: 'n'}]]})
+    const img = await busyboxImage({
+      extraLayers: [
+        [{path: 'etc/motd', type: 'file', content: 'm'}],
+        [
+          {path: 'etc/.wh.motd', type: 'file'},
+          {path: 'etc/new', type: 'file', content: 'n'},
+        ],
+      ],
+    })
     await pushImage(reg, 'native/image:1', img)
     const ref = `${reg.host}/native/image:1`
     sb.ok(['-n', 'nat', 'images', 'pull', '-q', '--snapshotter', 'native', ref])

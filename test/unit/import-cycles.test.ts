@@ -12,8 +12,7 @@ import {REPO_ROOT} from '../helpers/cli.js'
  * Circles known and owned by work in progress, each `a.ts -> b.ts -> a.ts` as reported below.
  * Remove an entry when its circle is opened; an entry that no longer matches fails the test.
  */
-const KNOWN: readonly string[] = [
-]
+const KNOWN: readonly string[] = []
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -28,7 +27,7 @@ const SPECIFIERS = /(?:^|\n)\s*(?:import|export)(?!\s+type\b)[^'"]*?from\s+['"](
 function importsOf(file: string): string[] {
   const out: string[] = []
   for (const m of readFileSync(file, 'utf8').matchAll(SPECIFIERS)) {
-    const spec = m[1] ?? m[2]!
+    const spec = m[1] ?? m[2]
     if (!spec.startsWith('.')) continue
     const base = join(dirname(file), spec)
     const candidates = [base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')]
@@ -51,7 +50,7 @@ function findCycles(graph: Map<string, string[]>): string[] {
       if (s === 'open') {
         const cycle = stack.slice(stack.indexOf(next))
         // Start the circle at its smallest name, so that each is reported once whatever the entry point.
-        const start = cycle.indexOf([...cycle].sort()[0]!)
+        const start = cycle.indexOf([...cycle].sort()[0])
         const rotated = [...cycle.slice(start), ...cycle.slice(0, start)]
         found.add([...rotated, rotated[0]].join(' -> '))
       } else if (s === undefined) visit(next)
@@ -71,13 +70,25 @@ test('findCycles finds a circle once, from its smallest member, and none in a tr
     ['d', []],
   ])
   assert.deepEqual(findCycles(g), ['a -> b -> c -> a'])
-  assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', []]])), [])
+  assert.deepEqual(
+    findCycles(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    [],
+  )
 })
 
 test('src/lib has no import circles (but the known ones listed above)', () => {
   const lib = join(REPO_ROOT, 'src', 'lib')
   const graph = new Map<string, string[]>()
-  for (const file of sources(lib)) graph.set(relative(lib, file), importsOf(file).map((f) => relative(lib, f)))
+  for (const file of sources(lib))
+    graph.set(
+      relative(lib, file),
+      importsOf(file).map((f) => relative(lib, f)),
+    )
   const cycles = findCycles(graph)
   assert.deepEqual(
     cycles.filter((c) => !KNOWN.includes(c)),

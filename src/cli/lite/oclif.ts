@@ -12,8 +12,18 @@ export class ParseError extends InvalidArgument {}
 
 /** Go's strconv.ParseBool, which ctr's (urfave/cli's) boolean flags use for `--flag=value`. */
 const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
-  '1': true, t: true, T: true, TRUE: true, true: true, True: true,
-  '0': false, f: false, F: false, FALSE: false, false: false, False: false,
+  '1': true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  '0': false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
 }
 
 function booleanValue(flag: string, value: string): boolean {
@@ -124,7 +134,7 @@ export async function parse(argv: readonly string[], cls: CommandClass, context:
   }
   // Global flags first, so that a command's own letter replaces theirs.
   for (const source of [cls.baseFlags ?? {}, cls.flags ?? {}]) {
-    for (const [name, def] of Object.entries(source)) if (def.char) byChar.set(def.char, [name, defs[name]!])
+    for (const [name, def] of Object.entries(source)) if (def.char) byChar.set(def.char, [name, defs[name]])
   }
   const raw = new Map<string, string[] | boolean>()
   const positional: string[] = []
@@ -135,7 +145,7 @@ export async function parse(argv: readonly string[], cls: CommandClass, context:
   }
 
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!
+    const token = argv[i]
     if (token === '--') {
       positional.push(...argv.slice(i + 1))
       break
@@ -143,7 +153,7 @@ export async function parse(argv: readonly string[], cls: CommandClass, context:
     if (token.startsWith('--') && token.length > 2) {
       const eq = token.indexOf('=')
       const key = token.slice(2, eq < 0 ? undefined : eq)
-      let entry = byLong.get(key)
+      const entry = byLong.get(key)
       if (!entry && key.startsWith('no-')) {
         const negated = byLong.get(key.slice(3))
         if (negated && negated[1].type === 'boolean' && negated[1].allowNo) {
@@ -158,15 +168,15 @@ export async function parse(argv: readonly string[], cls: CommandClass, context:
       } else if (eq >= 0) setValue(name, def, token.slice(eq + 1))
       else {
         if (i + 1 >= argv.length) throw new ParseError(`flag --${name} expects a value`)
-        setValue(name, def, argv[++i]!)
+        setValue(name, def, argv[++i])
       }
       continue
     }
     if (token.startsWith('-') && token.length > 1 && !/^-\d/.test(token)) {
       // -q, -n foo, -nfoo, -n=foo, -qa (several booleans), -q=false
       for (let j = 1; j < token.length; j++) {
-        const entry = byChar.get(token[j]!)
-        if (!entry) throw await unknownFlag(j === 1 ? token.split('=')[0]! : `-${token[j]}`, defs, context)
+        const entry = byChar.get(token[j])
+        if (!entry) throw await unknownFlag(j === 1 ? token.split('=')[0] : `-${token[j]}`, defs, context)
         const [name, def] = entry
         if (def.type === 'boolean') {
           if (token[j + 1] === '=') {

@@ -10,7 +10,10 @@ labelled containerd.io/checkpoint=true (containerd labels only task checkpoints)
 hides it unless --all or a filter on that label asks for it.`
   static override examples = ['<%= config.bin %> containers checkpoint --rw --image --task web checkpoint/web:1']
   static override strict = false // as ctr: the arguments it needs count, the rest is ignored (Args().First(), Get(1))
-  static override args = {container: Args.string({required: true, description: 'container id'}), ref: Args.string({required: true, description: 'checkpoint image name'})}
+  static override args = {
+    container: Args.string({required: true, description: 'container id'}),
+    ref: Args.string({required: true, description: 'checkpoint image name'}),
+  }
   static override flags = {
     rw: Flags.boolean({summary: 'include the rw layer in the checkpoint'}),
     image: Flags.boolean({summary: 'include the image in the checkpoint'}),
@@ -28,7 +31,15 @@ hides it unless --all or a filter on that label asks for it.`
     const {runWithSteps} = await import('../../cli/steps.js')
     const rt = await this.taskRuntime()
     await runWithSteps({quiet: flags.quiet}, (onStep) =>
-      checkpoint(rt, args.container!, {name: args.ref, task: flags.task, rw: flags.rw, image: flags.image, exit: flags.exit, tcpEstablished: flags['tcp-established'], onStep}),
+      checkpoint(rt, args.container, {
+        name: args.ref,
+        task: flags.task,
+        rw: flags.rw,
+        image: flags.image,
+        exit: flags.exit,
+        tcpEstablished: flags['tcp-established'],
+        onStep,
+      }),
     )
   }
 }

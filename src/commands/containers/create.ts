@@ -19,7 +19,10 @@ fails when the task starts, as with containerd.`
   static override usage = 'containers create [flags] IMAGE|ROOTFS ID [COMMAND] [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
-  static override args = {image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}), id: Args.string({description: 'container id'})}
+  static override args = {
+    image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}),
+    id: Args.string({description: 'container id'}),
+  }
   static override flags = {
     ...containerFlags,
     // Networks and pods (src/cli/network-flags.ts).

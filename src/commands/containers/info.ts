@@ -7,7 +7,9 @@ import {containerExtras, containerSpec} from '../../lib/runtime/index.js'
 
 export default class ContainersInfo extends CtrCommand {
   static override summary = 'get info about a container'
-  static override description = 'Print the container as JSON (ID, Labels, Image, Runtime, SnapshotKey, Snapshotter, CreatedAt, UpdatedAt, Spec, and Berth: pod, network mode, networks, ports and IPs, metadata, WorkDir, RunDir); --spec prints only its runtime spec template.'
+  static override description =
+    'Print the container as JSON (ID, Labels, Image, Runtime, SnapshotKey, Snapshotter, CreatedAt, UpdatedAt, Spec, and Berth: pod, network mode, ' +
+    'networks, ports and IPs, metadata, WorkDir, RunDir); --spec prints only its runtime spec template.'
   static override args = {id: Args.string({required: true})}
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {spec: Flags.boolean({summary: 'only display the spec'}), format: jsonOnlyFormatFlag}

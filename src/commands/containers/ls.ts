@@ -15,9 +15,23 @@ export default class ContainersLs extends CtrCommand {
     const store = await this.store()
     const rows = store.containers
       .list(this.namespace())
-      .filter((c) => filter.match(objectAdaptor({id: c.id, image: c.image, runtime: {name: c.runtime.name}, labels: c.labels, snapshotter: c.snapshotter ?? '', snapshotkey: c.snapshotKey ?? ''}, ['labels'])))
+      .filter((c) =>
+        filter.match(
+          objectAdaptor(
+            {id: c.id, image: c.image, runtime: {name: c.runtime.name}, labels: c.labels, snapshotter: c.snapshotter ?? '', snapshotkey: c.snapshotKey ?? ''},
+            ['labels'],
+          ),
+        ),
+      )
     if (flags.quiet) return this.out(rows.map((c) => `${c.id}\n`).join(''))
     if (flags.format === 'json') return this.out(toJson(rows.map(jsonTimes)))
-    this.out(tabwrite(['CONTAINER\tIMAGE\tRUNTIME\t', ...rows.map((c) => `${c.id}\t${c.image || '-'}\t${c.runtime.name}\t`)], {minwidth: 4, tabwidth: 8, padding: 4, padchar: ' '}))
+    this.out(
+      tabwrite(['CONTAINER\tIMAGE\tRUNTIME\t', ...rows.map((c) => `${c.id}\t${c.image || '-'}\t${c.runtime.name}\t`)], {
+        minwidth: 4,
+        tabwidth: 8,
+        padding: 4,
+        padchar: ' ',
+      }),
+    )
   }
 }

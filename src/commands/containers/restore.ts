@@ -11,7 +11,10 @@ the base image (plus the checkpoint's rw layer with --rw), the checkpointed spec
 under conmon — CRIU-restored where it stopped with --live, else started afresh.`
   static override examples = ['<%= config.bin %> containers restore --rw --live web2 checkpoint/web:1']
   static override strict = false // as ctr: the arguments it needs count, the rest is ignored (Args().First(), Get(1))
-  static override args = {container: Args.string({required: true, description: 'container id'}), ref: Args.string({required: true, description: 'checkpoint image name'})}
+  static override args = {
+    container: Args.string({required: true, description: 'container id'}),
+    ref: Args.string({required: true, description: 'checkpoint image name'}),
+  }
   static override flags = {
     rw: Flags.boolean({summary: 'restore the rw layer from the checkpoint'}),
     live: Flags.boolean({summary: 'restore the runtime and memory data from the checkpoint'}),
@@ -25,6 +28,11 @@ under conmon — CRIU-restored where it stopped with --live, else started afresh
     if (!args.ref) throw new InvalidArgument('ref must be provided', {suffixKind: true})
     const {restore} = await import('../../lib/checkpoint/index.js')
     const rt = await this.taskRuntime()
-    await restore(rt, args.container, args.ref, {rw: flags.rw, live: flags.live, tcpEstablished: flags['tcp-established'], registry: await registryOptions(flags)})
+    await restore(rt, args.container, args.ref, {
+      rw: flags.rw,
+      live: flags.live,
+      tcpEstablished: flags['tcp-established'],
+      registry: await registryOptions(flags),
+    })
   }
 }

@@ -29,7 +29,13 @@ next ctr gc then removes the ingest and its lease at once).`
     if (flags.verbose) {
       const owner = (s: (typeof active)[number]) => (s.ownerPid === undefined ? '-' : s.ownerAlive ? String(s.ownerPid) : `${s.ownerPid} (exited)`)
       return this.out(
-        tabwrite(['REF\tSIZE\tTOTAL\tAGE\tOWNER\t', ...active.map((s) => `${s.ref}\t${humanSize(s.offset)}\t${humanSize(s.total)}\t${age(s.startedAt)}\t${owner(s)}\t`)], CTR_TAB_TABLE),
+        tabwrite(
+          [
+            'REF\tSIZE\tTOTAL\tAGE\tOWNER\t',
+            ...active.map((s) => `${s.ref}\t${humanSize(s.offset)}\t${humanSize(s.total)}\t${age(s.startedAt)}\t${owner(s)}\t`),
+          ],
+          CTR_TAB_TABLE,
+        ),
       )
     }
     // Byte for byte what containerd's ctr prints (cmd/ctr/commands/content/content.go).

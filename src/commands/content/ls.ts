@@ -17,8 +17,17 @@ export default class ContentLs extends CtrCommand {
     const store = await this.store()
     const blobs = store.content.list(this.namespace()).filter((b) => filter.match(objectAdaptor({digest: b.digest, labels: b.labels}, ['labels'])))
     if (flags.quiet) return this.out(blobs.map((b) => `${b.digest}\n`).join(''))
-    if (flags.format === 'json') return this.out(toJson(blobs.map((b) => ({digest: b.digest, size: b.size, createdAt: rfc3339Micros(b.createdAt), labels: b.labels}))))
+    if (flags.format === 'json')
+      return this.out(toJson(blobs.map((b) => ({digest: b.digest, size: b.size, createdAt: rfc3339Micros(b.createdAt), labels: b.labels}))))
     const now = Date.now()
-    this.out(tabwrite(['DIGEST\tSIZE\tAGE\tLABELS', ...blobs.map((b) => `${b.digest}\t${humanSize(b.size)}\t${humanDuration(now - b.createdAt / 1000)}\t${formatLabels(b.labels) || '-'}`)], CTR_TAB_TABLE))
+    this.out(
+      tabwrite(
+        [
+          'DIGEST\tSIZE\tAGE\tLABELS',
+          ...blobs.map((b) => `${b.digest}\t${humanSize(b.size)}\t${humanDuration(now - b.createdAt / 1000)}\t${formatLabels(b.labels) || '-'}`),
+        ],
+        CTR_TAB_TABLE,
+      ),
+    )
   }
 }

@@ -5,11 +5,19 @@ import {collectGarbage} from '../../lib/store/index.js'
 
 export default class ContentPrune extends CtrCommand {
   static override summary = 'prunes content from the content store'
-  static override description = `content prune references (containerd's only prune) removes the layer reference labels
-(containerd.io/gc.ref.content.l.*) from the namespace's blobs, then collects garbage, as containerd's ctr does: layers stay only while something else holds them.
+  static override description =
+    `content prune references (containerd's only prune) removes the layer reference labels
+(containerd.io/gc.ref.content.l.*) from the namespace's blobs, then collects garbage, ` +
+    `as containerd's ctr does: layers stay only while something else holds them.
 --async leaves the collection to the next command that collects; --dry changes nothing and logs
 each label it would remove (at debug level, on stderr).`
-  static override args = {what: Args.string({required: true, options: ['references'], description: 'references: prunes preference labels from the content store (layers only by default)'})}
+  static override args = {
+    what: Args.string({
+      required: true,
+      options: ['references'],
+      description: 'references: prunes preference labels from the content store (layers only by default)',
+    }),
+  }
   static override strict = false // ctr's subcommand ignores further arguments
   static override flags = {
     async: Flags.boolean({summary: 'Allow garbage collection to cleanup asynchronously'}),

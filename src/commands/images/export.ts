@@ -24,7 +24,7 @@ them. A file OUT appears only once complete.`
   }
   static override strict = false // several images
   static override flags = {
-    'skip-manifest-json': Flags.boolean({summary: 'do not add Docker\'s manifest.json'}),
+    'skip-manifest-json': Flags.boolean({summary: "do not add Docker's manifest.json"}),
     'skip-non-distributable': Flags.boolean({summary: 'leave out non-distributable blobs such as Windows layers'}),
     platform: Flags.string({summary: 'export content of this platform (repeatable; default: the host)', multiple: true, multipleNonGreedy: true}),
     'all-platforms': Flags.boolean({summary: 'export content of every platform'}),

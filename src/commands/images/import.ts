@@ -30,7 +30,7 @@ printed. A bad archive (tampered, missing or truncated content, paths leading ou
     'base-name': Flags.string({summary: 'base image name for added images; when given, only images with this name prefix are imported'}),
     digests: Flags.boolean({summary: 'also name every image <base-name>@<digest>'}),
     'skip-digest-for-named': Flags.boolean({summary: 'with --digests: not for images that have a name in the archive'}),
-    'index-name': Flags.string({summary: 'name the archive\'s whole index as this image (by default the index is not kept)'}),
+    'index-name': Flags.string({summary: "name the archive's whole index as this image (by default the index is not kept)"}),
     'all-platforms': Flags.boolean({summary: 'import content for every platform'}),
     platform: Flags.string({summary: 'import content for this platform only (repeatable; default: the host)', multiple: true, multipleNonGreedy: true}),
     'no-unpack': Flags.boolean({summary: 'do not unpack the images'}),

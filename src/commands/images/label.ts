@@ -13,7 +13,9 @@ export default class ImagesLabel extends CtrCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(ImagesLabel)
     const store = await this.store()
-    const image = store.images.setLabels(this.namespace(), storedImageName(args.name), parseLabelArgs((argv as string[]).slice(1)), {replaceAll: flags['replace-all']})
+    const image = store.images.setLabels(this.namespace(), storedImageName(args.name), parseLabelArgs((argv as string[]).slice(1)), {
+      replaceAll: flags['replace-all'],
+    })
     this.out(`${formatLabels(image.labels)}\n`)
   }
 }

@@ -12,7 +12,10 @@ export default class ImagesMount extends CtrCommand {
 The snapshot is keyed by the target path and kept by a lease for --expiration; \`images unmount --rm\`
 removes it. Prints the target.`
   static override examples = ['<%= config.bin %> images mount docker.io/library/busybox:latest /mnt/busybox']
-  static override args = {ref: Args.string({required: true, description: 'image reference'}), target: Args.string({required: true, description: 'mount point (created if missing)'})}
+  static override args = {
+    ref: Args.string({required: true, description: 'image reference'}),
+    target: Args.string({required: true, description: 'mount point (created if missing)'}),
+  }
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {
     snapshotter: snapshotterFlag,

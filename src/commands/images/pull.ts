@@ -12,7 +12,10 @@ and unpack the host platform's layers into snapshots while downloading (content 
 Short names are normalized as Docker does (redis -> docker.io/library/redis:latest). Blobs and
 unpacked layers another namespace already has are shared without downloading or extracting when
 the sharing policy allows; an interrupted pull resumes where it stopped.`
-  static override examples = ['<%= config.bin %> images pull docker.io/library/redis:latest', '<%= config.bin %> -n foo images pull --platform linux/arm64 127.0.0.1:5000/app:1']
+  static override examples = [
+    '<%= config.bin %> images pull docker.io/library/redis:latest',
+    '<%= config.bin %> -n foo images pull --platform linux/arm64 127.0.0.1:5000/app:1',
+  ]
   static override args = {ref: Args.string({required: true, description: 'image reference'})}
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = pullFlags
@@ -21,7 +24,10 @@ the sharing policy allows; an interrupted pull resumes where it stopped.`
     const {args, flags} = await this.parse(ImagesPull)
     const store = await this.store()
     const started = performance.now()
-    const result = await runFetch(store, this.namespace(), args.ref, flags, {snapshotter: resolveSnapshotter(store.config, flags.snapshotter), syncFs: flags['sync-fs']})
+    const result = await runFetch(store, this.namespace(), args.ref, flags, {
+      snapshotter: resolveSnapshotter(store.config, flags.snapshotter),
+      syncFs: flags['sync-fs'],
+    })
     // ctr's --local tail: the unpack happened while downloading, so these lines come last.
     // -q keeps only what was asked for explicitly (the chain IDs).
     let text = ''

@@ -8,7 +8,9 @@ import {warnGcFailures} from '../../cli/gc-report.js'
 
 export default class ImagesRm extends CtrCommand {
   static override summary = 'remove one or more images (aliases: remove, delete, del)'
-  static override description = "Remove image records and print each removed name; a missing image gets ctr's warning on stderr (`<ref>: image not found`) and does not fail. Blobs no namespace reaches any more are deleted at once."
+  static override description =
+    "Remove image records and print each removed name; a missing image gets ctr's warning on stderr (`<ref>: image not found`) and does not fail. " +
+    'Blobs no namespace reaches any more are deleted at once.'
   static override args = {ref: Args.string({required: true, description: 'image reference'})}
   static override strict = false // several refs
   static override flags = {sync: Flags.boolean({summary: 'accepted for ctr compatibility: garbage is always collected before returning'})}

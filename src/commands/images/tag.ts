@@ -4,7 +4,8 @@ import {parseReference} from '../../lib/oci/index.js'
 
 export default class ImagesTag extends CtrCommand {
   static override summary = 'tag an image under one or more new names'
-  static override description = 'Create image records pointing at the source image\'s target. Existing targets are refused unless --force. Names are normalized as Docker does.'
+  static override description =
+    "Create image records pointing at the source image's target. Existing targets are refused unless --force. Names are normalized as Docker does."
   static override args = {source: Args.string({required: true}), target: Args.string({required: true})}
   static override strict = false // several targets
   static override flags = {force: Flags.boolean({summary: 'replace an existing image with the same name'})}

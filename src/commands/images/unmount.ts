@@ -14,7 +14,12 @@ export default class ImagesUnmount extends CtrCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ImagesUnmount)
     const store = await this.store()
-    const target = unmountImage(store, {namespace: this.namespace(), target: args.target, snapshotter: resolveSnapshotter(store.config, flags.snapshotter), remove: flags.rm})
+    const target = unmountImage(store, {
+      namespace: this.namespace(),
+      target: args.target,
+      snapshotter: resolveSnapshotter(store.config, flags.snapshotter),
+      remove: flags.rm,
+    })
     this.out(`${target}\n`)
   }
 }

@@ -16,7 +16,11 @@ export default class LeasesCreate extends CtrCommand {
     const {flags, argv} = await this.parse(LeasesCreate)
     const ms = flags.expires === '0' ? 0 : parseDuration(flags.expires)
     const store = await this.store()
-    const lease = store.leases.create(this.namespace(), {id: flags.id, labels: parseLabelArgs(argv as string[]), expiresAt: ms === 0 ? null : Date.now() * 1000 + ms * 1000})
+    const lease = store.leases.create(this.namespace(), {
+      id: flags.id,
+      labels: parseLabelArgs(argv as string[]),
+      expiresAt: ms === 0 ? null : Date.now() * 1000 + ms * 1000,
+    })
     this.out(`${lease.id}\n`)
   }
 }

@@ -6,7 +6,7 @@ import {formatLabels} from '../../lib/oci/labels.js'
 
 export default class LeasesLs extends CtrCommand {
   static override summary = 'list leases (alias: list)'
-  static override description = "Leases keep content from garbage collection while they last. Filters over id and labels.<key>."
+  static override description = 'Leases keep content from garbage collection while they last. Filters over id and labels.<key>.'
   static override strict = false // filters
   static override flags = {quiet: quietFlag, format: formatFlag}
 

@@ -6,7 +6,8 @@ import {formatLabels} from '../../lib/oci/labels.js'
 
 export default class NamespacesLs extends CtrCommand {
   static override summary = 'list namespaces (alias: list)'
-  static override description = 'List namespaces with their labels. Filters use containerd\'s syntax over the fields name and labels.<key>; several filters are OR\'d.'
+  static override description =
+    "List namespaces with their labels. Filters use containerd's syntax over the fields name and labels.<key>; several filters are OR'd."
   static override examples = ['<%= config.bin %> namespaces ls', '<%= config.bin %> ns ls -q', "<%= config.bin %> ns ls 'labels.team==infra'"]
   static override strict = false // filters
   static override flags = {quiet: quietFlag, format: formatFlag}

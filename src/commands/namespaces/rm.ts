@@ -8,7 +8,8 @@ import {warnGcFailures} from '../../cli/gc-report.js'
 export default class NamespacesRm extends CtrCommand {
   static override summary = 'remove one or more namespaces (aliases: remove, delete, del)'
   static override description =
-    'Remove namespaces. A namespace must be empty unless --force is given, which kills its tasks and removes everything it owns first. Each removed name is printed; a name that does not exist is printed too, as ctr does.'
+    'Remove namespaces. A namespace must be empty unless --force is given, which kills its tasks and removes everything it owns first. Each ' +
+    'removed name is printed; a name that does not exist is printed too, as ctr does.'
   static override examples = ['<%= config.bin %> namespaces rm foo', '<%= config.bin %> namespaces rm --force foo']
   static override args = {name: Args.string({required: true, description: 'namespace name'})}
   static override strict = false // several names

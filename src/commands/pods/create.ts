@@ -29,7 +29,15 @@ it with run --pod or containers create --pod. Prints the pod's id.`
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(PodsCreate)
-    const network = flags.network || flags.publish ? networkSettingsFrom({net: flags.network ?? ['bridge'], publish: flags.publish, 'cni-path': flags['cni-path'], 'cni-netconfpath': flags['cni-netconfpath']}) : undefined
+    const network =
+      flags.network || flags.publish
+        ? networkSettingsFrom({
+            net: flags.network ?? ['bridge'],
+            publish: flags.publish,
+            'cni-path': flags['cni-path'],
+            'cni-netconfpath': flags['cni-netconfpath'],
+          })
+        : undefined
     const pod = await createPod(await this.store(), this.namespace(), {
       name: args.name,
       id: flags.id,

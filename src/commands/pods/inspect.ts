@@ -6,7 +6,9 @@ import {getPod, podView} from '../../lib/pods/index.js'
 
 export default class PodsInspect extends CtrCommand {
   static override summary = 'show a pod as JSON'
-  static override description = "Print a pod: id, name, status, hostname, labels, shared namespaces and their pins, network (mode, networks, ports, IPs), the Kubernetes metadata (namespace, uid, attempt), creation time and its containers with their task status."
+  static override description =
+    'Print a pod: id, name, status, hostname, labels, shared namespaces and their pins, network (mode, networks, ports, IPs), the Kubernetes ' +
+    'metadata (namespace, uid, attempt), creation time and its containers with their task status.'
   static override args = {pod: Args.string({required: true, description: 'pod id, name or id prefix'})}
 
   async run(): Promise<void> {

@@ -5,7 +5,9 @@ import {removePod} from '../../lib/pods/index.js'
 
 export default class PodsRm extends CtrCommand {
   static override summary = 'remove pods'
-  static override description = "Remove pods: their networks, pinned namespaces and records. A pod with containers is refused unless --force, which kills and removes them (tasks, records, snapshots) first."
+  static override description =
+    'Remove pods: their networks, pinned namespaces and records. A pod with containers is refused unless --force, which kills and removes them ' +
+    '(tasks, records, snapshots) first.'
   static override strict = false // pods
   static override flags = {force: Flags.boolean({char: 'f', summary: 'remove the pod with its containers'})}
 

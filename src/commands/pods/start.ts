@@ -4,7 +4,9 @@ import {startPod} from '../../lib/pods/index.js'
 
 export default class PodsStart extends CtrCommand {
   static override summary = 'start pods'
-  static override description = "Bring each pod's namespaces up again (pins, networks) if they are down, then start every member whose task is not running (a stopped task is deleted first)."
+  static override description =
+    "Bring each pod's namespaces up again (pins, networks) if they are down, then start every member whose task is not running (a stopped task is " +
+    'deleted first).'
   static override strict = false // pods
 
   async run(): Promise<void> {

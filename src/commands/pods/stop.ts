@@ -5,7 +5,9 @@ import {stopPod} from '../../lib/pods/index.js'
 
 export default class PodsStop extends CtrCommand {
   static override summary = 'stop pods'
-  static override description = "Send each running member its stop signal (SIGKILL after --time seconds), then detach the pod's networks and unpin its namespaces. The members' stopped tasks stay until the pod starts again."
+  static override description =
+    "Send each running member its stop signal (SIGKILL after --time seconds), then detach the pod's networks and unpin its namespaces. The " +
+    "members' stopped tasks stay until the pod starts again."
   static override strict = false // pods
   // --time, as podman's pod stop: --timeout is the global bound on the whole command (containerd's).
   static override flags = {time: Flags.integer({char: 't', summary: 'seconds to wait before SIGKILL', default: 10, min: 0})}

@@ -7,7 +7,8 @@ import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsCommit extends CtrCommand {
   static override summary = 'commit an active snapshot into the provided name'
-  static override description = 'Commit the active snapshot ACTIVE as the committed snapshot KEY (labelled containerd.io/gc.root, so GC keeps it). ACTIVE must not be mounted.'
+  static override description =
+    'Commit the active snapshot ACTIVE as the committed snapshot KEY (labelled containerd.io/gc.root, so GC keeps it). ACTIVE must not be mounted.'
   static override args = {key: Args.string({required: true}), active: Args.string({required: true})}
   static override flags = {snapshotter: snapshotterFlag}
 

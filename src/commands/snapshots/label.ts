@@ -14,7 +14,13 @@ export default class SnapshotsLabel extends CtrCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(SnapshotsLabel)
     const store = await this.store()
-    const record = store.snapshots.setLabels(this.namespace(), resolveSnapshotter(store.config, flags.snapshotter), args.key, parseLabelArgs((argv as string[]).slice(1)), {replaceAll: flags['replace-all']})
+    const record = store.snapshots.setLabels(
+      this.namespace(),
+      resolveSnapshotter(store.config, flags.snapshotter),
+      args.key,
+      parseLabelArgs((argv as string[]).slice(1)),
+      {replaceAll: flags['replace-all']},
+    )
     this.out(`${formatLabels(record.labels)}\n`)
   }
 }

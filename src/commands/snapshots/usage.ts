@@ -8,7 +8,7 @@ import {SnapshotService} from '../../lib/snapshot/index.js'
 
 export default class SnapshotsUsage extends CtrCommand {
   static override summary = 'usage snapshots'
-  static override description = 'Disk usage of snapshots (all, or the KEYs given): allocated size of the snapshot\'s own layer and its inode count.'
+  static override description = "Disk usage of snapshots (all, or the KEYs given): allocated size of the snapshot's own layer and its inode count."
   static override strict = false // keys
   static override flags = {snapshotter: snapshotterFlag, format: formatFlag, b: Flags.boolean({char: 'b', summary: 'display size in bytes'})}
 

@@ -26,17 +26,19 @@ With --image-path the dump stays in that directory and no image is made.`
     const {checkpoint} = await import('../../lib/checkpoint/index.js')
     const {runWithSteps} = await import('../../cli/steps.js')
     const rt = await this.taskRuntime()
-    const result = await runWithSteps({quiet: flags.quiet}, (onStep) => checkpoint(rt, args.container!, {
-      task: true,
-      rw: true,
-      image: true,
-      exit: flags.exit,
-      imagePath: flags['image-path'],
-      workPath: flags['work-path'],
-      name: flags.name,
-      tcpEstablished: flags['tcp-established'],
-      onStep,
-    }))
+    const result = await runWithSteps({quiet: flags.quiet}, (onStep) =>
+      checkpoint(rt, args.container, {
+        task: true,
+        rw: true,
+        image: true,
+        exit: flags.exit,
+        imagePath: flags['image-path'],
+        workPath: flags['work-path'],
+        name: flags.name,
+        tcpEstablished: flags['tcp-established'],
+        onStep,
+      }),
+    )
     if (result.name) this.out(`${result.name}\n`)
   }
 }

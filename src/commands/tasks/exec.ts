@@ -26,7 +26,14 @@ export default class TasksExec extends CtrCommand {
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     if (flags.tty && flags['null-io']) throw new InvalidArgument('tty and null-io cannot be used together', {suffixKind: true})
     const rt = await this.taskRuntime()
-    const options = {execId: flags['exec-id'], args: (argv as string[]).slice(1), terminal: flags.tty, cwd: flags.cwd, user: flags.user, nullIo: flags['null-io']}
+    const options = {
+      execId: flags['exec-id'],
+      args: (argv as string[]).slice(1),
+      terminal: flags.tty,
+      cwd: flags.cwd,
+      user: flags.user,
+      nullIo: flags['null-io'],
+    }
     if (flags.detach) {
       await execDetached(rt, args.container, options)
       return

@@ -28,7 +28,9 @@ adds each task's IP addresses (ips).`
             id: t.containerId,
             pid: t.pid,
             status: statusName(t),
-            ...(isStopped(t) ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom} : {}),
+            ...(isStopped(t)
+              ? {exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom}
+              : {}),
             monitor: t.monitor,
             ips: containerIps(store, this.namespace(), t.containerId),
           })),
@@ -36,6 +38,13 @@ adds each task's IP addresses (ips).`
       )
     }
     const status = (t: TaskRecord) => statusName(t) + (t.oom ? ' (oom)' : '')
-    this.out(tabwrite(['TASK\tPID\tSTATUS\t', ...tasks.map((t) => `${t.containerId}\t${t.pid}\t${status(t)}\t`)], {minwidth: 4, tabwidth: 8, padding: 4, padchar: ' '}))
+    this.out(
+      tabwrite(['TASK\tPID\tSTATUS\t', ...tasks.map((t) => `${t.containerId}\t${t.pid}\t${status(t)}\t`)], {
+        minwidth: 4,
+        tabwidth: 8,
+        padding: 4,
+        padchar: ' ',
+      }),
+    )
   }
 }

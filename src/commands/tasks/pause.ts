@@ -5,7 +5,7 @@ import {setTaskPaused} from '../../lib/runtime/tasks.js'
 
 export default class TasksPause extends CtrCommand {
   static override summary = 'pause an existing container'
-  static override description = "Freeze every process of the task (cgroup freezer); publishes /tasks/paused."
+  static override description = 'Freeze every process of the task (cgroup freezer); publishes /tasks/paused.'
   static override args = {container: Args.string({description: 'container id'})}
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
 

@@ -5,7 +5,7 @@ import {setTaskPaused} from '../../lib/runtime/tasks.js'
 
 export default class TasksResume extends CtrCommand {
   static override summary = 'resume a paused container'
-  static override description = "Thaw the processes of a paused task; publishes /tasks/resumed."
+  static override description = 'Thaw the processes of a paused task; publishes /tasks/resumed.'
   static override args = {container: Args.string({description: 'container id'})}
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
 

@@ -19,7 +19,7 @@ the task runs under conmon, its output goes to the task log (ctr tasks logs) and
     'null-io': Flags.boolean({summary: 'send all IO to /dev/null'}),
     'pid-file': Flags.string({summary: 'file to write the process id to'}),
     'no-pivot': Flags.boolean({summary: 'start without pivot_root'}),
-    'log-uri': Flags.string({summary: 'send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd\'s protocol)'}),
+    'log-uri': Flags.string({summary: "send stdout and stderr to file:///path (appended) or to a logging program, binary:///path?k=v (containerd's protocol)"}),
     'fifo-dir': Flags.string({summary: 'accepted for ctr compatibility and unused: Berth has no IO FIFOs'}),
   }
 

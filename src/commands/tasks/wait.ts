@@ -20,7 +20,16 @@ its exit status (128+N for signal N; 255 when the process vanished unrecorded, e
     if (!args.container) throw new InvalidArgument('container id must be provided', {suffixKind: true})
     const t = await waitTask(await this.taskRuntime(), args.container)
     if (flags.format === 'json') {
-      return this.out(toJson({id: t.containerId, pid: t.pid, exitStatus: t.exitStatus, exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt), exitKnown: t.exitKnown, oom: t.oom}))
+      return this.out(
+        toJson({
+          id: t.containerId,
+          pid: t.pid,
+          exitStatus: t.exitStatus,
+          exitedAt: t.exitedAt === undefined ? undefined : rfc3339Micros(t.exitedAt),
+          exitKnown: t.exitKnown,
+          oom: t.oom,
+        }),
+      )
     }
     this.out(`${t.exitStatus ?? 255}${t.oom ? ' (oom)' : ''}\n`)
   }

@@ -9,14 +9,7 @@ import {closeSync, openSync, readSync} from 'node:fs'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 import {DataLoss, describe, isBerthError, NotImplemented} from '../errors/index.js'
-import {
-  configPlatform,
-  type Descriptor,
-  MediaType,
-  normalizePlatform,
-  parseImageConfig,
-  platformToOci,
-} from '../oci/index.js'
+import {configPlatform, type Descriptor, MediaType, normalizePlatform, parseImageConfig, platformToOci} from '../oci/index.js'
 import type {Labels} from '../oci/labels.js'
 import {blobPath, type StagedBlob, type Staging, type Store} from '../store/index.js'
 import {goDockerManifest, goIndex} from './go-json.js'
@@ -69,7 +62,8 @@ export async function dockerIndex(store: Store, ns: string, staging: Staging, co
     for (const [i, path] of entry.Layers.entries()) {
       const blob = fileAt(contents, path, 'layer')
       const compression = sniff(blob.head)
-      if (compression === 'bzip2' || compression === 'xz') throw new NotImplemented(`layer ${JSON.stringify(path)}: ${compression}-compressed layers are not supported`)
+      if (compression === 'bzip2' || compression === 'xz')
+        throw new NotImplemented(`layer ${JSON.stringify(path)}: ${compression}-compressed layers are not supported`)
       if (compression !== 'none') {
         layers.push({mediaType: compression === 'zstd' ? MediaType.dockerLayerZstd : MediaType.dockerLayerGzip, digest: blob.digest, size: blob.size})
         continue // its diff_id is checked when it is unpacked
@@ -195,4 +189,3 @@ function asDataLoss(err: unknown, what: string): Error {
   if (isBerthError(err) && (err.kind === 'data loss' || err.kind === 'not implemented')) return err
   return new DataLoss(`${what}: ${describe(err)}`, {cause: err})
 }
-

@@ -116,7 +116,10 @@ class ExportPlan {
   private readonly dockerManifests = new Map<string, {manifest: Descriptor; names: string[]}>()
   private readonly resolvedIndex = new Map<string, string | undefined>()
   /** Blobs to fetch, by the image whose repository has them. */
-  private readonly missing = new Map<string, {image: string; desc: Descriptor; platform: string | undefined; parent?: {digest: string; labels: Record<string, string>}}>()
+  private readonly missing = new Map<
+    string,
+    {image: string; desc: Descriptor; platform: string | undefined; parent?: {digest: string; labels: Record<string, string>}}
+  >()
   private leaseId: string | undefined
 
   constructor(
@@ -146,7 +149,10 @@ class ExportPlan {
 
   async add(image: ImageRecord): Promise<void> {
     const name = image.name
-    const target: Descriptor = {...image.target, annotations: {...image.target.annotations, [ANNOTATION_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: ociReferenceName(name)}}
+    const target: Descriptor = {
+      ...image.target,
+      annotations: {...image.target.annotations, [ANNOTATION_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: ociReferenceName(name)},
+    }
     // containerd copies the distribution source labels of the target into its annotations.
     if (this.store.content.has(this.ns, target.digest)) {
       for (const [k, v] of Object.entries(this.store.content.info(this.ns, target.digest).labels)) {
@@ -167,7 +173,7 @@ class ExportPlan {
       const index = parseIndex(await this.read(name, target, undefined), target.mediaType)
       const candidates: Descriptor[] = []
       const fetchedLabels: Record<string, string> = {}
-      for (const [i, m] of (index.manifests as Descriptor[]).entries()) {
+      for (const [i, m] of index.manifests.entries()) {
         const platform = m.platform ? platformFromOci(m.platform) : undefined
         if (!platform || this.matcher.match(platform)) candidates.push(m)
         else if (!this.options.allPlatforms) continue
@@ -182,7 +188,11 @@ class ExportPlan {
       const best = [...manifests].sort((a, b) => {
         if (!a.platform) return b.platform ? 1 : 0
         if (!b.platform) return -1
-        return this.matcher.less(platformFromOci(a.platform), platformFromOci(b.platform)) ? -1 : this.matcher.less(platformFromOci(b.platform), platformFromOci(a.platform)) ? 1 : 0
+        return this.matcher.less(platformFromOci(a.platform), platformFromOci(b.platform))
+          ? -1
+          : this.matcher.less(platformFromOci(b.platform), platformFromOci(a.platform))
+            ? 1
+            : 0
       })[0]
       if (!best && candidates.length === 0) {
         throw new NotFound(`no manifest found for platform ${this.wantedText()} in image ${JSON.stringify(name)}`, {suffixKind: true})
@@ -201,7 +211,7 @@ class ExportPlan {
     if (isIndex(desc.mediaType)) {
       const index = parseIndex(await this.read(image, desc, platform), desc.mediaType)
       const labels: Record<string, string> = {}
-      for (const [i, m] of (index.manifests as Descriptor[]).entries()) {
+      for (const [i, m] of index.manifests.entries()) {
         if (!this.store.content.has(this.ns, m.digest)) labels[`containerd.io/gc.ref.content.m.${i}`] = m.digest
         await this.walk(image, m, m.platform ? formatPlatform(platformFromOci(m.platform)) : platform)
       }
@@ -236,7 +246,11 @@ class ExportPlan {
       byImage.set(m.image, list)
     }
     for (const [image, list] of byImage) {
-      bytes += await this.fetch(image, list.map((m) => m.desc), list[0]!.platform)
+      bytes += await this.fetch(
+        image,
+        list.map((m) => m.desc),
+        list[0].platform,
+      )
       // Keep what was fetched with the image: its manifest now references it.
       const parents = new Map(list.filter((m) => m.parent).map((m) => [m.parent!.digest, m.parent!.labels]))
       for (const [digest, labels] of parents) this.store.content.setLabels(this.ns, digest, labels)
@@ -245,12 +259,20 @@ class ExportPlan {
   }
 
   private async fetch(image: string, descs: Descriptor[], platform: string | undefined): Promise<number> {
-    const first = descs[0]!
-    const what = `${descKind(first.mediaType)} ${first.digest}${descs.length > 1 ? ` (and ${descs.length - 1} more)` : ''} of image ${JSON.stringify(image)}${platform ? ` for ${platform}` : ''}`
+    const first = descs[0]
+    const what =
+      `${descKind(first.mediaType)} ${first.digest}${descs.length > 1 ? ` (and ${descs.length - 1} more)` : ''} of image ` +
+      `${JSON.stringify(image)}${platform ? ` for ${platform}` : ''}`
     this.options.onFetch?.({name: image, count: descs.length})
     this.leaseId ??= this.store.leases.create(this.ns, {expiresAt: (Date.now() + LEASE_MS) * 1000}).id
     try {
-      const {bytesTransferred} = await fetchBlobs(this.store, {namespace: this.ns, ref: image, descriptors: descs, leaseId: this.leaseId, registry: this.options.registry})
+      const {bytesTransferred} = await fetchBlobs(this.store, {
+        namespace: this.ns,
+        ref: image,
+        descriptors: descs,
+        leaseId: this.leaseId,
+        registry: this.options.registry,
+      })
       return bytesTransferred
     } catch (err) {
       const message = `${what} is not in the content store, and fetching it failed: ${describe(err)}`
@@ -287,14 +309,15 @@ class ExportPlan {
     const entries = [...this.dockerManifests.values()].map(({manifest, names}) => {
       const m = parseManifest(this.store.content.readBytes(this.ns, manifest.digest), manifest.mediaType)
       const tags = names.map(familiarName)
-      const layers = (m.layers as Descriptor[]).map((l) => goString(blobName(l.digest)))
-      return `{"Config":${goString(blobName(m.config.digest))},"RepoTags":${tags.length ? `[${tags.map(goString).join(',')}]` : 'null'},"Layers":${layers.length ? `[${layers.join(',')}]` : 'null'}}`
+      const layers = m.layers.map((l) => goString(blobName(l.digest)))
+      const repoTags = tags.length ? `[${tags.map(goString).join(',')}]` : 'null'
+      return `{"Config":${goString(blobName(m.config.digest))},"RepoTags":${repoTags},"Layers":${layers.length ? `[${layers.join(',')}]` : 'null'}}`
     })
     return Buffer.from(`[${entries.join(',')}]`)
   }
 
   private wantedText(): string {
-    return this.options.platforms && this.options.platforms.length > 0 ? this.options.platforms.join(', ') : formatPlatform(this.matcher.candidates[0]!)
+    return this.options.platforms && this.options.platforms.length > 0 ? this.options.platforms.join(', ') : formatPlatform(this.matcher.candidates[0])
   }
 }
 

@@ -16,7 +16,7 @@ export function goString(s: string): string {
 /** A map[string]string: keys sorted (by UTF-8 bytes, as Go sorts strings). */
 export function goStringMap(m: Readonly<Record<string, string>>): string {
   const keys = Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-  return `{${keys.map((k) => `${goString(k)}:${goString(m[k]!)}`).join(',')}}`
+  return `{${keys.map((k) => `${goString(k)}:${goString(m[k])}`).join(',')}}`
 }
 
 /** ocispec.Platform: architecture, os, os.version, os.features, variant. */

@@ -125,7 +125,14 @@ interface ImportPlan {
 }
 
 /** Resolve the archive's index, walk what the images need, and name them. Records nothing. */
-async function planImport(store: Store, ns: string, staging: Staging, contents: ArchiveContents, filter: PlatformMatcher | undefined, options: ImportOptions): Promise<ImportPlan> {
+async function planImport(
+  store: Store,
+  ns: string,
+  staging: Staging,
+  contents: ArchiveContents,
+  filter: PlatformMatcher | undefined,
+  options: ImportOptions,
+): Promise<ImportPlan> {
   const extraLabels = new Map<string, Labels>()
   let indexBlob: StagedBlob
   let indexBytes: Buffer
@@ -181,12 +188,19 @@ async function planImport(store: Store, ns: string, staging: Staging, contents: 
   const top = selectPlatforms(index.manifests, filter)
   if (top.length === 0) {
     const found = [...new Set(index.manifests.filter((m) => m.platform).map((m) => formatPlatform(platformFromOci(m.platform!))))]
-    throw new NotFound(`image might be filtered out: no image in the archive is for ${describePlatforms(filter, options)}${found.length ? ` (it has ${found.join(', ')})` : ''}; use --platform or --all-platforms`)
+    throw new NotFound(
+      `image might be filtered out: no image in the archive is for ` +
+        `${describePlatforms(filter, options)}${found.length ? ` (it has ${found.join(', ')})` : ''}; use --platform or --all-platforms`,
+    )
   }
   // The archive's own index is kept only when an image is named after it (--index-name):
   // containerd commits it anyway and leaves it to GC.
   if (options.indexName) {
-    blobs.set(indexDesc.digest, {desc: indexDesc, staged: indexBlob, labels: Object.fromEntries(top.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, m.digest]))})
+    blobs.set(indexDesc.digest, {
+      desc: indexDesc,
+      staged: indexBlob,
+      labels: Object.fromEntries(top.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, m.digest])),
+    })
   }
   for (const m of top) visit(m, 1, 'manifest of index.json')
 
@@ -204,7 +218,10 @@ async function planImport(store: Store, ns: string, staging: Staging, contents: 
     if (!blobs.has(m.digest)) {
       // containerd records such names with content it then lets GC take: a broken image. Skip it.
       const platform = m.platform ? formatPlatform(platformFromOci(m.platform)) : 'another platform'
-      for (const n of names) options.onWarning?.(`skipped image ${JSON.stringify(storedImageName(n))}: it is for ${platform}, which was not imported (use --platform or --all-platforms)`)
+      for (const n of names)
+        options.onWarning?.(
+          `skipped image ${JSON.stringify(storedImageName(n))}: it is for ${platform}, which was not imported (use --platform or --all-platforms)`,
+        )
       continue
     }
     for (const n of names) images.push({name: n, target: m})
@@ -237,10 +254,20 @@ async function commitImport(store: Store, ns: string, staging: Staging, plan: Im
       for (const {name, target} of plan.images) {
         if (isCheckpoint(store, ns, target)) continue // a checkpoint index: nothing to unpack (restore does it)
         const image = reader.platformImage(target)
-        if (!image) throw new NotFound(`image ${JSON.stringify(name)}: no manifest for ${platforms ? platforms.join(', ') : formatPlatform(platformMatcher().candidates[0]!)} was imported`, {suffixKind: true})
+        if (!image)
+          throw new NotFound(
+            `image ${JSON.stringify(name)}: no manifest for ${platforms ? platforms.join(', ') : formatPlatform(platformMatcher().candidates[0])} was imported`,
+            {suffixKind: true},
+          )
         options.onUnpack?.({phase: 'start', name, digest: target.digest})
         if (image.layers.length > 0) {
-          await unpackStoredImage(store, target, {namespace: ns, snapshotter: options.unpack.snapshotter, platforms, leaseId: lease.id, syncFs: options.unpack.syncFs})
+          await unpackStoredImage(store, target, {
+            namespace: ns,
+            snapshotter: options.unpack.snapshotter,
+            platforms,
+            leaseId: lease.id,
+            syncFs: options.unpack.syncFs,
+          })
         }
         options.onUnpack?.({phase: 'done', name, digest: target.digest})
       }
@@ -249,7 +276,11 @@ async function commitImport(store: Store, ns: string, staging: Staging, plan: Im
     const recorded = store.images.putAll(
       ns,
       // A checkpoint image is labelled as one here too, as a pulled one is (hidden from images ls).
-      plan.images.map(({name, target}) => ({name, target: imageTarget(target), labels: {...(isCheckpoint(store, ns, target) ? {[CHECKPOINT_LABEL]: 'true'} : {}), ...(options.labels ?? {})}})),
+      plan.images.map(({name, target}) => ({
+        name,
+        target: imageTarget(target),
+        labels: {...(isCheckpoint(store, ns, target) ? {[CHECKPOINT_LABEL]: 'true'} : {}), ...(options.labels ?? {})},
+      })),
     )
     return recorded.map((r) => ({name: r.image.name, target: r.image.target, created: r.created}))
   } finally {
@@ -288,7 +319,7 @@ function selectPlatforms(manifests: readonly Descriptor[], filter: PlatformMatch
 
 function describePlatforms(filter: PlatformMatcher | undefined, options: ImportOptions): string {
   if (options.platforms && options.platforms.length > 0) return options.platforms.join(', ')
-  return filter ? formatPlatform(filter.candidates[0]!) : 'any platform'
+  return filter ? formatPlatform(filter.candidates[0]) : 'any platform'
 }
 
 /** Parse an archive's document; a malformed one is a bad archive (DataLoss), schema 1 stays NotImplemented. */
@@ -303,7 +334,9 @@ function parseDocument<T>(parse: () => T, what: string): T {
 
 /** What an image record keeps of a descriptor: media type, digest, size, annotations. */
 function imageTarget(d: Descriptor): ImageTarget {
-  return d.annotations ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations} : {mediaType: d.mediaType, digest: d.digest, size: d.size}
+  return d.annotations
+    ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations}
+    : {mediaType: d.mediaType, digest: d.digest, size: d.size}
 }
 
 const CHECKPOINT_LABEL = 'containerd.io/checkpoint'

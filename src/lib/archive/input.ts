@@ -58,14 +58,20 @@ async function openStdin(): Promise<ArchiveInput> {
   const stat = fstatSync(0)
   if (stat.isFile()) {
     // From the descriptor's own offset (a script may have read part of the file already).
-    const readFd0 = (buffer: Buffer) => new Promise<number>((resolve, reject) => readFs(0, buffer, 0, buffer.length, null, (err, n) => (err ? reject(err) : resolve(n))))
+    const readFd0 = (buffer: Buffer) =>
+      new Promise<number>((resolve, reject) => readFs(0, buffer, 0, buffer.length, null, (err, n) => (err ? reject(err) : resolve(n))))
     return decompressing(readChunks(readFd0), stat.size, async () => undefined)
   }
   if (stat.isFIFO()) {
     // Our own open file description of the pipe: fd 0 may be non-blocking, which read(2) in
     // node's thread pool would not survive.
     const fh = await open('/proc/self/fd/0', 'r').catch(() => undefined)
-    if (fh) return decompressing(readChunks(async (buffer) => (await fh.read(buffer, 0, buffer.length, null)).bytesRead), undefined, closeOnce(fh))
+    if (fh)
+      return decompressing(
+        readChunks(async (buffer) => (await fh.read(buffer, 0, buffer.length, null)).bytesRead),
+        undefined,
+        closeOnce(fh),
+      )
   }
   return decompressing(process.stdin as AsyncIterable<Buffer>, undefined, async () => undefined)
 }
@@ -159,7 +165,11 @@ async function* unzstd(raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)))
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new FailedPrecondition('archive is zstd-compressed but the zstd program is not installed (Debian package zstd)', {cause: err}) : err),
+      reject(
+        err.code === 'ENOENT'
+          ? new FailedPrecondition('archive is zstd-compressed but the zstd program is not installed (Debian package zstd)', {cause: err})
+          : err,
+      ),
     )
     child.on('close', (code) => resolve(code))
   })

@@ -32,7 +32,7 @@ export function refTranslator(prefix: string, checkPrefix: boolean): (ref: strin
 /** `s` starts with the whole repository `prefix` (followed by nothing, `/`, `:` or `@`). */
 function isImagePrefix(s: string, prefix: string): boolean {
   if (!s.startsWith(prefix)) return false
-  return s.length === prefix.length || '/:@'.includes(s[prefix.length]!)
+  return s.length === prefix.length || '/:@'.includes(s[prefix.length])
 }
 
 /**

@@ -94,13 +94,14 @@ export async function readArchive(input: ArchiveInput, staging: Staging, options
         throw new DataLoss(`archive entry ${JSON.stringify(header.path)}: claims ${header.size} bytes, more than the whole archive (${input.size})`)
       }
       if (META_FILES.has(path)) {
-        if (header.size > JSON_LIMIT) throw new DataLoss(`archive entry ${JSON.stringify(header.path)}: ${header.size} bytes is more than the limit of ${JSON_LIMIT} bytes`)
+        if (header.size > JSON_LIMIT)
+          throw new DataLoss(`archive entry ${JSON.stringify(header.path)}: ${header.size} bytes is more than the limit of ${JSON_LIMIT} bytes`)
         current = {path, parts: []}
         return
       }
       const m = BLOB_PATH.exec(path)
-      const expected = m && DIGEST_ALGORITHMS[m[1]!] === m[2]!.length ? `${m[1]}:${m[2]}` : undefined
-      const algorithm = expected ? m![1]! : 'sha256'
+      const expected = m && DIGEST_ALGORITHMS[m[1]] === m[2].length ? `${m[1]}:${m[2]}` : undefined
+      const algorithm = expected ? m![1] : 'sha256'
       const writer = expected && options.holds(expected) ? staging.hashOnly(algorithm) : staging.create(algorithm)
       current = {path, writer, ...(expected ? {expected} : {})}
     },
@@ -161,7 +162,8 @@ function resolveSymlink(path: string, linkpath: string): string {
   for (const part of linkpath.split('/')) {
     if (part === '' || part === '.') continue
     if (part !== '..') parts.push(part)
-    else if (parts.pop() === undefined) throw new DataLoss(`archive entry ${JSON.stringify(path)}: symlink ${JSON.stringify(linkpath)} points out of the archive`)
+    else if (parts.pop() === undefined)
+      throw new DataLoss(`archive entry ${JSON.stringify(path)}: symlink ${JSON.stringify(linkpath)} points out of the archive`)
   }
   return parts.join('/')
 }

@@ -43,7 +43,7 @@ export async function writeTreeTar(dir: string, file: string, options: TreeTarOp
     const block = Buffer.alloc(BLOCK)
     h.encode(block, 0)
     if (!h.needPax) return block
-    const pax = new Pax(data as never).encode()
+    const pax = new Pax(data).encode()
     return Buffer.concat([pax, block])
   }
   const pad = (size: number): Buffer => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK)

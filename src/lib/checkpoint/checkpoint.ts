@@ -67,7 +67,10 @@ export function criuLogTail(workDir: string, file: string, lines = 5): string {
   if (!existsSync(path)) return ''
   const text = readFileSync(path, 'utf8').trim().split('\n')
   const errors = text.filter((l) => /Error|err /.test(l))
-  return (errors.length > 0 ? errors : text).slice(-lines).map((l) => l.trim()).join('; ')
+  return (errors.length > 0 ? errors : text)
+    .slice(-lines)
+    .map((l) => l.trim())
+    .join('; ')
 }
 
 /** Ingest a file whose digest and size are known; labels and media type go on the content record. */
@@ -87,7 +90,7 @@ async function ingestFile(store: Store, ns: string, leaseId: string, file: strin
       throw err
     }
   }
-  return {mediaType, digest: blob.digest as Descriptor['digest'], size: blob.size}
+  return {mediaType, digest: blob.digest, size: blob.size}
 }
 
 async function ingestBytes(store: Store, ns: string, leaseId: string, dir: string, bytes: Buffer, mediaType: string, labels?: Labels): Promise<Descriptor> {
@@ -169,7 +172,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       }
       if (options.image && container.image) {
         const image = store.images.find(ns, container.image)
-        if (image) manifests.push({...image.target, annotations: {...(image.target.annotations ?? {}), [Annotation.imageName]: container.image}} as Descriptor)
+        if (image) manifests.push({...image.target, annotations: {...(image.target.annotations ?? {}), [Annotation.imageName]: container.image}})
       }
       if (options.rw && container.snapshotter && container.snapshotKey) {
         const snapshots = new SnapshotService(store, ns, container.snapshotter)

@@ -112,6 +112,6 @@ export function criuInfo(config: Pick<BerthConfig, 'criuPath'>): {path: string |
   }
   const r = spawnSync(criu.path, ['check'], {encoding: 'utf8', timeout: 20_000})
   const lines = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '' && !/^Warn/.test(l))
-  const check = r.status === 0 ? lines.find((l) => /Looks good/.test(l)) ?? 'Looks good.' : lines.at(-1) ?? `criu check exited with ${r.status}`
+  const check = r.status === 0 ? (lines.find((l) => /Looks good/.test(l)) ?? 'Looks good.') : (lines.at(-1) ?? `criu check exited with ${r.status}`)
   return {path: criu.path, version: criu.version, source: criu.source, check: check.trim()}
 }

@@ -60,8 +60,10 @@ export function findDescriptor(index: CheckpointIndex, ...mediaTypes: string[]):
 
 /** The base image's target: the one descriptor that is an image index or manifest. */
 export function imageTarget(index: CheckpointIndex): Descriptor | undefined {
-  return index.manifests.find((d) => /manifest|image\.index|manifest\.list/.test(d.mediaType) && d.mediaType !== CheckpointMediaType.index)
-    ?? index.manifests.find((d) => d.mediaType === CheckpointMediaType.index)
+  return (
+    index.manifests.find((d) => /manifest|image\.index|manifest\.list/.test(d.mediaType) && d.mediaType !== CheckpointMediaType.index) ??
+    index.manifests.find((d) => d.mediaType === CheckpointMediaType.index)
+  )
 }
 
 /** An annotation containerd's restore needs, with its error when absent. */

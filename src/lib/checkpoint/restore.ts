@@ -11,13 +11,31 @@ import type {Descriptor} from '../oci/index.js'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {unpackStoredImage} from '../images/mount.js'
 import type {RegistryOptions} from '../pull/index.js'
-import {cgroupParentFor, cgroupsPathFor, containerDir, DEFAULT_RUNTIME, removeContainer, startDetached, type TaskRuntime, writeTemplate} from '../runtime/index.js'
+import {
+  cgroupParentFor,
+  cgroupsPathFor,
+  containerDir,
+  DEFAULT_RUNTIME,
+  removeContainer,
+  startDetached,
+  type TaskRuntime,
+  writeTemplate,
+} from '../runtime/index.js'
 import {applyLayer, SnapshotService} from '../snapshot/index.js'
 import {checkpointsDir, type ContainerRecord, type ImageRecord, type TaskRecord} from '../store/index.js'
 import {extractTar} from './archive.js'
 import {findCriu} from './criu.js'
 import {criuLogTail} from './checkpoint.js'
-import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, findDescriptor, imageTarget, parseCheckpointIndex, requiredAnnotation, storedImageName} from './format.js'
+import {
+  Annotation,
+  CHECKPOINT_LABEL,
+  CheckpointMediaType,
+  findDescriptor,
+  imageTarget,
+  parseCheckpointIndex,
+  requiredAnnotation,
+  storedImageName,
+} from './format.js'
 
 export interface RestoreOptions {
   /** Apply the checkpoint's rw layer onto the new snapshot. */
@@ -77,7 +95,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   let target: Descriptor | undefined = imageTarget(index)
   if (!target || !store.content.has(ns, target.digest)) {
     try {
-      target = store.images.get(ns, baseName).target as Descriptor
+      target = store.images.get(ns, baseName).target
     } catch (err) {
       if (!isNotFound(err)) throw err
       throw new NotFound(`base image ${JSON.stringify(baseName)} of checkpoint ${JSON.stringify(ref)} is not in the store; pull it first`)
@@ -100,7 +118,11 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
       kind: 'active',
       parent: chainId,
       within: (recordSnapshot) => {
-        container = store.containers.create(ns, {id, image: baseName, runtime: {name: runtime}, snapshotter: snapshots.name, snapshotKey: id, labels: {}}, recordSnapshot)
+        container = store.containers.create(
+          ns,
+          {id, image: baseName, runtime: {name: runtime}, snapshotter: snapshots.name, snapshotKey: id, labels: {}},
+          recordSnapshot,
+        )
       },
     })
   } catch (err) {
@@ -112,7 +134,12 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const scratch = mkdtempSync(join(scratchRoot, `restore-${ns}-${id}-`))
   try {
     if (rwDesc) {
-      await applyLayer({blobPath: store.content.path(ns, rwDesc.digest), mediaType: rwDesc.mediaType, target: snapshots.fsPath(id), mode: snapshots.snapshotter.layout})
+      await applyLayer({
+        blobPath: store.content.path(ns, rwDesc.digest),
+        mediaType: rwDesc.mediaType,
+        target: snapshots.fsPath(id),
+        mode: snapshots.snapshotter.layout,
+      })
     }
     let restoreFrom: {imageDir: string; workDir: string; criu: string; checkpoint: string; tcpEstablished?: boolean} | undefined
     if (criuDesc) {

@@ -53,7 +53,7 @@ export async function loadConfig(explicitPath?: string): Promise<BerthConfig> {
   const {parse} = await import('smol-toml')
   let doc: Record<string, unknown>
   try {
-    doc = parse(text) as Record<string, unknown>
+    doc = parse(text)
   } catch (err) {
     throw new InvalidArgument(`config file ${JSON.stringify(path)}: ${(err as Error).message.split('\n')[0]}`, {cause: err})
   }
@@ -107,7 +107,10 @@ export function interpret(doc: Record<string, unknown>, path = 'config'): Omit<B
     runtime: {runc: str(runtime, 'runc', DEFAULTS.runtime.runc), conmon: str(runtime, 'conmon', DEFAULTS.runtime.conmon)},
     registry: {hostsDir: str(registry, 'hosts_dir', DEFAULTS.registry.hostsDir)},
     criuPath: doc['criu_path'] === undefined ? undefined : str(doc, 'criu_path', ''),
-    cni: {binDirs: binDir === undefined ? DEFAULTS.cni.binDirs : (binDir as string).split(':').filter(Boolean), confDir: str(cni, 'conf_dir', DEFAULTS.cni.confDir)},
+    cni: {
+      binDirs: binDir === undefined ? DEFAULTS.cni.binDirs : (binDir as string).split(':').filter(Boolean),
+      confDir: str(cni, 'conf_dir', DEFAULTS.cni.confDir),
+    },
   }
 }
 
@@ -120,7 +123,7 @@ export function resolveSnapshotter(config: Pick<BerthConfig, 'defaultSnapshotter
   return requested || config.defaultSnapshotter
 }
 
-const UNIT_MS: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
+const UNIT_MS: Record<string, number> = {ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
 
 /**
  * Parse a Go-style duration (`10m`, `1h30m`, `1.5s`, `7d`) into milliseconds.
@@ -132,7 +135,7 @@ export function parseDuration(text: string): number {
   let matched = 0
   let m: RegExpExecArray | null
   while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * UNIT_MS[m[2]!]!
+    total += Number(m[1]) * UNIT_MS[m[2]]
     matched = re.lastIndex
   }
   if (text === '' || matched !== text.length) throw new InvalidArgument(`invalid duration ${JSON.stringify(text)}`, {suffixKind: true})

@@ -21,5 +21,8 @@ export function formatEventLine(e: EventRecord): string {
 
 /** One event as a JSON object on one line (no trailing newline). */
 export function formatEventJson(e: EventRecord): string {
-  return `{"timestamp":${JSON.stringify(formatRfc3339Nano(e.tsMicros))},"namespace":${JSON.stringify(e.namespace)},"topic":${JSON.stringify(e.topic)},"event":${e.payloadJson}}`
+  return (
+    `{"timestamp":${JSON.stringify(formatRfc3339Nano(e.tsMicros))},"namespace":${JSON.stringify(e.namespace)},` +
+    `"topic":${JSON.stringify(e.topic)},"event":${e.payloadJson}}`
+  )
 }

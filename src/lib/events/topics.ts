@@ -44,7 +44,15 @@ export interface EventInputs {
   '/snapshot/commit': {key: string; name: string; snapshotter: string}
   '/snapshot/remove': {key: string; snapshotter: string}
   /** `ips`: beyond containerd, a networked container's addresses (CNI, its own or its pod's), after containerd's fields. */
-  '/tasks/create': {containerId: string; bundle: string; rootfs?: readonly EventMount[]; io?: EventIO; checkpoint?: string; pid: number; ips?: readonly string[]}
+  '/tasks/create': {
+    containerId: string
+    bundle: string
+    rootfs?: readonly EventMount[]
+    io?: EventIO
+    checkpoint?: string
+    pid: number
+    ips?: readonly string[]
+  }
   '/tasks/start': {containerId: string; pid: number}
   /** `id` is the process: the container id for the init process, else the exec id. */
   '/tasks/exit': {containerId: string; id: string; pid: number; exitStatus: number; exitedAt: UnixTime}

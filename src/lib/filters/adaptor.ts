@@ -24,7 +24,7 @@ function lookup(root: object, path: FieldPath, maps: ReadonlySet<string>): strin
   let current: unknown = root
   for (let i = 0; i < path.length; i++) {
     if (!isRecord(current)) return undefined
-    const key = path[i] as string
+    const key = path[i]
     if (!Object.hasOwn(current, key)) return undefined
     const next = current[key]
     if (maps.has(key) && (isRecord(next) || next instanceof Map)) return mapEntry(next, joinFrom(path, i + 1))

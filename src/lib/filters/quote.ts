@@ -23,7 +23,7 @@ const HEX_LENGTH: Readonly<Record<string, number>> = {x: 2, u: 4, U: 8}
 /** The text a quoted literal stands for (delimiters included in `literal`), or undefined if malformed. */
 export function unquote(literal: string): string | undefined {
   if (literal.length < 2) return undefined
-  const quote = literal[0] as string
+  const quote = literal[0]
   if (literal[literal.length - 1] !== quote) return undefined
   if (quote !== '"' && quote !== '/' && quote !== '|') return undefined
   const body = literal.slice(1, -1)
@@ -33,7 +33,7 @@ export function unquote(literal: string): string | undefined {
   const bytes: number[] = []
   let i = 0
   while (i < body.length) {
-    const c = body[i] as string
+    const c = body[i]
     if (c === quote) return undefined
     if (c !== '\\') {
       const cp = body.codePointAt(i) as number
@@ -42,7 +42,7 @@ export function unquote(literal: string): string | undefined {
       continue
     }
     if (i + 1 >= body.length) return undefined
-    const e = body[i + 1] as string
+    const e = body[i + 1]
     i += 2
     const simple = SIMPLE_ESCAPES[e]
     if (simple !== undefined) {

@@ -199,9 +199,7 @@ function digitValue(ch: number): number {
 
 /** `[A-Za-z0-9_]`: what an unquoted field may contain (no `-`, as in containerd). */
 function isFieldRune(ch: number): boolean {
-  return (
-    ch === 0x5f || (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a) || (ch >= 0x30 && ch <= 0x39)
-  )
+  return ch === 0x5f || (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a) || (ch >= 0x30 && ch <= 0x39)
 }
 
 function isOperatorRune(ch: number): boolean {
@@ -220,15 +218,7 @@ function isSeparatorRune(ch: number): boolean {
 function isSpace(ch: number): boolean {
   if (ch < 0) return false
   if (ch <= 0xff) return (ch >= 0x09 && ch <= 0x0d) || ch === 0x20 || ch === 0x85 || ch === 0xa0
-  return (
-    ch === 0x1680 ||
-    (ch >= 0x2000 && ch <= 0x200a) ||
-    ch === 0x2028 ||
-    ch === 0x2029 ||
-    ch === 0x202f ||
-    ch === 0x205f ||
-    ch === 0x3000
-  )
+  return ch === 0x1680 || (ch >= 0x2000 && ch <= 0x200a) || ch === 0x2028 || ch === 0x2029 || ch === 0x202f || ch === 0x205f || ch === 0x3000
 }
 
 const GRAPHIC_NON_SPACE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u

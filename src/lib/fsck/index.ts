@@ -76,7 +76,11 @@ export async function fsck(store: Store, options: FsckOptions): Promise<FsckRepo
     } catch (err) {
       failure = describe(err)
     }
-    if (checkDatabase(store).length > 0) return {problems: [{...strip(db), repaired: false, ...(failure ? {action: `${db.action} (failed: ${failure})`} : {})}], remaining: checkDatabase(store).map(strip)}
+    if (checkDatabase(store).length > 0)
+      return {
+        problems: [{...strip(db), repaired: false, ...(failure ? {action: `${db.action} (failed: ${failure})`} : {})}],
+        remaining: checkDatabase(store).map(strip),
+      }
     const rest = await fsck(store, options)
     return {problems: [{...strip(db), repaired: true}, ...rest.problems], remaining: rest.remaining}
   }
@@ -92,11 +96,11 @@ export async function fsck(store: Store, options: FsckOptions): Promise<FsckRepo
   }
   // Tasks first: reconciling a dead task unmounts its rootfs and drops its runc state.
   const sweep = found.filter((p) => p.repairable && p.bySweep)
-  if (sweep.length > 0) await attempt(sweep[0]!, () => sweepRuntime(store, options.runtimeFor))
+  if (sweep.length > 0) await attempt(sweep[0], () => sweepRuntime(store, options.runtimeFor))
   for (const p of found) if (p.repairable && p.fix) await attempt(p, p.fix)
   const gc = found.filter((p) => p.repairable && p.byGc)
   if (gc.length > 0 || found.some((p) => p.repairable && (p.kind === 'snapshot' || p.kind === 'blob'))) {
-    await attempt(gc[0] ?? found[0]!, () => collectGarbage(store, {explain: false}))
+    await attempt(gc[0] ?? found[0], () => collectGarbage(store, {explain: false}))
   }
   const remaining = await check(store, {...options, repair: false})
   const still = new Set(remaining.map(keyOf))
@@ -119,7 +123,13 @@ export async function fsckStore(open: () => Promise<Store>, options: FsckOptions
     store = await open()
   } catch (err) {
     if (errorKind(err) !== 'data loss') throw err
-    const p: FsckProblem = {kind: 'database', object: META_DB_NAME, problem: describe(err), action: 'cannot repair: restore meta.db from a backup', repairable: false}
+    const p: FsckProblem = {
+      kind: 'database',
+      object: META_DB_NAME,
+      problem: describe(err),
+      action: 'cannot repair: restore meta.db from a backup',
+      repairable: false,
+    }
     return {problems: [p], remaining: [p]}
   }
   return fsck(store, options)
@@ -212,17 +222,38 @@ async function checkBlobs(store: Store, full: boolean): Promise<Found[]> {
       actual = statSync(path).size
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      out.push({kind: 'blob', object: digest, problem: 'file is missing', action: 'drop its records (a pull fetches it again)', repairable: true, fix: () => dropBlob(store, digest)})
+      out.push({
+        kind: 'blob',
+        object: digest,
+        problem: 'file is missing',
+        action: 'drop its records (a pull fetches it again)',
+        repairable: true,
+        fix: () => dropBlob(store, digest),
+      })
       continue
     }
     if (actual !== size) {
-      out.push({kind: 'blob', object: digest, problem: `file has ${actual} bytes, its record ${size}`, action: `move the file to ${LOST_AND_FOUND}/ and drop its records (a pull fetches it again)`, repairable: true, fix: () => dropBlob(store, digest)})
+      out.push({
+        kind: 'blob',
+        object: digest,
+        problem: `file has ${actual} bytes, its record ${size}`,
+        action: `move the file to ${LOST_AND_FOUND}/ and drop its records (a pull fetches it again)`,
+        repairable: true,
+        fix: () => dropBlob(store, digest),
+      })
       continue
     }
     if (full) {
-      const hashed = await hashFile(path, digest.split(':')[0]!)
+      const hashed = await hashFile(path, digest.split(':')[0])
       if (hashed !== digest) {
-        out.push({kind: 'blob', object: digest, problem: `content hashes to ${hashed}`, action: `move the file to ${LOST_AND_FOUND}/ and drop its records (a pull fetches it again)`, repairable: true, fix: () => dropBlob(store, digest)})
+        out.push({
+          kind: 'blob',
+          object: digest,
+          problem: `content hashes to ${hashed}`,
+          action: `move the file to ${LOST_AND_FOUND}/ and drop its records (a pull fetches it again)`,
+          repairable: true,
+          fix: () => dropBlob(store, digest),
+        })
       }
     }
   }
@@ -251,7 +282,9 @@ async function dropBlob(store: Store, digest: string): Promise<void> {
     }
     store.db
       .transaction(() => {
-        for (const {namespace} of store.db.prepare('SELECT namespace FROM content WHERE digest = ? ORDER BY namespace').all(digest) as Array<{namespace: string}>) {
+        for (const {namespace} of store.db.prepare('SELECT namespace FROM content WHERE digest = ? ORDER BY namespace').all(digest) as Array<{
+          namespace: string
+        }>) {
           store.db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?').run(namespace, digest)
           appendEvent(store.db, namespace, {topic: '/content/delete', digest}, store.retention)
         }
@@ -265,7 +298,9 @@ async function dropBlob(store: Store, digest: string): Promise<void> {
 
 /** Content rows whose blob row is gone: re-recorded when the file is still there and verifies, else dropped. */
 function checkContentRows(store: Store): Found[] {
-  const rows = store.db.prepare('SELECT DISTINCT c.digest, c.size FROM content c LEFT JOIN blobs b ON b.digest = c.digest WHERE b.digest IS NULL ORDER BY c.digest').all() as Array<{digest: string; size: number}>
+  const rows = store.db
+    .prepare('SELECT DISTINCT c.digest, c.size FROM content c LEFT JOIN blobs b ON b.digest = c.digest WHERE b.digest IS NULL ORDER BY c.digest')
+    .all() as Array<{digest: string; size: number}>
   return rows.map(({digest, size}) => ({
     kind: 'content',
     object: digest,
@@ -274,7 +309,7 @@ function checkContentRows(store: Store): Found[] {
     repairable: true,
     fix: async () => {
       const path = blobPath(store.root, digest)
-      const verifies = existsSync(path) && statSync(path).size === size && (await hashFile(path, digest.split(':')[0]!)) === digest
+      const verifies = existsSync(path) && statSync(path).size === size && (await hashFile(path, digest.split(':')[0])) === digest
       if (verifies) {
         store.db.prepare('INSERT OR IGNORE INTO blobs (digest, size, created_at) VALUES (?, ?, ?)').run(digest, size, Date.now() * 1000)
       } else {
@@ -287,7 +322,10 @@ function checkContentRows(store: Store): Found[] {
 /** Each image's target is content of its namespace. */
 function checkImages(store: Store): Found[] {
   const rows = store.db
-    .prepare('SELECT i.namespace, i.name, i.target_digest FROM images i LEFT JOIN content c ON c.namespace = i.namespace AND c.digest = i.target_digest WHERE c.digest IS NULL ORDER BY i.namespace, i.name')
+    .prepare(
+      'SELECT i.namespace, i.name, i.target_digest FROM images i LEFT JOIN content c ON c.namespace = i.namespace AND c.digest = i.target_digest ' +
+        'WHERE c.digest IS NULL ORDER BY i.namespace, i.name',
+    )
     .all() as Array<{namespace: string; name: string; target_digest: string}>
   return rows.map((r) => ({
     kind: 'image',
@@ -325,13 +363,28 @@ function checkSnapshots(store: Store): Found[] {
     )
     .all() as Array<{namespace: string; snapshotter: string; key: string; parent: string}>
   for (const s of orphans) {
-    out.push({kind: 'snapshot', object: `${s.namespace}/${s.snapshotter}/${s.key}`, problem: `parent ${JSON.stringify(s.parent)} has no record`, action: 'cannot repair without guessing: remove the snapshot with ctr snapshots rm', repairable: false})
+    out.push({
+      kind: 'snapshot',
+      object: `${s.namespace}/${s.snapshotter}/${s.key}`,
+      problem: `parent ${JSON.stringify(s.parent)} has no record`,
+      action: 'cannot repair without guessing: remove the snapshot with ctr snapshots rm',
+      repairable: false,
+    })
   }
   const dangling = store.db
-    .prepare('SELECT s.namespace, s.snapshotter, s.key, s.dir FROM snapshots s LEFT JOIN snapshot_dirs d ON d.snapshotter = s.snapshotter AND d.id = s.dir WHERE d.id IS NULL ORDER BY 1, 2, 3')
+    .prepare(
+      'SELECT s.namespace, s.snapshotter, s.key, s.dir FROM snapshots s LEFT JOIN snapshot_dirs d ON d.snapshotter = s.snapshotter AND d.id = ' +
+        's.dir WHERE d.id IS NULL ORDER BY 1, 2, 3',
+    )
     .all() as Array<{namespace: string; snapshotter: string; key: string; dir: string}>
   for (const s of dangling) {
-    out.push({kind: 'snapshot', object: `${s.namespace}/${s.snapshotter}/${s.key}`, problem: `directory ${s.dir} has no record`, action: 'cannot repair without guessing: remove the snapshot with ctr snapshots rm', repairable: false})
+    out.push({
+      kind: 'snapshot',
+      object: `${s.namespace}/${s.snapshotter}/${s.key}`,
+      problem: `directory ${s.dir} has no record`,
+      action: 'cannot repair without guessing: remove the snapshot with ctr snapshots rm',
+      repairable: false,
+    })
   }
   return out
 }
@@ -346,11 +399,14 @@ function dependents(store: Store, snapshotter: string, id: string): {dirs: strin
       .all(id, snapshotter) as Array<{id: string}>
   ).map((r) => r.id)
   const json = JSON.stringify(dirs)
-  const records = store.db.prepare('SELECT namespace, key FROM snapshots WHERE snapshotter = ? AND dir IN (SELECT value FROM json_each(?)) ORDER BY namespace, key').all(snapshotter, json) as Array<{namespace: string; key: string}>
+  const records = store.db
+    .prepare('SELECT namespace, key FROM snapshots WHERE snapshotter = ? AND dir IN (SELECT value FROM json_each(?)) ORDER BY namespace, key')
+    .all(snapshotter, json) as Array<{namespace: string; key: string}>
   const containers = (
     store.db
       .prepare(
-        `SELECT c.namespace || '/' || c.id AS name FROM containers c JOIN snapshots s ON s.namespace = c.namespace AND s.snapshotter = c.snapshotter AND s.key = c.snapshot_key
+        `SELECT c.namespace || '/' || c.id AS name FROM containers c ` +
+          `JOIN snapshots s ON s.namespace = c.namespace AND s.snapshotter = c.snapshotter AND s.key = c.snapshot_key
          WHERE s.snapshotter = ? AND s.dir IN (SELECT value FROM json_each(?)) ORDER BY 1`,
       )
       .all(snapshotter, json) as Array<{name: string}>
@@ -385,7 +441,14 @@ async function checkTasks(store: Store, options: FsckOptions): Promise<Found[]> 
     const rt = await options.runtimeFor(ns)
     for (const t of open) {
       if (await taskIsStale(rt, t)) {
-        out.push({kind: 'task', object: `${ns}/${t.containerId}`, problem: `recorded ${t.status}, but its process (pid ${t.pid}) is gone`, action: 'record its exit and clean up its mounts and runc state', repairable: true, bySweep: true})
+        out.push({
+          kind: 'task',
+          object: `${ns}/${t.containerId}`,
+          problem: `recorded ${t.status}, but its process (pid ${t.pid}) is gone`,
+          action: 'record its exit and clean up its mounts and runc state',
+          repairable: true,
+          bySweep: true,
+        })
       }
       // A stale task's mount and runc state are its own problem's to clean up: one line for it.
       live.add(`${ns}/${t.containerId}`)
@@ -422,7 +485,14 @@ async function checkTasks(store: Store, options: FsckOptions): Promise<Found[]> 
     if (!match) continue
     const [, , ns, id] = match as unknown as [string, string, string, string]
     if (live.has(`${ns}/${id}`) || (await lockHeld(store, ns, id))) continue
-    out.push({kind: 'mount', object: m.target, problem: `rootfs of ${ns}/${id} is mounted, but it has no live task`, action: 'unmount it', repairable: true, fix: () => unmountDetached(m.target)})
+    out.push({
+      kind: 'mount',
+      object: m.target,
+      problem: `rootfs of ${ns}/${id} is mounted, but it has no live task`,
+      action: 'unmount it',
+      repairable: true,
+      fix: () => unmountDetached(m.target),
+    })
   }
   return out
 }
@@ -482,7 +552,14 @@ function checkTempFiles(store: Store): Found[] {
         const m = TEMP_FILE.exec(name)
         if (!m || processAlive(Number(m[1]))) continue
         const path = join(base, ns, id, name)
-        out.push({kind: 'temp', object: path, problem: 'temporary file of a writer that is gone', action: 'delete it', repairable: true, fix: () => removeTree(path)})
+        out.push({
+          kind: 'temp',
+          object: path,
+          problem: 'temporary file of a writer that is gone',
+          action: 'delete it',
+          repairable: true,
+          fix: () => removeTree(path),
+        })
       }
     }
   }

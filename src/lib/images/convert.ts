@@ -85,8 +85,8 @@ export async function convertImage(store: Store, options: ConvertOptions): Promi
     ns,
     async (leaseId) => {
       const converter = new Converter(store, ns, leaseId, options.oci ?? false, options.uncompress ?? false, wanted)
-      const converted = await converter.convert(source.target as Descriptor)
-      const target = converted ?? (source.target as Descriptor)
+      const converted = await converter.convert(source.target)
+      const target = converted ?? source.target
       const {created} = store.images.put(ns, {name, target: imageTarget(target), labels: source.labels})
       return {name, target, created}
     },
@@ -122,7 +122,7 @@ class Converter {
       } else if ((converted ?? desc).annotations !== undefined) {
         // Docker's schema has no annotations: containerd drops them from Docker descriptors it touches.
         const {annotations: _dropped, ...rest} = converted ?? desc
-        converted = rest as Descriptor
+        converted = rest
       }
     }
     return converted
@@ -147,7 +147,7 @@ class Converter {
       modified = true
     }
     const kept: Descriptor[] = []
-    for (const m of index.manifests as Descriptor[]) {
+    for (const m of index.manifests) {
       if (m.platform !== undefined && this.platforms !== undefined && !matchesStrictly(this.platforms, platformFromOci(m.platform))) {
         modified = true
         continue
@@ -176,15 +176,15 @@ class Converter {
     // The diff_ids the uncompressed layers must hash to (only read when layers are to be uncompressed).
     let config: ImageConfig | undefined
     if (this.uncompress && isConfig(manifest.config.mediaType) && manifest.layers.some((l) => wouldUncompress(l.mediaType))) {
-      config = parseImageConfig(this.read(manifest.config as Descriptor, 'config'))
+      config = parseImageConfig(this.read(manifest.config, 'config'))
     }
     const layers: Descriptor[] = []
-    for (const [i, layer] of (manifest.layers as Descriptor[]).entries()) {
+    for (const [i, layer] of manifest.layers.entries()) {
       const converted = await this.convert(layer, config?.rootfs.diff_ids[i])
       if (converted !== undefined) modified = true
       layers.push(converted ?? layer)
     }
-    const convertedConfig = await this.convert(manifest.config as Descriptor)
+    const convertedConfig = await this.convert(manifest.config)
     if (convertedConfig !== undefined) modified = true
     if (!modified) return undefined
     doc['layers'] = layers
@@ -213,7 +213,11 @@ class Converter {
     if (diffId !== undefined && digest !== diffId) {
       throw new DataLoss(`${what} decompresses to ${digest}, but the image config says its diff_id is ${diffId}`)
     }
-    const opened = await this.store.content.openWriter(this.ns, {ref: `convert-uncompress-from-${desc.digest}`, expected: {digest, size}, leaseId: this.leaseId})
+    const opened = await this.store.content.openWriter(this.ns, {
+      ref: `convert-uncompress-from-${desc.digest}`,
+      expected: {digest, size},
+      leaseId: this.leaseId,
+    })
     if (opened.status === 'write') {
       const writer = opened.writer
       if (writer.offset > 0) {
@@ -287,7 +291,9 @@ function notHere(err: unknown, desc: Descriptor, what: string): Error {
 
 /** The image record's target: the descriptor's own fields, without a platform. */
 function imageTarget(d: Descriptor): {mediaType: string; digest: string; size: number; annotations?: Record<string, string>} {
-  return d.annotations ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations} : {mediaType: d.mediaType, digest: d.digest, size: d.size}
+  return d.annotations
+    ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations}
+    : {mediaType: d.mediaType, digest: d.digest, size: d.size}
 }
 
 // ---- media types ------------------------------------------------------------------------------------------------
@@ -415,12 +421,20 @@ function goJson(value: unknown): Buffer {
 }
 
 const nonEmpty = (v: unknown): boolean =>
-  v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0)
+  v !== undefined &&
+  v !== null &&
+  v !== '' &&
+  !(Array.isArray(v) && v.length === 0) &&
+  !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)
 
 /** A string map with sorted keys (Go marshals maps sorted). */
 function sortedMap(m: unknown): Record<string, unknown> {
   const src = m as Record<string, unknown>
-  return Object.fromEntries(Object.keys(src).sort().map((k) => [k, src[k]]))
+  return Object.fromEntries(
+    Object.keys(src)
+      .sort()
+      .map((k) => [k, src[k]]),
+  )
 }
 
 /** ocispec.Platform's fields in order, empties omitted. */

@@ -83,11 +83,11 @@ export class ImageReader {
     const platforms = new Set<string>()
     const addConfigPlatform = (m: Descriptor) => {
       const manifest = this.read(m, parseManifest)
-      const config = manifest && this.read(manifest.config as Descriptor, parseImageConfig)
+      const config = manifest && this.read(manifest.config, parseImageConfig)
       if (config) platforms.add(formatPlatform(configPlatform(config)))
     }
     if (isIndex(target.mediaType)) {
-      for (const m of (this.read(target, parseIndex)?.manifests ?? []) as Descriptor[]) {
+      for (const m of this.read(target, parseIndex)?.manifests ?? []) {
         if (m.platform) platforms.add(formatPlatform(platformFromOci(m.platform)))
         else if (isManifest(m.mediaType)) addConfigPlatform(m)
       }
@@ -131,7 +131,7 @@ export class ImageReader {
           if (d === target) unavailable = true
           return
         }
-        const best = sortByPreference(index.manifests as Descriptor[], this.matcher)[0]
+        const best = sortByPreference(index.manifests, this.matcher)[0]
         if (best) visit(best)
       } else if (isManifest(d.mediaType)) {
         const manifest = this.read(d, parseManifest)
@@ -139,7 +139,7 @@ export class ImageReader {
           if (d === target) unavailable = true
           return
         }
-        required.push(manifest.config as Descriptor, ...(manifest.layers as Descriptor[]))
+        required.push(manifest.config, ...manifest.layers)
       }
     }
     visit(target)
@@ -154,17 +154,17 @@ export class ImageReader {
     let d: Descriptor | undefined = target
     for (let depth = 0; d && isIndex(d.mediaType) && depth < 8; depth++) {
       const index: ReturnType<typeof parseIndex> | undefined = this.read(d, parseIndex)
-      d = index && sortByPreference(index.manifests as Descriptor[], this.matcher)[0]
+      d = index && sortByPreference(index.manifests, this.matcher)[0]
     }
     if (!d || !isManifest(d.mediaType)) return undefined
     const manifest = this.read(d, parseManifest)
-    const config = manifest && this.read(manifest.config as Descriptor, parseImageConfig)
+    const config = manifest && this.read(manifest.config, parseImageConfig)
     if (!manifest || !config) return undefined
-    const diffIds = config.rootfs.diff_ids as string[]
+    const diffIds = config.rootfs.diff_ids
     return {
       manifest: d,
-      config: manifest.config as Descriptor,
-      layers: manifest.layers as Descriptor[],
+      config: manifest.config,
+      layers: manifest.layers,
       diffIds,
       platform: formatPlatform(configPlatform(config)),
       chainId: diffIds.length > 0 ? chainIds(diffIds).at(-1) : undefined,
@@ -190,11 +190,11 @@ export class ImageReader {
       }
       if (isIndex(d.mediaType)) {
         const index = this.read(d, parseIndex)
-        return index ? {...base, children: (index.manifests as Descriptor[]).map(node)} : base
+        return index ? {...base, children: index.manifests.map(node)} : base
       }
       if (isManifest(d.mediaType)) {
         const manifest = this.read(d, parseManifest)
-        return manifest ? {...base, children: [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])].map(node)} : base
+        return manifest ? {...base, children: [manifest.config, ...manifest.layers].map(node)} : base
       }
       return base
     }
@@ -223,7 +223,12 @@ export class ImageReader {
 /** The filter view of an image: name, target.digest, target.mediatype, labels.*, annotations.*. */
 export function imageAdaptor(image: ImageRecord): Adaptor {
   return objectAdaptor(
-    {name: image.name, target: {digest: image.target.digest, mediatype: image.target.mediaType}, labels: image.labels, annotations: image.target.annotations ?? {}},
+    {
+      name: image.name,
+      target: {digest: image.target.digest, mediatype: image.target.mediaType},
+      labels: image.labels,
+      annotations: image.target.annotations ?? {},
+    },
     ['labels', 'annotations'],
   )
 }

@@ -74,7 +74,11 @@ export async function mountImage(store: Store, options: MountImageOptions): Prom
   const image = store.images.get(ns, options.name)
   const leaseId = mountLeaseId(target)
   if (!store.leases.list(ns).some((l) => l.id === leaseId)) {
-    store.leases.create(ns, {id: leaseId, labels: {'containerd.io/gc.expire': new Date(Date.now() + options.expirationMs).toISOString()}, expiresAt: nowMicros() + options.expirationMs * 1000})
+    store.leases.create(ns, {
+      id: leaseId,
+      labels: {'containerd.io/gc.expire': new Date(Date.now() + options.expirationMs).toISOString()},
+      expiresAt: nowMicros() + options.expirationMs * 1000,
+    })
   }
   const {chainId} = await unpackStoredImage(store, image.target, {namespace: ns, snapshotter: options.snapshotter, platform: options.platform, leaseId})
   const snapshots = new SnapshotService(store, ns, options.snapshotter)
@@ -116,4 +120,3 @@ export function unmountImage(store: Store, options: {namespace: string; target: 
 function mountLeaseId(target: string): string {
   return `mount-${createHash('sha256').update(target).digest('hex').slice(0, 16)}`
 }
-

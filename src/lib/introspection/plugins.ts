@@ -55,7 +55,13 @@ export async function listPlugins(store: Store): Promise<PluginInfo[]> {
     })
   }
   plugins.push(
-    {...base, type: METADATA, id: 'sqlite', requires: [CONTENT, SNAPSHOTTER], exports: {path: metaDbPath(store.root), schema: String(SCHEMA_VERSION), policy: store.config.contentSharingPolicy}},
+    {
+      ...base,
+      type: METADATA,
+      id: 'sqlite',
+      requires: [CONTENT, SNAPSHOTTER],
+      exports: {path: metaDbPath(store.root), schema: String(SCHEMA_VERSION), policy: store.config.contentSharingPolicy},
+    },
     {...base, type: 'io.containerd.differ.v1', id: 'walking', requires: [METADATA], platforms: host},
     {...base, type: EVENT, id: 'exchange'},
     {...base, type: 'io.containerd.gc.v1', id: 'scheduler', requires: [METADATA]},

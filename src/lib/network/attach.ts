@@ -7,7 +7,18 @@
 // unpins last. Every step tolerates having been done already.
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {acquireLock, attachmentIps, containerNetnsPath, netnsDir, type NetAttachment, type NetworkSettings, podDir, podsDir, type PodRecord, type Store} from '../store/index.js'
+import {
+  acquireLock,
+  attachmentIps,
+  containerNetnsPath,
+  netnsDir,
+  type NetAttachment,
+  type NetworkSettings,
+  podDir,
+  podsDir,
+  type PodRecord,
+  type Store,
+} from '../store/index.js'
 import {cniAdd, cniDel, type NetConfList} from './cni.js'
 import {cniPaths, type CniPaths, resolveNetwork} from './networks.js'
 import {isPinned, pinNamespaces, pinsUnder, unpin} from './pins.js'
@@ -20,7 +31,6 @@ export interface NetOwner {
 }
 
 export {containerNetnsPath, podDir} from '../store/index.js'
-
 
 /** The pin files of a pod, for the namespaces it shares. */
 export function podPinPaths(state: string, pod: Pick<PodRecord, 'id' | 'share'>, ns: string): {net?: string; ipc?: string; uts?: string} {
@@ -77,8 +87,21 @@ export async function attachNetworks(store: Store, owner: NetOwner, netns: strin
       const ports = i === 0 ? (settings.ports ?? []) : []
       // With nothing to publish, plugins that only map ports (portmap) are left out of ADD and,
       // since DEL reads the stored list, of DEL too: portmap's DEL costs iptables calls even then.
-      const list = ports.length > 0 ? full : {...full, plugins: full.plugins.filter((p) => !(p['capabilities'] as Record<string, boolean> | undefined)?.['portMappings'])}
-      store.netAttachments.begin({cniId, network: list.name, namespace: owner.ns, ownerKind: owner.kind, ownerId: owner.id, ifname, netns, config: JSON.stringify(list), cniPath: paths.binDirs.join(':'), ports, bootId: boot})
+      const list =
+        ports.length > 0 ? full : {...full, plugins: full.plugins.filter((p) => !(p['capabilities'] as Record<string, boolean> | undefined)?.['portMappings'])}
+      store.netAttachments.begin({
+        cniId,
+        network: list.name,
+        namespace: owner.ns,
+        ownerKind: owner.kind,
+        ownerId: owner.id,
+        ifname,
+        netns,
+        config: JSON.stringify(list),
+        cniPath: paths.binDirs.join(':'),
+        ports,
+        bootId: boot,
+      })
       const result = await cniAdd(list, {containerId: cniId, netns, ifname, cniPath: paths.binDirs, ports})
       store.netAttachments.complete(cniId, list.name, result)
     }
@@ -281,7 +304,7 @@ export async function sweepNetworks(store: Store, taskLive: (ns: string, id: str
       const file = join(ipamDir, network, name)
       let owner = ''
       try {
-        owner = readFileSync(file, 'latin1').split(/\r?\n/)[0]!.trim()
+        owner = readFileSync(file, 'latin1').split(/\r?\n/)[0].trim()
       } catch {
         continue
       }

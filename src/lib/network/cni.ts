@@ -69,14 +69,28 @@ function pluginConfig(list: NetConfList, plugin: Record<string, unknown>, call: 
   const conf: Record<string, unknown> = {...plugin, cniVersion: list.cniVersion, name: list.name}
   const capabilities = (plugin['capabilities'] ?? {}) as Record<string, boolean>
   if (capabilities['portMappings'] && call.ports && call.ports.length > 0) {
-    conf['runtimeConfig'] = {...((plugin['runtimeConfig'] as object) ?? {}), portMappings: call.ports.map((p) => ({hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIP ? {hostIP: p.hostIP} : {})}))}
+    conf['runtimeConfig'] = {
+      ...(plugin['runtimeConfig'] ?? {}),
+      portMappings: call.ports.map((p) => ({
+        hostPort: p.hostPort,
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+        ...(p.hostIP ? {hostIP: p.hostIP} : {}),
+      })),
+    }
   }
   if (prevResult !== undefined) conf['prevResult'] = prevResult
   return conf
 }
 
 /** Run one plugin; resolves with its parsed stdout (ADD) or undefined. @throws FailedPrecondition with the plugin's error message. */
-async function exec(command: 'ADD' | 'DEL' | 'CHECK', list: NetConfList, plugin: Record<string, unknown>, call: CniCall, prevResult: unknown): Promise<Record<string, unknown> | undefined> {
+async function exec(
+  command: 'ADD' | 'DEL' | 'CHECK',
+  list: NetConfList,
+  plugin: Record<string, unknown>,
+  call: CniCall,
+  prevResult: unknown,
+): Promise<Record<string, unknown> | undefined> {
   const type = String(plugin['type'])
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',

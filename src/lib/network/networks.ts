@@ -70,7 +70,7 @@ const ipv4 = (text: string): number => text.split('.').reduce((acc, part) => ((a
 function overlaps(a: number, aPrefix: number, b: number, bPrefix: number): boolean {
   const p = Math.min(aPrefix, bPrefix)
   const mask = p === 0 ? 0 : (~0 << (32 - p)) >>> 0
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0)
+  return (a & mask) >>> 0 === (b & mask) >>> 0
 }
 
 /** Number of leading one bits of a (host byte order) netmask. */
@@ -86,7 +86,7 @@ function prefixOf(maskLE: number): number {
  */
 function checkSubnetFree(subnet: string, bridge: string): void {
   const [base, len] = subnet.split('/')
-  const net = ipv4(base!)
+  const net = ipv4(base)
   const prefix = Number(len)
   let text = ''
   try {
@@ -97,13 +97,17 @@ function checkSubnetFree(subnet: string, bridge: string): void {
   for (const line of text.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/)
     if (f.length < 8 || f[0] === bridge) continue
-    const routePrefix = prefixOf(Buffer.from(f[7]!, 'hex').readUInt32LE(0))
+    const routePrefix = prefixOf(Buffer.from(f[7], 'hex').readUInt32LE(0))
     if (routePrefix === 0) continue
     // The kernel prints the address's bytes in memory order: read back little-endian, they are
     // the address as a number.
-    const routeNet = Buffer.from(f[1]!, 'hex').readUInt32LE(0)
+    const routeNet = Buffer.from(f[1], 'hex').readUInt32LE(0)
     if (overlaps(net, prefix, routeNet, routePrefix)) {
-      throw new FailedPrecondition(`default network subnet ${subnet} collides with the host route to ${[routeNet >>> 24, (routeNet >>> 16) & 255, (routeNet >>> 8) & 255, routeNet & 255].join('.')}/${routePrefix} on ${f[0]}; edit the subnet in bridge.conflist under the root's cni/net.d`)
+      throw new FailedPrecondition(
+        `default network subnet ${subnet} collides with the host route to ` +
+          `${[routeNet >>> 24, (routeNet >>> 16) & 255, (routeNet >>> 8) & 255, routeNet & 255].join('.')}/${routePrefix} on ${f[0]}; edit the ` +
+          `subnet in bridge.conflist under the root's cni/net.d`,
+      )
     }
   }
 }
@@ -114,7 +118,7 @@ export function loadDefaultNetwork(paths: CniPaths, state: string): NetConfList 
   if (existsSync(file)) return parseNetConf(readFileSync(file, 'utf8'), file)
   const conf = defaultNetConf(paths, state)
   const plugin = conf.plugins[0] as {bridge: string; ipam: {ranges: {subnet: string}[][]}}
-  checkSubnetFree(plugin.ipam.ranges[0]![0]!.subnet, plugin.bridge)
+  checkSubnetFree(plugin.ipam.ranges[0][0].subnet, plugin.bridge)
   mkdirSync(paths.ownConfDir, {recursive: true, mode: 0o711})
   const tmp = `${file}.${process.pid}.tmp`
   writeFileSync(tmp, `${JSON.stringify(conf, null, 2)}\n`, {mode: 0o644})

@@ -36,7 +36,7 @@ export async function pinNamespaces(files: PinFiles, options: {hostname?: string
   if (files.uts && options.hostname) steps.push(['hostname', options.hostname])
   if (files.net) steps.push(['ip', 'link', 'set', 'lo', 'up'])
   // One program runs inside; a shell only when two steps are needed.
-  const command = steps.length === 0 ? ['true'] : steps.length === 1 ? steps[0]! : ['sh', '-c', steps.map((s) => s.map(shellQuote).join(' ')).join(' && ')]
+  const command = steps.length === 0 ? ['true'] : steps.length === 1 ? steps[0] : ['sh', '-c', steps.map((s) => s.map(shellQuote).join(' ')).join(' && ')]
   const args = [...kinds.map((k) => `--${k}=${files[k]}`), ...command]
   const {code, stderr} = await run('unshare', args)
   if (code !== 0) {
@@ -73,15 +73,19 @@ function shellQuote(s: string): string {
 }
 
 /** Run a program to its end; its stdout is ignored. */
-export function run(program: string, args: readonly string[], options: {input?: string; env?: NodeJS.ProcessEnv} = {}): Promise<{code: number; stdout: string; stderr: string}> {
+export function run(
+  program: string,
+  args: readonly string[],
+  options: {input?: string; env?: NodeJS.ProcessEnv} = {},
+): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env})
     let stdout = ''
     let stderr = ''
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.stdin!.on('error', () => {})
-    child.stdin!.end(options.input ?? '')
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdin.on('error', () => {})
+    child.stdin.end(options.input ?? '')
     child.on('error', (err) => reject(new FailedPrecondition(`cannot run ${program}: ${err.message}`, {cause: err})))
     child.on('close', (code) => resolve({code: code ?? 1, stdout, stderr}))
   })

@@ -18,16 +18,19 @@ export function parsePortMapping(spec: string): PortMapping {
   const slash = rest.lastIndexOf('/')
   if (slash >= 0) {
     const proto = rest.slice(slash + 1).toLowerCase()
-    if (proto !== 'tcp' && proto !== 'udp') throw new InvalidArgument(`invalid protocol in port mapping ${JSON.stringify(spec)}: want tcp or udp`, {suffixKind: true})
+    if (proto !== 'tcp' && proto !== 'udp')
+      throw new InvalidArgument(`invalid protocol in port mapping ${JSON.stringify(spec)}: want tcp or udp`, {suffixKind: true})
     protocol = proto
     rest = rest.slice(0, slash)
   }
   const parts = rest.split(':')
-  if (parts.length < 2 || parts.length > 3) throw new InvalidArgument(`invalid port mapping ${JSON.stringify(spec)}: want [IP:]HOSTPORT:CTRPORT[/tcp|udp]`, {suffixKind: true})
+  if (parts.length < 2 || parts.length > 3)
+    throw new InvalidArgument(`invalid port mapping ${JSON.stringify(spec)}: want [IP:]HOSTPORT:CTRPORT[/tcp|udp]`, {suffixKind: true})
   const containerPort = port(parts.pop()!, 'container port', spec)
   const hostPort = port(parts.pop()!, 'host port', spec)
   const hostIP = parts.pop()
-  if (hostIP !== undefined && hostIP !== '' && !/^(\d{1,3})(\.\d{1,3}){3}$/.test(hostIP)) throw new InvalidArgument(`invalid host IP in port mapping ${JSON.stringify(spec)}`, {suffixKind: true})
+  if (hostIP !== undefined && hostIP !== '' && !/^(\d{1,3})(\.\d{1,3}){3}$/.test(hostIP))
+    throw new InvalidArgument(`invalid host IP in port mapping ${JSON.stringify(spec)}`, {suffixKind: true})
   return {...(hostIP ? {hostIP} : {}), hostPort, containerPort, protocol}
 }
 

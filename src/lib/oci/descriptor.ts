@@ -1,16 +1,6 @@
 // The OCI content descriptor type and its validator: a descriptor that passes has a media type, a supported digest and a non-negative integer size.
 import {digestProblem, type Digest} from './digest.js'
-import {
-  child,
-  expectArray,
-  expectObject,
-  expectString,
-  expectStringArray,
-  expectStringMap,
-  optionalField,
-  shapeError,
-  type At,
-} from './json-shape.js'
+import {child, expectArray, expectObject, expectString, expectStringArray, expectStringMap, optionalField, shapeError, type At} from './json-shape.js'
 import {descriptorKind} from './media-types.js'
 import type {OciPlatform} from './platform.js'
 

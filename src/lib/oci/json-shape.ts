@@ -46,13 +46,7 @@ export function expectArray(v: unknown, at: At): unknown[] {
 }
 
 /** Checks each listed optional field of `obj` when present (null counts as absent only where `nullable`). */
-export function optionalField<T>(
-  obj: JsonObject,
-  key: string,
-  at: At,
-  check: (v: unknown, at: At) => T,
-  nullable = false,
-): void {
+export function optionalField<T>(obj: JsonObject, key: string, at: At, check: (v: unknown, at: At) => T, nullable = false): void {
   if (!Object.hasOwn(obj, key)) return
   const v = obj[key]
   if (v === undefined || (nullable && v === null)) return

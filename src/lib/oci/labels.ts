@@ -26,10 +26,9 @@ export function validateLabels(labels: Labels): void {
   for (const [key, value] of Object.entries(labels)) {
     const size = Buffer.byteLength(key) + Buffer.byteLength(value)
     if (size > MAX_LABEL_BYTES) {
-      throw new InvalidArgument(
-        `label key and value length (${size} bytes) greater than maximum size (${MAX_LABEL_BYTES} bytes), key: ${key.slice(0, 64)}`,
-        {suffixKind: true},
-      )
+      throw new InvalidArgument(`label key and value length (${size} bytes) greater than maximum size (${MAX_LABEL_BYTES} bytes), key: ${key.slice(0, 64)}`, {
+        suffixKind: true,
+      })
     }
   }
 }

@@ -86,9 +86,7 @@ export interface ImageConfig {
 }
 
 /** A manifest or index with the media type it was read as. */
-export type ManifestDocument =
-  | {kind: 'manifest'; mediaType: string; manifest: Manifest}
-  | {kind: 'index'; mediaType: string; index: Index}
+export type ManifestDocument = {kind: 'manifest'; mediaType: string; manifest: Manifest} | {kind: 'index'; mediaType: string; index: Index}
 
 function schema1Refusal(mediaType: string): NotImplemented {
   return new NotImplemented(
@@ -269,4 +267,3 @@ export function parseImageConfig(bytes: Uint8Array | string): ImageConfig {
 export function configPlatform(config: Pick<ImageConfig, 'os' | 'architecture' | 'variant' | 'os.version' | 'os.features'>): Platform {
   return platformFromOci(config)
 }
-

@@ -20,13 +20,49 @@ export interface OciPlatform {
 }
 
 const KNOWN_OS = new Set([
-  'aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd',
-  'openbsd', 'plan9', 'solaris', 'windows', 'zos',
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'windows',
+  'zos',
 ])
 
 const KNOWN_ARCH = new Set([
-  '386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle',
-  'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64',
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'ppc64',
+  'ppc64le',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
   'wasm',
 ])
 
@@ -168,20 +204,27 @@ export function parsePlatform(specifier: string): Platform {
   const osOptions = OS_RE.exec(first)
   if (osOptions === null) {
     return fail(
-      `${JSON.stringify(first)} is an invalid OS component of ${JSON.stringify(specifier)}: OSAndVersion specifier component must match ${JSON.stringify(OS_RE_TEXT)}`,
+      `${JSON.stringify(first)} is an invalid OS component of ${JSON.stringify(specifier)}: OSAndVersion specifier component must match ` +
+        `${JSON.stringify(OS_RE_TEXT)}`,
     )
   }
   for (const part of parts.slice(1)) {
     if (!SPECIFIER_RE.test(part)) {
       fail(
-        `${JSON.stringify(part)} is an invalid component of ${JSON.stringify(specifier)}: platform specifier component must match ${JSON.stringify(SPECIFIER_RE_TEXT)}`,
+        `${JSON.stringify(part)} is an invalid component of ${JSON.stringify(specifier)}: platform specifier component must match ` +
+          `${JSON.stringify(SPECIFIER_RE_TEXT)}`,
       )
     }
   }
   let os = normalizeOs(osOptions[1] ?? '')
   const osVersion = decodeOsOption(specifier, osOptions[2] ?? '', 'version')
   const osFeatures =
-    (osOptions[3] ?? '') === '' ? [] : (osOptions[3] ?? '').slice(1).split('+').map((f) => decodeOsOption(specifier, f, 'feature'))
+    (osOptions[3] ?? '') === ''
+      ? []
+      : (osOptions[3] ?? '')
+          .slice(1)
+          .split('+')
+          .map((f) => decodeOsOption(specifier, f, 'feature'))
   const build = (architecture: string, variant: string): Platform => compact({os, architecture, variant, osVersion, osFeatures})
 
   switch (parts.length) {

@@ -1,4 +1,5 @@
-// Image references parsed and normalized as Docker's distribution/reference `ParseNormalizedNamed` + `TagNameOnly`: every result has a domain, a lowercase path and a tag or digest (or both).
+// Image references parsed and normalized as Docker's distribution/reference `ParseNormalizedNamed` + `TagNameOnly`:
+// every result has a domain, a lowercase path and a tag or digest (or both).
 import {InvalidArgument} from '../errors/index.js'
 import {digestProblem, type Digest} from './digest.js'
 

@@ -61,8 +61,12 @@ const SHARES: readonly SharedNamespace[] = ['net', 'ipc', 'uts']
 
 /** Parse `--share net,ipc,uts` (any subset; "" shares nothing). @throws InvalidArgument. */
 export function parseShare(text: string): SharedNamespace[] {
-  const kinds = text.split(',').map((s) => s.trim()).filter(Boolean)
-  for (const k of kinds) if (!SHARES.includes(k as SharedNamespace)) throw new InvalidArgument(`invalid --share ${JSON.stringify(k)}: want net, ipc or uts`, {suffixKind: true})
+  const kinds = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const k of kinds)
+    if (!SHARES.includes(k as SharedNamespace)) throw new InvalidArgument(`invalid --share ${JSON.stringify(k)}: want net, ipc or uts`, {suffixKind: true})
   return SHARES.filter((k) => kinds.includes(k))
 }
 
@@ -73,7 +77,8 @@ export function parseShare(text: string): SharedNamespace[] {
 export async function createPod(store: Store, ns: string, options: CreatePodOptions): Promise<PodRecord> {
   const share = [...(options.share ?? SHARES)]
   let network: StoredNetworkSettings = options.network ?? (share.includes('net') ? {mode: 'cni', networks: ['bridge'], ports: []} : {mode: 'none'})
-  if (!share.includes('net') && network.mode !== 'none') throw new InvalidArgument('a pod that does not share its network namespace has no network: drop --network and -p', {suffixKind: true})
+  if (!share.includes('net') && network.mode !== 'none')
+    throw new InvalidArgument('a pod that does not share its network namespace has no network: drop --network and -p', {suffixKind: true})
   if (network.mode === 'host') network = {mode: 'host'}
   checkNetworks(store, network)
   const attempt = options.attempt ?? 0
@@ -148,7 +153,15 @@ export async function listPods(rt: TaskRuntime, filter?: Filter): Promise<PodVie
   const views: PodView[] = []
   for (const pod of rt.store.pods.list(rt.ns)) {
     const v = await podView(rt, pod)
-    const fields = {id: v.ID, name: v.Name, status: v.Status.toLowerCase(), hostname: v.Hostname, network: v.Network.Mode, labels: v.Labels, k8snamespace: v.K8sNamespace}
+    const fields = {
+      id: v.ID,
+      name: v.Name,
+      status: v.Status.toLowerCase(),
+      hostname: v.Hostname,
+      network: v.Network.Mode,
+      labels: v.Labels,
+      k8snamespace: v.K8sNamespace,
+    }
     if (!filter || filter.match(objectAdaptor(fields, ['labels']))) views.push(v)
   }
   return views
@@ -226,7 +239,8 @@ async function stopMembers(rt: TaskRuntime, pod: PodRecord, timeoutMs: number): 
 export async function removePod(rt: TaskRuntime, ref: string, options: {force?: boolean} = {}): Promise<PodRecord> {
   const pod = getPod(rt.store, rt.ns, ref)
   const members = rt.store.pods.members(rt.ns, pod.id)
-  if (members.length > 0 && !options.force) throw new FailedPrecondition(`pod ${JSON.stringify(pod.name)} has containers: ${members.join(', ')} (use --force)`, {suffixKind: true})
+  if (members.length > 0 && !options.force)
+    throw new FailedPrecondition(`pod ${JSON.stringify(pod.name)} has containers: ${members.join(', ')} (use --force)`, {suffixKind: true})
   for (const id of members) {
     await deleteTaskOfContainer(rt, id, {force: true})
     removeContainer(rt.store, rt.ns, id)
@@ -240,4 +254,3 @@ export async function removePod(rt: TaskRuntime, ref: string, options: {force?: 
 export async function removeAllPods(rt: TaskRuntime): Promise<void> {
   for (const pod of rt.store.pods.list(rt.ns)) await removePod(rt, pod.id, {force: true})
 }
-

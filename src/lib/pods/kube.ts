@@ -47,7 +47,12 @@ export function kubePod(store: Store, ns: string, pod: PodRecord): IPod {
   })
   const ports = pod.network.ports ?? []
   if (ports.length > 0 && containers[0]) {
-    containers[0].ports = ports.map((p) => ({containerPort: p.containerPort, hostPort: p.hostPort, ...(p.hostIP ? {hostIP: p.hostIP} : {}), protocol: p.protocol === 'udp' ? 'UDP' : 'TCP'}))
+    containers[0].ports = ports.map((p) => ({
+      containerPort: p.containerPort,
+      hostPort: p.hostPort,
+      ...(p.hostIP ? {hostIP: p.hostIP} : {}),
+      protocol: p.protocol === 'udp' ? 'UDP' : 'TCP',
+    }))
   }
   const metadata: IObjectMeta = {name: pod.name}
   if (pod.k8sNamespace) metadata.namespace = pod.k8sNamespace
@@ -81,15 +86,17 @@ function only(obj: Record<string, unknown>, allowed: Set<string>, where: string)
   for (const k of Object.keys(obj)) if (!allowed.has(k)) refuse(`${where}.${k} is not supported`)
 }
 
-const asMap = (v: unknown, where: string): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : refuse(`${where} must be a map`))
-const asStrings = (v: unknown, where: string): string[] => (Array.isArray(v) && v.every((s) => typeof s === 'string' || typeof s === 'number') ? v.map(String) : refuse(`${where} must be a list of strings`))
+const asMap = (v: unknown, where: string): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : refuse(`${where} must be a map`)
+const asStrings = (v: unknown, where: string): string[] =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string' || typeof s === 'number') ? v.map(String) : refuse(`${where} must be a list of strings`)
 
 /** A memory quantity in bytes (`128Mi`, `1G`, `1048576`). */
 export function parseMemoryQuantity(q: string): number {
   const m = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q)
   if (!m) return refuse(`memory limit ${JSON.stringify(q)} is not a quantity Berth understands`)
   const unit: Record<string, number> = {'': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12}
-  return Number(m[1]) * unit[m[2] ?? '']!
+  return Number(m[1]) * unit[m[2] ?? '']
 }
 
 /** A CPU quantity in CPUs (`500m`, `2`, `0.5`). */
@@ -103,7 +110,17 @@ export function parseCpuQuantity(q: string): number {
 /** What a manifest asks for, checked: the pod options and each member's create options. */
 export interface KubePlan {
   pod: {name: string; k8sNamespace?: string; labels: Labels; hostname?: string; hostNetwork: boolean; ports: PortMapping[]}
-  containers: {name: string; image: string; args?: string[]; keepEntrypoint: boolean; env: string[]; cwd?: string; memoryLimit?: number; cpus?: number; tty: boolean}[]
+  containers: {
+    name: string
+    image: string
+    args?: string[]
+    keepEntrypoint: boolean
+    env: string[]
+    cwd?: string
+    memoryLimit?: number
+    cpus?: number
+    tty: boolean
+  }[]
 }
 
 type PodModule = typeof import('kubernetes-models/v1/Pod')
@@ -116,7 +133,7 @@ type PodModule = typeof import('kubernetes-models/v1/Pod')
 export function validatePodSchema(doc: Record<string, unknown>): void {
   const {Pod} = createRequire(import.meta.url)('kubernetes-models/v1/Pod') as PodModule
   try {
-    new Pod(doc as unknown as IPod).validate()
+    new Pod(doc).validate()
   } catch (err) {
     const message = firstSchemaError(err)
     refuse(`the manifest does not match the Kubernetes v1 Pod schema: ${message}`)
@@ -125,10 +142,16 @@ export function validatePodSchema(doc: Record<string, unknown>): void {
 
 /** ajv's first error as a field path (`data/spec/containers/0/image must be string` → `spec.containers[0].image must be string`). */
 function firstSchemaError(err: unknown): string {
-  const first = ((err as Error).message ?? String(err)).split(/\n|, (?=data)/)[0]!.trim()
+  const first = ((err as Error).message ?? String(err)).split(/\n|, (?=data)/)[0].trim()
   return first
     .replace(/^data\/?/, '')
-    .replace(/^(\S*)/, (path) => path.split('/').filter(Boolean).map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`)).join(''))
+    .replace(/^(\S*)/, (path) =>
+      path
+        .split('/')
+        .filter(Boolean)
+        .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
+        .join(''),
+    )
     .replace(/^ /, 'the manifest ')
 }
 
@@ -164,7 +187,12 @@ export function planKube(text: string): KubePlan {
       if (port['hostPort'] === undefined) continue // reachable inside the pod anyway
       const protocol = String(port['protocol'] ?? 'TCP').toLowerCase()
       if (protocol !== 'tcp' && protocol !== 'udp') refuse(`protocol ${JSON.stringify(port['protocol'])} is not supported`)
-      ports.push({...(port['hostIP'] ? {hostIP: String(port['hostIP'])} : {}), hostPort: Number(port['hostPort']), containerPort: Number(port['containerPort']), protocol: protocol as 'tcp' | 'udp'})
+      ports.push({
+        ...(port['hostIP'] ? {hostIP: String(port['hostIP'])} : {}),
+        hostPort: Number(port['hostPort']),
+        containerPort: Number(port['containerPort']),
+        protocol: protocol as 'tcp' | 'udp',
+      })
     }
     const limits = asMap(asMap(c['resources'] ?? {}, `spec.containers[${i}].resources`)['limits'] ?? {}, `spec.containers[${i}].resources.limits`)
     for (const k of Object.keys(limits)) if (k !== 'memory' && k !== 'cpu') refuse(`resource limit ${JSON.stringify(k)} is not supported`)

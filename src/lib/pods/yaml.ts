@@ -62,14 +62,15 @@ const MAX_FLOW_DEPTH = 64
 const MAX_INDENT = 256
 
 function checkBounds(text: string): void {
-  if (Buffer.byteLength(text) > MANIFEST_MAX_BYTES) throw new InvalidArgument(`manifest: larger than ${MANIFEST_MAX_BYTES / 1024 / 1024} MiB`, {suffixKind: true})
+  if (Buffer.byteLength(text) > MANIFEST_MAX_BYTES)
+    throw new InvalidArgument(`manifest: larger than ${MANIFEST_MAX_BYTES / 1024 / 1024} MiB`, {suffixKind: true})
   let depth = 0
   let quote = ''
   let line = 1
   let indent = 0
   let atLineStart = true
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
+    const c = text[i]
     if (c === '\n') {
       line++
       indent = 0
@@ -90,13 +91,13 @@ function checkBounds(text: string): void {
       else if (c === quote) quote = ''
       continue
     }
-    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
       const end = text.indexOf('\n', i)
       if (end < 0) break
       i = end - 1 // the newline is counted on the next turn
       continue
     }
-    if (c === '"' || (c === "'" && (i === 0 || /[\s[{,:]/.test(text[i - 1]!)))) quote = c
+    if (c === '"' || (c === "'" && (i === 0 || /[\s[{,:]/.test(text[i - 1])))) quote = c
     else if (c === '[' || c === '{') {
       if (++depth > MAX_FLOW_DEPTH) throw new InvalidArgument(`manifest line ${line}: collections nested more than ${MAX_FLOW_DEPTH} deep`, {suffixKind: true})
     } else if ((c === ']' || c === '}') && depth > 0) depth--
@@ -109,4 +110,4 @@ const lineOf = (text: string, offset: number): number => {
   return line
 }
 
-const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim()
+const firstLine = (s: string): string => s.split('\n', 1)[0].trim()

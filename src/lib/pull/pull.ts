@@ -146,7 +146,17 @@ export async function fetchBlobs(store: Store, options: FetchBlobsOptions): Prom
   const ref = parseReference(options.ref)
   const registry = createRegistry(options.registry)
   try {
-    const job = new FetchJob(store, options.namespace, ref, registry, options.onProgress ?? (() => {}), undefined, options.maxConcurrentDownloads ?? 3, undefined, false)
+    const job = new FetchJob(
+      store,
+      options.namespace,
+      ref,
+      registry,
+      options.onProgress ?? (() => {}),
+      undefined,
+      options.maxConcurrentDownloads ?? 3,
+      undefined,
+      false,
+    )
     job.leaseId = options.leaseId
     for (const desc of options.descriptors) job.fetchDescriptor(desc)
     await job.drain()
@@ -256,7 +266,7 @@ class FetchJob {
     const labels: Labels = {}
     if (isIndex(desc.mediaType)) {
       const index = parseIndex(bytes, desc.mediaType)
-      const manifests = index.manifests as Descriptor[]
+      const manifests = index.manifests
       const selected = metadataOnly ? [] : this.matcher ? sortByPreference(manifests, this.matcher).slice(0, 1) : manifests
       if (!metadataOnly && this.matcher && selected.length === 0) throw new NotFound(`no match for platform in manifest ${desc.digest}`, {suffixKind: true})
       // Unpack the one the host runs best: the selected manifest, or with --all-platforms the best match.
@@ -270,7 +280,7 @@ class FetchJob {
       })
     } else {
       const manifest = parseManifest(bytes, desc.mediaType)
-      children = metadataOnly ? [manifest.config as Descriptor] : [manifest.config as Descriptor, ...(manifest.layers as Descriptor[])]
+      children = metadataOnly ? [manifest.config] : [manifest.config, ...manifest.layers]
       // Artifacts (non-image configs) are fetched, never unpacked.
       if (!metadataOnly && this.unpack && isConfig(manifest.config.mediaType) && (depth === 0 || this.unpackTargets.has(desc.digest))) unpackManifest = manifest
       labels['containerd.io/gc.ref.content.config'] = manifest.config.digest
@@ -278,9 +288,9 @@ class FetchJob {
     }
     this.store.content.setLabels(this.ns, desc.digest, labels)
     if (unpackManifest) {
-      const config = this.fetchTracked(unpackManifest.config as Descriptor)
-      const layers = (unpackManifest.layers as Descriptor[]).map((l) => ({descriptor: l, ready: this.fetchTracked(l)}))
-      const job = this.unpackImage(desc, unpackManifest.config as Descriptor, config, layers)
+      const config = this.fetchTracked(unpackManifest.config)
+      const layers = unpackManifest.layers.map((l) => ({descriptor: l, ready: this.fetchTracked(l)}))
+      const job = this.unpackImage(desc, unpackManifest.config, config, layers)
       job.catch(() => undefined)
       this.pending.push(job)
       return
@@ -297,13 +307,19 @@ class FetchJob {
       namespace: this.ns,
       snapshotter: unpack.snapshotter,
       layers,
-      diffIds: config.rootfs.diff_ids as string[],
+      diffIds: config.rootfs.diff_ids,
       configDigest: configDesc.digest,
       leaseId: this.leaseId,
       syncFs: unpack.syncFs,
       onEvent: unpack.onEvent,
     })
-    this.unpacked.push({platform: formatPlatform(configPlatform(config)), manifest, chainId: result.chainId, extracted: result.extracted, shared: result.shared})
+    this.unpacked.push({
+      platform: formatPlatform(configPlatform(config)),
+      manifest,
+      chainId: result.chainId,
+      extracted: result.extracted,
+      shared: result.shared,
+    })
   }
 
   /** A manifest or index: bytes in memory (bounded by the registry client), then committed. */
@@ -354,7 +370,7 @@ class FetchJob {
     let pendingSince = 0
     const flush = async () => {
       if (pendingBytes === 0) return
-      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
+      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)
       pending = []
       pendingBytes = 0
       await writer.write(data)
@@ -385,12 +401,13 @@ class FetchJob {
     this.recordSource(desc.digest)
     this.emit({type: 'done', key, descriptor: desc, transferred})
   }
-
 }
 
 /** containerd's MakeRefKey: `<kind>-<digest>`, with the ref.name annotation when present. */
 export const refKey = descriptorRefKey
 
 function stripDescriptor(d: Descriptor): {mediaType: string; digest: string; size: number; annotations?: Record<string, string>} {
-  return d.annotations ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations} : {mediaType: d.mediaType, digest: d.digest, size: d.size}
+  return d.annotations
+    ? {mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations}
+    : {mediaType: d.mediaType, digest: d.digest, size: d.size}
 }

@@ -97,7 +97,7 @@ export async function pushImage(store: Store, options: PushOptions): Promise<Pus
   let root = rootDescriptor(store, ns, options)
   const platforms = options.platforms ?? []
   // ctr 1.7: a single --platform picks that platform's manifest out of an index, pushed under the tag.
-  if (platforms.length === 1 && isIndex(root.mediaType)) root = pickPlatform(store, ns, root, platforms[0]!)
+  if (platforms.length === 1 && isIndex(root.mediaType)) root = pickPlatform(store, ns, root, platforms[0])
   else for (const p of platforms) parsePlatform(p) // still refuse a malformed one
   if (ref.digest !== undefined && ref.digest !== root.digest) {
     throw new InvalidArgument(`${ref.toString()}: the reference's digest is not the digest of what is pushed (${root.digest})`, {suffixKind: true})
@@ -139,7 +139,9 @@ export async function pushImage(store: Store, options: PushOptions): Promise<Pus
       })
     // Blobs first (registries check a manifest's references), then manifests, then indexes innermost first.
     await settleAll(walk.blobs.map((item) => job(() => pushBlob(store, ns, ref, registry, item, emit).then((o) => tally(o, item)))))
-    await settleAll(walk.manifests.map((item) => job(() => pushManifest(store, ns, ref, registry, item, item.desc.digest === root.digest).then((o) => tally(o, item)))))
+    await settleAll(
+      walk.manifests.map((item) => job(() => pushManifest(store, ns, ref, registry, item, item.desc.digest === root.digest).then((o) => tally(o, item)))),
+    )
     for (const item of [...walk.indexes].reverse()) tally(await pushManifest(store, ns, ref, registry, item, item.desc.digest === root.digest), item)
     recordTargetRepository(store, ns, ref, pushed)
     return {name: ref.toString(), descriptor: root, ...counts, skipped: walk.skipped, bytesUploaded: registry.stats.uploadedBytes}
@@ -171,7 +173,7 @@ function rootDescriptor(store: Store, ns: string, options: PushOptions): Descrip
 function pickPlatform(store: Store, ns: string, index: Descriptor, platform: string): Descriptor {
   const wanted = parsePlatform(platform)
   const doc = parseIndex(readBlob(store, ns, index, 'index'), index.mediaType)
-  const found = (doc.manifests as Descriptor[]).find((m) => m.platform !== undefined && matchesStrictly([wanted], platformFromOci(m.platform)))
+  const found = doc.manifests.find((m) => m.platform !== undefined && matchesStrictly([wanted], platformFromOci(m.platform)))
   if (found === undefined) throw new NotFound(`no match for platform ${formatPlatform(wanted)} in manifest ${index.digest}`, {suffixKind: true})
   return found
 }
@@ -205,7 +207,7 @@ function walkImage(store: Store, ns: string, root: Descriptor, allowNonDistribut
       }
       if (isIndex(desc.mediaType)) {
         walk.indexes.push(item)
-        for (const child of parseIndex(readBlob(store, ns, desc, 'index'), desc.mediaType).manifests as Descriptor[]) visit(child, desc, depth + 1)
+        for (const child of parseIndex(readBlob(store, ns, desc, 'index'), desc.mediaType).manifests) visit(child, desc, depth + 1)
       } else {
         walk.manifests.push(item)
         const manifest = parseManifest(readBlob(store, ns, desc, 'manifest'), desc.mediaType)
@@ -222,17 +224,25 @@ function walkImage(store: Store, ns: string, root: Descriptor, allowNonDistribut
   }
   visit(root, undefined, 0)
   if (missing.length > 0) {
-    const first = missing[0]!
+    const first = missing[0]
     const where = first.parent === undefined ? '' : ` of ${descriptorKind(first.parent.mediaType)} ${first.parent.digest}`
     throw new FailedPrecondition(
-      `${missing.length} blob${missing.length === 1 ? ' is' : 's are'} not in the content store, first ${descriptorKind(first.desc.mediaType)} ${first.desc.digest}${where}: ` +
+      `${missing.length} blob${missing.length === 1 ? ' is' : 's are'} not in the content store, first ${descriptorKind(first.desc.mediaType)} ` +
+        `${first.desc.digest}${where}: ` +
         'fetch them first (ctr content fetch --all-platforms <ref>), or push one platform with --platform',
     )
   }
   return walk
 }
 
-async function pushBlob(store: Store, ns: string, ref: ImageReference, registry: Registry, item: Item, emit: (e: PushProgressEvent) => void): Promise<PushBlobOutcome> {
+async function pushBlob(
+  store: Store,
+  ns: string,
+  ref: ImageReference,
+  registry: Registry,
+  item: Item,
+  emit: (e: PushProgressEvent) => void,
+): Promise<PushBlobOutcome> {
   const {desc, key} = item
   const info = store.content.info(ns, desc.digest)
   const path = store.content.path(ns, desc.digest)

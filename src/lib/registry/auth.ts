@@ -1,4 +1,6 @@
-// Registry authorization as containerd's docker authorizer does it: learn a host's scheme from its 401 challenge, then authorize every later request up front; Bearer tokens are cached per host and scope set until they expire, and concurrent requests share one in-flight token fetch.
+// Registry authorization as containerd's docker authorizer does it: learn a host's scheme from its 401 challenge,
+// then authorize every later request up front; Bearer tokens are cached per host and scope set until they expire, and
+// concurrent requests share one in-flight token fetch.
 import type {IncomingHttpHeaders} from 'node:http'
 import {Internal, PermissionDenied, Unavailable, isBerthError} from '../errors/index.js'
 import type {CredentialStore, Credentials} from './credentials.js'
@@ -44,11 +46,11 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
     let current: Challenge | undefined
     const n = value.length
     const skip = (chars: string): void => {
-      while (i < n && chars.includes(value[i]!)) i++
+      while (i < n && chars.includes(value[i])) i++
     }
     const token = (): string => {
       const start = i
-      while (i < n && !' \t,='.includes(value[i]!)) i++
+      while (i < n && !' \t,='.includes(value[i])) i++
       return value.slice(start, i)
     }
     while (i < n) {
@@ -128,7 +130,7 @@ export function serverMessage(body: string): string {
         .filter((s) => s !== '')
         .join('; ')
     }
-    for (const key of ['details', 'message', 'error'] as const) if (typeof doc[key] === 'string') return doc[key] as string
+    for (const key of ['details', 'message', 'error'] as const) if (typeof doc[key] === 'string') return doc[key]
   } catch {
     // not JSON: fall through to the text
   }
@@ -216,7 +218,10 @@ export class Authorizer<C> {
         this.tokens.delete(used.key)
         if (used.fresh) {
           const error = bearer.params['error']
-          const described = error === undefined ? '' : `server message: ${error}${bearer.params['error_description'] ? ` (${bearer.params['error_description']})` : ''}: authorization failed`
+          const described =
+            error === undefined
+              ? ''
+              : `server message: ${error}${bearer.params['error_description'] ? ` (${bearer.params['error_description']})` : ''}: authorization failed`
           throw denied(described || message || '401 Unauthorized')
         }
         // A cached token the server no longer takes (expired or revoked early): fetch a new one.
@@ -239,7 +244,7 @@ export class Authorizer<C> {
       return
     }
     if (challenges.length === 0) throw denied(message || '401 Unauthorized')
-    throw denied(`failed to find supported auth scheme ${JSON.stringify(challenges[0]!.scheme)} from ${host}`)
+    throw denied(`failed to find supported auth scheme ${JSON.stringify(challenges[0].scheme)} from ${host}`)
   }
 
   private async obtainToken(host: string, repository: string, handler: BearerHandler<C>, scopes: string[], deniedPrefix: string): Promise<Token> {
@@ -259,7 +264,13 @@ export class Authorizer<C> {
       form.set('client_id', this.clientId)
       if (handler.service !== '') form.set('service', handler.service)
       if (scopes.length > 0) form.set('scope', scopes.join(' '))
-      const res = await this.send(handler, 'POST', new URL(handler.realm), {'content-type': 'application/x-www-form-urlencoded; charset=utf-8'}, form.toString())
+      const res = await this.send(
+        handler,
+        'POST',
+        new URL(handler.realm),
+        {'content-type': 'application/x-www-form-urlencoded; charset=utf-8'},
+        form.toString(),
+      )
       if (res.status >= 200 && res.status < 300) return this.parseToken(res, handler.realm)
       const fallback = res.status === 404 || res.status === 401 || res.status === 400 || (res.status === 405 && creds.username !== '')
       if (!fallback) throw this.tokenError('POST', handler.realm, res, deniedPrefix)
@@ -305,7 +316,9 @@ export class Authorizer<C> {
 
   private tokenError(method: string, realm: string, res: TokenResponse, deniedPrefix: string, anonymous = false): Error {
     const server = serverMessage(res.body)
-    const detail = `failed to fetch ${anonymous ? 'anonymous' : 'oauth'} token: unexpected status from ${method} request to ${realm}: ${res.status} ${res.statusText}${server === '' ? '' : `: ${server}`}`
+    const detail =
+      `failed to fetch ${anonymous ? 'anonymous' : 'oauth'} token: unexpected status from ${method} request to ${realm}: ` +
+      `${res.status} ${res.statusText}${server === '' ? '' : `: ${server}`}`
     if (res.status === 401 || res.status === 403) return new PermissionDenied(`${deniedPrefix}: ${detail}`)
     if (res.status === 429 || res.status >= 500) return new Unavailable(detail)
     return new Internal(detail)

@@ -1,4 +1,5 @@
-// Registry credentials by host, looked up lazily and at most once per host: `--user`, then Docker's config.json (credHelpers, credsStore, auths), then containers' auth.json; files are only read, helpers only asked with `get`.
+// Registry credentials by host, looked up lazily and at most once per host: `--user`, then Docker's config.json
+// (credHelpers, credsStore, auths), then containers' auth.json; files are only read, helpers only asked with `get`.
 import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
@@ -140,7 +141,7 @@ export class CredentialStore {
         if (text.trim() === '') return undefined
         try {
           const doc = JSON.parse(text) as unknown
-          return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as AuthFile) : undefined
+          return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? doc : undefined
         } catch (err) {
           throw new InvalidArgument(`${path}: invalid credentials file: ${(err as Error).message}`, {cause: err})
         }
@@ -215,7 +216,7 @@ function findAuth(auths: Record<string, AuthEntry> | undefined, host: string, re
     for (let n = parts.length; n > 1; n--) {
       const key = parts.slice(0, n).join('/')
       if (key !== host && auths[key] !== undefined) {
-        const c = decodeEntry(auths[key]!)
+        const c = decodeEntry(auths[key])
         if (c !== undefined) return c
       }
     }

@@ -1,4 +1,6 @@
-// containerd's distribution-source labels: `containerd.io/distribution.source.<registry hostname>` on a blob names the repositories (sorted, comma-joined) it was fetched from, so that a push to another repository of the same registry can mount it instead of uploading it. Pure functions; the key leaves out the port, as containerd's does.
+// containerd's distribution-source labels: `containerd.io/distribution.source.<registry hostname>` on a blob names
+// the repositories (sorted, comma-joined) it was fetched from, so that a push to another repository of the same
+// registry can mount it instead of uploading it. Pure functions; the key leaves out the port, as containerd's does.
 import type {ImageReference} from '../oci/index.js'
 
 /** The label key prefix containerd uses (`labels.LabelDistributionSource`). */

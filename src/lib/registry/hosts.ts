@@ -1,4 +1,6 @@
-// Registry endpoints for a reference's host, read from a containerd hosts directory (`<dir>/<host>/hosts.toml`, docs/hosts.md) the way `core/remotes/docker/config/hosts.go` reads it: mirrors first in file order, the upstream (or `server`) last; a missing directory or file means "just the upstream".
+// Registry endpoints for a reference's host, read from a containerd hosts directory (`<dir>/<host>/hosts.toml`,
+// docs/hosts.md) the way `core/remotes/docker/config/hosts.go` reads it: mirrors first in file order, the upstream
+// (or `server`) last; a missing directory or file means "just the upstream".
 import {readdir, readFile, stat} from 'node:fs/promises'
 import {isAbsolute, join, posix} from 'node:path'
 import {InvalidArgument} from '../errors/index.js'
@@ -145,7 +147,7 @@ export async function loadEndpoints(domain: string, options: HostsOptions = {}):
     ...(h.skipVerify === undefined ? {} : {skipVerify: h.skipVerify}),
     clientPairs: h.clientPairs,
     headers: h.headers,
-    httpFallback: i === hosts!.length - 1 && defaultFallback,
+    httpFallback: i === hosts.length - 1 && defaultFallback,
   }))
 }
 
@@ -169,7 +171,10 @@ async function loadCertFiles(dir: string): Promise<HostConfig[]> {
   const host = emptyHost()
   let names: string[]
   try {
-    names = (await readdir(dir, {withFileTypes: true})).filter((d) => !d.isDirectory()).map((d) => d.name).sort()
+    names = (await readdir(dir, {withFileTypes: true}))
+      .filter((d) => !d.isDirectory())
+      .map((d) => d.name)
+      .sort()
   } catch {
     return [host]
   }
@@ -192,7 +197,7 @@ async function parseHostsToml(text: string, baseDir: string, file = join(baseDir
   const {parse} = await import('smol-toml')
   let doc: Record<string, unknown>
   try {
-    doc = parse(text) as Record<string, unknown>
+    doc = parse(text)
   } catch (err) {
     throw new InvalidArgument(`failed to decode ${file}: ${(err as Error).message.split('\n')[0]}`, {cause: err})
   }
@@ -247,7 +252,7 @@ function parseHostConfig(server: string, baseDir: string, config: Record<string,
   const skip = config['skip_verify']
   if (skip !== undefined) {
     if (typeof skip !== 'boolean') fail('"skip_verify" must be a boolean')
-    result.skipVerify = skip as boolean
+    result.skipVerify = skip
   }
 
   const caps = config['capabilities']
@@ -257,7 +262,7 @@ function parseHostConfig(server: string, baseDir: string, config: Record<string,
     for (const c of caps as unknown[]) {
       const name = typeof c === 'string' ? c.toLowerCase() : ''
       if (name !== 'pull' && name !== 'resolve' && name !== 'push') fail(`unknown capability ${String(c)}`)
-      set.add(name as Capability)
+      set.add(name)
     }
     if (set.size > 0) result.capabilities = set
   }
@@ -266,7 +271,7 @@ function parseHostConfig(server: string, baseDir: string, config: Record<string,
   const ca = config['ca']
   if (ca !== undefined) {
     if (typeof ca === 'string') result.caFiles = [abs(ca)]
-    else if (Array.isArray(ca) && ca.every((x) => typeof x === 'string')) result.caFiles = (ca as string[]).map(abs)
+    else if (Array.isArray(ca) && ca.every((x) => typeof x === 'string')) result.caFiles = ca.map(abs)
     else fail('invalid type for "ca"')
   }
 
@@ -289,7 +294,7 @@ function parseHostConfig(server: string, baseDir: string, config: Record<string,
     if (!isTable(header)) fail('"header" must be a table')
     for (const [key, value] of Object.entries(header as Record<string, unknown>)) {
       if (typeof value === 'string') result.headers[key.toLowerCase()] = [value]
-      else if (Array.isArray(value) && value.every((x) => typeof x === 'string')) result.headers[key.toLowerCase()] = value as string[]
+      else if (Array.isArray(value) && value.every((x) => typeof x === 'string')) result.headers[key.toLowerCase()] = value
       else fail(`invalid type for header ${JSON.stringify(key)}`)
     }
   }

@@ -1,4 +1,5 @@
-// Public API of the registry client used by the pull and push pipelines: `createRegistry()`, its types and the distribution-source labels; hosts, auth, credentials and transport stay private.
+// Public API of the registry client used by the pull and push pipelines: `createRegistry()`, its types and the
+// distribution-source labels; hosts, auth, credentials and transport stay private.
 import {createRegistryClient} from './registry.js'
 import type {Registry, RegistryOptions} from './types.js'
 

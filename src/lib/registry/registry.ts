@@ -1,4 +1,6 @@
-// The registry client: resolves references and fetches manifests and blobs over the distribution API, trying each endpoint (mirrors, then upstream) in order, retrying transient failures with bounded jittered backoff, and never handing out a manifest whose size or digest is wrong.
+// The registry client: resolves references and fetches manifests and blobs over the distribution API, trying each
+// endpoint (mirrors, then upstream) in order, retrying transient failures with bounded jittered backoff, and never
+// handing out a manifest whose size or digest is wrong.
 import type {IncomingMessage} from 'node:http'
 import {createHash} from 'node:crypto'
 import {posix} from 'node:path'
@@ -164,7 +166,12 @@ class RegistryClient implements Registry {
     const hosts = await this.hostsFor(ref, digest === undefined ? 'resolve' : 'pull')
     if (hosts.length === 0) throw new NotFound('no resolve hosts', {suffixKind: true})
     const paths: ['manifests' | 'blobs', string][] =
-      digest === undefined ? [['manifests', ref.tag ?? 'latest']] : [['manifests', digest], ['blobs', digest]]
+      digest === undefined
+        ? [['manifests', ref.tag ?? 'latest']]
+        : [
+            ['manifests', digest],
+            ['blobs', digest],
+          ]
     let best: HostFailure | undefined
     for (const [kind, object] of paths) {
       for (const [i, ep] of hosts.entries()) {
@@ -414,7 +421,9 @@ class RegistryClient implements Registry {
           const floor = Math.max(err.minChunk, MIN_CHUNK_BYTES)
           const next = chunkSize === undefined ? Math.max(err.minChunk, Math.min(DEFAULT_CHUNK_BYTES, Math.ceil(desc.size / 2))) : Math.floor(chunkSize / 2)
           if (next < floor || (chunkSize !== undefined && next >= chunkSize)) {
-            throw new Unavailable(`${shownUrl(err.url)} refused ${chunkSize === undefined ? 'the blob' : `a chunk of ${chunkSize} bytes`} as too large (413 Payload Too Large)`)
+            throw new Unavailable(
+              `${shownUrl(err.url)} refused ${chunkSize === undefined ? 'the blob' : `a chunk of ${chunkSize} bytes`} as too large (413 Payload Too Large)`,
+            )
           }
           chunkSize = next
           options.onProgress?.(0)
@@ -553,7 +562,9 @@ class RegistryClient implements Registry {
       const body = await readErrorBody(ex.body)
       const error = pushStatusError(ex, body, `manifest ${ref.name}:${object}`)
       if (ex.status === 400 && isIndex(desc.mediaType)) {
-        throw new FailedPrecondition(`manifest list/index references to blobs and/or manifests are missing in your target registry: ${error.message}`, {cause: error})
+        throw new FailedPrecondition(`manifest list/index references to blobs and/or manifests are missing in your target registry: ${error.message}`, {
+          cause: error,
+        })
       }
       throw error
     }
@@ -568,7 +579,7 @@ class RegistryClient implements Registry {
   private async pushHost(ref: ImageReference): Promise<Endpoint> {
     const hosts = await this.hostsFor(ref, 'push')
     if (hosts.length === 0) throw new NotFound('no push hosts', {suffixKind: true})
-    return hosts[0]!
+    return hosts[0]
   }
 
   private pushInit(ref: ImageReference): {lastHost: true; scopes: string[]; deniedPrefix: string} {
@@ -680,7 +691,8 @@ class RegistryClient implements Registry {
         if (isAbortError(err) || this.signal?.aborted) throw this.signal?.reason ?? err
         if (isBerthError(err)) throw err
         // The upload's own source failed (a blob file gone or unreadable): not the network's doing.
-        if ((err as {bodySource?: unknown}).bodySource === true) throw new Internal(`reading what ${goMethod(init.method)} "${shownUrl(url)}" sends: ${(err as Error).message}`, {cause: err})
+        if ((err as {bodySource?: unknown}).bodySource === true)
+          throw new Internal(`reading what ${goMethod(init.method)} "${shownUrl(url)}" sends: ${(err as Error).message}`, {cause: err})
         // Mirrors are not retried: the next host is the retry (containerd does the same).
         if (retry && init.lastHost && !isCertificateError(err) && isRetryableNetworkError(err) && attempt < this.retries) {
           attempt++

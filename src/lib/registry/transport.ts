@@ -1,4 +1,6 @@
-// One HTTP exchange with a registry over node:http / node:https (redirects followed, Authorization dropped when a redirect leaves the host, a redirect loop an error), on keep-alive agents shared per TLS setting; every exchange is counted, and nothing here retries except the https->http fallback for localhost.
+// One HTTP exchange with a registry over node:http / node:https (redirects followed, Authorization dropped when a
+// redirect leaves the host, a redirect loop an error), on keep-alive agents shared per TLS setting; every exchange is
+// counted, and nothing here retries except the https->http fallback for localhost.
 //
 // Why node:http(s) and not the global fetch: Node 20's fetch is undici, and per-host TLS settings (extra CAs,
 // skip-verify, client certificates from hosts.toml) need an undici `Agent`, which is not importable in Node 20
@@ -117,11 +119,21 @@ export class Transport {
 
   /** Destroy idle keep-alive sockets. The client stays usable (new sockets are opened on demand). */
   close(): void {
-    for (const p of this.agents.values()) void p.then((a) => a.destroy(), () => {})
+    for (const p of this.agents.values())
+      void p.then(
+        (a) => a.destroy(),
+        () => {},
+      )
     this.agents.clear()
   }
 
-  private async sendOnce(method: string, url: URL, headers: Record<string, string>, body: RequestBody | undefined, req: ExchangeRequest): Promise<IncomingMessage> {
+  private async sendOnce(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: RequestBody | undefined,
+    req: ExchangeRequest,
+  ): Promise<IncomingMessage> {
     const plain = url.protocol === 'http:' || (req.httpFallback === true && this.plainHosts.has(url.host))
     try {
       return await this.request(plain ? 'http:' : 'https:', method, url, headers, body, req)
@@ -271,7 +283,7 @@ export async function readBody(res: IncomingMessage, limit: number): Promise<Buf
     chunks.push(chunk)
   }
   if (!res.complete) throw Object.assign(new Error('connection closed before the body was complete'), {code: 'ECONNRESET'})
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)
 }
 
 /** Read a small body for an error message (up to 64 KiB); failures give an empty string. Never throws. */

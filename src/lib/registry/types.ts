@@ -34,7 +34,10 @@ export interface RegistryOptions {
    * or 8 MiB.
    */
   uploadChunkSize?: number
-  /** Environment for the credential defaults and credential helpers (`HOME`, `DOCKER_CONFIG`, `XDG_RUNTIME_DIR`, `REGISTRY_AUTH_FILE`, `PATH`). Default `process.env`. */
+  /**
+   * Environment for the credential defaults and credential helpers (`HOME`, `DOCKER_CONFIG`, `XDG_RUNTIME_DIR`,
+   * `REGISTRY_AUTH_FILE`, `PATH`). Default `process.env`.
+   */
   env?: NodeJS.ProcessEnv
 }
 

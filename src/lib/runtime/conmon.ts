@@ -62,7 +62,18 @@ export async function startConmon(o: ConmonOptions): Promise<ConmonStarted> {
   if (o.exec) args.push('-e', '--exec-process-spec', o.exec.processSpec)
   if (o.restore) {
     // runc's --criu is a global flag; --work-path keeps CRIU's restore.log where we can quote it.
-    args.push('--restore', o.restore.imageDir, '--runtime-opt', '--work-path', '--runtime-opt', o.restore.workDir, '--runtime-arg', '--criu', '--runtime-arg', o.restore.criu)
+    args.push(
+      '--restore',
+      o.restore.imageDir,
+      '--runtime-opt',
+      '--work-path',
+      '--runtime-opt',
+      o.restore.workDir,
+      '--runtime-arg',
+      '--criu',
+      '--runtime-arg',
+      o.restore.criu,
+    )
     if (o.restore.tcpEstablished) args.push('--runtime-opt', '--tcp-established')
   }
   const [command, ...commandArgs] = o.exitCommand
@@ -136,5 +147,10 @@ export function readExitFile(path: string): {exitStatus: number; exitedAt: numbe
   }
   if (text === '') return undefined
   const code = Number(text)
-  return {exitStatus: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS, exitedAt: Number(mtimeNs / 1000n), exitedAtNs: mtimeNs, known: Number.isInteger(code)}
+  return {
+    exitStatus: Number.isInteger(code) ? code : UNKNOWN_EXIT_STATUS,
+    exitedAt: Number(mtimeNs / 1000n),
+    exitedAtNs: mtimeNs,
+    known: Number.isInteger(code),
+  }
 }

@@ -94,8 +94,10 @@ function joinNamespaces(spec: RuntimeSpec, paths: {net?: string; ipc?: string; u
 
 /** The network settings and spec adjustments of a pod member. @throws InvalidArgument for settings a member cannot have. */
 function podMember(pod: PodRecord, options: CreateContainerOptions): {network: StoredNetworkSettings; specHost: boolean} {
-  if ((options.network && options.network.mode !== 'none') || options.spec?.netHost) throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} uses the pod's network: drop --net, --net-host, --cni and -p`, {suffixKind: true})
-  if (pod.share.includes('uts') && options.spec?.hostname) throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} has the pod's hostname: drop --hostname`, {suffixKind: true})
+  if ((options.network && options.network.mode !== 'none') || options.spec?.netHost)
+    throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} uses the pod's network: drop --net, --net-host, --cni and -p`, {suffixKind: true})
+  if (pod.share.includes('uts') && options.spec?.hostname)
+    throw new InvalidArgument(`a container of pod ${JSON.stringify(pod.name)} has the pod's hostname: drop --hostname`, {suffixKind: true})
   const host = pod.network.mode === 'host'
   return {network: {mode: host ? 'host' : pod.share.includes('net') ? 'pod' : 'none'}, specHost: host}
 }
@@ -118,20 +120,29 @@ export function cgroupParentFor(state: string): string {
 export function refuseUnsupported(u: UnsupportedRequests, devicePaths: readonly string[] = [], features: () => HostFeatures = readHostFeatures): void {
   if (u.sandbox) throw new InvalidArgument('--sandbox is not supported: Berth has no sandbox API (pods are a later issue)')
   if (u.remapLabels) {
-    throw new InvalidArgument("--remap-labels is not supported: Berth's snapshotters do not read remap labels; --uidmap/--gidmap alone make a remapped copy of the image")
+    throw new InvalidArgument(
+      "--remap-labels is not supported: Berth's snapshotters do not read remap labels; --uidmap/--gidmap alone make a remapped copy of the image",
+    )
   }
   if (u.blockioConfigFile || u.blockioClass) {
-    throw new InvalidArgument(`--${u.blockioClass ? 'blockio-class' : 'blockio-config-file'} is not supported: Berth does not implement block I/O classes (goresctrl blockio)`)
+    throw new InvalidArgument(
+      `--${u.blockioClass ? 'blockio-class' : 'blockio-config-file'} is not supported: Berth does not implement block I/O classes (goresctrl blockio)`,
+    )
   }
   const cdi = devicePaths.find((d) => isCdiDeviceName(d))
-  if (cdi !== undefined) throw new InvalidArgument(`--device ${JSON.stringify(cdi)}: CDI devices are not supported (Berth reads no CDI specs); give the path of a device node`)
+  if (cdi !== undefined)
+    throw new InvalidArgument(`--device ${JSON.stringify(cdi)}: CDI devices are not supported (Berth reads no CDI specs); give the path of a device node`)
   if (u.gpus && u.gpus.length > 0) {
     const why = features().gpu ? 'Berth has no GPU support (nvidia-container-cli, CDI)' : 'this host has no GPU (no /dev/nvidia0)'
     throw new FailedPrecondition(`--gpus: ${why}`)
   }
   if (u.apparmorDefaultProfile) {
-    if (!features().apparmor) throw new FailedPrecondition('--apparmor-default-profile: AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled)')
-    throw new InvalidArgument('--apparmor-default-profile is not supported: Berth does not generate and load AppArmor profiles; load one with apparmor_parser and use --apparmor-profile')
+    if (!features().apparmor)
+      throw new FailedPrecondition('--apparmor-default-profile: AppArmor is not enabled on this host (/sys/module/apparmor/parameters/enabled)')
+    throw new InvalidArgument(
+      '--apparmor-default-profile is not supported: Berth does not generate and load AppArmor profiles; load one with apparmor_parser and use ' +
+        '--apparmor-profile',
+    )
   }
 }
 
@@ -158,7 +169,10 @@ function readSpecFile(path: string): RuntimeSpec {
   const rootPath = isObject(root) ? root['path'] : undefined
   // Without a snapshot nothing is mounted in the bundle: a relative root.path would name an empty directory.
   if (typeof rootPath !== 'string' || !rootPath.startsWith('/')) {
-    throw new InvalidArgument(`spec config file ${path}: root.path must be the absolute path of the root file system (there is no snapshot to mount), got ${JSON.stringify(rootPath ?? null)}`)
+    throw new InvalidArgument(
+      `spec config file ${path}: root.path must be the absolute path of the root file system (there is no snapshot to mount), got ` +
+        `${JSON.stringify(rootPath ?? null)}`,
+    )
   }
   if (!isObject(spec['process']) || !Array.isArray(spec['process']['args']) || spec['process']['args'].length === 0) {
     throw new InvalidArgument(`spec config file ${path}: process.args must name the command to run`)
@@ -200,18 +214,27 @@ export async function createContainer(store: Store, options: CreateContainerOpti
   const cliLabels = options.labels ?? {}
   if (options.image === undefined) {
     if (options.pod !== undefined || (options.network !== undefined && options.network.mode !== 'none')) {
-      throw new InvalidArgument('--pod, --net and --cni need an image: a --rootfs or --config container joins a prepared namespace with --with-ns network:PATH', {suffixKind: true})
+      throw new InvalidArgument(
+        '--pod, --net and --cni need an image: a --rootfs or --config container joins a prepared namespace with --with-ns network:PATH',
+        {suffixKind: true},
+      )
     }
     return createWithoutImage(store, options, runtime, cliLabels)
   }
   const pod = options.pod !== undefined ? store.pods.resolve(ns, options.pod) : undefined
   const member = pod ? podMember(pod, options) : undefined
   let network: StoredNetworkSettings = member?.network ?? options.network ?? {mode: 'none'}
-  if (options.spec?.netHost && network.mode !== 'none' && network.mode !== 'host') throw new InvalidArgument('--net-host and --net cannot be used together', {suffixKind: true})
+  if (options.spec?.netHost && network.mode !== 'none' && network.mode !== 'host')
+    throw new InvalidArgument('--net-host and --net cannot be used together', {suffixKind: true})
   if (options.spec?.netHost) network = {mode: 'host'}
   checkNetworks(store, network)
   const image = store.images.get(ns, options.image)
-  const {chainId, config: configDesc} = await unpackStoredImage(store, image.target, {namespace: ns, snapshotter: options.snapshotter, platform: options.platform, syncFs: options.syncFs})
+  const {chainId, config: configDesc} = await unpackStoredImage(store, image.target, {
+    namespace: ns,
+    snapshotter: options.snapshotter,
+    platform: options.platform,
+    syncFs: options.syncFs,
+  })
   const imageConfig = parseImageConfig(store.content.readBytes(ns, configDesc.digest))
   const snapshots = new SnapshotService(store, ns, options.snapshotter)
   if (snapshots.find(options.id)) throw new AlreadyExists(`snapshot ${JSON.stringify(options.id)}`, {suffixKind: true})
@@ -265,10 +288,14 @@ export async function createContainer(store: Store, options: CreateContainerOpti
           // The extras (pod, network, metadata) commit with the record: one outer transaction.
           store.db
             .transaction(() => {
-              created = store.containers.create(ns, {id: options.id, image: options.image, runtime, snapshotter: snapshots.name, snapshotKey: options.id, labels}, () => {
-                recordSnapshot()
-                if (store.pods.find(ns, options.id)) throw new AlreadyExists(`container ${JSON.stringify(options.id)}: a pod has this id`, {suffixKind: true})
-              })
+              created = store.containers.create(
+                ns,
+                {id: options.id, image: options.image, runtime, snapshotter: snapshots.name, snapshotKey: options.id, labels},
+                () => {
+                  recordSnapshot()
+                  if (store.pods.find(ns, options.id)) throw new AlreadyExists(`container ${JSON.stringify(options.id)}: a pod has this id`, {suffixKind: true})
+                },
+              )
               store.pods.setContainerMeta(ns, options.id, {...(pod ? {podId: pod.id} : {}), network, metadata})
             })
             .immediate()
@@ -297,7 +324,12 @@ export async function createContainer(store: Store, options: CreateContainerOpti
 }
 
 /** A `--rootfs` or `--config` container: a spec and a record, nothing to unpack or snapshot. */
-function createWithoutImage(store: Store, options: CreateContainerOptions, runtime: {name: string; options?: Record<string, unknown>}, labels: Labels): ContainerRecord {
+function createWithoutImage(
+  store: Store,
+  options: CreateContainerOptions,
+  runtime: {name: string; options?: Record<string, unknown>},
+  labels: Labels,
+): ContainerRecord {
   const ns = options.namespace
   let spec: RuntimeSpec
   if (options.specFile !== undefined) {
@@ -350,7 +382,12 @@ export function containerSpec(store: Store, ns: string, id: string): string {
  * Remove a container record, its directory and (unless `keepSnapshot`) its snapshot.
  * `beforeDelete` runs first (the task layer refuses a running task there). @throws NotFound.
  */
-export function removeContainer(store: Store, ns: string, id: string, options: {keepSnapshot?: boolean; beforeDelete?: (rec: ContainerRecord) => void} = {}): void {
+export function removeContainer(
+  store: Store,
+  ns: string,
+  id: string,
+  options: {keepSnapshot?: boolean; beforeDelete?: (rec: ContainerRecord) => void} = {},
+): void {
   const rec = store.containers.get(ns, id)
   options.beforeDelete?.(rec)
   const snapshots = !options.keepSnapshot && rec.snapshotter && rec.snapshotKey ? new SnapshotService(store, ns, rec.snapshotter) : undefined
@@ -407,4 +444,3 @@ export function validateCreateArgs(image: string | undefined, id: string | undef
   if (!image) throw new InvalidArgument('image ref must be provided', {suffixKind: true})
   if (!id) throw new InvalidArgument('container id must be provided', {suffixKind: true})
 }
-

@@ -7,7 +7,15 @@
 import {posix} from 'node:path'
 import {validateIdentifier} from '../oci/identifiers.js'
 import {resolveCapabilities} from './capabilities.js'
-import {DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_NOFILE, DEFAULT_READONLY_PATHS, DEFAULT_ROOT_PATH, defaultMounts, defaultNamespaces} from './defaults.js'
+import {
+  DEFAULT_CAPABILITIES,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_NOFILE,
+  DEFAULT_READONLY_PATHS,
+  DEFAULT_ROOT_PATH,
+  defaultMounts,
+  defaultNamespaces,
+} from './defaults.js'
 import type {HostFacts} from './host.js'
 import {OCI_VERSION, type Process, type RuntimeSpec} from './oci-spec.js'
 import {DEFAULT_CGROUP_PARENT} from './spec.js'

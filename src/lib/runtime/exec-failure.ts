@@ -30,7 +30,7 @@ export function execFailureReason(err: unknown): ExecFailureReason | undefined {
 export function runcExecFailure(message: string): ExecFailureReason | undefined {
   const m = /exec: "(?:[^"\\]|\\.)*": (.*)$/m.exec(message)
   if (!m) return undefined
-  const why = m[1]!
+  const why = m[1]
   if (/executable file not found in \$PATH|no such file or directory/.test(why)) return 'not found'
   if (/permission denied|is a directory/.test(why)) return 'cannot invoke'
   return undefined

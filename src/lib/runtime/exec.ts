@@ -30,7 +30,16 @@ export interface ExecOptions {
 /** The files of one exec'd process. */
 export function execPaths(state: string, ns: string, id: string, execId: string) {
   const dir = join(taskPaths(state, ns, id).execs, execId)
-  return {dir, process: join(dir, 'process.json'), pidFile: join(dir, 'pid'), conmonPidFile: join(dir, 'conmon.pid'), exitDir: join(dir, 'exits'), exitFile: join(dir, 'exits', id), log: join(dir, 'log'), runcLog: join(dir, 'runc.log')}
+  return {
+    dir,
+    process: join(dir, 'process.json'),
+    pidFile: join(dir, 'pid'),
+    conmonPidFile: join(dir, 'conmon.pid'),
+    exitDir: join(dir, 'exits'),
+    exitFile: join(dir, 'exits', id),
+    log: join(dir, 'log'),
+    runcLog: join(dir, 'runc.log'),
+  }
 }
 
 /** Record the exec, write its process spec, and hand back what starting it needs. */
@@ -42,7 +51,7 @@ async function prepareExec(rt: TaskRuntime, id: string, o: ExecOptions) {
   if (!isRunning(t)) throw new FailedPrecondition(`cannot exec in a ${t.status} task`, {suffixKind: true})
   const paths = taskPaths(rt.store.state, rt.ns, id)
   const spec = JSON.parse(readFileSync(paths.config, 'utf8')) as RuntimeSpec
-  const process: Process = {...spec.process!, args: [...o.args], terminal: o.terminal === true}
+  const process: Process = {...spec.process, args: [...o.args], terminal: o.terminal === true}
   if (o.cwd !== undefined) process.cwd = o.cwd
   if (o.user !== undefined) {
     // The rendered spec's root: the mounted snapshot, or a --rootfs / --config container's own directory.

@@ -26,7 +26,7 @@ function parseUint32(s: string): number | undefined {
   const m = /^(?:0[xX]([0-9a-fA-F]+)|0[oO]?([0-7]+)|0[bB]([01]+)|([1-9][0-9]*|0))$/.exec(s)
   if (!m) return undefined
   const [, hex, oct, bin, dec] = m
-  const n = parseInt((hex ?? oct ?? bin ?? dec)!, hex !== undefined ? 16 : oct !== undefined ? 8 : bin !== undefined ? 2 : 10)
+  const n = parseInt(hex ?? oct ?? bin ?? dec, hex !== undefined ? 16 : oct !== undefined ? 8 : bin !== undefined ? 2 : 10)
   return Number.isSafeInteger(n) && n <= 0xffffffff ? n : undefined
 }
 
@@ -38,10 +38,11 @@ export function parseIdMapping(value: string): LinuxIDMapping {
   const parts = value.split(':')
   if (parts.length !== 3) throw new InvalidArgument('user namespace mappings require the format `container-id:host-id:size`')
   const [c, h, s] = parts.map(parseUint32)
-  const bad = (what: string, text: string) => new InvalidArgument(`invalid ${what} for user namespace remapping: strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax`)
-  if (c === undefined) throw bad('container id', parts[0]!)
-  if (h === undefined) throw bad('host id', parts[1]!)
-  if (s === undefined) throw bad('size', parts[2]!)
+  const bad = (what: string, text: string) =>
+    new InvalidArgument(`invalid ${what} for user namespace remapping: strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax`)
+  if (c === undefined) throw bad('container id', parts[0])
+  if (h === undefined) throw bad('host id', parts[1])
+  if (s === undefined) throw bad('size', parts[2])
   if (s === 0) throw new InvalidArgument(`user namespace mapping ${JSON.stringify(value)}: size must not be 0`)
   return {containerID: c, hostID: h, size: s}
 }
@@ -95,7 +96,8 @@ export function parseLogUri(uri: string): LogDestination {
   if (scheme !== 'file' && scheme !== 'binary') throw new InvalidArgument(`unknown STDIO scheme ${scheme}`)
   if (u.host !== '') throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: a ${scheme} URI has no host (${scheme}:///absolute/path)`)
   const path = decodeURIComponent(u.pathname)
-  if (!path.startsWith('/') || path.endsWith('/')) throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: expected the absolute path of a ${scheme === 'file' ? 'file' : 'program'}`)
+  if (!path.startsWith('/') || path.endsWith('/'))
+    throw new InvalidArgument(`--log-uri ${JSON.stringify(uri)}: expected the absolute path of a ${scheme === 'file' ? 'file' : 'program'}`)
   if (scheme === 'file') return {file: path}
   const args: string[] = []
   for (const [k, v] of u.searchParams) args.push(...(v === '' ? [k] : [k, v]))

@@ -39,7 +39,7 @@ export function parseProcLimits(text: string, row = 'Max open files'): {soft: nu
 export function parseStatusCapabilities(text: string, field = 'CapEff'): string[] {
   const m = new RegExp(`^${field}:\\s*([0-9a-fA-F]+)\\s*$`, 'm').exec(text)
   if (!m) throw new Internal(`cannot read ${field} from the process status`)
-  return capabilitiesFromMask(m[1]!)
+  return capabilitiesFromMask(m[1])
 }
 
 /** Read the facts for this process from /proc. @throws Internal when /proc is unreadable. */
@@ -115,7 +115,9 @@ export function devicesFromPath(path: string): LinuxDevice[] {
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const why = e.code === 'ENOENT' ? 'no such file or directory' : e.message
-    throw (e.code === 'ENOENT' ? new NotFound(`error stating device path: stat ${path}: ${why}`, {cause: err}) : new InvalidArgument(`error stating device path: stat ${path}: ${why}`, {cause: err}))
+    throw e.code === 'ENOENT'
+      ? new NotFound(`error stating device path: stat ${path}: ${why}`, {cause: err})
+      : new InvalidArgument(`error stating device path: stat ${path}: ${why}`, {cause: err})
   }
   if (st.isDirectory()) return readHostDevices(path)
   const own = lstatSync(path, {bigint: true})
@@ -145,7 +147,9 @@ export function readHostFeatures(): HostFeatures {
   }
   let resctrl = false
   try {
-    resctrl = readFileSync('/proc/self/mounts', 'latin1').split('\n').some((l) => l.split(' ')[2] === 'resctrl')
+    resctrl = readFileSync('/proc/self/mounts', 'latin1')
+      .split('\n')
+      .some((l) => l.split(' ')[2] === 'resctrl')
   } catch {
     // no /proc: no resctrl we could tell runc about
   }

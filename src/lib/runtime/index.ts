@@ -37,7 +37,16 @@ export {
   type ResolvedUser,
 } from './user.js'
 export {defaultSpec, type DefaultSpec} from './default-spec.js'
-export {devicesFromPath, parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, readHostFeatures, type HostFacts, type HostFeatures} from './host.js'
+export {
+  devicesFromPath,
+  parseProcLimits,
+  parseStatusCapabilities,
+  readHostDevices,
+  readHostFacts,
+  readHostFeatures,
+  type HostFacts,
+  type HostFeatures,
+} from './host.js'
 export {DEFAULT_STOP_SIGNAL, SIGNALS, STOP_SIGNAL_LABEL, parseSignal, signalName, stopSignal} from './signals.js'
 export {BUNDLE_CONFIG_FILE, TEMPLATE_FILE, readTemplate, renderSpec, writeBundleSpec, writeTemplate} from './template.js'
 export {
@@ -88,7 +97,16 @@ export {
   type RuncOptions,
   type RuntimeRequest,
 } from './runtimes.js'
-export {NAMESPACE_TYPES, ROOTFS_PROPAGATIONS, isCdiDeviceName, parseIdMapping, parseLogUri, parseNamespaceFlag, parseRlimitNofile, type LogDestination} from './flag-values.js'
+export {
+  NAMESPACE_TYPES,
+  ROOTFS_PROPAGATIONS,
+  isCdiDeviceName,
+  parseIdMapping,
+  parseLogUri,
+  parseNamespaceFlag,
+  parseRlimitNofile,
+  type LogDestination,
+} from './flag-values.js'
 export {openAppend, startLoggingProgram, type LoggingProgram, type TaskOutput} from './task-output.js'
 export {defaultSeccompProfile, parseSeccompProfile, seccompArchitectures} from './seccomp.js'
 export {REMAPPED_LABEL, releaseRemapped, remappedKey, remappedSnapshot, shiftOwners, toHostId} from './remap.js'
@@ -119,6 +137,16 @@ export {
   type TaskRuntime,
 } from './tasks.js'
 export {deleteExec, execDetached, execForeground, execPaths, getExec, killExec, recordExec, type ExecOptions} from './exec.js'
-export {LineSplitter, parseLogLine, readLog, taskLog, type LogEntry, type LogStream, type ReadLogOptions, type ReadLogResult, type TaskLogOptions} from './logs.js'
+export {
+  LineSplitter,
+  parseLogLine,
+  readLog,
+  taskLog,
+  type LogEntry,
+  type LogStream,
+  type ReadLogOptions,
+  type ReadLogResult,
+  type TaskLogOptions,
+} from './logs.js'
 export {formatMetricsJson, taskMetrics, type TaskMetrics} from './metrics.js'
 export {attachTask, type AttachIo, type AttachResult} from './attach.js'

@@ -185,7 +185,8 @@ export async function taskLog(rt: TaskRuntime, id: string, o: TaskLogOptions): P
     const execId = o.execId
     await getExec(rt, id, execId)
     path = execPaths(rt.store.state, rt.ns, id, execId).log
-    if (!existsSync(path)) throw new FailedPrecondition(`process ${execId} of task ${id} has no log: it runs in the foreground of another ctr or with --null-io`)
+    if (!existsSync(path))
+      throw new FailedPrecondition(`process ${execId} of task ${id} has no log: it runs in the foreground of another ctr or with --null-io`)
     running = async () => isUnfinished(await getExec(rt, id, execId))
   } else {
     if (t.monitor === 'client') throw new FailedPrecondition(`task ${id} has no log: it runs in the foreground of another ctr`)

@@ -17,7 +17,8 @@ import {resolveInRoot} from './user.js'
 export function checkExecutable(rootfs: string, proc: Process | undefined, mounts: readonly Mount[], context: string): void {
   const name = proc?.args?.[0]
   if (!name) return
-  const underMount = (path: string) => mounts.some((m) => m.destination === path || path.startsWith(m.destination.endsWith('/') ? m.destination : `${m.destination}/`))
+  const underMount = (path: string) =>
+    mounts.some((m) => m.destination === path || path.startsWith(m.destination.endsWith('/') ? m.destination : `${m.destination}/`))
   /** Why `path` cannot be executed, as exec.LookPath says it; '' when it can, undefined when unknown (under a mount). */
   const lookAt = (path: string): string | undefined => {
     if (underMount(path)) return undefined
@@ -32,14 +33,19 @@ export function checkExecutable(rootfs: string, proc: Process | undefined, mount
       return missing
     }
   }
-  const fail = (why: string, reason: ExecFailureReason) => new ExecFailed(`${context}: unable to start container process: exec: ${JSON.stringify(name)}: ${why}`, reason)
+  const fail = (why: string, reason: ExecFailureReason) =>
+    new ExecFailed(`${context}: unable to start container process: exec: ${JSON.stringify(name)}: ${why}`, reason)
   if (name.includes('/')) {
     const why = lookAt(posix.resolve(proc?.cwd || '/', name))
     if (why) throw fail(why, why.startsWith('stat ') ? 'not found' : 'cannot invoke')
     return
   }
   // On $PATH, as exec.LookPath: a directory or a file without x bits is passed over, not reported.
-  const pathEnv = (proc?.env ?? []).filter((e) => e.startsWith('PATH=')).pop()?.slice(5) ?? ''
+  const pathEnv =
+    (proc?.env ?? [])
+      .filter((e) => e.startsWith('PATH='))
+      .pop()
+      ?.slice(5) ?? ''
   for (const dir of pathEnv.split(':')) {
     if (dir === '') continue
     const why = lookAt(posix.join(posix.resolve(proc?.cwd || '/', dir), name))

@@ -29,7 +29,7 @@ function readStat(pid: number): {state: string; startTime: number} | undefined {
   }
   // comm (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  return {state: rest[0]!, startTime: Number(rest[19])}
+  return {state: rest[0], startTime: Number(rest[19])}
 }
 
 /** The pid in a pid file (runc's, conmon's), or undefined when it is missing or not yet written. */

@@ -28,8 +28,8 @@ export function toHostId(id: number, maps: readonly LinuxIDMapping[]): number | 
 
 /** The key of the remapped snapshot of `chainId` (containerd 1.7's naming for a single mapping from 0). */
 export function remappedKey(chainId: string, uidMaps: readonly LinuxIDMapping[], gidMaps: readonly LinuxIDMapping[]): string {
-  if (uidMaps.length === 1 && gidMaps.length === 1 && uidMaps[0]!.containerID === 0 && gidMaps[0]!.containerID === 0) {
-    return `${chainId}-${uidMaps[0]!.hostID}-${gidMaps[0]!.hostID}`
+  if (uidMaps.length === 1 && gidMaps.length === 1 && uidMaps[0].containerID === 0 && gidMaps[0].containerID === 0) {
+    return `${chainId}-${uidMaps[0].hostID}-${gidMaps[0].hostID}`
   }
   const text = (maps: readonly LinuxIDMapping[]) => maps.map((m) => `${m.containerID}:${m.hostID}:${m.size}`).join(',')
   return `${chainId}-${text(uidMaps)}-${text(gidMaps)}`
@@ -106,7 +106,9 @@ export function releaseRemapped(store: Store, snapshots: SnapshotService, ns: st
   if (snapshots.list().some((s) => s.parent === key)) return
   const ref = `${snapshots.name}/${key}`
   const now = nowMicros()
-  const held = store.leases.list(ns).some((l) => (l.expiresAt === undefined || l.expiresAt > now) && store.leases.resources(ns, l.id).some((r) => r.kind === 'snapshot' && r.ref === ref))
+  const held = store.leases
+    .list(ns)
+    .some((l) => (l.expiresAt === undefined || l.expiresAt > now) && store.leases.resources(ns, l.id).some((r) => r.kind === 'snapshot' && r.ref === ref))
   if (held) return
   try {
     snapshots.remove(key)

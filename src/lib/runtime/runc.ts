@@ -10,7 +10,10 @@ export {runcRoot} from '../store/index.js'
 
 /** The message of runc's last error line in its text (`msg="…"`) or JSON log format. */
 export function runcMessage(output: string): string {
-  const lines = output.trim().split('\n').filter((l) => l.trim() !== '')
+  const lines = output
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
   for (const line of lines.reverse()) {
     if (line.startsWith('{')) {
       try {
@@ -22,7 +25,7 @@ export function runcMessage(output: string): string {
       continue
     }
     const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(line)
-    if (m) return JSON.parse(`"${m[1]!}"`) as string
+    if (m) return JSON.parse(`"${m[1]}"`) as string
     if (!line.includes('level=')) return line.trim()
   }
   return ''
@@ -91,7 +94,15 @@ export class Runc {
     }
     const config = state.config
     const pid = state.init_process_pid
-    if (typeof pid !== 'number' || pid <= 0 || typeof state.init_process_start !== 'number' || !config || typeof state.cgroup_paths !== 'object' || state.cgroup_paths === null) return false
+    if (
+      typeof pid !== 'number' ||
+      pid <= 0 ||
+      typeof state.init_process_start !== 'number' ||
+      !config ||
+      typeof state.cgroup_paths !== 'object' ||
+      state.cgroup_paths === null
+    )
+      return false
     if (processAlive(pid, state.init_process_start)) return false
     if (!config.namespaces?.some((n) => n.type === 'NEWPID' && !n.path)) return false
     if ((config.Hooks?.poststop?.length ?? 0) > 0 || state.intel_rdt_path) return false

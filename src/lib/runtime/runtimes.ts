@@ -60,14 +60,20 @@ export function runtimeRecord(req: RuntimeRequest): {name: string; options?: Rec
   }
   if (req.runcSystemdCgroup) {
     if (!req.cgroup) throw new InvalidArgument('option --runc-systemd-cgroup requires --cgroup to be set, e.g. "machine.slice:foo:deadbeef"')
-    if (!req.systemd) throw new FailedPrecondition("--runc-systemd-cgroup: this host does not run systemd (no /run/systemd/system), so runc's systemd cgroup driver cannot work; leave it out to use the cgroupfs driver")
+    if (!req.systemd)
+      throw new FailedPrecondition(
+        "--runc-systemd-cgroup: this host does not run systemd (no /run/systemd/system), so runc's systemd cgroup driver cannot work; leave it out " +
+          'to use the cgroupfs driver',
+      )
   }
   if (!isRuncRuntime(name)) {
     if (req.runcRoot) throw new InvalidArgument(`--runc-root is an option of runc runtimes, not of ${JSON.stringify(name)}`)
     return req.runtimeConfigPath ? {name, options: {config_path: req.runtimeConfigPath}} : {name}
   }
   if (req.runtimeConfigPath) {
-    throw new InvalidArgument(`--runtime-config-path: runtime ${JSON.stringify(name)} is runc, which reads no runtime config file (the option is for shims such as kata's)`)
+    throw new InvalidArgument(
+      `--runtime-config-path: runtime ${JSON.stringify(name)} is runc, which reads no runtime config file (the option is for shims such as kata's)`,
+    )
   }
   if (req.runcRoot && !req.runcRoot.startsWith('/')) throw new InvalidArgument(`--runc-root ${JSON.stringify(req.runcRoot)} must be an absolute path`)
   const options: RuncOptions = {
@@ -85,7 +91,10 @@ export function findProgram(name: string): string {
   return locateProgram(name) ?? name
 }
 
-/** A program's absolute path: `name` itself when it has a slash and exists, else the first executable in $PATH or the sbin/bin dirs; undefined when there is none. */
+/**
+ * A program's absolute path: `name` itself when it has a slash and exists, else the first executable in $PATH or the
+ * sbin/bin dirs; undefined when there is none.
+ */
 export function locateProgram(name: string): string | undefined {
   if (name.includes('/')) return existsSync(name) ? name : undefined
   return lookPath(name) ?? ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p))
@@ -159,7 +168,8 @@ export function resolveRuntime(runtime: {name: string; options?: unknown}, defau
   const found = lookPath(shim)
   if (found === undefined) throw shimError(`runtime ${JSON.stringify(name)} binary not installed ${JSON.stringify(shim)}: file does not exist`)
   throw new FailedPrecondition(
-    `runtime ${JSON.stringify(name)} is a containerd shim (${found}): Berth has no shims and runs runc-compatible runtimes only (${RUNC_RUNTIMES.join(', ')}, or the absolute path of a runc-compatible binary)`,
+    `runtime ${JSON.stringify(name)} is a containerd shim (${found}): Berth has no shims and runs runc-compatible runtimes only ` +
+      `(${RUNC_RUNTIMES.join(', ')}, or the absolute path of a runc-compatible binary)`,
   )
 }
 

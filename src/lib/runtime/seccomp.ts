@@ -119,7 +119,8 @@ export function defaultSeccompProfile(capabilities: readonly string[], arch: str
   if (!held.has('CAP_SYS_ADMIN')) {
     // s390 passes clone's flags second; everywhere else first.
     const flagsArg = arch === 's390x' ? 1 : 0
-    for (const flag of CLONE_NAMESPACE_FLAGS) syscalls.push({...deny(['clone']), args: [{index: flagsArg, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ'}]})
+    for (const flag of CLONE_NAMESPACE_FLAGS)
+      syscalls.push({...deny(['clone']), args: [{index: flagsArg, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ'}]})
     syscalls.push(deny(['clone3'], ENOSYS))
   }
   syscalls.push({...deny(['socket']), args: [{index: 0, value: AF_VSOCK, op: 'SCMP_CMP_EQ'}]})

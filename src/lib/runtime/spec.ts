@@ -27,7 +27,17 @@ import {envValue, mergeEnv, parseEnvFile} from './env.js'
 import {ROOTFS_PROPAGATIONS} from './flag-values.js'
 import {devicesFromPath, readHostDevices, readHostFacts, readHostFeatures, type HostFacts} from './host.js'
 import {parseMountFlag} from './mount-flag.js'
-import {OCI_VERSION, type Linux, type LinuxDevice, type LinuxIDMapping, type LinuxNamespace, type LinuxSeccomp, type Mount, type Process, type RuntimeSpec} from './oci-spec.js'
+import {
+  OCI_VERSION,
+  type Linux,
+  type LinuxDevice,
+  type LinuxIDMapping,
+  type LinuxNamespace,
+  type LinuxSeccomp,
+  type Mount,
+  type Process,
+  type RuntimeSpec,
+} from './oci-spec.js'
 import {defaultSeccompProfile, parseSeccompProfile} from './seccomp.js'
 import {resolveUser, type ResolvedUser, type RootFs} from './user.js'
 
@@ -220,7 +230,8 @@ function specMounts(options: SpecOptions): Mount[] {
   if (options.init) {
     const {hostPath, containerPath = DEFAULT_INIT_PATH} = options.init
     if (!hostPath.startsWith('/')) throw invalid(`init binary ${JSON.stringify(hostPath)} must be an absolute path`)
-    if (!isCleanAbsolute(containerPath) || cleanPath(containerPath) === '/') throw invalid(`init path ${JSON.stringify(containerPath)} must be an absolute file path`)
+    if (!isCleanAbsolute(containerPath) || cleanPath(containerPath) === '/')
+      throw invalid(`init path ${JSON.stringify(containerPath)} must be an absolute file path`)
     mounts = putMount(mounts, {destination: containerPath, type: 'bind', source: hostPath, options: ['rbind', 'ro']})
   }
   return mounts
@@ -249,11 +260,16 @@ function specCpu(options: SpecOptions): NonNullable<Linux['resources']['cpu']> |
   if (cfsQuota !== -1 || cfsPeriod !== 0) {
     if (cpus > 0) throw invalid('cpus and quota/period should be used separately')
     // The kernel's bounds (kernel/sched/core.c): a quota of at least 1 ms, a period of 1 ms to 1 s.
-    if (!Number.isSafeInteger(cfsQuota) || (cfsQuota !== -1 && cfsQuota < 1000)) throw invalid(`cpu quota must be -1 (unlimited) or at least 1000 µs, got ${cfsQuota}`)
-    if (!Number.isSafeInteger(cfsPeriod) || (cfsPeriod !== 0 && (cfsPeriod < 1000 || cfsPeriod > 1_000_000))) throw invalid(`cpu period must be between 1000 and 1000000 µs, got ${cfsPeriod}`)
+    if (!Number.isSafeInteger(cfsQuota) || (cfsQuota !== -1 && cfsQuota < 1000))
+      throw invalid(`cpu quota must be -1 (unlimited) or at least 1000 µs, got ${cfsQuota}`)
+    if (!Number.isSafeInteger(cfsPeriod) || (cfsPeriod !== 0 && (cfsPeriod < 1000 || cfsPeriod > 1_000_000)))
+      throw invalid(`cpu period must be between 1000 and 1000000 µs, got ${cfsPeriod}`)
     Object.assign(cpu, {quota: cfsQuota, period: cfsPeriod})
   }
-  for (const [name, value] of [['cpuset-cpus', options.cpusetCpus], ['cpuset-mems', options.cpusetMems]] as const) {
+  for (const [name, value] of [
+    ['cpuset-cpus', options.cpusetCpus],
+    ['cpuset-mems', options.cpusetMems],
+  ] as const) {
     if (value === undefined || value === '') continue
     if (!CPUSET_LIST.test(value)) throw invalid(`--${name} ${JSON.stringify(value)}: expected a list such as 0-2,4`)
     if (name === 'cpuset-cpus') cpu.cpus = value
@@ -264,9 +280,10 @@ function specCpu(options: SpecOptions): NonNullable<Linux['resources']['cpu']> |
 
 /** The mappings of a user namespace: both lists or neither, each range inside 32 bits. */
 function checkMappings(uid: readonly LinuxIDMapping[], gid: readonly LinuxIDMapping[]): void {
-  if ((uid.length > 0) !== (gid.length > 0)) throw invalid('--uidmap and --gidmap must be given together')
+  if (uid.length > 0 !== gid.length > 0) throw invalid('--uidmap and --gidmap must be given together')
   for (const m of [...uid, ...gid]) {
-    for (const v of [m.containerID, m.hostID, m.size]) if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`invalid user namespace mapping ${JSON.stringify(m)}`)
+    for (const v of [m.containerID, m.hostID, m.size])
+      if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw invalid(`invalid user namespace mapping ${JSON.stringify(m)}`)
     if (m.size === 0 || m.containerID + m.size > 2 ** 32 || m.hostID + m.size > 2 ** 32) throw invalid(`invalid user namespace mapping ${JSON.stringify(m)}`)
   }
 }
@@ -274,7 +291,8 @@ function checkMappings(uid: readonly LinuxIDMapping[], gid: readonly LinuxIDMapp
 function specLinux(options: SpecOptions, context: SpecContext, capabilities: readonly string[]): Linux {
   const namespaced = cgroupsPathFor(options.namespace, options.id, options.cgroupParent ?? DEFAULT_CGROUP_PARENT) // validates namespace and id
   const cgroupsPath = options.cgroupsPath === null ? undefined : (options.cgroupsPath ?? namespaced)
-  if (cgroupsPath !== undefined && (!isCleanAbsolute(cgroupsPath) || cleanPath(cgroupsPath) === '/')) throw invalid(`cgroups path ${JSON.stringify(cgroupsPath)} must be an absolute path below /`)
+  if (cgroupsPath !== undefined && (!isCleanAbsolute(cgroupsPath) || cleanPath(cgroupsPath) === '/'))
+    throw invalid(`cgroups path ${JSON.stringify(cgroupsPath)} must be an absolute path below /`)
   const allDevices = options.privileged && !options.privilegedWithoutHostDevices
   const uidMappings = options.uidMappings ?? []
   const gidMappings = options.gidMappings ?? []
@@ -307,7 +325,8 @@ function specLinux(options: SpecOptions, context: SpecContext, capabilities: rea
   if (options.seccomp) linux.seccomp = context.seccompProfile ?? defaultSeccompProfile(capabilities)
   else if (options.seccompProfile !== undefined) throw invalid('seccomp must be set to true, if using a custom seccomp-profile')
   if (options.rootfsPropagation !== undefined && options.rootfsPropagation !== '') {
-    if (!ROOTFS_PROPAGATIONS.includes(options.rootfsPropagation)) throw invalid(`--rootfs-propagation ${JSON.stringify(options.rootfsPropagation)}: expected one of ${ROOTFS_PROPAGATIONS.join(', ')}`)
+    if (!ROOTFS_PROPAGATIONS.includes(options.rootfsPropagation))
+      throw invalid(`--rootfs-propagation ${JSON.stringify(options.rootfsPropagation)}: expected one of ${ROOTFS_PROPAGATIONS.join(', ')}`)
     linux.rootfsPropagation = options.rootfsPropagation
   }
   if (!options.privileged) {
@@ -315,7 +334,8 @@ function specLinux(options: SpecOptions, context: SpecContext, capabilities: rea
     linux.readonlyPaths = [...DEFAULT_READONLY_PATHS]
   }
   if (options.rdtClass !== undefined && options.rdtClass !== '') {
-    if (!context.host.resctrl) throw new FailedPrecondition('--rdt-class: Intel RDT is not available on this host (no resctrl file system is mounted at /sys/fs/resctrl)')
+    if (!context.host.resctrl)
+      throw new FailedPrecondition('--rdt-class: Intel RDT is not available on this host (no resctrl file system is mounted at /sys/fs/resctrl)')
     linux.intelRdt = {closID: options.rdtClass}
   }
   return linux
@@ -324,7 +344,8 @@ function specLinux(options: SpecOptions, context: SpecContext, capabilities: rea
 /** root.path: the `--rootfs` directory (absolute), else the placeholder a start replaces. */
 function rootPath(options: SpecOptions): string {
   if (options.rootPath === undefined) return DEFAULT_ROOT_PATH
-  if (!isCleanAbsolute(options.rootPath) || cleanPath(options.rootPath) === '/') throw invalid(`rootfs ${JSON.stringify(options.rootPath)} must be an absolute path below /`)
+  if (!isCleanAbsolute(options.rootPath) || cleanPath(options.rootPath) === '/')
+    throw invalid(`rootfs ${JSON.stringify(options.rootPath)} must be an absolute path below /`)
   return cleanPath(options.rootPath)
 }
 
@@ -354,7 +375,10 @@ export function buildSpec(options: SpecOptions, context: SpecContext): RuntimeSp
     for (const v of [soft, hard]) if (!Number.isSafeInteger(v) || v < 0) throw invalid(`rlimit-nofile: invalid limit ${v}`)
     if (soft > hard) throw invalid(`rlimit-nofile: the soft limit ${soft} is above the hard limit ${hard}`)
     // runc would fail with "operation not permitted": raising a hard limit needs CAP_SYS_RESOURCE.
-    if (hard > host.nofileHard) throw new FailedPrecondition(`rlimit-nofile: the hard limit ${hard} is above this process's own (${host.nofileHard}), which only CAP_SYS_RESOURCE may raise`)
+    if (hard > host.nofileHard)
+      throw new FailedPrecondition(
+        `rlimit-nofile: the hard limit ${hard} is above this process's own (${host.nofileHard}), which only CAP_SYS_RESOURCE may raise`,
+      )
     rlimit = {type: 'RLIMIT_NOFILE', hard, soft}
   }
   if (options.apparmorProfile !== undefined && options.apparmorProfile !== '' && !host.apparmor) {
@@ -406,7 +430,13 @@ export function generateSpec(options: SpecOptions, host?: HostFacts): RuntimeSpe
   const devices = (options.devicePaths ?? []).flatMap((p) => devicesFromPath(p))
   let seccompProfile: LinuxSeccomp | undefined
   if (options.seccomp && options.seccompProfile !== undefined && options.seccompProfile !== '') seccompProfile = readSeccompProfile(options.seccompProfile)
-  return buildSpec(options, {user, host: facts, ...(hostDevices ? {hostDevices} : {}), ...(devices.length > 0 ? {devices} : {}), ...(seccompProfile ? {seccompProfile} : {})})
+  return buildSpec(options, {
+    user,
+    host: facts,
+    ...(hostDevices ? {hostDevices} : {}),
+    ...(devices.length > 0 ? {devices} : {}),
+    ...(seccompProfile ? {seccompProfile} : {}),
+  })
 }
 
 /** Read and parse a seccomp profile file. @throws NotFound, InvalidArgument. */

@@ -57,7 +57,13 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
     if (pid === undefined) return
     recordedStart = true
     rt.store.tasks.batch(() => {
-      rt.store.tasks.created(rt.ns, id, task.instance, {pid, pidStart: processStartTime(pid)}, {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}, ips})
+      rt.store.tasks.created(
+        rt.ns,
+        id,
+        task.instance,
+        {pid, pidStart: processStartTime(pid)},
+        {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}, ips},
+      )
       rt.store.tasks.started(rt.ns, id, task.instance)
     })
     if (options.pidFile) writePidFile(options.pidFile, pid)
@@ -73,7 +79,17 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   }
   let code: number
   try {
-    code = await superviseRunc(rt, runcArgs, {runc, logFile: paths.runcLog, terminal, nullIo: options.nullIo, output: output?.output, onSpawned: output?.release, watchDir: paths.dir, pidFileName: 'pid', onPid: recordStart})
+    code = await superviseRunc(rt, runcArgs, {
+      runc,
+      logFile: paths.runcLog,
+      terminal,
+      nullIo: options.nullIo,
+      output: output?.output,
+      onSpawned: output?.release,
+      watchDir: paths.dir,
+      pidFileName: 'pid',
+      onPid: recordStart,
+    })
   } catch (err) {
     // runc could not be run at all: nothing started, nothing to record but the undoing.
     if (!recordedStart) await abandon(rt, id, task.instance)

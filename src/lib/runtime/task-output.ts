@@ -55,10 +55,10 @@ export async function startLoggingProgram(binary: string, args: readonly string[
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
     env: {...process.env, CONTAINER_ID: id, CONTAINER_NAMESPACE: ns},
   })
-  const [stdout, stderr, ready] = [3, 4, 5].map((fd) => (child.stdio as unknown as Socket[])[fd]) as Socket[]
+  const [stdout, stderr, ready] = [3, 4, 5].map<Socket>((fd) => (child.stdio as unknown as Socket[])[fd])
   const release = (): void => {
-    stdout!.destroy()
-    stderr!.destroy()
+    stdout.destroy()
+    stderr.destroy()
   }
   try {
     await new Promise<void>((resolve, reject) => {
@@ -69,7 +69,7 @@ export async function startLoggingProgram(binary: string, args: readonly string[
       const done = () => {
         clearTimeout(timer)
         setTimeout(() => {
-          if (child.exitCode !== null || child.signalCode !== null || stdout!.destroyed || stderr!.destroyed) fail('it exited before the task started')
+          if (child.exitCode !== null || child.signalCode !== null || stdout.destroyed || stderr.destroyed) fail('it exited before the task started')
           else resolve()
         }, 20)
       }
@@ -82,19 +82,19 @@ export async function startLoggingProgram(binary: string, args: readonly string[
         fail(`it exited (${signal ?? `status ${code}`}) before the task started`)
       })
       // Its end of our streams closing means it is gone too.
-      for (const s of [stdout!, stderr!]) s.once('close', () => fail('it closed its streams before the task started'))
-      ready!.once('data', done)
-      ready!.once('end', done)
-      ready!.resume()
+      for (const s of [stdout, stderr]) s.once('close', () => fail('it closed its streams before the task started'))
+      ready.once('data', done)
+      ready.once('end', done)
+      ready.resume()
     })
   } catch (err) {
     release()
     throw err
   } finally {
-    ready!.destroy()
+    ready.destroy()
     child.removeAllListeners('exit')
     child.removeAllListeners('error')
     child.unref()
   }
-  return {stdout: stdout!, stderr: stderr!, release}
+  return {stdout: stdout, stderr: stderr, release}
 }

@@ -88,7 +88,14 @@ export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskReco
   if (!snapshot && (typeof ownRoot !== 'string' || !ownRoot.startsWith('/'))) {
     throw new FailedPrecondition(`container ${id} has no snapshot and its spec's root.path ${JSON.stringify(ownRoot ?? '')} is not an absolute path`)
   }
-  const task = store.tasks.insert(ns, {containerId: id, instance, monitor, monitorPid: monitor === 'client' ? process.pid : 0, bootId: bootId(), terminal: spec.process?.terminal === true})
+  const task = store.tasks.insert(ns, {
+    containerId: id,
+    instance,
+    monitor,
+    monitorPid: monitor === 'client' ? process.pid : 0,
+    bootId: bootId(),
+    terminal: spec.process?.terminal === true,
+  })
   const paths = taskPaths(store.state, ns, id)
   try {
     SnapshotService.unmountAll(paths.rootfs) // left by a run killed before its cleanup
@@ -104,7 +111,7 @@ export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskReco
     const userns = (spec.linux?.uidMappings?.length ?? 0) > 0
     const mountpoint = userns ? usernsMountpoint(store.state, paths) : paths.rootfs
     if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint)
-    const rootDir = snapshot ? mountpoint : ownRoot!
+    const rootDir = snapshot ? mountpoint : ownRoot
     checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
     const ips = await prepareNetwork(rt, id)
     writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
@@ -128,7 +135,9 @@ export async function abandon(rt: TaskRuntime, id: string, instance: string): Pr
 
 export function rootfsMounts(rt: TaskRuntime, container: ContainerRecord): {type: string; source: string; options: string[]}[] {
   if (!container.snapshotter || !container.snapshotKey) return []
-  return new SnapshotService(rt.store, rt.ns, container.snapshotter).mounts(container.snapshotKey).map((m) => ({type: m.type, source: m.source, options: [...m.options]}))
+  return new SnapshotService(rt.store, rt.ns, container.snapshotter)
+    .mounts(container.snapshotKey)
+    .map((m) => ({type: m.type, source: m.source, options: [...m.options]}))
 }
 
 /** Write `pid` to `path` atomically (temp file + rename), as ctr's --pid-file does. */
@@ -142,7 +151,11 @@ export function writePidFile(path: string, pid: number): void {
  * Where `--log-uri` sends a task's output: the file, or a started logging program's streams;
  * `path` is what the task record shows (the file, or the `binary://` program). Undefined without one.
  */
-export async function taskOutput(log: LogDestination | undefined, ns: string, id: string): Promise<{output: TaskOutput; path: string; release(): void} | undefined> {
+export async function taskOutput(
+  log: LogDestination | undefined,
+  ns: string,
+  id: string,
+): Promise<{output: TaskOutput; path: string; release(): void} | undefined> {
   if (log === undefined) return undefined
   if ('file' in log) return {output: {file: log.file}, path: log.file, release: () => {}}
   const program = await startLoggingProgram(log.binary, log.args, ns, id)

@@ -94,7 +94,12 @@ function unknownExit(paths: TaskPaths): TaskExit {
  * `tasks delete` (it holds the log and exit file), unless `remove`: then the directory and the
  * record go too (`/tasks/delete`), as a foreground run does at once. Returns the removed record.
  */
-export async function finishTask(rt: TaskRuntime, id: string, instance: string, options: {wait?: boolean; remove?: boolean} = {}): Promise<TaskRecord | undefined> {
+export async function finishTask(
+  rt: TaskRuntime,
+  id: string,
+  instance: string,
+  options: {wait?: boolean; remove?: boolean} = {},
+): Promise<TaskRecord | undefined> {
   let lock: Lock
   try {
     lock = options.wait === false ? await acquireLock(rt.store.state, `task.${rt.ns}.${id}`, {timeoutMs: 0}) : await lockTask(rt, id)

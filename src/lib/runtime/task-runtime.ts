@@ -20,7 +20,13 @@ export interface TaskRuntime {
 
 /** The namespace's defaults: `runc` is the configured runc (absolute: conmon insists) in Berth's state root. */
 export function taskRuntime(store: Store, ns: string, ctrArgv: readonly string[]): TaskRuntime {
-  return {store, ns, runc: new Runc(findProgram(store.config.runtime.runc), runcRoot(store.state, ns)), conmon: findProgram(store.config.runtime.conmon), ctrArgv}
+  return {
+    store,
+    ns,
+    runc: new Runc(findProgram(store.config.runtime.runc), runcRoot(store.state, ns)),
+    conmon: findProgram(store.config.runtime.conmon),
+    ctrArgv,
+  }
 }
 
 /**
@@ -75,11 +81,16 @@ export interface StartOptions {
   /** `--log-uri`: the process's stdout and stderr go to this file (appended) or logging program instead. */
   readonly log?: LogDestination
   /** Restore the task from a CRIU image instead of starting its process (detached only). */
-  readonly restore?: {readonly imageDir: string; readonly workDir: string; readonly criu: string; readonly checkpoint?: string; readonly tcpEstablished?: boolean}
+  readonly restore?: {
+    readonly imageDir: string
+    readonly workDir: string
+    readonly criu: string
+    readonly checkpoint?: string
+    readonly tcpEstablished?: boolean
+  }
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */
 export function lockTask(rt: TaskRuntime, id: string): Promise<Lock> {
   return acquireLock(rt.store.state, `task.${rt.ns}.${id}`)
 }
-

@@ -46,13 +46,19 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
       output?.release() // conmon holds them now
     }
     const logged = options.nullIo ? '' : (output?.path ?? paths.log)
-    rt.store.tasks.created(rt.ns, id, task.instance, {pid: started.pid, pidStart: processStartTime(started.pid), monitorPid: started.conmonPid}, {
-      bundle: paths.dir,
-      rootfs: rootfsMounts(rt, container),
-      io: {stdout: logged, stderr: logged, terminal},
-      ips,
-      ...(options.restore ? {checkpoint: options.restore.checkpoint ?? options.restore.imageDir} : {}),
-    })
+    rt.store.tasks.created(
+      rt.ns,
+      id,
+      task.instance,
+      {pid: started.pid, pidStart: processStartTime(started.pid), monitorPid: started.conmonPid},
+      {
+        bundle: paths.dir,
+        rootfs: rootfsMounts(rt, container),
+        io: {stdout: logged, stderr: logged, terminal},
+        ips,
+        ...(options.restore ? {checkpoint: options.restore.checkpoint ?? options.restore.imageDir} : {}),
+      },
+    )
     if (!options.restore) await runc.start(id) // a restored container runs already
     if (options.pidFile) writePidFile(options.pidFile, started.pid)
     rt.store.tasks.started(rt.ns, id, task.instance)

@@ -79,7 +79,14 @@ export function parseGroup(text: string): GroupEntry[] {
   for (const f of lines(text)) {
     const gid = parseId(f[2] ?? '')
     if (!f[0] || gid === undefined) continue
-    out.push({name: f[0], gid, members: (f[3] ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '')})
+    out.push({
+      name: f[0],
+      gid,
+      members: (f[3] ?? '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== ''),
+    })
   }
   return out
 }
@@ -98,7 +105,8 @@ const lstatOrUndefined = (path: string): Stats | undefined => {
   } catch (err) {
     if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return undefined
     // Symlinks in the image can lead deeper than any path the host kernel takes.
-    if (errCode(err) === 'ENAMETOOLONG') throw new FailedPrecondition(`a path in the container rootfs is too long to resolve (${shortPath(path)})`, {cause: err})
+    if (errCode(err) === 'ENAMETOOLONG')
+      throw new FailedPrecondition(`a path in the container rootfs is too long to resolve (${shortPath(path)})`, {cause: err})
     throw err
   }
 }

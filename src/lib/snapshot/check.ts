@@ -48,7 +48,13 @@ function overlayMountProblem(dir: string): string | undefined {
     for (const d of ['lower1', 'lower2', 'upper', 'work', 'merged']) mkdirSync(join(scratch, d))
     const merged = join(scratch, 'merged')
     try {
-      sys.mount('overlay', merged, 'overlay', 0, `lowerdir=${join(scratch, 'lower2')}:${join(scratch, 'lower1')},upperdir=${join(scratch, 'upper')},workdir=${join(scratch, 'work')}`)
+      sys.mount(
+        'overlay',
+        merged,
+        'overlay',
+        0,
+        `lowerdir=${join(scratch, 'lower2')}:${join(scratch, 'lower1')},upperdir=${join(scratch, 'upper')},workdir=${join(scratch, 'work')}`,
+      )
     } catch (err) {
       return `failed to mount overlay: ${(err as Error).message}`
     }

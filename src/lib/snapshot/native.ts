@@ -59,7 +59,12 @@ function copyTree(from: string, to: string): Promise<void> {
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16384)))
     child.on('error', reject)
     // cp names the entry it failed on: a tree deeper than PATH_MAX gives a path of kilobytes.
-    const why = (): string => stderr.trim().split('\n').at(-1)!.replace(/'([^']{200,})'/g, (_, p: string) => `'${shortPath(p)}'`)
+    const why = (): string =>
+      stderr
+        .trim()
+        .split('\n')
+        .at(-1)!
+        .replace(/'([^']{200,})'/g, (_, p: string) => `'${shortPath(p)}'`)
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Internal(`copy snapshot tree: ${stderr.trim() ? why() : `cp exited with ${code}`}`))))
   })
 }

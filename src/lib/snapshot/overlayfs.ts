@@ -53,7 +53,7 @@ export class OverlayfsSnapshotter extends SnapshotterBase {
     // A view: its own (empty) directory plays no part; the parents are the read-only stack, and
     // one parent alone is bound read-only (overlayfs needs two lower directories without an upper).
     if (parents.length === 0) return [{type: 'bind', source: paths.fs(own.id), options: ['ro', 'rbind']}]
-    if (parents.length === 1) return [{type: 'bind', source: paths.fs(parents[0]!.id), options: ['ro', 'rbind']}]
+    if (parents.length === 1) return [{type: 'bind', source: paths.fs(parents[0].id), options: ['ro', 'rbind']}]
     return [{type: 'overlay', source: 'overlay', options: ['index=off', lowerdir()]}]
   }
 }

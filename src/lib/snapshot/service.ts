@@ -61,14 +61,22 @@ export class SnapshotService {
   async prepare(key: string, options: PrepareOptions): Promise<{record: SnapshotRecord; mounts: Mount[]}> {
     if (this.find(key)) throw new AlreadyExists(`snapshot ${JSON.stringify(key)}`, {suffixKind: true})
     const parent = options.parent === undefined ? undefined : this.get(options.parent)
-    if (parent && parent.kind !== 'committed') throw new InvalidArgument(`parent ${JSON.stringify(options.parent)} is not committed snapshot`, {suffixKind: true})
+    if (parent && parent.kind !== 'committed')
+      throw new InvalidArgument(`parent ${JSON.stringify(options.parent)} is not committed snapshot`, {suffixKind: true})
     const parents = parent ? this.store.snapshots.dirChain(this.name, parent.dir) : []
     const id = newSnapshotDirId()
     const lock = await acquireLock(this.store.root, 'snapshot-create', {shared: true})
     try {
       await this.snapshotter.createDir(id, options.kind, parents)
       try {
-        const record = () => void this.store.snapshots.create(this.ns, this.name, {key, parent: options.parent, labels: options.labels, newDir: {id, kind: options.kind, parent: parent?.dir}, leaseId: options.leaseId})
+        const record = () =>
+          void this.store.snapshots.create(this.ns, this.name, {
+            key,
+            parent: options.parent,
+            labels: options.labels,
+            newDir: {id, kind: options.kind, parent: parent?.dir},
+            leaseId: options.leaseId,
+          })
         if (options.within) options.within(record)
         else record()
       } catch (err) {
@@ -157,7 +165,7 @@ export class SnapshotService {
   /** @throws FailedPrecondition when something mounts the snapshot's directory. */
   private assertNotMounted(rec: SnapshotRecord): void {
     const inUse = mountsUsing(readMounts(), this.snapshotter.dir, rec.dir)
-    if (inUse.length > 0) throw new FailedPrecondition(`snapshot ${JSON.stringify(rec.key)} is mounted at ${inUse[0]!.target}`, {suffixKind: true})
+    if (inUse.length > 0) throw new FailedPrecondition(`snapshot ${JSON.stringify(rec.key)} is mounted at ${inUse[0].target}`, {suffixKind: true})
   }
 
   /** Unmount whatever is mounted at `target` (every stacked mount). Returns how many. */
@@ -167,4 +175,3 @@ export class SnapshotService {
     return n
   }
 }
-

@@ -60,7 +60,8 @@ export const snapshotGcLabel = (snapshotter: string) => `containerd.io/gc.ref.sn
  */
 export async function unpackLayers(store: Store, options: UnpackOptions): Promise<UnpackResult> {
   const {layers, diffIds, namespace: ns} = options
-  if (layers.length !== diffIds.length) throw new InvalidArgument(`number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`, {suffixKind: true})
+  if (layers.length !== diffIds.length)
+    throw new InvalidArgument(`number of layers and diffIDs don't match: ${layers.length} != ${diffIds.length}`, {suffixKind: true})
   if (layers.length === 0) throw new InvalidArgument('image has no layers to unpack', {suffixKind: true})
   const chain = chainIds(diffIds)
   const sn = openSnapshotter(store.root, options.snapshotter)
@@ -73,7 +74,7 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
     let adopt = -1
     let adoptDir: string | undefined
     for (let i = chain.length - 1; i >= 0 && adopt < 0; i--) {
-      const dir = store.snapshots.findShareable(ns, sn.name, chain[i]!)
+      const dir = store.snapshots.findShareable(ns, sn.name, chain[i])
       if (dir !== undefined) {
         adopt = i
         adoptDir = dir
@@ -85,20 +86,35 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
       const dirChain = store.snapshots.dirChain(sn.name, adoptDir)
       const inputs = []
       for (let i = 0; i <= adopt; i++) {
-        const dir = dirChain[adopt - i]!.id
-        const own = store.snapshots.find(ns, sn.name, chain[i]!)
+        const dir = dirChain[adopt - i].id
+        const own = store.snapshots.find(ns, sn.name, chain[i])
         dirs.push(Promise.resolve(own?.dir ?? dir))
         if (own) continue
-        inputs.push({index: i, input: {key: chain[i]!, parent: chain[i - 1], existingDir: dir, labels: snapshotLabels(diffIds[i]!, chain[i - 1]), leaseId: options.leaseId, extractKey: extractKey(chain[i]!)}})
+        inputs.push({
+          index: i,
+          input: {
+            key: chain[i],
+            parent: chain[i - 1],
+            existingDir: dir,
+            labels: snapshotLabels(diffIds[i], chain[i - 1]),
+            leaseId: options.leaseId,
+            extractKey: extractKey(chain[i]),
+          },
+        })
       }
-      const created = store.snapshots.createAll(ns, sn.name, inputs.map((x) => x.input), {idempotent: true})
+      const created = store.snapshots.createAll(
+        ns,
+        sn.name,
+        inputs.map((x) => x.input),
+        {idempotent: true},
+      )
       const createdAt = new Set(inputs.filter((_, k) => created[k]).map((x) => x.index))
       for (let i = 0; i <= adopt; i++) {
         if (createdAt.has(i)) {
-          recorded.push(chain[i]!)
+          recorded.push(chain[i])
           shared++
         }
-        emit({type: createdAt.has(i) ? 'shared' : 'exists', index: i, descriptor: layers[i]!.descriptor, chainId: chain[i]!})
+        emit({type: createdAt.has(i) ? 'shared' : 'exists', index: i, descriptor: layers[i].descriptor, chainId: chain[i]})
       }
     }
 
@@ -110,7 +126,7 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
       const job = gate.run(async () => {
         const result = await unpackOne(store, sn, options, i, chain, parentDir, emit)
         if (result.recorded) {
-          recorded.push(chain[i]!)
+          recorded.push(chain[i])
           if (result.extracted) extracted++
           else shared++
         }
@@ -150,10 +166,10 @@ async function unpackOne(
   emit: (e: UnpackEvent) => void,
 ): Promise<{dir: string; recorded: boolean; extracted: boolean}> {
   const ns = options.namespace
-  const layer = options.layers[index]!
-  const chainId = chain[index]!
+  const layer = options.layers[index]
+  const chainId = chain[index]
   const parentChain = chain[index - 1]
-  const diffId = options.diffIds[index]!
+  const diffId = options.diffIds[index]
   await layer.ready
   // One extraction per chain ID across processes: the loser finds the winner's directory.
   let lock: Lock | undefined = await acquireLock(store.root, `unpack-${digestHex(chainId)}`)
@@ -167,7 +183,14 @@ async function unpackOne(
       const created = store.snapshots.create(
         ns,
         sn.name,
-        {key: chainId, parent: parentChain, existingDir: existing, labels: snapshotLabels(diffId, parentChain), leaseId: options.leaseId, extractKey: extractKey(chainId)},
+        {
+          key: chainId,
+          parent: parentChain,
+          existingDir: existing,
+          labels: snapshotLabels(diffId, parentChain),
+          leaseId: options.leaseId,
+          extractKey: extractKey(chainId),
+        },
         {idempotent: true},
       )
       emit({type: created ? 'shared' : 'exists', index, descriptor: layer.descriptor, chainId})
@@ -194,7 +217,11 @@ async function unpackOne(
         lowers: async () => (await parentChainDirs()).map((d) => sn.fsPath(d.id)),
       })
       if (result.diffId !== diffId) {
-        throw new DataLoss(`layer ${index} (${layer.descriptor.digest}): wrong diff id ${JSON.stringify(result.diffId)} calculated on extraction, want ${JSON.stringify(diffId)}`, {suffixKind: true})
+        throw new DataLoss(
+          `layer ${index} (${layer.descriptor.digest}): wrong diff id ${JSON.stringify(result.diffId)} calculated on extraction, want ` +
+            `${JSON.stringify(diffId)}`,
+          {suffixKind: true},
+        )
       }
       if (parentDir) parentId = await parentDir
       if (options.syncFs) await syncFileSystem(target)

@@ -45,7 +45,14 @@ interface ContainerRow {
 const COLUMNS = 'id, image, runtime_name, runtime_options, snapshotter, snapshot_key, labels, created_at, updated_at'
 
 const toRecord = (r: ContainerRow): ContainerRecord => {
-  const rec: ContainerRecord = {id: r.id, image: r.image, runtime: {name: r.runtime_name}, labels: JSON.parse(r.labels) as Labels, createdAt: r.created_at, updatedAt: r.updated_at}
+  const rec: ContainerRecord = {
+    id: r.id,
+    image: r.image,
+    runtime: {name: r.runtime_name},
+    labels: JSON.parse(r.labels) as Labels,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
   if (r.runtime_options !== null) rec.runtime.options = JSON.parse(r.runtime_options) as unknown
   if (r.snapshotter !== null) rec.snapshotter = r.snapshotter
   if (r.snapshot_key !== null) rec.snapshotKey = r.snapshot_key
@@ -85,7 +92,8 @@ export class ContainerStore {
   create(ns: string, input: ContainerInput, inTransaction?: () => void): ContainerRecord {
     validateIdentifier(input.id)
     if (!input.runtime.name) throw new InvalidArgument('container.Runtime.Name must be set', {suffixKind: true})
-    if (input.snapshotKey && !input.snapshotter) throw new InvalidArgument('container.Snapshotter must be set if container.SnapshotKey is set', {suffixKind: true})
+    if (input.snapshotKey && !input.snapshotter)
+      throw new InvalidArgument('container.Snapshotter must be set if container.SnapshotKey is set', {suffixKind: true})
     const labels = sortedLabels(input.labels ?? {})
     validateLabels(labels)
     return this.db
@@ -96,7 +104,18 @@ export class ContainerStore {
         const now = nowMicros()
         this.db
           .prepare(`INSERT INTO containers (namespace, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(ns, input.id, input.image ?? '', input.runtime.name, input.runtime.options === undefined ? null : JSON.stringify(input.runtime.options), input.snapshotter ?? null, input.snapshotKey ?? null, JSON.stringify(labels), now, now)
+          .run(
+            ns,
+            input.id,
+            input.image ?? '',
+            input.runtime.name,
+            input.runtime.options === undefined ? null : JSON.stringify(input.runtime.options),
+            input.snapshotter ?? null,
+            input.snapshotKey ?? null,
+            JSON.stringify(labels),
+            now,
+            now,
+          )
         appendEvent(this.db, ns, {topic: '/containers/create', id: input.id, image: input.image, runtime: {name: input.runtime.name}}, this.retention)
         return this.get(ns, input.id)
       })

@@ -95,7 +95,9 @@ export function blobLockName(digest: string): string {
 
 /** A content row of `ns`, or undefined. */
 export function contentRowIn(db: Database, ns: string, digest: string): ContentInfo | undefined {
-  const row = db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? AND digest = ?').get(ns, digest) as ContentRow | undefined
+  const row = db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? AND digest = ?').get(ns, digest) as
+    | ContentRow
+    | undefined
   return row && toInfo(row)
 }
 
@@ -136,7 +138,14 @@ export function recordContentIn(
   let created = false
   if (!existing) {
     const labels = sortedLabels(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== '')))
-    db.prepare('INSERT INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(ns, digest, size, JSON.stringify(labels), now, now)
+    db.prepare('INSERT INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      ns,
+      digest,
+      size,
+      JSON.stringify(labels),
+      now,
+      now,
+    )
     appendEvent(db, ns, {topic: '/content/create', digest, size, mediaType: options.mediaType}, ctx.retention)
     created = true
   } else if (Object.keys(given).length > 0) {

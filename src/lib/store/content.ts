@@ -33,10 +33,7 @@ export {blobLockName, blobPath, canShareIn, contentRowIn, mergeLabels, recordCon
 export type {ContentContext, ContentInfo, ContentWriter, WriterOptions} from './content-records.js'
 
 /** The outcome of `openWriter`: nothing to do, recorded without bytes, or bytes to stream. */
-export type OpenWriterResult =
-  | {status: 'exists'; info: ContentInfo}
-  | {status: 'shared'; info: ContentInfo}
-  | {status: 'write'; writer: ContentWriter}
+export type OpenWriterResult = {status: 'exists'; info: ContentInfo} | {status: 'shared'; info: ContentInfo} | {status: 'write'; writer: ContentWriter}
 
 /** Content operations over one open store. Namespaced reads see only that namespace's records. */
 export class ContentStore {
@@ -56,7 +53,9 @@ export class ContentStore {
 
   /** Every record of `ns`, ordered by digest. */
   list(ns: string): ContentInfo[] {
-    return (this.ctx.db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? ORDER BY digest').all(ns) as ContentRow[]).map(toInfo)
+    return (
+      this.ctx.db.prepare('SELECT digest, size, labels, created_at, updated_at FROM content WHERE namespace = ? ORDER BY digest').all(ns) as ContentRow[]
+    ).map(toInfo)
   }
 
   /** Records of `ns` whose label `key` has `value`, ordered by digest (e.g. compressed forms of a layer). */

@@ -52,11 +52,16 @@ export async function openDatabase(root: string): Promise<Database> {
     db.close()
     const code = (err as {code?: string}).code ?? ''
     if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
-      throw new DataLoss(`metadata store ${JSON.stringify(path)} is damaged (${(err as Error).message}): restore it from a backup, or move it away to start an empty store`, {cause: err})
+      throw new DataLoss(
+        `metadata store ${JSON.stringify(path)} is damaged (${(err as Error).message}): restore it from a backup, or move it away to start an empty store`,
+        {cause: err},
+      )
     }
     if (isBerthError(err)) throw err
     const wrapped = fsError(err, `metadata store ${JSON.stringify(path)}`)
-    throw isPermissionDenied(wrapped) ? new PermissionDenied(`${wrapped.message} (the store is on a read-only file system, or this user may not write it)`, {cause: err}) : wrapped
+    throw isPermissionDenied(wrapped)
+      ? new PermissionDenied(`${wrapped.message} (the store is on a read-only file system, or this user may not write it)`, {cause: err})
+      : wrapped
   }
 }
 
@@ -78,7 +83,8 @@ function refuseLostDatabase(root: string, path: string): void {
     }
     if (entries.length > 0) {
       throw new DataLoss(
-        `metadata store ${JSON.stringify(path)} is empty, but ${dir} holds ${entries.length} entries: the database was lost or truncated; restore it from a backup (refusing to start a new store that garbage collection would then empty)`,
+        `metadata store ${JSON.stringify(path)} is empty, but ${dir} holds ${entries.length} entries: the database was lost or truncated; restore ` +
+          `it from a backup (refusing to start a new store that garbage collection would then empty)`,
       )
     }
   }
@@ -117,7 +123,10 @@ function nativeBindingPath(): string | undefined {
       return undefined // not an npm layout: let better-sqlite3 find its addon itself
     }
     // Its install script builds the addon; `npm install --ignore-scripts` skips it.
-    throw new FailedPrecondition(`the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with --ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`)
+    throw new FailedPrecondition(
+      `the SQLite addon is not built (${join(pkg, 'build', 'Release', 'better_sqlite3.node')} is missing; was ctr installed with ` +
+        `--ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`,
+    )
   }
 }
 

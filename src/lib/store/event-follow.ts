@@ -68,7 +68,7 @@ export function parseTimeBound(text: string, now = nowMicros()): number {
   }
   const m = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text)
   if (!m) throw new InvalidArgument(`invalid time ${JSON.stringify(text)}: want RFC 3339 (2006-01-02T15:04:05Z) or a duration (10m)`, {suffixKind: true})
-  const ms = Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`)
+  const ms = Date.parse(`${m[1]}T${m[2]}${m[4].toUpperCase()}`)
   if (Number.isNaN(ms)) throw new InvalidArgument(`invalid time ${JSON.stringify(text)}`, {suffixKind: true})
   const micros = m[3] ? Number(m[3].padEnd(9, '0').slice(0, 6)) : 0
   return ms * 1000 + micros

@@ -30,13 +30,7 @@ export function appendEvent(db: Database, namespace: string, event: TopicEvent, 
 }
 
 /** Append one row as given: for appendEvent, and for tests of the log itself. */
-export function appendEventRow(
-  db: Database,
-  namespace: string,
-  topic: string,
-  payload: Record<string, unknown>,
-  retention?: Retention,
-): number {
+export function appendEventRow(db: Database, namespace: string, topic: string, payload: Record<string, unknown>, retention?: Retention): number {
   const info = db
     .prepare('INSERT INTO events (ts_us, namespace, topic, payload) VALUES (?, ?, ?, ?)')
     .run(nowMicros(), namespace, topic, JSON.stringify(payload))
@@ -71,9 +65,7 @@ interface EventRow {
 /** Iterate events in seq order, streaming rows rather than loading the whole log. */
 export function* iterateEvents(db: Database, q: EventQuery = {}): Generator<EventRecord> {
   const rows = db
-    .prepare(
-      'SELECT seq, ts_us, namespace, topic, payload FROM events WHERE seq > ? AND ts_us >= ? AND ts_us <= ? ORDER BY seq LIMIT ?',
-    )
+    .prepare('SELECT seq, ts_us, namespace, topic, payload FROM events WHERE seq > ? AND ts_us >= ? AND ts_us <= ? ORDER BY seq LIMIT ?')
     .iterate(q.afterSeq ?? 0, q.sinceMicros ?? 0, q.untilMicros ?? Number.MAX_SAFE_INTEGER, q.limit ?? -1) as IterableIterator<EventRow>
   for (const r of rows) yield {seq: r.seq, tsMicros: r.ts_us, namespace: r.namespace, topic: r.topic, payloadJson: r.payload}
 }

@@ -3,7 +3,8 @@
 // labels) keeps its record and everything else loses it; then blob files no namespace records any
 // more are deleted under their digest's lock (skipped while a writer holds it), and stale ingests
 // and expired leases go. Ingests and leases that belong to a process (process-owner.ts) live
-// exactly as long as it does: a dead owner's go at once, whatever their age; a live owner's stay. Marking and the record sweep share one immediate transaction, so nothing
+// exactly as long as it does: a dead owner's go at once, whatever their age; a live owner's stay. Marking and the
+// record sweep share one immediate transaction, so nothing
 // recorded after the mark can be swept; a dry run computes the same report and changes nothing.
 //
 // Snapshots follow the same reachability: roots are containers' snapshots, snapshots labelled
@@ -110,8 +111,7 @@ const GC_REF_CONTENT = 'containerd.io/gc.ref.content'
 const GC_REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot.'
 
 /** SQL test for a label key that references content: the key itself, or it plus `.x` or `/x`. */
-const isRefKey = (column: string): string =>
-  `(${column} = '${GC_REF_CONTENT}' OR ${column} GLOB '${GC_REF_CONTENT}.*' OR ${column} GLOB '${GC_REF_CONTENT}/*')`
+const isRefKey = (column: string): string => `(${column} = '${GC_REF_CONTENT}' OR ${column} GLOB '${GC_REF_CONTENT}.*' OR ${column} GLOB '${GC_REF_CONTENT}/*')`
 
 /**
  * Collect garbage across all namespaces. Holds the global `gc` lock for a real run (waiting for
@@ -214,11 +214,18 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
     ) WITHOUT ROWID; -- no secondary indexes: maintaining them costs more than the scans they save
   `)
   const sweep = () => {
-    const expired = db.prepare('SELECT namespace, id FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY namespace, id').all(now) as Array<{namespace: string; id: string}>
+    const expired = db.prepare('SELECT namespace, id FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY namespace, id').all(now) as Array<{
+      namespace: string
+      id: string
+    }>
     if (!dryRun) db.prepare('DELETE FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
     for (const l of expired) removed.push({kind: 'lease', namespace: l.namespace, id: l.id})
     // Leases of processes that died (a killed or failed pull): nothing will ever finish them.
-    const owned = db.prepare('SELECT namespace, id, owner FROM leases WHERE owner IS NOT NULL ORDER BY namespace, id').all() as Array<{namespace: string; id: string; owner: string}>
+    const owned = db.prepare('SELECT namespace, id, owner FROM leases WHERE owner IS NOT NULL ORDER BY namespace, id').all() as Array<{
+      namespace: string
+      id: string
+      owner: string
+    }>
     const delLease = db.prepare('DELETE FROM leases WHERE namespace = ? AND id = ?')
     for (const l of owned) {
       if (isAlive(l.owner)) {
@@ -233,7 +240,10 @@ async function collect(store: GcStore, dryRun: boolean, explain: boolean, ingest
     mark(db, now, ingestRoots)
 
     const unreached = db
-      .prepare('SELECT namespace, digest FROM content c WHERE NOT EXISTS (SELECT 1 FROM temp.gc_mark m WHERE m.namespace = c.namespace AND m.digest = c.digest) ORDER BY namespace, digest')
+      .prepare(
+        'SELECT namespace, digest FROM content c WHERE NOT EXISTS (SELECT 1 FROM temp.gc_mark m WHERE m.namespace = c.namespace AND m.digest = ' +
+          'c.digest) ORDER BY namespace, digest',
+      )
       .all() as Array<{namespace: string; digest: string}>
     const del = db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?')
     for (const c of unreached) {
@@ -442,7 +452,13 @@ interface SnapMarkRow {
  * Inside the sweep transaction, after content marking (temp.gc_mark): mark snapshots, delete the
  * unreached records (unless dry), and return the directories no remaining record needs.
  */
-function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: GcRemoved[], kept: GcKept[] | undefined): Array<{snapshotter: string; id: string}> {
+function sweepSnapshots(
+  store: GcStore,
+  now: number,
+  dryRun: boolean,
+  removed: GcRemoved[],
+  kept: GcKept[] | undefined,
+): Array<{snapshotter: string; id: string}> {
   const {db} = store
   db.exec(`
     CREATE TEMP TABLE IF NOT EXISTS gc_snap_mark (
@@ -512,7 +528,12 @@ function sweepSnapshots(store: GcStore, now: number, dryRun: boolean, removed: G
   }
   if (kept) {
     for (const m of db.prepare('SELECT namespace, snapshotter, key, parent, root FROM temp.gc_snap_mark').all() as SnapMarkRow[]) {
-      kept.push({kind: 'snapshot', namespace: m.namespace, id: `${m.snapshotter}/${m.key}`, reason: m.parent === null ? m.root : `${m.root} -> … -> parent of ${m.parent}`})
+      kept.push({
+        kind: 'snapshot',
+        namespace: m.namespace,
+        id: `${m.snapshotter}/${m.key}`,
+        reason: m.parent === null ? m.root : `${m.root} -> … -> parent of ${m.parent}`,
+      })
     }
   }
   // Live directories: those of the marked records, and their ancestors.
@@ -559,7 +580,11 @@ async function removeSnapshotDirs(
   const createLock = await tryLock(store.root, 'snapshot-create')
   try {
     if (createLock) {
-      const rows = new Set((store.db.prepare('SELECT snapshotter, id FROM snapshot_dirs').all() as Array<{snapshotter: string; id: string}>).map((r) => `${r.snapshotter}/${r.id}`))
+      const rows = new Set(
+        (store.db.prepare('SELECT snapshotter, id FROM snapshot_dirs').all() as Array<{snapshotter: string; id: string}>).map(
+          (r) => `${r.snapshotter}/${r.id}`,
+        ),
+      )
       for (const sn of snapshotters) {
         for (const id of readdirSync(join(base, sn))) {
           if (!/^[a-z2-7]+$/.test(id)) continue

@@ -179,7 +179,8 @@ export class ImageStore {
     } else {
       this.db
         .prepare(
-          'UPDATE images SET target_media_type = ?, target_digest = ?, target_size = ?, target_annotations = ?, labels = ?, updated_at = ? WHERE namespace = ? AND name = ?',
+          'UPDATE images SET target_media_type = ?, target_digest = ?, target_size = ?, target_annotations = ?, labels = ?, updated_at = ? WHERE ' +
+            'namespace = ? AND name = ?',
         )
         .run(target.mediaType, target.digest, target.size, annotations, JSON.stringify(labels), now, ns, record.name)
     }

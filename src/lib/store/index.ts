@@ -114,7 +114,18 @@ export {
   type LeaseResource,
   type LeaseResourceKind,
 } from './leases.js'
-export {collectGarbage, gcIncomplete, INGEST_MAX_AGE_MS, type GcFailed, type GcKept, type GcKind, type GcOptions, type GcRemoved, type GcReport, type GcStore} from './gc.js'
+export {
+  collectGarbage,
+  gcIncomplete,
+  INGEST_MAX_AGE_MS,
+  type GcFailed,
+  type GcKept,
+  type GcKind,
+  type GcOptions,
+  type GcRemoved,
+  type GcReport,
+  type GcStore,
+} from './gc.js'
 
 /** Where a store lives and how it is configured. */
 export interface StoreOptions {

@@ -131,7 +131,9 @@ export class LeaseStore {
 
   /** One lease. @throws NotFound `lease "<id>": not found`. */
   get(ns: string, id: string): LeaseRecord {
-    const row = this.db.prepare('SELECT id, labels, created_at, expires_at, owner FROM leases WHERE namespace = ? AND id = ?').get(ns, id) as LeaseRow | undefined
+    const row = this.db.prepare('SELECT id, labels, created_at, expires_at, owner FROM leases WHERE namespace = ? AND id = ?').get(ns, id) as
+      | LeaseRow
+      | undefined
     if (!row) throw leaseNotFound(id)
     return toRecord(row)
   }

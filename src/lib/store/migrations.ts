@@ -294,23 +294,25 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
   const found = db.pragma('user_version', {simple: true}) as number
   if (found === target) return found
   if (found > target) throw newerSchema(found, target)
-  return db.transaction(() => {
-    // Re-read under the write lock: another process may have migrated meanwhile.
-    const current = db.pragma('user_version', {simple: true}) as number
-    if (current > target) throw newerSchema(current, target)
-    if (current === 0 && db.prepare("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' LIMIT 1").get() !== undefined) {
-      // Version 0 with tables: some other program's database, not a new one. Migrating would mix our tables into it.
-      throw new DataLoss('metadata store is a SQLite database of another program (no Berth schema version, but it has tables): move it away or point --root elsewhere', {suffixKind: true})
-    }
-    for (const m of migrations.slice(current)) m.up(db)
-    db.pragma(`user_version = ${target}`)
-    return current
-  }).immediate()
+  return db
+    .transaction(() => {
+      // Re-read under the write lock: another process may have migrated meanwhile.
+      const current = db.pragma('user_version', {simple: true}) as number
+      if (current > target) throw newerSchema(current, target)
+      if (current === 0 && db.prepare("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' LIMIT 1").get() !== undefined) {
+        // Version 0 with tables: some other program's database, not a new one. Migrating would mix our tables into it.
+        throw new DataLoss(
+          'metadata store is a SQLite database of another program (no Berth schema version, but it has tables): move it away or point --root elsewhere',
+          {suffixKind: true},
+        )
+      }
+      for (const m of migrations.slice(current)) m.up(db)
+      db.pragma(`user_version = ${target}`)
+      return current
+    })
+    .immediate()
 }
 
 function newerSchema(found: number, supported: number): FailedPrecondition {
-  return new FailedPrecondition(
-    `metadata store schema version ${found} is newer than this ctr supports (${supported}); upgrade ctr`,
-    {suffixKind: true},
-  )
+  return new FailedPrecondition(`metadata store schema version ${found} is newer than this ctr supports (${supported}); upgrade ctr`, {suffixKind: true})
 }

@@ -23,7 +23,13 @@ export function readMountTable(): MountInfo[] {
     const fields = line.split(' ')
     const sep = fields.indexOf('-')
     if (sep < 0 || fields.length < sep + 4) continue
-    out.push({root: unescapeMountPath(fields[3]!), target: unescapeMountPath(fields[4]!), type: fields[sep + 1]!, source: unescapeMountPath(fields[sep + 2]!), superOptions: fields[sep + 3]!})
+    out.push({
+      root: unescapeMountPath(fields[3]),
+      target: unescapeMountPath(fields[4]),
+      type: fields[sep + 1],
+      source: unescapeMountPath(fields[sep + 2]),
+      superOptions: fields[sep + 3],
+    })
   }
   return out
 }

@@ -57,11 +57,13 @@ export class NamespaceStore {
     validateIdentifier(name)
     validateLabels(labels)
     const kept = sortedLabels(Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== '')))
-    return this.db.transaction(() => {
-      if (this.exists(name)) throw new AlreadyExists(`namespace ${JSON.stringify(name)}`, {suffixKind: true})
-      this.insert(name, kept)
-      return this.get(name)
-    }).immediate()
+    return this.db
+      .transaction(() => {
+        if (this.exists(name)) throw new AlreadyExists(`namespace ${JSON.stringify(name)}`, {suffixKind: true})
+        this.insert(name, kept)
+        return this.get(name)
+      })
+      .immediate()
   }
 
   /**
@@ -72,19 +74,21 @@ export class NamespaceStore {
   setLabels(name: string, labels: Labels): NamespaceRecord {
     validateIdentifier(name)
     validateLabels(labels)
-    return this.db.transaction(() => {
-      this.ensureIn(name)
-      const current = this.get(name)
-      const next: Labels = {...current.labels}
-      for (const [k, v] of Object.entries(labels)) {
-        if (v === '') delete next[k]
-        else next[k] = v
-      }
-      const sorted = sortedLabels(next)
-      this.db.prepare('UPDATE namespaces SET labels = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(sorted), nowMicros(), name)
-      appendEvent(this.db, name, {topic: '/namespaces/update', name, labels: sorted}, this.retention)
-      return this.get(name)
-    }).immediate()
+    return this.db
+      .transaction(() => {
+        this.ensureIn(name)
+        const current = this.get(name)
+        const next: Labels = {...current.labels}
+        for (const [k, v] of Object.entries(labels)) {
+          if (v === '') delete next[k]
+          else next[k] = v
+        }
+        const sorted = sortedLabels(next)
+        this.db.prepare('UPDATE namespaces SET labels = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(sorted), nowMicros(), name)
+        appendEvent(this.db, name, {topic: '/namespaces/update', name, labels: sorted}, this.retention)
+        return this.get(name)
+      })
+      .immediate()
   }
 
   /**
@@ -104,20 +108,22 @@ export class NamespaceStore {
    */
   remove(name: string, options: {force?: boolean; owners?: readonly NamespaceOwner[]} = {}): void {
     const owners = options.owners ?? NAMESPACE_OWNERS
-    this.db.transaction(() => {
-      if (!this.exists(name)) throw new NotFound(`namespace ${JSON.stringify(name)}`, {suffixKind: true})
-      if (options.force) {
-        const publish = (event: TopicEvent) => appendEvent(this.db, name, event, this.retention)
-        for (const owner of owners) owner.removeAll(this.db, name, publish)
-      } else {
-        const kinds = owners.flatMap((o) => o.describe(this.db, name))
-        if (kinds.length > 0) {
-          throw new FailedPrecondition(`namespace ${JSON.stringify(name)} must be empty, but it still has ${kinds.join(', ')}`, {suffixKind: true})
+    this.db
+      .transaction(() => {
+        if (!this.exists(name)) throw new NotFound(`namespace ${JSON.stringify(name)}`, {suffixKind: true})
+        if (options.force) {
+          const publish = (event: TopicEvent) => appendEvent(this.db, name, event, this.retention)
+          for (const owner of owners) owner.removeAll(this.db, name, publish)
+        } else {
+          const kinds = owners.flatMap((o) => o.describe(this.db, name))
+          if (kinds.length > 0) {
+            throw new FailedPrecondition(`namespace ${JSON.stringify(name)} must be empty, but it still has ${kinds.join(', ')}`, {suffixKind: true})
+          }
         }
-      }
-      this.db.prepare('DELETE FROM namespaces WHERE name = ?').run(name)
-      appendEvent(this.db, name, {topic: '/namespaces/delete', name}, this.retention)
-    }).immediate()
+        this.db.prepare('DELETE FROM namespaces WHERE name = ?').run(name)
+        appendEvent(this.db, name, {topic: '/namespaces/delete', name}, this.retention)
+      })
+      .immediate()
   }
 
   private exists(name: string): boolean {

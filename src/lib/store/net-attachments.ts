@@ -59,7 +59,7 @@ const toRecord = (r: Row): NetAttachment => ({
 /** The IPv4/IPv6 addresses (without prefix length) in an attachment's CNI result. */
 export function attachmentIps(a: NetAttachment): string[] {
   const ips = (a.result?.['ips'] ?? []) as {address?: string}[]
-  return ips.map((ip) => (ip.address ?? '').split('/')[0]!).filter(Boolean)
+  return ips.map((ip) => (ip.address ?? '').split('/')[0]).filter(Boolean)
 }
 
 /** Attachment rows over one open database. No events: attachments are volatile plumbing. */
@@ -84,7 +84,11 @@ export class NetAttachmentStore {
 
   /** The attachments of one owner, in the order they were added. */
   ofOwner(ns: string, kind: 'container' | 'pod', id: string): NetAttachment[] {
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM net_attachments WHERE namespace = ? AND owner_kind = ? AND owner_id = ? ORDER BY created_at, network`).all(ns, kind, id) as Row[]).map(toRecord)
+    return (
+      this.db
+        .prepare(`SELECT ${COLUMNS} FROM net_attachments WHERE namespace = ? AND owner_kind = ? AND owner_id = ? ORDER BY created_at, network`)
+        .all(ns, kind, id) as Row[]
+    ).map(toRecord)
   }
 
   /** Every attachment (GC). */

@@ -33,7 +33,9 @@ export function tableOwner(table: string, kind: string, deleted?: DeleteEvent): 
     describe: (db, ns) => (db.prepare(`SELECT 1 FROM ${table} WHERE namespace = ? LIMIT 1`).get(ns) ? [kind] : []),
     removeAll: (db, ns, publish) => {
       if (deleted) {
-        const rows = db.prepare(`SELECT ${deleted.columns.join(', ')} FROM ${table} WHERE namespace = ? ORDER BY ${deleted.columns.join(', ')}`).all(ns) as Record<string, unknown>[]
+        const rows = db
+          .prepare(`SELECT ${deleted.columns.join(', ')} FROM ${table} WHERE namespace = ? ORDER BY ${deleted.columns.join(', ')}`)
+          .all(ns) as Record<string, unknown>[]
         for (const row of rows) publish(deleted.event(row))
       }
       db.prepare(`DELETE FROM ${table} WHERE namespace = ?`).run(ns)
@@ -55,7 +57,10 @@ export const NAMESPACE_OWNERS: NamespaceOwner[] = [
   taskRecords(),
   tableOwner('containers', 'containers', {columns: ['id'], event: (r) => ({topic: '/containers/delete', id: String(r['id'])})}),
   tableOwner('pods', 'pods', {columns: ['id'], event: (r) => ({topic: '/pods/delete', id: String(r['id'])})}),
-  tableOwner('snapshots', 'snapshots', {columns: ['key', 'snapshotter'], event: (r) => ({topic: '/snapshot/remove', key: String(r['key']), snapshotter: String(r['snapshotter'])})}),
+  tableOwner('snapshots', 'snapshots', {
+    columns: ['key', 'snapshotter'],
+    event: (r) => ({topic: '/snapshot/remove', key: String(r['key']), snapshotter: String(r['snapshotter'])}),
+  }),
   tableOwner('leases', 'leases'),
 ]
 

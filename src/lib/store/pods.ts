@@ -107,7 +107,7 @@ export class PodStore {
     if (exact) return exact
     if (ref.length >= 3) {
       const rows = this.db.prepare(`SELECT ${POD_COLUMNS} FROM pods WHERE namespace = ? AND substr(id, 1, ?) = ?`).all(ns, ref.length, ref) as PodRow[]
-      if (rows.length === 1) return toPod(rows[0]!)
+      if (rows.length === 1) return toPod(rows[0])
       if (rows.length > 1) throw new InvalidArgument(`pod ${JSON.stringify(ref)}: more than one pod matches`, {suffixKind: true})
     }
     throw new NotFound(`pod ${JSON.stringify(ref)}`, {suffixKind: true})
@@ -125,7 +125,10 @@ export class PodStore {
 
   /** Every pod of every namespace (GC). */
   listAll(): (PodRecord & {namespace: string})[] {
-    return (this.db.prepare(`SELECT namespace, ${POD_COLUMNS} FROM pods ORDER BY namespace, name`).all() as (PodRow & {namespace: string})[]).map((r) => ({...toPod(r), namespace: r.namespace}))
+    return (this.db.prepare(`SELECT namespace, ${POD_COLUMNS} FROM pods ORDER BY namespace, name`).all() as (PodRow & {namespace: string})[]).map((r) => ({
+      ...toPod(r),
+      namespace: r.namespace,
+    }))
   }
 
   /**
@@ -148,7 +151,20 @@ export class PodStore {
         const now = nowMicros()
         this.db
           .prepare(`INSERT INTO pods (namespace, ${POD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(ns, input.id, input.name, input.hostname, JSON.stringify(labels), JSON.stringify(input.share), JSON.stringify(input.network), input.k8sNamespace, input.uid, input.attempt, now, now)
+          .run(
+            ns,
+            input.id,
+            input.name,
+            input.hostname,
+            JSON.stringify(labels),
+            JSON.stringify(input.share),
+            JSON.stringify(input.network),
+            input.k8sNamespace,
+            input.uid,
+            input.attempt,
+            now,
+            now,
+          )
         appendEvent(this.db, ns, {topic: '/pods/create', id: input.id, name: input.name, labels}, this.retention)
         return this.find(ns, input.id)!
       })
@@ -190,8 +206,14 @@ export class PodStore {
 
   /** A container's extras; containers made before pods existed have none. */
   containerMeta(ns: string, id: string): ContainerMeta | undefined {
-    const row = this.db.prepare('SELECT pod_id, network, metadata FROM container_meta WHERE namespace = ? AND id = ?').get(ns, id) as {pod_id: string | null; network: string; metadata: string} | undefined
+    const row = this.db.prepare('SELECT pod_id, network, metadata FROM container_meta WHERE namespace = ? AND id = ?').get(ns, id) as
+      | {pod_id: string | null; network: string; metadata: string}
+      | undefined
     if (!row) return undefined
-    return {...(row.pod_id !== null ? {podId: row.pod_id} : {}), network: JSON.parse(row.network) as NetworkSettings, metadata: JSON.parse(row.metadata) as Record<string, unknown>}
+    return {
+      ...(row.pod_id !== null ? {podId: row.pod_id} : {}),
+      network: JSON.parse(row.network) as NetworkSettings,
+      metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    }
   }
 }

@@ -74,7 +74,15 @@ const SELECT = `SELECT s.snapshotter, s.key, s.parent, s.dir, d.kind, s.labels, 
   FROM snapshots s JOIN snapshot_dirs d ON d.snapshotter = s.snapshotter AND d.id = s.dir`
 
 const toRecord = (r: SnapshotRow): SnapshotRecord => {
-  const rec: SnapshotRecord = {snapshotter: r.snapshotter, key: r.key, kind: r.kind, dir: r.dir, labels: JSON.parse(r.labels) as Labels, createdAt: r.created_at, updatedAt: r.updated_at}
+  const rec: SnapshotRecord = {
+    snapshotter: r.snapshotter,
+    key: r.key,
+    kind: r.kind,
+    dir: r.dir,
+    labels: JSON.parse(r.labels) as Labels,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
   if (r.parent !== null) rec.parent = r.parent
   return rec
 }
@@ -138,7 +146,8 @@ export class SnapshotStore {
       .all(id, snapshotter, snapshotter) as DirRow[]
     const chain = rows.map(toDir)
     const last = chain.at(-1)
-    if (chain.length === 0 || last?.parent !== undefined) throw new NotFound(`snapshot directory ${snapshotter}/${id} or one of its parents`, {suffixKind: true})
+    if (chain.length === 0 || last?.parent !== undefined)
+      throw new NotFound(`snapshot directory ${snapshotter}/${id} or one of its parents`, {suffixKind: true})
     return chain
   }
 
@@ -199,7 +208,9 @@ export class SnapshotStore {
             .prepare('INSERT INTO snapshot_dirs (snapshotter, id, kind, parent, chain_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
             .run(snapshotter, dir, kind, input.newDir.parent ?? null, input.newDir.chainId ?? null, now)
         } else {
-          const row = this.db.prepare('SELECT kind FROM snapshot_dirs WHERE snapshotter = ? AND id = ?').get(snapshotter, dir) as {kind: SnapshotKind} | undefined
+          const row = this.db.prepare('SELECT kind FROM snapshot_dirs WHERE snapshotter = ? AND id = ?').get(snapshotter, dir) as
+            | {kind: SnapshotKind}
+            | undefined
           if (!row) throw new NotFound(`snapshot directory ${snapshotter}/${dir}`, {suffixKind: true})
           kind = row.kind
         }
@@ -233,7 +244,8 @@ export class SnapshotStore {
         const active = this.get(ns, snapshotter, key)
         if (active.kind !== 'active') throw new FailedPrecondition(`snapshot ${JSON.stringify(key)} is not an active snapshot`, {suffixKind: true})
         if (this.find(ns, snapshotter, name)) throw new AlreadyExists(`snapshot ${JSON.stringify(name)}`, {suffixKind: true})
-        if (this.hasChildren(ns, snapshotter, key)) throw new FailedPrecondition(`cannot commit snapshot ${JSON.stringify(key)} with children`, {suffixKind: true})
+        if (this.hasChildren(ns, snapshotter, key))
+          throw new FailedPrecondition(`cannot commit snapshot ${JSON.stringify(key)} with children`, {suffixKind: true})
         const now = nowMicros()
         this.db.prepare(`UPDATE snapshot_dirs SET kind = 'committed' WHERE snapshotter = ? AND id = ?`).run(snapshotter, active.dir)
         this.db.prepare('DELETE FROM snapshots WHERE namespace = ? AND snapshotter = ? AND key = ?').run(ns, snapshotter, key)
@@ -274,7 +286,9 @@ export class SnapshotStore {
         const rec = this.get(ns, snapshotter, key)
         const next = sortedLabels(mergeLabels(rec.labels, labels, options.replaceAll ?? false))
         validateLabels(next)
-        this.db.prepare('UPDATE snapshots SET labels = ?, updated_at = ? WHERE namespace = ? AND snapshotter = ? AND key = ?').run(JSON.stringify(next), nowMicros(), ns, snapshotter, key)
+        this.db
+          .prepare('UPDATE snapshots SET labels = ?, updated_at = ? WHERE namespace = ? AND snapshotter = ? AND key = ?')
+          .run(JSON.stringify(next), nowMicros(), ns, snapshotter, key)
         return this.get(ns, snapshotter, key)
       })
       .immediate()
@@ -298,7 +312,9 @@ export class SnapshotStore {
     for (let id: string | null = dir; id !== null; ) {
       if (this.db.prepare('SELECT 1 FROM snapshots WHERE snapshotter = ? AND dir = ? LIMIT 1').get(snapshotter, id)) break
       if (this.db.prepare('SELECT 1 FROM snapshot_dirs WHERE snapshotter = ? AND parent = ? LIMIT 1').get(snapshotter, id)) break
-      const row = this.db.prepare('SELECT parent FROM snapshot_dirs WHERE snapshotter = ? AND id = ?').get(snapshotter, id) as {parent: string | null} | undefined
+      const row = this.db.prepare('SELECT parent FROM snapshot_dirs WHERE snapshotter = ? AND id = ?').get(snapshotter, id) as
+        | {parent: string | null}
+        | undefined
       if (!row) break
       this.db.prepare('DELETE FROM snapshot_dirs WHERE snapshotter = ? AND id = ?').run(snapshotter, id)
       dropped.push(id)

@@ -121,8 +121,8 @@ export function protoTimestamp(micros: number): {seconds: number; nanos?: number
   return nanos === 0 ? {seconds} : {seconds, nanos}
 }
 
-
-const TASK_COLUMNS = 'container_id, instance, status, pid, pid_start, monitor, monitor_pid, boot_id, terminal, exit_status, exited_at, exit_known, oom, created_at, updated_at'
+const TASK_COLUMNS =
+  'container_id, instance, status, pid, pid_start, monitor, monitor_pid, boot_id, terminal, exit_status, exited_at, exit_known, oom, created_at, updated_at'
 const EXEC_COLUMNS = 'container_id, exec_id, status, pid, pid_start, exit_status, exited_at, created_at'
 
 /** The `/tasks/create` payload's extra fields. */
@@ -172,7 +172,10 @@ export class TaskStore {
       if (this.find(ns, input.containerId)) throw new AlreadyExists(`task ${input.containerId}`, {suffixKind: true})
       const now = nowMicros()
       this.db
-        .prepare(`INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`)
+        .prepare(
+          `INSERT INTO tasks (namespace, container_id, instance, status, monitor, monitor_pid, boot_id, terminal, created_at, updated_at) VALUES ` +
+            `(?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)`,
+        )
         .run(ns, input.containerId, input.instance, input.monitor, input.monitorPid, input.bootId, input.terminal ? 1 : 0, now, now)
       return this.get(ns, input.containerId)
     })
@@ -184,7 +187,16 @@ export class TaskStore {
       this.db
         .prepare('UPDATE tasks SET pid = ?, pid_start = ?, monitor_pid = coalesce(?, monitor_pid), updated_at = ? WHERE namespace = ? AND container_id = ?')
         .run(process.pid, process.pidStart ?? null, process.monitorPid ?? null, nowMicros(), ns, id)
-      this.event(ns, {topic: '/tasks/create', containerId: id, bundle: details.bundle, rootfs: details.rootfs, io: details.io, checkpoint: details.checkpoint, pid: process.pid, ips: details.ips})
+      this.event(ns, {
+        topic: '/tasks/create',
+        containerId: id,
+        bundle: details.bundle,
+        rootfs: details.rootfs,
+        io: details.io,
+        checkpoint: details.checkpoint,
+        pid: process.pid,
+        ips: details.ips,
+      })
     })
   }
 
@@ -216,7 +228,10 @@ export class TaskStore {
   exited(ns: string, id: string, instance: string, exit: TaskExit): boolean {
     return this.change(ns, id, instance, UNFINISHED_STATUSES, (t) => {
       this.db
-        .prepare("UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND container_id = ?")
+        .prepare(
+          "UPDATE tasks SET status = 'stopped', exit_status = ?, exited_at = ?, exit_known = ?, oom = ?, updated_at = ? WHERE namespace = ? AND " +
+            'container_id = ?',
+        )
         .run(exit.exitStatus, exit.exitedAt, exit.known ? 1 : 0, exit.oom ? 1 : 0, nowMicros(), ns, id)
       if (exit.oom) this.event(ns, {topic: '/tasks/oom', containerId: id})
       this.event(ns, {topic: '/tasks/exit', containerId: id, id, pid: t.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAtNs ?? exit.exitedAt})
@@ -243,12 +258,16 @@ export class TaskStore {
   // --- exec processes ---
 
   findExec(ns: string, id: string, execId: string): ExecRecord | undefined {
-    const row = this.db.prepare(`SELECT ${EXEC_COLUMNS} FROM task_execs WHERE namespace = ? AND container_id = ? AND exec_id = ?`).get(ns, id, execId) as ExecRow | undefined
+    const row = this.db.prepare(`SELECT ${EXEC_COLUMNS} FROM task_execs WHERE namespace = ? AND container_id = ? AND exec_id = ?`).get(ns, id, execId) as
+      | ExecRow
+      | undefined
     return row && toExec(row)
   }
 
   listExecs(ns: string, id: string): ExecRecord[] {
-    return (this.db.prepare(`SELECT ${EXEC_COLUMNS} FROM task_execs WHERE namespace = ? AND container_id = ? ORDER BY exec_id`).all(ns, id) as ExecRow[]).map(toExec)
+    return (this.db.prepare(`SELECT ${EXEC_COLUMNS} FROM task_execs WHERE namespace = ? AND container_id = ? ORDER BY exec_id`).all(ns, id) as ExecRow[]).map(
+      toExec,
+    )
   }
 
   /** Add an exec process, with `/tasks/exec-added`. @throws AlreadyExists `id <exec-id>: already exists`. */
@@ -256,7 +275,9 @@ export class TaskStore {
     return this.commit(() => {
       if (!this.find(ns, id)) throw new NotFound(`no running task found: task ${id} not found`)
       if (this.findExec(ns, id, execId)) throw new AlreadyExists(`id ${execId}`, {suffixKind: true})
-      this.db.prepare("INSERT INTO task_execs (namespace, container_id, exec_id, status, created_at) VALUES (?, ?, ?, 'created', ?)").run(ns, id, execId, nowMicros())
+      this.db
+        .prepare("INSERT INTO task_execs (namespace, container_id, exec_id, status, created_at) VALUES (?, ?, ?, 'created', ?)")
+        .run(ns, id, execId, nowMicros())
       this.event(ns, {topic: '/tasks/exec-added', containerId: id, execId})
       return this.findExec(ns, id, execId)!
     })
@@ -266,7 +287,9 @@ export class TaskStore {
   execStarted(ns: string, id: string, execId: string, pid: number, pidStart?: number): boolean {
     return this.commit(() => {
       const info = this.db
-        .prepare("UPDATE task_execs SET status = 'running', pid = ?, pid_start = ? WHERE namespace = ? AND container_id = ? AND exec_id = ? AND status = 'created'")
+        .prepare(
+          "UPDATE task_execs SET status = 'running', pid = ?, pid_start = ? WHERE namespace = ? AND container_id = ? AND exec_id = ? AND status = 'created'",
+        )
         .run(pid, pidStart ?? null, ns, id, execId)
       if (info.changes === 0) return false
       this.event(ns, {topic: '/tasks/exec-started', containerId: id, execId, pid})
@@ -279,7 +302,9 @@ export class TaskStore {
     return this.commit(() => {
       const e = this.findExec(ns, id, execId)
       if (!e || isStopped(e)) return false
-      this.db.prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?").run(exitStatus, exitedAt, ns, id, execId)
+      this.db
+        .prepare("UPDATE task_execs SET status = 'stopped', exit_status = ?, exited_at = ? WHERE namespace = ? AND container_id = ? AND exec_id = ?")
+        .run(exitStatus, exitedAt, ns, id, execId)
       this.event(ns, {topic: '/tasks/exit', containerId: id, id: execId, pid: e.pid, exitStatus, exitedAt: exitedAtNs ?? exitedAt})
       return true
     })
@@ -297,10 +322,10 @@ export class TaskStore {
 
   private change(ns: string, id: string, instance: string, from: readonly TaskStatus[], apply: (t: TaskRecord) => void): boolean {
     return this.commit(() => {
-    const t = this.find(ns, id)
-    if (!t || t.instance !== instance || !from.includes(t.status)) return false
-    apply(t)
-    return true
+      const t = this.find(ns, id)
+      if (!t || t.instance !== instance || !from.includes(t.status)) return false
+      apply(t)
+      return true
     })
   }
 

@@ -167,7 +167,7 @@ class Failures {
 /** Node's description of an errno (`EPERM: operation not permitted, unlink '…'` -> `operation not permitted`). */
 function errnoText(e: NodeJS.ErrnoException): string {
   const m = /^[A-Z0-9]+: ([^,]*)/.exec(e.message)
-  return m ? m[1]! : e.message
+  return m ? m[1] : e.message
 }
 
 /** The error of the kind `e`'s errno means here; codes this file does not single out take the one table's kind (ENOSPC: unavailable). */
@@ -263,7 +263,8 @@ export function removeTree(path: string, options: RemoveTreeOptions = {}): void 
     const rel = parent === '' ? name : `${parent}/${name}`
     return Buffer.byteLength(rel) <= relRoom ? rel : undefined
   }
-  const where = (rel: string | undefined, name?: string): string => (rel !== undefined ? shortPath(rel === '' ? path : `${path}/${rel}`) : `${shortPath(path)}/…/${name ?? ''}`)
+  const where = (rel: string | undefined, name?: string): string =>
+    rel !== undefined ? shortPath(rel === '' ? path : `${path}/${rel}`) : `${shortPath(path)}/…/${name ?? ''}`
   const cursor = new Cursor(path)
   const stack: RemoveFrame[] = []
   // List the current directory: unlink what is not a directory, keep subdirectories for later.
@@ -285,7 +286,11 @@ export function removeTree(path: string, options: RemoveTreeOptions = {}): void 
           const sub = lstatSync(entryPath)
           if (sub.isDirectory()) {
             if (sub.dev === st.dev) dirs.push(name)
-            else failures.add(Object.assign(new Error('EXDEV: another file system is mounted there'), {code: 'EXDEV', syscall: 'rmdir'}), where(childRel(rel, name), name))
+            else
+              failures.add(
+                Object.assign(new Error('EXDEV: another file system is mounted there'), {code: 'EXDEV', syscall: 'rmdir'}),
+                where(childRel(rel, name), name),
+              )
             continue
           }
         }
@@ -302,9 +307,9 @@ export function removeTree(path: string, options: RemoveTreeOptions = {}): void 
   try {
     enter('')
     while (stack.length > 0) {
-      const top = stack[stack.length - 1]!
+      const top = stack[stack.length - 1]
       if (top.i < top.dirs.length) {
-        const name = top.dirs[top.i++]!
+        const name = top.dirs[top.i++]
         const rel = childRel(top.rel, name)
         try {
           cursor.down(name)
@@ -387,9 +392,9 @@ export function treeUsage(path: string): TreeUsage {
   try {
     enter()
     while (stack.length > 0) {
-      const top = stack[stack.length - 1]!
+      const top = stack[stack.length - 1]
       if (top.i < top.dirs.length) {
-        const name = top.dirs[top.i++]!
+        const name = top.dirs[top.i++]
         try {
           cursor.down(name)
         } catch (err) {

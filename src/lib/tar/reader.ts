@@ -158,7 +158,12 @@ export class TarReader {
       return
     }
     const name = JSON.stringify(this.current)
-    const where = this.state === State.Header ? (this.current ? ` in the header after entry ${name}` : ' in the first header') : ` in entry ${name} (inside ${this.remaining > 0 ? 'its data' : 'its padding'})`
+    const where =
+      this.state === State.Header
+        ? this.current
+          ? ` in the header after entry ${name}`
+          : ' in the first header'
+        : ` in entry ${name} (inside ${this.remaining > 0 ? 'its data' : 'its padding'})`
     throw new DataLoss(`tar archive truncated at byte ${this.offset + this.pendingLength}${where}: unexpected end of data`)
   }
 
@@ -231,7 +236,7 @@ export class TarReader {
       return
     }
     verifyChecksum(buf, off, this.offset)
-    const typeflag = buf[off + 156]!
+    const typeflag = buf[off + 156]
     const rawName = fieldString(buf, off, 100)
     this.current = rawName
     const size = numeric(buf, off + 124, 12, 'size', rawName)
@@ -265,8 +270,9 @@ export class TarReader {
       path = decodeName(path, 'name')
     }
     this.current = path
-    let type = entryType(typeflag, path)
-    const linkpath = type === 'hardlink' || type === 'symlink' ? pax?.linkpath ?? this.longLink ?? decodeName(fieldString(buf, off + 157, 100), 'link name') : ''
+    const type = entryType(typeflag, path)
+    const linkpath =
+      type === 'hardlink' || type === 'symlink' ? (pax?.linkpath ?? this.longLink ?? decodeName(fieldString(buf, off + 157, 100), 'link name')) : ''
     const dataSize = pax?.size ?? size
     const mtime = pax?.mtime
     const header: TarHeader = {
@@ -320,7 +326,16 @@ function entryType(typeflag: number, path: string): TarEntryType {
       return 'fifo'
     default: {
       const shown = typeflag >= 0x21 && typeflag <= 0x7e ? `'${String.fromCharCode(typeflag)}'` : `0x${typeflag.toString(16)}`
-      const hint = typeflag === 0x53 ? ' (GNU sparse file)' : typeflag === 0x56 ? ' (volume label)' : typeflag === 0x44 ? ' (GNU dump directory)' : typeflag === 0x4d ? ' (multi-volume continuation)' : ''
+      const hint =
+        typeflag === 0x53
+          ? ' (GNU sparse file)'
+          : typeflag === 0x56
+            ? ' (volume label)'
+            : typeflag === 0x44
+              ? ' (GNU dump directory)'
+              : typeflag === 0x4d
+                ? ' (multi-volume continuation)'
+                : ''
       throw new NotImplemented(`tar entry ${JSON.stringify(path)}: unsupported entry type ${shown}${hint}`)
     }
   }
@@ -336,7 +351,7 @@ function verifyChecksum(buf: Buffer, off: number, at: number): void {
   let unsigned = 0
   let signed = 0
   for (let i = off; i < off + BLOCK; i++) {
-    const b = i >= off + 148 && i < off + 156 ? 0x20 : buf[i]!
+    const b = i >= off + 148 && i < off + 156 ? 0x20 : buf[i]
     unsigned += b
     signed += b > 127 ? b - 256 : b
   }
@@ -378,7 +393,7 @@ function parseOctal(buf: Buffer, off: number, width: number): number | undefined
   let value = 0
   let digits = 0
   for (; i < limit; i++) {
-    const c = buf[i]!
+    const c = buf[i]
     if (c < 0x30 || c > 0x37) break
     value = value * 8 + (c - 0x30)
     digits++
@@ -390,7 +405,7 @@ function parseOctal(buf: Buffer, off: number, width: number): number | undefined
 
 /** A numeric header field: octal, or GNU base-256 (first byte's high bit set; 0xff.. negative). @throws DataLoss. */
 function numeric(buf: Buffer, off: number, width: number, field: string, path: string): number {
-  const first = buf[off]!
+  const first = buf[off]
   if ((first & 0x80) === 0) {
     const value = parseOctal(buf, off, width)
     if (value === undefined) throw new DataLoss(`tar entry ${JSON.stringify(path)}: invalid ${field} field`)
@@ -399,7 +414,7 @@ function numeric(buf: Buffer, off: number, width: number, field: string, path: s
   const inv = (first & 0x40) !== 0 ? 0xff : 0
   let x = 0
   for (let i = 0; i < width; i++) {
-    let c = buf[off + i]! ^ inv
+    let c = buf[off + i] ^ inv
     if (i === 0) c &= 0x7f
     x = x * 256 + c
     if (x > Number.MAX_SAFE_INTEGER) throw new DataLoss(`tar entry ${JSON.stringify(path)}: ${field} field out of range`)
@@ -478,7 +493,8 @@ function paxString(value: Buffer, what: string): string {
 
 function paxInteger(value: Buffer, what: string): number {
   const text = value.toString('latin1')
-  if (!/^[0-9]{1,16}$/.test(text) || Number(text) > Number.MAX_SAFE_INTEGER) throw new DataLoss(`tar archive corrupt: invalid PAX ${what} ${JSON.stringify(text)}`)
+  if (!/^[0-9]{1,16}$/.test(text) || Number(text) > Number.MAX_SAFE_INTEGER)
+    throw new DataLoss(`tar archive corrupt: invalid PAX ${what} ${JSON.stringify(text)}`)
   return Number(text)
 }
 

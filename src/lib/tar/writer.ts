@@ -75,7 +75,12 @@ export function encodeTarHeader(h: TarWriteHeader): Buffer {
   if (h.path.includes('\0') || (h.linkpath ?? '').includes('\0')) fail('NUL in a name')
   if (!Number.isSafeInteger(size) || size < 0) fail(`invalid size ${size}`)
   if (size > 0 && type !== 'file') fail(`a ${type} entry carries no data`)
-  for (const [field, value] of [['uid', h.uid ?? 0], ['gid', h.gid ?? 0], ['devmajor', h.devmajor ?? 0], ['devminor', h.devminor ?? 0]] as const) {
+  for (const [field, value] of [
+    ['uid', h.uid ?? 0],
+    ['gid', h.gid ?? 0],
+    ['devmajor', h.devmajor ?? 0],
+    ['devminor', h.devminor ?? 0],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 0) fail(`invalid ${field} ${value}`)
   }
   const mtimeSec = h.mtimeSec ?? 0
@@ -100,7 +105,7 @@ export function encodeTarHeader(h: TarWriteHeader): Buffer {
       header.write(asciiStub(path, 100), 0, 100, 'latin1')
     }
   }
-  const linkpath = type === 'symlink' || type === 'hardlink' ? h.linkpath ?? '' : ''
+  const linkpath = type === 'symlink' || type === 'hardlink' ? (h.linkpath ?? '') : ''
   if (ASCII.test(linkpath) && linkpath.length <= 100) header.write(linkpath, 157, 100, 'latin1')
   else {
     paxString('linkpath', linkpath)
@@ -123,7 +128,10 @@ export function encodeTarHeader(h: TarWriteHeader): Buffer {
   } else writeOctal(header, 136, 12, mtimeSec)
   header[156] = TYPEFLAG[type]
   header.write('ustar\0' + '00', 257, 8, 'latin1')
-  for (const [key, value, offset] of [['uname', h.uname ?? '', 265], ['gname', h.gname ?? '', 297]] as const) {
+  for (const [key, value, offset] of [
+    ['uname', h.uname ?? '', 265],
+    ['gname', h.gname ?? '', 297],
+  ] as const) {
     if (ASCII.test(value) && value.length <= 32) header.write(value, offset, 32, 'latin1')
     else paxString(key, value)
   }
@@ -302,7 +310,7 @@ function writeOctal(buf: Buffer, offset: number, width: number, value: number): 
 function writeChecksum(header: Buffer): void {
   header.fill(0x20, 148, 156)
   let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += header[i]!
+  for (let i = 0; i < BLOCK; i++) sum += header[i]
   header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1')
 }
 

@@ -8,7 +8,7 @@ import {globalFlags} from '../../../src/cli/flags.js'
 import {errorKind} from '../../../src/lib/errors/index.js'
 
 const flags = {...globalFlags, ...containerFlags, rm: {type: 'boolean' as const}, detach: {type: 'boolean' as const, char: 'd'}}
-const split = (line: string) => endFlagsAfterPositionals(line.split(' '), flags as never, containerPositionals)
+const split = (line: string) => endFlagsAfterPositionals(line.split(' '), flags, containerPositionals)
 const invalid = (fn: () => unknown, message: string | RegExp) =>
   assert.throws(fn, (e: Error) => {
     assert.equal(errorKind(e), 'invalid argument', e.message)
@@ -34,7 +34,8 @@ describe('where the container command begins', () => {
 })
 
 describe('createOptionsFrom', () => {
-  const make = (argv: string[], f: ContainerFlagValues & {'dump-config'?: string} = {}, command: 'run' | 'create' = 'run') => createOptionsFrom(command, 'default', {defaultSnapshotter: 'overlayfs'}, argv, f)
+  const make = (argv: string[], f: ContainerFlagValues & {'dump-config'?: string} = {}, command: 'run' | 'create' = 'run') =>
+    createOptionsFrom(command, 'default', {defaultSnapshotter: 'overlayfs'}, argv, f)
   test('image mode: IMAGE ID COMMAND', () => {
     const o = make(['busybox', 'c1', 'echo', 'hi'], {label: ['a=1', 'b'], 'snapshotter-label': ['x=y'], 'sync-fs': true})
     assert.equal(o.image, 'docker.io/library/busybox:latest')
@@ -66,8 +67,10 @@ describe('createOptionsFrom', () => {
     invalid(() => make([]), 'image ref must be provided')
     invalid(() => make(['busybox']), 'container id must be provided')
   })
-  test('--rootfs has no image: --platform refused', () => invalid(() => make(['/r', 'c1'], {rootfs: true, platform: 'linux/amd64'}), /^--platform cannot be used with --rootfs/))
-  test('create refuses --pid-file (no task to start)', () => invalid(() => make(['busybox', 'c1'], {'pid-file': '/tmp/p'}, 'create'), /containers create starts no task/))
+  test('--rootfs has no image: --platform refused', () =>
+    invalid(() => make(['/r', 'c1'], {rootfs: true, platform: 'linux/amd64'}), /^--platform cannot be used with --rootfs/))
+  test('create refuses --pid-file (no task to start)', () =>
+    invalid(() => make(['busybox', 'c1'], {'pid-file': '/tmp/p'}, 'create'), /containers create starts no task/))
   test('values: --cgroup "" is null, --with-ns, --uidmap, --rlimit-nofile, cpu flags, --device', () => {
     const o = make(['busybox', 'c1'], {
       cgroup: '',

@@ -30,7 +30,10 @@ describe('parseGoDuration', () => {
   ]
   for (const [text, message] of invalid) {
     test(`${JSON.stringify(text)} is refused`, () => {
-      assert.throws(() => parseGoDuration(text), (err: Error) => err.message === message && errorKind(err) === 'invalid argument')
+      assert.throws(
+        () => parseGoDuration(text),
+        (err: Error) => err.message === message && errorKind(err) === 'invalid argument',
+      )
     })
   }
 })

@@ -18,7 +18,7 @@ function definition(F: AnyFlags, A: AnyArgs, strict: boolean) {
       quiet: F.boolean({char: 'q'}),
       all: F.boolean({char: 'a'}),
       format: F.string({options: ['table', 'json'], default: 'table'}),
-      label: F.string({multiple: true, multipleNonGreedy: true} as never),
+      label: F.string({multiple: true, multipleNonGreedy: true}),
       count: F.integer({min: 1}),
     },
     args: {name: A.string({required: true}), other: A.string()},
@@ -42,7 +42,16 @@ const accepted = [
   ['x', 'y', '--quiet'],
 ]
 
-const rejected = [['-z', 'x'], ['--nope', 'x'], ['--format', 'xml', 'x'], [], ['--count', 'abc', 'x'], ['--count', '0', 'x'], ['x', 'y', 'z'], ['x', '--namespace']]
+const rejected = [
+  ['-z', 'x'],
+  ['--nope', 'x'],
+  ['--format', 'xml', 'x'],
+  [],
+  ['--count', 'abc', 'x'],
+  ['--count', '0', 'x'],
+  ['x', 'y', 'z'],
+  ['x', '--namespace'],
+]
 
 describe('lite parser matches oclif', () => {
   for (const argv of accepted) {
@@ -85,15 +94,24 @@ describe('lite parser matches oclif', () => {
       delete process.env['BERTH_TEST_NS']
     }
   })
-
 })
 
 // Deliberate differences: ctr's own parsing habits (urfave/cli over Go's flag package).
 describe("lite parser: ctr's habits", () => {
   const def = (strict = true) => definition(LiteFlags, LiteArgs, strict)
   const booleans: Array<[string, boolean]> = [
-    ['1', true], ['t', true], ['T', true], ['TRUE', true], ['true', true], ['True', true],
-    ['0', false], ['f', false], ['F', false], ['FALSE', false], ['false', false], ['False', false],
+    ['1', true],
+    ['t', true],
+    ['T', true],
+    ['TRUE', true],
+    ['true', true],
+    ['True', true],
+    ['0', false],
+    ['f', false],
+    ['F', false],
+    ['FALSE', false],
+    ['false', false],
+    ['False', false],
   ]
   for (const [value, want] of booleans) {
     test(`--quiet=${value} and -q=${value} are ${want} (strconv.ParseBool)`, async () => {
@@ -102,7 +120,10 @@ describe("lite parser: ctr's habits", () => {
     })
   }
   test('a boolean value ParseBool refuses is a usage error naming the flag', async () => {
-    await assert.rejects(liteParse(['--quiet=yes', 'x'], def()), (err: Error) => errorKind(err) === 'invalid argument' && /^invalid value "yes" for flag --quiet: /.test(err.message))
+    await assert.rejects(
+      liteParse(['--quiet=yes', 'x'], def()),
+      (err: Error) => errorKind(err) === 'invalid argument' && /^invalid value "yes" for flag --quiet: /.test(err.message),
+    )
   })
   test('flags after positional arguments, up to --', async () => {
     const r = await liteParse(['x', '-q', 'y', '--namespace', 'n', '--', '--all'], def(false))

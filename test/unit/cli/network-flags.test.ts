@@ -17,12 +17,19 @@ test('--net, --cni and -p become network settings', () => {
     netconfPath: '/n',
   })
   for (const bad of [{publish: ['1:2']}, {net: ['host', 'bridge']}, {net: ['none'], publish: ['1:2']}, {net: ['bridge'], cni: true}]) {
-    assert.throws(() => networkSettingsFrom(bad), (err) => errorKind(err) === 'invalid argument', JSON.stringify(bad))
+    assert.throws(
+      () => networkSettingsFrom(bad),
+      (err) => errorKind(err) === 'invalid argument',
+      JSON.stringify(bad),
+    )
   }
 })
 
 test('--share takes any subset of net, ipc, uts, in that order', () => {
   assert.deepEqual(parseShare('uts,net'), ['net', 'uts'])
   assert.deepEqual(parseShare(''), [])
-  assert.throws(() => parseShare('net,pid'), (err) => errorKind(err) === 'invalid argument')
+  assert.throws(
+    () => parseShare('net,pid'),
+    (err) => errorKind(err) === 'invalid argument',
+  )
 })

@@ -33,6 +33,6 @@ describe('tabwrite with tab padding (ctr content ls)', () => {
     const {CTR_TAB_TABLE} = await import('../../../src/cli/output.js')
     // widths: col0 = 71+1 -> 72 (9 stops), col1 = max(4,3)+1 = 5 -> 8
     const digest = `sha256:${'a'.repeat(64)}`
-    assert.equal(tabwrite(['DIGEST\tSIZE\t', `${digest}\t1.0 KiB\t`], CTR_TAB_TABLE), `DIGEST${"\t".repeat(9)}SIZE\t\n${digest}\t1.0 KiB\t\n`)
+    assert.equal(tabwrite(['DIGEST\tSIZE\t', `${digest}\t1.0 KiB\t`], CTR_TAB_TABLE), `DIGEST${'\t'.repeat(9)}SIZE\t\n${digest}\t1.0 KiB\t\n`)
   })
 })

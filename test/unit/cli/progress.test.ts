@@ -22,16 +22,16 @@ test('shortKey shortens digest keys as containerd 2.x does and leaves references
 test("a wide terminal gets ctr's layout: full keys, 40-column bars, the elapsed line aligned", () => {
   const lines = frame(200)
   assert.equal(lines[2], `layer-${digest('b')}:${' '.repeat(4)}downloading    |${'+'.repeat(9)}${'-'.repeat(29)}| 512.0 Ki/2.0 MiB`)
-  assert.match(lines[4]!, /^elapsed: 1\.5 s {2,}total: {2}512\.0 {2}\(341\.3 KiB\/s\)$/)
+  assert.match(lines[4], /^elapsed: 1\.5 s {2,}total: {2}512\.0 {2}\(341\.3 KiB\/s\)$/)
 })
 
 for (const columns of [40, 60, 80, 120]) {
   test(`at ${columns} columns every line is narrower than the terminal and digest rows stay whole`, () => {
     const lines = frame(columns, true)
     for (const l of lines) assert.ok(visibleWidth(l) < columns, `${JSON.stringify(l)}`)
-    assert.ok(lines[1]!.startsWith('manifest (aaaaaaaaaaaa):'))
-    assert.ok(lines[2]!.startsWith('layer (bbbbbbbbbbbb):'))
-    if (columns >= 80) assert.match(lines[2]!, /\|\u001b\[32m\++\u001b\[0m-+\|/)
+    assert.ok(lines[1].startsWith('manifest (aaaaaaaaaaaa):'))
+    assert.ok(lines[2].startsWith('layer (bbbbbbbbbbbb):'))
+    if (columns >= 80) assert.match(lines[2], /\|\u001b\[32m\++\u001b\[0m-+\|/)
   })
 }
 

@@ -8,7 +8,7 @@ function report(err: unknown): {stderr: string; code: number | string | undefine
   const write = process.stderr.write
   const saved = process.exitCode
   let stderr = ''
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write
+  process.stderr.write = (chunk: string) => ((stderr += chunk), true)
   try {
     reportError(err, false)
     return {stderr, code: process.exitCode}

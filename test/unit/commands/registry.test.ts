@@ -24,12 +24,12 @@ interface CommandClass {
 }
 
 async function load(id: string): Promise<CommandClass> {
-  return (await COMMAND_LOADERS[id]!()).default as CommandClass
+  return (await COMMAND_LOADERS[id]()).default as CommandClass
 }
 
 /** argv as main.ts hands it to the command: the container's command fenced off with `--`. */
 function prepared(cls: CommandClass, argv: string[]): string[] {
-  return cls.commandAfterPositionals === undefined ? argv : endFlagsAfterPositionals(argv, {...globalFlags, ...cls.flags} as never, cls.commandAfterPositionals)
+  return cls.commandAfterPositionals === undefined ? argv : endFlagsAfterPositionals(argv, {...globalFlags, ...cls.flags}, cls.commandAfterPositionals)
 }
 
 const parseAs = (id: string, cls: CommandClass, argv: string[]) => liteParse(prepared(cls, argv), cls as never, {id})
@@ -61,7 +61,12 @@ for (const [id, row] of Object.entries(TABLE)) {
       const defs = {...cls.baseFlags, ...cls.flags}
       for (const [name, def] of Object.entries(defs)) {
         if (def.type !== 'boolean') continue
-        for (const [value, want] of [['false', false], ['true', true], ['0', false], ['1', true]] as const) {
+        for (const [value, want] of [
+          ['false', false],
+          ['true', true],
+          ['0', false],
+          ['1', true],
+        ] as const) {
           const flag = `--${name}=${value}`
           const argv = row.surplus === 'command' ? [flag, ...row.args] : [...row.args, flag]
           assert.equal((await parseAs(id, cls, argv)).flags[name], want, flag)
@@ -81,14 +86,14 @@ for (const [id, row] of Object.entries(TABLE)) {
       assert.deepEqual(r.args, base.args, 'the named arguments are the same')
       if (row.surplus === 'command') {
         const withFlags = await parseAs(id, cls, [...row.args, 'sh', '-c', '--rm', '-n', 'x'])
-        assert.deepEqual(withFlags.argv.slice(-5), ['sh', '-c', '--rm', '-n', 'x'], "the container command keeps its flags")
+        assert.deepEqual(withFlags.argv.slice(-5), ['sh', '-c', '--rm', '-n', 'x'], 'the container command keeps its flags')
         assert.equal(withFlags.flags['namespace'], 'default')
       } else {
         assert.deepEqual(r.argv.slice(-2), ['surplus1', 'surplus2'])
       }
     })
 
-    test("its own short flags do not collide with the global ones it keeps", async () => {
+    test('its own short flags do not collide with the global ones it keeps', async () => {
       const cls = await load(id)
       const base = new Map(Object.entries(cls.baseFlags ?? {}).flatMap(([n, d]) => (d.char ? [[d.char, n] as const] : [])))
       for (const [name, def] of Object.entries(cls.flags ?? {})) {

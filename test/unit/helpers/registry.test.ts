@@ -1,16 +1,18 @@
-// Proves test/helpers/registry.ts against Debian's docker-registry and skopeo: pushed images (OCI, Docker schema 2, zstd, multi-platform) read back with identical digests, htpasswd auth is enforced, and registries never outlive their test process.
+// Proves test/helpers/registry.ts against Debian's docker-registry and skopeo: pushed images (OCI, Docker schema 2,
+// zstd, multi-platform) read back with identical digests, htpasswd auth is enforced, and registries never outlive
+// their test process.
 
-import { after, before, describe, test } from 'node:test'
+import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { spawn } from 'node:child_process'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { buildImage, buildIndex, busyboxImage, type BuiltImage, type BuiltIndex } from '../../helpers/oci-image.js'
-import { pushImage, RegistryHttpError, startRegistry, type RunningRegistry } from '../../helpers/registry.js'
-import { missingTools, runTool, runToolOk } from '../../helpers/run-tool.js'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {spawn} from 'node:child_process'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {buildImage, buildIndex, busyboxImage, type BuiltImage, type BuiltIndex} from '../../helpers/oci-image.js'
+import {pushImage, RegistryHttpError, startRegistry, type RunningRegistry} from '../../helpers/registry.js'
+import {missingTools, runTool, runToolOk} from '../../helpers/run-tool.js'
 
 const skip = missingTools({
   '/usr/bin/docker-registry': 'docker-registry',
@@ -18,10 +20,10 @@ const skip = missingTools({
   '/usr/bin/htpasswd': 'apache2-utils',
   '/bin/busybox': 'busybox-static',
 })
-const creds = { user: 'berth', password: 's3cret pass' }
-const arm64 = { architecture: 'arm64', os: 'linux', variant: 'v8' }
+const creds = {user: 'berth', password: 's3cret pass'}
+const arm64 = {architecture: 'arm64', os: 'linux', variant: 'v8'}
 
-describe('registry', { skip }, () => {
+describe('registry', {skip}, () => {
   let open: RunningRegistry
   let locked: RunningRegistry
   let dir: string
@@ -31,17 +33,25 @@ describe('registry', { skip }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'berth-registry-test-'))
-    ;[open, locked, busybox] = await Promise.all([startRegistry(), startRegistry({ auth: creds }), busyboxImage()])
-    const arm = await buildImage({ layers: [[{ path: 'arch', type: 'file', content: 'arm64\n' }]], compression: 'zstd', platform: arm64 })
-    const amdZstd = await buildImage({ layers: [[{ path: 'arch', type: 'file', content: 'amd64\n' }]], compression: 'zstd', platform: { architecture: 'amd64', os: 'linux' } })
+    ;[open, locked, busybox] = await Promise.all([startRegistry(), startRegistry({auth: creds}), busyboxImage()])
+    const arm = await buildImage({layers: [[{path: 'arch', type: 'file', content: 'arm64\n'}]], compression: 'zstd', platform: arm64})
+    const amdZstd = await buildImage({
+      layers: [[{path: 'arch', type: 'file', content: 'amd64\n'}]],
+      compression: 'zstd',
+      platform: {architecture: 'amd64', os: 'linux'},
+    })
     multi = buildIndex([amdZstd, arm])
-    const dAmd = await buildImage({ layers: [[{ path: 'd', type: 'file', content: 'docker amd64' }]], mediaTypes: 'docker', platform: { architecture: 'amd64', os: 'linux' } })
-    const dArm = await buildImage({ layers: [[{ path: 'd', type: 'file', content: 'docker arm64' }]], mediaTypes: 'docker', platform: arm64 })
+    const dAmd = await buildImage({
+      layers: [[{path: 'd', type: 'file', content: 'docker amd64'}]],
+      mediaTypes: 'docker',
+      platform: {architecture: 'amd64', os: 'linux'},
+    })
+    const dArm = await buildImage({layers: [[{path: 'd', type: 'file', content: 'docker arm64'}]], mediaTypes: 'docker', platform: arm64})
     dockerList = buildIndex([dAmd, dArm])
   })
   after(async () => {
     await Promise.all([open?.stop(), locked?.stop()])
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(dir, {recursive: true, force: true})
   })
 
   const skopeo = (...args: string[]) => runToolOk('skopeo', args)
@@ -61,7 +71,10 @@ describe('registry', { skip }, () => {
     const ref = `docker://${open.host}/library/busybox:1.35`
     const info = JSON.parse(await skopeo('inspect', '--tls-verify=false', ref))
     assert.equal(info.Digest, busybox.manifestDigest)
-    assert.deepEqual(info.Layers, busybox.layers.map((l) => l.digest))
+    assert.deepEqual(
+      info.Layers,
+      busybox.layers.map((l) => l.digest),
+    )
     assert.equal(await skopeo('inspect', '--raw', '--tls-verify=false', ref), busybox.manifestBytes.toString())
     const config = await skopeo('inspect', '--config', '--raw', '--tls-verify=false', ref)
     assert.equal(config, busybox.configBytes.toString())
@@ -79,13 +92,19 @@ describe('registry', { skip }, () => {
   test('a multi-platform index with zstd layers, and a Docker schema 2 manifest list, push and resolve per platform', async () => {
     await pushImage(open.host, 'multi/oci:v1', multi)
     await pushImage(open, 'multi/docker:v1', dockerList)
-    for (const [repo, built] of [['multi/oci', multi], ['multi/docker', dockerList]] as const) {
+    for (const [repo, built] of [
+      ['multi/oci', multi],
+      ['multi/docker', dockerList],
+    ] as const) {
       const ref = `docker://${open.host}/${repo}:v1`
       assert.equal(await skopeo('inspect', '--raw', '--tls-verify=false', ref), built.manifestBytes.toString())
       const arm = built.manifests[1] as BuiltImage
       const info = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--override-arch', 'arm64', '--override-variant', 'v8', ref))
       assert.equal(info.Architecture, 'arm64')
-      assert.deepEqual(info.Layers, arm.layers.map((l) => l.digest))
+      assert.deepEqual(
+        info.Layers,
+        arm.layers.map((l) => l.digest),
+      )
       const child = await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${open.host}/${repo}@${arm.manifestDigest}`)
       assert.equal(child, arm.manifestBytes.toString())
     }
@@ -101,8 +120,11 @@ describe('registry', { skip }, () => {
     assert.equal(res.status, 401)
     assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="berth-test"/)
     await assert.rejects(pushImage(locked, 'private/bb:1', busybox), (e: unknown) => e instanceof RegistryHttpError && e.status === 401)
-    await assert.rejects(pushImage(locked, 'private/bb:1', busybox, { auth: { ...creds, password: 'wrong' } }), (e: unknown) => e instanceof RegistryHttpError && e.status === 401)
-    const pushed = await pushImage(locked, 'private/bb:1', busybox, { auth: creds })
+    await assert.rejects(
+      pushImage(locked, 'private/bb:1', busybox, {auth: {...creds, password: 'wrong'}}),
+      (e: unknown) => e instanceof RegistryHttpError && e.status === 401,
+    )
+    const pushed = await pushImage(locked, 'private/bb:1', busybox, {auth: creds})
     assert.equal(pushed.digest, busybox.manifestDigest)
 
     const ref = `docker://${locked.host}/private/bb:1`
@@ -129,16 +151,16 @@ describe('registry', { skip }, () => {
     const helper = new URL('../../helpers/registry.js', import.meta.url).href
     const script = `const { startRegistry } = await import(${JSON.stringify(helper)});
       const r = await startRegistry(); console.log(JSON.stringify({ pid: r.pid, dir: r.dir })); setInterval(() => {}, 1000)`
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'inherit']})
     const line = await new Promise<string>((resolve, reject) => {
       let buf = ''
       child.stdout.on('data', (c: Buffer) => {
         buf += c.toString()
-        if (buf.includes('\n')) resolve(buf.split('\n')[0]!)
+        if (buf.includes('\n')) resolve(buf.split('\n')[0])
       })
       child.once('exit', (code) => reject(new Error(`helper process exited ${code}`)))
     })
-    const { pid, dir: orphanDir } = JSON.parse(line) as { pid: number; dir: string }
+    const {pid, dir: orphanDir} = JSON.parse(line) as {pid: number; dir: string}
     assert.ok(isRunning(pid))
     const reaped = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGKILL')
@@ -155,13 +177,13 @@ describe('registry', { skip }, () => {
 
 describe('pushImage protocol', () => {
   test('follows a relative Location that carries a query, sends Basic auth, and pushes children before the index', async () => {
-    const seen: { method: string; url: string; auth?: string; type?: string }[] = []
+    const seen: {method: string; url: string; auth?: string; type?: string}[] = []
     const server = createServer((req, res) => {
-      seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, type: req.headers['content-type'] })
+      seen.push({method: req.method!, url: req.url!, auth: req.headers.authorization, type: req.headers['content-type']})
       req.resume()
       req.on('end', () => {
         if (req.method === 'HEAD') return void res.writeHead(404).end()
-        if (req.method === 'POST') return void res.writeHead(202, { location: '/upload/u1?_state=abc' }).end()
+        if (req.method === 'POST') return void res.writeHead(202, {location: '/upload/u1?_state=abc'}).end()
         if (req.url!.startsWith('/upload/')) return void res.writeHead(201).end()
         res.writeHead(201).end()
       })
@@ -169,21 +191,24 @@ describe('pushImage protocol', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const port = (server.address() as AddressInfo).port
-      const a = await buildImage({ layers: [[{ path: 'a', type: 'file', content: 'a' }]], platform: { architecture: 'amd64', os: 'linux' } })
-      const b = await buildImage({ layers: [[{ path: 'b', type: 'file', content: 'b' }]], platform: arm64 })
+      const a = await buildImage({layers: [[{path: 'a', type: 'file', content: 'a'}]], platform: {architecture: 'amd64', os: 'linux'}})
+      const b = await buildImage({layers: [[{path: 'b', type: 'file', content: 'b'}]], platform: arm64})
       const index = buildIndex([a, b])
-      const result = await pushImage(`127.0.0.1:${port}`, 'ns/repo:tag', index, { auth: { user: 'u', password: 'p' }, concurrency: 1 })
+      const result = await pushImage(`127.0.0.1:${port}`, 'ns/repo:tag', index, {auth: {user: 'u', password: 'p'}, concurrency: 1})
       assert.equal(result.digest, index.manifestDigest)
       assert.ok(seen.every((r) => r.auth === 'Basic ' + Buffer.from('u:p').toString('base64')))
       const puts = seen.filter((r) => r.method === 'PUT' && r.url.startsWith('/upload/'))
       assert.equal(puts.length, index.blobs.size)
       for (const p of puts) assert.match(p.url, /^\/upload\/u1\?_state=abc&digest=sha256%3A[0-9a-f]{64}$/)
       const manifests = seen.filter((r) => r.url.includes('/manifests/'))
-      assert.deepEqual(manifests.map((r) => [r.url, r.type]), [
-        [`/v2/ns/repo/manifests/${a.manifestDigest}`, a.mediaType],
-        [`/v2/ns/repo/manifests/${b.manifestDigest}`, b.mediaType],
-        ['/v2/ns/repo/manifests/tag', index.mediaType],
-      ])
+      assert.deepEqual(
+        manifests.map((r) => [r.url, r.type]),
+        [
+          [`/v2/ns/repo/manifests/${a.manifestDigest}`, a.mediaType],
+          [`/v2/ns/repo/manifests/${b.manifestDigest}`, b.mediaType],
+          ['/v2/ns/repo/manifests/tag', index.mediaType],
+        ],
+      )
       const lastBlob = seen.findLastIndex((r) => r.url.startsWith('/upload/'))
       assert.ok(lastBlob < seen.findIndex((r) => r.url.includes('/manifests/')), 'all blobs before any manifest')
     } finally {

@@ -40,6 +40,9 @@ describe('config', () => {
     assert.equal(parseDuration('1h30m10s'), 5410e3)
     assert.equal(parseDuration('250ms'), 250)
     assert.equal(parseDuration('7d'), 7 * 86400e3)
-    assert.throws(() => parseDuration('7 days'), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => parseDuration('7 days'),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 })

@@ -16,12 +16,23 @@ describe('event formatting', () => {
     assert.equal(formatGoTime(at('2017-07-28T22:19:51Z', 500000)), '2017-07-28 22:19:51.5 +0000 UTC')
     assert.equal(formatGoTime(at('2017-07-28T22:19:51Z')), '2017-07-28 22:19:51 +0000 UTC')
   })
-  const e: EventRecord = {seq: 1, tsMicros: at('2017-07-28T22:19:51Z', 791893), namespace: 'bb', topic: '/tasks/start', payloadJson: '{"container_id":"bb-ctr-6-8","pid":25889}'}
+  const e: EventRecord = {
+    seq: 1,
+    tsMicros: at('2017-07-28T22:19:51Z', 791893),
+    namespace: 'bb',
+    topic: '/tasks/start',
+    payloadJson: '{"container_id":"bb-ctr-6-8","pid":25889}',
+  }
   test('ctr line format', () => {
     assert.equal(formatEventLine(e), '2017-07-28 22:19:51.791893 +0000 UTC bb /tasks/start {"container_id":"bb-ctr-6-8","pid":25889}')
   })
   test('json format', () => {
-    assert.deepEqual(JSON.parse(formatEventJson(e)), {timestamp: '2017-07-28T22:19:51.791893Z', namespace: 'bb', topic: '/tasks/start', event: {container_id: 'bb-ctr-6-8', pid: 25889}})
+    assert.deepEqual(JSON.parse(formatEventJson(e)), {
+      timestamp: '2017-07-28T22:19:51.791893Z',
+      namespace: 'bb',
+      topic: '/tasks/start',
+      event: {container_id: 'bb-ctr-6-8', pid: 25889},
+    })
   })
   test('filters see namespace, topic and event fields', () => {
     const match = (f: string) => parseFilters([f]).match(eventAdaptor(e))
@@ -47,7 +58,11 @@ describe('time bounds', () => {
   ]
   for (const [input, want] of table) test(`parses ${input}`, () => assert.equal(parseTimeBound(input, now), want))
   for (const bad of ['', 'yesterday', '10', '10x', '2026-01-01', '2026-13-01T00:00:00Z']) {
-    test(`rejects ${JSON.stringify(bad)}`, () => assert.throws(() => parseTimeBound(bad, now), (err) => errorKind(err) === 'invalid argument'))
+    test(`rejects ${JSON.stringify(bad)}`, () =>
+      assert.throws(
+        () => parseTimeBound(bad, now),
+        (err) => errorKind(err) === 'invalid argument',
+      ))
   }
 })
 
@@ -63,7 +78,10 @@ describe('event log', () => {
     })()
     trimEvents(db, {maxRows: 10, maxAgeSeconds: 3600})
     const left = [...iterateEvents(db)].map((e) => JSON.parse(e.payloadJson).i)
-    assert.deepEqual(left, Array.from({length: 10}, (_, k) => 40 + k))
+    assert.deepEqual(
+      left,
+      Array.from({length: 10}, (_, k) => 40 + k),
+    )
   })
 
   test('trim drops rows older than maxAge', () => {

@@ -23,7 +23,10 @@ describe('validateIdentifier (containerd pkg/identifiers)', () => {
   ]
   for (const [id, message] of invalid) {
     test(`rejects ${JSON.stringify(id).slice(0, 30)}`, () => {
-      assert.throws(() => validateIdentifier(id), (err) => errorKind(err) === 'invalid argument' && text(err) === message)
+      assert.throws(
+        () => validateIdentifier(id),
+        (err) => errorKind(err) === 'invalid argument' && text(err) === message,
+      )
     })
   }
 })
@@ -33,7 +36,10 @@ describe('labels', () => {
     assert.deepEqual(parseLabelArgs(['a=b', 'c', 'd=e=f', 'g=', 'a=z']), {a: 'z', c: 'true', d: 'e=f', g: ''})
   })
   test('an empty key is refused', () => {
-    assert.throws(() => parseLabelArgs(['=x']), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => parseLabelArgs(['=x']),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
   test('key plus value over 4096 bytes is refused with containerd text', () => {
     validateLabels({k: 'v'.repeat(4095)})

@@ -50,7 +50,10 @@ export function decideCompression(mediaType: string, head: Buffer, what: string)
   if (base === MediaType.dockerLayer || base === MediaType.dockerLayerForeign) return found // compression unknown by type: sniff it
   if (found !== declared) {
     const says = declared === 'none' ? 'an uncompressed tar' : declared
-    throw new DataLoss(`${what}: media type ${JSON.stringify(mediaType)} declares ${says}, but the data ${found === 'none' ? 'is not compressed that way' : `is ${found}-compressed`}`)
+    throw new DataLoss(
+      `${what}: media type ${JSON.stringify(mediaType)} declares ${says}, but the data ` +
+        `${found === 'none' ? 'is not compressed that way' : `is ${found}-compressed`}`,
+    )
   }
   return found
 }

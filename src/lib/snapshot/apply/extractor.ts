@@ -49,7 +49,20 @@ import {
 } from 'node:fs'
 import {DataLoss, errorOfKind, Internal, isBerthError} from '../../errors/index.js'
 import {kindOfCode} from '../../errors/errno.js'
-import {S_IFBLK, S_IFCHR, S_IFIFO, createEmptyFile, futimens, lgetxattr, llistxattr, lremovexattr, lsetxattr, lutimens, mknod, type Timespec} from '../../sys/index.js'
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  createEmptyFile,
+  futimens,
+  lgetxattr,
+  llistxattr,
+  lremovexattr,
+  lsetxattr,
+  lutimens,
+  mknod,
+  type Timespec,
+} from '../../sys/index.js'
 import {removeTree, shortPath} from '../../sys/tree.js'
 import {cleanPath, components, depth, joinRel, parentRel} from './paths.js'
 import type {TarHeader, TarSink} from '../../tar/index.js'
@@ -100,7 +113,7 @@ function readProcessFacts(): void {
   try {
     // From /proc: process.umask() would set it to 0 for a moment, for every thread.
     const m = /^Umask:\s+([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))
-    UMASK = m ? parseInt(m[1]!, 8) : -1
+    UMASK = m ? parseInt(m[1], 8) : -1
   } catch {
     UMASK = -1
   }
@@ -509,7 +522,7 @@ export class Extractor implements TarSink {
   private existing(clean: string): {rel: string; kind: Kind} | undefined {
     const slash = clean.lastIndexOf('/')
     const key = slash < 0 ? '' : clean.slice(0, slash)
-    const parent = key === '' ? '' : this.dirCache.get(key) ?? this.walk('', components(key), false)
+    const parent = key === '' ? '' : (this.dirCache.get(key) ?? this.walk('', components(key), false))
     if (parent === undefined) return undefined
     const rel = joinRel(parent, slash < 0 ? clean : clean.slice(slash + 1))
     return {rel, kind: this.kindOf(rel, this.isFresh(parent))}
@@ -591,12 +604,18 @@ export class Extractor implements TarSink {
         const code = (err as NodeJS.ErrnoException).code
         const namespace = name.slice(0, name.indexOf('.') + 1) || name
         if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
-          this.warn(`xattr:${namespace}`, `xattrs ${namespace}* are not supported by the filesystem of ${this.root}: skipped (first: ${JSON.stringify(name)} on ${JSON.stringify(h.path)})`)
+          this.warn(
+            `xattr:${namespace}`,
+            `xattrs ${namespace}* are not supported by the filesystem of ${this.root}: skipped (first: ${JSON.stringify(name)} on ${JSON.stringify(h.path)})`,
+          )
           continue
         }
         if (code === 'EPERM' && namespace === 'user.' && kind !== Kind.File && kind !== Kind.Dir) {
           // Linux allows user.* only on regular files and directories.
-          this.warn(`xattr-user:${h.path}`, `xattr ${JSON.stringify(name)} on ${JSON.stringify(h.path)} skipped: Linux allows user.* xattrs only on files and directories`)
+          this.warn(
+            `xattr-user:${h.path}`,
+            `xattr ${JSON.stringify(name)} on ${JSON.stringify(h.path)} skipped: Linux allows user.* xattrs only on files and directories`,
+          )
           continue
         }
         throw err
@@ -765,7 +784,7 @@ export function lookupMerged(layers: readonly string[], names: readonly string[]
       }
     }
     if (stats === undefined || isWhiteout(stats)) return undefined
-    const layer = current.chain[index]!
+    const layer = current.chain[index]
     const last = pending.length === 0
     if (stats.isSymbolicLink() && !last) {
       if (++links > MAX_LINKS) throw new DataLoss(`too many levels of symbolic links resolving ${JSON.stringify(shortPath(rel))}`)
@@ -785,7 +804,7 @@ export function lookupMerged(layers: readonly string[], names: readonly string[]
         const st = lstatSync(below, {throwIfNoEntry: false})
         if (st === undefined) continue
         if (!st.isDirectory()) break // a file or whiteout ends the merge
-        chain.push(current.chain[i]!)
+        chain.push(current.chain[i])
         if (isOpaque(below)) break
       }
     }
@@ -793,7 +812,7 @@ export function lookupMerged(layers: readonly string[], names: readonly string[]
     parents.push(current)
     current = {rel, chain}
   }
-  return {rel: '', layer: layers[0]!, stats: lstatSync(layers[0]!, {bigint: true}), chain: rootChain}
+  return {rel: '', layer: layers[0], stats: lstatSync(layers[0], {bigint: true}), chain: rootChain}
 }
 
 function isOpaque(path: string): boolean {

@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {goDescriptor, goDockerManifest, goIndex, goString} from '../../../../src/lib/archive/go-json.js'
-import {defaultImportPrefix, familiarName, imageNameOf, normalizeDockerRef, ociReferenceName, refTranslator, storedImageName} from '../../../../src/lib/archive/names.js'
+import {
+  defaultImportPrefix,
+  familiarName,
+  imageNameOf,
+  normalizeDockerRef,
+  ociReferenceName,
+  refTranslator,
+  storedImageName,
+} from '../../../../src/lib/archive/names.js'
 import {errorKind} from '../../../../src/lib/errors/index.js'
 
 describe('archive names', () => {
@@ -34,7 +42,7 @@ describe('archive names', () => {
     assert.equal(imageNameOf(undefined, t), '')
   })
 
-  test('ociReferenceName: the object of containerd\'s reference.Parse, or the whole name', () => {
+  test("ociReferenceName: the object of containerd's reference.Parse, or the whole name", () => {
     const table: Array<[string, string]> = [
       ['docker.io/library/busybox:latest', 'latest'],
       ['127.0.0.1:5000/x/y:1', '1'],
@@ -71,8 +79,15 @@ describe('Go JSON', () => {
 
   test('descriptors: Go field order, sorted annotations, omitted empties', () => {
     assert.equal(
-      goDescriptor({mediaType: 'm', digest: 'sha256:x', size: 3, annotations: {z: '1', a: '2'}, platform: {architecture: 'arm64', os: 'linux', variant: 'v8', 'os.features': ['f']}}),
-      '{"mediaType":"m","digest":"sha256:x","size":3,"annotations":{"a":"2","z":"1"},"platform":{"architecture":"arm64","os":"linux","os.features":["f"],"variant":"v8"}}',
+      goDescriptor({
+        mediaType: 'm',
+        digest: 'sha256:x',
+        size: 3,
+        annotations: {z: '1', a: '2'},
+        platform: {architecture: 'arm64', os: 'linux', variant: 'v8', 'os.features': ['f']},
+      }),
+      '{"mediaType":"m","digest":"sha256:x","size":3,"annotations":{"a":"2","z":"1"},' +
+        '"platform":{"architecture":"arm64","os":"linux","os.features":["f"],"variant":"v8"}}',
     )
     assert.equal(goDescriptor({mediaType: 'm', digest: 'd', size: 0, annotations: {}}), '{"mediaType":"m","digest":"d","size":0}')
   })
@@ -80,7 +95,10 @@ describe('Go JSON', () => {
   test('the documents containerd writes', () => {
     const d = {mediaType: 'm', digest: 'd', size: 1}
     assert.equal(goIndex([d]), '{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"d","size":1}]}')
-    assert.equal(goIndex(undefined, 'application/vnd.oci.image.index.v1+json'), '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}')
+    assert.equal(
+      goIndex(undefined, 'application/vnd.oci.image.index.v1+json'),
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}',
+    )
     assert.equal(goDockerManifest('t', d, []), '{"schemaVersion":2,"mediaType":"t","config":{"mediaType":"m","digest":"d","size":1},"layers":[]}')
   })
 })

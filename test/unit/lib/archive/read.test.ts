@@ -68,7 +68,13 @@ describe('readArchive', () => {
       [[{path: 'a/l', type: 'symlink', linkname: '../../x'}], /points out of the archive/],
       [[{path: 'l', type: 'symlink', linkname: '/etc/passwd'}], /symlink to an absolute path/],
       [[{path: 'h', type: 'hardlink', linkname: '../x'}], /path leads out of the archive/],
-      [[{path: 'f', type: 'file', content: 'a'}, {path: './f', type: 'file', content: 'b'}], /duplicate entry/],
+      [
+        [
+          {path: 'f', type: 'file', content: 'a'},
+          {path: './f', type: 'file', content: 'b'},
+        ],
+        /duplicate entry/,
+      ],
       [[{path: `blobs/sha256/${'0'.repeat(64)}`, type: 'file', content: 'not zero'}], /not the one its name says/],
       [[{path: 'index.json', type: 'file', content: Buffer.alloc(1)}], /truncated/], // cut below
     ]
@@ -77,7 +83,11 @@ describe('readArchive', () => {
       if (i === cases.length - 1) tar = tar.subarray(0, 600)
       const staging = await t.store.openStaging('h', 'test')
       try {
-        await assert.rejects(readArchive(input(tar, 100), staging, {holds: () => false}), (err) => errorKind(err) === 'data loss' && message.test((err as Error).message), `case ${i}`)
+        await assert.rejects(
+          readArchive(input(tar, 100), staging, {holds: () => false}),
+          (err) => errorKind(err) === 'data loss' && message.test((err as Error).message),
+          `case ${i}`,
+        )
       } finally {
         staging.discard()
       }

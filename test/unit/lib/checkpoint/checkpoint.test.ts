@@ -9,7 +9,15 @@ import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
 import {writeTreeTar} from '../../../../src/lib/checkpoint/archive.js'
 import {findCriu, minimumCriuVersion} from '../../../../src/lib/checkpoint/criu.js'
-import {Annotation, CheckpointMediaType, defaultCheckpointName, findDescriptor, parseCheckpointIndex, requiredAnnotation, storedImageName} from '../../../../src/lib/checkpoint/format.js'
+import {
+  Annotation,
+  CheckpointMediaType,
+  defaultCheckpointName,
+  findDescriptor,
+  parseCheckpointIndex,
+  requiredAnnotation,
+  storedImageName,
+} from '../../../../src/lib/checkpoint/format.js'
 import {interpret} from '../../../../src/lib/config/index.js'
 import {errorKind} from '../../../../src/lib/errors/index.js'
 import {parseFilters} from '../../../../src/lib/filters/index.js'
@@ -33,18 +41,30 @@ describe('checkpoint names', () => {
 describe('checkpoint index', () => {
   const index = parseCheckpointIndex(
     'sha256:' + 'a'.repeat(64),
-    Buffer.from(JSON.stringify({schemaVersion: 2, manifests: [{mediaType: CheckpointMediaType.criu, digest: 'sha256:' + 'b'.repeat(64), size: 1}], annotations: {[Annotation.runtime]: 'io.containerd.runc.v2'}})),
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{mediaType: CheckpointMediaType.criu, digest: 'sha256:' + 'b'.repeat(64), size: 1}],
+        annotations: {[Annotation.runtime]: 'io.containerd.runc.v2'},
+      }),
+    ),
   )
   test('descriptors are found by media type', () => {
     assert.equal(findDescriptor(index, CheckpointMediaType.criu)?.size, 1)
     assert.equal(findDescriptor(index, CheckpointMediaType.config, CheckpointMediaType.configProto), undefined)
   })
   test("a missing annotation is NotFound with containerd's words", () => {
-    assert.throws(() => requiredAnnotation(index, Annotation.snapshotter, 'snapshotter'), (err: Error) => errorKind(err) === 'not found' && err.message === 'snapshotter not found in index')
+    assert.throws(
+      () => requiredAnnotation(index, Annotation.snapshotter, 'snapshotter'),
+      (err: Error) => errorKind(err) === 'not found' && err.message === 'snapshotter not found in index',
+    )
     assert.equal(requiredAnnotation(index, Annotation.runtime, 'runtime'), 'io.containerd.runc.v2')
   })
   test('a blob that is not an index is refused', () => {
-    assert.throws(() => parseCheckpointIndex('sha256:x', Buffer.from('{}')), (err: Error) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => parseCheckpointIndex('sha256:x', Buffer.from('{}')),
+      (err: Error) => errorKind(err) === 'invalid argument',
+    )
   })
 })
 
@@ -58,7 +78,10 @@ describe('CRIU', () => {
   test('criu_path is read from the config, and a path that does not run fails with what to install', () => {
     assert.equal(interpret({criu_path: '/opt/criu'}).criuPath, '/opt/criu')
     assert.equal(interpret({}).criuPath, undefined)
-    assert.throws(() => interpret({criu_path: 3}), (err: Error) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => interpret({criu_path: 3}),
+      (err: Error) => errorKind(err) === 'invalid argument',
+    )
     assert.throws(
       () => findCriu({criuPath: join(dir, 'no-criu')}),
       (err: Error) => errorKind(err) === 'failed precondition' && /does not run: run scripts\/setup\.sh as root/.test(err.message),
@@ -67,12 +90,21 @@ describe('CRIU', () => {
   test('a CRIU too old for the kernel is refused', () => {
     const fake = join(dir, 'old-criu')
     writeFileSync(fake, '#!/bin/sh\necho "Version: 3.17.1"\n', {mode: 0o755})
-    assert.throws(() => findCriu({criuPath: fake}), (err: Error) => errorKind(err) === 'failed precondition' && (minimumCriuVersion() === '3.17' || /needs criu >= 4\.2/.test(err.message)))
+    assert.throws(
+      () => findCriu({criuPath: fake}),
+      (err: Error) => errorKind(err) === 'failed precondition' && (minimumCriuVersion() === '3.17' || /needs criu >= 4\.2/.test(err.message)),
+    )
   })
 })
 
 describe('images ls and checkpoint images', () => {
-  const image = (name: string, labels: Record<string, string> = {}): ImageRecord => ({name, target: {mediaType: 'x', digest: 'sha256:' + 'c'.repeat(64), size: 1}, labels, createdAt: 0, updatedAt: 0})
+  const image = (name: string, labels: Record<string, string> = {}): ImageRecord => ({
+    name,
+    target: {mediaType: 'x', digest: 'sha256:' + 'c'.repeat(64), size: 1},
+    labels,
+    createdAt: 0,
+    updatedAt: 0,
+  })
   const images = [image('docker.io/library/a:1'), image('containerd.io/checkpoint/w:1', {'containerd.io/checkpoint': 'true'})]
   const names = (filters: string[], all = false) => selectImages(images, parseFilters(filters), {all}).map((i) => i.name)
   test('hidden by default, shown by --all', () => {
@@ -100,7 +132,10 @@ describe('rw layer tar', {skip: process.getuid?.() !== 0 && !process.env['CI'] ?
     const blob = await writeTreeTar(upper, out, {gzip: true, overlay: true})
     assert.match(blob.digest, /^sha256:[0-9a-f]{64}$/)
     const listing = spawnSync('tar', ['-tzvf', out], {encoding: 'utf8'}).stdout
-    const entries = listing.split('\n').filter(Boolean).map((l) => l.split(/\s+/).at(-1))
+    const entries = listing
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/).at(-1))
     assert.deepEqual(entries, ['etc/', 'etc/file', 'etc/.wh.gone', 'etc/opaque/', 'etc/opaque/.wh..wh..opq'])
     assert.equal(spawnSync('sh', ['-c', `sha256sum < ${out}`], {encoding: 'utf8'}).stdout.split(' ')[0], blob.digest.slice(7))
   })

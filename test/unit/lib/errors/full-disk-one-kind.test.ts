@@ -8,7 +8,7 @@ import {errorKind} from '../../../../src/lib/errors/index.js'
 import {fromSystemError, kindOfCode} from '../../../../src/lib/errors/errno.js'
 import {fsError} from '../../../../src/lib/sys/tree.js'
 
-const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), {code: 'ENOSPC', errno: -28, syscall: 'write'})
+const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28, syscall: 'write'})
 
 test('ENOSPC is unavailable (exit 6) in every mapper', () => {
   assert.equal(kindOfCode('ENOSPC'), 'unavailable')

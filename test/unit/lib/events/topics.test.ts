@@ -36,8 +36,14 @@ const FULL: {[T in Topic]: [Extract<TopicEvent, {topic: T}>, string[]]} = {
     ['container_id', 'bundle', 'rootfs', 'io', 'checkpoint', 'pid'],
   ],
   '/tasks/start': [{topic: '/tasks/start', containerId: 'c', pid: 7}, ['container_id', 'pid']],
-  '/tasks/exit': [{topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 7, exitStatus: 3, exitedAt}, ['container_id', 'id', 'pid', 'exit_status', 'exited_at']],
-  '/tasks/delete': [{topic: '/tasks/delete', containerId: 'c', pid: 7, exitStatus: 3, exitedAt, id: 'c'}, ['container_id', 'pid', 'exit_status', 'exited_at', 'id']],
+  '/tasks/exit': [
+    {topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 7, exitStatus: 3, exitedAt},
+    ['container_id', 'id', 'pid', 'exit_status', 'exited_at'],
+  ],
+  '/tasks/delete': [
+    {topic: '/tasks/delete', containerId: 'c', pid: 7, exitStatus: 3, exitedAt, id: 'c'},
+    ['container_id', 'pid', 'exit_status', 'exited_at', 'id'],
+  ],
   '/tasks/oom': [{topic: '/tasks/oom', containerId: 'c'}, ['container_id']],
   '/tasks/exec-added': [{topic: '/tasks/exec-added', containerId: 'c', execId: 'e'}, ['container_id', 'exec_id']],
   '/tasks/exec-started': [{topic: '/tasks/exec-started', containerId: 'c', execId: 'e', pid: 8}, ['container_id', 'exec_id', 'pid']],
@@ -76,20 +82,34 @@ describe('event vocabulary', () => {
 
   test('a time in microseconds prints as Go trims it (trailing zeros gone)', () => {
     const micros = Number(exitedAt / 1000n) // ...171777
-    assert.equal(eventPayload({topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 1, exitStatus: 0, exitedAt: micros})['exited_at'], '2026-12-03T14:08:33.171777Z')
-    assert.equal(eventPayload({topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 1, exitStatus: 0, exitedAt: 1796306913_000000})['exited_at'], '2026-12-03T14:08:33Z')
+    assert.equal(
+      eventPayload({topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 1, exitStatus: 0, exitedAt: micros})['exited_at'],
+      '2026-12-03T14:08:33.171777Z',
+    )
+    assert.equal(
+      eventPayload({topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 1, exitStatus: 0, exitedAt: 1796306913_000000})['exited_at'],
+      '2026-12-03T14:08:33Z',
+    )
   })
 
   test('omitempty: zero status, empty labels, empty image and empty io go; nested mounts lose empty fields', () => {
-    assert.deepEqual(eventPayload({topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 1, exitStatus: 0, exitedAt}), {container_id: 'c', id: 'c', pid: 1, exited_at: '2026-12-03T14:08:33.171777451Z'})
+    assert.deepEqual(eventPayload({topic: '/tasks/exit', containerId: 'c', id: 'c', pid: 1, exitStatus: 0, exitedAt}), {
+      container_id: 'c',
+      id: 'c',
+      pid: 1,
+      exited_at: '2026-12-03T14:08:33.171777451Z',
+    })
     assert.deepEqual(eventPayload({topic: '/images/create', name: 'i', labels: {}}), {name: 'i'})
     assert.deepEqual(eventPayload({topic: '/containers/create', id: 'c', image: '', runtime: {name: 'r'}}), {id: 'c', runtime: {name: 'r'}})
-    assert.deepEqual(eventPayload({topic: '/tasks/create', containerId: 'c', bundle: '/b', rootfs: [{type: 'bind', source: '/s', target: '', options: []}], io: {}, pid: 4}), {
-      container_id: 'c',
-      bundle: '/b',
-      rootfs: [{type: 'bind', source: '/s'}],
-      pid: 4,
-    })
+    assert.deepEqual(
+      eventPayload({topic: '/tasks/create', containerId: 'c', bundle: '/b', rootfs: [{type: 'bind', source: '/s', target: '', options: []}], io: {}, pid: 4}),
+      {
+        container_id: 'c',
+        bundle: '/b',
+        rootfs: [{type: 'bind', source: '/s'}],
+        pid: 4,
+      },
+    )
     assert.deepEqual(eventPayload({topic: '/tasks/delete', containerId: 'c', pid: 0, id: 'c'}), {container_id: 'c', id: 'c'})
   })
 })

@@ -26,7 +26,11 @@ const envelopes: readonly object[] = [
   {namespace: 'bb', topic: '/tasks/create', event: {container_id: 'c1', bundle: '/run/c1', io: {stdin: '/dev/null'}}},
   {namespace: 'default', topic: '/tasks/exit', event: {container_id: 'c2', id: 'c2'}},
   {namespace: 'bb', topic: '/containers/create', event: {id: 'c1', image: 'docker.io/library/alpine:3.20', runtime: {name: 'io.containerd.runc.v2'}}},
-  {namespace: 'bb', topic: '/images/update', event: {name: 'docker.io/library/alpine:3.20', labels: {'a.b': 'x', 'containerd.io/gc.ref.content': 'sha256:0', k: ''}}},
+  {
+    namespace: 'bb',
+    topic: '/images/update',
+    event: {name: 'docker.io/library/alpine:3.20', labels: {'a.b': 'x', 'containerd.io/gc.ref.content': 'sha256:0', k: ''}},
+  },
   {namespace: 'bb', topic: '/namespaces/create', event: {name: 'bb', labels: {}}},
 ]
 
@@ -106,7 +110,11 @@ describe('filters: rejected inputs and their exact messages', () => {
     ['TrailingComma', 'name==foo,', '[name==foo,]: expected field or quoted'],
     // beyond containerd (which matches nothing): a ~= pattern that Go's regexp refuses is refused here
     ['an invalid regexp', 'name~=([', '[name~= >|(|< []: error parsing regexp: missing closing ]: `[`'],
-    ['an invalid regexp after a valid selector', 'name==a,labels.x~=a**', '[name==a,labels.x~= >|a|< **]: error parsing regexp: invalid nested repetition operator: `**`'],
+    [
+      'an invalid regexp after a valid selector',
+      'name==a,labels.x~=a**',
+      '[name==a,labels.x~= >|a|< **]: error parsing regexp: invalid nested repetition operator: `**`',
+    ],
     ['TrailingFieldSeparator', 'labels.', '[labels.]: expected field or quoted'],
     ['MissingValue', 'image~=,id?=?fbaq', '[image~= >|,|< id?=?fbaq]: expected value or quoted'],
     ['FieldQuotedLiteralNotTerminated', 'labels.ns/key==value', '[labels.ns >|/|< key==value]: quoted literal not terminated'],
@@ -150,7 +158,7 @@ describe('filters: rejected inputs and their exact messages', () => {
   }
 })
 
-describe('filters: several arguments are OR\'d', () => {
+describe("filters: several arguments are OR'd", () => {
   test('an empty list matches everything', () => {
     assert.deepEqual(selected(parseFilters([]), corpus, ['labels']), ALL)
   })
@@ -164,10 +172,13 @@ describe('filters: several arguments are OR\'d', () => {
     assert.deepEqual(selected(parseFilters(['name==foo', '']), corpus, ['labels']), ALL)
   })
   test('one bad argument rejects the whole list with its own message', () => {
-    assert.throws(() => parseFilters(['name==foo', 'name==foo,']), (err: Error) => {
-      assert.equal(describeError(err), 'filters: parse error: [name==foo,]: expected field or quoted: invalid argument')
-      return isInvalidArgument(err)
-    })
+    assert.throws(
+      () => parseFilters(['name==foo', 'name==foo,']),
+      (err: Error) => {
+        assert.equal(describeError(err), 'filters: parse error: [name==foo,]: expected field or quoted: invalid argument')
+        return isInvalidArgument(err)
+      },
+    )
   })
 })
 
@@ -209,12 +220,12 @@ describe('filters: extension — a value starting with / or | is delimited only 
     assert.equal(parseFilter('sep==|').match(objectAdaptor({sep: '|'})), true)
   })
 
-  test('field paths keep containerd\'s rules', () => {
+  test("field paths keep containerd's rules", () => {
     assert.equal(parseError('labels.ns/key==value').message, 'filters: parse error: [labels.ns >|/|< key==value]: quoted literal not terminated')
     assert.equal(parseError('labels./ns/==v').message, 'filters: parse error: [labels. >|/|< ns/==v]: invalid quote encountered')
   })
 
-  test('a delimited literal followed by whitespace keeps containerd\'s error', () => {
+  test("a delimited literal followed by whitespace keeps containerd's error", () => {
     assert.equal(parseError('topic~=/a/ ,b').message, 'filters: parse error: [topic~=/a/ >| |< ,b]: unexpected input:  ')
     assert.equal(parseError('topic~=/tasks/.+ x').message, 'filters: parse error: [topic~=/tasks/.+ >| |< x]: unexpected input:  ')
   })

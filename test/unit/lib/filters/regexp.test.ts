@@ -127,7 +127,7 @@ describe('filters regexp: rejected like Go, with its reason', () => {
       assert.match(re.error, /^error parsing regexp: /)
     })
   }
-  test('the reason is Go\'s own text', () => {
+  test("the reason is Go's own text", () => {
     assert.deepEqual(compileRegexp('(['), {error: 'error parsing regexp: missing closing ]: `[`'})
   })
 })

@@ -30,7 +30,14 @@ function tokens(input: string): Expected[] {
 
 describe('filters scanner', () => {
   const table: Array<[name: string, input: string, expected: Expected[]]> = [
-    ['Field', 'name', [{pos: 0, kind: 'field', text: 'name'}, {pos: 4, kind: 'eof'}]],
+    [
+      'Field',
+      'name',
+      [
+        {pos: 0, kind: 'field', text: 'name'},
+        {pos: 4, kind: 'eof'},
+      ],
+    ],
     [
       'SelectorsWithOperators',
       'name==value,foo!=bar',

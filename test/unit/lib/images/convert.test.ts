@@ -1,4 +1,6 @@
-// convertImage against a real store: zstd and gzip layers uncompressed to their diff_ids, Docker lists turned OCI with their manifests, platforms kept or dropped, GC references on the new documents, the source untouched, and a layer that does not hash to its diff_id refused.
+// convertImage against a real store: zstd and gzip layers uncompressed to their diff_ids, Docker lists turned OCI
+// with their manifests, platforms kept or dropped, GC references on the new documents, the source untouched, and a
+// layer that does not hash to its diff_id refused.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {describe as describeError, errorKind} from '../../../../src/lib/errors/index.js'
@@ -70,7 +72,11 @@ describe('convertImage', () => {
   before(async () => {
     t = await tempStore()
     zstd = await buildImage({
-      layers: [[{path: 'a.txt', type: 'file', content: 'zstd layer\n'}], [{path: 'b.txt', type: 'file', content: 'gzip layer\n'}], [{path: 'c.txt', type: 'file', content: 'plain\n'}]],
+      layers: [
+        [{path: 'a.txt', type: 'file', content: 'zstd layer\n'}],
+        [{path: 'b.txt', type: 'file', content: 'gzip layer\n'}],
+        [{path: 'c.txt', type: 'file', content: 'plain\n'}],
+      ],
       compression: ['zstd', 'gzip', 'none'],
       platform: amd64,
     })
@@ -96,9 +102,9 @@ describe('convertImage', () => {
     const labels = t.store.content.info(NS, r.target.digest).labels
     assert.deepEqual(labels, {
       'containerd.io/gc.ref.content.config': zstd.configDigest,
-      'containerd.io/gc.ref.content.l.0': zstd.layers[0]!.diffId,
-      'containerd.io/gc.ref.content.l.1': zstd.layers[1]!.diffId,
-      'containerd.io/gc.ref.content.l.2': zstd.layers[2]!.diffId,
+      'containerd.io/gc.ref.content.l.0': zstd.layers[0].diffId,
+      'containerd.io/gc.ref.content.l.1': zstd.layers[1].diffId,
+      'containerd.io/gc.ref.content.l.2': zstd.layers[2].diffId,
     })
     assert.equal(t.store.images.get(NS, 'example.com/app:zstd').target.digest, zstd.manifestDigest)
     assert.deepEqual(t.store.images.get(NS, 'example.com/app:plain').labels, {team: 'x'})
@@ -116,7 +122,10 @@ describe('convertImage', () => {
     assert.equal(r.target.mediaType, MediaType.ociIndex)
     const index = json(t.store, r.target.digest)
     assert.equal(index['mediaType'], MediaType.ociIndex)
-    assert.deepEqual(index['manifests'].map((d: {platform: {architecture: string}}) => d.platform.architecture), [host])
+    assert.deepEqual(
+      index['manifests'].map((d: {platform: {architecture: string}}) => d.platform.architecture),
+      [host],
+    )
     const child = json(t.store, index['manifests'][0].digest)
     assert.equal(index['manifests'][0].mediaType, MediaType.ociManifest)
     assert.equal(child['mediaType'], MediaType.ociManifest)
@@ -126,11 +135,34 @@ describe('convertImage', () => {
   })
 
   test('--all-platforms and --platform choose what the index keeps', async () => {
-    const all = await convertImage(t.store, {namespace: NS, source: 'example.com/list:1', target: 'example.com/list:all', oci: true, allPlatforms: true, platforms: ['linux/s390x']})
-    assert.deepEqual(json(t.store, all.target.digest)['manifests'].map((d: {platform: {architecture: string}}) => d.platform.architecture), ['amd64', 'arm64'])
-    const arm = await convertImage(t.store, {namespace: NS, source: 'example.com/list:1', target: 'example.com/list:arm', oci: true, platforms: ['linux/arm64']})
-    assert.deepEqual(json(t.store, arm.target.digest)['manifests'].map((d: {platform: {architecture: string}}) => d.platform.architecture), ['arm64'])
-    await rejects(convertImage(t.store, {namespace: NS, source: 'example.com/list:1', target: 'example.com/list:none', platforms: ['linux/s390x']}), 'not found', /^no match for platform in manifest sha256:[0-9a-f]{64}: not found$/)
+    const all = await convertImage(t.store, {
+      namespace: NS,
+      source: 'example.com/list:1',
+      target: 'example.com/list:all',
+      oci: true,
+      allPlatforms: true,
+      platforms: ['linux/s390x'],
+    })
+    assert.deepEqual(
+      json(t.store, all.target.digest)['manifests'].map((d: {platform: {architecture: string}}) => d.platform.architecture),
+      ['amd64', 'arm64'],
+    )
+    const arm = await convertImage(t.store, {
+      namespace: NS,
+      source: 'example.com/list:1',
+      target: 'example.com/list:arm',
+      oci: true,
+      platforms: ['linux/arm64'],
+    })
+    assert.deepEqual(
+      json(t.store, arm.target.digest)['manifests'].map((d: {platform: {architecture: string}}) => d.platform.architecture),
+      ['arm64'],
+    )
+    await rejects(
+      convertImage(t.store, {namespace: NS, source: 'example.com/list:1', target: 'example.com/list:none', platforms: ['linux/s390x']}),
+      'not found',
+      /^no match for platform in manifest sha256:[0-9a-f]{64}: not found$/,
+    )
   })
 
   test('nothing to convert: the new name points at the same target', async () => {
@@ -139,9 +171,17 @@ describe('convertImage', () => {
   })
 
   test('a layer that does not decompress to its diff_id is data loss, and no image is recorded', async () => {
-    const liar = await buildImage({layers: [[{path: 'l', type: 'file', content: 'real'}]], config: {rootfs: {type: 'layers', diff_ids: [sha256('something else')]}}, platform: amd64})
+    const liar = await buildImage({
+      layers: [[{path: 'l', type: 'file', content: 'real'}]],
+      config: {rootfs: {type: 'layers', diff_ids: [sha256('something else')]}},
+      platform: amd64,
+    })
     await store(t.store, 'example.com/liar:1', liar)
-    await rejects(convertImage(t.store, {namespace: NS, source: 'example.com/liar:1', target: 'example.com/liar:plain', uncompress: true}), 'data loss', /decompresses to sha256:[0-9a-f]{64}, but the image config says its diff_id is sha256:/)
+    await rejects(
+      convertImage(t.store, {namespace: NS, source: 'example.com/liar:1', target: 'example.com/liar:plain', uncompress: true}),
+      'data loss',
+      /decompresses to sha256:[0-9a-f]{64}, but the image config says its diff_id is sha256:/,
+    )
     assert.throws(() => t.store.images.get(NS, 'example.com/liar:plain'))
   })
 })

@@ -24,7 +24,7 @@ describe('CNI networks', () => {
     for (const {subnet} of [a, b]) {
       const [o1, o2] = subnet.split('.').map(Number)
       assert.equal(o1, 10)
-      assert.ok(o2! >= 128 && o2! < 256)
+      assert.ok(o2 >= 128 && o2 < 256)
       assert.match(subnet, /\.0\/24$/)
     }
     assert.deepEqual(defaultBridge('/tmp/a/state'), a, 'stable')
@@ -34,8 +34,11 @@ describe('CNI networks', () => {
     const paths = cniPaths(join(dir, 'root'), join(dir, 'state'), {binDirs: ['/usr/lib/cni'], confDir: join(dir, 'none')})
     const conf = loadDefaultNetwork(paths, join(dir, 'state'))
     assert.equal(conf.name, 'bridge')
-    assert.deepEqual(conf.plugins.map((p) => p['type']), ['bridge', 'portmap', 'firewall'])
-    const ipam = conf.plugins[0]!['ipam'] as {type: string; dataDir: string}
+    assert.deepEqual(
+      conf.plugins.map((p) => p['type']),
+      ['bridge', 'portmap', 'firewall'],
+    )
+    const ipam = conf.plugins[0]['ipam'] as {type: string; dataDir: string}
     assert.equal(ipam.type, 'host-local')
     assert.equal(ipam.dataDir, join(dir, 'state', 'cni', 'ipam'))
     const file = join(dir, 'root', 'cni', 'net.d', 'bridge.conflist')
@@ -55,8 +58,17 @@ describe('CNI networks', () => {
     const paths = cniPaths(join(dir, 'root'), join(dir, 'state'), {binDirs: [], confDir})
     assert.equal(resolveNetwork('a', paths, dir).cniVersion, '0.4.0')
     assert.deepEqual(resolveNetwork('b', paths, dir), {cniVersion: '1.0.0', name: 'b', plugins: [{cniVersion: '1.0.0', name: 'b', type: 'macvlan'}]})
-    assert.throws(() => resolveNetwork('c', paths, dir), (err) => errorKind(err) === 'not found')
-    assert.throws(() => resolveNetwork('../x', paths, dir), (err) => errorKind(err) === 'invalid argument')
-    assert.throws(() => parseNetConf('{"name": "x"}', 'x.conf'), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => resolveNetwork('c', paths, dir),
+      (err) => errorKind(err) === 'not found',
+    )
+    assert.throws(
+      () => resolveNetwork('../x', paths, dir),
+      (err) => errorKind(err) === 'invalid argument',
+    )
+    assert.throws(
+      () => parseNetConf('{"name": "x"}', 'x.conf'),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 })

@@ -12,6 +12,10 @@ test('-p values: [IP:]HOSTPORT:CTRPORT[/tcp|udp]', () => {
 
 test('-p refuses what it cannot publish, as invalid arguments', () => {
   for (const bad of ['80', '0:80', '70000:80', '80:x', '1.2.3:80:80', '80:80/sctp', 'a:b:c:d']) {
-    assert.throws(() => parsePortMapping(bad), (err) => errorKind(err) === 'invalid argument', bad)
+    assert.throws(
+      () => parsePortMapping(bad),
+      (err) => errorKind(err) === 'invalid argument',
+      bad,
+    )
   }
 })

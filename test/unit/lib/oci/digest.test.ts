@@ -93,6 +93,9 @@ describe('chainIds', () => {
   for (const [name, input, expected] of cases) test(name, () => assert.deepEqual(chainIds(input), expected))
 
   test('rejects a bad diff ID', () => {
-    assert.throws(() => chainIds([a, 'sha256:nope']), (err: unknown) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => chainIds([a, 'sha256:nope']),
+      (err: unknown) => errorKind(err) === 'invalid argument',
+    )
   })
 })

@@ -125,13 +125,7 @@ describe('parseManifest rejects', () => {
       'invalid argument',
       'invalid manifest: media-type: expected manifest but found index (application/vnd.oci.image.index.v1+json)',
     ],
-    [
-      'a body with manifests',
-      json({...ociManifest, manifests: []}),
-      undefined,
-      'invalid argument',
-      /expected manifest but found index/,
-    ],
+    ['a body with manifests', json({...ociManifest, manifests: []}), undefined, 'invalid argument', /expected manifest but found index/],
     [
       'unsupported body mediaType',
       json({...ociManifest, mediaType: 'application/vnd.example'}),
@@ -140,7 +134,13 @@ describe('parseManifest rejects', () => {
       'invalid manifest: mediaType: unsupported media type "application/vnd.example"',
     ],
     ['schemaVersion 3', json({...ociManifest, schemaVersion: 3}), undefined, 'invalid argument', 'invalid manifest: schemaVersion: expected 2, got 3'],
-    ['schemaVersion missing', json(bare({...ociManifest, schemaVersion: undefined})), undefined, 'invalid argument', /schemaVersion: expected 2, got undefined/],
+    [
+      'schemaVersion missing',
+      json(bare({...ociManifest, schemaVersion: undefined})),
+      undefined,
+      'invalid argument',
+      /schemaVersion: expected 2, got undefined/,
+    ],
     ['schemaVersion "2"', json({...ociManifest, schemaVersion: '2'}), undefined, 'invalid argument', 'invalid manifest: schemaVersion: expected 2, got "2"'],
     ['missing config', json({schemaVersion: 2, layers: []}), undefined, 'invalid argument', 'invalid manifest: config: missing'],
     ['missing layers', json({schemaVersion: 2, config: ociManifest.config}), undefined, 'invalid argument', 'invalid manifest: layers: missing'],
@@ -180,13 +180,7 @@ describe('parseManifest rejects', () => {
       'invalid argument',
       'invalid manifest: layers[0].mediaType: expected a string, got undefined',
     ],
-    [
-      'config not an object',
-      json({...ociManifest, config: 'x'}),
-      undefined,
-      'invalid argument',
-      'invalid manifest: config: expected an object, got a string',
-    ],
+    ['config not an object', json({...ociManifest, config: 'x'}), undefined, 'invalid argument', 'invalid manifest: config: expected an object, got a string'],
     [
       'annotation value not a string',
       json({...ociManifest, annotations: {a: 1}}),
@@ -201,7 +195,13 @@ describe('parseManifest rejects', () => {
       'invalid argument',
       'invalid manifest: layers[0].urls[0]: expected a string, got a number',
     ],
-    ['schema1 body', json({schemaVersion: 1, name: 'x', tag: 'y', fsLayers: []}), undefined, 'not implemented', SCHEMA1_MESSAGE(MediaType.dockerSchema1SignedManifest)],
+    [
+      'schema1 body',
+      json({schemaVersion: 1, name: 'x', tag: 'y', fsLayers: []}),
+      undefined,
+      'not implemented',
+      SCHEMA1_MESSAGE(MediaType.dockerSchema1SignedManifest),
+    ],
     ['schema1 hint', json(ociManifest), MediaType.dockerSchema1SignedManifest, 'not implemented', SCHEMA1_MESSAGE(MediaType.dockerSchema1SignedManifest)],
     [
       'schema1 unsigned mediaType in body',
@@ -393,7 +393,11 @@ describe('parseImageConfig', () => {
     ['missing rootfs', {architecture: 'amd64', os: 'linux'}, 'invalid image config: rootfs: expected an object, got undefined'],
     ['rootfs type', {...minimal, rootfs: {type: 'tar', diff_ids: []}}, 'invalid image config: rootfs.type: expected "layers", got "tar"'],
     ['diff_ids missing', {...minimal, rootfs: {type: 'layers'}}, 'invalid image config: rootfs.diff_ids: expected an array, got undefined'],
-    ['bad diff id', {...minimal, rootfs: {type: 'layers', diff_ids: ['sha256:1']}}, 'invalid image config: rootfs.diff_ids[0]: "sha256:1": invalid checksum digest length'],
+    [
+      'bad diff id',
+      {...minimal, rootfs: {type: 'layers', diff_ids: ['sha256:1']}},
+      'invalid image config: rootfs.diff_ids[0]: "sha256:1": invalid checksum digest length',
+    ],
     ['Env not an array', {...minimal, config: {Env: 'A=B'}}, 'invalid image config: config.Env: expected an array, got a string'],
     ['Cmd with a number', {...minimal, config: {Cmd: ['a', 1]}}, 'invalid image config: config.Cmd[1]: expected a string, got a number'],
     ['Labels value not a string', {...minimal, config: {Labels: {a: 1}}}, 'invalid image config: config.Labels.a: expected a string, got a number'],
@@ -423,7 +427,11 @@ describe('parseDescriptor', () => {
   const rejected: [string, unknown, string][] = [
     ['null', null, 'invalid descriptor: expected an object, got null'],
     ['missing digest', {mediaType: 'x', size: 1}, 'invalid descriptor: digest: expected a string, got undefined'],
-    ['unsupported algorithm', {mediaType: 'x', size: 1, digest: `sha384:${'a'.repeat(96)}`}, `invalid descriptor: digest: "sha384:${'a'.repeat(96)}": unsupported digest algorithm`],
+    [
+      'unsupported algorithm',
+      {mediaType: 'x', size: 1, digest: `sha384:${'a'.repeat(96)}`},
+      `invalid descriptor: digest: "sha384:${'a'.repeat(96)}": unsupported digest algorithm`,
+    ],
     ['unsafe size', {mediaType: 'x', size: 2 ** 60, digest: D1}, `invalid descriptor: size: expected a non-negative integer, got ${2 ** 60}`],
     ['artifactType', {mediaType: 'x', size: 1, digest: D1, artifactType: 1}, 'invalid descriptor: artifactType: expected a string, got a number'],
   ]

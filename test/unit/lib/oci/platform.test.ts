@@ -163,8 +163,19 @@ describe('platformMatcher (TestOnly)', () => {
     [
       'linux/arm64/v9',
       [
-        'linux/arm', 'linux/arm/v5', 'linux/arm/v6', 'linux/arm/v7', 'linux/arm/v8', 'linux/arm64', 'linux/arm64/v8',
-        'linux/arm64/v8.1', 'linux/arm64/v8.2', 'linux/arm64/v8.3', 'linux/arm64/v8.4', 'linux/arm64/v8.5', 'linux/arm64/v9',
+        'linux/arm',
+        'linux/arm/v5',
+        'linux/arm/v6',
+        'linux/arm/v7',
+        'linux/arm/v8',
+        'linux/arm64',
+        'linux/arm64/v8',
+        'linux/arm64/v8.1',
+        'linux/arm64/v8.2',
+        'linux/arm64/v8.3',
+        'linux/arm64/v8.4',
+        'linux/arm64/v8.5',
+        'linux/arm64/v9',
         'linux/arm64/v9.0',
       ],
       ['linux/amd64', 'linux/arm/v4', 'windows/amd64', 'windows/arm', 'linux/arm64/v8.6'],
@@ -198,19 +209,30 @@ describe('platformMatcher preference order', () => {
     [['linux/arm/v7'], ['linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']],
     [['linux/amd64'], ['linux/amd64', 'linux/386']],
     [['linux/amd64/v3'], ['linux/amd64/v3', 'linux/amd64/v2', 'linux/amd64', 'linux/386']],
-    [
-      ['linux/arm64/v8.2'],
-      ['linux/arm64/v8.2', 'linux/arm64/v8.1', 'linux/arm64', 'linux/arm/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5'],
-    ],
+    [['linux/arm64/v8.2'], ['linux/arm64/v8.2', 'linux/arm64/v8.1', 'linux/arm64', 'linux/arm/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']],
     [
       ['linux/arm64/v9.1'],
       [
-        'linux/arm64/v9.1', 'linux/arm64/v9', 'linux/arm64/v8.6', 'linux/arm64/v8.5', 'linux/arm64/v8.4', 'linux/arm64/v8.3',
-        'linux/arm64/v8.2', 'linux/arm64/v8.1', 'linux/arm64', 'linux/arm/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5',
+        'linux/arm64/v9.1',
+        'linux/arm64/v9',
+        'linux/arm64/v8.6',
+        'linux/arm64/v8.5',
+        'linux/arm64/v8.4',
+        'linux/arm64/v8.3',
+        'linux/arm64/v8.2',
+        'linux/arm64/v8.1',
+        'linux/arm64',
+        'linux/arm/v8',
+        'linux/arm/v7',
+        'linux/arm/v6',
+        'linux/arm/v5',
       ],
     ],
     // several wanted platforms chain in order, without repeats
-    [['linux/amd64', 'linux/386', 'linux/arm/v6'], ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v5']],
+    [
+      ['linux/amd64', 'linux/386', 'linux/arm/v6'],
+      ['linux/amd64', 'linux/386', 'linux/arm/v6', 'linux/arm/v5'],
+    ],
   ]
   for (const [wanted, order] of cases) {
     test(wanted.join(' + '), () => {
@@ -240,8 +262,7 @@ describe('platformMatcher preference order', () => {
 })
 
 describe('sortByPreference', () => {
-  const d = (name: string, platform?: OciPlatform): {name: string; platform?: OciPlatform} =>
-    platform === undefined ? {name} : {name, platform}
+  const d = (name: string, platform?: OciPlatform): {name: string; platform?: OciPlatform} => (platform === undefined ? {name} : {name, platform})
   const index = [
     d('amd64', {os: 'linux', architecture: 'amd64'}),
     d('armv7', {os: 'linux', architecture: 'arm', variant: 'v7'}),
@@ -258,7 +279,10 @@ describe('sortByPreference', () => {
     [['linux/arm/v7'], ['armv7', 'armv6', 'no-platform']],
     [['linux/amd64'], ['amd64', 'i386', 'no-platform']],
     [['linux/386'], ['i386', 'no-platform']],
-    [['linux/arm/v6', 'linux/amd64'], ['armv6', 'amd64', 'i386', 'no-platform']],
+    [
+      ['linux/arm/v6', 'linux/amd64'],
+      ['armv6', 'amd64', 'i386', 'no-platform'],
+    ],
     [['windows/amd64'], ['windows', 'no-platform']],
     [['linux/s390x'], ['no-platform']],
   ]
@@ -294,8 +318,14 @@ describe('normalizePlatform', () => {
     [p('linux', 'i386', 'whatever'), p('linux', '386')],
     [p('macos', 'amd64'), p('darwin', 'amd64')],
     [p('', 'amd64'), p(host.os, 'amd64')],
-    [{os: 'linux', architecture: 'amd64', osFeatures: ['b', 'a', 'b']}, {os: 'linux', architecture: 'amd64', osFeatures: ['a', 'b']}],
-    [{os: 'windows', architecture: 'amd64', osVersion: '10.0'}, {os: 'windows', architecture: 'amd64', osVersion: '10.0'}],
+    [
+      {os: 'linux', architecture: 'amd64', osFeatures: ['b', 'a', 'b']},
+      {os: 'linux', architecture: 'amd64', osFeatures: ['a', 'b']},
+    ],
+    [
+      {os: 'windows', architecture: 'amd64', osVersion: '10.0'},
+      {os: 'windows', architecture: 'amd64', osVersion: '10.0'},
+    ],
   ]
   for (const [input, expected] of cases) test(JSON.stringify(input), () => assert.deepEqual(normalizePlatform(input), expected))
 })

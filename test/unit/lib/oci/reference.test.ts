@@ -143,7 +143,10 @@ const rejected: [string, string][] = [
   ['dock-.er/docker', 'invalid reference format'],
   ['docker/', 'invalid reference format'],
   [
-    'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255/docker',
+    'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_' +
+      'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_' +
+      'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_' +
+      'this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255/docker',
     'repository name must not be more than 255 characters',
   ],
   [':justtag', 'invalid reference format'],
@@ -260,13 +263,7 @@ describe('familiar names (TestParseRepositoryInfo)', () => {
     ['privatebase', 'example.com/privatebase', 'example.com/privatebase', [], 'example.com'],
     ['private/moonbase', 'example.com:8000/private/moonbase', 'example.com:8000/private/moonbase', [], 'example.com:8000'],
     ['privatebasee', 'example.com:8000/privatebasee', 'example.com:8000/privatebasee', [], 'example.com:8000'],
-    [
-      'library/ubuntu-12.04-base',
-      'ubuntu-12.04-base',
-      'docker.io/library/ubuntu-12.04-base',
-      ['index.docker.io/library/ubuntu-12.04-base'],
-      'docker.io',
-    ],
+    ['library/ubuntu-12.04-base', 'ubuntu-12.04-base', 'docker.io/library/ubuntu-12.04-base', ['index.docker.io/library/ubuntu-12.04-base'], 'docker.io'],
     ['library/foo', 'foo', 'docker.io/library/foo', ['docker.io/foo'], 'docker.io'],
     ['library/foo/bar', 'library/foo/bar', 'docker.io/library/foo/bar', [], 'docker.io'],
     ['store/foo/bar', 'store/foo/bar', 'docker.io/store/foo/bar', [], 'docker.io'],

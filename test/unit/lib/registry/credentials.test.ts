@@ -1,4 +1,6 @@
-// Credentials and challenges: `--user`, Docker's config.json (auths, credHelpers, credsStore through a fake `docker-credential-test` on PATH), containers' auth.json, WWW-Authenticate parsing, registry error messages, and the client pulling with each credential source.
+// Credentials and challenges: `--user`, Docker's config.json (auths, credHelpers, credsStore through a fake
+// `docker-credential-test` on PATH), containers' auth.json, WWW-Authenticate parsing, registry error messages, and
+// the client pulling with each credential source.
 import assert from 'node:assert/strict'
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -42,7 +44,13 @@ esac
   const path = join(dir, `docker-credential-${name}`)
   writeFileSync(path, script)
   chmodSync(path, 0o755)
-  return {dir, asked: () => readFileSync(log, 'utf8').split('\n').filter((l) => l !== '')}
+  return {
+    dir,
+    asked: () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+  }
 }
 
 const PATH = process.env['PATH'] ?? '/usr/bin:/bin'
@@ -86,7 +94,10 @@ describe('credentials', () => {
     mkdirSync(join(dir, '.docker'), {recursive: true})
     writeFileSync(join(dir, 'config.json'), JSON.stringify({auths: {'a.example.com': {auth: b64('from:dockerconfig')}}}))
     writeFileSync(join(dir, '.docker', 'config.json'), JSON.stringify({auths: {'a.example.com': {auth: b64('from:home')}}}))
-    assert.deepEqual(await new CredentialStore({authJsonPath: nowhere, env: {DOCKER_CONFIG: dir}}).get('a.example.com'), {username: 'from', secret: 'dockerconfig'})
+    assert.deepEqual(await new CredentialStore({authJsonPath: nowhere, env: {DOCKER_CONFIG: dir}}).get('a.example.com'), {
+      username: 'from',
+      secret: 'dockerconfig',
+    })
     assert.deepEqual(await new CredentialStore({authJsonPath: nowhere, env: {HOME: dir}}).get('a.example.com'), {username: 'from', secret: 'home'})
   })
 
@@ -139,7 +150,10 @@ describe('credentials', () => {
   test('an invalid credentials file is InvalidArgument naming it', async () => {
     const path = join(tmp.dir, 'broken.json')
     writeFileSync(path, '{"auths": ')
-    await assert.rejects(new CredentialStore({dockerConfigPath: path, env: {}}).get('x.example.com'), (err: Error) => errorKind(err) === 'invalid argument' && err.message.includes(path))
+    await assert.rejects(
+      new CredentialStore({dockerConfigPath: path, env: {}}).get('x.example.com'),
+      (err: Error) => errorKind(err) === 'invalid argument' && err.message.includes(path),
+    )
   })
 })
 

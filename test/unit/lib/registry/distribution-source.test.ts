@@ -1,4 +1,5 @@
-// containerd's distribution-source labels: the key (hostname without port), appending a repository (sorted, no duplicates), and choosing the repository to mount from.
+// containerd's distribution-source labels: the key (hostname without port), appending a repository (sorted, no
+// duplicates), and choosing the repository to mount from.
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {parseReference} from '../../../../src/lib/oci/index.js'

@@ -1,4 +1,6 @@
-// Shared fixtures of the registry client tests: four small images (OCI manifest and index, Docker manifest and list), isolated client options, a tiny HTTP server for behaviours the fake registry does not have, and error assertions by kind.
+// Shared fixtures of the registry client tests: four small images (OCI manifest and index, Docker manifest and list),
+// isolated client options, a tiny HTTP server for behaviours the fake registry does not have, and error assertions by
+// kind.
 import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'

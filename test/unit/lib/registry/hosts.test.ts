@@ -1,4 +1,6 @@
-// Endpoints from containerd hosts directories: defaults per kind of host, hosts.toml keys and lookup order, and mirrors in action (order, `?ns=`, capabilities, falling back to the upstream when a mirror is missing, down or failing).
+// Endpoints from containerd hosts directories: defaults per kind of host, hosts.toml keys and lookup order, and
+// mirrors in action (order, `?ns=`, capabilities, falling back to the upstream when a mirror is missing, down or
+// failing).
 import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -24,7 +26,8 @@ function hostsRoot(files: Record<string, string>): string {
   return root
 }
 
-const brief = (eps: Endpoint[]) => eps.map((e) => `${e.scheme}://${e.host}${e.path} [${[...e.capabilities].sort().join(',')}]${e.httpFallback ? ' fallback' : ''}`)
+const brief = (eps: Endpoint[]) =>
+  eps.map((e) => `${e.scheme}://${e.host}${e.path} [${[...e.capabilities].sort().join(',')}]${e.httpFallback ? ' fallback' : ''}`)
 
 describe('hosts: defaults without a hosts directory', () => {
   const none = '/nonexistent/hosts'
@@ -88,11 +91,11 @@ skip_verify = false
       'https://sub.example.com/prefix/v2 [pull,push,resolve]',
       'https://registry-1.docker.io/v2 [pull,push,resolve]',
     ])
-    assert.deepEqual(eps[1]!.caFiles, [join(root, 'docker.io', 'docker-mirror.crt')])
-    assert.equal(eps[1]!.skipVerify, true)
-    assert.deepEqual(eps[1]!.headers, {'x-custom-1': ['one'], 'x-custom-2': ['a', 'b']})
-    assert.equal(eps[4]!.skipVerify, false)
-    assert.equal(eps[0]!.skipVerify, undefined)
+    assert.deepEqual(eps[1].caFiles, [join(root, 'docker.io', 'docker-mirror.crt')])
+    assert.equal(eps[1].skipVerify, true)
+    assert.deepEqual(eps[1].headers, {'x-custom-1': ['one'], 'x-custom-2': ['a', 'b']})
+    assert.equal(eps[4].skipVerify, false)
+    assert.equal(eps[0].skipVerify, undefined)
   })
 
   test('server replaces the upstream; host_port_ wins over host:port; _default is the fallback', async () => {
@@ -105,7 +108,7 @@ skip_verify = false
     assert.deepEqual(brief(await loadEndpoints('reg.example.com:5000', {hostsDir: root})), ['https://a.example.com/v2 [pull,push,resolve]'])
     const other = await loadEndpoints('other.example.com:5000', {hostsDir: root})
     assert.deepEqual(brief(other), ['https://c.example.com:8443/v2 [pull,push,resolve]'])
-    assert.deepEqual(other[0]!.caFiles, ['/abs/ca.pem'])
+    assert.deepEqual(other[0].caFiles, ['/abs/ca.pem'])
     assert.deepEqual(brief(await loadEndpoints('quay.io', {hostsDir: root})), [
       'https://everything.example.com/v2 [pull,resolve]',
       'https://quay.io/v2 [pull,push,resolve]',
@@ -113,12 +116,20 @@ skip_verify = false
   })
 
   test("a directory without hosts.toml uses Docker's certs.d files", async () => {
-    const root = hostsRoot({'certs.example.com/ca.crt': 'x', 'certs.example.com/client.cert': 'x', 'certs.example.com/client.key': 'x', 'certs.example.com/other.cert': 'x'})
+    const root = hostsRoot({
+      'certs.example.com/ca.crt': 'x',
+      'certs.example.com/client.cert': 'x',
+      'certs.example.com/client.key': 'x',
+      'certs.example.com/other.cert': 'x',
+    })
     const [ep] = await loadEndpoints('certs.example.com', {hostsDir: root})
     const dir = join(root, 'certs.example.com')
-    assert.deepEqual(ep!.caFiles, [join(dir, 'ca.crt')])
-    assert.deepEqual(ep!.clientPairs, [[join(dir, 'client.cert'), join(dir, 'client.key')], [join(dir, 'other.cert'), '']])
-    assert.equal(ep!.host, 'certs.example.com')
+    assert.deepEqual(ep.caFiles, [join(dir, 'ca.crt')])
+    assert.deepEqual(ep.clientPairs, [
+      [join(dir, 'client.cert'), join(dir, 'client.key')],
+      [join(dir, 'other.cert'), ''],
+    ])
+    assert.equal(ep.host, 'certs.example.com')
   })
 
   test('client certificates in the three forms', async () => {
@@ -131,8 +142,11 @@ skip_verify = false
 `,
     })
     const eps = await loadEndpoints('x.example.com', {hostsDir: root})
-    assert.deepEqual(eps[0]!.clientPairs, [[join(root, 'x.example.com', 'c.pem'), '']])
-    assert.deepEqual(eps[1]!.clientPairs, [['/c.cert', '/c.key'], ['/d.pem', '']])
+    assert.deepEqual(eps[0].clientPairs, [[join(root, 'x.example.com', 'c.pem'), '']])
+    assert.deepEqual(eps[1].clientPairs, [
+      ['/c.cert', '/c.key'],
+      ['/d.pem', ''],
+    ])
   })
 
   test('bad files are InvalidArgument naming the file', async () => {
@@ -142,7 +156,10 @@ skip_verify = false
       'c.example.com/hosts.toml': 'skip_verify = "yes"\n',
     })
     for (const host of ['a.example.com', 'b.example.com', 'c.example.com']) {
-      await assert.rejects(loadEndpoints(host, {hostsDir: bad}), (err: Error) => errorKind(err) === 'invalid argument' && err.message.includes(join(bad, host, 'hosts.toml')))
+      await assert.rejects(
+        loadEndpoints(host, {hostsDir: bad}),
+        (err: Error) => errorKind(err) === 'invalid argument' && err.message.includes(join(bad, host, 'hosts.toml')),
+      )
     }
   })
 })
@@ -170,10 +187,13 @@ describe('hosts: mirrors in action', () => {
     const r = await reg.resolve(ref(upstream.host, 'test/app:v1'))
     assert.equal(r.descriptor.digest, fx.ociIndex.manifestDigest)
     await reg.fetchManifest(r.ref, r.descriptor)
-    assert.deepEqual(mirror.log.map((e) => [e.method, e.status, new URLSearchParams(e.query).get('ns')]), [
-      ['HEAD', 404, upstream.host],
-      ['GET', 404, upstream.host],
-    ])
+    assert.deepEqual(
+      mirror.log.map((e) => [e.method, e.status, new URLSearchParams(e.query).get('ns')]),
+      [
+        ['HEAD', 404, upstream.host],
+        ['GET', 404, upstream.host],
+      ],
+    )
     assert.ok(mirror.log.every((e) => e.query === `?ns=${encodeURIComponent(upstream.host)}`))
     assert.ok(upstream.log.every((e) => e.query === ''))
   })
@@ -197,8 +217,14 @@ describe('hosts: mirrors in action', () => {
       const reg = createRegistry(withMirrors(`[host."${full.url}"]\n  capabilities = ["pull"]\n`))
       const r = await reg.resolve(ref(upstream.host, 'test/app:v1'))
       await reg.fetchManifest(r.ref, r.descriptor)
-      assert.deepEqual(upstream.log.map((e) => e.method), ['HEAD'])
-      assert.deepEqual(full.log.map((e) => e.method), ['GET'])
+      assert.deepEqual(
+        upstream.log.map((e) => e.method),
+        ['HEAD'],
+      )
+      assert.deepEqual(
+        full.log.map((e) => e.method),
+        ['GET'],
+      )
     } finally {
       await full.stop()
     }
@@ -229,8 +255,8 @@ describe('hosts: mirrors in action', () => {
     try {
       const reg = createRegistry(withMirrors(`[host."${server.url}"]\n  [host."${server.url}".header]\n    x-mirror-key = ["k1", "k2"]\n`))
       await reg.resolve(ref(upstream.host, 'test/app:v1'))
-      assert.equal(server.requests[0]!.headers['x-mirror-key'], 'k1, k2')
-      assert.match(String(server.requests[0]!.headers['user-agent']), /^berth\//)
+      assert.equal(server.requests[0].headers['x-mirror-key'], 'k1, k2')
+      assert.match(String(server.requests[0].headers['user-agent']), /^berth\//)
     } finally {
       await server.stop()
     }

@@ -1,4 +1,6 @@
-// The registry client against Debian's real docker-registry (distribution 2.8), open and behind htpasswd Basic auth: every manifest kind resolves by tag and digest, manifests and blobs fetch intact (with Range), and refusals have the right kinds.
+// The registry client against Debian's real docker-registry (distribution 2.8), open and behind htpasswd Basic auth:
+// every manifest kind resolves by tag and digest, manifests and blobs fetch intact (with Range), and refusals have
+// the right kinds.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {MediaType} from '../../../../src/lib/oci/index.js'
@@ -38,7 +40,7 @@ describe('registry client with docker-registry', {skip}, () => {
         assert.deepEqual(await reg.fetchManifest(byTag.ref, byTag.descriptor), built.manifestBytes)
         const image = built.kind === 'image' ? built : (built.manifests[1] as typeof fx.ociImage)
         if (built.kind === 'index') assert.deepEqual(await reg.fetchManifest(byTag.ref, topDescriptor(image)), image.manifestBytes)
-        const layer = image.layers[0]!
+        const layer = image.layers[0]
         const layerDesc = {mediaType: layer.mediaType, digest: layer.digest, size: layer.size}
         assert.deepEqual(await collect((await reg.fetchBlob(byTag.ref, layerDesc)).stream), layer.bytes)
         const half = Math.floor(layer.size / 2)
@@ -60,7 +62,15 @@ describe('registry client with docker-registry', {skip}, () => {
   test('htpasswd: no credentials and wrong credentials are PermissionDenied', async () => {
     await rejectsWith(createRegistry(isolated()).resolve(ref(locked.host, 'test/oci-index:v1')), 'permission denied', /no basic auth credentials/)
     const wrong = createRegistry(isolated({user: `${creds.user}:nope`}))
-    await rejectsWith(wrong.resolve(ref(locked.host, 'test/oci-index:v1')), 'permission denied', /^pull access denied, repository does not exist or may require authorization/)
-    await rejectsWith(wrong.fetchManifest(ref(locked.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)), 'permission denied', /unauthorized: authentication required/)
+    await rejectsWith(
+      wrong.resolve(ref(locked.host, 'test/oci-index:v1')),
+      'permission denied',
+      /^pull access denied, repository does not exist or may require authorization/,
+    )
+    await rejectsWith(
+      wrong.fetchManifest(ref(locked.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)),
+      'permission denied',
+      /unauthorized: authentication required/,
+    )
   })
 })

@@ -1,4 +1,5 @@
-// The registry client against the in-process fake registry: resolve and fetch for every manifest kind, the Bearer and Basic flows with token caching, retries and resume, size and digest checks, and error kinds with their messages.
+// The registry client against the in-process fake registry: resolve and fetch for every manifest kind, the Bearer and
+// Basic flows with token caching, retries and resume, size and digest checks, and error kinds with their messages.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {after, afterEach, before, describe, test} from 'node:test'
@@ -47,9 +48,12 @@ describe('registry client with the fake registry (no auth)', () => {
       assert.deepEqual(await reg.fetchManifest(byTag.ref, byTag.descriptor), built.manifestBytes)
       // HEAD is enough when the registry sends the digest, the length and a telling Content-Type.
       const heads = fake.log.filter((e) => e.path.includes('/manifests/'))
-      assert.deepEqual(heads.map((e) => e.method), ['HEAD', 'HEAD', 'GET'])
-      assert.equal(heads[0]!.accept, MANIFEST_ACCEPT_HEADER)
-      assert.equal(heads[2]!.accept, `${built.mediaType}, */*`)
+      assert.deepEqual(
+        heads.map((e) => e.method),
+        ['HEAD', 'HEAD', 'GET'],
+      )
+      assert.equal(heads[0].accept, MANIFEST_ACCEPT_HEADER)
+      assert.equal(heads[2].accept, `${built.mediaType}, */*`)
       const image = built.kind === 'image' ? built : (built.manifests[0] as typeof fx.ociImage)
       const child = await reg.fetchManifest(byTag.ref, topDescriptor(image))
       assert.deepEqual(child, image.manifestBytes)
@@ -67,7 +71,10 @@ describe('registry client with the fake registry (no auth)', () => {
     const reg = createRegistry(isolated())
     const r = await reg.resolve(ref(fake.host, 'test/docker-list:v1'))
     assert.deepEqual(r.descriptor, topDescriptor(fx.dockerList))
-    assert.deepEqual(fake.log.map((e) => e.method), ['HEAD', 'GET'])
+    assert.deepEqual(
+      fake.log.map((e) => e.method),
+      ['HEAD', 'GET'],
+    )
   })
 
   test('a HEAD without support (405) falls back to GET', async () => {
@@ -133,8 +140,15 @@ describe('registry client with the fake registry (no auth)', () => {
   test('403 is PermissionDenied with the registry message (a GET surfaces the body of a HEAD)', async () => {
     fake.rules.add({path: '/manifests/', kind: 'status', status: 403})
     const reg = createRegistry(isolated())
-    await rejectsWith(reg.resolve(ref(fake.host, 'test/oci-manifest:v1')), 'permission denied', /403 Forbidden: denied: requested access to the resource is denied/)
-    assert.deepEqual(fake.log.map((e) => e.method), ['HEAD', 'GET'])
+    await rejectsWith(
+      reg.resolve(ref(fake.host, 'test/oci-manifest:v1')),
+      'permission denied',
+      /403 Forbidden: denied: requested access to the resource is denied/,
+    )
+    assert.deepEqual(
+      fake.log.map((e) => e.method),
+      ['HEAD', 'GET'],
+    )
   })
 
   test('a 401 Basic challenge without credentials is "no basic auth credentials"', async () => {
@@ -149,7 +163,11 @@ describe('registry client with the fake registry (no auth)', () => {
 
   test('an unsupported auth scheme is PermissionDenied', async () => {
     fake.rules.add({path: '/manifests/', kind: 'status', status: 401, headers: {'www-authenticate': 'Negotiate'}})
-    await rejectsWith(createRegistry(isolated()).resolve(ref(fake.host, 'test/oci-manifest:v1')), 'permission denied', /failed to find supported auth scheme "negotiate"/)
+    await rejectsWith(
+      createRegistry(isolated()).resolve(ref(fake.host, 'test/oci-manifest:v1')),
+      'permission denied',
+      /failed to find supported auth scheme "negotiate"/,
+    )
   })
 
   test('Retry-After as seconds or an HTTP date', () => {
@@ -178,16 +196,24 @@ describe('registry client with the fake registry (no auth)', () => {
   test('a wrong manifest digest is DataLoss', async () => {
     fake.rules.add({path: fx.ociIndex.manifestDigest, kind: 'corrupt'})
     const reg = createRegistry(isolated())
-    await rejectsWith(reg.fetchManifest(ref(fake.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)), 'data loss', /has digest sha256:[0-9a-f]{64}, expected/)
+    await rejectsWith(
+      reg.fetchManifest(ref(fake.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)),
+      'data loss',
+      /has digest sha256:[0-9a-f]{64}, expected/,
+    )
   })
 
   test('an oversized manifest is refused from its Content-Length, without downloading it', async () => {
     const big = 64 * 1024 * 1024
     fake.rules.add({path: fx.ociIndex.manifestDigest, kind: 'oversize', bytes: big})
     const reg = createRegistry(isolated())
-    await rejectsWith(reg.fetchManifest(ref(fake.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)), 'not found', new RegExp(`rejecting ${big} byte manifest`))
+    await rejectsWith(
+      reg.fetchManifest(ref(fake.host, 'test/oci-index:v1'), topDescriptor(fx.ociIndex)),
+      'not found',
+      new RegExp(`rejecting ${big} byte manifest`),
+    )
     await new Promise((r) => setTimeout(r, 50))
-    assert.ok(fake.log[0]!.bytesSent < big / 2, `server sent ${fake.log[0]!.bytesSent} bytes`)
+    assert.ok(fake.log[0].bytesSent < big / 2, `server sent ${fake.log[0].bytesSent} bytes`)
     // resolve: HEAD unsupported, the GET answer is too big
     fake.clearLog()
     fake.rules.add({path: '/manifests/', method: 'HEAD', kind: 'status', status: 405})
@@ -195,7 +221,11 @@ describe('registry client with the fake registry (no auth)', () => {
     await rejectsWith(reg.resolve(ref(fake.host, 'test/oci-index:v1')), 'not found', /^rejecting \d+ byte manifest for .*test\/oci-index:v1: not found$/)
     // a descriptor that says so is refused without a request
     fake.clearLog()
-    await rejectsWith(reg.fetchManifest(ref(fake.host, 'test/oci-index:v1'), {...topDescriptor(fx.ociIndex), size: MAX_MANIFEST_BYTES + 1}), 'not found', /rejecting/)
+    await rejectsWith(
+      reg.fetchManifest(ref(fake.host, 'test/oci-index:v1'), {...topDescriptor(fx.ociIndex), size: MAX_MANIFEST_BYTES + 1}),
+      'not found',
+      /rejecting/,
+    )
     assert.equal(fake.log.length, 0)
   })
 
@@ -204,7 +234,7 @@ describe('registry client with the fake registry (no auth)', () => {
     const {stream, offset} = await reg.fetchBlob(ref(fake.host, 'test/blob:x'), blobDesc, 123_456)
     assert.equal(offset, 123_456)
     assert.deepEqual(await collect(stream), blob.subarray(123_456))
-    assert.equal(fake.log[0]!.range, 'bytes=123456-')
+    assert.equal(fake.log[0].range, 'bytes=123456-')
     const end = await reg.fetchBlob(ref(fake.host, 'test/blob:x'), blobDesc, blob.length)
     assert.equal((await collect(end.stream)).length, 0)
     await rejectsWith(reg.fetchBlob(ref(fake.host, 'test/blob:x'), blobDesc, blob.length + 1), 'invalid argument')
@@ -221,8 +251,8 @@ describe('registry client with the fake registry (no auth)', () => {
     assert.deepEqual(Buffer.concat(chunks), blob)
     const gets = fake.log.filter((e) => e.path.includes('/blobs/'))
     assert.equal(gets.length, 2)
-    assert.equal(gets[0]!.range, undefined)
-    assert.equal(gets[1]!.range, 'bytes=300000-')
+    assert.equal(gets[0].range, undefined)
+    assert.equal(gets[1].range, 'bytes=300000-')
 
     fake.clearLog()
     fake.rules.add({path: blobDesc.digest, kind: 'drop', afterBytes: 1000, times: 1})
@@ -238,9 +268,9 @@ describe('registry client with the fake registry (no auth)', () => {
     const {stream} = await reg.fetchBlob(ref(fake.host, 'test/blob:x'), blobDesc)
     await (stream as AsyncGenerator<Uint8Array>).return(undefined)
     await new Promise((r) => setTimeout(r, 50))
-    const at = fake.log[0]!.bytesSent
+    const at = fake.log[0].bytesSent
     await new Promise((r) => setTimeout(r, 300))
-    assert.ok(fake.log[0]!.bytesSent - at <= 40_000, `server kept sending: ${fake.log[0]!.bytesSent - at} bytes`)
+    assert.ok(fake.log[0].bytesSent - at <= 40_000, `server kept sending: ${fake.log[0].bytesSent - at} bytes`)
   })
 
   test('fetchBlobResumable starts at an offset, awaits onChunk, and gives up after `retries` drops in a row', async () => {
@@ -253,9 +283,15 @@ describe('registry client with the fake registry (no auth)', () => {
     assert.deepEqual(Buffer.concat(chunks), blob.subarray(500_000))
     fake.clearLog()
     fake.rules.add({path: blobDesc.digest, kind: 'drop', afterBytes: 10})
-    await rejectsWith(reg.fetchBlobResumable(ref(fake.host, 'test/blob:x'), blobDesc, 0, () => {}), 'unavailable')
+    await rejectsWith(
+      reg.fetchBlobResumable(ref(fake.host, 'test/blob:x'), blobDesc, 0, () => {}),
+      'unavailable',
+    )
     assert.equal(fake.log.length, 3)
-    assert.deepEqual(fake.log.map((e) => e.range), [undefined, 'bytes=10-', 'bytes=20-'])
+    assert.deepEqual(
+      fake.log.map((e) => e.range),
+      [undefined, 'bytes=10-', 'bytes=20-'],
+    )
   })
 
   test('errors thrown by onChunk end the download unchanged', async () => {
@@ -272,7 +308,11 @@ describe('registry client with the fake registry (no auth)', () => {
   test('a blob longer than its descriptor is DataLoss', async () => {
     const reg = createRegistry(isolated())
     const short = {...blobDesc, size: blob.length - 10}
-    await rejectsWith(reg.fetchBlobResumable(ref(fake.host, 'test/blob:x'), short, 0, () => {}), 'data loss', /more than the \d+ expected/)
+    await rejectsWith(
+      reg.fetchBlobResumable(ref(fake.host, 'test/blob:x'), short, 0, () => {}),
+      'data loss',
+      /more than the \d+ expected/,
+    )
   })
 
   test('a short clean body is a short read, resumed by fetchBlobResumable', async () => {
@@ -281,7 +321,7 @@ describe('registry client with the fake registry (no auth)', () => {
     const chunks: Buffer[] = []
     await reg.fetchBlobResumable(ref(fake.host, 'test/blob:x'), blobDesc, 0, (c) => void chunks.push(Buffer.from(c)))
     assert.deepEqual(Buffer.concat(chunks), blob)
-    assert.equal(fake.log[1]!.range, 'bytes=4096-')
+    assert.equal(fake.log[1].range, 'bytes=4096-')
   })
 
   test('an unreachable port is Unavailable naming the host, after quick retries', async () => {
@@ -328,9 +368,9 @@ describe('registry client with Bearer auth', () => {
     assert.equal(open.tokensIssued() - before, 1)
     const tokenRequests = open.log.filter((e) => e.path === '/token')
     assert.equal(tokenRequests.length, 1)
-    assert.equal(tokenRequests[0]!.method, 'GET')
-    assert.equal(tokenRequests[0]!.authorization, undefined)
-    const q = new URLSearchParams(tokenRequests[0]!.query)
+    assert.equal(tokenRequests[0].method, 'GET')
+    assert.equal(tokenRequests[0].authorization, undefined)
+    const q = new URLSearchParams(tokenRequests[0].query)
     assert.equal(q.get('service'), 'fake')
     assert.deepEqual(q.getAll('scope'), ['repository:test/app:pull'])
     assert.equal(open.log.filter((e) => e.status === 401).length, 1)
@@ -377,14 +417,21 @@ describe('registry client with Bearer auth', () => {
     const r = await reg.resolve(ref(locked.host, 'test/app:v1'))
     assert.equal(r.descriptor.digest, fx.ociIndex.manifestDigest)
     const tokens = locked.log.filter((e) => e.path === '/token')
-    assert.deepEqual(tokens.map((e) => [e.method, e.status, e.authorization]), [
-      ['POST', 401, undefined],
-      ['GET', 200, 'basic'],
-    ])
+    assert.deepEqual(
+      tokens.map((e) => [e.method, e.status, e.authorization]),
+      [
+        ['POST', 401, undefined],
+        ['GET', 200, 'basic'],
+      ],
+    )
   })
 
   test('without or with wrong credentials: PermissionDenied', async () => {
-    await rejectsWith(createRegistry(isolated()).resolve(ref(locked.host, 'test/app:v1')), 'permission denied', /^pull access denied, repository does not exist or may require authorization: .*401/)
+    await rejectsWith(
+      createRegistry(isolated()).resolve(ref(locked.host, 'test/app:v1')),
+      'permission denied',
+      /^pull access denied, repository does not exist or may require authorization: .*401/,
+    )
     await rejectsWith(
       createRegistry(isolated({user: 'alice:nope'})).resolve(ref(locked.host, 'test/app:v1')),
       'permission denied',
@@ -426,11 +473,14 @@ describe('registry client with Basic auth', () => {
     const reg = createRegistry(isolated({user: 'bob:builder'}))
     const r = await reg.resolve(ref(fake.host, 'test/app:v1'))
     await reg.fetchManifest(r.ref, r.descriptor)
-    assert.deepEqual(fake.log.map((e) => [e.method, e.status, e.authorization]), [
-      ['HEAD', 401, undefined],
-      ['HEAD', 200, 'basic'],
-      ['GET', 200, 'basic'],
-    ])
+    assert.deepEqual(
+      fake.log.map((e) => [e.method, e.status, e.authorization]),
+      [
+        ['HEAD', 401, undefined],
+        ['HEAD', 200, 'basic'],
+        ['GET', 200, 'basic'],
+      ],
+    )
   })
 
   test('no credentials / wrong credentials are PermissionDenied', async () => {
@@ -438,7 +488,11 @@ describe('registry client with Basic auth', () => {
     const wrong = createRegistry(isolated({user: 'bob:nope'}))
     // A HEAD answer has no body: the status is all there is to quote; a GET quotes the registry's message.
     await rejectsWith(wrong.resolve(ref(fake.host, 'test/app:v1')), 'permission denied', /^pull access denied.*: 401 Unauthorized$/)
-    await rejectsWith(wrong.fetchManifest(ref(fake.host, 'test/app:v1'), topDescriptor(fx.dockerImage)), 'permission denied', /^pull access denied.*: unauthorized: authentication required$/)
+    await rejectsWith(
+      wrong.fetchManifest(ref(fake.host, 'test/app:v1'), topDescriptor(fx.dockerImage)),
+      'permission denied',
+      /^pull access denied.*: unauthorized: authentication required$/,
+    )
   })
 })
 
@@ -505,7 +559,7 @@ describe('registry client with servers that behave differently', () => {
       const chunks: Buffer[] = []
       await reg.fetchBlobResumable(r, blobDesc, 0, (c) => void chunks.push(Buffer.from(c)))
       assert.deepEqual(Buffer.concat(chunks), blob)
-      assert.equal(server.requests[1]!.range, 'bytes=200000-')
+      assert.equal(server.requests[1].range, 'bytes=200000-')
       const {stream, offset} = await reg.fetchBlob(r, blobDesc, 777)
       assert.equal(offset, 777)
       assert.deepEqual(await collect(stream), blob.subarray(777))
@@ -557,7 +611,7 @@ describe('registry client with servers that behave differently', () => {
       const {stream} = await reg.fetchBlob(ref(server.host, 'test/blob:x'), blobDesc)
       assert.deepEqual(await collect(stream), blob)
       assert.equal(target.log.length, 1)
-      assert.equal(target.log[0]!.authorization, undefined)
+      assert.equal(target.log[0].authorization, undefined)
       assert.equal(reg.stats.requests, 3)
     } finally {
       await Promise.all([server.stop(), target.stop()])

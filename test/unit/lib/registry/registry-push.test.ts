@@ -1,4 +1,6 @@
-// The registry client's push side against the in-process fake registry (and a tiny server for redirect loops): HEAD before upload, cross-repository mounts, monolithic and chunked uploads with relative and absolute Locations, restarts after failures, manifests under tags, push scopes for Bearer tokens, and error kinds.
+// The registry client's push side against the in-process fake registry (and a tiny server for redirect loops): HEAD
+// before upload, cross-repository mounts, monolithic and chunked uploads with relative and absolute Locations,
+// restarts after failures, manifests under tags, push scopes for Bearer tokens, and error kinds.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {Readable} from 'node:stream'
@@ -11,7 +13,10 @@ import {buildFixtures, isolated, ref, rejectsWith, startMiniServer, topDescripto
 
 const blob = randomBytes(300_000)
 const blobDesc: Descriptor = {mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256Digest(blob), size: blob.length}
-const source = (data: Buffer): BlobSource => (start, end) => Readable.from([data.subarray(start, end)])
+const source =
+  (data: Buffer): BlobSource =>
+  (start, end) =>
+    Readable.from([data.subarray(start, end)])
 
 const uploads = (log: RequestLogEntry[]) => log.filter((e) => e.path.includes('/blobs/uploads/'))
 const methods = (log: RequestLogEntry[]) => log.map((e) => `${e.method} ${e.path.replace(/\/uploads\/[0-9a-f]+$/, '/uploads/<id>')}`)
@@ -39,7 +44,7 @@ describe('pushing blobs and manifests to the fake registry', () => {
     assert.equal(outcome, 'uploaded')
     assert.ok(fake.hasBlob('push/a', blobDesc.digest))
     assert.deepEqual(methods(fake.log), [`HEAD /v2/push/a/blobs/${blobDesc.digest}`, 'POST /v2/push/a/blobs/uploads/', 'PUT /v2/push/a/blobs/uploads/<id>'])
-    const put = fake.log[2]!
+    const put = fake.log[2]
     // The registry's opaque `_state` stays as it was sent, and the digest follows it.
     assert.match(put.query, /^\?_state=[^&]+&digest=sha256%3A[0-9a-f]{64}$/)
     assert.equal(put.bytesReceived, blob.length)
@@ -102,7 +107,10 @@ describe('pushing blobs and manifests to the fake registry', () => {
     const reg = createRegistry(isolated({uploadChunkSize: 128 * 1024}))
     assert.equal(await reg.pushBlob(ref(fake.host, 'push/chunked:1'), blobDesc, source(blob)), 'uploaded')
     const patches = uploads(fake.log).filter((e) => e.method === 'PATCH')
-    assert.deepEqual(patches.map((e) => e.bytesReceived), [131072, 131072, blob.length - 262144])
+    assert.deepEqual(
+      patches.map((e) => e.bytesReceived),
+      [131072, 131072, blob.length - 262144],
+    )
     assert.equal(uploads(fake.log).at(-1)!.method, 'PUT')
     assert.equal(uploads(fake.log).at(-1)!.bytesReceived, 0)
     assert.ok(fake.hasBlob('push/chunked', blobDesc.digest))
@@ -133,21 +141,27 @@ describe('pushing blobs and manifests to the fake registry', () => {
     }
     assert.equal(await reg.pushManifest(target, topDescriptor(index), index.manifestBytes, {tag: 'v1'}), 'uploaded')
     const put = fake.log.filter((e) => e.method === 'PUT' && e.path.includes('/manifests/'))
-    assert.deepEqual(put.map((e) => e.path.split('/manifests/')[1]), [index.manifests[0]!.manifestDigest, index.manifests[1]!.manifestDigest, 'v1'])
+    assert.deepEqual(
+      put.map((e) => e.path.split('/manifests/')[1]),
+      [index.manifests[0].manifestDigest, index.manifests[1].manifestDigest, 'v1'],
+    )
     assert.equal(fake.manifest('push/multi', 'v1')?.digest, index.manifestDigest)
     assert.equal(fake.manifest('push/multi', 'v1')?.mediaType, index.mediaType)
     // Again: the tag already points at this digest.
     fake.clearLog()
     assert.equal(await reg.pushManifest(target, topDescriptor(index), index.manifestBytes, {tag: 'v1'}), 'exists')
-    assert.deepEqual(fake.log.map((e) => e.method), ['HEAD'])
+    assert.deepEqual(
+      fake.log.map((e) => e.method),
+      ['HEAD'],
+    )
     // Another digest under the same tag is pushed.
     fake.clearLog()
-    const child = index.manifests[0]!
+    const child = index.manifests[0]
     assert.equal(await reg.pushManifest(target, topDescriptor(child), child.manifestBytes, {tag: 'v1'}), 'uploaded')
     assert.equal(fake.manifest('push/multi', 'v1')?.digest, child.manifestDigest)
   })
 
-  test('an index whose manifests are missing there is refused with containerd\'s hint (failed precondition)', async () => {
+  test("an index whose manifests are missing there is refused with containerd's hint (failed precondition)", async () => {
     const reg = createRegistry(isolated())
     await rejectsWith(
       reg.pushManifest(ref(fake.host, 'push/orphan:1'), topDescriptor(fx.dockerList), fx.dockerList.manifestBytes, {tag: '1'}),
@@ -164,14 +178,27 @@ describe('pushing blobs and manifests to the fake registry', () => {
 
   test('a source that cannot be read fails the upload as internal, not as the network', async () => {
     const reg = createRegistry(isolated())
-    const failing: BlobSource = () => new Readable({read() { this.destroy(Object.assign(new Error('EIO: i/o error, read'), {code: 'EIO'})) }})
-    await rejectsWith(reg.pushBlob(ref(fake.host, 'push/eio:1'), blobDesc, failing), 'internal', /^reading what Put "http:\/\/127\.0\.0\.1:\d+\/v2\/push\/eio\/blobs\/uploads\/[0-9a-f]+" sends: EIO: i\/o error, read$/)
+    const failing: BlobSource = () =>
+      new Readable({
+        read() {
+          this.destroy(Object.assign(new Error('EIO: i/o error, read'), {code: 'EIO'}))
+        },
+      })
+    await rejectsWith(
+      reg.pushBlob(ref(fake.host, 'push/eio:1'), blobDesc, failing),
+      'internal',
+      /^reading what Put "http:\/\/127\.0\.0\.1:\d+\/v2\/push\/eio\/blobs\/uploads\/[0-9a-f]+" sends: EIO: i\/o error, read$/,
+    )
   })
 
-  test('403 on the upload is permission denied with containerd\'s push wording', async () => {
+  test("403 on the upload is permission denied with containerd's push wording", async () => {
     fake.rules.add({path: '/blobs/uploads/', method: 'POST', kind: 'status', status: 403})
     const reg = createRegistry(isolated())
-    await rejectsWith(reg.pushBlob(ref(fake.host, 'push/denied:1'), blobDesc, source(blob)), 'permission denied', /^push access denied, repository does not exist or may require authorization: /)
+    await rejectsWith(
+      reg.pushBlob(ref(fake.host, 'push/denied:1'), blobDesc, source(blob)),
+      'permission denied',
+      /^push access denied, repository does not exist or may require authorization: /,
+    )
   })
 })
 
@@ -190,13 +217,20 @@ describe('pushing with Bearer tokens', () => {
     const reg = createRegistry(isolated({user: 'alice:secret'}))
     assert.equal(await reg.pushBlob(ref(fake.host, 'team/app:1'), desc, source(data), {mountFrom: 'team/base'}), 'mounted')
     const scopes = fake.log.filter((e) => e.path === '/token').map((e) => new URLSearchParams(e.query).getAll('scope').sort())
-    assert.ok(scopes.some((s) => s.includes('repository:team/app:pull,push') && s.includes('repository:team/base:pull')), JSON.stringify(scopes))
+    assert.ok(
+      scopes.some((s) => s.includes('repository:team/app:pull,push') && s.includes('repository:team/base:pull')),
+      JSON.stringify(scopes),
+    )
     assert.equal(await reg.pushBlob(ref(fake.host, 'team/app:1'), blobDesc, source(blob)), 'uploaded')
   })
 
   test('wrong credentials: push access denied (permission denied)', async () => {
     const reg = createRegistry(isolated({user: 'alice:wrong'}))
-    await rejectsWith(reg.pushBlob(ref(fake.host, 'team/app:2'), blobDesc, source(blob)), 'permission denied', /^push access denied, repository does not exist or may require authorization: /)
+    await rejectsWith(
+      reg.pushBlob(ref(fake.host, 'team/app:2'), blobDesc, source(blob)),
+      'permission denied',
+      /^push access denied, repository does not exist or may require authorization: /,
+    )
   })
 })
 
@@ -204,7 +238,11 @@ describe('push failures outside the registry', () => {
   test('an unreachable registry is unavailable', async () => {
     const port = await freePort()
     const reg = createRegistry(isolated({retries: 1}))
-    await rejectsWith(reg.pushBlob(ref(`127.0.0.1:${port}`, 'x/y:1'), blobDesc, source(blob)), 'unavailable', /failed to do request: Head "http:\/\/127\.0\.0\.1:\d+\/v2\/x\/y\/blobs\/sha256:[0-9a-f]+"/)
+    await rejectsWith(
+      reg.pushBlob(ref(`127.0.0.1:${port}`, 'x/y:1'), blobDesc, source(blob)),
+      'unavailable',
+      /failed to do request: Head "http:\/\/127\.0\.0\.1:\d+\/v2\/x\/y\/blobs\/sha256:[0-9a-f]+"/,
+    )
   })
 
   test('a redirect loop is unavailable and says so', async () => {

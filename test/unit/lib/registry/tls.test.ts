@@ -1,4 +1,6 @@
-// TLS against a local https front of the fake registry with a self-signed certificate made by openssl at test time: accepted with --tlscacert, -k, or hosts.toml `ca`/`skip_verify`; refused without; and a localhost registry speaking plain HTTP is reached after trying https.
+// TLS against a local https front of the fake registry with a self-signed certificate made by openssl at test time:
+// accepted with --tlscacert, -k, or hosts.toml `ca`/`skip_verify`; refused without; and a localhost registry speaking
+// plain HTTP is reached after trying https.
 import assert from 'node:assert/strict'
 import {copyFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
@@ -29,9 +31,23 @@ describe('registry client over TLS', {skip}, () => {
     certPath = join(tmp.dir, 'cert.pem')
     const keyPath = join(tmp.dir, 'key.pem')
     await runToolOk('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=berth-test',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=berth-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ])
     // An https front that forwards every request to the fake registry.
     server = createServer({key: readFileSync(keyPath), cert: readFileSync(certPath)}, (req, res) => {
@@ -90,7 +106,11 @@ describe('registry client over TLS', {skip}, () => {
 
   test('without a CA the certificate is refused, at once (no retries)', async () => {
     const reg = createRegistry(isolated({hostsDir: hostsDir(`server = "https://${host}"\n`)}))
-    await rejectsWith(reg.resolve(ref(host, 'test/app:v1')), 'unavailable', new RegExp(`${host.replace(/\./g, '\\.')}.*tls: .*(self[- ]signed|certificate)`, 'i'))
+    await rejectsWith(
+      reg.resolve(ref(host, 'test/app:v1')),
+      'unavailable',
+      new RegExp(`${host.replace(/\./g, '\\.')}.*tls: .*(self[- ]signed|certificate)`, 'i'),
+    )
     assert.equal(reg.stats.requests, 1)
     assert.equal(fake.log.length, 0)
   })
@@ -111,11 +131,17 @@ describe('registry client over TLS', {skip}, () => {
     } finally {
       process.off('warning', onWarning)
     }
-    assert.deepEqual(warnings, ['Ignoring extra certs from `/nonexistent/extra.pem`, load failed: ENOENT: no such file or directory, open \'/nonexistent/extra.pem\''])
+    assert.deepEqual(warnings, [
+      "Ignoring extra certs from `/nonexistent/extra.pem`, load failed: ENOENT: no such file or directory, open '/nonexistent/extra.pem'",
+    ])
   })
 
   test('a CA file that cannot be read is InvalidArgument', async () => {
-    await rejectsWith(createRegistry(isolated({tlsCaCert: ['/nonexistent/ca.pem']})).resolve(ref(host, 'test/app:v1')), 'invalid argument', /unable to read CA cert "\/nonexistent\/ca\.pem"/)
+    await rejectsWith(
+      createRegistry(isolated({tlsCaCert: ['/nonexistent/ca.pem']})).resolve(ref(host, 'test/app:v1')),
+      'invalid argument',
+      /unable to read CA cert "\/nonexistent\/ca\.pem"/,
+    )
   })
 
   test('with TLS options a localhost registry on plain HTTP is still reached (https tried first, remembered)', async () => {

@@ -23,7 +23,11 @@ describe('capabilities', () => {
   ]
   for (const [input, want] of names) test(`normalize ${input}`, () => assert.equal(normalizeCapability(input), want))
   for (const input of ['', 'CAP_', 'FLY', 'CAP_SYS_ADMINX']) {
-    test(`unknown ${JSON.stringify(input)}`, () => assert.throws(() => normalizeCapability(input), (e) => errorKind(e) === 'invalid argument'))
+    test(`unknown ${JSON.stringify(input)}`, () =>
+      assert.throws(
+        () => normalizeCapability(input),
+        (e) => errorKind(e) === 'invalid argument',
+      ))
   }
   const masks: Array<[string, string[]]> = [
     ['0000000000000000', []],
@@ -33,9 +37,17 @@ describe('capabilities', () => {
     ['ffffffffffffffff', [...CAPABILITIES]],
   ]
   for (const [mask, want] of masks) test(`mask ${mask}`, () => assert.deepEqual(capabilitiesFromMask(mask), want))
-  test('bad mask', () => assert.throws(() => capabilitiesFromMask('xyz'), (e) => errorKind(e) === 'invalid argument'))
+  test('bad mask', () =>
+    assert.throws(
+      () => capabilitiesFromMask('xyz'),
+      (e) => errorKind(e) === 'invalid argument',
+    ))
   test('resolveCapabilities keeps the default order and appends adds', () => {
-    assert.deepEqual(resolveCapabilities({available: CAPABILITIES, defaults: ['CAP_KILL', 'CAP_CHOWN'], capAdd: ['CAP_BPF']}), ['CAP_KILL', 'CAP_CHOWN', 'CAP_BPF'])
+    assert.deepEqual(resolveCapabilities({available: CAPABILITIES, defaults: ['CAP_KILL', 'CAP_CHOWN'], capAdd: ['CAP_BPF']}), [
+      'CAP_KILL',
+      'CAP_CHOWN',
+      'CAP_BPF',
+    ])
   })
   test('duplicates in adds are added once', () => {
     assert.deepEqual(resolveCapabilities({available: CAPABILITIES, defaults: [], capAdd: ['BPF', 'CAP_BPF', 'bpf']}), ['CAP_BPF'])

@@ -28,7 +28,10 @@ describe('defaultSpec', () => {
     assert.deepEqual(spec.root, {path: 'rootfs'})
     assert.deepEqual(spec.linux.resources, {devices: [{allow: false, access: 'rwm'}]})
     assert.equal(spec.linux.cgroupsPath, '/berth/default')
-    assert.deepEqual(spec.linux.namespaces.map((n) => n.type), ['pid', 'ipc', 'uts', 'mount', 'network'])
+    assert.deepEqual(
+      spec.linux.namespaces.map((n) => n.type),
+      ['pid', 'ipc', 'uts', 'mount', 'network'],
+    )
     assert.deepEqual(spec.linux.maskedPaths, DEFAULT_MASKED_PATHS)
     assert.deepEqual(spec.linux.readonlyPaths, DEFAULT_READONLY_PATHS)
     assert.deepEqual(spec.mounts, defaultMounts())
@@ -50,6 +53,9 @@ describe('defaultSpec', () => {
   })
 
   test('an invalid namespace is refused', () => {
-    assert.throws(() => defaultSpec('bad name', HOST), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => defaultSpec('bad name', HOST),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 })

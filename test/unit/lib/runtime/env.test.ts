@@ -25,7 +25,11 @@ describe('mergeEnv', () => {
     mergeEnv(d, ['A=2'])
     assert.deepEqual(d, ['A=1'])
   })
-  test('empty key rejected', () => assert.throws(() => mergeEnv([], ['=1']), (e) => errorKind(e) === 'invalid argument'))
+  test('empty key rejected', () =>
+    assert.throws(
+      () => mergeEnv([], ['=1']),
+      (e) => errorKind(e) === 'invalid argument',
+    ))
   test('envValue', () => {
     assert.equal(envValue(['A=1', 'PATH=/x'], 'PATH'), '/x')
     assert.equal(envValue(['A='], 'A'), '')

@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {errorKind} from '../../../../src/lib/errors/index.js'
-import {CAPABILITIES, devicesFromPath, parseProcLimits, parseStatusCapabilities, readHostDevices, readHostFacts, readHostFeatures} from '../../../../src/lib/runtime/index.js'
+import {
+  CAPABILITIES,
+  devicesFromPath,
+  parseProcLimits,
+  parseStatusCapabilities,
+  readHostDevices,
+  readHostFacts,
+  readHostFeatures,
+} from '../../../../src/lib/runtime/index.js'
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -14,15 +22,24 @@ describe('host facts', () => {
   test('parseProcLimits', () => {
     assert.deepEqual(parseProcLimits(LIMITS), {soft: 1024, hard: 524288})
     assert.deepEqual(parseProcLimits(LIMITS, 'Max cpu time'), {soft: Infinity, hard: Infinity})
-    assert.throws(() => parseProcLimits('Limit Soft Hard\n'), (e) => errorKind(e) === 'internal')
-    assert.throws(() => parseProcLimits('Max open files  x  y  files\n'), (e) => errorKind(e) === 'internal')
+    assert.throws(
+      () => parseProcLimits('Limit Soft Hard\n'),
+      (e) => errorKind(e) === 'internal',
+    )
+    assert.throws(
+      () => parseProcLimits('Max open files  x  y  files\n'),
+      (e) => errorKind(e) === 'internal',
+    )
   })
   test('parseStatusCapabilities', () => {
     const status = 'Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\nCapBnd:\t0000000000000003\n'
     assert.equal(parseStatusCapabilities(status).length, 40)
     assert.deepEqual(parseStatusCapabilities(status, 'CapBnd'), ['CAP_CHOWN', 'CAP_DAC_OVERRIDE'])
     assert.deepEqual(parseStatusCapabilities(status, 'CapInh'), [])
-    assert.throws(() => parseStatusCapabilities('Name: x\n'), (e) => errorKind(e) === 'internal')
+    assert.throws(
+      () => parseStatusCapabilities('Name: x\n'),
+      (e) => errorKind(e) === 'internal',
+    )
   })
   test('readHostFacts reads this process', () => {
     const facts = readHostFacts()
@@ -53,8 +70,14 @@ describe('devicesFromPath (--device)', () => {
     assert.ok(all.every((d) => d.type === 'c' || d.type === 'b'))
   })
   test("ctr's errors", () => {
-    assert.throws(() => devicesFromPath('/dev/no-such-device'), (e: Error) => errorKind(e) === 'not found' && e.message === 'error stating device path: stat /dev/no-such-device: no such file or directory')
-    assert.throws(() => devicesFromPath('/etc/hostname'), (e: Error) => errorKind(e) === 'invalid argument' && /not a device node/.test(e.message))
+    assert.throws(
+      () => devicesFromPath('/dev/no-such-device'),
+      (e: Error) => errorKind(e) === 'not found' && e.message === 'error stating device path: stat /dev/no-such-device: no such file or directory',
+    )
+    assert.throws(
+      () => devicesFromPath('/etc/hostname'),
+      (e: Error) => errorKind(e) === 'invalid argument' && /not a device node/.test(e.message),
+    )
   })
   test('readHostFeatures answers for this host', () => {
     const f = readHostFeatures()

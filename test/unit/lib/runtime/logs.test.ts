@@ -23,7 +23,11 @@ describe('parseLogLine', () => {
     ['a carriage return from a terminal', `${T} stdout F hi\r`, {time: T, stream: 'stdout', partial: false, text: 'hi\r'}],
     ['UTC written as Z', '2026-11-22T08:42:31Z stdout F x', {time: '2026-11-22T08:42:31Z', stream: 'stdout', partial: false, text: 'x'}],
     ['a CRI tag with more after a colon', `${T} stdout P:x y`, {time: T, stream: 'stdout', partial: true, text: 'y'}],
-    ['bytes that are not UTF-8', Buffer.concat([Buffer.from(`${T} stdout F `), Buffer.from([0xff, 0x00, 0xfe])]), {time: T, stream: 'stdout', partial: false, text: '\xff\x00\xfe'}],
+    [
+      'bytes that are not UTF-8',
+      Buffer.concat([Buffer.from(`${T} stdout F `), Buffer.from([0xff, 0x00, 0xfe])]),
+      {time: T, stream: 'stdout', partial: false, text: '\xff\x00\xfe'},
+    ],
   ]
   for (const [name, input, want] of good) test(name, () => assert.deepEqual(view(parseLogLine(line(input))), want))
 

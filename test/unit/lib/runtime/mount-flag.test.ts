@@ -44,7 +44,6 @@ describe('parseMountFlag', () => {
       assert.throws(
         () => parseMountFlag(spec),
         (err: Error) => errorKind(err) === 'invalid argument' && message.test(err.message),
-      ),
-    )
+      ))
   }
 })

@@ -11,7 +11,10 @@ const ONE = [{containerID: 0, hostID: 100000, size: 65536}]
 
 describe('toHostId, remappedKey', () => {
   test('ids map inside their range only', () => {
-    const maps = [{containerID: 0, hostID: 100000, size: 1000}, {containerID: 1000, hostID: 5000, size: 10}]
+    const maps = [
+      {containerID: 0, hostID: 100000, size: 1000},
+      {containerID: 1000, hostID: 5000, size: 10},
+    ]
     assert.equal(toHostId(0, maps), 100000)
     assert.equal(toHostId(999, maps), 100999)
     assert.equal(toHostId(1005, maps), 5005)
@@ -52,6 +55,9 @@ describe('shiftOwners', {skip: process.getuid?.() !== 0 ? 'needs root (chown)' :
     mkdirSync(root)
     writeFileSync(join(root, 'f'), '')
     lchownSync(join(root, 'f'), 70000, 0)
-    assert.throws(() => shiftOwners(root, ONE, ONE), (e: Error) => errorKind(e) === 'invalid argument' && e.message === '/f is owned by uid 70000, which --uidmap does not map')
+    assert.throws(
+      () => shiftOwners(root, ONE, ONE),
+      (e: Error) => errorKind(e) === 'invalid argument' && e.message === '/f is owned by uid 70000, which --uidmap does not map',
+    )
   })
 })

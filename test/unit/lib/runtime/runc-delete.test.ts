@@ -13,7 +13,7 @@ const root = mkdtempSync(join(tmpdir(), 'berth-runc-delete-'))
 after(() => rmSync(root, {recursive: true, force: true}))
 
 /** Start time (clock ticks since boot) of a live pid, from /proc. */
-const startTime = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[19])
+const startTime = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[19])
 
 /** A pid that has exited: a child that ran and was collected. */
 function deadPid(): number {
@@ -31,7 +31,14 @@ function state(id: string, overrides: Record<string, unknown> = {}, config: Reco
       init_process_start: 12345,
       cgroup_paths: {},
       intel_rdt_path: '',
-      config: {namespaces: [{type: 'NEWPID', path: ''}, {type: 'NEWNS', path: ''}], Hooks: {poststop: null}, ...config},
+      config: {
+        namespaces: [
+          {type: 'NEWPID', path: ''},
+          {type: 'NEWNS', path: ''},
+        ],
+        Hooks: {poststop: null},
+        ...config,
+      },
       ...overrides,
     }),
   )

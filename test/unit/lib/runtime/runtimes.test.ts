@@ -32,7 +32,8 @@ describe('resolveRuntime', () => {
   after(() => rmSync(dir, {recursive: true, force: true}))
   test("containerd 1.6/1.7's runc names run the configured runc, or --runc-binary", () => {
     assert.deepEqual(RUNC_RUNTIMES, ['io.containerd.runc.v2', 'io.containerd.runc.v1', 'io.containerd.runtime.v1.linux'])
-    for (const name of RUNC_RUNTIMES) assert.deepEqual(resolveRuntime({name}, '/usr/sbin/runc'), {binary: '/usr/sbin/runc', root: undefined, noPivot: false, systemdCgroup: false})
+    for (const name of RUNC_RUNTIMES)
+      assert.deepEqual(resolveRuntime({name}, '/usr/sbin/runc'), {binary: '/usr/sbin/runc', root: undefined, noPivot: false, systemdCgroup: false})
     const r = resolveRuntime({name: 'io.containerd.runc.v2', options: {binary_name: '/opt/crun', root: '/run/mine', no_pivot_root: true}}, '/usr/sbin/runc')
     assert.deepEqual(r, {binary: '/opt/crun', root: '/run/mine', noPivot: true, systemdCgroup: false})
   })
@@ -48,14 +49,24 @@ describe('resolveRuntime', () => {
     fails('failed precondition', () => resolveRuntime({name: dir}, '/usr/sbin/runc'), /not an executable file/)
   })
   test("containerd's errors, class unknown in the text", () => {
-    fails('failed precondition', () => resolveRuntime({name: '/no/such/runtime'}, 'runc'), 'failed to start shim: failed to resolve runtime path: invalid custom binary path: stat /no/such/runtime: no such file or directory: unknown')
+    fails(
+      'failed precondition',
+      () => resolveRuntime({name: '/no/such/runtime'}, 'runc'),
+      'failed to start shim: failed to resolve runtime path: invalid custom binary path: stat /no/such/runtime: no such file or directory: unknown',
+    )
     fails(
       'failed precondition',
       () => resolveRuntime({name: 'io.containerd.kata.v2'}, 'runc'),
-      'failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed "containerd-shim-kata-v2": file does not exist: unknown',
+      'failed to start shim: failed to resolve runtime path: runtime "io.containerd.kata.v2" binary not installed "containerd-shim-kata-v2": file ' +
+        'does not exist: unknown',
     )
     const invalid = 'invalid runtime name %s, correct runtime name should be either format like `io.containerd.runc.v1` or a full path to the binary'
-    for (const name of ['runc', 'bin/runc']) fails('failed precondition', () => resolveRuntime({name}, 'runc'), `failed to start shim: failed to resolve runtime path: ${invalid.replace('%s', name)}: unknown`)
+    for (const name of ['runc', 'bin/runc'])
+      fails(
+        'failed precondition',
+        () => resolveRuntime({name}, 'runc'),
+        `failed to start shim: failed to resolve runtime path: ${invalid.replace('%s', name)}: unknown`,
+      )
   })
   test('an installed shim is refused: Berth drives no shims', () => {
     const bin = join(dir, 'containerd-shim-fake-v9')
@@ -82,13 +93,20 @@ describe('runtimeRecord (ctr RuntimeOptions)', () => {
       options: {no_pivot_root: true, binary_name: '/opt/runc', root: '/run/r'},
     })
     assert.deepEqual(runtimeRecord({name: 'io.containerd.runc.v1', noPivot: true}), {name: 'io.containerd.runc.v1', options: {no_pivot_root: true}})
-    assert.deepEqual(runtimeRecord({name: 'io.containerd.kata.v2', runtimeConfigPath: '/etc/kata.toml'}), {name: 'io.containerd.kata.v2', options: {config_path: '/etc/kata.toml'}})
+    assert.deepEqual(runtimeRecord({name: 'io.containerd.kata.v2', runtimeConfigPath: '/etc/kata.toml'}), {
+      name: 'io.containerd.kata.v2',
+      options: {config_path: '/etc/kata.toml'},
+    })
   })
   test("ctr's errors", () => {
     const only = 'specifying runc-binary and runc-systemd-cgroup is only supported for "io.containerd.runc.v2" runtime'
     fails('invalid argument', () => runtimeRecord({name: 'io.containerd.runc.v1', runcBinary: '/x'}), only)
     fails('invalid argument', () => runtimeRecord({name: '/usr/sbin/runc', runcSystemdCgroup: true}), only)
-    fails('invalid argument', () => runtimeRecord({runcSystemdCgroup: true}), 'option --runc-systemd-cgroup requires --cgroup to be set, e.g. "machine.slice:foo:deadbeef"')
+    fails(
+      'invalid argument',
+      () => runtimeRecord({runcSystemdCgroup: true}),
+      'option --runc-systemd-cgroup requires --cgroup to be set, e.g. "machine.slice:foo:deadbeef"',
+    )
   })
   test('refusals with the reason', () => {
     fails('failed precondition', () => runtimeRecord({runcSystemdCgroup: true, cgroup: 'machine.slice:a:b', systemd: false}), /does not run systemd/)

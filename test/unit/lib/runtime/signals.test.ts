@@ -65,6 +65,9 @@ describe('signals', () => {
     assert.equal(stopSignal({config: {StopSignal: ''}}), 'SIGTERM')
     assert.equal(stopSignal({config: {StopSignal: 'SIGQUIT'}}), 'SIGQUIT')
     assert.equal(stopSignal({config: {StopSignal: '37'}}), '37')
-    assert.throws(() => stopSignal({config: {StopSignal: 'SIGNOPE'}}), (e) => errorKind(e) === 'invalid argument')
+    assert.throws(
+      () => stopSignal({config: {StopSignal: 'SIGNOPE'}}),
+      (e) => errorKind(e) === 'invalid argument',
+    )
   })
 })

@@ -28,7 +28,12 @@ interface Ctx {
 const build = (options: Partial<SpecOptions> = {}, ctx: Ctx = {}): RuntimeSpec =>
   buildSpec(
     {namespace: 'default', id: 'c1', image: {config: {Cmd: ['/bin/sh']}}, ...options},
-    {user: ROOT, host: {...HOST, ...ctx.host}, ...(ctx.devices ? {devices: ctx.devices} : {}), ...(ctx.seccompProfile ? {seccompProfile: ctx.seccompProfile} : {})},
+    {
+      user: ROOT,
+      host: {...HOST, ...ctx.host},
+      ...(ctx.devices ? {devices: ctx.devices} : {}),
+      ...(ctx.seccompProfile ? {seccompProfile: ctx.seccompProfile} : {}),
+    },
   )
 const fails = (kind: string, fn: () => unknown, message?: RegExp | string) =>
   assert.throws(fn, (err: Error) => {
@@ -40,12 +45,32 @@ const fails = (kind: string, fn: () => unknown, message?: RegExp | string) =>
 
 describe('--with-ns', () => {
   test('a joined namespace replaces the new one of its type, in place', () => {
-    const spec = build({joinNamespaces: [{type: 'network', path: '/run/netns/x'}, {type: 'ipc', path: '/proc/1/ns/ipc'}]})
-    assert.deepEqual(spec.linux.namespaces, [{type: 'pid'}, {type: 'ipc', path: '/proc/1/ns/ipc'}, {type: 'uts'}, {type: 'mount'}, {type: 'network', path: '/run/netns/x'}])
+    const spec = build({
+      joinNamespaces: [
+        {type: 'network', path: '/run/netns/x'},
+        {type: 'ipc', path: '/proc/1/ns/ipc'},
+      ],
+    })
+    assert.deepEqual(spec.linux.namespaces, [
+      {type: 'pid'},
+      {type: 'ipc', path: '/proc/1/ns/ipc'},
+      {type: 'uts'},
+      {type: 'mount'},
+      {type: 'network', path: '/run/netns/x'},
+    ])
   })
   test('a type without a new namespace is appended (with --net-host, network; cgroup)', () => {
-    const spec = build({netHost: true, joinNamespaces: [{type: 'network', path: '/run/netns/x'}, {type: 'cgroup', path: '/proc/1/ns/cgroup'}]})
-    assert.deepEqual(spec.linux.namespaces.slice(-2), [{type: 'network', path: '/run/netns/x'}, {type: 'cgroup', path: '/proc/1/ns/cgroup'}])
+    const spec = build({
+      netHost: true,
+      joinNamespaces: [
+        {type: 'network', path: '/run/netns/x'},
+        {type: 'cgroup', path: '/proc/1/ns/cgroup'},
+      ],
+    })
+    assert.deepEqual(spec.linux.namespaces.slice(-2), [
+      {type: 'network', path: '/run/netns/x'},
+      {type: 'cgroup', path: '/proc/1/ns/cgroup'},
+    ])
   })
   test('a relative path is refused', () => fails('invalid argument', () => build({joinNamespaces: [{type: 'network', path: 'netns/x'}]})))
 })
@@ -82,7 +107,7 @@ describe('--cpu-quota, --cpu-period, --cpus, --cpuset-*', () => {
     ['cpusets', {cpusetCpus: '0-1,3', cpusetMems: '0'}, {cpus: '0-1,3', mems: '0'}],
   ]
   for (const [name, options, want] of table) test(name, () => assert.deepEqual(cpu(options), want))
-  test('--cpus with --cpu-quota or --cpu-period: ctr\'s error', () => {
+  test("--cpus with --cpu-quota or --cpu-period: ctr's error", () => {
     fails('invalid argument', () => build({cpus: 1, cpuQuota: 5000}), 'cpus and quota/period should be used separately')
     fails('invalid argument', () => build({cpus: 1, cpuPeriod: 5000}), 'cpus and quota/period should be used separately')
   })
@@ -102,7 +127,7 @@ describe('--seccomp, --seccomp-profile', () => {
   test("--seccomp: Berth's default profile for the container's capabilities", () => {
     const spec = build({seccomp: true})
     assert.deepEqual(spec.linux.seccomp, defaultSeccompProfile(spec.process.capabilities.bounding!))
-    assert.equal(spec.linux.seccomp!.defaultAction, 'SCMP_ACT_ALLOW')
+    assert.equal(spec.linux.seccomp.defaultAction, 'SCMP_ACT_ALLOW')
   })
   test('--seccomp with a profile file: the file as read', () => {
     const profile: LinuxSeccomp = {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['read'], action: 'SCMP_ACT_ALLOW'}]}
@@ -138,7 +163,7 @@ describe('--rlimit-nofile', () => {
     assert.deepEqual(build({rlimitNofile: {soft: 4096, hard: 8192}}).process.rlimits, [{type: 'RLIMIT_NOFILE', hard: 8192, soft: 4096}])
   })
   test('soft above hard is invalid', () => fails('invalid argument', () => build({rlimitNofile: {soft: 10, hard: 5}})))
-  test('a hard limit above this process\'s own is refused before runc fails with EPERM', () => {
+  test("a hard limit above this process's own is refused before runc fails with EPERM", () => {
     fails('failed precondition', () => build({rlimitNofile: {soft: 10, hard: 2048}}, {host: {nofileHard: 1024}}), /CAP_SYS_RESOURCE/)
   })
 })
@@ -157,7 +182,8 @@ describe('--uidmap, --gidmap', () => {
     fails('invalid argument', () => build({uidMappings: uid}), '--uidmap and --gidmap must be given together')
     fails('invalid argument', () => build({gidMappings: gid}))
   })
-  test('a range past 2^32 is invalid', () => fails('invalid argument', () => build({uidMappings: [{containerID: 0, hostID: 2 ** 32 - 10, size: 100}], gidMappings: gid})))
+  test('a range past 2^32 is invalid', () =>
+    fails('invalid argument', () => build({uidMappings: [{containerID: 0, hostID: 2 ** 32 - 10, size: 100}], gidMappings: gid})))
 })
 
 describe('--cgroup, --rootfs', () => {

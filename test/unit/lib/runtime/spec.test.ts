@@ -96,12 +96,22 @@ describe('buildSpec: process args', () => {
     ['Entrypoint + Cmd', {Entrypoint: ['/entry', '-v'], Cmd: ['serve']}, {}, ['/entry', '-v', 'serve']],
     ['Docker nulls', {Entrypoint: null, Cmd: ['/x']}, {}, ['/x']],
     ['args replace Entrypoint and Cmd (ctr WithProcessArgs)', {Entrypoint: ['/entry'], Cmd: ['serve']}, {args: ['sh', '-c', 'id']}, ['sh', '-c', 'id']],
-    ['keepEntrypoint: args replace only Cmd (WithImageConfigArgs)', {Entrypoint: ['/entry'], Cmd: ['serve']}, {args: ['debug'], keepEntrypoint: true}, ['/entry', 'debug']],
+    [
+      'keepEntrypoint: args replace only Cmd (WithImageConfigArgs)',
+      {Entrypoint: ['/entry'], Cmd: ['serve']},
+      {args: ['debug'], keepEntrypoint: true},
+      ['/entry', 'debug'],
+    ],
     ['keepEntrypoint without Entrypoint', {Cmd: ['serve']}, {args: ['x'], keepEntrypoint: true}, ['x']],
     ['empty args keep the image command', {Cmd: ['/x']}, {args: []}, ['/x']],
     ['no image, args given', null, {args: ['/bin/true']}, ['/bin/true']],
     ['init wraps', {Cmd: ['/app']}, {init: {hostPath: '/usr/bin/tini-static'}}, ['/.berth-init', '--', '/app']],
-    ['init wraps args, custom path', {Cmd: ['/app']}, {args: ['a', 'b'], init: {hostPath: '/usr/bin/catatonit', containerPath: '/sbin/init'}}, ['/sbin/init', '--', 'a', 'b']],
+    [
+      'init wraps args, custom path',
+      {Cmd: ['/app']},
+      {args: ['a', 'b'], init: {hostPath: '/usr/bin/catatonit', containerPath: '/sbin/init'}},
+      ['/sbin/init', '--', 'a', 'b'],
+    ],
   ]
   for (const [name, config, options, args] of table) {
     test(name, () => assert.deepEqual(build({image: image(config), ...options}).process.args, args))
@@ -170,12 +180,24 @@ describe('buildSpec: cwd, user, tty, root, hostname, annotations', () => {
   ]
   for (const [name, options, pick, want] of table) test(name, () => assert.deepEqual(pick(build(options)), want))
   test('key order follows specs-go', () => {
-    assert.deepEqual(Object.keys(build({hostname: 'h', annotations: {a: 'b'}})), ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'annotations', 'linux'])
+    assert.deepEqual(Object.keys(build({hostname: 'h', annotations: {a: 'b'}})), [
+      'ociVersion',
+      'process',
+      'root',
+      'hostname',
+      'mounts',
+      'annotations',
+      'linux',
+    ])
   })
   test('the resolved user goes into process.user', () => {
     const spec = build({}, {user: {uid: 1000, gid: 100, additionalGids: [10, 27], username: 'app', home: '/home/app'}})
     assert.deepEqual(spec.process.user, {uid: 1000, gid: 100, additionalGids: [10, 27]})
-    assert.equal(spec.process.env.some((e) => e.startsWith('HOME=')), false, 'HOME is left to runc')
+    assert.equal(
+      spec.process.env.some((e) => e.startsWith('HOME=')),
+      false,
+      'HOME is left to runc',
+    )
   })
   const bad: Array<[string, Partial<SpecOptions>]> = [
     ['relative cwd', {cwd: 'tmp'}],
@@ -354,7 +376,7 @@ describe('buildSpec: capabilities and privileged', () => {
   })
   test('privileged without host devices keeps the device rules', () => {
     const spec = build({privileged: true, privilegedWithoutHostDevices: true}, {hostDevices: [{path: '/dev/x', type: 'c', major: 1, minor: 1}]})
-    assert.equal(spec.linux.resources.devices[0]!.allow, false)
+    assert.equal(spec.linux.resources.devices[0].allow, false)
     assert.equal(spec.linux.devices, undefined)
     assert.equal(spec.linux.maskedPaths, undefined)
   })

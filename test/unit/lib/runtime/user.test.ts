@@ -148,7 +148,10 @@ describe('resolveUser never reads outside the rootfs', () => {
     })
   }
   test('symlinks are resolved inside the rootfs (absolute and relative)', () => {
-    const root = rootfs({'real/passwd': 'inner:x:5:5::/in:/bin/sh\n', 'real/group': 'g:x:9:inner\n'}, {'etc/passwd': '/real/passwd', 'etc/group': '../real/group'})
+    const root = rootfs(
+      {'real/passwd': 'inner:x:5:5::/in:/bin/sh\n', 'real/group': 'g:x:9:inner\n'},
+      {'etc/passwd': '/real/passwd', 'etc/group': '../real/group'},
+    )
     assert.deepEqual(resolveUser(root, 'inner'), {uid: 5, gid: 5, additionalGids: [9], username: 'inner', home: '/in'})
     assert.equal(resolveInRoot(root, '/etc/passwd'), join(root, 'real/passwd'))
   })
@@ -190,7 +193,9 @@ describe('resolveUser never reads outside the rootfs', () => {
 
 // Layers read without a mount must show what overlayfs shows: each case is checked against a real
 // read-only overlay mount of the same layers (root only; CI runs as root).
-describe('readRootFile over unmounted layers agrees with an overlay mount', {skip: process.env['CI'] || process.getuid?.() === 0 ? false : 'needs root (overlay mount, trusted xattrs)'}, () => {
+describe('readRootFile over unmounted layers agrees with an overlay mount', {
+  skip: process.env['CI'] || process.getuid?.() === 0 ? false : 'needs root (overlay mount, trusted xattrs)',
+}, () => {
   type Entry = string | {link: string} | 'whiteout' | 'opaque-dir' | 'dir'
   /** Layer directories (top first) from `{path: entry}` maps. */
   const layers = (...specs: Record<string, Entry>[]): string[] =>
@@ -216,7 +221,7 @@ describe('readRootFile over unmounted layers agrees with an overlay mount', {ski
     mkdirSync(mnt)
     // overlayfs needs two lower layers at least without an upper; a single one is a plain directory.
     const stack = dirs.length === 1 ? [...dirs, join(tmp, `empty-${n++}`)] : dirs
-    if (dirs.length === 1) mkdirSync(stack[1]!)
+    if (dirs.length === 1) mkdirSync(stack[1])
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,index=off,lowerdir=${stack.join(':')}`, mnt])
     try {
       for (const p of paths) assert.equal(readRootFile({layers: dirs}, p), readRootFile(mnt, p), `${p} in ${JSON.stringify(dirs)}`)

@@ -38,7 +38,12 @@ const up = '../'.repeat(12)
 const VECTORS: Vector[] = [
   {
     name: '../ entries',
-    layers: (S) => [[{path: `${up}${S}/victim`, type: 'file', content: 'pwned'}, {path: `a/${up}${S}/created`, type: 'file', content: 'new'}]],
+    layers: (S) => [
+      [
+        {path: `${up}${S}/victim`, type: 'file', content: 'pwned'},
+        {path: `a/${up}${S}/created`, type: 'file', content: 'new'},
+      ],
+    ],
     check: (t, S) => {
       content(t, `${S}/victim`, 'pwned')
       content(t, `${S}/created`, 'new')
@@ -46,7 +51,13 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'absolute paths',
-    layers: (S) => [[{path: `/${S}/victim`, type: 'file', content: 'pwned'}, {path: `/${S}/sub/`, type: 'dir', mode: 0o777}, {path: `/${S}/dev`, type: 'char', devmajor: 1, devminor: 3}]],
+    layers: (S) => [
+      [
+        {path: `/${S}/victim`, type: 'file', content: 'pwned'},
+        {path: `/${S}/sub/`, type: 'dir', mode: 0o777},
+        {path: `/${S}/dev`, type: 'char', devmajor: 1, devminor: 3},
+      ],
+    ],
     check: (t, S) => {
       content(t, `${S}/victim`, 'pwned')
       assert.equal(t.get(`${S}/sub`)?.mode, 0o777)
@@ -56,12 +67,14 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'a symlink to / followed by entries through it',
-    layers: (S) => [[
-      {path: 'rootlink', type: 'symlink', linkname: '/'},
-      {path: `rootlink/${S}/victim`, type: 'file', content: 'pwned'},
-      {path: `rootlink/${S}/sub/`, type: 'dir', mode: 0o700},
-      {path: `rootlink/${S}/fifo`, type: 'fifo'},
-    ]],
+    layers: (S) => [
+      [
+        {path: 'rootlink', type: 'symlink', linkname: '/'},
+        {path: `rootlink/${S}/victim`, type: 'file', content: 'pwned'},
+        {path: `rootlink/${S}/sub/`, type: 'dir', mode: 0o700},
+        {path: `rootlink/${S}/fifo`, type: 'fifo'},
+      ],
+    ],
     check: (t, S) => {
       assert.equal(t.get('rootlink')?.link, '/')
       content(t, `${S}/victim`, 'pwned')
@@ -71,14 +84,16 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'a chain of symlinks that escapes',
-    layers: (S) => [[
-      {path: 'a', type: 'symlink', linkname: 'b'},
-      {path: 'b', type: 'symlink', linkname: 'c/../../../../..'},
-      {path: 'c', type: 'symlink', linkname: '/d'},
-      {path: 'd', type: 'symlink', linkname: `../../../../${S}`},
-      {path: `a/${S}/victim`, type: 'file', content: 'via a'},
-      {path: 'c/created', type: 'file', content: 'via c'},
-    ]],
+    layers: (S) => [
+      [
+        {path: 'a', type: 'symlink', linkname: 'b'},
+        {path: 'b', type: 'symlink', linkname: 'c/../../../../..'},
+        {path: 'c', type: 'symlink', linkname: '/d'},
+        {path: 'd', type: 'symlink', linkname: `../../../../${S}`},
+        {path: `a/${S}/victim`, type: 'file', content: 'via a'},
+        {path: 'c/created', type: 'file', content: 'via c'},
+      ],
+    ],
     check: (t, S) => {
       content(t, `${S}/victim`, 'via a')
       content(t, `${S}/created`, 'via c') // c -> /d -> ../../../../S, all inside
@@ -87,18 +102,36 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'an upward symlink ../../.. followed by an entry through it',
-    layers: (S) => [[{path: 'x/y/', type: 'dir'}, {path: 'x/y/up', type: 'symlink', linkname: '../../../../..'}, {path: `x/y/up/${S}/victim`, type: 'file', content: 'pwned'}]],
+    layers: (S) => [
+      [
+        {path: 'x/y/', type: 'dir'},
+        {path: 'x/y/up', type: 'symlink', linkname: '../../../../..'},
+        {path: `x/y/up/${S}/victim`, type: 'file', content: 'pwned'},
+      ],
+    ],
     check: (t, S) => content(t, `${S}/victim`, 'pwned'),
   },
   {
     name: 'symlinks that loop are an error, not a hang',
-    layers: () => [[{path: 'l1', type: 'symlink', linkname: 'l2'}, {path: 'l2', type: 'symlink', linkname: 'l1'}, {path: 'l1/x', type: 'file'}]],
+    layers: () => [
+      [
+        {path: 'l1', type: 'symlink', linkname: 'l2'},
+        {path: 'l2', type: 'symlink', linkname: 'l1'},
+        {path: 'l1/x', type: 'file'},
+      ],
+    ],
     check: () => undefined,
     fails: 'data loss',
   },
   {
     name: 'a hardlink to an absolute path outside resolves inside (and exists there)',
-    layers: (S) => [[{path: `${S}/victim`, type: 'file', content: 'inside'}, {path: 'hl', type: 'hardlink', linkname: `/${S}/victim`}, {path: 'hl2', type: 'hardlink', linkname: `${up}${S}/victim`}]],
+    layers: (S) => [
+      [
+        {path: `${S}/victim`, type: 'file', content: 'inside'},
+        {path: 'hl', type: 'hardlink', linkname: `/${S}/victim`},
+        {path: 'hl2', type: 'hardlink', linkname: `${up}${S}/victim`},
+      ],
+    ],
     check: (t, S) => {
       content(t, 'hl', 'inside')
       content(t, 'hl2', 'inside')
@@ -113,11 +146,13 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'a hardlink through a symlink pointing outside',
-    layers: (S) => [[
-      {path: 'out', type: 'symlink', linkname: `/${S}`},
-      {path: `${S}/victim`, type: 'file', content: 'inside'},
-      {path: 'hl', type: 'hardlink', linkname: 'out/victim'},
-    ]],
+    layers: (S) => [
+      [
+        {path: 'out', type: 'symlink', linkname: `/${S}`},
+        {path: `${S}/victim`, type: 'file', content: 'inside'},
+        {path: 'hl', type: 'hardlink', linkname: 'out/victim'},
+      ],
+    ],
     check: (t, S) => {
       content(t, 'hl', 'inside')
       assert.equal(t.get('hl')?.ino, t.get(`${S}/victim`)?.ino)
@@ -125,7 +160,12 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'a hardlink to a symlink pointing outside links the symlink itself',
-    layers: (S) => [[{path: 'sl', type: 'symlink', linkname: `/${S}/victim`}, {path: 'hl', type: 'hardlink', linkname: 'sl'}]],
+    layers: (S) => [
+      [
+        {path: 'sl', type: 'symlink', linkname: `/${S}/victim`},
+        {path: 'hl', type: 'hardlink', linkname: 'sl'},
+      ],
+    ],
     check: (t, S) => {
       assert.equal(t.get('hl')?.type, 'symlink')
       assert.equal(t.get('hl')?.link, `/${S}/victim`)
@@ -133,7 +173,15 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'a whiteout and an opaque marker through a symlink pointing outside',
-    layers: (S) => [[{path: 'out', type: 'symlink', linkname: `/${S}`}, {path: 'out/.wh.victim', type: 'file'}, {path: 'out/sub/.wh..wh..opq', type: 'file'}, {path: 'up/', type: 'dir'}, {path: `up/${up}${S}/.wh.sub`, type: 'file'}]],
+    layers: (S) => [
+      [
+        {path: 'out', type: 'symlink', linkname: `/${S}`},
+        {path: 'out/.wh.victim', type: 'file'},
+        {path: 'out/sub/.wh..wh..opq', type: 'file'},
+        {path: 'up/', type: 'dir'},
+        {path: `up/${up}${S}/.wh.sub`, type: 'file'},
+      ],
+    ],
     check: (t, S) => {
       assert.equal(t.get('out')?.type, 'symlink')
       assert.equal(t.has(`${S}/victim`), false) // whited out inside (nothing below it here)
@@ -143,14 +191,16 @@ const VECTORS: Vector[] = [
   },
   {
     name: 'a symlink to outside at the final name is replaced, never written through',
-    layers: (S) => [[
-      {path: 'f', type: 'symlink', linkname: `/${S}/victim`},
-      {path: 'f', type: 'file', content: 'replaced', mode: 0o600},
-      {path: 'd', type: 'symlink', linkname: `/${S}/sub`},
-      {path: 'd/', type: 'dir', mode: 0o777},
-      {path: 'n', type: 'symlink', linkname: `/${S}/created`},
-      {path: 'n', type: 'fifo'},
-    ]],
+    layers: (S) => [
+      [
+        {path: 'f', type: 'symlink', linkname: `/${S}/victim`},
+        {path: 'f', type: 'file', content: 'replaced', mode: 0o600},
+        {path: 'd', type: 'symlink', linkname: `/${S}/sub`},
+        {path: 'd/', type: 'dir', mode: 0o777},
+        {path: 'n', type: 'symlink', linkname: `/${S}/created`},
+        {path: 'n', type: 'fifo'},
+      ],
+    ],
     check: (t) => {
       content(t, 'f', 'replaced')
       assert.equal(t.get('d')?.type, 'dir')
@@ -160,12 +210,20 @@ const VECTORS: Vector[] = [
   {
     name: 'across layers: a lower symlink to outside, then entries through it and over it',
     layers: (S) => [
-      [{path: 'evil', type: 'symlink', linkname: `/${S}`}, {path: 'evil2', type: 'symlink', linkname: `/${S}/victim`}],
-      [{path: 'evil/victim', type: 'file', content: 'pwned'}, {path: 'evil2', type: 'file', content: 'over'}, {path: 'evil/.wh.sub', type: 'file'}],
+      [
+        {path: 'evil', type: 'symlink', linkname: `/${S}`},
+        {path: 'evil2', type: 'symlink', linkname: `/${S}/victim`},
+      ],
+      [
+        {path: 'evil/victim', type: 'file', content: 'pwned'},
+        {path: 'evil2', type: 'file', content: 'over'},
+        {path: 'evil/.wh.sub', type: 'file'},
+      ],
     ],
     check: (t, S, mode) => {
       content(t, 'evil2', 'over')
-      if (mode === 'merged') content(t, `${S}/victim`, 'pwned') // resolved through the copied symlink, inside
+      if (mode === 'merged')
+        content(t, `${S}/victim`, 'pwned') // resolved through the copied symlink, inside
       else content(t, 'evil/victim', 'pwned') // overlay mode sees only its own (empty) upper: a new directory shadows the symlink, as with containerd
     },
   },

@@ -89,7 +89,10 @@ describe('applying layers preserves everything', {skip}, () => {
       // hardlinks: in one layer, and to a file of a lower layer (copied up in overlay mode)
       assert.equal(get('usr/bin/tool-alias').sha256, get('usr/bin/tool').sha256)
       assert.ok(hardlinkGroups(t).some((g) => g.includes('usr/bin/tool = ') && g.includes('usr/bin/tool-link2')))
-      assert.deepEqual([get('usr/bin/tool-link2').uid, get('usr/bin/tool-link2').mode, get('usr/bin/tool-link2').xattrs], [12, 0o755, {'user.origin': Buffer.from('base').toString('hex')}])
+      assert.deepEqual(
+        [get('usr/bin/tool-link2').uid, get('usr/bin/tool-link2').mode, get('usr/bin/tool-link2').xattrs],
+        [12, 0o755, {'user.origin': Buffer.from('base').toString('hex')}],
+      )
     })
 
     test(`whiteouts, opaque directories, replacements, last entry wins (${mode})`, () => {
@@ -98,26 +101,36 @@ describe('applying layers preserves everything', {skip}, () => {
       assert.equal(t.has('wh/dir-gone'), false)
       assert.equal(t.has('wh/dir-gone/inside'), false)
       assert.equal(t.get('wh/keep')?.sha256, sha('stays'))
-      assert.deepEqual([...t.keys()].filter((p) => p.startsWith('opq/')), ['opq/new'])
+      assert.deepEqual(
+        [...t.keys()].filter((p) => p.startsWith('opq/')),
+        ['opq/new'],
+      )
       assert.equal(t.get('opq')?.mode, 0o711)
       assert.equal(t.get('replace/file-to-dir')?.type, 'dir')
       assert.equal(t.get('replace/file-to-dir/inner')?.sha256, sha('now a directory'))
       assert.equal(t.get('replace/dir-to-file')?.type, 'file')
       assert.equal(t.has('replace/dir-to-file/child'), false)
-      assert.deepEqual([...t.keys()].filter((p) => p.startsWith('var/')), ['var/new']) // whiteout, then a new directory in the same layer
+      assert.deepEqual(
+        [...t.keys()].filter((p) => p.startsWith('var/')),
+        ['var/new'],
+      ) // whiteout, then a new directory in the same layer
       assert.equal(t.get('var')?.mode, 0o700)
       assert.equal(t.get('twice')?.sha256, sha('second version wins'))
       assert.equal(t.get('twice')?.mode, 0o600)
       assert.equal(t.has('etc/shadow'), false)
       assert.equal(t.get('etc/passwd')?.mode, 0o600)
       assert.equal(t.get('home/user/.profile')?.uid, 1000)
-      assert.equal([...t.values()].some((e) => e.type === 'char' && String(e.rdev) === '0,0'), false, 'no whiteout devices visible')
+      assert.equal(
+        [...t.values()].some((e) => e.type === 'char' && String(e.rdev) === '0,0'),
+        false,
+        'no whiteout devices visible',
+      )
     })
   }
 
   test('overlay mode writes whiteouts as char 0:0 and opaque markers as trusted.overlay.opaque=y', async () => {
     const uppers = await applyOverlayStack(s, featureLayers())
-    const middle = readTree(uppers[1]!)
+    const middle = readTree(uppers[1])
     assert.equal(middle.get('wh/gone')?.type, 'char')
     assert.deepEqual(middle.get('wh/gone')?.rdev, [0, 0])
     assert.equal(middle.get('opq')?.xattrs['trusted.overlay.opaque'], '79')
@@ -135,7 +148,13 @@ describe('layer semantics in detail', {skip}, () => {
 
   test('a whiteout hides only lower layers, never entries of its own layer', async () => {
     const layers: TarEntry[][] = [
-      [{path: 'e/old', type: 'file'}, {path: 'f/old', type: 'file'}, {path: 'g/old', type: 'file'}, {path: 'h', type: 'file', content: 'lower'}, {path: 'i', type: 'file', content: 'lower'}],
+      [
+        {path: 'e/old', type: 'file'},
+        {path: 'f/old', type: 'file'},
+        {path: 'g/old', type: 'file'},
+        {path: 'h', type: 'file', content: 'lower'},
+        {path: 'i', type: 'file', content: 'lower'},
+      ],
       [
         {path: '.wh.e', type: 'file'},
         {path: 'e/new', type: 'file'}, // whiteout first: e becomes a new, opaque directory
@@ -215,8 +234,16 @@ describe('layer semantics in detail', {skip}, () => {
 
   test('a hardlink to a file of a lower layer links a copy-up in overlay mode; to nothing it fails', async () => {
     const layers: TarEntry[][] = [
-      [{path: 'lib/', type: 'dir'}, {path: 'lib/libc.so', type: 'file', content: 'libc', mode: 0o755, uid: 3, mtime: 1_111_111_111, xattrs: {'user.k': 'v'}}, {path: 'lib/sym', type: 'symlink', linkname: 'libc.so'}],
-      [{path: 'lib2/', type: 'dir'}, {path: 'lib2/libc-link', type: 'hardlink', linkname: '/lib/libc.so'}, {path: 'lib2/sym-link', type: 'hardlink', linkname: 'lib/sym'}],
+      [
+        {path: 'lib/', type: 'dir'},
+        {path: 'lib/libc.so', type: 'file', content: 'libc', mode: 0o755, uid: 3, mtime: 1_111_111_111, xattrs: {'user.k': 'v'}},
+        {path: 'lib/sym', type: 'symlink', linkname: 'libc.so'},
+      ],
+      [
+        {path: 'lib2/', type: 'dir'},
+        {path: 'lib2/libc-link', type: 'hardlink', linkname: '/lib/libc.so'},
+        {path: 'lib2/sym-link', type: 'hardlink', linkname: 'lib/sym'},
+      ],
     ]
     const {overlay, merged} = await both(s, layers)
     for (const t of [overlay, merged]) {
@@ -237,8 +264,14 @@ describe('layer semantics in detail', {skip}, () => {
 
   test('deferred hardlinks keep the order of the layer: a link to a file that a later link replaces', async () => {
     const layers: TarEntry[][] = [
-      [{path: 't', type: 'file', content: 'lower t'}, {path: 'x', type: 'file', content: 'lower x'}],
-      [{path: 'a', type: 'hardlink', linkname: 't'}, {path: 't', type: 'hardlink', linkname: 'x'}],
+      [
+        {path: 't', type: 'file', content: 'lower t'},
+        {path: 'x', type: 'file', content: 'lower x'},
+      ],
+      [
+        {path: 'a', type: 'hardlink', linkname: 't'},
+        {path: 't', type: 'hardlink', linkname: 'x'},
+      ],
     ]
     const {overlay, merged} = await both(s, layers)
     for (const t of [overlay, merged]) {
@@ -254,7 +287,12 @@ describe('layer semantics in detail', {skip}, () => {
     for (const t of [overlay, merged]) {
       assert.deepEqual([t.get('a')?.type, t.get('a')?.mode, t.get('a/b')?.sha256], ['dir', 0o755, sha('below a')])
     }
-    const own = [[{path: 'a', type: 'file'}, {path: 'a/b', type: 'file'}]] as TarEntry[][]
+    const own = [
+      [
+        {path: 'a', type: 'file'},
+        {path: 'a/b', type: 'file'},
+      ],
+    ] as TarEntry[][]
     for (const run of [applyOverlayStack, applyMergedStack]) {
       await assert.rejects(run(s, own), (err) => errorKind(err) === 'data loss' && /"a" is not a directory/.test((err as Error).message))
     }
@@ -268,17 +306,21 @@ describe('layer semantics in detail', {skip}, () => {
         {path: 'lower/secret', type: 'file'},
       ],
       [
-        {path: 'lower/', type: 'dir', xattrs: {'trusted.overlay.opaque': 'y', 'trusted.overlay.redirect': '/elsewhere', 'user.overlay.opaque': 'y', 'user.ok': '1'}},
+        {
+          path: 'lower/',
+          type: 'dir',
+          xattrs: {'trusted.overlay.opaque': 'y', 'trusted.overlay.redirect': '/elsewhere', 'user.overlay.opaque': 'y', 'user.ok': '1'},
+        },
         {path: 'sym', type: 'symlink', linkname: 'lower', xattrs: {'user.on-symlink': 'x'}},
       ],
     ]
     const uppers = await applyOverlayStack(s, layers, {onWarning: (m) => warnings.push(m)})
     const t = overlayTree(uppers)
     assert.equal(t.has('lower/secret'), true) // not made opaque by the layer's own xattr
-    assert.deepEqual(readTree(uppers[1]!).get('lower')?.xattrs, {'user.ok': '31'})
+    assert.deepEqual(readTree(uppers[1]).get('lower')?.xattrs, {'user.ok': '31'})
     assert.deepEqual(t.get('sym')?.xattrs, {})
     assert.equal(warnings.length, 1)
-    assert.match(warnings[0]!, /user\.on-symlink.*"sym".*only on files and directories/)
+    assert.match(warnings[0], /user\.on-symlink.*"sym".*only on files and directories/)
   })
 
   test('a setgid directory lends neither its group nor its setgid bit to entries that state their own', async () => {
@@ -302,7 +344,10 @@ describe('layer semantics in detail', {skip}, () => {
     const target = s.mkdir('setgid-root')
     chmodSync(target, 0o2755)
     chownSync(target, 0, 51)
-    const blob = await s.blob([{path: 'f', type: 'file'}, {path: 'd/', type: 'dir'}])
+    const blob = await s.blob([
+      {path: 'f', type: 'file'},
+      {path: 'd/', type: 'dir'},
+    ])
     await applyLayerHere({blobPath: blob.path, mediaType: blob.mediaType, target, mode: 'overlay'})
     const t = readTree(target)
     assert.deepEqual([t.get('f')?.gid, t.get('d')?.gid, t.get('d')?.mode], [0, 0, 0o755])
@@ -312,13 +357,24 @@ describe('layer semantics in detail', {skip}, () => {
     // posix_acl_xattr v2: user::rw-, user:1000:rwx, group::rwx, mask::rwx, other::---
     const acl = Buffer.alloc(4 + 5 * 8)
     acl.writeUInt32LE(2, 0)
-    const entries: [number, number, number][] = [[0x01, 6, 0xffffffff], [0x02, 7, 1000], [0x04, 7, 0xffffffff], [0x10, 7, 0xffffffff], [0x20, 0, 0xffffffff]]
+    const entries: [number, number, number][] = [
+      [0x01, 6, 0xffffffff],
+      [0x02, 7, 1000],
+      [0x04, 7, 0xffffffff],
+      [0x10, 7, 0xffffffff],
+      [0x20, 0, 0xffffffff],
+    ]
     entries.forEach(([tag, perm, id], i) => {
       acl.writeUInt16LE(tag, 4 + i * 8)
       acl.writeUInt16LE(perm, 6 + i * 8)
       acl.writeUInt32LE(id, 8 + i * 8)
     })
-    const layers: TarEntry[][] = [[{path: 'acl', type: 'file', mode: 0o640, xattrs: {'system.posix_acl_access': acl}}, {path: 'acldir/', type: 'dir', mode: 0o750, xattrs: {'system.posix_acl_access': acl}}]]
+    const layers: TarEntry[][] = [
+      [
+        {path: 'acl', type: 'file', mode: 0o640, xattrs: {'system.posix_acl_access': acl}},
+        {path: 'acldir/', type: 'dir', mode: 0o750, xattrs: {'system.posix_acl_access': acl}},
+      ],
+    ]
     const {overlay, merged} = await both(s, layers)
     for (const t of [overlay, merged]) {
       assert.equal(t.get('acl')?.mode, 0o640)
@@ -328,7 +384,16 @@ describe('layer semantics in detail', {skip}, () => {
 
   test('GNU long names, and the root entry "./" is ignored', async () => {
     const name = 'gnu/' + 'x'.repeat(200) + '/' + 'y'.repeat(120)
-    const tar = writeTar([{path: './', type: 'dir', mode: 0o700}, {path: 'gnu/', type: 'dir'}, {path: 'gnu/' + 'x'.repeat(200) + '/', type: 'dir'}, {path: name, type: 'file', content: 'gnu'}, {path: 'gnu/l', type: 'symlink', linkname: 'z'.repeat(300)}], {longNames: 'gnu'})
+    const tar = writeTar(
+      [
+        {path: './', type: 'dir', mode: 0o700},
+        {path: 'gnu/', type: 'dir'},
+        {path: 'gnu/' + 'x'.repeat(200) + '/', type: 'dir'},
+        {path: name, type: 'file', content: 'gnu'},
+        {path: 'gnu/l', type: 'symlink', linkname: 'z'.repeat(300)},
+      ],
+      {longNames: 'gnu'},
+    )
     const target = s.mkdir('gnu')
     const blob = await s.blob(tar)
     await applyLayerHere({blobPath: blob.path, mediaType: blob.mediaType, target, mode: 'merged'})

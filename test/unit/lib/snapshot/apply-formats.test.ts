@@ -75,7 +75,7 @@ describe('layer formats', () => {
   for (const [name, blob, mediaType] of cases) {
     test(`${name}: same tree, diffId = sha256 of the tar, size`, async () => {
       const target = s.mkdir('t')
-      const r = await applyLayerHere({blobPath: blobs[blob]!, mediaType, target, mode: 'merged'})
+      const r = await applyLayerHere({blobPath: blobs[blob], mediaType, target, mode: 'merged'})
       assert.deepEqual(r, {diffId: sha256(TAR), size: TAR.length})
       const t = readTree(target)
       assert.equal(t.get('bin/tool')?.size, 300_000)
@@ -86,10 +86,18 @@ describe('layer formats', () => {
   test('regression: a tar without end-of-archive blocks, even without its last padding (umoci), applies', async () => {
     const bare = writeTar(ENTRIES, {omitTrailer: true})
     const umoci = bare.subarray(0, bare.length - (512 - 6)) // etc/conf's 6 bytes, none of its padding
-    for (const [name, bytes] of [['bare', bare], ['umoci', umoci]] as const) {
+    for (const [name, bytes] of [
+      ['bare', bare],
+      ['umoci', umoci],
+    ] as const) {
       for (const compression of ['none', 'gzip', 'zstd'] as const) {
         const target = s.mkdir('t')
-        const r = await applyLayerHere({blobPath: put(`${name}-${compression}`, await compress(bytes, compression)), mediaType: OCI[compression], target, mode: 'merged'})
+        const r = await applyLayerHere({
+          blobPath: put(`${name}-${compression}`, await compress(bytes, compression)),
+          mediaType: OCI[compression],
+          target,
+          mode: 'merged',
+        })
         assert.deepEqual(r, {diffId: sha256(bytes), size: bytes.length}, `${name} ${compression}`)
         assert.equal(readTree(target).get('etc/conf')?.size, 6)
       }
@@ -97,7 +105,7 @@ describe('layer formats', () => {
   })
 
   test('the diffId covers bytes after the end-of-archive blocks', async () => {
-    const bytes = readFileSync(blobs['tar-trailing']!)
+    const bytes = readFileSync(blobs['tar-trailing'])
     assert.deepEqual(await apply('tar-trailing', OCI.none), {diffId: sha256(bytes), size: bytes.length})
   })
 
@@ -106,12 +114,27 @@ describe('layer formats', () => {
     ['garbage declared uncompressed', async () => 'garbage', OCI.none, /^data loss: .*invalid header checksum/],
     ['gzip declared uncompressed', async () => 'gzip', OCI.none, /^data loss: .*declares an uncompressed tar, but the data is gzip-compressed/],
     ['zstd declared gzip', async () => 'zstd', OCI.gzip, /^data loss: .*declares gzip/],
-    ['truncated gzip', async () => readFileSync(blobs['gzip']!).subarray(0, -8), OCI.gzip, /^data loss: .*corrupt gzip data: unexpected end of file/],
-    ['gzip followed by garbage', async () => Buffer.concat([readFileSync(blobs['gzip']!), Buffer.from('garbage')]), OCI.gzip, /^data loss: .*corrupt gzip data: incorrect header check/],
-    ['corrupt gzip', async () => Buffer.concat([readFileSync(blobs['gzip']!).subarray(0, 20), Buffer.alloc(500, 0x55)]), OCI.gzip, /^data loss: .*corrupt gzip data/],
-    ['truncated zstd', async () => readFileSync(blobs['zstd']!).subarray(0, 200), OCI.zstd, /^data loss: .*corrupt zstd data/],
+    ['truncated gzip', async () => readFileSync(blobs['gzip']).subarray(0, -8), OCI.gzip, /^data loss: .*corrupt gzip data: unexpected end of file/],
+    [
+      'gzip followed by garbage',
+      async () => Buffer.concat([readFileSync(blobs['gzip']), Buffer.from('garbage')]),
+      OCI.gzip,
+      /^data loss: .*corrupt gzip data: incorrect header check/,
+    ],
+    [
+      'corrupt gzip',
+      async () => Buffer.concat([readFileSync(blobs['gzip']).subarray(0, 20), Buffer.alloc(500, 0x55)]),
+      OCI.gzip,
+      /^data loss: .*corrupt gzip data/,
+    ],
+    ['truncated zstd', async () => readFileSync(blobs['zstd']).subarray(0, 200), OCI.zstd, /^data loss: .*corrupt zstd data/],
     // Without end-of-archive blocks a tar is whole (umoci's: see the test below); cut further it is not.
-    ['a tar without end-of-archive blocks cut in its last padding', async () => writeTar(ENTRIES, {omitTrailer: true}).subarray(0, -1), OCI.none, /^data loss: .*tar archive truncated at byte \d+ in entry "etc\/conf" \(inside its padding\)/],
+    [
+      'a tar without end-of-archive blocks cut in its last padding',
+      async () => writeTar(ENTRIES, {omitTrailer: true}).subarray(0, -1),
+      OCI.none,
+      /^data loss: .*tar archive truncated at byte \d+ in entry "etc\/conf" \(inside its padding\)/,
+    ],
     ['a tar cut inside a file', async () => TAR.subarray(0, 200_000), OCI.none, /^data loss: .*truncated at byte 200000 in entry "bin\/tool"/],
     ['a gzip member of a truncated tar', async () => gzipSync(TAR.subarray(0, 200_000)), OCI.gzip, /^data loss: .*truncated/],
     ['bzip2', async () => Buffer.from('BZh91AY&SY' + 'x'.repeat(100)), DOCKER.none, /^not implemented: .*bzip2-compressed layers are not supported/],
@@ -119,7 +142,12 @@ describe('layer formats', () => {
     ['an encrypted layer', async () => 'gzip', 'application/vnd.oci.image.layer.v1.tar+gzip+encrypted', /^not implemented: .*is not supported/],
     ['an unknown layer suffix', async () => 'gzip', 'application/vnd.oci.image.layer.v1.tar+lz4', /^not implemented: /],
     ['not a layer type', async () => 'gzip', 'application/json', /^invalid argument: .*is not a layer/],
-    ['an unsupported entry type', async () => writeTar([{path: 's', type: 'file', typeflag: 'S'}]), OCI.none, /^not implemented: .*tar entry "s": unsupported entry type 'S'/],
+    [
+      'an unsupported entry type',
+      async () => writeTar([{path: 's', type: 'file', typeflag: 'S'}]),
+      OCI.none,
+      /^not implemented: .*tar entry "s": unsupported entry type 'S'/,
+    ],
   ]
   for (const [name, bytes, mediaType, want] of refusals) {
     test(`refused: ${name}`, async () => {
@@ -135,11 +163,20 @@ describe('layer formats', () => {
 
   test('a missing blob is NotFound; a relative or non-empty overlay target is refused', async () => {
     await assert.rejects(apply(join(s.dir, 'no-such-blob'), OCI.gzip), (err) => errorKind(err) === 'not found')
-    await assert.rejects(applyLayerHere({blobPath: blobs['gzip']!, mediaType: OCI.gzip, target: 'relative/dir', mode: 'merged'}), (err) => errorKind(err) === 'invalid argument')
+    await assert.rejects(
+      applyLayerHere({blobPath: blobs['gzip'], mediaType: OCI.gzip, target: 'relative/dir', mode: 'merged'}),
+      (err) => errorKind(err) === 'invalid argument',
+    )
     const busy = s.mkdir('busy')
     writeFileSync(join(busy, 'x'), '')
-    await assert.rejects(applyLayerHere({blobPath: blobs['gzip']!, mediaType: OCI.gzip, target: busy, mode: 'overlay'}), (err) => errorKind(err) === 'failed precondition')
-    await assert.rejects(applyLayerHere({blobPath: blobs['gzip']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'copy' as 'merged'}), (err) => errorKind(err) === 'invalid argument')
+    await assert.rejects(
+      applyLayerHere({blobPath: blobs['gzip'], mediaType: OCI.gzip, target: busy, mode: 'overlay'}),
+      (err) => errorKind(err) === 'failed precondition',
+    )
+    await assert.rejects(
+      applyLayerHere({blobPath: blobs['gzip'], mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'copy' as 'merged'}),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 
   test('progress counts compressed bytes up to the blob size', async () => {
@@ -147,20 +184,37 @@ describe('layer formats', () => {
       const seen: number[] = []
       await apply(blob, blob === 'tar' ? OCI.none : OCI[blob as 'gzip'], {onProgress: (n) => seen.push(n)})
       assert.ok(seen.length > 0)
-      assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'monotonic')
-      assert.equal(seen.at(-1), statSync(blobs[blob]!).size)
+      assert.deepEqual(
+        [...seen].sort((a, b) => a - b),
+        seen,
+        'monotonic',
+      )
+      assert.equal(seen.at(-1), statSync(blobs[blob]).size)
     }
   })
 
   test('an abort signal stops the extraction with its reason', async () => {
     // Random content: big enough (compressed) for the pool too.
-    const big = put('big', await compress(writeTar(Array.from({length: 400}, (_, i) => mine({path: `f${i}`, type: 'file', content: randomBytes(20_000)}))), 'gzip'))
+    const big = put(
+      'big',
+      await compress(writeTar(Array.from({length: 400}, (_, i) => mine({path: `f${i}`, type: 'file', content: randomBytes(20_000)}))), 'gzip'),
+    )
     for (const run of [applyLayerHere, applyLayer]) {
       const controller = new AbortController()
       const reason = new Error('stop now')
-      const p = run({blobPath: big, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged', signal: controller.signal, onProgress: () => controller.abort(reason)})
+      const p = run({
+        blobPath: big,
+        mediaType: OCI.gzip,
+        target: s.mkdir('t'),
+        mode: 'merged',
+        signal: controller.signal,
+        onProgress: () => controller.abort(reason),
+      })
       await assert.rejects(p, (err) => err === reason)
-      await assert.rejects(run({blobPath: big, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged', signal: AbortSignal.abort(reason)}), (err) => err === reason)
+      await assert.rejects(
+        run({blobPath: big, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged', signal: AbortSignal.abort(reason)}),
+        (err) => err === reason,
+      )
     }
   })
 
@@ -174,7 +228,7 @@ describe('layer formats', () => {
     const results = await Promise.all(
       targets.map((target, i) =>
         applyLayer({
-          blobPath: blobs[i % 2 ? 'big-zstd' : 'big-gzip']!,
+          blobPath: blobs[i % 2 ? 'big-zstd' : 'big-gzip'],
           mediaType: i % 2 ? OCI.zstd : OCI.gzip,
           target,
           mode: 'overlay',
@@ -186,16 +240,19 @@ describe('layer formats', () => {
     assert.ok(poolWorkers() >= 1, 'the pool ran them')
     for (const r of results) assert.deepEqual(r, {diffId: sha256(BIG_TAR), size: BIG_TAR.length})
     assert.deepEqual(lowersAsked.sort(), [0, 1, 2, 3, 4, 5])
-    for (let i = 0; i < 6; i++) assert.equal(progress.get(i), statSync(blobs[i % 2 ? 'big-zstd' : 'big-gzip']!).size)
+    for (let i = 0; i < 6; i++) assert.equal(progress.get(i), statSync(blobs[i % 2 ? 'big-zstd' : 'big-gzip']).size)
     for (const t of targets) assert.equal(readTree(t).get('random')?.size, 5 << 20)
-    await assert.rejects(applyLayer({blobPath: blobs['big-garbage']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged'}), (err) => {
+    await assert.rejects(applyLayer({blobPath: blobs['big-garbage'], mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'merged'}), (err) => {
       assert.equal(errorKind(err), 'data loss')
       assert.equal((err as Error).constructor.name, 'DataLoss')
       assert.match((err as Error).message, /declares gzip/)
       return true
     })
     const lowersFailure = new Error('parent failed')
-    await assert.rejects(applyLayer({blobPath: blobs['big-gzip']!, mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'overlay', lowers: () => Promise.reject(lowersFailure)}), (err) => err === lowersFailure)
+    await assert.rejects(
+      applyLayer({blobPath: blobs['big-gzip'], mediaType: OCI.gzip, target: s.mkdir('t'), mode: 'overlay', lowers: () => Promise.reject(lowersFailure)}),
+      (err) => err === lowersFailure,
+    )
   })
 
   test('the worker pool works from the esbuild bundle (dist/bundle/apply-worker.cjs) and is off by default', async () => {
@@ -223,14 +280,14 @@ describe('layer formats', () => {
     })
     try {
       const target = s.mkdir('bundle')
-      const r = spawnSync(process.execPath, [probe, blobs['big-gzip']!, target], {encoding: 'utf8', env: {...process.env, BERTH_APPLY_WORKERS: '2'}})
+      const r = spawnSync(process.execPath, [probe, blobs['big-gzip'], target], {encoding: 'utf8', env: {...process.env, BERTH_APPLY_WORKERS: '2'}})
       assert.equal(r.status, 0, r.stderr)
       assert.deepEqual(JSON.parse(r.stdout), {diffId: sha256(BIG_TAR), size: BIG_TAR.length, workers: 1})
       assert.equal(readTree(target).get('random')?.size, 5 << 20)
       // Off by default: no worker at all.
       const env: NodeJS.ProcessEnv = {...process.env}
       delete env['BERTH_APPLY_WORKERS']
-      const off = spawnSync(process.execPath, [probe, blobs['big-gzip']!, s.mkdir('bundle')], {encoding: 'utf8', env})
+      const off = spawnSync(process.execPath, [probe, blobs['big-gzip'], s.mkdir('bundle')], {encoding: 'utf8', env})
       assert.equal(off.status, 0, off.stderr)
       assert.equal(JSON.parse(off.stdout).workers, 0)
     } finally {
@@ -239,7 +296,7 @@ describe('layer formats', () => {
   })
 
   test('GNU tar reads what the fixture helper wrote (sanity of the inputs)', async () => {
-    const out = await runToolOk('tar', ['-tf', blobs['tar']!])
+    const out = await runToolOk('tar', ['-tf', blobs['tar']])
     assert.deepEqual(out.trim().split('\n'), ['bin/', 'bin/tool', 'bin/link', 'etc/conf'])
   })
 })

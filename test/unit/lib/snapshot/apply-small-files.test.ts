@@ -22,7 +22,26 @@ const {applyLayer} = await import(modulePath)
 await applyLayer({blobPath, mediaType, target, mode: 'overlay', lowers: async () => []})
 `
 /** Calls that do not touch the target's tree (the runtime, threads, reading the blob). */
-const RUNTIME = new Set(['futex', 'epoll_pwait', 'epoll_wait', 'epoll_ctl', 'mmap', 'munmap', 'mprotect', 'madvise', 'brk', 'read', 'pread64', 'write', 'getpid', 'rt_sigprocmask', 'sched_yield', 'clock_gettime', 'clock_nanosleep', 'mremap'])
+const RUNTIME = new Set([
+  'futex',
+  'epoll_pwait',
+  'epoll_wait',
+  'epoll_ctl',
+  'mmap',
+  'munmap',
+  'mprotect',
+  'madvise',
+  'brk',
+  'read',
+  'pread64',
+  'write',
+  'getpid',
+  'rt_sigprocmask',
+  'sched_yield',
+  'clock_gettime',
+  'clock_nanosleep',
+  'mremap',
+])
 
 /** `count` empty files in directories of 100 (as the 200k layer: many files, few directories). */
 function emptyFiles(count: number): TarEntry[] {
@@ -38,13 +57,17 @@ function emptyFiles(count: number): TarEntry[] {
 function syscallCounts(s: Scratch, blob: {path: string; mediaType: string}): Map<string, number> {
   const target = s.mkdir('t')
   const out = join(s.dir, `strace-${readdirSync(s.dir).length}.txt`)
-  const r = spawnSync('strace', ['-f', '-c', '-o', out, process.execPath, '--input-type=module', '-e', APPLY, '--', MODULE, blob.path, blob.mediaType, target], {encoding: 'utf8'})
+  const r = spawnSync(
+    'strace',
+    ['-f', '-c', '-o', out, process.execPath, '--input-type=module', '-e', APPLY, '--', MODULE, blob.path, blob.mediaType, target],
+    {encoding: 'utf8'},
+  )
   assert.equal(r.status, 0, r.stderr)
   const counts = new Map<string, number>()
   for (const line of readFileSync(out, 'utf8').split('\n')) {
     // % time  seconds  usecs/call  calls  [errors]  syscall
     const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line)
-    if (m && m[2] !== 'total') counts.set(m[2]!, Number(m[1]))
+    if (m && m[2] !== 'total') counts.set(m[2], Number(m[1]))
   }
   return counts
 }

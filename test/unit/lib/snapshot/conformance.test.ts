@@ -5,7 +5,20 @@
 // containerd's error kinds. Needs root (mounts, owners): skipped without it unless CI is set.
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -164,9 +177,17 @@ for (const name of SNAPSHOTTERS) {
       if (name === 'overlayfs') {
         assert.deepEqual(mounts, {
           'top-active': [{type: 'bind', source: fs('top-active'), options: ['rw', 'rbind']}],
-          'on-one': [{type: 'overlay', source: 'overlay', options: ['index=off', `workdir=${work('on-one')}`, `upperdir=${fs('on-one')}`, `lowerdir=${fs('base')}`]}],
+          'on-one': [
+            {type: 'overlay', source: 'overlay', options: ['index=off', `workdir=${work('on-one')}`, `upperdir=${fs('on-one')}`, `lowerdir=${fs('base')}`]},
+          ],
           // lowerdir: nearest parent first (the top of the stack).
-          'on-two': [{type: 'overlay', source: 'overlay', options: ['index=off', `workdir=${work('on-two')}`, `upperdir=${fs('on-two')}`, `lowerdir=${fs('child')}:${fs('base')}`]}],
+          'on-two': [
+            {
+              type: 'overlay',
+              source: 'overlay',
+              options: ['index=off', `workdir=${work('on-two')}`, `upperdir=${fs('on-two')}`, `lowerdir=${fs('child')}:${fs('base')}`],
+            },
+          ],
           'base-view': [{type: 'bind', source: fs('base'), options: ['ro', 'rbind']}],
           'child-view': [{type: 'overlay', source: 'overlay', options: ['index=off', `lowerdir=${fs('child')}:${fs('base')}`]}],
         })
@@ -182,7 +203,10 @@ for (const name of SNAPSHOTTERS) {
       // What prepare returns is what mounts says.
       const {mounts: returned} = await sn.prepare('returned', {kind: 'view', parent: 'child'})
       assert.deepEqual(returned, sn.mounts('returned'))
-      assert.deepEqual(await failure(() => sn.mounts('base')), ['invalid argument', 'a committed snapshot cannot be mounted: prepare or view it first: invalid argument'])
+      assert.deepEqual(await failure(() => sn.mounts('base')), [
+        'invalid argument',
+        'a committed snapshot cannot be mounted: prepare or view it first: invalid argument',
+      ])
       for (const k of ['top-active', 'on-one', 'on-two', 'returned']) sn.remove(k)
     })
 
@@ -226,10 +250,10 @@ for (const name of SNAPSHOTTERS) {
       sn.remove('child-view')
       sn.remove('base-view')
       sn.remove('child')
-      assert.equal(existsSync(dirs[1]!), false)
-      assert.equal(existsSync(dirs[0]!), true)
+      assert.equal(existsSync(dirs[1]), false)
+      assert.equal(existsSync(dirs[0]), true)
       sn.remove('base')
-      assert.equal(existsSync(dirs[0]!), false)
+      assert.equal(existsSync(dirs[0]), false)
       assert.deepEqual(sn.list(), [])
     })
 
@@ -253,7 +277,10 @@ for (const name of SNAPSHOTTERS) {
       assert.deepEqual(await failure(() => sn.prepare('e-active', {kind: 'active'})), ['already exists', 'snapshot "e-active": already exists'])
       assert.deepEqual(await failure(() => sn.prepare('e-active', {kind: 'view', parent: 'e-base'})), ['already exists', 'snapshot "e-active": already exists'])
       assert.deepEqual(await failure(() => sn.prepare('x', {kind: 'active', parent: 'nope'})), ['not found', 'snapshot "nope": not found'])
-      assert.deepEqual(await failure(() => sn.prepare('x', {kind: 'view', parent: 'e-active'})), ['invalid argument', 'parent "e-active" is not committed snapshot: invalid argument'])
+      assert.deepEqual(await failure(() => sn.prepare('x', {kind: 'view', parent: 'e-active'})), [
+        'invalid argument',
+        'parent "e-active" is not committed snapshot: invalid argument',
+      ])
       assert.equal(sn.find('x'), undefined) // nothing recorded by a refused prepare
       assert.deepEqual(await failure(() => sn.commit('e-base', 'e-active')), ['already exists', 'snapshot "e-base": already exists'])
       assert.deepEqual(await failure(() => sn.commit('y', 'nope')), ['not found', 'snapshot "nope": not found'])
@@ -262,7 +289,10 @@ for (const name of SNAPSHOTTERS) {
       sn.remove('e-active')
       assert.deepEqual(await failure(() => sn.remove('e-active')), ['not found', 'snapshot "e-active": not found'])
       sn.remove('e-base')
-      assert.deepEqual(await failure(() => openSnapshotter(t.store.root, 'zfs')), ['not implemented', 'snapshotter "zfs" is not supported (use overlayfs or native): not implemented'])
+      assert.deepEqual(await failure(() => openSnapshotter(t.store.root, 'zfs')), [
+        'not implemented',
+        'snapshotter "zfs" is not supported (use overlayfs or native): not implemented',
+      ])
       // No directory is left behind by any of it.
       assert.deepEqual(ls(sn.snapshotter.dir), [])
     })

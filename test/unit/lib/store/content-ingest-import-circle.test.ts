@@ -14,7 +14,9 @@ function graph(): Map<string, string[]> {
   const edges = new Map<string, string[]>()
   for (const name of readdirSync(DIR).filter((n) => n.endsWith('.ts'))) {
     const text = readFileSync(join(DIR, name), 'utf8')
-    const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.\/[^'"]+)['"]|import\(\s*['"](\.\/[^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!)
+    const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.\/[^'"]+)['"]|import\(\s*['"](\.\/[^'"]+)['"]\s*\)/g)].map(
+      (m) => m[1] ?? m[2],
+    )
     edges.set(name, [...new Set(specs.map((s) => s.slice(2).replace(/\.js$/, '.ts')))])
   }
   return edges

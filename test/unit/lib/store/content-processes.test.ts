@@ -15,7 +15,18 @@ describe('content writers in several processes', () => {
   const job = (blob: {bytes: Buffer; digest: string}, overrides: Partial<WriterJob>): WriterJob => {
     const file = join(t.dir, `${blob.digest.slice(7, 19)}.bin`)
     writeFileSync(file, blob.bytes)
-    return {root: t.store.root, state: t.store.state, policy: 'shared', namespace: 'default', ref: `layer-${blob.digest}`, file, digest: blob.digest, chunkSize: 16_384, delayMs: 0, ...overrides}
+    return {
+      root: t.store.root,
+      state: t.store.state,
+      policy: 'shared',
+      namespace: 'default',
+      ref: `layer-${blob.digest}`,
+      file,
+      digest: blob.digest,
+      chunkSize: 16_384,
+      delayMs: 0,
+      ...overrides,
+    }
   }
 
   test('a writer killed mid-blob: no row, nothing in blobs/, no lock held; reopening resumes at its offset', {timeout: 30_000}, async () => {
@@ -48,9 +59,12 @@ describe('content writers in several processes', () => {
     assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0])
     const opened = [...a.reports, ...b.reports].filter((r) => r.event === 'opened').map((r) => r.status)
     assert.deepEqual(opened.sort(), ['shared', 'write'], 'exactly one process streamed the bytes')
-    const [streamer, waiter] = a.reports[0]!.status === 'write' ? [a, b] : [b, a]
-    assert.ok(waiter.reports[0]!.at >= streamer.reports.find((r) => r.event === 'committed')!.at, 'the waiter got its answer after the commit')
-    assert.deepEqual(blobFiles(t.store).filter((d) => d === blob.digest), [blob.digest])
+    const [streamer, waiter] = a.reports[0].status === 'write' ? [a, b] : [b, a]
+    assert.ok(waiter.reports[0].at >= streamer.reports.find((r) => r.event === 'committed')!.at, 'the waiter got its answer after the commit')
+    assert.deepEqual(
+      blobFiles(t.store).filter((d) => d === blob.digest),
+      [blob.digest],
+    )
     assert.equal(t.store.content.info('sf-a', blob.digest).size, blob.size)
     assert.equal(t.store.content.info('sf-b', blob.digest).size, blob.size)
     const creates = eventTriples(t.store)
@@ -66,11 +80,14 @@ describe('content writers in several processes', () => {
     const a = spawnWriter(job(blob, {namespace: 'iso-a', policy: 'isolated', delayMs: 2, startAt}))
     const b = spawnWriter(job(blob, {namespace: 'iso-b', policy: 'isolated', delayMs: 2, startAt}))
     assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0])
-    assert.deepEqual([a.reports[0]!.status, b.reports[0]!.status], ['write', 'write'])
-    const [first, second] = a.reports[0]!.at <= b.reports[0]!.at ? [a, b] : [b, a]
-    assert.ok(second.reports[0]!.at >= first.reports.find((r) => r.event === 'committed')!.at, 'the second writer waited for the first')
-    assert.equal(second.reports[0]!.offset, 0, 'and streamed everything itself')
-    assert.deepEqual(blobFiles(t.store).filter((d) => d === blob.digest), [blob.digest])
+    assert.deepEqual([a.reports[0].status, b.reports[0].status], ['write', 'write'])
+    const [first, second] = a.reports[0].at <= b.reports[0].at ? [a, b] : [b, a]
+    assert.ok(second.reports[0].at >= first.reports.find((r) => r.event === 'committed')!.at, 'the second writer waited for the first')
+    assert.equal(second.reports[0].offset, 0, 'and streamed everything itself')
+    assert.deepEqual(
+      blobFiles(t.store).filter((d) => d === blob.digest),
+      [blob.digest],
+    )
     assert.equal(t.store.content.info('iso-a', blob.digest).digest, blob.digest)
     assert.equal(t.store.content.info('iso-b', blob.digest).digest, blob.digest)
   })
@@ -88,6 +105,9 @@ describe('content writers in several processes', () => {
     assert.equal(t.store.content.canShare('crash', blob.digest), false, 'a file without its row is not trusted')
     assert.equal(await putBlob(t.store, 'crash', blob), 'write')
     assert.deepEqual(t.store.content.readBytes('crash', blob.digest), blob.bytes)
-    assert.deepEqual(readdirSync(join(t.store.root, 'content', 'blobs', 'sha256')).filter((n) => n.startsWith(blob.digest.slice(7))), [blob.digest.slice(7)])
+    assert.deepEqual(
+      readdirSync(join(t.store.root, 'content', 'blobs', 'sha256')).filter((n) => n.startsWith(blob.digest.slice(7))),
+      [blob.digest.slice(7)],
+    )
   })
 })

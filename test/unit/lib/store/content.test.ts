@@ -104,9 +104,12 @@ describe('ContentStore writer', () => {
     const opened = await store.content.openWriter('bad', {ref: 'too-big', expected: {digest: blob.digest, size: blob.size}})
     if (opened.status !== 'write') return assert.fail('expected write')
     await opened.writer.write(blob.bytes.subarray(0, 600))
-    const ingest = join(store.root, 'content', 'ingest', ingestDirs(store)[0]!, 'data')
+    const ingest = join(store.root, 'content', 'ingest', ingestDirs(store)[0], 'data')
     assert.equal(statSync(ingest).size, 600)
-    await assert.rejects(opened.writer.write(Buffer.alloc(401)), (err) => errorKind(err) === 'data loss' && /"too-big" failed size validation: 1001 > 1000/.test(text(err)))
+    await assert.rejects(
+      opened.writer.write(Buffer.alloc(401)),
+      (err) => errorKind(err) === 'data loss' && /"too-big" failed size validation: 1001 > 1000/.test(text(err)),
+    )
     assert.equal(existsSync(ingest), false, 'the ingest is discarded, the extra bytes never written')
     await assert.rejects(opened.writer.commit(), (err) => errorKind(err) === 'failed precondition')
     assert.deepEqual(blobFiles(store).includes(blob.digest), false)
@@ -119,7 +122,10 @@ describe('ContentStore writer', () => {
     const opened = await store.content.openWriter('bad', {ref: 'too-short', expected: {digest: blob.digest, size: blob.size}})
     if (opened.status !== 'write') return assert.fail('expected write')
     await opened.writer.write(blob.bytes.subarray(0, 999))
-    await assert.rejects(opened.writer.commit(), (err) => errorKind(err) === 'data loss' && text(err) === '"too-short" failed size validation: 999 != 1000: data loss')
+    await assert.rejects(
+      opened.writer.commit(),
+      (err) => errorKind(err) === 'data loss' && text(err) === '"too-short" failed size validation: 999 != 1000: data loss',
+    )
     assert.equal(blobFiles(store).includes(blob.digest), false)
     assert.deepEqual(ingestDirs(store), [])
     await assertUnlocked(store, 'bad', blob)
@@ -135,10 +141,10 @@ describe('ContentStore writer', () => {
     const active = store.content.activeIngests((s) => s.ref === 'layer-res')
     assert.equal(active.length, 1)
     assert.deepEqual(
-      {ref: active[0]!.ref, offset: active[0]!.offset, total: active[0]!.total, expected: active[0]!.expected, namespace: active[0]!.namespace},
+      {ref: active[0].ref, offset: active[0].offset, total: active[0].total, expected: active[0].expected, namespace: active[0].namespace},
       {ref: 'layer-res', offset: 20_000, total: blob.size, expected: blob.digest, namespace: 'res'},
     )
-    assert.ok(active[0]!.startedAt > 0 && active[0]!.updatedAt >= active[0]!.startedAt)
+    assert.ok(active[0].startedAt > 0 && active[0].updatedAt >= active[0].startedAt)
     const second = await store.content.openWriter('res', {ref: 'layer-res', expected: {digest: blob.digest, size: blob.size}})
     if (second.status !== 'write') return assert.fail('expected write')
     assert.equal(second.writer.offset, 20_000)
@@ -172,7 +178,10 @@ describe('ContentStore writer', () => {
     if (opened.status !== 'write') return assert.fail('expected write')
     await opened.writer.write(blob.bytes.subarray(0, 10))
     await opened.writer.abort()
-    assert.deepEqual(store.content.activeIngests((s) => s.ref === 'aborted'), [])
+    assert.deepEqual(
+      store.content.activeIngests((s) => s.ref === 'aborted'),
+      [],
+    )
   })
 
   test('a corrupted partial ingest is caught by the digest check on commit', async () => {
@@ -182,7 +191,7 @@ describe('ContentStore writer', () => {
     if (first.status !== 'write') return assert.fail('expected write')
     await first.writer.write(blob.bytes.subarray(0, 1000))
     await first.writer.close()
-    const dir = join(store.root, 'content', 'ingest', ingestDirs(store)[0]!)
+    const dir = join(store.root, 'content', 'ingest', ingestDirs(store)[0])
     writeFileSync(join(dir, 'data'), Buffer.alloc(1000, 1)) // bit rot in the kept part
     const second = await store.content.openWriter('res', {ref: 'corrupt', expected: {digest: blob.digest, size: blob.size}})
     if (second.status !== 'write') return assert.fail('expected write')
@@ -220,7 +229,13 @@ describe('ContentStore records', () => {
   test('info/path/readBytes/setLabels/delete of an invisible digest: NotFound with containerd text', () => {
     const missing = testBlob('missing').digest
     const c = t.store.content
-    for (const call of [() => c.info('x', missing), () => c.path('x', missing), () => c.readBytes('x', missing), () => c.setLabels('x', missing, {a: 'b'}), () => c.delete('x', missing)]) {
+    for (const call of [
+      () => c.info('x', missing),
+      () => c.path('x', missing),
+      () => c.readBytes('x', missing),
+      () => c.setLabels('x', missing, {a: 'b'}),
+      () => c.delete('x', missing),
+    ]) {
       assert.throws(call, (err) => errorKind(err) === 'not found' && text(err) === `content digest ${missing}: not found`)
     }
   })
@@ -228,14 +243,14 @@ describe('ContentStore records', () => {
   test('list is per namespace and ordered by digest', async () => {
     const blobs = ['one', 'two', 'three'].map((s) => testBlob(s))
     for (const b of blobs) await putBlob(t.store, 'lst', b)
-    await putBlob(t.store, 'lst2', blobs[0]!)
+    await putBlob(t.store, 'lst2', blobs[0])
     assert.deepEqual(
       t.store.content.list('lst').map((i) => i.digest),
       blobs.map((b) => b.digest).sort(),
     )
     assert.deepEqual(
       t.store.content.list('lst2').map((i) => i.digest),
-      [blobs[0]!.digest],
+      [blobs[0].digest],
     )
     assert.deepEqual(t.store.content.list('nobody'), [])
   })
@@ -247,7 +262,10 @@ describe('ContentStore records', () => {
     assert.deepEqual(t.store.content.setLabels('lbl', blob.digest, {c: '3', a: ''}).labels, {b: '2', c: '3'})
     assert.deepEqual(t.store.content.setLabels('lbl', blob.digest, {z: '9'}, {replaceAll: true}).labels, {z: '9'})
     assert.equal(eventTriples(t.store).length, before)
-    assert.throws(() => t.store.content.setLabels('lbl', blob.digest, {k: 'x'.repeat(5000)}), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => t.store.content.setLabels('lbl', blob.digest, {k: 'x'.repeat(5000)}),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 
   test('delete removes only that namespace record, one /content/delete event, bytes stay for GC', async () => {
@@ -257,7 +275,10 @@ describe('ContentStore records', () => {
     const before = eventTriples(t.store).length
     t.store.content.delete('del1', blob.digest)
     assert.deepEqual(eventTriples(t.store).slice(before), [['del1', '/content/delete', {digest: blob.digest}]])
-    assert.throws(() => t.store.content.info('del1', blob.digest), (err) => errorKind(err) === 'not found')
+    assert.throws(
+      () => t.store.content.info('del1', blob.digest),
+      (err) => errorKind(err) === 'not found',
+    )
     assert.equal(t.store.content.info('del2', blob.digest).digest, blob.digest)
     assert.ok(existsSync(join(t.store.root, 'content', 'blobs', 'sha256', blob.digest.slice(7))))
   })
@@ -308,7 +329,11 @@ describe('ContentStore sharing policy', () => {
       ['s2', '/namespaces/create', {name: 's2'}],
       ['s2', '/content/create', {digest: blob.digest, size: blob.size}],
     ])
-    assert.deepEqual(blobFiles(t.store).filter((d) => d === blob.digest), [blob.digest], 'one copy on disk')
+    assert.deepEqual(
+      blobFiles(t.store).filter((d) => d === blob.digest),
+      [blob.digest],
+      'one copy on disk',
+    )
   })
 
   test('shared: a size that does not match the stored blob is not shared', async () => {
@@ -325,8 +350,14 @@ describe('ContentStore sharing policy', () => {
     const file = join(isolated.root, 'content', 'blobs', 'sha256', blob.digest.slice(7))
     const inode = statSync(file).ino
     assert.equal(isolated.content.canShare('i2', blob.digest), false)
-    assert.throws(() => isolated.content.info('i2', blob.digest), (err) => errorKind(err) === 'not found')
-    assert.throws(() => isolated.content.path('i2', blob.digest), (err) => errorKind(err) === 'not found')
+    assert.throws(
+      () => isolated.content.info('i2', blob.digest),
+      (err) => errorKind(err) === 'not found',
+    )
+    assert.throws(
+      () => isolated.content.path('i2', blob.digest),
+      (err) => errorKind(err) === 'not found',
+    )
     const opened = await isolated.content.openWriter('i2', {ref: 'i2-ref', expected: {digest: blob.digest, size: blob.size}})
     assert.equal(opened.status, 'write')
     if (opened.status !== 'write') return
@@ -335,7 +366,10 @@ describe('ContentStore sharing policy', () => {
     await opened.writer.commit()
     assert.equal(isolated.content.info('i2', blob.digest).size, blob.size)
     assert.equal(statSync(file).ino, inode, 'the file already on disk was kept')
-    assert.deepEqual(blobFiles(isolated).filter((d) => d === blob.digest), [blob.digest])
+    assert.deepEqual(
+      blobFiles(isolated).filter((d) => d === blob.digest),
+      [blob.digest],
+    )
   })
 
   test('isolated: a wrong stream into a known digest is refused and the stored file is untouched', async () => {
@@ -346,10 +380,13 @@ describe('ContentStore sharing policy', () => {
     await opened.writer.write(Buffer.alloc(blob.size))
     await assert.rejects(opened.writer.commit(), (err) => errorKind(err) === 'data loss')
     assert.deepEqual(readFileSync(join(isolated.root, 'content', 'blobs', 'sha256', blob.digest.slice(7))), blob.bytes)
-    assert.throws(() => isolated.content.info('i3', blob.digest), (err) => errorKind(err) === 'not found')
+    assert.throws(
+      () => isolated.content.info('i3', blob.digest),
+      (err) => errorKind(err) === 'not found',
+    )
   })
 
-  test('isolated: another namespace\'s partial ingest for the same ref is not resumed', async () => {
+  test("isolated: another namespace's partial ingest for the same ref is not resumed", async () => {
     const blob = testBlob('partial-iso', 3000)
     const first = await isolated.content.openWriter('i1', {ref: 'iso-ref', expected: {digest: blob.digest, size: blob.size}})
     if (first.status !== 'write') return assert.fail('expected write')

@@ -145,7 +145,10 @@ describe('collectGarbage', () => {
       const dry = await collectGarbage(store, {dryRun: true})
       assert.ok(dry.kept.some((k) => k.kind === 'blob' && k.id === blob.digest && k.reason === 'locked by a writer'))
       const report = await collectGarbage(store)
-      assert.equal(report.removed.some((r) => r.id === blob.digest), false)
+      assert.equal(
+        report.removed.some((r) => r.id === blob.digest),
+        false,
+      )
       assert.deepEqual(
         report.kept.filter((k) => k.kind === 'blob'),
         [{kind: 'blob', id: blob.digest, reason: 'locked by a writer'}],
@@ -170,7 +173,7 @@ describe('collectGarbage', () => {
     assert.deepEqual(ids(report.removed), ['lease gc-lease short', `content gc-lease ${blob.digest}`, `blob - ${blob.digest}`])
   })
 
-  test('ingests: a live owner\'s are kept, a dead owner\'s removed at once, unowned idle ones after the age, locked ones left alone', async () => {
+  test("ingests: a live owner's are kept, a dead owner's removed at once, unowned idle ones after the age, locked ones left alone", async () => {
     const {store} = t
     const blob = testBlob('ingesting', 5000)
     const idle = await store.content.openWriter('gc-ing', {ref: 'idle-ref', expected: {digest: blob.digest, size: blob.size}})
@@ -179,9 +182,13 @@ describe('collectGarbage', () => {
     await idle.writer.close()
     let report = await collectGarbage(store, {ingestMaxAgeMs: 0})
     // Closed, idle, but this (live) process owns it: never touched, whatever its age.
-    assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.id === 'idle-ref' && k.namespace === 'gc-ing' && k.reason === `in progress (owner pid ${process.pid} is alive)`))
+    assert.ok(
+      report.kept.some(
+        (k) => k.kind === 'ingest' && k.id === 'idle-ref' && k.namespace === 'gc-ing' && k.reason === `in progress (owner pid ${process.pid} is alive)`,
+      ),
+    )
     assert.equal(store.content.activeIngests().length, 1)
-    assert.equal(store.content.activeIngests()[0]!.ownerAlive, true)
+    assert.equal(store.content.activeIngests()[0].ownerAlive, true)
     // An ingest of an older version (no owner): the 24 h rule.
     const legacyBlob = testBlob('legacy', 5000)
     const legacy = await store.content.openWriter('gc-ing', {ref: 'legacy-ref', expected: {digest: legacyBlob.digest, size: legacyBlob.size}})
@@ -218,7 +225,7 @@ describe('collectGarbage', () => {
     assert.equal(store.content.info('gc-ing', other.digest).size, other.size)
   })
 
-  test('leases: a dead owner\'s goes at once, a live owner\'s and an unowned one stay (a killed pull\'s lease needs no leases rm)', async () => {
+  test("leases: a dead owner's goes at once, a live owner's and an unowned one stay (a killed pull's lease needs no leases rm)", async () => {
     const {store} = t
     store.leases.create('gc-own', {id: 'dead-pull', owner: '999999-0badf00d'})
     store.leases.create('gc-own', {id: 'live-pull', owner: processOwner(store.root)})
@@ -259,7 +266,11 @@ describe('collectGarbage', () => {
     await putBlob(store, 'gc-cycle', z)
     const target = testBlob('cycle target')
     await putBlob(store, 'gc-cycle', target)
-    store.images.put('gc-cycle', {name: 'img:1', target: {mediaType: OCI_MANIFEST, digest: target.digest, size: target.size}, labels: {'containerd.io/gc.ref.content.extra': z.digest}})
+    store.images.put('gc-cycle', {
+      name: 'img:1',
+      target: {mediaType: OCI_MANIFEST, digest: target.digest, size: target.size},
+      labels: {'containerd.io/gc.ref.content.extra': z.digest},
+    })
     const report = await collectGarbage(store)
     assert.equal(report.removed.filter((r) => r.namespace === 'gc-cycle').length, 0)
     const kept = Object.fromEntries(report.kept.filter((k) => k.namespace === 'gc-cycle').map((k) => [k.id, k.reason]))
@@ -274,7 +285,10 @@ describe('collectGarbage', () => {
     const pulled = await pullLike(store, 'gc-ns', 'docker.io/library/ns:1', [layer], 'ns config')
     store.leases.create('gc-ns', {id: 'l'})
     store.leases.addResource('gc-ns', 'l', 'content', layer.digest)
-    assert.throws(() => store.namespaces.remove('gc-ns'), (err) => (err as Error).message === 'namespace "gc-ns" must be empty, but it still has images, blobs, leases')
+    assert.throws(
+      () => store.namespaces.remove('gc-ns'),
+      (err) => (err as Error).message === 'namespace "gc-ns" must be empty, but it still has images, blobs, leases',
+    )
     store.namespaces.remove('gc-ns', {force: true})
     for (const table of ['images', 'content', 'leases', 'lease_resources']) assert.equal(countRows(store, table, 'gc-ns'), 0, table)
     await collectGarbage(store)
@@ -298,12 +312,19 @@ describe('regression: one object GC cannot remove stopped the whole collection',
     mkdirSync(join(snapDir('plaindir'), 'fs'), {recursive: true})
     const report = await collectGarbage(t.store)
     assert.deepEqual(report.failed, [])
-    assert.deepEqual(ids(report.removed), [`content gc-deep ${stray.digest}`, `blob - ${stray.digest}`, 'snapshot-dir - overlayfs/deepdir', 'snapshot-dir - overlayfs/plaindir'])
+    assert.deepEqual(ids(report.removed), [
+      `content gc-deep ${stray.digest}`,
+      `blob - ${stray.digest}`,
+      'snapshot-dir - overlayfs/deepdir',
+      'snapshot-dir - overlayfs/plaindir',
+    ])
     assert.deepEqual(readdirSync(join(t.store.root, 'snapshots', 'overlayfs')), [])
     assert.equal(gcIncomplete(report), undefined)
   })
 
-  test('an immutable blob file and an immutable file in a snapshot directory are reported; everything else goes', {skip: !isRoot && !process.env['CI'] ? 'needs root (chattr)' : false}, async () => {
+  test('an immutable blob file and an immutable file in a snapshot directory are reported; everything else goes', {
+    skip: !isRoot && !process.env['CI'] ? 'needs root (chattr)' : false,
+  }, async () => {
     const {store} = t
     const [gone, stuck] = [testBlob('collectable'), testBlob('immutable blob')]
     await putBlob(store, 'gc-stuck', gone)
@@ -319,9 +340,15 @@ describe('regression: one object GC cannot remove stopped the whole collection',
     try {
       const report = await collectGarbage(store)
       assert.deepEqual(failedIds(report), [`blob ${stuck.digest}`, 'snapshot-dir overlayfs/dirtwo'])
-      assert.match(report.failed[0]!.error, /^blob sha256:[0-9a-f]{64}: EPERM: operation not permitted$/)
-      assert.match(report.failed[1]!.error, /^cannot remove ".*\/dirtwo": unlink .*\/dirtwo\/fs\/etc\/stuck: EPERM: operation not permitted \(and 2 more failures\)$/)
-      assert.deepEqual(report.failed.map((f) => f.errorKind), ['permission denied', 'permission denied'])
+      assert.match(report.failed[0].error, /^blob sha256:[0-9a-f]{64}: EPERM: operation not permitted$/)
+      assert.match(
+        report.failed[1].error,
+        /^cannot remove ".*\/dirtwo": unlink .*\/dirtwo\/fs\/etc\/stuck: EPERM: operation not permitted \(and 2 more failures\)$/,
+      )
+      assert.deepEqual(
+        report.failed.map((f) => f.errorKind),
+        ['permission denied', 'permission denied'],
+      )
       assert.deepEqual(ids(report.removed), [
         `content gc-stuck ${gone.digest}`,
         `content gc-stuck ${stuck.digest}`,
@@ -358,7 +385,10 @@ describe('collectGarbage at scale', () => {
       t.store.namespaces.ensureIn('scale')
       const blob = db.prepare('INSERT OR IGNORE INTO blobs (digest, size, created_at) VALUES (?, 1, ?)')
       const content = db.prepare("INSERT OR IGNORE INTO content (namespace, digest, size, labels, created_at, updated_at) VALUES ('scale', ?, 1, ?, ?, ?)")
-      const image = db.prepare("INSERT INTO images (namespace, name, target_media_type, target_digest, target_size, labels, created_at, updated_at) VALUES ('scale', ?, ?, ?, 1, '{}', ?, ?)")
+      const image = db.prepare(
+        "INSERT INTO images (namespace, name, target_media_type, target_digest, target_size, labels, created_at, updated_at) VALUES ('scale', ?, " +
+          "?, ?, 1, '{}', ?, ?)",
+      )
       for (const d of shared) {
         blob.run(d, now)
         content.run(d, '{}', now, now)
@@ -369,7 +399,11 @@ describe('collectGarbage at scale', () => {
         const man = testBlob(`manifest ${i}`).digest
         const labels: Record<string, string> = {'containerd.io/gc.ref.content.config': cfg, 'containerd.io/gc.ref.content.l.5': own}
         shared.forEach((d, j) => (labels[`containerd.io/gc.ref.content.l.${j}`] = d))
-        for (const [d, l] of [[own, '{}'], [cfg, '{}'], [man, JSON.stringify(labels)]] as const) {
+        for (const [d, l] of [
+          [own, '{}'],
+          [cfg, '{}'],
+          [man, JSON.stringify(labels)],
+        ] as const) {
           blob.run(d, now)
           content.run(d, l, now, now)
         }
@@ -387,6 +421,10 @@ describe('collectGarbage at scale', () => {
     const quick = performance.now()
     await collectGarbage(t.store, {explain: false})
     process.stdout.write(`# gc over 30,005 records: ${ms.toFixed(0)} ms with reasons, ${(performance.now() - quick).toFixed(0)} ms without\n`)
-    assert.deepEqual(readdirSync(join(t.store.root, 'locks')).filter((n) => n.startsWith('blob-')), [], 'no blob needed a lock')
+    assert.deepEqual(
+      readdirSync(join(t.store.root, 'locks')).filter((n) => n.startsWith('blob-')),
+      [],
+      'no blob needed a lock',
+    )
   })
 })

@@ -6,7 +6,12 @@ import {describe as text, errorKind} from '../../../../src/lib/errors/index.js'
 import {eventTriples, type TempStore, tempStore, testBlob} from '../../../helpers/store.js'
 
 const manifest = {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: testBlob('m').digest, size: 500}
-const index = {mediaType: 'application/vnd.oci.image.index.v1+json', digest: testBlob('i').digest, size: 900, annotations: {'org.opencontainers.image.ref.name': 'latest'}}
+const index = {
+  mediaType: 'application/vnd.oci.image.index.v1+json',
+  digest: testBlob('i').digest,
+  size: 900,
+  annotations: {'org.opencontainers.image.ref.name': 'latest'},
+}
 
 describe('ImageStore', () => {
   let t: TempStore
@@ -43,7 +48,10 @@ describe('ImageStore', () => {
     )
     assert.equal(images.get('img', 'docker.io/library/alpine:3.20').target.digest, manifest.digest)
     assert.equal(images.get('img', 'docker.io/library/alpine:3.20').target.annotations, undefined)
-    assert.throws(() => images.get('img', 'docker.io/library/zzz:1'), (err) => errorKind(err) === 'not found' && text(err) === 'image "docker.io/library/zzz:1": not found')
+    assert.throws(
+      () => images.get('img', 'docker.io/library/zzz:1'),
+      (err) => errorKind(err) === 'not found' && text(err) === 'image "docker.io/library/zzz:1": not found',
+    )
     assert.deepEqual(images.list('nobody'), [])
   })
 
@@ -67,18 +75,27 @@ describe('ImageStore', () => {
       ['img', '/images/update', {name: 'tagged:v1', labels: {a: '1'}}],
       ['img', '/images/update', {name: 'tagged:v1', labels: {z: '2'}}],
     ])
-    assert.throws(() => t.store.images.setLabels('img', 'missing:1', {a: 'b'}), (err) => errorKind(err) === 'not found')
+    assert.throws(
+      () => t.store.images.setLabels('img', 'missing:1', {a: 'b'}),
+      (err) => errorKind(err) === 'not found',
+    )
   })
 
   test('delete: one /images/delete event; a missing image is NotFound', () => {
     const before = eventTriples(t.store).length
     t.store.images.delete('img', 'tagged:v1')
     assert.deepEqual(eventTriples(t.store).slice(before), [['img', '/images/delete', {name: 'tagged:v1'}]])
-    assert.throws(() => t.store.images.delete('img', 'tagged:v1'), (err) => errorKind(err) === 'not found' && text(err) === 'image "tagged:v1": not found')
+    assert.throws(
+      () => t.store.images.delete('img', 'tagged:v1'),
+      (err) => errorKind(err) === 'not found' && text(err) === 'image "tagged:v1": not found',
+    )
   })
 
   test('validation as containerd validateImage', () => {
-    const put = (record: Parameters<typeof t.store.images.put>[1], ns = 'img') => () => t.store.images.put(ns, record)
+    const put =
+      (record: Parameters<typeof t.store.images.put>[1], ns = 'img') =>
+      () =>
+        t.store.images.put(ns, record)
     const cases: Array<[() => unknown, string]> = [
       [put({name: '', target: manifest}), 'image name must not be empty: invalid argument'],
       [put({name: 'x', target: {...manifest, digest: 'sha256:12'}}), 'Target.Digest "sha256:12" invalid: invalid checksum digest length: invalid argument'],

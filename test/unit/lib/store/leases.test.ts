@@ -11,7 +11,7 @@ describe('LeaseStore', () => {
   before(async () => (t = await tempStore()))
   after(() => t.cleanup())
 
-  test('generated ids look like containerd\'s (<nanos>-<base64url>) and are valid identifiers', () => {
+  test("generated ids look like containerd's (<nanos>-<base64url>) and are valid identifiers", () => {
     const ids = new Set<string>()
     for (let i = 0; i < 500; i++) {
       const id = generateLeaseId()
@@ -33,10 +33,22 @@ describe('LeaseStore', () => {
       leases.list('ls').map((l) => l.id),
       [a.id, b.id].sort(),
     )
-    assert.throws(() => leases.create('ls', {id: 'b-lease'}), (err) => errorKind(err) === 'already exists' && text(err) === 'lease "b-lease": already exists')
-    assert.throws(() => leases.get('ls', 'nope'), (err) => errorKind(err) === 'not found' && text(err) === 'lease "nope": not found')
-    assert.throws(() => leases.delete('ls', 'nope'), (err) => errorKind(err) === 'not found')
-    assert.throws(() => leases.create('ls', {id: 'bad id'}), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => leases.create('ls', {id: 'b-lease'}),
+      (err) => errorKind(err) === 'already exists' && text(err) === 'lease "b-lease": already exists',
+    )
+    assert.throws(
+      () => leases.get('ls', 'nope'),
+      (err) => errorKind(err) === 'not found' && text(err) === 'lease "nope": not found',
+    )
+    assert.throws(
+      () => leases.delete('ls', 'nope'),
+      (err) => errorKind(err) === 'not found',
+    )
+    assert.throws(
+      () => leases.create('ls', {id: 'bad id'}),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 
   test('the containerd.io/gc.expire label sets the expiry when none is given', () => {
@@ -59,21 +71,35 @@ describe('LeaseStore', () => {
     ])
     leases.deleteResource('ls', 'res', 'content', 'sha256:aa')
     assert.equal(leases.resources('ls', 'res').length, 2)
-    assert.throws(() => leases.addResource('ls', 'missing', 'content', 'sha256:aa'), (err) => errorKind(err) === 'not found')
-    assert.throws(() => leases.addResource('ls', 'res', 'bogus' as 'content', 'x'), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => leases.addResource('ls', 'missing', 'content', 'sha256:aa'),
+      (err) => errorKind(err) === 'not found',
+    )
+    assert.throws(
+      () => leases.addResource('ls', 'res', 'bogus' as 'content', 'x'),
+      (err) => errorKind(err) === 'invalid argument',
+    )
     leases.delete('ls', 'res')
     assert.equal(t.store.db.prepare("SELECT count(*) FROM lease_resources WHERE lease_id = 'res'").pluck().get(), 0)
   })
 
   test('withLease deletes the lease after success, keeps it after an error', async () => {
     const seen: string[] = []
-    const result = await withLease(t.store, 'wl', async (id) => {
-      seen.push(id)
-      assert.ok(t.store.leases.get('wl', id).expiresAt! > Date.now() * 1000 + 3500 * 1000)
-      return 42
-    }, {expiresInMs: 3600_000})
+    const result = await withLease(
+      t.store,
+      'wl',
+      async (id) => {
+        seen.push(id)
+        assert.ok(t.store.leases.get('wl', id).expiresAt! > Date.now() * 1000 + 3500 * 1000)
+        return 42
+      },
+      {expiresInMs: 3600_000},
+    )
     assert.equal(result, 42)
-    assert.throws(() => t.store.leases.get('wl', seen[0]!), (err) => errorKind(err) === 'not found')
+    assert.throws(
+      () => t.store.leases.get('wl', seen[0]),
+      (err) => errorKind(err) === 'not found',
+    )
     await assert.rejects(
       withLease(t.store, 'wl', async (id) => {
         seen.push(id)
@@ -81,7 +107,7 @@ describe('LeaseStore', () => {
       }),
       /pull failed/,
     )
-    assert.equal(t.store.leases.get('wl', seen[1]!).id, seen[1], 'kept so that a retry finds its blobs')
+    assert.equal(t.store.leases.get('wl', seen[1]).id, seen[1], 'kept so that a retry finds its blobs')
   })
 
   test('leases keep a namespace alive, and --force drops them with their resources', () => {

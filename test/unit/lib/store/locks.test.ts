@@ -13,7 +13,9 @@ const lockModule = new URL('../../../../src/lib/store/locks.js', import.meta.url
 
 /** A child process that takes the lock, says so, and then waits to be killed. */
 function holder(name: string): Promise<{kill(): Promise<void>}> {
-  const code = `const {acquireLock} = await import(${JSON.stringify(lockModule)}); await acquireLock(${JSON.stringify(root)}, ${JSON.stringify(name)}); console.log('held'); setInterval(() => {}, 1000)`
+  const code =
+    `const {acquireLock} = await import(${JSON.stringify(lockModule)}); await acquireLock(${JSON.stringify(root)}, ` +
+    `${JSON.stringify(name)}); console.log('held'); setInterval(() => {}, 1000)`
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], {stdio: ['ignore', 'pipe', 'inherit']})
   return new Promise((resolve, reject) => {
     child.stdout.once('data', () =>

@@ -13,7 +13,7 @@ after(() => rmSync(dir, {recursive: true, force: true}))
 
 const steps: Migration[] = [
   {version: 1, description: 'a', up: (db) => db.exec('CREATE TABLE a (x INTEGER)')},
-  {version: 2, description: 'b', up: (db) => db.exec('ALTER TABLE a ADD COLUMN y TEXT DEFAULT \'new\'')},
+  {version: 2, description: 'b', up: (db) => db.exec("ALTER TABLE a ADD COLUMN y TEXT DEFAULT 'new'")},
   {version: 3, description: 'c', up: (db) => db.exec('CREATE TABLE c (z INTEGER)')},
 ]
 
@@ -58,7 +58,11 @@ describe('migrations', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 5}`)
     db.close()
     await assert.rejects(openDatabase(root), (err) => {
-      return errorKind(err) === 'failed precondition' && text(err) === `metadata store schema version ${SCHEMA_VERSION + 5} is newer than this ctr supports (${SCHEMA_VERSION}); upgrade ctr: failed precondition`
+      return (
+        errorKind(err) === 'failed precondition' &&
+        text(err) ===
+          `metadata store schema version ${SCHEMA_VERSION + 5} is newer than this ctr supports (${SCHEMA_VERSION}); upgrade ctr: failed precondition`
+      )
     })
     const check = new SQLite(join(root, 'meta.db'))
     assert.equal(check.pragma('user_version', {simple: true}), SCHEMA_VERSION + 5)

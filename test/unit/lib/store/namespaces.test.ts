@@ -33,12 +33,21 @@ describe('NamespaceStore', () => {
   })
 
   test('creating an existing namespace fails with containerd text', () => {
-    assert.throws(() => t.store.namespaces.create('zeta'), (err) => errorKind(err) === 'already exists' && text(err) === 'namespace "zeta": already exists')
+    assert.throws(
+      () => t.store.namespaces.create('zeta'),
+      (err) => errorKind(err) === 'already exists' && text(err) === 'namespace "zeta": already exists',
+    )
   })
 
   test('invalid names are refused', () => {
-    assert.throws(() => t.store.namespaces.create('bad name'), (err) => errorKind(err) === 'invalid argument')
-    assert.throws(() => t.store.namespaces.setLabels('-x', {a: 'b'}), (err) => errorKind(err) === 'invalid argument')
+    assert.throws(
+      () => t.store.namespaces.create('bad name'),
+      (err) => errorKind(err) === 'invalid argument',
+    )
+    assert.throws(
+      () => t.store.namespaces.setLabels('-x', {a: 'b'}),
+      (err) => errorKind(err) === 'invalid argument',
+    )
   })
 
   test('setLabels sets, overwrites and clears with empty values, one event per call', () => {
@@ -61,9 +70,15 @@ describe('NamespaceStore', () => {
 
   test('remove: not found, then empty namespace removed with a delete event', () => {
     const ns = t.store.namespaces
-    assert.throws(() => ns.remove('missing'), (err) => errorKind(err) === 'not found' && text(err) === 'namespace "missing": not found')
+    assert.throws(
+      () => ns.remove('missing'),
+      (err) => errorKind(err) === 'not found' && text(err) === 'namespace "missing": not found',
+    )
     ns.remove('zeta')
-    assert.throws(() => ns.get('zeta'), (err) => errorKind(err) === 'not found')
+    assert.throws(
+      () => ns.get('zeta'),
+      (err) => errorKind(err) === 'not found',
+    )
     assert.deepEqual(eventTriples(t.store).at(-1), ['zeta', '/namespaces/delete', {name: 'zeta'}])
   })
 
@@ -89,16 +104,23 @@ describe('NamespaceStore', () => {
     const {store} = t
     const blob = testBlob('owned by full')
     await putBlob(store, 'full', blob)
-    store.images.put('full', {name: 'docker.io/library/x:1', target: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: blob.digest, size: blob.size}})
+    store.images.put('full', {
+      name: 'docker.io/library/x:1',
+      target: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: blob.digest, size: blob.size},
+    })
     store.leases.create('full', {id: 'l1'})
     store.leases.addResource('full', 'l1', 'content', blob.digest)
     await putBlob(store, 'bystander', blob)
     assert.throws(
       () => store.namespaces.remove('full'),
-      (err) => errorKind(err) === 'failed precondition' && text(err) === 'namespace "full" must be empty, but it still has images, blobs, leases: failed precondition',
+      (err) =>
+        errorKind(err) === 'failed precondition' && text(err) === 'namespace "full" must be empty, but it still has images, blobs, leases: failed precondition',
     )
     store.images.delete('full', 'docker.io/library/x:1')
-    assert.throws(() => store.namespaces.remove('full'), (err) => text(err) === 'namespace "full" must be empty, but it still has blobs, leases: failed precondition')
+    assert.throws(
+      () => store.namespaces.remove('full'),
+      (err) => text(err) === 'namespace "full" must be empty, but it still has blobs, leases: failed precondition',
+    )
     store.namespaces.remove('full', {force: true})
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).filter((table) =>
       (store.db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).includes('namespace'),
@@ -110,14 +132,18 @@ describe('NamespaceStore', () => {
     assert.equal(store.content.info('bystander', blob.digest).digest, blob.digest, 'other namespaces keep their records')
   })
 
-  test('regression: namespaces rm without --force deleted the namespace\'s leases silently', () => {
+  test("regression: namespaces rm without --force deleted the namespace's leases silently", () => {
     const {store} = t
     store.leases.create('leased', {id: 'keep-me'})
     assert.throws(
       () => store.namespaces.remove('leased'),
       (err) => errorKind(err) === 'failed precondition' && text(err) === 'namespace "leased" must be empty, but it still has leases: failed precondition',
     )
-    assert.deepEqual(store.leases.list('leased').map((l) => l.id), ['keep-me'], 'the lease survives the refusal')
+    assert.deepEqual(
+      store.leases.list('leased').map((l) => l.id),
+      ['keep-me'],
+      'the lease survives the refusal',
+    )
     store.namespaces.remove('leased', {force: true})
     assert.deepEqual(store.leases.list('leased'), [])
   })

@@ -28,7 +28,11 @@ test('no module but store/paths.ts joins root or state with a literal, nor names
     if (/join\((?:[\w.]+\.)?(?:root|state), ['`]/.test(text) || /['`]meta\.db['`]/.test(text)) offenders.add(name)
   }
   assert.deepEqual([...offenders].filter((f) => !KNOWN.includes(f)).sort(), [])
-  assert.deepEqual(KNOWN.filter((f) => !offenders.has(f)), [], 'listed as known but fixed: remove them from KNOWN')
+  assert.deepEqual(
+    KNOWN.filter((f) => !offenders.has(f)),
+    [],
+    'listed as known but fixed: remove them from KNOWN',
+  )
 })
 
 test('the layout of docs/design.md §2', () => {

@@ -53,11 +53,26 @@ describe('SnapshotStore', () => {
       }
       return undefined
     }
-    assert.deepEqual(err(() => s.create('a', SN, {key: 'base', newDir: {id: newSnapshotDirId(), kind: 'active'}})), ['already exists', 'snapshot "base": already exists'])
-    assert.deepEqual(err(() => s.create('a', SN, {key: 'x', parent: 'nope', newDir: {id: newSnapshotDirId(), kind: 'active'}})), ['not found', 'parent snapshot "nope" does not exist: not found'])
-    assert.deepEqual(err(() => s.create('a', SN, {key: 'x', parent: 'work', newDir: {id: newSnapshotDirId(), kind: 'active'}})), ['invalid argument', 'parent "work" is not committed snapshot: invalid argument'])
-    assert.deepEqual(err(() => s.remove('a', SN, 'base')), ['failed precondition', 'cannot remove snapshot with child: failed precondition'])
-    assert.deepEqual(err(() => s.get('a', SN, 'nope')), ['not found', 'snapshot "nope": not found'])
+    assert.deepEqual(
+      err(() => s.create('a', SN, {key: 'base', newDir: {id: newSnapshotDirId(), kind: 'active'}})),
+      ['already exists', 'snapshot "base": already exists'],
+    )
+    assert.deepEqual(
+      err(() => s.create('a', SN, {key: 'x', parent: 'nope', newDir: {id: newSnapshotDirId(), kind: 'active'}})),
+      ['not found', 'parent snapshot "nope" does not exist: not found'],
+    )
+    assert.deepEqual(
+      err(() => s.create('a', SN, {key: 'x', parent: 'work', newDir: {id: newSnapshotDirId(), kind: 'active'}})),
+      ['invalid argument', 'parent "work" is not committed snapshot: invalid argument'],
+    )
+    assert.deepEqual(
+      err(() => s.remove('a', SN, 'base')),
+      ['failed precondition', 'cannot remove snapshot with child: failed precondition'],
+    )
+    assert.deepEqual(
+      err(() => s.get('a', SN, 'nope')),
+      ['not found', 'snapshot "nope": not found'],
+    )
     assert.deepEqual(err(() => s.create('a', SN, {key: '', newDir: {id: newSnapshotDirId(), kind: 'active'}}))?.[0], 'invalid argument')
   })
 
@@ -72,7 +87,10 @@ describe('SnapshotStore', () => {
     assert.deepEqual(rec.labels, {x: 'y'})
     assert.equal(s.find('a', SN, 'work'), undefined)
     assert.deepEqual(eventTriples(t.store).slice(before), [['a', '/snapshot/commit', {key: 'work', name: 'layer2', snapshotter: SN}]])
-    assert.deepEqual(s.dirChain(SN, dir).map((d) => d.id), [dir, s.get('a', SN, 'base').dir])
+    assert.deepEqual(
+      s.dirChain(SN, dir).map((d) => d.id),
+      [dir, s.get('a', SN, 'base').dir],
+    )
   })
 
   test('remove releases directories up the chain once nothing needs them', () => {
@@ -160,16 +178,25 @@ describe('GC over snapshots', () => {
     assert.ok(existsSync(join(s.root, 'snapshots', SN, orphan)), 'a dry run deletes nothing')
 
     await collectGarbage(s)
-    assert.deepEqual(s.snapshots.list('g', SN).map((r) => r.key), ['c1', 'c2', 'mine'])
+    assert.deepEqual(
+      s.snapshots.list('g', SN).map((r) => r.key),
+      ['c1', 'c2', 'mine'],
+    )
     assert.equal(existsSync(join(s.root, 'snapshots', SN, orphan)), false)
     assert.equal(existsSync(join(s.root, 'snapshots', SN, debris)), false)
     for (const id of [l1, l2, rooted]) assert.ok(existsSync(join(s.root, 'snapshots', SN, id, 'fs')))
-    assert.deepEqual(eventTriples(s).filter((e) => e[1] === '/snapshot/remove'), [['g', '/snapshot/remove', {key: 'orphan', snapshotter: SN}]])
+    assert.deepEqual(
+      eventTriples(s).filter((e) => e[1] === '/snapshot/remove'),
+      [['g', '/snapshot/remove', {key: 'orphan', snapshotter: SN}]],
+    )
 
     // Deleting the image lets the chain go.
     s.images.delete('g', 'example.com/x:1')
     await collectGarbage(s)
-    assert.deepEqual(s.snapshots.list('g', SN).map((r) => r.key), ['mine'])
+    assert.deepEqual(
+      s.snapshots.list('g', SN).map((r) => r.key),
+      ['mine'],
+    )
     for (const id of [l1, l2]) assert.equal(existsSync(join(s.root, 'snapshots', SN, id)), false)
   })
 

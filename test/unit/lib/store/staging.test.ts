@@ -39,7 +39,15 @@ describe('Staging', () => {
     assert.ok(created)
     assert.deepEqual(info.labels, {a: 'b'})
     assert.ok(blobFiles(store).includes(blob.digest))
-    assert.deepEqual(eventTriples(store).slice(events).map(([ns, topic]) => [ns, topic]), [['s1', '/namespaces/create'], ['s1', '/content/create']])
+    assert.deepEqual(
+      eventTriples(store)
+        .slice(events)
+        .map(([ns, topic]) => [ns, topic]),
+      [
+        ['s1', '/namespaces/create'],
+        ['s1', '/content/create'],
+      ],
+    )
     staging.discard()
     assert.deepEqual(ingestDirs(store), [])
   })
@@ -86,7 +94,7 @@ describe('Staging', () => {
     const w = staging.create()
     await w.write(Buffer.from('x'))
     await w.end()
-    const dir = ingestDirs(store)[0]!
+    const dir = ingestDirs(store)[0]
     let report = await collectGarbage(store, {ingestMaxAgeMs: 0})
     assert.ok(report.kept.some((k) => k.kind === 'ingest' && k.reason === 'locked by a writer'))
     assert.ok(existsSync(join(store.root, 'content', 'ingest', dir)))

@@ -35,7 +35,10 @@ describe('task state predicates', () => {
   test('a record answers as its status does (task and exec records alike)', () => {
     for (const status of STATUSES) {
       const record = {containerId: 'c', status, pid: 1}
-      assert.deepEqual([isCreated(record), isRunning(record), isPaused(record), isStopped(record), isAlive(record), isUnfinished(record)], [isCreated(status), isRunning(status), isPaused(status), isStopped(status), isAlive(status), isUnfinished(status)])
+      assert.deepEqual(
+        [isCreated(record), isRunning(record), isPaused(record), isStopped(record), isAlive(record), isUnfinished(record)],
+        [isCreated(status), isRunning(status), isPaused(status), isStopped(status), isAlive(status), isUnfinished(status)],
+      )
     }
   })
 
@@ -44,8 +47,14 @@ describe('task state predicates', () => {
   })
 
   test("names are ctr's upper-case ones and read back; any other text is no status", () => {
-    assert.deepEqual(STATUSES.map((s) => statusName(s)), ['CREATED', 'RUNNING', 'PAUSED', 'STOPPED'])
-    assert.deepEqual(STATUSES.map((s) => statusFromName(statusName({status: s}))), STATUSES)
+    assert.deepEqual(
+      STATUSES.map((s) => statusName(s)),
+      ['CREATED', 'RUNNING', 'PAUSED', 'STOPPED'],
+    )
+    assert.deepEqual(
+      STATUSES.map((s) => statusFromName(statusName({status: s}))),
+      STATUSES,
+    )
     assert.equal(statusFromName('NO TASK'), undefined)
     assert.equal(statusFromName('STOPPED (oom)'), undefined)
   })
@@ -59,7 +68,8 @@ function sources(dir: string): string[] {
 }
 
 test('no source file but task-state.ts compares task status strings (every site asks the predicates)', () => {
-  const compare = /\bstatus\s*[!=]==\s*'(created|running|paused|stopped)'|\bStatus\s*[!=]==\s*'(CREATED|RUNNING|PAUSED|STOPPED)'|'(created|running|paused|stopped)'\s*[!=]==/i
+  const compare =
+    /\bstatus\s*[!=]==\s*'(created|running|paused|stopped)'|\bStatus\s*[!=]==\s*'(CREATED|RUNNING|PAUSED|STOPPED)'|'(created|running|paused|stopped)'\s*[!=]==/i
   const offenders: string[] = []
   for (const file of sources(join(REPO_ROOT, 'src'))) {
     if (file.endsWith(join('store', 'task-state.ts'))) continue

@@ -12,7 +12,8 @@ describe('TaskStore.batch', () => {
   })
   after(() => t.cleanup())
 
-  const insert = (id: string) => t.store.tasks.insert('ns', {containerId: id, instance: `i-${id}`, monitor: 'client', monitorPid: process.pid, bootId: 'boot', terminal: false})
+  const insert = (id: string) =>
+    t.store.tasks.insert('ns', {containerId: id, instance: `i-${id}`, monitor: 'client', monitorPid: process.pid, bootId: 'boot', terminal: false})
 
   test('created and started in one batch: both changes and both events, in order', () => {
     insert('a')
@@ -31,12 +32,14 @@ describe('TaskStore.batch', () => {
   test('a batch that throws leaves nothing of its changes or events', () => {
     insert('b')
     const before = eventTriples(t.store).length
-    assert.throws(() =>
-      t.store.tasks.batch(() => {
-        t.store.tasks.created('ns', 'b', 'i-b', {pid: 4343}, {bundle: '/b', rootfs: [], io: {}})
-        throw new Error('boom')
-      }),
-    /boom/)
+    assert.throws(
+      () =>
+        t.store.tasks.batch(() => {
+          t.store.tasks.created('ns', 'b', 'i-b', {pid: 4343}, {bundle: '/b', rootfs: [], io: {}})
+          throw new Error('boom')
+        }),
+      /boom/,
+    )
     assert.equal(t.store.tasks.get('ns', 'b').status, 'created')
     assert.equal(t.store.tasks.get('ns', 'b').pid, 0)
     assert.equal(eventTriples(t.store).length, before)

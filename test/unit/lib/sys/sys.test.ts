@@ -31,7 +31,30 @@ function thrown(fn: () => unknown): {code?: string; syscall?: string; path?: str
 describe('sys', () => {
   test('exported constants equal the addon compiled ones', () => {
     const c = sys.nativeConstants()
-    for (const name of ['S_IFCHR', 'S_IFBLK', 'S_IFIFO', 'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_REMOUNT', 'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'MNT_FORCE', 'MNT_DETACH', 'MNT_EXPIRE', 'UMOUNT_NOFOLLOW', 'LOCK_SH', 'LOCK_EX', 'LOCK_NB', 'LOCK_UN', 'SHUT_RD', 'SHUT_WR', 'SHUT_RDWR']) {
+    for (const name of [
+      'S_IFCHR',
+      'S_IFBLK',
+      'S_IFIFO',
+      'MS_RDONLY',
+      'MS_NOSUID',
+      'MS_NODEV',
+      'MS_NOEXEC',
+      'MS_REMOUNT',
+      'MS_BIND',
+      'MS_REC',
+      'MS_PRIVATE',
+      'MNT_FORCE',
+      'MNT_DETACH',
+      'MNT_EXPIRE',
+      'UMOUNT_NOFOLLOW',
+      'LOCK_SH',
+      'LOCK_EX',
+      'LOCK_NB',
+      'LOCK_UN',
+      'SHUT_RD',
+      'SHUT_WR',
+      'SHUT_RDWR',
+    ]) {
       assert.equal((sys as unknown as Record<string, number>)[name], c[name], name)
     }
   })
@@ -39,9 +62,17 @@ describe('sys', () => {
   test('seqpacketConnect reaches a SOCK_SEQPACKET listener packet by packet; a missing path is ENOENT', async () => {
     const path = join(dir, 'sp.sock')
     // Node cannot listen on SOCK_SEQPACKET; python3 (Debian base) can.
-    const server = spawn('python3', ['-c', `import socket,sys
+    const server = spawn(
+      'python3',
+      [
+        '-c',
+        `import socket,sys
 s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1]); s.listen(1); print('ready', flush=True)
-c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).decode(), flush=True); c.close()`, path], {stdio: ['ignore', 'pipe', 'inherit']})
+c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).decode(), flush=True); c.close()`,
+        path,
+      ],
+      {stdio: ['ignore', 'pipe', 'inherit']},
+    )
     let out = ''
     server.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
     while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 10))
@@ -96,7 +127,13 @@ c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).deco
     assert.deepEqual(sys.lgetxattr(f, 'user.bin'), value)
     assert.deepEqual(sys.lgetxattr(f, 'user.empty'), Buffer.alloc(0))
     assert.equal(sys.lgetxattr(f, 'user.none'), undefined)
-    assert.deepEqual(sys.llistxattr(f).filter((n) => n.startsWith('user.')).sort(), ['user.bin', 'user.empty'])
+    assert.deepEqual(
+      sys
+        .llistxattr(f)
+        .filter((n) => n.startsWith('user.'))
+        .sort(),
+      ['user.bin', 'user.empty'],
+    )
     const out = spawnSync('getfattr', ['-e', 'hex', '-n', 'user.bin', f], {encoding: 'utf8'})
     if (out.status === 0) assert.match(out.stdout, /user\.bin=0x000102ff/)
     sys.lremovexattr(f, 'user.bin')

@@ -39,7 +39,10 @@ describe('sys/tree on hostile trees', () => {
     removeTree(root, {onRemoved: (rel) => seen.push(rel)})
     assert.equal(existsSync(root), false)
     assert.ok(seen.includes('top') && seen.includes('ééé') && seen.includes('ééé/f') && seen.includes('ééé/up'), seen.slice(0, 5).join(' '))
-    assert.ok(seen.every((r) => Buffer.byteLength(join(root, r)) < 4096), 'only names the kernel could have been given')
+    assert.ok(
+      seen.every((r) => Buffer.byteLength(join(root, r)) < 4096),
+      'only names the kernel could have been given',
+    )
     assert.ok(seen.length > 3 * (4096 / 8) * 0.8, `${seen.length} entries reported`)
   })
 
@@ -105,7 +108,10 @@ describe('sys/tree on hostile trees', () => {
     assert.equal(m.status, 0, m.stderr)
     try {
       writeFileSync(join(mnt, 'precious'), 'keep me')
-      assert.throws(() => removeTree(root), (err: Error) => errorKind(err) === 'failed precondition' && /sub\/mnt: EXDEV/.test(err.message))
+      assert.throws(
+        () => removeTree(root),
+        (err: Error) => errorKind(err) === 'failed precondition' && /sub\/mnt: EXDEV/.test(err.message),
+      )
       assert.equal(existsSync(join(mnt, 'precious')), true)
       assert.equal(existsSync(join(root, 'sub', 'gone')), false)
     } finally {

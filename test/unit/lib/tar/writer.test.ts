@@ -74,7 +74,16 @@ const entries: Array<[TarWriteHeader, Buffer?]> = [
   [{path: 'big-ids', uid: 3_000_000, gid: 4_000_000, uname: 'u'.repeat(40)}, Buffer.from('ids')],
   [{path: 'fraction', mtimeSec: 1_700_000_000, mtimeNsec: 123_456_789}, Buffer.from('t')],
   [{path: 'before-epoch', mtimeSec: -2, mtimeNsec: 500_000_000}, Buffer.from('t')],
-  [{path: 'xattrs', xattrs: new Map([['user.a', Buffer.from([0, 1, 2, 0xff])], ['security.capability', Buffer.from('cap')]])}, Buffer.from('x')],
+  [
+    {
+      path: 'xattrs',
+      xattrs: new Map([
+        ['user.a', Buffer.from([0, 1, 2, 0xff])],
+        ['security.capability', Buffer.from('cap')],
+      ]),
+    },
+    Buffer.from('x'),
+  ],
 ]
 
 describe('tar writer', () => {
@@ -85,7 +94,7 @@ describe('tar writer', () => {
         const got = read(tar, chunk)
         assert.equal(got.length, entries.length)
         got.forEach((g, i) => {
-          const [h, data] = entries[i]!
+          const [h, data] = entries[i]
           assert.equal(g.header.path, h.path)
           assert.equal(g.header.type, h.type ?? 'file')
           assert.deepEqual(g.data, data ?? Buffer.alloc(0))
@@ -169,7 +178,7 @@ describe('tar writer', () => {
     })()
     for await (const chunk of stream) received.push(chunk as Buffer)
     await writing
-    assert.equal(read(Buffer.concat(received))[0]!.data.length, 100_000)
+    assert.equal(read(Buffer.concat(received))[0].data.length, 100_000)
 
     const broken = new PassThrough({highWaterMark: 16})
     const bw = new TarWriter(streamOutput(broken))
@@ -193,8 +202,8 @@ describe('tar writer against GNU tar', {skip: spawnSync('tar', ['--version']).st
     assert.equal(tv.stderr, '')
     const lines = tv.stdout.trim().split('\n')
     assert.equal(lines.length, list.length)
-    assert.match(lines[0]!, /^drwxrwxrwt 5\/6 +0 2020-09-13 12:26 dir\/$/)
-    assert.match(lines[1]!, /^-rwsr-xr-x 0\/0 +5 1970-01-01 00:00 dir\/file$/)
+    assert.match(lines[0], /^drwxrwxrwt 5\/6 +0 2020-09-13 12:26 dir\/$/)
+    assert.match(lines[1], /^-rwsr-xr-x 0\/0 +5 1970-01-01 00:00 dir\/file$/)
     assert.ok(lines.some((l) => l.endsWith(` ${longDir}/split-into-prefix`)))
     assert.ok(lines.some((l) => l.endsWith(` ${'x'.repeat(150)}/${'y'.repeat(150)}/needs-pax`)))
     assert.ok(lines.some((l) => l.endsWith(' ünïcode/名前')))
