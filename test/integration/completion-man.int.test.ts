@@ -80,6 +80,41 @@ printf '%s\\n' "\${COMPREPLY[@]}"`
     assert.deepEqual(bashComplete(setup, ['ctr', 'images', 'pull', '--all-p']).reply, ['--all-platforms'])
   })
 
+  test('fish completes through the generated script (complete -C)', () => {
+    const complete = (line: string) => {
+      const r = spawnSync('fish', ['-c', `source (ctr completion fish | psub); complete -C${JSON.stringify(line)}`], {
+        env: {...sb.env, PATH: `${bin}:${process.env['PATH']}`},
+        encoding: 'utf8',
+      })
+      assert.equal(r.status, 0, r.stderr)
+      return r.stdout.split('\n').filter(Boolean).sort()
+    }
+    assert.deepEqual(complete('ctr ima'), ['image', 'images'])
+    assert.deepEqual(complete('ctr images pu'), ['pull', 'push'])
+    assert.deepEqual(complete('ctr -n team-a leases rm '), ['lease-one'])
+    assert.deepEqual(complete('ctr images pull --all-p'), ['--all-platforms'])
+  })
+
+  test('zsh runs the generated script: _ctr_berth hands compadd the candidates (zsh filters by prefix)', () => {
+    // compadd and compdef exist only inside zsh's completion system: stand-ins print what they get.
+    const candidates = (words: string[]) => {
+      const script = [
+        'compdef() { :; }',
+        'compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }',
+        'source <(ctr completion zsh)',
+        `words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}`,
+        '_ctr_berth',
+      ].join('\n')
+      const r = spawnSync('zsh', ['-c', script], {env: {...sb.env, PATH: `${bin}:${process.env['PATH']}`}, encoding: 'utf8'})
+      assert.equal(r.status, 0, r.stderr)
+      return r.stdout.split('\n').filter(Boolean)
+    }
+    assert.ok(candidates(['ctr', 'ima']).includes('images'))
+    assert.deepEqual(candidates(['ctr', 'images', 'pu']).slice(0, 3), ['check', 'convert', 'export'])
+    assert.deepEqual(candidates(['ctr', '-n', 'team-a', 'leases', 'rm', '']), ['lease-one'])
+    assert.ok(candidates(['ctr', 'images', 'pull', '--all-p']).includes('--all-platforms'))
+  })
+
   test("bash completes through urfave/cli's script, as Debian's containerd package ships it", () => {
     // The protocol driver of urfave/cli's autocomplete/bash_autocomplete (contrib/autocomplete/ctr).
     const setup = `_cli_bash_autocomplete() {
