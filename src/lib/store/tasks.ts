@@ -137,6 +137,13 @@ export interface TaskCreateDetails {
 }
 
 /** Task and exec record operations over one open database. */
+/**
+ * Whether the task published `/tasks/create`: `created()` records the pid with that event in one
+ * transaction, so a task without a pid was never announced, and its exit and delete are not either
+ * (every change has exactly one event, and a subscriber never sees a delete of what was not made).
+ */
+const announced = (t: TaskRecord): boolean => t.pid > 0
+
 export class TaskStore {
   constructor(
     private readonly db: Database,
@@ -233,19 +240,24 @@ export class TaskStore {
             'container_id = ?',
         )
         .run(exit.exitStatus, exit.exitedAt, exit.known ? 1 : 0, exit.oom ? 1 : 0, nowMicros(), ns, id)
+      // A start killed before its process existed never published /tasks/create: nor its exit.
+      if (!announced(t)) return
       if (exit.oom) this.event(ns, {topic: '/tasks/oom', containerId: id})
       this.event(ns, {topic: '/tasks/exit', containerId: id, id, pid: t.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAtNs ?? exit.exitedAt})
     })
   }
 
-  /** Delete the task (and its execs) with `/tasks/delete`. Returns the record, or undefined when gone. */
+  /**
+   * Delete the task (and its execs) with `/tasks/delete`, unless it never published `/tasks/create`
+   * (a start killed before its process existed). Returns the record, or undefined when gone.
+   */
   remove(ns: string, id: string, instance?: string): TaskRecord | undefined {
     return this.commit(() => {
       const t = this.find(ns, id)
       if (!t || (instance !== undefined && t.instance !== instance)) return undefined
       this.db.prepare('DELETE FROM task_execs WHERE namespace = ? AND container_id = ?').run(ns, id)
       this.db.prepare('DELETE FROM tasks WHERE namespace = ? AND container_id = ?').run(ns, id)
-      this.event(ns, {topic: '/tasks/delete', containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: t.exitedAt, id})
+      if (announced(t)) this.event(ns, {topic: '/tasks/delete', containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: t.exitedAt, id})
       return t
     })
   }

@@ -9,6 +9,7 @@ describe('TaskStore.batch', () => {
     t = await tempStore()
     t.store.containers.create('ns', {id: 'a', runtime: {name: 'io.containerd.runc.v2'}})
     t.store.containers.create('ns', {id: 'b', runtime: {name: 'io.containerd.runc.v2'}})
+    t.store.containers.create('ns', {id: 'c', runtime: {name: 'io.containerd.runc.v2'}})
   })
   after(() => t.cleanup())
 
@@ -43,5 +44,17 @@ describe('TaskStore.batch', () => {
     assert.equal(t.store.tasks.get('ns', 'b').status, 'created')
     assert.equal(t.store.tasks.get('ns', 'b').pid, 0)
     assert.equal(eventTriples(t.store).length, before)
+  })
+
+  // Regression (chaos seed 2493189305): a `run -d` killed between recording its task and creating
+  // its process left a row that cleanup removed with `/tasks/delete`, a delete of a task no
+  // subscriber saw created.
+  test('a task that never got its process publishes neither exit nor delete', () => {
+    insert('c')
+    const before = eventTriples(t.store).length
+    assert.equal(t.store.tasks.exited('ns', 'c', 'i-c', {exitStatus: 255, exitedAt: 1, known: false, oom: false}), true)
+    assert.ok(t.store.tasks.remove('ns', 'c'))
+    assert.equal(t.store.tasks.find('ns', 'c'), undefined)
+    assert.deepEqual(eventTriples(t.store).slice(before), [])
   })
 })
