@@ -1,6 +1,7 @@
 // Runc.delete's in-process path for a container whose init has exited (no runc process): when it
-// may remove the state itself, and every case it must leave to runc. runc here is /bin/false, so a
-// call that reaches runc fails and leaves the state in place.
+// may remove the state itself, and every case it must leave to runc. runc here is a script named
+// `runc` that fails (the in-process path is for runc itself only), so a call that reaches it fails
+// and leaves the state in place.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -11,6 +12,11 @@ import {Runc} from '../../../../src/lib/runtime/runc.js'
 
 const root = mkdtempSync(join(tmpdir(), 'berth-runc-delete-'))
 after(() => rmSync(root, {recursive: true, force: true}))
+/** A failing stand-in called `runc`. */
+const binDir = mkdtempSync(join(tmpdir(), 'berth-runc-bin-'))
+after(() => rmSync(binDir, {recursive: true, force: true}))
+const failingRunc = join(binDir, 'runc')
+writeFileSync(failingRunc, '#!/bin/sh\nexit 1\n', {mode: 0o755})
 
 /** Start time (clock ticks since boot) of a live pid, from /proc. */
 const startTime = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[19])
@@ -45,7 +51,7 @@ function state(id: string, overrides: Record<string, unknown> = {}, config: Reco
 }
 
 describe('Runc.delete of an exited container without a runc process', () => {
-  const runc = new Runc('/bin/false', root)
+  const runc = new Runc(failingRunc, root)
 
   test('init gone, own PID namespace, no hooks: the state directory is removed in-process', async () => {
     state('plain')
@@ -84,4 +90,10 @@ describe('Runc.delete of an exited container without a runc process', () => {
     state('systemd')
     await assert.rejects(new Runc('/bin/false', root, {systemdCgroup: true}).delete('systemd'), /runc delete/)
   })
+})
+
+test('another runc-compatible runtime always gets its own delete (it may keep state of its own)', async () => {
+  state('other-runtime')
+  await assert.rejects(new Runc('/bin/false', root).delete('other-runtime'), /runc delete other-runtime/)
+  assert.ok(existsSync(join(root, 'other-runtime', 'state.json')))
 })
