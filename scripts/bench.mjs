@@ -69,7 +69,12 @@ if (want('startup')) {
   const events = await freshStore('ev100k')
   events.store.db.transaction(() => {
     for (let i = 0; i < 100_000; i++) {
-      appendEvent(events.store.db, `ns${i % 50}`, i % 2 ? '/tasks/exit' : '/tasks/start', {container_id: `c-${i}`, pid: 1000 + i})
+      const containerId = `c-${i}`
+      const event =
+        i % 2
+          ? {topic: '/tasks/exit', containerId, id: containerId, pid: 1000 + i, exitStatus: 0, exitedAt: Date.now() * 1000}
+          : {topic: '/tasks/start', containerId, pid: 1000 + i}
+      appendEvent(events.store.db, `ns${i % 50}`, event)
     }
   })()
   events.store.close()
