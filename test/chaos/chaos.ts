@@ -361,12 +361,16 @@ async function hostileRegistry(
     {name: 'redirect loop', rule: {path: '/manifests/', kind: 'status', status: 307, headers: {Location: manifest}}},
   ]
   const chosen = cases.filter((c) => !quick || c.name === 'tampered bytes' || c.name === 'redirect loop')
-  // Hostile layers: a path deeper than PATH_MAX (refused), and entries climbing out of the root
-  // (kept inside the snapshot: the pull may succeed, but nothing appears outside).
+  // Hostile layers: a path deeper than PATH_MAX (refused), entries climbing out of the root
+  // (kept inside the snapshot: the pull may succeed, but nothing appears outside), and a bomb.
   const escapee = `/tmp/berth-chaos-escape-${summary.seed.toString(36)}`
   const deep = Array.from({length: 5000}, () => 'a').join('/')
   if (!quick) reg.addImage('hostile/deep:1', await buildImage({layers: [[{path: `${deep}/f`, type: 'file', content: 'deep\n'}]]}))
   reg.addImage('hostile/escape:1', await buildImage({layers: [[{path: `../../../../../..${escapee}`, type: 'file', content: 'out\n'}]]}))
+  // A decompression bomb: 128 MiB of zeros in a layer of about 128 KiB (gzip's ratio on zeros).
+  // OCI sets no limit on a layer's size, so the pull may succeed; what must hold is the same as
+  // everywhere: one ctr: line if it fails, and gc + fsck clean afterwards.
+  if (!quick) reg.addImage('hostile/bomb:1', await buildImage({layers: [[{path: 'zeros', type: 'file', content: Buffer.alloc(128 * 1024 * 1024)}]]}))
   const sb = sandbox('berth-chaos-hostile-')
   try {
     const ref = `${reg.host}/library/bb:1`
@@ -387,7 +391,7 @@ async function hostileRegistry(
       }
       log(`hostile ${c.name}: exit ${r.code} (${r.stderr.trim()})`)
     }
-    for (const name of quick ? ['escape'] : ['deep', 'escape']) {
+    for (const name of quick ? ['escape'] : ['deep', 'escape', 'bomb']) {
       const r = await sb.spawn(['--timeout', '60s', 'images', 'pull', '-q', '--plain-http', `${reg.host}/hostile/${name}:1`])
       summary.operations++
       if (r.code !== 0 && (!/^ctr: [^\n]+\n$/.test(r.stderr) || /TypeError|RangeError|ReferenceError/.test(r.stderr)))
