@@ -2,7 +2,7 @@
 // 2.x; `containers create` and `run` share them) and their translation into createContainer's
 // options. The lib checks values and combinations; here only the shape of the command line is
 // checked: which positionals there are, and which flags cannot go with `--config` or `--rootfs`.
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {type BerthConfig, resolveSnapshotter} from '../lib/config/index.js'
@@ -333,4 +333,10 @@ export function createOptionsFrom(
     },
     ...(flags['dump-config'] !== undefined ? {dumpConfig: flags['dump-config'] === '' ? '' : resolve(flags['dump-config'])} : {}),
   }
+}
+
+/** The positionals `run` and `containers create` share, before the command and its args. */
+export const containerArgs = {
+  image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}),
+  id: Args.string({description: 'container id'}),
 }

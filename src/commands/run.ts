@@ -1,7 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {CtrCommand, reportError} from '../cli/base-command.js'
 import {runFailureStatus} from '../cli/exit-codes.js'
-import {containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
+import {containerArgs, containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
 import {networkFlags, networkSettingsFrom, podFlag} from '../cli/network-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {createContainer, deleteTaskOfContainer, type ForegroundExit, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
@@ -27,10 +27,7 @@ uses no FIFOs: --fifo-dir is accepted and unused.`
   static override usage = 'run [flags] IMAGE|ROOTFS ID [COMMAND] [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
-  static override args = {
-    image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}),
-    id: Args.string({description: 'container id'}),
-  }
+  static override args = containerArgs
   static override flags = {
     ...containerFlags,
     rm: Flags.boolean({summary: 'remove the container after running (not with --detach)'}),

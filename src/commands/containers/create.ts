@@ -1,6 +1,5 @@
-import {Args} from '@oclif/core'
 import {CtrCommand} from '../../cli/base-command.js'
-import {containerFlags, containerPositionals, createOptionsFrom} from '../../cli/container-flags.js'
+import {containerArgs, containerFlags, containerPositionals, createOptionsFrom} from '../../cli/container-flags.js'
 import {networkFlags, networkSettingsFrom, podFlag} from '../../cli/network-flags.js'
 import {createContainer} from '../../lib/runtime/index.js'
 
@@ -19,10 +18,7 @@ fails when the task starts, as with containerd.`
   static override usage = 'containers create [flags] IMAGE|ROOTFS ID [COMMAND] [ARG...]'
   static override strict = false // the command and its args
   static override commandAfterPositionals = containerPositionals
-  static override args = {
-    image: Args.string({description: 'image reference (a host directory with --rootfs; the ID with --config)'}),
-    id: Args.string({description: 'container id'}),
-  }
+  static override args = containerArgs
   static override flags = {
     ...containerFlags,
     // Networks and pods (src/cli/network-flags.ts).
