@@ -18,16 +18,12 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {berthBin, containerdAvailable, ctrVersion, median, run, startContainerd} from './bench-containerd.mjs'
+import {check} from './bench-pull.mjs'
 
 const REPO_NAME = 'bench/pods'
 const CNI_CONF_DIR = '/etc/cni/net.d'
 const CNI_BIN_DIR = '/opt/cni/bin'
 const DEBIAN_CNI_DIR = '/usr/lib/cni'
-
-function check(what, r) {
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(-2000)}`)
-  return r
-}
 
 const sh = (argv, input) => spawnSync(argv[0], argv.slice(1), {encoding: 'utf8', input})
 
