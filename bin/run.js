@@ -4,30 +4,82 @@
 // there); started directly, node has paid that cost already, but the file name moves over all the
 // same, so that the ctr processes this one starts (conmon's exit command) start without it.
 //
-// The bundle is compiled with V8's code cache (dist/bundle/ctr.cjs.cache, made at build time by
-// running one command): start-up then skips parsing and compiling most of what every command
-// runs, about 10-15 ms. A cache that does not fit this bundle or this node is rejected by V8 and
-// the bundle compiles as usual.
+// Each command has a bundle of its own (dist/bundle/cmd-*.cjs, routed by dist/bundle/routes.json):
+// it holds only that command's code, so it reads and compiles in a fraction of the full bundle's
+// time (dist/bundle/ctr.cjs, which takes everything else: help, completion, usage errors). The
+// guess made here from the first words of argv is checked by the command bundle itself, which
+// hands over to the full bundle when it was wrong.
+//
+// Bundles are compiled with V8's code cache (<bundle>.cache): start-up then skips parsing and
+// compiling most of what the command runs. The full bundle's is made at build time by running one
+// command; a command bundle's is written by its first run (atomically; skipped where dist/ is not
+// writable). A cache that does not fit the bundle or this node is rejected by V8, and rewritten.
 'use strict'
 if (process.env.NODE_EXTRA_CA_CERTS) process.env.BERTH_NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS
 delete process.env.NODE_EXTRA_CA_CERTS
-const {readFileSync, writeFileSync} = require('node:fs')
+const {readFileSync, renameSync, unlinkSync, writeFileSync} = require('node:fs')
 const {dirname, join} = require('node:path')
 const {Script} = require('node:vm')
 const Module = require('node:module')
 
-const file = join(__dirname, '..', 'dist', 'bundle', 'ctr.cjs')
-let cachedData
-try {
-  cachedData = readFileSync(`${file}.cache`)
-} catch {
-  // no cache: compile as usual
+const dir = join(__dirname, '..', 'dist', 'bundle')
+
+/** The one-command bundle argv names, if any: its first two words after the global flags. */
+function routeOf(argv) {
+  if (process.env.BERTH_FULL_BUNDLE) return undefined // the build's cache run; tests comparing both
+  let table
+  try {
+    table = JSON.parse(readFileSync(join(dir, 'routes.json'), 'latin1'))
+  } catch {
+    return undefined
+  }
+  const words = []
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const arg = argv[i]
+    if (arg === '--' || arg === '--help' || arg === '-h' || arg === '--generate-bash-completion') return undefined
+    if (arg.length > 1 && arg[0] === '-') {
+      if (!arg.includes('=') && table.valueFlags.includes(arg)) i++
+      continue
+    }
+    words.push(arg)
+  }
+  return table.routes[words.join(' ')] ?? table.routes[words[0]]
 }
-const cacheOut = process.env.BERTH_WRITE_CODE_CACHE
-// The cache is made at build time under a name that is no path of the build machine (V8 keeps the
-// script's name in it); V8 accepts it for the real name at run time.
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {filename: cacheOut ? 'berth/dist/bundle/ctr.cjs' : file, cachedData})
-if (cacheOut) process.on('exit', () => writeFileSync(cacheOut, script.createCachedData()))
+
+function load(name, cacheOut) {
+  const file = join(dir, name)
+  let cachedData
+  try {
+    cachedData = readFileSync(`${file}.cache`)
+  } catch {
+    // no cache yet: compile as usual
+  }
+  // Latin-1: the build makes sure every bundle is ASCII, and V8 takes one-byte text fastest.
+  const source = Module.wrap(readFileSync(file, 'latin1'))
+  // A cache written here is made under a name that is no path of this machine (V8 keeps the
+  // script's name in it, and dist/ may be packed); V8 accepts it for the real name at run time.
+  const writing = cacheOut ?? (cachedData === undefined && name !== 'ctr.cjs' ? `${file}.cache` : undefined)
+  const script = new Script(source, {filename: writing ? `berth/dist/bundle/${name}` : file, cachedData})
+  if (writing || script.cachedDataRejected) process.on('exit', () => saveCache(script, writing ?? `${file}.cache`))
+  const bundle = {exports: {}}
+  script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dirname(file))
+}
+
+function saveCache(script, out) {
+  const tmp = `${out}.${process.pid}.tmp`
+  try {
+    writeFileSync(tmp, script.createCachedData())
+    renameSync(tmp, out)
+  } catch {
+    // a read-only install, or another user's: run without
+    try {
+      unlinkSync(tmp)
+    } catch {}
+  }
+}
+
 globalThis.__berthImport = (url) => import(url) // see runOclif() in src/entry/main.ts
-const bundle = {exports: {}}
-script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dirname(file))
+globalThis.__berthRunFull = () => load('ctr.cjs') // a command bundle that cannot run argv alone
+const cacheOut = process.env.BERTH_WRITE_CODE_CACHE
+const route = cacheOut ? undefined : routeOf(process.argv.slice(2))
+load(route ?? 'ctr.cjs', cacheOut)

@@ -1,7 +1,7 @@
 // Builds everything `bin/run.js` needs: tsc output (type-checked; used by oclif for help and by
 // the tests), the bundled fast CLI in dist/bundle/, and oclif.manifest.json.
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -80,7 +80,73 @@ await Promise.all([
   esbuild.build({...bundleOptions, plugins: [lazyBuiltins], entryPoints: ['src/entry/fast-entry.ts'], outfile: 'dist/bundle/ctr.cjs'}),
   // The layer-apply worker thread's script (src/lib/snapshot/apply/pool.ts looks for it next to ctr.cjs).
   esbuild.build({...bundleOptions, entryPoints: ['src/lib/snapshot/apply/worker.ts'], outfile: 'dist/bundle/apply-worker.cjs'}),
+  buildCommandBundles(),
 ])
+
+/**
+ * One bundle per command (dist/bundle/cmd-<id>.cjs, from src/entry/command-entry.ts), next to
+ * ctr.cjs so that every path the code finds relative to its bundle holds, and routes.json, which
+ * bin/run.js reads to pick one: every spelling of every command (ctr's topic and verb aliases) and
+ * the global flags that take a value. No source maps: the full bundle has one for the same code.
+ */
+async function buildCommandBundles() {
+  const {COMMAND_TABLE} = await import(join(root, 'dist/src/commands/table.js'))
+  const {GLOBAL_VALUE_FLAGS} = await import(join(root, 'dist/src/cli/flags.js'))
+  const bundleName = (id) => `cmd-${id.replace(/:/g, '-')}.cjs`
+  const routes = {}
+  for (const id of COMMAND_TABLE.ids) {
+    const [topic, verb] = id.split(':')
+    const topics = [topic, ...Object.keys(COMMAND_TABLE.topicAliases).filter((a) => COMMAND_TABLE.topicAliases[a] === topic)]
+    if (verb === undefined) {
+      for (const t of topics) routes[t] = bundleName(id)
+      continue
+    }
+    const verbAliases = {...COMMAND_TABLE.verbAliases['*'], ...COMMAND_TABLE.verbAliases[topic]}
+    const verbs = [verb, ...Object.keys(verbAliases).filter((a) => verbAliases[a] === verb)]
+    for (const t of topics) for (const v of verbs) routes[`${t} ${v}`] = bundleName(id)
+  }
+  const topicValueFlags = Object.values(COMMAND_TABLE.topicFlags ?? {}).flat()
+  const table = {valueFlags: [...new Set([...GLOBAL_VALUE_FLAGS, ...topicValueFlags])], routes}
+  const entries = [...COMMAND_TABLE.ids].map((id) => ({id, path: `command:${id}`}))
+  const commandEntries = {
+    name: 'command-entries',
+    setup(build) {
+      build.onResolve({filter: /^command:/}, (args) => ({path: args.path, namespace: 'command-entry'}))
+      build.onLoad({filter: /.*/, namespace: 'command-entry'}, (args) => {
+        const id = args.path.slice('command:'.length)
+        return {
+          resolveDir: root,
+          loader: 'ts',
+          contents: `import {runCommandBundle} from './src/entry/command-entry.ts'
+import Command from './src/commands/${id.replace(/:/g, '/')}.ts'
+runCommandBundle(${JSON.stringify(id)}, Command)`,
+        }
+      })
+    },
+  }
+  await esbuild.build({
+    ...bundleOptions,
+    sourcemap: false,
+    plugins: [lazyBuiltins, commandEntries],
+    entryPoints: Object.fromEntries(entries.map((e) => [bundleName(e.id).replace(/\.cjs$/, ''), e.path])),
+    outdir: 'dist/bundle',
+    outExtension: {'.js': '.cjs'},
+  })
+  writeFileSync(join(root, 'dist/bundle/routes.json'), JSON.stringify(table))
+}
+
+// bin/run.js reads the bundle as Latin-1: one non-ASCII byte (esbuild leaves those in regular
+// expression literals) would make it decode the whole file into a two-byte string, about 10 ms
+// more for every command on this machine. Refuse such a bundle; escape the character in the source.
+for (const name of readdirSync(join(root, 'dist/bundle')).filter((n) => n.endsWith('.cjs'))) {
+  const bytes = readFileSync(join(root, 'dist/bundle', name))
+  const at = bytes.findIndex((b) => b > 0x7f)
+  if (at >= 0) {
+    const line = bytes.subarray(0, at).toString('latin1').split('\n').length
+    const context = JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 10).toString('utf8'))
+    throw new Error(`dist/bundle/${name}: non-ASCII byte at line ${line} (${context}): escape it in the source`)
+  }
+}
 
 // V8's code cache for bin/run.js: run one ordinary command on a throwaway store and keep what
 // V8 compiled for it (argv, flags, store, SQLite, the task runtime, table output: what most
@@ -90,7 +156,7 @@ await Promise.all([
   try {
     execFileSync(process.execPath, [join(root, 'bin/run.js'), '--root', join(tmp, 'root'), '--state', join(tmp, 'state'), 'tasks', 'ls'], {
       stdio: 'ignore',
-      env: {...process.env, BERTH_WRITE_CODE_CACHE: join(root, 'dist/bundle/ctr.cjs.cache')},
+      env: {...process.env, BERTH_WRITE_CODE_CACHE: join(root, 'dist/bundle/ctr.cjs.cache')}, // the full bundle, never routed
     })
   } finally {
     rmSync(tmp, {recursive: true, force: true})

@@ -1,67 +1,20 @@
-// The base of every command: global flags, the lazily opened store, output helpers, and the one
-// place errors become `ctr: <message>` and an exit code.
-import {Command} from '@oclif/core'
+// The base of every command that uses the store: LightCommand's flags, output and errors, plus
+// the config file, the lazily opened store (closed when the command ends) and the task runtime.
 import {resolve} from 'node:path'
-import {type BerthConfig, loadConfig} from '../lib/config/index.js'
-import {fromSystemError} from '../lib/errors/errno.js'
-import {causeChain, describe, Internal, isBerthError, withContext} from '../lib/errors/index.js'
-import {validateIdentifier} from '../lib/oci/identifiers.js'
+import type {BerthConfig} from '../lib/config/index.js'
 import type {TaskRuntime} from '../lib/runtime/tasks.js'
-import {defaultRoot, defaultState, openStore, type Store} from '../lib/store/index.js'
-import {endFlagsAfterPositionals, type PositionalCount} from './command-args.js'
-import {armDeadline, type Deadline, deadlineExpired} from './deadline.js'
-import {exitCodeFor} from './exit-codes.js'
-import {globalFlags} from './flags.js'
-import {writeStdout} from './stdout.js'
+import type {Store} from '../lib/store/index.js'
+import {LightCommand} from './light-command.js'
 
-interface GlobalValues {
-  namespace: string
-  root: string | undefined
-  state: string | undefined
-  'berth-config': string | undefined
-  debug: boolean
-  address?: string | undefined
-  timeout?: string | undefined
-  'connect-timeout'?: string | undefined
-}
+export {reportError} from './light-command.js'
 
-export abstract class CtrCommand extends Command {
-  static override baseFlags = globalFlags
-
-  protected globals: GlobalValues = {namespace: 'default', root: undefined, state: undefined, 'berth-config': undefined, debug: false}
+export abstract class CtrCommand extends LightCommand {
   private openedStore: Store | undefined
   private loadedConfig: BerthConfig | undefined
-  private deadline: Deadline | undefined
-
-  /** For commands that end with a container command: how many positionals come before it. */
-  static commandAfterPositionals: PositionalCount | undefined
-
-  protected override async init(): Promise<void> {
-    await super.init()
-    const ctor = this.constructor as typeof CtrCommand
-    if (ctor.commandAfterPositionals !== undefined) {
-      this.argv = endFlagsAfterPositionals(this.argv, {...globalFlags, ...ctor.flags}, ctor.commandAfterPositionals)
-    }
-    const {flags} = await this.parse(this.constructor as typeof CtrCommand)
-    this.globals = flags
-    if (this.globals.debug) noteIgnoredFlags(this.globals)
-    if (this.globals.timeout !== undefined) {
-      this.deadline = armDeadline(this.globals.timeout, (err) => reportError(err, this.globals.debug))
-    }
-  }
-
-  /** The namespace this command works in, validated. @throws InvalidArgument. */
-  protected namespace(): string {
-    try {
-      validateIdentifier(this.globals.namespace)
-    } catch (err) {
-      throw withContext(err, 'namespace validation')
-    }
-    return this.globals.namespace
-  }
 
   /** The config file's settings, loaded once. */
   protected async berthConfig(): Promise<BerthConfig> {
+    const {loadConfig} = await import('../lib/config/index.js')
     this.loadedConfig ??= await loadConfig(this.globals['berth-config'])
     return this.loadedConfig
   }
@@ -69,6 +22,9 @@ export abstract class CtrCommand extends Command {
   /** The store, opened on first use and closed when the command ends. */
   protected async store(): Promise<Store> {
     if (!this.openedStore) {
+      // Loaded on first use: start-up does not initialize the store's module graph before the
+      // command asks for it (and a usage error never does).
+      const {defaultRoot, defaultState, openStore} = await import('../lib/store/index.js')
       this.openedStore = await openStore({
         root: this.globals.root ?? defaultRoot(),
         state: this.globals.state ?? defaultState(),
@@ -92,48 +48,9 @@ export abstract class CtrCommand extends Command {
     return taskRuntime(store, ns ?? this.namespace(), ctrArgv)
   }
 
-  /** Write text to stdout as is (callers add newlines). */
-  protected out(text: string): void {
-    writeStdout(text)
-  }
-
-  protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {
-    if (err.oclif?.exit !== undefined && err.message.startsWith('EEXIT')) {
-      process.exitCode = err.oclif.exit
-      return
-    }
-    reportError(err, this.globals.debug)
-  }
-
   protected override async finally(err: Error | undefined): Promise<void> {
-    this.deadline?.clear()
     this.openedStore?.close()
     this.openedStore = undefined
     await super.finally(err)
   }
-}
-
-/** Under --debug: say that containerd's connection flags were accepted and mean nothing here. */
-function noteIgnoredFlags(globals: GlobalValues): void {
-  const ignored = (['address', 'connect-timeout'] as const).filter((name) => globals[name] !== undefined).map((name) => `--${name}=${globals[name]}`)
-  if (ignored.length > 0) process.stderr.write(`ctr: note: ignored ${ignored.join(' ')}: there is no daemon, every ctr opens the store itself\n`)
-}
-
-/** Print `ctr: <message>` (plus the cause chain with --debug) and set the exit code. */
-export function reportError(err: unknown, debug: boolean): void {
-  if (deadlineExpired()) return // what fails after --timeout passed fails because of it: one line is enough
-  // A system or SQLite error that no library wrapped still gets its kind (and exit code) from the
-  // one errno table; any other foreign error is an internal error, said as such.
-  const foreign = err as {code?: unknown; oclif?: unknown} | null
-  if (!isBerthError(err) && foreign?.oclif === undefined) err = typeof foreign?.code === 'string' ? fromSystemError(err) : internalError(err)
-  const firstLine = describe(err).split('\n')[0]
-  process.stderr.write(`ctr: ${firstLine}\n`)
-  if (debug) for (const line of causeChain(err)) process.stderr.write(`  ${line}\n`)
-  process.exitCode = exitCodeFor(err)
-}
-
-/** A JavaScript error (a TypeError, a RangeError) as the user sees it: an internal error, never a raw class name. */
-function internalError(err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err)
-  return new Internal(`internal error: ${message} (run with --debug for the details)`, {cause: err})
 }

@@ -1,9 +1,9 @@
 // `ctr completion bash|zsh|fish`: print the shell's completion script (src/cli/completion.ts).
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../cli/base-command.js'
+import {LightCommand} from '../cli/light-command.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 
-export default class Completion extends CtrCommand {
+export default class Completion extends LightCommand {
   static override summary = 'print a shell completion script (bash, zsh, fish)'
   static override description = `Print the completion script for SHELL. The script asks ctr itself for the candidates (the
 --generate-bash-completion protocol of ctr's urfave/cli, which Debian's ctr bash completion uses

@@ -1,10 +1,11 @@
-// The command table: every command id with a lazy loader, and ctr's topic and verb aliases.
-// The fast path imports only the one command it runs; oclif gets all of them via index.ts.
-import type {CommandTable} from '../cli/argv.js'
+// Every command id with a lazy loader. The full bundle imports only the one command it runs;
+// oclif gets all of them via index.ts. The ids and ctr's aliases are in table.ts (data only, so
+// that a one-command bundle need not contain the loaders of all the others).
+export {COMMAND_TABLE} from './table.js'
 
 type Loader = () => Promise<{default: unknown}>
 
-/** Command id (oclif's colon form) to its module. Add new commands here and nowhere else. */
+/** Command id (oclif's colon form) to its module. A new command goes here and in table.ts's COMMAND_IDS. */
 export const COMMAND_LOADERS: Record<string, Loader> = {
   'containers:checkpoint': () => import('./containers/checkpoint.js'),
   'containers:create': () => import('./containers/create.js'),
@@ -80,31 +81,4 @@ export const COMMAND_LOADERS: Record<string, Loader> = {
   info: () => import('./info.js'),
   run: () => import('./run.js'),
   version: () => import('./version.js'),
-}
-
-export const COMMAND_TABLE: CommandTable = {
-  ids: new Set(Object.keys(COMMAND_LOADERS)),
-  hidden: new Set(['tasks:cleanup']),
-  topicAliases: {
-    namespace: 'namespaces',
-    ns: 'namespaces',
-    image: 'images',
-    i: 'images',
-    container: 'containers',
-    c: 'containers',
-    task: 'tasks',
-    t: 'tasks',
-    event: 'events',
-    snapshot: 'snapshots',
-    lease: 'leases',
-    plugin: 'plugins',
-    pod: 'pods',
-  },
-  verbAliases: {
-    '*': {list: 'ls', remove: 'rm', delete: 'rm', del: 'rm'},
-    namespaces: {c: 'create'},
-    snapshots: {m: 'mounts', mount: 'mounts'},
-    tasks: {metric: 'metrics'},
-  },
-  topicFlags: {snapshots: ['--snapshotter']},
 }

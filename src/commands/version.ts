@@ -1,11 +1,11 @@
-import {CtrCommand} from '../cli/base-command.js'
+import {LightCommand} from '../cli/light-command.js'
 import {formatFlag} from '../cli/flags.js'
 import {toJson} from '../cli/output.js'
 import {clientRevision, clientVersion} from '../cli/version.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {SCHEMA_VERSION} from '../lib/store/migrations.js'
 
-export default class Version extends CtrCommand {
+export default class Version extends LightCommand {
   static override summary = 'print the client version'
   static override description = 'Print the version of ctr (Berth). There is no server: every call opens the store itself. `ctr -v` prints the one-line form.'
   static override flags = {format: formatFlag}

@@ -4,26 +4,32 @@
 // other input that names no command (an unknown command, verb or flag) is one `ctr: ` line and
 // exit 2, with a "did you mean" when a known name is close. oclif never sees an unknown id.
 import {InvalidArgument} from '../lib/errors/index.js'
-import {COMMAND_LOADERS, COMMAND_TABLE} from '../commands/registry.js'
-import {hasHelpFlag, isTopic, resolveArgv} from '../cli/argv.js'
-import {reportError} from '../cli/base-command.js'
+import type {COMMAND_LOADERS} from '../commands/registry.js'
+import {COMMAND_TABLE} from '../commands/table.js'
+import {hasHelpFlag, isTopic, type ResolvedArgv, resolveArgv} from '../cli/argv.js'
+import {reportError} from '../cli/light-command.js'
 import {endFlagsAfterPositionals, type PositionalCount} from '../cli/command-args.js'
 import {globalFlags} from '../cli/flags.js'
 import {writeStdout} from '../cli/stdout.js'
 import {versionLine} from '../cli/version.js'
 
-interface RunnableClass {
+/** A command class as the runner uses it. */
+export interface RunnableClass {
   new (argv: string[], config?: unknown): {_run(): Promise<unknown>}
   commandAfterPositionals?: PositionalCount
   flags?: Record<string, {type: 'boolean' | 'option'; char?: string}>
 }
 
-/** Run the CLI for argv (without node and script). Sets process.exitCode. */
-export async function main(argv: readonly string[]): Promise<void> {
+/**
+ * Run the CLI for argv (without node and script), loading commands through `loaders` (the
+ * registry's; a parameter so that one-command bundles, which import this module, need not
+ * contain every command). Sets process.exitCode.
+ */
+export async function main(argv: readonly string[], loaders: typeof COMMAND_LOADERS): Promise<void> {
   if (argv.at(-1) === '--generate-bash-completion') {
     // urfave/cli's completion protocol (Debian's ctr bash completion): loaded only for it.
     const {answerCompletion} = await import('../cli/completion.js')
-    return answerCompletion(argv.slice(0, -1), {table: COMMAND_TABLE, loaders: COMMAND_LOADERS})
+    return answerCompletion(argv.slice(0, -1), {table: COMMAND_TABLE, loaders})
   }
   const resolved = resolveArgv(argv, COMMAND_TABLE)
   if (resolved.version && !resolved.help) {
@@ -49,15 +55,35 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     return runOclif([topic, '--help'])
   }
-  const {default: Cls} = (await COMMAND_LOADERS[resolved.id]()) as {default: RunnableClass}
+  const {default: Cls} = (await loaders[resolved.id]()) as {default: RunnableClass}
+  return runResolved(resolved.id, resolved, Cls)
+}
+
+/**
+ * Whether a one-command bundle for `id` can run argv as resolved: the command it names, without
+ * help, version, completion or a usage error (those take the full bundle).
+ */
+export function runsAlone(argv: readonly string[], resolved: ResolvedArgv, id: string): boolean {
+  return (
+    resolved.id === id &&
+    !resolved.help &&
+    !resolved.version &&
+    resolved.unknownFlag === undefined &&
+    resolved.missingValue === undefined &&
+    argv.at(-1) !== '--generate-bash-completion'
+  )
+}
+
+/** Run command `id`'s class for a resolved argv; `--help` among its arguments goes to oclif. */
+export async function runResolved(id: string, resolved: ResolvedArgv, Cls: RunnableClass): Promise<void> {
   let args = [...resolved.rest]
   if (Cls.commandAfterPositionals !== undefined) {
     // Everything after the container command's first word is the container's, `--help` included.
     args = endFlagsAfterPositionals(args, {...globalFlags, ...Cls.flags}, Cls.commandAfterPositionals)
   }
-  if (resolved.help || hasHelpFlag(args)) return runOclif([...resolved.id.split(':'), '--help'])
+  if (resolved.help || hasHelpFlag(args)) return runOclif([...id.split(':'), '--help'])
   const command = new Cls(args)
-  ;(command as {id?: string}).id = resolved.id
+  ;(command as {id?: string}).id = id
   await command._run()
 }
 

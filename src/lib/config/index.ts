@@ -130,7 +130,9 @@ const UNIT_MS: Record<string, number> = {ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s
  * @throws InvalidArgument for anything else.
  */
 export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/gy
+  // \u00b5 (micro sign) escaped: a non-ASCII byte in the bundle makes Node decode all of it as
+  // UTF-16, which costs every command's start-up (scripts/build.mjs refuses such a bundle).
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h|d)/gy
   let total = 0
   let matched = 0
   let m: RegExpExecArray | null

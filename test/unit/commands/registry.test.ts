@@ -39,6 +39,10 @@ test('every registered command has a row, and every row a command', () => {
   assert.ok([...(COMMAND_TABLE.hidden ?? [])].every((id) => id in COMMAND_LOADERS))
 })
 
+test('the command table (table.ts) lists exactly the ids the registry loads', () => {
+  assert.deepEqual([...COMMAND_TABLE.ids].sort(), Object.keys(COMMAND_LOADERS).sort())
+})
+
 for (const [id, row] of Object.entries(TABLE)) {
   const words = id.split(':').join(' ')
   describe(`ctr ${words}`, () => {
