@@ -10,7 +10,7 @@ import {endFlagsAfterPositionals, type PositionalCount} from './command-args.js'
 import {armDeadline, type Deadline, deadlineExpired} from './deadline.js'
 import {exitCodeFor} from './exit-codes.js'
 import {globalFlags} from './flags.js'
-import {writeStdout} from './stdout.js'
+import {writeStderr, writeStdout} from './stdout.js'
 
 export interface GlobalValues {
   namespace: string
@@ -89,8 +89,8 @@ export function reportError(err: unknown, debug: boolean): void {
   const foreign = err as {code?: unknown; oclif?: unknown} | null
   if (!isBerthError(err) && foreign?.oclif === undefined) err = typeof foreign?.code === 'string' ? fromSystemError(err) : internalError(err)
   const firstLine = describe(err).split('\n')[0]
-  process.stderr.write(`ctr: ${firstLine}\n`)
-  if (debug) for (const line of causeChain(err)) process.stderr.write(`  ${line}\n`)
+  writeStderr(`ctr: ${firstLine}\n`)
+  if (debug) for (const line of causeChain(err)) writeStderr(`  ${line}\n`)
   process.exitCode = exitCodeFor(err)
 }
 

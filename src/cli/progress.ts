@@ -31,8 +31,9 @@ export interface ProgressRenderer {
 
 /** Pick the renderer for this process's stderr. */
 export async function createProgress(options: {quiet?: boolean; stream?: NodeJS.WriteStream}): Promise<ProgressRenderer> {
-  const stream = options.stream ?? process.stderr
+  // Quiet first: making process.stderr loads net and the stream modules (several ms).
   if (options.quiet) return {listener: () => {}, finish: () => {}}
+  const stream = options.stream ?? process.stderr
   if (!stream.isTTY || process.env['TERM'] === 'dumb') return plainProgress(stream)
   return terminalProgress(stream, {color: !process.env['NO_COLOR']})
 }

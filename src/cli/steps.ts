@@ -24,8 +24,8 @@ export interface StepRenderer {
 
 /** Pick the renderer for stderr. */
 export async function createStepRenderer(options: {quiet?: boolean; stream?: NodeJS.WriteStream}): Promise<StepRenderer> {
+  if (options.quiet) return {onStep: () => {}, finish: async () => {}} // before making process.stderr
   const stream = options.stream ?? process.stderr
-  if (options.quiet) return {onStep: () => {}, finish: async () => {}}
   if (!stream.isTTY) return plainSteps(stream)
   return terminalSteps(stream)
 }
