@@ -85,7 +85,7 @@ await Promise.all([
 
 /**
  * One bundle per command (dist/bundle/cmd-<id>.cjs, from src/entry/command-entry.ts), next to
- * ctr.cjs so that every path the code finds relative to its bundle holds, and routes.json, which
+ * ctr.cjs so that every path the code finds relative to its bundle holds, and routes.txt, which
  * bin/run.js reads to pick one: every spelling of every command (ctr's topic and verb aliases) and
  * the global flags that take a value. No source maps: the full bundle has one for the same code.
  */
@@ -106,7 +106,12 @@ async function buildCommandBundles() {
     for (const t of topics) for (const v of verbs) routes[`${t} ${v}`] = bundleName(id)
   }
   const topicValueFlags = Object.values(COMMAND_TABLE.topicFlags ?? {}).flat()
-  const table = {valueFlags: [...new Set([...GLOBAL_VALUE_FLAGS, ...topicValueFlags])], routes}
+  // routes.txt: the value flags on the first line, then one `words<TAB>bundle` line per spelling
+  // (bin/run.js looks a key up as text; the file ends with a newline).
+  const valueFlags = [...new Set([...GLOBAL_VALUE_FLAGS, ...topicValueFlags])]
+  const table = `${valueFlags.join(' ')}\n${Object.entries(routes)
+    .map(([words, file]) => `${words}\t${file}\n`)
+    .join('')}`
   const entries = [...COMMAND_TABLE.ids].map((id) => ({id, path: `command:${id}`}))
   const commandEntries = {
     name: 'command-entries',
@@ -132,7 +137,7 @@ runCommandBundle(${JSON.stringify(id)}, Command)`,
     outdir: 'dist/bundle',
     outExtension: {'.js': '.cjs'},
   })
-  writeFileSync(join(root, 'dist/bundle/routes.json'), JSON.stringify(table))
+  writeFileSync(join(root, 'dist/bundle/routes.txt'), table)
 }
 
 // bin/run.js reads the bundle as Latin-1: one non-ASCII byte (esbuild leaves those in regular

@@ -1,5 +1,5 @@
 // The command table: every command id (oclif's colon form) and ctr's topic and verb aliases. Data
-// only: the router in bin/run.js (through dist/bundle/routes.json) and every one-command bundle
+// only: the router in bin/run.js (through dist/bundle/routes.txt) and every one-command bundle
 // resolve argv with it; registry.ts maps the same ids to their modules (a test keeps them equal).
 import type {CommandTable} from '../cli/argv.js'
 

@@ -1,5 +1,5 @@
 // Entry of the one-command bundles (dist/bundle/cmd-<topic>-<verb>.cjs, one per command id, made
-// by scripts/build.mjs): bin/run.js guesses the command from argv through dist/bundle/routes.json
+// by scripts/build.mjs): bin/run.js guesses the command from argv through dist/bundle/routes.txt
 // and starts its bundle, which holds that command's code and nothing else: smaller to read and
 // compile than the full bundle, so a command starts sooner. The guess is checked with the same
 // resolver the full bundle uses; anything the command alone does not cover (help, version,

@@ -1,5 +1,5 @@
 // One bundle per command (dist/bundle/cmd-*.cjs), picked by bin/run.js from argv through
-// dist/bundle/routes.json: every spelling of every command routes to its own bundle, and a call
+// dist/bundle/routes.txt: every spelling of every command routes to its own bundle, and a call
 // gives the same output and exit code whether a command bundle or the full bundle runs it: right
 // guesses, wrong guesses (handed over), help, usage errors and real work alike. A command bundle
 // writes its V8 code cache on its first run, under a name that is no path of the machine,
@@ -19,8 +19,18 @@ interface Routes {
   routes: Record<string, string>
 }
 
+/** routes.txt: the value flags on the first line, then `words<TAB>bundle` lines. */
 function readRoutes(dir = BUNDLES): Routes {
-  return JSON.parse(readFileSync(join(dir, 'routes.json'), 'utf8')) as Routes
+  const [flags, ...lines] = readFileSync(join(dir, 'routes.txt'), 'utf8').split('\n')
+  assert.equal(lines.pop(), '', 'the file ends with a newline')
+  const routes: Record<string, string> = {}
+  for (const line of lines) {
+    const [words, file, ...more] = line.split('\t')
+    assert.deepEqual(more, [], line)
+    assert.equal(routes[words], undefined, `${words} is listed once`)
+    routes[words] = file
+  }
+  return {valueFlags: flags.split(' '), routes}
 }
 
 describe('command bundles', () => {
@@ -38,7 +48,7 @@ describe('command bundles', () => {
     return {code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/^time="[^"]+"/gm, 'time="T"')}
   }
 
-  test('routes.json names a bundle for every spelling of every command, and each exists', () => {
+  test('routes.txt names a bundle for every spelling of every command, and each exists', () => {
     const {routes, valueFlags} = readRoutes()
     const files = new Set(readdirSync(BUNDLES))
     for (const id of COMMAND_TABLE.ids) {
@@ -119,7 +129,7 @@ describe('command bundles', () => {
     mkdirSync(join(copy, 'dist', 'bundle'), {recursive: true})
     copyFileSync(RUN_JS, join(copy, 'bin', 'run.js'))
     copyFileSync(join(REPO_ROOT, 'bin', 'package.json'), join(copy, 'bin', 'package.json'))
-    for (const name of ['routes.json', 'cmd-version.cjs', 'ctr.cjs']) copyFileSync(join(BUNDLES, name), join(copy, 'dist', 'bundle', name))
+    for (const name of ['routes.txt', 'cmd-version.cjs', 'ctr.cjs']) copyFileSync(join(BUNDLES, name), join(copy, 'dist', 'bundle', name))
     const run = (args: string[]) => spawnSync(process.execPath, [join(copy, 'bin', 'run.js'), ...args], {env: sb.env, encoding: 'utf8'})
     const cache = join(copy, 'dist', 'bundle', 'cmd-version.cjs.cache')
     const expected = run(['version'])
@@ -148,7 +158,7 @@ describe('command bundles', () => {
     mkdirSync(join(copy, 'dist', 'bundle'), {recursive: true})
     copyFileSync(RUN_JS, join(copy, 'bin', 'run.js'))
     copyFileSync(join(REPO_ROOT, 'bin', 'package.json'), join(copy, 'bin', 'package.json'))
-    for (const name of ['routes.json', 'cmd-version.cjs', 'ctr.cjs']) copyFileSync(join(BUNDLES, name), join(copy, 'dist', 'bundle', name))
+    for (const name of ['routes.txt', 'cmd-version.cjs', 'ctr.cjs']) copyFileSync(join(BUNDLES, name), join(copy, 'dist', 'bundle', name))
     chmodSync(join(copy, 'dist', 'bundle'), 0o555)
     for (const d of [sb.dir, copy, join(copy, 'bin'), join(copy, 'dist')]) chmodSync(d, 0o755)
     // As nobody: root writes anywhere, whatever the mode.
