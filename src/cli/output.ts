@@ -1,4 +1,6 @@
-// Rendering for stdout: Go's text/tabwriter layout (ctr's tables, byte for byte) and JSON.
+// Rendering for stdout: Go's text/tabwriter layout (ctr's tables, byte for byte) and JSON; and
+// ctr's warning lines on stderr.
+import {stderrIsTerminal, writeStderr} from './stdout.js'
 
 /** Go tabwriter settings; ctr uses NewWriter(os.Stdout, 1, 8, 1, ' ', 0) almost everywhere. */
 export interface TabwriterOptions {
@@ -106,10 +108,12 @@ export function toJson(value: unknown): string {
  * timestamps): `time="…" level=warning msg="…"` in a pipe, `WARN[…] …` on a terminal. Scripts
  * that grep ctr's warnings (`image not found`) find the same text here.
  */
-export function warn(message: string, stream: NodeJS.WriteStream = process.stderr): void {
+export function warn(message: string, stream?: NodeJS.WriteStream): void {
   const time = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z')
-  if (stream.isTTY) stream.write(`WARN[${time}] ${message}\n`)
-  else stream.write(`time="${time}" level=warning msg=${logfmtValue(message)}\n`)
+  const terminal = stream === undefined ? stderrIsTerminal() : stream.isTTY
+  const write = (text: string) => (stream === undefined ? writeStderr(text) : stream.write(text))
+  if (terminal) write(`WARN[${time}] ${message}\n`)
+  else write(`time="${time}" level=warning msg=${logfmtValue(message)}\n`)
 }
 
 /** logrus quotes a value unless every character is one of [A-Za-z0-9-._/@^+]. */

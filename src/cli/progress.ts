@@ -12,6 +12,7 @@ import type {PushProgressEvent} from '../lib/push/index.js'
 import {tabwrite} from './output.js'
 import {claimTerminal, type TerminalClaim} from './terminal.js'
 import {formatBytes, formatSummary} from './units.js'
+import {stderrIsTerminal, stderrWriter} from './stdout.js'
 
 /** One row of the display. */
 export interface ProgressRow {
@@ -33,12 +34,17 @@ export interface ProgressRenderer {
 export async function createProgress(options: {quiet?: boolean; stream?: NodeJS.WriteStream}): Promise<ProgressRenderer> {
   // Quiet first: making process.stderr loads net and the stream modules (several ms).
   if (options.quiet) return {listener: () => {}, finish: () => {}}
-  const stream = options.stream ?? process.stderr
-  if (!stream.isTTY || process.env['TERM'] === 'dumb') return plainProgress(stream)
-  return terminalProgress(stream, {color: !process.env['NO_COLOR']})
+  const dumb = process.env['TERM'] === 'dumb'
+  if (options.stream === undefined) {
+    // Plain lines into a pipe or a file go straight to fd 2 (no stream made); a terminal gets the stream.
+    if (dumb || !stderrIsTerminal()) return plainProgress(stderrWriter)
+    return terminalProgress(process.stderr, {color: !process.env['NO_COLOR']})
+  }
+  if (!options.stream.isTTY || dumb) return plainProgress(options.stream)
+  return terminalProgress(options.stream, {color: !process.env['NO_COLOR']})
 }
 
-function plainProgress(stream: NodeJS.WritableStream): ProgressRenderer {
+function plainProgress(stream: {write(text: string): unknown}): ProgressRenderer {
   const started = Date.now()
   const last = new Map<string, string>()
   const line = (key: string, status: string) => {

@@ -4,7 +4,7 @@
 // synchronously too, and once this falls back to the stream (EAGAIN on a non-blocking pipe) it
 // stays there. A reader that went away (EPIPE) ends the process quietly, as the stream's
 // handler in entry/stdout-guard.ts does.
-import {writeSync} from 'node:fs'
+import {fstatSync, writeSync} from 'node:fs'
 
 const useStream = {1: false, 2: false}
 
@@ -41,4 +41,26 @@ function writeFd(fd: 1 | 2, text: string): void {
     }
   }
   stream().write(text)
+}
+
+/** stderr as a writable for renderers that print plain lines: fd 2 directly. */
+export const stderrWriter = {
+  write(text: string): boolean {
+    writeStderr(text)
+    return true
+  },
+}
+
+/**
+ * Whether stderr is a terminal, asking the stream only when it might be: a terminal is always a
+ * character device, and a pipe or a file (what scripts and CI give) is answered from fstat
+ * without making process.stderr.
+ */
+export function stderrIsTerminal(): boolean {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false
+  } catch {
+    return false // closed: nothing to draw on
+  }
+  return process.stderr.isTTY === true
 }

@@ -5,6 +5,7 @@
 // checkpoint command draws on a TTY (other commands' start-up never sees it). The lib reports each
 // step's start/done/skip in order; a step left open when the operation fails is shown failed.
 import type {CheckpointStep, CheckpointStepEvent} from '../lib/checkpoint/index.js'
+import {stderrIsTerminal, stderrWriter} from './stdout.js'
 
 const TITLES: Readonly<Record<CheckpointStep, string>> = {
   pause: 'pause the task',
@@ -25,12 +26,12 @@ export interface StepRenderer {
 /** Pick the renderer for stderr. */
 export async function createStepRenderer(options: {quiet?: boolean; stream?: NodeJS.WriteStream}): Promise<StepRenderer> {
   if (options.quiet) return {onStep: () => {}, finish: async () => {}} // before making process.stderr
-  const stream = options.stream ?? process.stderr
-  if (!stream.isTTY) return plainSteps(stream)
-  return terminalSteps(stream)
+  if (options.stream === undefined) return stderrIsTerminal() ? terminalSteps(process.stderr) : plainSteps(stderrWriter)
+  if (!options.stream.isTTY) return plainSteps(options.stream)
+  return terminalSteps(options.stream)
 }
 
-function plainSteps(stream: NodeJS.WritableStream): StepRenderer {
+function plainSteps(stream: {write(text: string): unknown}): StepRenderer {
   const started = new Map<CheckpointStep, number>()
   return {
     onStep(e) {
