@@ -1,46 +1,60 @@
 // reportError: one `ctr:` line and an exit code from the one errno table, for errors no library
-// wrapped; a raw JavaScript error never reaches the user as its class name.
+// wrapped; a raw JavaScript error never reaches the user as its class name. The line goes to fd 2
+// with writeSync (not through process.stderr), so each case runs in a child whose real stderr is read.
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {test} from 'node:test'
-import {reportError} from '../../../src/cli/base-command.js'
+import {fileURLToPath} from 'node:url'
 
-function report(err: unknown): {stderr: string; code: number | string | undefined} {
-  const write = process.stderr.write
-  const saved = process.exitCode
-  let stderr = ''
-  process.stderr.write = (chunk: string) => ((stderr += chunk), true)
-  try {
-    reportError(err, false)
-    return {stderr, code: process.exitCode}
-  } finally {
-    process.stderr.write = write
-    process.exitCode = saved
-  }
+const baseCommand = fileURLToPath(new URL('../../../src/cli/base-command.js', import.meta.url))
+
+interface Case {
+  kind: 'Error' | 'TypeError' | 'RangeError'
+  message: string
+  code?: string
 }
 
-const errno = (code: string, message: string) => Object.assign(new Error(message), {code})
+const child = `
+const [kind, message, code] = JSON.parse(process.argv[1])
+const {reportError} = await import(process.argv[2])
+const err = new globalThis[kind](message)
+if (code !== undefined) err.code = code
+reportError(err, false)
+`
+
+function report(c: Case): {stderr: string; stdout: string; code: number | null} {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, JSON.stringify([c.kind, c.message, c.code]), baseCommand], {
+    encoding: 'utf8',
+  })
+  return {stderr: r.stderr, stdout: r.stdout, code: r.status}
+}
 
 test('errno and SQLite codes map through one table', () => {
-  const table: Array<[Error, number]> = [
-    [errno('ENOSPC', 'ENOSPC: no space left on device, write'), 6],
-    [errno('SQLITE_FULL', 'database or disk is full'), 6],
-    [errno('EACCES', 'EACCES: permission denied, open'), 7],
-    [errno('EROFS', 'EROFS: read-only file system, open'), 7],
-    [errno('SQLITE_CORRUPT', 'database disk image is malformed'), 8],
-    [errno('EIO', 'EIO: i/o error, read'), 8],
-    [errno('ENAMETOOLONG', 'ENAMETOOLONG: name too long'), 2],
+  const table: Array<[Case, number]> = [
+    [{kind: 'Error', code: 'ENOSPC', message: 'ENOSPC: no space left on device, write'}, 6],
+    [{kind: 'Error', code: 'SQLITE_FULL', message: 'database or disk is full'}, 6],
+    [{kind: 'Error', code: 'EACCES', message: 'EACCES: permission denied, open'}, 7],
+    [{kind: 'Error', code: 'EROFS', message: 'EROFS: read-only file system, open'}, 7],
+    [{kind: 'Error', code: 'SQLITE_CORRUPT', message: 'database disk image is malformed'}, 8],
+    [{kind: 'Error', code: 'EIO', message: 'EIO: i/o error, read'}, 8],
+    [{kind: 'Error', code: 'ENAMETOOLONG', message: 'ENAMETOOLONG: name too long'}, 2],
   ]
-  for (const [err, code] of table) {
-    const r = report(err)
-    assert.equal(r.code, code, err.message)
-    assert.equal(r.stderr, `ctr: ${err.message}\n`)
+  for (const [c, code] of table) {
+    const r = report(c)
+    assert.equal(r.code, code, c.message)
+    assert.equal(r.stderr, `ctr: ${c.message}\n`)
+    assert.equal(r.stdout, '')
   }
 })
 
 test('a TypeError or RangeError is an internal error, without its class name', () => {
-  for (const err of [new TypeError("Cannot read properties of undefined (reading 'x')"), new RangeError('Maximum call stack size exceeded')]) {
-    const r = report(err)
+  const cases: Case[] = [
+    {kind: 'TypeError', message: "Cannot read properties of undefined (reading 'x')"},
+    {kind: 'RangeError', message: 'Maximum call stack size exceeded'},
+  ]
+  for (const c of cases) {
+    const r = report(c)
     assert.equal(r.code, 1)
-    assert.equal(r.stderr, `ctr: internal error: ${err.message} (run with --debug for the details)\n`)
+    assert.equal(r.stderr, `ctr: internal error: ${c.message} (run with --debug for the details)\n`)
   }
 })
