@@ -232,8 +232,14 @@ describe('pods', {skip}, () => {
     assert.deepEqual(view.Containers, [{ID: member, Status: 'RUNNING'}])
     assert.equal(pinsOf(sb).length, 3)
 
-    // A reboot: every process and mount gone, and the volatile state dir with them.
+    // A reboot: every process and mount gone, and the volatile state dir with them. The member's
+    // monitor (conmon and its exit command) finishes after `pods stop` has seen the exit; a reboot
+    // would have ended it too, so wait for it rather than remove the dir under its feet.
     sb.ok(['pods', 'stop', '-t', '0', name])
+    await waitFor('no process of the sandbox left', () => {
+      const ps = spawnSync('ps', ['-eo', 'args'], {encoding: 'utf8'}).stdout
+      return ps.split('\n').every((args) => !args.includes(sb.state))
+    })
     rmSync(sb.state, {recursive: true, force: true})
     assert.equal(inspect(name).Status, 'Stopped')
     sb.ok(['pods', 'start', name])
