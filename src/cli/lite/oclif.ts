@@ -5,10 +5,11 @@
 // reads the same command classes. Only the API subset below is supported; the build fails on a
 // missing export, and test/unit/cli/lite-parity.test.ts checks parsing against real oclif.
 
-import {describe, InvalidArgument} from '../../lib/errors/index.js'
+import {describe, InvalidArgument, nameErrorClasses} from '../../lib/errors/index.js'
 
 /** Parse errors, reported as usage errors (exit 2). */
 export class ParseError extends InvalidArgument {}
+nameErrorClasses({ParseError})
 
 /** Go's strconv.ParseBool, which ctr's (urfave/cli's) boolean flags use for `--flag=value`. */
 const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {

@@ -2,7 +2,7 @@
 // look-up in the rootfs before runc runs, or from runc's `exec: "<cmd>": ...` error when runc finds
 // it. `ctr run` turns the reason into podman's and docker's statuses (127 not found, 126 cannot be
 // executed); every other command sees an ordinary failed precondition.
-import {FailedPrecondition} from '../errors/index.js'
+import {FailedPrecondition, nameErrorClasses} from '../errors/index.js'
 
 /** `not found`: no such file, or not on $PATH; `cannot invoke`: a directory, or not executable. */
 export type ExecFailureReason = 'not found' | 'cannot invoke'
@@ -15,6 +15,7 @@ export class ExecFailed extends FailedPrecondition {
     this.execFailure = reason
   }
 }
+nameErrorClasses({ExecFailed})
 
 /** The reason of an `ExecFailed` (a property, not instanceof: bundle copies share no classes), or undefined. */
 export function execFailureReason(err: unknown): ExecFailureReason | undefined {
