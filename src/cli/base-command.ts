@@ -1,8 +1,7 @@
 // The base of every command that uses the store: LightCommand's flags, output and errors, plus
-// the config file, the lazily opened store (closed when the command ends) and the task runtime.
-import {resolve} from 'node:path'
+// the config file and the lazily opened store (closed when the command ends). Commands that run
+// tasks extend RuntimeCommand (runtime-command.ts), which adds the task runtime.
 import type {BerthConfig} from '../lib/config/index.js'
-import type {TaskRuntime} from '../lib/runtime/tasks.js'
 import type {Store} from '../lib/store/index.js'
 import {LightCommand} from './light-command.js'
 
@@ -24,7 +23,7 @@ export abstract class CtrCommand extends LightCommand {
     if (!this.openedStore) {
       // Loaded on first use: start-up does not initialize the store's module graph before the
       // command asks for it (and a usage error never does).
-      const {defaultRoot, defaultState, openStore} = await import('../lib/store/index.js')
+      const [{defaultRoot, defaultState}, {openStore}] = await Promise.all([import('../lib/store/paths.js'), import('../lib/store/store.js')])
       this.openedStore = await openStore({
         root: this.globals.root ?? defaultRoot(),
         state: this.globals.state ?? defaultState(),
@@ -32,20 +31,6 @@ export abstract class CtrCommand extends LightCommand {
       })
     }
     return this.openedStore
-  }
-
-  /**
-   * The task runtime of this command's namespace. conmon's exit command re-runs this very ctr
-   * (same node, same script) on the same root, state and config.
-   */
-  protected async taskRuntime(ns?: string): Promise<TaskRuntime> {
-    const store = await this.store()
-    const ctrArgv = [process.execPath, process.argv[1], '--root', resolve(store.root), '--state', resolve(store.state)]
-    const config = this.globals['berth-config']
-    if (config !== undefined) ctrArgv.push('--berth-config', resolve(config))
-    // Loaded on demand: the runtime's module graph (runc, conmon, snapshots) is not every command's.
-    const {taskRuntime} = await import('../lib/runtime/tasks.js')
-    return taskRuntime(store, ns ?? this.namespace(), ctrArgv)
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {

@@ -1,11 +1,11 @@
 // `ctr fsck`: check the store's rows against its files, mounts and processes; `--repair` fixes what
 // can be fixed without guessing. Thin: the checks live in lib/fsck.
 import {Flags} from '@oclif/core'
-import {CtrCommand} from '../cli/base-command.js'
+import {RuntimeCommand} from '../cli/runtime-command.js'
 import {formatFlag} from '../cli/flags.js'
 import {tabwrite, toJson} from '../cli/output.js'
 
-export default class Fsck extends CtrCommand {
+export default class Fsck extends RuntimeCommand {
   static override summary = 'check the store for damage and leftovers (beyond ctr)'
   static override description = `Checks meta.db (SQLite's integrity and foreign-key checks), that every blob record has its file of
 its size (--full also re-hashes it), that content, image and snapshot records have what they

@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
-import {CtrCommand} from '../cli/base-command.js'
+import {RuntimeCommand} from '../cli/runtime-command.js'
 import {formatFlag} from '../cli/flags.js'
 import {tabwrite, toJson} from '../cli/output.js'
 import {warnGcFailures} from '../cli/gc-report.js'
 import {collectGarbage, gcIncomplete} from '../lib/store/index.js'
 
-export default class Gc extends CtrCommand {
+export default class Gc extends RuntimeCommand {
   static override summary = 'collect garbage now'
   static override description = `Remove what no root reaches any more: blob records per namespace, then blob files no namespace
 references, expired leases and stale ingests. Roots are images, unexpired leases, content labelled

@@ -1,12 +1,13 @@
 import {Flags} from '@oclif/core'
-import {CtrCommand, reportError} from '../cli/base-command.js'
+import {reportError} from '../cli/base-command.js'
+import {RuntimeCommand} from '../cli/runtime-command.js'
 import {runFailureStatus} from '../cli/exit-codes.js'
 import {containerArgs, containerFlags, containerPositionals, createOptionsFrom} from '../cli/container-flags.js'
 import {networkFlags, networkSettingsFrom, podFlag} from '../cli/network-flags.js'
 import {InvalidArgument} from '../lib/errors/index.js'
 import {createContainer, deleteTaskOfContainer, type ForegroundExit, parseLogUri, removeContainer, runForeground, startDetached} from '../lib/runtime/index.js'
 
-export default class Run extends CtrCommand {
+export default class Run extends RuntimeCommand {
   static override summary = 'run a container'
   static override description = `Create a container from a pulled image (or a host directory with --rootfs, or an OCI spec file
 with --config, then only ID is given) and run its task. In the foreground ctr gives the process this

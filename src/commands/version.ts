@@ -3,7 +3,7 @@ import {formatFlag} from '../cli/flags.js'
 import {toJson} from '../cli/output.js'
 import {clientRevision, clientVersion} from '../cli/version.js'
 import {InvalidArgument} from '../lib/errors/index.js'
-import {SCHEMA_VERSION} from '../lib/store/migrations.js'
+import {SCHEMA_VERSION} from '../lib/store/schema-version.js'
 
 export default class Version extends LightCommand {
   static override summary = 'print the client version'

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 
-export default class ContainersCheckpoint extends CtrCommand {
+export default class ContainersCheckpoint extends RuntimeCommand {
   static override summary = 'checkpoint a container'
   static override description = `Make checkpoint image REF of the container: --image adds the base image, --rw the diff of its
 writable layer, --task a CRIU dump of its running task (which is paused meanwhile). The image is

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {registryFlags} from '../../cli/flags.js'
 import {registryOptions} from '../../cli/registry-options.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 
-export default class ContainersRestore extends CtrCommand {
+export default class ContainersRestore extends RuntimeCommand {
   static override summary = 'restore a container from checkpoint'
   static override description = `Create container ID from checkpoint image REF (pulled when it is not in the store): a snapshot on
 the base image (plus the checkpoint's rw layer with --rw), the checkpointed spec, and a detached task

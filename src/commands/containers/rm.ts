@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {deleteTaskOfContainer, removeContainer} from '../../lib/runtime/index.js'
 
-export default class ContainersRm extends CtrCommand {
+export default class ContainersRm extends RuntimeCommand {
   static override summary = 'delete one or more existing containers'
   static override description = 'Delete containers and, unless --keep-snapshot, their snapshots. A stopped task is deleted first; a running one refuses.'
   static override strict = false // ids

@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand, reportError} from '../../cli/base-command.js'
+import {reportError} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {isNotFound, withContext} from '../../lib/errors/index.js'
 import {deleteAllTasks} from '../../lib/runtime/tasks.js' // not the index: rm needs no image code
 import {collectGarbage} from '../../lib/store/index.js'
 import {warnGcFailures} from '../../cli/gc-report.js'
 
-export default class NamespacesRm extends CtrCommand {
+export default class NamespacesRm extends RuntimeCommand {
   static override summary = 'remove one or more namespaces (aliases: remove, delete, del)'
   static override description =
     'Remove namespaces. A namespace must be empty unless --force is given, which kills its tasks and removes everything it owns first. Each ' +

@@ -1,10 +1,10 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {toJson} from '../../cli/output.js'
 import {formatRfc3339Nano} from '../../lib/events/format.js'
 import {getPod, podView} from '../../lib/pods/index.js'
 
-export default class PodsInspect extends CtrCommand {
+export default class PodsInspect extends RuntimeCommand {
   static override summary = 'show a pod as JSON'
   static override description =
     'Print a pod: id, name, status, hostname, labels, shared namespaces and their pins, network (mode, networks, ports, IPs), the Kubernetes ' +

@@ -1,10 +1,10 @@
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {parseFilters} from '../../lib/filters/index.js'
 import {listPods} from '../../lib/pods/index.js'
 
-export default class PodsLs extends CtrCommand {
+export default class PodsLs extends RuntimeCommand {
   static override summary = 'list pods'
   static override description = `List pods: POD (the id's first 12 characters), NAME, STATUS (Created: namespaces up, no member
 running; Running; Stopped: namespaces down), CONTAINERS (members) and IP. Filters on id, name, status,

@@ -1,13 +1,13 @@
 import {Args} from '@oclif/core'
 import {readFileSync} from 'node:fs'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {runFetch} from '../../cli/fetch-runner.js'
 import {registryFlags, snapshotterFlag} from '../../cli/flags.js'
 import {resolveSnapshotter} from '../../lib/config/index.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {playKube} from '../../lib/pods/kube.js'
 
-export default class PodsPlayKube extends CtrCommand {
+export default class PodsPlayKube extends RuntimeCommand {
   static override summary = 'create and start a pod from a Kubernetes Pod manifest'
   static override description = `Read a Pod manifest (YAML or JSON; "-" for stdin), pull the images that are missing, create the pod
 (its containers' hostPorts published on Berth's bridge network, or hostNetwork) and its containers,

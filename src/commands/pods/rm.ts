@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {removePod} from '../../lib/pods/index.js'
 
-export default class PodsRm extends CtrCommand {
+export default class PodsRm extends RuntimeCommand {
   static override summary = 'remove pods'
   static override description =
     'Remove pods: their networks, pinned namespaces and records. A pod with containers is refused unless --force, which kills and removes them ' +

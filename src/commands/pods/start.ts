@@ -1,8 +1,8 @@
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {startPod} from '../../lib/pods/index.js'
 
-export default class PodsStart extends CtrCommand {
+export default class PodsStart extends RuntimeCommand {
   static override summary = 'start pods'
   static override description =
     "Bring each pod's namespaces up again (pins, networks) if they are down, then start every member whose task is not running (a stopped task is " +

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {stopPod} from '../../lib/pods/index.js'
 
-export default class PodsStop extends CtrCommand {
+export default class PodsStop extends RuntimeCommand {
   static override summary = 'stop pods'
   static override description =
     "Send each running member its stop signal (SIGKILL after --time seconds), then detach the pod's networks and unpin its namespaces. The " +

@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {attachTask} from '../../lib/runtime/attach.js'
 
-export default class TasksAttach extends CtrCommand {
+export default class TasksAttach extends RuntimeCommand {
   static override summary = 'attach to the IO of a running container'
   static override description = `Connect this terminal to a detached task through its conmon: the task's output from now on is
 printed (stdout to stdout, stderr to stderr) and, for a terminal task (run -d -t), what you type is

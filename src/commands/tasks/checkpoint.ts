@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 
-export default class TasksCheckpoint extends CtrCommand {
+export default class TasksCheckpoint extends RuntimeCommand {
   static override summary = 'checkpoint a container'
   static override description = `Pause the task, dump it with CRIU (runc checkpoint), store the dump, the spec and the rw layer as a
 checkpoint image labelled containerd.io/checkpoint=true, and resume it (--exit leaves it stopped).

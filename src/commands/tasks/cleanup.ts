@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {recordExec} from '../../lib/runtime/exec.js'
 import {recordExit} from '../../lib/runtime/tasks.js'
 
-export default class TasksCleanup extends CtrCommand {
+export default class TasksCleanup extends RuntimeCommand {
   static override hidden = true
   static override summary = "record a task's exit and clean up (conmon's exit command)"
   static override description = `Run by conmon after the process it monitors exited: records the exit status conmon wrote, publishes

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {execDetached, execForeground} from '../../lib/runtime/exec.js'
 
-export default class TasksExec extends CtrCommand {
+export default class TasksExec extends RuntimeCommand {
   static override summary = 'execute additional processes in an existing container'
   static override description = `Run COMMAND inside the running task. In the foreground ctr exits with the process's status; with
 --detach it runs under its own conmon (output in its log) and ctr returns once it runs.`

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {globalFlagsWithout} from '../../cli/flags.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {killExec} from '../../lib/runtime/exec.js'
 import {parseSignal, STOP_SIGNAL_LABEL} from '../../lib/runtime/signals.js'
 import {killTask} from '../../lib/runtime/tasks.js'
 
-export default class TasksKill extends CtrCommand {
+export default class TasksKill extends RuntimeCommand {
   static override summary = 'signal a container (default: SIGTERM)'
   static override description = `Send a signal to the task's init process (or, with --all, every process of the task; with --exec-id,
 an exec'd process). The default is the image's StopSignal, recorded on the container, else SIGTERM.`

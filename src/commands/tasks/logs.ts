@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {taskLog, type LogEntry} from '../../lib/runtime/logs.js'
 
-export default class TasksLogs extends CtrCommand {
+export default class TasksLogs extends RuntimeCommand {
   static override summary = 'print the output of a detached task'
   static override description = `Print what a detached task (run -d, tasks start -d) wrote: its stdout to stdout and its stderr to
 stderr, as conmon recorded them in the task's log (k8s-file format). A terminal task has one stream,

@@ -1,4 +1,4 @@
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {formatFlag, quietFlag} from '../../cli/flags.js'
 import {rfc3339Micros, tabwrite, toJson} from '../../cli/output.js'
 import {containerIps} from '../../lib/network/attach.js'
@@ -6,7 +6,7 @@ import {listTasks} from '../../lib/runtime/tasks.js'
 import {type TaskRecord} from '../../lib/store/index.js'
 import {isStopped, statusName} from '../../lib/store/task-state.js'
 
-export default class TasksLs extends CtrCommand {
+export default class TasksLs extends RuntimeCommand {
   static override summary = 'list tasks'
   static override description = `List the namespace's tasks: TASK PID STATUS (CREATED, RUNNING, PAUSED, STOPPED). Every call first
 reconciles the records with the machine, so a task that exited while no ctr ran shows STOPPED. A

@@ -1,12 +1,12 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {formatFlag} from '../../cli/flags.js'
 import {tabwrite} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {formatGoTime} from '../../lib/events/index.js'
 import {formatMetricsJson, taskMetrics} from '../../lib/runtime/metrics.js'
 
-export default class TasksMetrics extends CtrCommand {
+export default class TasksMetrics extends RuntimeCommand {
   static override summary = 'get a single data point of metrics for a task'
   static override description = `Sample the task's cgroup once (cgroup v1, through runc events --stats). The table is ctr's: ID and
 TIMESTAMP, then METRIC VALUE rows memory.usage_in_bytes, memory.limit_in_bytes, memory.stat.cache

@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {setTaskPaused} from '../../lib/runtime/tasks.js'
 
-export default class TasksPause extends CtrCommand {
+export default class TasksPause extends RuntimeCommand {
   static override summary = 'pause an existing container'
   static override description = 'Freeze every process of the task (cgroup freezer); publishes /tasks/paused.'
   static override args = {container: Args.string({description: 'container id'})}

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {formatFlag} from '../../cli/flags.js'
 import {tabwrite, toJson} from '../../cli/output.js'
 import {InvalidArgument, NotFound} from '../../lib/errors/index.js'
@@ -7,7 +7,7 @@ import {getTask} from '../../lib/runtime/tasks.js'
 import {containerRunc} from '../../lib/runtime/runtimes.js'
 import {isStopped} from '../../lib/store/task-state.js'
 
-export default class TasksPs extends CtrCommand {
+export default class TasksPs extends RuntimeCommand {
   static override summary = 'list processes for container'
   static override description = 'List the host pids of every process in the task: PID INFO (INFO is "-", as with runc).'
   static override args = {container: Args.string({description: 'container id'})}

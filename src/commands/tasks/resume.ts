@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {setTaskPaused} from '../../lib/runtime/tasks.js'
 
-export default class TasksResume extends CtrCommand {
+export default class TasksResume extends RuntimeCommand {
   static override summary = 'resume a paused container'
   static override description = 'Thaw the processes of a paused task; publishes /tasks/resumed.'
   static override args = {container: Args.string({description: 'container id'})}

@@ -1,11 +1,12 @@
 import {Flags} from '@oclif/core'
-import {CtrCommand, reportError} from '../../cli/base-command.js'
+import {reportError} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {warn} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {deleteExec} from '../../lib/runtime/exec.js'
 import {deleteTask} from '../../lib/runtime/tasks.js'
 
-export default class TasksRm extends CtrCommand {
+export default class TasksRm extends RuntimeCommand {
   static override summary = 'delete one or more tasks'
   static override description = `Delete stopped tasks: their runc state, mounts and files. --force kills a running task first. A
 non-zero exit status is reported on stderr, as ctr does. With --exec-id, delete that exec'd process.`

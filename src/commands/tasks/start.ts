@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {CtrCommand, reportError} from '../../cli/base-command.js'
+import {reportError} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {execFailureStatus} from '../../cli/exit-codes.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {parseLogUri} from '../../lib/runtime/flag-values.js'
 import {type ForegroundExit, runForeground, startDetached} from '../../lib/runtime/tasks.js'
 
-export default class TasksStart extends CtrCommand {
+export default class TasksStart extends RuntimeCommand {
   static override summary = 'start a container that has been created'
   static override description = `Start the container's task. In the foreground the process gets this terminal's stdio, signals sent to
 ctr reach it, and ctr exits with its status once it exits (the task is then deleted); 127 when its

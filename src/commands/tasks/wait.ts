@@ -1,11 +1,11 @@
 import {Args} from '@oclif/core'
-import {CtrCommand} from '../../cli/base-command.js'
+import {RuntimeCommand} from '../../cli/runtime-command.js'
 import {formatFlag} from '../../cli/flags.js'
 import {rfc3339Micros, toJson} from '../../cli/output.js'
 import {InvalidArgument} from '../../lib/errors/index.js'
 import {waitTask} from '../../lib/runtime/tasks.js'
 
-export default class TasksWait extends CtrCommand {
+export default class TasksWait extends RuntimeCommand {
   static override summary = 'wait for a task to exit and print its exit status'
   static override description = `Block until the task's process exits, whichever process started it or records the exit, then print
 its exit status (128+N for signal N; 255 when the process vanished unrecorded, e.g. after a reboot).

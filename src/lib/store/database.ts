@@ -1,14 +1,15 @@
 // Opens `<root>/meta.db`: creates root on first use (0700, tightening one an older Berth made
 // 0711; dirs.ts), sets WAL and the busy timeout, and migrates. The native SQLite addon is loaded
 // here, only when a command needs the store.
-import {closeSync, openSync, readdirSync, statSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readdirSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import type {Database} from 'better-sqlite3'
 import {fromSystemError} from '../errors/errno.js'
 import {DataLoss, errorKind, FailedPrecondition, isBerthError, PermissionDenied} from '../errors/index.js'
 import {ensureTopDir} from './dirs.js'
-import {migrate} from './migrations.js'
+import {SCHEMA_VERSION} from './schema-version.js'
 import {blobsDir, DB_MODE, metaDbPath, snapshotterDir} from './paths.js'
 
 /** Kept for the modules that made directories through this one before dirs.ts existed. */
@@ -43,10 +44,18 @@ export async function openDatabase(root: string): Promise<Database> {
     throw fsError(err, `cannot open metadata store ${JSON.stringify(path)}`)
   }
   try {
-    if ((db.pragma('journal_mode', {simple: true}) as string) !== 'wal') await switchToWal(db, root)
-    db.pragma('synchronous = FULL')
-    db.pragma('foreign_keys = ON')
-    migrate(db)
+    // One statement for both reads and one exec for both settings: each pragma() call prepares a
+    // statement of its own, half a millisecond of every command's start-up for the four.
+    const {journal, version} = db
+      .prepare('SELECT j.journal_mode AS journal, v.user_version AS version FROM pragma_journal_mode() AS j, pragma_user_version() AS v')
+      .get() as {journal: string; version: number}
+    if (journal !== 'wal') await switchToWal(db, root)
+    db.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON')
+    if (version !== SCHEMA_VERSION) {
+      // A new or older store (or a newer one, refused there): only then are the migrations loaded.
+      const {migrate, MIGRATIONS} = await import('./migrations.js')
+      migrate(db, MIGRATIONS, version)
+    }
     return db
   } catch (err) {
     db.close()
@@ -112,6 +121,11 @@ async function switchToWal(db: Database, root: string): Promise<void> {
  * from node_modules.)
  */
 function nativeBindingPath(): string | undefined {
+  // A checkout or a package with its own node_modules: `<package>/dist/...` beside
+  // `<package>/node_modules/better-sqlite3`. One stat, where require.resolve walks the module
+  // tree and reads package.json files (about a millisecond of every start).
+  const beside = besideDist('node_modules/better-sqlite3/build/Release/better_sqlite3.node')
+  if (beside !== undefined && existsSync(beside)) return beside
   const require = createRequire(import.meta.url)
   try {
     return require.resolve('better-sqlite3/build/Release/better_sqlite3.node')
@@ -128,6 +142,13 @@ function nativeBindingPath(): string | undefined {
         `--ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`,
     )
   }
+}
+
+/** `<package>/<path>`, where `<package>` holds the `dist` directory this module was compiled or bundled into. */
+function besideDist(path: string): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (basename(dir) !== 'dist' && dirname(dir) !== dir) dir = dirname(dir)
+  return basename(dir) === 'dist' ? join(dir, '..', path) : undefined
 }
 
 function fsError(err: unknown, what: string): Error {

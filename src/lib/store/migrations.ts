@@ -2,6 +2,7 @@
 // a database newer than this binary is refused rather than guessed at.
 import type {Database} from 'better-sqlite3'
 import {DataLoss, FailedPrecondition} from '../errors/index.js'
+import {SCHEMA_VERSION} from './schema-version.js'
 
 /** One step forward. `up` runs inside the migrating transaction and must be synchronous. */
 export interface Migration {
@@ -281,17 +282,19 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-/** The schema version this binary writes. */
-export const SCHEMA_VERSION = MIGRATIONS.length
+export {SCHEMA_VERSION}
+// The version is a constant of its own (schema-version.ts) so that opening a current store never
+// loads the migrations; adding a migration without raising it is a bug caught on first load.
+if (MIGRATIONS.length !== SCHEMA_VERSION) throw new Error(`SCHEMA_VERSION is ${SCHEMA_VERSION}, but there are ${MIGRATIONS.length} migrations`)
 
 /**
  * Bring `db` up to the last of `migrations`, inside one immediate transaction so that concurrent
- * openers migrate exactly once. Returns the version found before migrating.
+ * openers migrate exactly once. Returns the version found before migrating (`found`: the
+ * version the caller has already read, as the store's opener does in its first statement).
  * @throws FailedPrecondition when the database is newer than `migrations`.
  */
-export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS, found = db.pragma('user_version', {simple: true}) as number): number {
   const target = migrations.length
-  const found = db.pragma('user_version', {simple: true}) as number
   if (found === target) return found
   if (found > target) throw newerSchema(found, target)
   return db
