@@ -10,11 +10,11 @@ import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/inde
 import type {Descriptor} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
 import {SnapshotService} from '../snapshot/index.js'
-import {appendEvent, checkpointsDir, type Labels, type StagedBlob, withLease} from '../store/index.js'
+import {appendEvent, checkpointsDir, type ContainerRecord, type Labels, type StagedBlob, type TaskRecord, withLease} from '../store/index.js'
 import {SYNC_FILE_RANGE_WRITE, syncFileRange} from '../sys/index.js'
 import {writeTreeTar} from './archive.js'
 import {makeDumpTar} from './criu-tar.js'
-import {type Criu, findCriu} from './criu.js'
+import {type Criu, findCriuAsync} from './criu.js'
 import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
 import {isAlive, isPaused, isRunning} from '../store/task-state.js'
 import {stepTimer} from './timing.js'
@@ -96,14 +96,23 @@ function startWriteback(file: string): void {
 export async function checkpoint(rt: TaskRuntime, id: string, options: CheckpointOptions): Promise<CheckpointResult> {
   const {store, ns} = rt
   const timer = stepTimer('checkpoint')
-  const criu: Criu | undefined = options.task ? findCriu(store.config) : undefined
-  timer.mark('criu-version')
-  const container = store.containers.get(ns, id)
+  // `criu --version` runs while the records are read; awaited before anything changes.
+  const finding = options.task ? findCriuAsync(store.config) : undefined
+  finding?.catch(() => undefined)
   const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
-  if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
-  const found = store.tasks.find(ns, id)
-  const task = found ? await getTask(rt, id) : undefined
+  let container: ContainerRecord
+  let task: TaskRecord | undefined
+  try {
+    container = store.containers.get(ns, id)
+    if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
+    task = store.tasks.find(ns, id) ? await getTask(rt, id) : undefined
+  } catch (err) {
+    await finding // a missing CRIU is said first, as before anything else
+    throw err
+  }
   const live = task && isAlive(task)
+  const criu: Criu | undefined = await finding
+  timer.mark('criu-version')
   if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
 
   const scratchRoot = checkpointsDir(store.state)
@@ -123,7 +132,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   timer.mark('prepare')
   const step = (s: CheckpointStep, status: CheckpointStepEvent['status']) => options.onStep?.({step: s, status})
   try {
-    if (live && isRunning(task)) {
+    if (live && task && isRunning(task)) {
       step('pause', 'start')
       await setTaskPaused(rt, id, true)
       paused = true

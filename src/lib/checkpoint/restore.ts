@@ -24,7 +24,7 @@ import {applyLayer, SnapshotService} from '../snapshot/index.js'
 import {linkUp} from '../sys/index.js'
 import {checkpointsDir, type ContainerRecord, type ImageRecord, type TaskRecord} from '../store/index.js'
 import {type DumpExtraction, extractDumpTar} from './criu-tar.js'
-import {type Criu, findCriu} from './criu.js'
+import {type Criu, findCriuAsync} from './criu.js'
 import {criuLogTail} from './checkpoint.js'
 import {
   Annotation,
@@ -57,10 +57,11 @@ export interface RestoreResult {
   readonly task: TaskRecord
 }
 
-/** The checkpoint image: from the store, else pulled (`ctr c restore` fetches on NotFound). */
-async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryOptions | undefined): Promise<ImageRecord> {
+/** The checkpoint image: from the store, else pulled (`ctr c restore` fetches on NotFound) once `beforePull` settles. */
+async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryOptions | undefined, beforePull: () => Promise<void>): Promise<ImageRecord> {
   const found = rt.store.images.find(rt.ns, ref) ?? rt.store.images.find(rt.ns, storedImageName(ref))
   if (found) return found
+  await beforePull() // a missing CRIU is said before anything is pulled
   const {fetchImage} = await import('../pull/index.js')
   const fetched = await fetchImage(rt.store, {namespace: rt.ns, ref, registry: registry ?? {}, allPlatforms: true})
   // Labels stay in the store they were set in: mark the pulled checkpoint as one here too.
@@ -76,24 +77,34 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const {store, ns} = rt
   const timer = stepTimer('restore')
   validateIdentifier(id)
-  const criu = options.live ? findCriu(store.config) : undefined
-  timer.mark('criu-version')
-  if (store.containers.find(ns, id)) throw new AlreadyExists(`container ${JSON.stringify(id)}`, {suffixKind: true})
-  const image = await checkpointImage(rt, ref, options.registry)
-  if (!store.content.has(ns, image.target.digest)) throw new NotFound(`checkpoint index ${image.target.digest} is not in the content store`)
-  const index = parseCheckpointIndex(image.target.digest, store.content.readBytes(ns, image.target.digest))
-  const baseName = requiredAnnotation(index, Annotation.imageName, 'image name')
-  const snapshotter = requiredAnnotation(index, Annotation.snapshotter, 'snapshotter')
-  // --live without a dump says so first (containerd would stop at the missing spec: the same
-  // checkpoint, made without --task, lacks both).
-  const criuDesc = findDescriptor(index, CheckpointMediaType.criu)
-  if (options.live && !criuDesc) throw new NotFound(`checkpoint not found in index ${index.digest}`)
-  const configDesc = findDescriptor(index, CheckpointMediaType.config, CheckpointMediaType.configProto)
-  if (!configDesc) throw new NotFound('media type not found', {suffixKind: false})
-  const runtime = index.annotations[Annotation.runtime] ?? DEFAULT_RUNTIME
-  const rwDesc = options.rw ? findDescriptor(index, CheckpointMediaType.rwLayer, 'application/vnd.containerd.container.rw.tar') : undefined
-  if (options.rw && !rwDesc) throw new NotFound(`rw layer not found in index ${index.digest}`)
-
+  // `criu --version` runs while the index is read; awaited before anything changes.
+  const finding = options.live ? findCriuAsync(store.config) : undefined
+  finding?.catch(() => undefined)
+  // A missing CRIU is said first, before what the records say.
+  const read = async () => {
+    if (store.containers.find(ns, id)) throw new AlreadyExists(`container ${JSON.stringify(id)}`, {suffixKind: true})
+    const image = await checkpointImage(rt, ref, options.registry, async () => void (await finding))
+    if (!store.content.has(ns, image.target.digest)) throw new NotFound(`checkpoint index ${image.target.digest} is not in the content store`)
+    const index = parseCheckpointIndex(image.target.digest, store.content.readBytes(ns, image.target.digest))
+    const baseName = requiredAnnotation(index, Annotation.imageName, 'image name')
+    const snapshotter = requiredAnnotation(index, Annotation.snapshotter, 'snapshotter')
+    // --live without a dump says so first (containerd would stop at the missing spec: the same
+    // checkpoint, made without --task, lacks both).
+    const criuDesc = findDescriptor(index, CheckpointMediaType.criu)
+    if (options.live && !criuDesc) throw new NotFound(`checkpoint not found in index ${index.digest}`)
+    const configDesc = findDescriptor(index, CheckpointMediaType.config, CheckpointMediaType.configProto)
+    if (!configDesc) throw new NotFound('media type not found', {suffixKind: false})
+    const runtime = index.annotations[Annotation.runtime] ?? DEFAULT_RUNTIME
+    const rwDesc = options.rw ? findDescriptor(index, CheckpointMediaType.rwLayer, 'application/vnd.containerd.container.rw.tar') : undefined
+    if (options.rw && !rwDesc) throw new NotFound(`rw layer not found in index ${index.digest}`)
+    return {index, baseName, snapshotter, criuDesc, configDesc, runtime, rwDesc}
+  }
+  const {index, baseName, snapshotter, criuDesc, configDesc, runtime, rwDesc} = await read().catch(async (err: unknown) => {
+    await finding
+    throw err
+  })
+  const criu = await finding
+  timer.mark('criu-version-index')
   // The dump is extracted while the rootfs is prepared (the big file is copied off the main thread).
   const scratchRoot = checkpointsDir(store.state)
   mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
