@@ -8,7 +8,10 @@
 // src/lib/sys/index.ts turns into a Node-style error with `code`.
 //
 // Also: connecting to a SOCK_SEQPACKET unix socket (conmon's attach socket; libuv cannot) and
-// shutdown(2) of the descriptor that returns.
+// shutdown(2) of the descriptor that returns; the file-range calls the checkpoint path needs
+// (fallocate, copy_file_range — also as async work off the main thread —, sync_file_range,
+// posix_fadvise); and bringing a link up inside a network namespace (setns in a thread of its
+// own, so the process's namespace never changes).
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -17,6 +20,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +469,236 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// fallocate(fd, mode, offset, length): fallocate(2), e.g. FALLOC_FL_INSERT_RANGE to open a hole of
+// `length` bytes at `offset` that moves the rest of the file up without copying it.
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd, mode;
+  int64_t offset, length;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  NAPI_OK(napi_get_value_int32(env, argv[1], &mode));
+  NAPI_OK(napi_get_value_int64(env, argv[2], &offset));
+  NAPI_OK(napi_get_value_int64(env, argv[3], &length));
+  int rc;
+  do rc = fallocate(fd, mode, offset, length);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) throw_errno(env, errno, "fallocate", NULL);
+  return NULL;
+}
+
+// Copies `length` bytes from in_fd at in_off to out_fd at out_off with copy_file_range(2), looping
+// over short copies. Returns the bytes copied (less than `length` only at the source's end), or -1
+// with errno set.
+static int64_t copy_range(int in_fd, int64_t in_off, int out_fd, int64_t out_off, int64_t length) {
+  int64_t done = 0;
+  while (done < length) {
+    loff_t a = in_off + done, b = out_off + done;
+    ssize_t n = copy_file_range(in_fd, &a, out_fd, &b, (size_t)(length - done), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}
+
+struct copy_args {
+  int in_fd, out_fd;
+  int64_t in_off, out_off, length, copied;
+  int err;
+};
+
+static bool get_copy_args(napi_env env, napi_value *argv, struct copy_args *c) {
+  memset(c, 0, sizeof *c);
+  return napi_get_value_int32(env, argv[0], &c->in_fd) == napi_ok && napi_get_value_int64(env, argv[1], &c->in_off) == napi_ok &&
+         napi_get_value_int32(env, argv[2], &c->out_fd) == napi_ok && napi_get_value_int64(env, argv[3], &c->out_off) == napi_ok &&
+         napi_get_value_int64(env, argv[4], &c->length) == napi_ok;
+}
+
+// copyFileRange(inFd, inOffset, outFd, outOffset, length): bytes copied (in-kernel, no user copy).
+static napi_value js_copy_file_range(napi_env env, napi_callback_info info) {
+  napi_value argv[5], result;
+  struct copy_args c;
+  if (!get_args(env, info, 5, argv)) return NULL;
+  if (!get_copy_args(env, argv, &c)) {
+    throw_napi_failure(env);
+    return NULL;
+  }
+  int64_t n = copy_range(c.in_fd, c.in_off, c.out_fd, c.out_off, c.length);
+  if (n < 0) return throw_errno(env, errno, "copy_file_range", NULL);
+  NAPI_OK(napi_create_int64(env, n, &result));
+  return result;
+}
+
+// The async form: the copy runs on libuv's thread pool; the promise resolves with the bytes copied.
+struct copy_work {
+  struct copy_args args;
+  napi_async_work work;
+  napi_deferred deferred;
+};
+
+static void copy_execute(napi_env env, void *data) {
+  struct copy_work *w = data;
+  int64_t n = copy_range(w->args.in_fd, w->args.in_off, w->args.out_fd, w->args.out_off, w->args.length);
+  if (n < 0) w->args.err = errno;
+  else w->args.copied = n;
+}
+
+static void copy_complete(napi_env env, napi_status status, void *data) {
+  struct copy_work *w = data;
+  napi_value value;
+  if (status == napi_ok && w->args.err == 0) {
+    napi_create_int64(env, w->args.copied, &value);
+    napi_resolve_deferred(env, w->deferred, value);
+  } else {
+    napi_value msg, key;
+    int err = status == napi_ok ? w->args.err : ECANCELED;
+    napi_create_string_utf8(env, "copy_file_range", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &value);
+    napi_create_int32(env, -err, &key);
+    napi_set_named_property(env, value, "errno", key);
+    napi_set_named_property(env, value, "syscall", msg);
+    napi_reject_deferred(env, w->deferred, value);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+static napi_value js_copy_file_range_async(napi_env env, napi_callback_info info) {
+  napi_value argv[5], promise, name;
+  if (!get_args(env, info, 5, argv)) return NULL;
+  struct copy_work *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  if (!get_copy_args(env, argv, &w->args) || napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "berth.copyFileRange", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, copy_execute, copy_complete, w, &w->work) != napi_ok) {
+    free(w);
+    throw_napi_failure(env);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_async_work(env, w->work);
+    free(w);
+    throw_napi_failure(env);
+    return NULL;
+  }
+  return promise;
+}
+
+// syncFileRange(fd, offset, nbytes, flags): sync_file_range(2) (SYNC_FILE_RANGE_WRITE starts
+// writeback without waiting, so a later fsync finds less to do).
+static napi_value js_sync_file_range(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd;
+  uint32_t flags;
+  int64_t offset, nbytes;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  NAPI_OK(napi_get_value_int64(env, argv[1], &offset));
+  NAPI_OK(napi_get_value_int64(env, argv[2], &nbytes));
+  NAPI_OK(napi_get_value_uint32(env, argv[3], &flags));
+  int rc;
+  do rc = sync_file_range(fd, offset, nbytes, flags);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) throw_errno(env, errno, "sync_file_range", NULL);
+  return NULL;
+}
+
+// fadvise(fd, offset, length, advice): posix_fadvise(2), which returns the error instead of setting errno.
+static napi_value js_fadvise(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd, advice;
+  int64_t offset, length;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  NAPI_OK(napi_get_value_int64(env, argv[1], &offset));
+  NAPI_OK(napi_get_value_int64(env, argv[2], &length));
+  NAPI_OK(napi_get_value_int32(env, argv[3], &advice));
+  int rc = posix_fadvise(fd, offset, length, advice);
+  if (rc != 0) throw_errno(env, rc, "posix_fadvise", NULL);
+  return NULL;
+}
+
+// linkUp(nsPath, name): set IFF_UP on link `name` in the network namespace at `nsPath` (a pin or
+// /proc/<pid>/ns/net). setns(2) changes the calling thread only, so it runs in a thread made for
+// it, which ends afterwards: no other thread of the process ever sees the other namespace.
+struct link_up {
+  int ns_fd;
+  const char *name;
+  int err;
+  const char *syscall;
+};
+
+static void *link_up_thread(void *data) {
+  struct link_up *l = data;
+  if (setns(l->ns_fd, CLONE_NEWNET) != 0) {
+    l->err = errno;
+    l->syscall = "setns";
+    return NULL;
+  }
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) {
+    l->err = errno;
+    l->syscall = "socket";
+    return NULL;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, l->name, IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) {
+    l->err = errno;
+    l->syscall = "ioctl";
+  } else if (!(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) {
+      l->err = errno;
+      l->syscall = "ioctl";
+    }
+  }
+  close(sock);
+  return NULL;
+}
+
+static napi_value js_link_up(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  char *path = get_string(env, argv[0], "nsPath");
+  if (path == NULL) return NULL;
+  char *name = get_string(env, argv[1], "name");
+  if (name == NULL) {
+    free(path);
+    return NULL;
+  }
+  struct link_up l = {.ns_fd = -1, .name = name, .err = 0, .syscall = NULL};
+  if (strlen(name) >= IFNAMSIZ) {
+    l.err = EINVAL;
+    l.syscall = "ioctl";
+  } else if ((l.ns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    l.err = errno;
+    l.syscall = "open";
+  } else {
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, link_up_thread, &l);
+    if (rc != 0) {
+      l.err = rc;
+      l.syscall = "pthread_create";
+    } else {
+      pthread_join(thread, NULL);
+    }
+  }
+  if (l.ns_fd >= 0) close(l.ns_fd);
+  if (l.err != 0) throw_errno(env, l.err, l.syscall, path);
+  free(path);
+  free(name);
+  return NULL;
+}
+
 static void set_number(napi_env env, napi_value obj, const char *name, double value) {
   napi_value v;
   if (napi_create_double(env, value, &v) == napi_ok) napi_set_named_property(env, obj, name, v);
@@ -481,6 +719,12 @@ static napi_value init(napi_env env, napi_value exports) {
       {"createEmpty", NULL, js_create_empty, NULL, NULL, NULL, napi_enumerable, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_enumerable, NULL},
       {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fallocate", NULL, js_fallocate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyFileRange", NULL, js_copy_file_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyFileRangeAsync", NULL, js_copy_file_range_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"syncFileRange", NULL, js_sync_file_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fadvise", NULL, js_fadvise, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"linkUp", NULL, js_link_up, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;
 
@@ -509,6 +753,13 @@ static napi_value init(napi_env env, napi_value exports) {
   set_number(env, constants, "SHUT_RD", SHUT_RD);
   set_number(env, constants, "SHUT_WR", SHUT_WR);
   set_number(env, constants, "SHUT_RDWR", SHUT_RDWR);
+  set_number(env, constants, "FALLOC_FL_INSERT_RANGE", FALLOC_FL_INSERT_RANGE);
+  set_number(env, constants, "SYNC_FILE_RANGE_WAIT_BEFORE", SYNC_FILE_RANGE_WAIT_BEFORE);
+  set_number(env, constants, "SYNC_FILE_RANGE_WRITE", SYNC_FILE_RANGE_WRITE);
+  set_number(env, constants, "SYNC_FILE_RANGE_WAIT_AFTER", SYNC_FILE_RANGE_WAIT_AFTER);
+  set_number(env, constants, "POSIX_FADV_SEQUENTIAL", POSIX_FADV_SEQUENTIAL);
+  set_number(env, constants, "POSIX_FADV_WILLNEED", POSIX_FADV_WILLNEED);
+  set_number(env, constants, "POSIX_FADV_DONTNEED", POSIX_FADV_DONTNEED);
   napi_set_named_property(env, exports, "constants", constants);
   return exports;
 }

@@ -21,6 +21,12 @@ function check(what, r) {
   return r.stdout
 }
 
+/** With BERTH_CHECKPOINT_TIMING=1, Berth prints its step timing on stderr: pass it on. */
+function timing(r, log) {
+  for (const line of (r.stderr ?? '').split('\n')) if (line.startsWith('checkpoint-timing')) log(line)
+  return r
+}
+
 function timed(fn) {
   const t = process.hrtime.bigint()
   fn()
@@ -115,14 +121,14 @@ export async function benchCheckpoint({repo, work, rounds = 3, log = () => {}}) 
       log(`checkpoint round ${r + 1}/${rounds}`)
       // Berth: checkpoint into an image, then restore in place from it.
       const name = `bench/ckpt-image:${r}`
-      let ms = timed(() => check('tasks checkpoint', ctr(['tasks', 'checkpoint', '--exit', '--name', name, ids.berth])))
+      let ms = timed(() => check('tasks checkpoint', timing(ctr(['tasks', 'checkpoint', '--exit', '--name', name, ids.berth]), log)))
       const db = ctr(['images', 'ls', '--all', '--format', 'json'])
       const row = JSON.parse(db.stdout || '[]').find((i) => i.name === `docker.io/${name}`)
       if (row) imageSize = row.size
       await waitUntil('the checkpointed task to be recorded stopped', () => /STOPPED/.test(ctr(['tasks', 'ls']).stdout))
       check('tasks rm', ctr(['tasks', 'rm', ids.berth]))
       check('containers rm', ctr(['containers', 'rm', ids.berth]))
-      ms += timed(() => check('containers restore', ctr(['containers', 'restore', '--rw', '--live', ids.berth, name])))
+      ms += timed(() => check('containers restore', timing(ctr(['containers', 'restore', '--rw', '--live', ids.berth, name]), log)))
       samples.berth.push(ms)
       check('images rm', ctr(['images', 'rm', `docker.io/${name}`]))
 

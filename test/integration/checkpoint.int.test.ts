@@ -379,6 +379,33 @@ describe('checkpoint and restore', {skip}, () => {
     assert.equal(statSync(join(sb.state, 'checkpoints')).mode & 0o777, 0o700)
   })
 
+  test('a corrupted CRIU tar fails the restore as data loss (exit 8) and records nothing', async () => {
+    const id = env.id('corrupt')
+    await startCounter('default', id, 2)
+    const known = openDb(sb)
+    const before = new Set((known.prepare("SELECT digest FROM content WHERE namespace = 'default'").all() as {digest: string}[]).map((r) => r.digest))
+    known.close()
+    sb.ok(['tasks', 'checkpoint', '--name', 'checkpoint/corrupt:1', id])
+    sb.ok(['tasks', 'rm', '-f', id])
+    const db = openDb(sb)
+    const rows = db.prepare("SELECT digest FROM content WHERE namespace = 'default'").all() as {digest: string}[]
+    db.close()
+    const dump = rows
+      .filter((r) => !before.has(r.digest))
+      .map((r) => join(sb.root, 'content', 'blobs', 'sha256', r.digest.slice('sha256:'.length)))
+      .find((p) => (statSync(p).mode & 0o777) === 0o600)
+    assert.ok(dump, 'the dump blob')
+    const bytes = readFileSync(dump)
+    bytes.fill(0x41, 0, 4096) // the tar headers in front of the memory
+    writeFileSync(dump, bytes)
+    const copy = env.id('corrupt-copy')
+    const r = sb.run(['containers', 'restore', '--live', copy, 'checkpoint/corrupt:1'])
+    assert.equal(r.code, 8, r.stderr)
+    assert.match(r.stderr, /^ctr: checkpoint's CRIU image .* cannot be read: .*\n$/)
+    assert.equal(sb.ok(['containers', 'ls', '-q']).split('\n').includes(copy), false, 'no container recorded')
+    assert.equal(taskList(sb).has(copy), false, 'no task recorded')
+  })
+
   test('without a usable CRIU every checkpoint command fails with one line saying what to install', () => {
     const s = sandbox('berth-nocriu-')
     try {

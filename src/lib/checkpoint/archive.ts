@@ -3,9 +3,8 @@
 // encoded by node-tar (Header, Pax; loaded lazily), the walk and the whiteout conversion are ours
 // (node-tar's Pack cannot read xattrs or emit synthetic whiteout entries). The stream is hashed as
 // it is written, so the blob can go through the content store's verified ingest.
-import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {createReadStream, createWriteStream, lstatSync, mkdirSync, readdirSync, readlinkSync, type Stats} from 'node:fs'
+import {createReadStream, createWriteStream, lstatSync, readdirSync, readlinkSync, type Stats} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -106,17 +105,4 @@ export async function writeTreeTar(dir: string, file: string, options: TreeTarOp
     await pipeline(Readable.from(archive()), counter, out)
   }
   return {digest: `sha256:${hash.digest('hex')}`, size}
-}
-
-/**
- * Extract a plain tar of regular files and directories (a CRIU image dir) into `dir` (created
- * 0700), owners and modes kept. GNU tar does it about ten times faster than node-tar (100 MiB:
- * 0.2 s against 2.2 s here), and a restore waits for it; node-tar is the fallback without one.
- */
-export async function extractTar(file: string, dir: string): Promise<void> {
-  mkdirSync(dir, {recursive: true, mode: 0o700})
-  const r = spawnSync('tar', ['-x', '-f', file, '-C', dir, '--same-owner', '--same-permissions', '--no-overwrite-dir'], {encoding: 'utf8'})
-  if (r.status === 0) return
-  if (r.error === undefined) throw new Error(`cannot extract the checkpoint's CRIU image: ${r.stderr.trim()}`)
-  await tar().x({file, cwd: dir, preserveOwner: true, strict: true})
 }

@@ -4,17 +4,20 @@
 // `containerd.io/checkpoint=true`, publish `/tasks/checkpointed`, resume (or leave the task stopped
 // with `exit`). The dump holds the process's memory: it is written only to 0700 directories and
 // blobs, and removed once stored.
-import {chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/index.js'
-import {type Descriptor, sha256Digest} from '../oci/index.js'
+import type {Descriptor} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
 import {SnapshotService} from '../snapshot/index.js'
-import {appendEvent, checkpointsDir, type Labels, type Store, withLease} from '../store/index.js'
-import {writeTreeTar, type WrittenBlob} from './archive.js'
-import {type Criu, findCriu} from './criu.js'
+import {appendEvent, checkpointsDir, type ContainerRecord, type Labels, type StagedBlob, type TaskRecord, withLease} from '../store/index.js'
+import {SYNC_FILE_RANGE_WRITE, syncFileRange} from '../sys/index.js'
+import {writeTreeTar} from './archive.js'
+import {makeDumpTar} from './criu-tar.js'
+import {type Criu, findCriuAsync} from './criu.js'
 import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
 import {isAlive, isPaused, isRunning} from '../store/task-state.js'
+import {stepTimer} from './timing.js'
 
 export interface CheckpointOptions {
   /** Image name; default `containerd.io/checkpoint/<id>:<date>`. */
@@ -73,30 +76,16 @@ export function criuLogTail(workDir: string, file: string, lines = 5): string {
     .join('; ')
 }
 
-/** Ingest a file whose digest and size are known; labels and media type go on the content record. */
-async function ingestFile(store: Store, ns: string, leaseId: string, file: string, blob: WrittenBlob, mediaType: string, labels?: Labels): Promise<Descriptor> {
-  const opened = await store.content.openWriter(ns, {ref: `checkpoint-${blob.digest}`, expected: {digest: blob.digest, size: blob.size}, leaseId, labels})
-  if (opened.status === 'write') {
-    const w = opened.writer
-    try {
-      if (w.offset > 0) {
-        await w.abort()
-        return ingestFile(store, ns, leaseId, file, blob, mediaType, labels)
-      }
-      for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) await w.write(chunk as Buffer)
-      await w.commit({mediaType, labels})
-    } catch (err) {
-      await w.abort()
-      throw err
-    }
+/** Start writing `file` back to disk without waiting (sync_file_range): the later fsync then has less left to do. */
+function startWriteback(file: string): void {
+  const fd = openSync(file, 'r')
+  try {
+    syncFileRange(fd, 0, 0, SYNC_FILE_RANGE_WRITE)
+  } catch {
+    // only a head start: the commit's fsync is what makes it durable
+  } finally {
+    closeSync(fd)
   }
-  return {mediaType, digest: blob.digest, size: blob.size}
-}
-
-async function ingestBytes(store: Store, ns: string, leaseId: string, dir: string, bytes: Buffer, mediaType: string, labels?: Labels): Promise<Descriptor> {
-  const file = join(dir, `blob-${Math.random().toString(16).slice(2)}`)
-  writeFileSync(file, bytes, {mode: 0o600})
-  return ingestFile(store, ns, leaseId, file, {digest: sha256Digest(bytes), size: bytes.length}, mediaType, labels)
 }
 
 /**
@@ -106,33 +95,57 @@ async function ingestBytes(store: Store, ns: string, leaseId: string, dir: strin
  */
 export async function checkpoint(rt: TaskRuntime, id: string, options: CheckpointOptions): Promise<CheckpointResult> {
   const {store, ns} = rt
-  const criu: Criu | undefined = options.task ? findCriu(store.config) : undefined
-  const container = store.containers.get(ns, id)
+  const timer = stepTimer('checkpoint')
+  // `criu --version` runs while the records are read; awaited before anything changes.
+  const finding = options.task ? findCriuAsync(store.config) : undefined
+  finding?.catch(() => undefined)
   const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
-  if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
-  const found = store.tasks.find(ns, id)
-  const task = found ? await getTask(rt, id) : undefined
+  let container: ContainerRecord
+  let task: TaskRecord | undefined
+  try {
+    container = store.containers.get(ns, id)
+    if (!options.imagePath && store.images.find(ns, name)) throw new AlreadyExists(`image ${JSON.stringify(name)}`, {suffixKind: true})
+    task = store.tasks.find(ns, id) ? await getTask(rt, id) : undefined
+  } catch (err) {
+    await finding // a missing CRIU is said first, as before anything else
+    throw err
+  }
   const live = task && isAlive(task)
+  const criu: Criu | undefined = await finding
+  timer.mark('criu-version')
   if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
 
   const scratchRoot = checkpointsDir(store.state)
   mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
-  const scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: the dump holds process memory
-  const dumpDir = options.imagePath ?? join(scratch, 'image')
+  const scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: CRIU's logs
+  // An image's dump goes straight into the store's staging area (the blobs' filesystem), where
+  // it becomes the blob in place; only --image-path dumps elsewhere.
+  const staging = options.imagePath ? undefined : await store.openStaging(ns, 'checkpoint')
+  const dumpDir = options.imagePath ?? (options.task ? staging!.makeDir('dump') : join(scratch, 'image'))
   const workDir = options.workPath ?? join(scratch, 'work')
   mkdirSync(dumpDir, {recursive: true, mode: 0o700})
   mkdirSync(workDir, {recursive: true, mode: 0o700})
   const paths = taskPaths(store.state, ns, id)
   let paused = false
   let stopped = false
+  let rwTar: Promise<string> | undefined
+  timer.mark('prepare')
   const step = (s: CheckpointStep, status: CheckpointStepEvent['status']) => options.onStep?.({step: s, status})
   try {
-    if (live && isRunning(task)) {
+    if (live && task && isRunning(task)) {
       step('pause', 'start')
       await setTaskPaused(rt, id, true)
       paused = true
+      timer.mark('pause')
       step('pause', 'done')
     } else step('pause', 'skip')
+    // The rw layer is tarred while CRIU dumps (the task is paused or stopped: its files hold still).
+    if (staging && options.rw && container.snapshotter && container.snapshotKey) {
+      const snapshots = new SnapshotService(store, ns, container.snapshotter)
+      const file = join(staging.makeDir('rw'), 'rw.tar.gz')
+      rwTar = writeTreeTar(snapshots.fsPath(container.snapshotKey), file, {gzip: true, overlay: snapshots.snapshotter.layout === 'overlay'}).then(() => file)
+      rwTar.catch(() => undefined) // awaited below; a dump failure must not leave it unhandled
+    }
     if (options.task) {
       step('dump', 'start')
       const args = ['--criu', criu!.path, 'checkpoint', '--image-path', dumpDir, '--work-path', workDir, '--file-locks']
@@ -147,9 +160,10 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
         throw new FailedPrecondition(`checkpoint of task ${id} failed: ${why}`)
       }
       stopped = options.exit === true
+      timer.mark('dump')
       step('dump', 'done')
     } else step('dump', 'skip')
-    if (options.imagePath) {
+    if (!staging) {
       step('write', 'skip')
       step('record', 'skip')
       appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id}, store.retention)
@@ -158,28 +172,36 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
 
     const platform = hostPlatform()
     step('write', 'start')
+    const staged: {blob: StagedBlob; mediaType: string; private?: boolean; platform?: boolean}[] = []
+    if (options.task) {
+      const file = join(dirname(dumpDir), `${basename(dumpDir)}.tar`)
+      makeDumpTar(dumpDir, file)
+      timer.mark('criu-tar')
+      startWriteback(file) // the commit's fsync then finds most of it on disk
+      timer.mark('writeback')
+      staged.push({blob: staging.adopt(file), mediaType: CheckpointMediaType.criu, private: true, platform: true})
+      timer.mark('criu-hash')
+      staged.push({blob: await staging.stageBytes(Buffer.from(containerSpec(store, ns, id))), mediaType: CheckpointMediaType.config, platform: true})
+    }
+    if (rwTar) {
+      staged.push({blob: staging.adopt(await rwTar), mediaType: CheckpointMediaType.rwLayer})
+      timer.mark('rw-blob')
+    }
     const digest = await withLease(store, ns, async (leaseId) => {
       const manifests: Descriptor[] = []
-      if (options.task) {
-        const file = join(scratch, 'criu.tar')
-        const blob = await writeTreeTar(dumpDir, file)
-        manifests.push({...(await ingestFile(store, ns, leaseId, file, blob, CheckpointMediaType.criu)), platform})
-        chmodSync(store.content.path(ns, blob.digest), 0o600) // the process's memory: root only
-        rmSync(dumpDir, {recursive: true, force: true}) // the memory is in the store now
-        rmSync(file, {force: true})
-        const spec = Buffer.from(containerSpec(store, ns, id))
-        manifests.push({...(await ingestBytes(store, ns, leaseId, scratch, spec, CheckpointMediaType.config)), platform})
+      for (const s of staged) {
+        await staging.commit(s.blob, {mediaType: s.mediaType, leaseId, private: s.private === true})
+        const d: Descriptor = {mediaType: s.mediaType, digest: s.blob.digest, size: s.blob.size}
+        manifests.push(s.platform ? {...d, platform} : d)
       }
+      timer.mark('commit')
       if (options.image && container.image) {
         const image = store.images.find(ns, container.image)
-        if (image) manifests.push({...image.target, annotations: {...(image.target.annotations ?? {}), [Annotation.imageName]: container.image}})
-      }
-      if (options.rw && container.snapshotter && container.snapshotKey) {
-        const snapshots = new SnapshotService(store, ns, container.snapshotter)
-        const dir = snapshots.fsPath(container.snapshotKey)
-        const file = join(scratch, 'rw.tar.gz')
-        const blob = await writeTreeTar(dir, file, {gzip: true, overlay: snapshots.snapshotter.layout === 'overlay'})
-        manifests.push(await ingestFile(store, ns, leaseId, file, blob, CheckpointMediaType.rwLayer))
+        if (image) {
+          const at = manifests.findIndex((d) => d.mediaType === CheckpointMediaType.rwLayer)
+          const desc = {...image.target, annotations: {...(image.target.annotations ?? {}), [Annotation.imageName]: container.image}}
+          manifests.splice(at < 0 ? manifests.length : at, 0, desc) // containerd's order: dump, spec, image, rw
+        }
       }
       const annotations: Record<string, string> = {[Annotation.runtime]: container.runtime?.name ?? 'io.containerd.runc.v2'}
       if (container.image) annotations[Annotation.imageName] = container.image
@@ -188,16 +210,20 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: CheckpointMediaType.index, manifests, annotations}))
       const gcLabels: Labels = {}
       manifests.forEach((d, i) => (gcLabels[`containerd.io/gc.ref.content.${i}`] = d.digest))
-      const desc = await ingestBytes(store, ns, leaseId, scratch, index, CheckpointMediaType.index, gcLabels)
+      const indexBlob = await staging.stageBytes(index)
+      await staging.commit(indexBlob, {mediaType: CheckpointMediaType.index, labels: gcLabels, leaseId})
       step('write', 'done')
       step('record', 'start')
-      store.images.create(ns, {name, target: {mediaType: desc.mediaType, digest: desc.digest, size: desc.size}, labels: {[CHECKPOINT_LABEL]: 'true'}})
-      return desc.digest
+      const target = {mediaType: CheckpointMediaType.index, digest: indexBlob.digest, size: indexBlob.size}
+      store.images.create(ns, {name, target, labels: {[CHECKPOINT_LABEL]: 'true'}})
+      return indexBlob.digest
     })
+    timer.mark('index-record')
     if (options.task) appendEvent(store.db, ns, {topic: '/tasks/checkpointed', containerId: id, checkpoint: name}, store.retention)
     step('record', 'done')
     return {name, digest}
   } finally {
+    staging?.discard() // whatever was not committed: the dump of a failed checkpoint
     rmSync(scratch, {recursive: true, force: true})
     if (paused && !stopped) {
       try {
@@ -211,6 +237,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       }
     }
     if (!paused || stopped) step('resume', 'skip')
+    timer.mark('resume')
     if (stopped) {
       // Record the stop now (conmon's exit command will find it done).
       try {
@@ -218,7 +245,9 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       } catch {
         // deleted meanwhile
       }
+      timer.mark('record-stop')
     }
+    timer.done()
   }
 }
 

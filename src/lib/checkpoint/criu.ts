@@ -2,7 +2,7 @@
 // install scripts/install-criu.sh makes (`.criu/bin/criu` beside the package), then $PATH. A CRIU
 // older than 4.2 on a kernel >= 6.13 is refused (3.17 cannot dump there at all, 4.1 no inet
 // socket); every failure is one FailedPrecondition line saying what to install.
-import {spawnSync} from 'node:child_process'
+import {execFile, spawnSync} from 'node:child_process'
 import {accessSync, constants as fsConstants, existsSync} from 'node:fs'
 import {release} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -76,11 +76,25 @@ function criuVersion(path: string): string | undefined {
   return /Version:\s*([\d.]+)/.exec(r.stdout)?.[1]
 }
 
+/** `criu --version`'s version without blocking the event loop, or undefined when it does not run. */
+function criuVersionAsync(path: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(path, ['--version'], {encoding: 'utf8', timeout: 10_000}, (err, stdout) => resolve(err ? undefined : /Version:\s*([\d.]+)/.exec(stdout)?.[1]))
+  })
+}
+
 /**
- * The CRIU to use. @throws FailedPrecondition naming what to install when there is none, it does
- * not run, or it is too old for this kernel.
+ * {@link findCriu} without blocking: checkpoint and restore start it first and read their records
+ * while `criu --version` runs, then await it before changing anything.
+ * @throws FailedPrecondition (the promise rejects), as findCriu.
  */
-export function findCriu(config: Pick<BerthConfig, 'criuPath'>): Criu {
+export async function findCriuAsync(config: Pick<BerthConfig, 'criuPath'>): Promise<Criu> {
+  const {path, source} = locateCriu(config)
+  return checkedCriu(path, source, await criuVersionAsync(path))
+}
+
+/** Where CRIU is: config, private install, PATH. @throws FailedPrecondition when nowhere. */
+function locateCriu(config: Pick<BerthConfig, 'criuPath'>): {path: string; source: Criu['source']} {
   let path: string | undefined
   let source: Criu['source']
   if (config.criuPath) {
@@ -93,13 +107,25 @@ export function findCriu(config: Pick<BerthConfig, 'criuPath'>): Criu {
     source = 'PATH'
   }
   if (!path) throw new FailedPrecondition(`checkpoint/restore needs CRIU, which is not installed: ${INSTALL_HINT}`)
-  const version = criuVersion(path)
+  return {path, source}
+}
+
+function checkedCriu(path: string, source: Criu['source'], version: string | undefined): Criu {
   if (!version) throw new FailedPrecondition(`checkpoint/restore needs CRIU, and ${path} does not run: ${INSTALL_HINT}`)
   const minimum = minimumCriuVersion()
   if (!versionAtLeast(version, minimum)) {
     throw new FailedPrecondition(`CRIU ${version} (${path}) cannot checkpoint on kernel ${release()}, which needs criu >= ${minimum}: ${INSTALL_HINT}`)
   }
   return {path, version, source}
+}
+
+/**
+ * The CRIU to use. @throws FailedPrecondition naming what to install when there is none, it does
+ * not run, or it is too old for this kernel.
+ */
+export function findCriu(config: Pick<BerthConfig, 'criuPath'>): Criu {
+  const {path, source} = locateCriu(config)
+  return checkedCriu(path, source, criuVersion(path))
 }
 
 /** What `ctr info` reports: the CRIU in use and the outcome of `criu check`, or why there is none. */

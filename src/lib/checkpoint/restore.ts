@@ -3,7 +3,6 @@
 // chain (plus the rw layer with `rw`), the checkpoint's spec with the new id's cgroup, the record,
 // then a task under conmon — CRIU-restored with `live`, else started afresh. The image is pulled
 // from its registry when it is not in the store, as ctr does.
-import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {AlreadyExists, FailedPrecondition, isNotFound, NotFound} from '../errors/index.js'
@@ -22,9 +21,10 @@ import {
   writeTemplate,
 } from '../runtime/index.js'
 import {applyLayer, SnapshotService} from '../snapshot/index.js'
+import {linkUp} from '../sys/index.js'
 import {checkpointsDir, type ContainerRecord, type ImageRecord, type TaskRecord} from '../store/index.js'
-import {extractTar} from './archive.js'
-import {findCriu} from './criu.js'
+import {type DumpExtraction, extractDumpTar} from './criu-tar.js'
+import {type Criu, findCriuAsync} from './criu.js'
 import {criuLogTail} from './checkpoint.js'
 import {
   Annotation,
@@ -36,6 +36,7 @@ import {
   requiredAnnotation,
   storedImageName,
 } from './format.js'
+import {type StepTimer, stepTimer} from './timing.js'
 
 export interface RestoreOptions {
   /** Apply the checkpoint's rw layer onto the new snapshot. */
@@ -56,10 +57,11 @@ export interface RestoreResult {
   readonly task: TaskRecord
 }
 
-/** The checkpoint image: from the store, else pulled (`ctr c restore` fetches on NotFound). */
-async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryOptions | undefined): Promise<ImageRecord> {
+/** The checkpoint image: from the store, else pulled (`ctr c restore` fetches on NotFound) once `beforePull` settles. */
+async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryOptions | undefined, beforePull: () => Promise<void>): Promise<ImageRecord> {
   const found = rt.store.images.find(rt.ns, ref) ?? rt.store.images.find(rt.ns, storedImageName(ref))
   if (found) return found
+  await beforePull() // a missing CRIU is said before anything is pulled
   const {fetchImage} = await import('../pull/index.js')
   const fetched = await fetchImage(rt.store, {namespace: rt.ns, ref, registry: registry ?? {}, allPlatforms: true})
   // Labels stay in the store they were set in: mark the pulled checkpoint as one here too.
@@ -73,24 +75,70 @@ async function checkpointImage(rt: TaskRuntime, ref: string, registry: RegistryO
  */
 export async function restore(rt: TaskRuntime, id: string, ref: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const {store, ns} = rt
+  const timer = stepTimer('restore')
   validateIdentifier(id)
-  const criu = options.live ? findCriu(store.config) : undefined
-  if (store.containers.find(ns, id)) throw new AlreadyExists(`container ${JSON.stringify(id)}`, {suffixKind: true})
-  const image = await checkpointImage(rt, ref, options.registry)
-  if (!store.content.has(ns, image.target.digest)) throw new NotFound(`checkpoint index ${image.target.digest} is not in the content store`)
-  const index = parseCheckpointIndex(image.target.digest, store.content.readBytes(ns, image.target.digest))
-  const baseName = requiredAnnotation(index, Annotation.imageName, 'image name')
-  const snapshotter = requiredAnnotation(index, Annotation.snapshotter, 'snapshotter')
-  // --live without a dump says so first (containerd would stop at the missing spec: the same
-  // checkpoint, made without --task, lacks both).
-  const criuDesc = findDescriptor(index, CheckpointMediaType.criu)
-  if (options.live && !criuDesc) throw new NotFound(`checkpoint not found in index ${index.digest}`)
-  const configDesc = findDescriptor(index, CheckpointMediaType.config, CheckpointMediaType.configProto)
-  if (!configDesc) throw new NotFound('media type not found', {suffixKind: false})
-  const runtime = index.annotations[Annotation.runtime] ?? DEFAULT_RUNTIME
-  const rwDesc = options.rw ? findDescriptor(index, CheckpointMediaType.rwLayer, 'application/vnd.containerd.container.rw.tar') : undefined
-  if (options.rw && !rwDesc) throw new NotFound(`rw layer not found in index ${index.digest}`)
+  // `criu --version` runs while the index is read; awaited before anything changes.
+  const finding = options.live ? findCriuAsync(store.config) : undefined
+  finding?.catch(() => undefined)
+  // A missing CRIU is said first, before what the records say.
+  const read = async () => {
+    if (store.containers.find(ns, id)) throw new AlreadyExists(`container ${JSON.stringify(id)}`, {suffixKind: true})
+    const image = await checkpointImage(rt, ref, options.registry, async () => void (await finding))
+    if (!store.content.has(ns, image.target.digest)) throw new NotFound(`checkpoint index ${image.target.digest} is not in the content store`)
+    const index = parseCheckpointIndex(image.target.digest, store.content.readBytes(ns, image.target.digest))
+    const baseName = requiredAnnotation(index, Annotation.imageName, 'image name')
+    const snapshotter = requiredAnnotation(index, Annotation.snapshotter, 'snapshotter')
+    // --live without a dump says so first (containerd would stop at the missing spec: the same
+    // checkpoint, made without --task, lacks both).
+    const criuDesc = findDescriptor(index, CheckpointMediaType.criu)
+    if (options.live && !criuDesc) throw new NotFound(`checkpoint not found in index ${index.digest}`)
+    const configDesc = findDescriptor(index, CheckpointMediaType.config, CheckpointMediaType.configProto)
+    if (!configDesc) throw new NotFound('media type not found', {suffixKind: false})
+    const runtime = index.annotations[Annotation.runtime] ?? DEFAULT_RUNTIME
+    const rwDesc = options.rw ? findDescriptor(index, CheckpointMediaType.rwLayer, 'application/vnd.containerd.container.rw.tar') : undefined
+    if (options.rw && !rwDesc) throw new NotFound(`rw layer not found in index ${index.digest}`)
+    return {index, baseName, snapshotter, criuDesc, configDesc, runtime, rwDesc}
+  }
+  const {index, baseName, snapshotter, criuDesc, configDesc, runtime, rwDesc} = await read().catch(async (err: unknown) => {
+    await finding
+    throw err
+  })
+  const criu = await finding
+  timer.mark('criu-version-index')
+  // The dump is extracted while the rootfs is prepared (the big file is copied off the main thread).
+  const scratchRoot = checkpointsDir(store.state)
+  mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
+  const scratch = mkdtempSync(join(scratchRoot, `restore-${ns}-${id}-`))
+  const extraction = criuDesc ? extractDumpTar(store.content.path(ns, criuDesc.digest), join(scratch, 'image')) : undefined
+  extraction?.done.catch(() => undefined) // awaited below, or dropped with the scratch dir on an earlier failure
+  try {
+    return await restoreWithDump(rt, id, ref, options, {index, criu, criuDesc, configDesc, rwDesc, baseName, snapshotter, runtime, scratch, extraction, timer})
+  } finally {
+    await extraction?.done.catch(() => undefined) // no copy may still write into what is removed
+    rmSync(scratch, {recursive: true, force: true})
+    timer.mark('cleanup')
+    timer.done()
+  }
+}
 
+interface Prepared {
+  readonly index: ReturnType<typeof parseCheckpointIndex>
+  readonly criu: Criu | undefined
+  readonly criuDesc: Descriptor | undefined
+  readonly configDesc: Descriptor
+  readonly rwDesc: Descriptor | undefined
+  readonly baseName: string
+  readonly snapshotter: string
+  readonly runtime: string
+  readonly scratch: string
+  readonly extraction: DumpExtraction | undefined
+  readonly timer: StepTimer
+}
+
+/** The rest of {@link restore}, once the dump's extraction is under way. */
+async function restoreWithDump(rt: TaskRuntime, id: string, ref: string, options: RestoreOptions, p: Prepared): Promise<RestoreResult> {
+  const {store, ns} = rt
+  const {index, criu, criuDesc, configDesc, rwDesc, baseName, snapshotter, runtime, scratch, extraction, timer} = p
   // The base image: its target as the index recorded it, else the named image in the store.
   let target: Descriptor | undefined = imageTarget(index)
   if (!target || !store.content.has(ns, target.digest)) {
@@ -102,6 +150,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
     }
   }
   const {chainId} = await unpackStoredImage(store, target, {namespace: ns, snapshotter})
+  timer.mark('index-unpack')
 
   // The spec: the checkpointed one, with this store's cgroup for the new id.
   const spec = JSON.parse(store.content.readBytes(ns, configDesc.digest).toString('utf8')) as RestoredSpec
@@ -129,9 +178,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
     if (!store.containers.find(ns, id)) rmSync(dir, {recursive: true, force: true})
     throw err
   }
-  const scratchRoot = checkpointsDir(store.state)
-  mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
-  const scratch = mkdtempSync(join(scratchRoot, `restore-${ns}-${id}-`))
+  timer.mark('snapshot-record')
   try {
     if (rwDesc) {
       await applyLayer({
@@ -140,11 +187,13 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
         target: snapshots.fsPath(id),
         mode: snapshots.snapshotter.layout,
       })
+      timer.mark('rw-apply')
     }
     let restoreFrom: {imageDir: string; workDir: string; criu: string; checkpoint: string; tcpEstablished?: boolean} | undefined
     if (criuDesc) {
       const imageDir = join(scratch, 'image')
-      await extractTar(store.content.path(ns, criuDesc.digest), imageDir)
+      await extraction!.done
+      timer.mark('extract')
       const workDir = join(scratch, 'work')
       mkdirSync(workDir, {mode: 0o700})
       const tcpEstablished = options.tcpEstablished === true || index.annotations[Annotation.tcpEstablished] === 'true'
@@ -158,7 +207,9 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
       if (tail) throw new FailedPrecondition(`restore of task ${id} failed: ${tail}`, {cause: err})
       throw err
     }
+    timer.mark('criu-restore')
     if (restoreFrom && ownNetns(spec)) loopbackUp(task.pid)
+    timer.mark('loopback')
     return {container: container!, task}
   } catch (err) {
     try {
@@ -167,8 +218,6 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
       // best effort: the failure above is what the user must see
     }
     throw err
-  } finally {
-    rmSync(scratch, {recursive: true, force: true})
   }
 }
 
@@ -182,10 +231,13 @@ function ownNetns(spec: RestoredSpec): boolean {
 /**
  * Bring loopback up in a restored container's network namespace. runc's init does it for a new
  * container; a CRIU restore into runc's fresh namespace leaves `lo` down, so a restored server
- * could not be reached on 127.0.0.1 from inside. Uses the host's nsenter and ip (CRIU needs ip).
+ * could not be reached on 127.0.0.1 from inside. Done by the addon (setns in a thread of its own).
  * @throws FailedPrecondition when it cannot.
  */
 function loopbackUp(pid: number): void {
-  const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up'], {encoding: 'utf8', timeout: 10_000})
-  if (r.status !== 0) throw new FailedPrecondition(`restored task: cannot bring loopback up: ${(r.stderr || r.error?.message || '').trim()}`)
+  try {
+    linkUp(`/proc/${pid}/ns/net`, 'lo')
+  } catch (err) {
+    throw new FailedPrecondition(`restored task: cannot bring loopback up: ${(err as Error).message}`, {cause: err})
+  }
 }

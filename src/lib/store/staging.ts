@@ -9,7 +9,20 @@
 // then the rows in one immediate transaction, under the digest's lock); nothing is recorded
 // until `commit`, and `discard` leaves no file behind.
 import {createHash, type Hash} from 'node:crypto'
-import {chmodSync, closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import {type FileHandle, open} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {FailedPrecondition, Internal} from '../errors/index.js'
@@ -94,6 +107,53 @@ export class Staging {
     return new FileWriter(path, algorithm, (blob) => this.files.set(blob, {path}))
   }
 
+  /**
+   * A fresh private (0700) directory inside the staging area, for a producer that writes files
+   * itself (CRIU's dump): on the blob store's filesystem, so a file made there is renamed, not
+   * copied, into the store by {@link adopt} + {@link commit}. Removed with the area.
+   */
+  makeDir(name: string): string {
+    this.assertOpen()
+    const path = join(this.dir, 'staged', `${name}-${this.next++}`)
+    mkdirSync(path, {mode: 0o700})
+    return path
+  }
+
+  /**
+   * Stage a file already inside this staging area (made in a {@link makeDir} directory): it is
+   * hashed here, in one pass of large reads, so the digest is still the store's own.
+   * @throws Internal (outside the area, or unreadable).
+   */
+  adopt(path: string, algorithm = 'sha256'): StagedBlob {
+    this.assertOpen()
+    if (!path.startsWith(`${join(this.dir, 'staged')}/`)) throw new Internal(`${path} is not in this staging area`)
+    const hash = createHash(algorithm)
+    let size = 0
+    let head = Buffer.alloc(0)
+    try {
+      // Synchronous reads: the file is in the page cache (just written), and a thread-pool round
+      // trip per MiB cost more than the hashing here.
+      const fd = openSync(path, 'r')
+      try {
+        const buf = Buffer.allocUnsafe(BATCH_BYTES)
+        for (;;) {
+          const n = readSync(fd, buf, 0, BATCH_BYTES, size)
+          if (n === 0) break
+          hash.update(buf.subarray(0, n))
+          if (size === 0) head = Buffer.from(buf.subarray(0, Math.min(HEAD_BYTES, n)))
+          size += n
+        }
+      } finally {
+        closeSync(fd)
+      }
+    } catch (err) {
+      throw ioError(err, `cannot stage ${path}`)
+    }
+    const blob: StagedBlob = {digest: `${algorithm}:${hash.digest('hex')}`, size, head}
+    this.files.set(blob, {path})
+    return blob
+  }
+
   /** Stage `bytes` (a document made in memory) as a blob. */
   async stageBytes(bytes: Buffer): Promise<StagedBlob> {
     const writer = this.create()
@@ -147,10 +207,13 @@ export class Staging {
   /**
    * Make a staged blob visible in the namespace under its computed digest: the existing record
    * (labels merged), the bytes already on disk (recorded; ours dropped), or ours fsynced and
-   * renamed into the blob store. Adds it to `leaseId`, appends `/content/create` for a new record.
+   * renamed into the blob store (0644, or 0600 with `private`). Adds it to `leaseId`, appends `/content/create` for a new record.
    * @throws FailedPrecondition (a hash-only blob whose record vanished), NotFound (lease), Internal.
    */
-  async commit(blob: StagedBlob, options: {mediaType?: string; labels?: Labels; leaseId?: string} = {}): Promise<{info: ContentInfo; created: boolean}> {
+  async commit(
+    blob: StagedBlob,
+    options: {mediaType?: string; labels?: Labels; leaseId?: string; private?: boolean} = {},
+  ): Promise<{info: ContentInfo; created: boolean}> {
     this.assertOpen()
     const file = this.files.get(blob)
     if (!file) throw new Internal('not a blob of this staging area')
@@ -179,7 +242,7 @@ export class Staging {
         } finally {
           closeSync(fd)
         }
-        chmodSync(file.path, 0o644)
+        chmodSync(file.path, options.private ? 0o600 : 0o644) // private: process memory, root only
         ensureDir(dirname(target))
         renameSync(file.path, target)
         file.path = undefined

@@ -1,5 +1,5 @@
 // Typed access to the Linux system calls Node lacks (mknod, xattrs, mount, flock, nanosecond
-// utimensat), through Berth's own N-API addon (native/berth.c).
+// utimensat, fallocate, copy_file_range, sync_file_range, fadvise, a link up in a netns), through Berth's own N-API addon (native/berth.c).
 //
 // Invariants: importing this module has no side effects — the addon is loaded on the first call,
 // by absolute path from this module's location, so it works from the tsc output
@@ -44,6 +44,19 @@ export const SHUT_RD = 0
 export const SHUT_WR = 1
 export const SHUT_RDWR = 2
 
+/** fallocate(2) mode: open a hole at an offset, moving the rest of the file up (block-aligned; ext4, xfs). */
+export const FALLOC_FL_INSERT_RANGE = 0x20
+
+/** sync_file_range(2) flags. */
+export const SYNC_FILE_RANGE_WAIT_BEFORE = 1
+export const SYNC_FILE_RANGE_WRITE = 2
+export const SYNC_FILE_RANGE_WAIT_AFTER = 4
+
+/** posix_fadvise(2) advice. */
+export const POSIX_FADV_SEQUENTIAL = 2
+export const POSIX_FADV_WILLNEED = 3
+export const POSIX_FADV_DONTNEED = 4
+
 /** A point in time as the kernel stores it: whole seconds (may be negative) and nanoseconds 0..999999999. */
 export interface Timespec {
   readonly sec: number
@@ -72,6 +85,12 @@ interface Addon {
   createEmpty(path: string, mode: number, uid: number, gid: number, sec: number, nsec: number, what: number): void
   seqpacketConnect(path: string): number
   shutdown(fd: number, how: number): void
+  fallocate(fd: number, mode: number, offset: number, length: number): void
+  copyFileRange(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): number
+  copyFileRangeAsync(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): Promise<number>
+  syncFileRange(fd: number, offset: number, nbytes: number, flags: number): void
+  fadvise(fd: number, offset: number, length: number, advice: number): void
+  linkUp(nsPath: string, name: string): void
   readonly constants: Readonly<Record<string, number>>
 }
 
@@ -264,6 +283,78 @@ export function seqpacketConnect(path: string): number {
 export function shutdownSocket(fd: number, how: number): void {
   try {
     native().shutdown(fd, how)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * fallocate(2) with `mode` on an open descriptor; {@link FALLOC_FL_INSERT_RANGE} inserts `length`
+ * bytes of hole at `offset` (both multiples of the filesystem's block size) without copying data.
+ * @throws SystemError (EOPNOTSUPP where the filesystem cannot, EINVAL when not aligned).
+ */
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  try {
+    native().fallocate(fd, mode, offset, length)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * Copy `length` bytes from `inFd` at `inOffset` to `outFd` at `outOffset` inside the kernel
+ * (copy_file_range(2); file offsets are not moved). Blocks the calling thread.
+ * @returns the bytes copied: less than `length` only when the source ends first.
+ * @throws SystemError (EXDEV, EINVAL, ... where the kernel cannot: callers fall back to read/write).
+ */
+export function copyFileRange(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): number {
+  try {
+    return native().copyFileRange(inFd, inOffset, outFd, outOffset, length)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * {@link copyFileRange} on libuv's thread pool: the event loop runs on meanwhile. Both descriptors
+ * must stay open until the promise settles.
+ * @returns the bytes copied. @throws SystemError (the promise rejects).
+ */
+export async function copyFileRangeAsync(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): Promise<number> {
+  try {
+    return await native().copyFileRangeAsync(inFd, inOffset, outFd, outOffset, length)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** sync_file_range(2): {@link SYNC_FILE_RANGE_WRITE} starts writeback of the range (`nbytes` 0: to the end). @throws SystemError. */
+export function syncFileRange(fd: number, offset: number, nbytes: number, flags: number): void {
+  try {
+    native().syncFileRange(fd, offset, nbytes, flags)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** posix_fadvise(2) of a range (`length` 0: to the end) with {@link POSIX_FADV_SEQUENTIAL} and friends. @throws SystemError. */
+export function fadvise(fd: number, offset: number, length: number, advice: number): void {
+  try {
+    native().fadvise(fd, offset, length, advice)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * Bring network link `name` (`lo`) up in the network namespace at `nsPath` (a pin, or
+ * `/proc/<pid>/ns/net`); one already up is left alone. The namespace is entered by a short-lived
+ * thread of its own, so the process's namespace never changes. Needs CAP_NET_ADMIN there.
+ * @throws SystemError (syscall open, setns, ioctl; ENODEV for no such link).
+ */
+export function linkUp(nsPath: string, name: string): void {
+  try {
+    native().linkUp(nsPath, name)
   } catch (err) {
     throw systemError(err)
   }

@@ -2,7 +2,7 @@
 // computed (a new blob, one this namespace has, one another namespace has on disk); discard
 // leaves nothing; GC keeps a staging area in use and removes an abandoned one.
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync} from 'node:fs'
+import {existsSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {collectGarbage, type Store} from '../../../../src/lib/store/index.js'
@@ -103,5 +103,27 @@ describe('Staging', () => {
     report = await collectGarbage(store, {ingestMaxAgeMs: 0})
     assert.ok(report.removed.some((r) => r.kind === 'ingest'))
     assert.deepEqual(ingestDirs(store), [])
+  })
+  test('a file made in a staging dir is adopted under the digest the store computes, renamed in private (0600) on commit', async () => {
+    const {store} = t
+    const blob = testBlob('adopted', 2_500_000)
+    const staging = await store.openStaging('s4', 'test')
+    try {
+      const made = join(staging.makeDir('dump'), 'file')
+      writeFileSync(made, blob.bytes, {mode: 0o600})
+      assert.equal((statSync(join(made, '..')).mode & 0o777).toString(8), '700')
+      const staged = staging.adopt(made)
+      assert.equal(staged.digest, blob.digest)
+      assert.equal(staged.size, blob.size)
+      assert.equal(store.content.has('s4', blob.digest), false, 'nothing recorded before commit')
+      const {created} = await staging.commit(staged, {private: true})
+      assert.equal(created, true)
+      const path = store.content.path('s4', blob.digest)
+      assert.equal(statSync(path).mode & 0o777, 0o600)
+      assert.equal(existsSync(made), false, 'renamed, not copied')
+      assert.throws(() => staging.adopt('/etc/hostname'), /not in this staging area/)
+    } finally {
+      staging.discard()
+    }
   })
 })

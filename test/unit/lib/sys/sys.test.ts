@@ -3,7 +3,20 @@
 // Device nodes, trusted.* xattrs and mounts need root: skipped without it unless CI is set.
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
@@ -54,6 +67,13 @@ describe('sys', () => {
       'SHUT_RD',
       'SHUT_WR',
       'SHUT_RDWR',
+      'FALLOC_FL_INSERT_RANGE',
+      'SYNC_FILE_RANGE_WAIT_BEFORE',
+      'SYNC_FILE_RANGE_WRITE',
+      'SYNC_FILE_RANGE_WAIT_AFTER',
+      'POSIX_FADV_SEQUENTIAL',
+      'POSIX_FADV_WILLNEED',
+      'POSIX_FADV_DONTNEED',
     ]) {
       assert.equal((sys as unknown as Record<string, number>)[name], c[name], name)
     }
@@ -254,6 +274,84 @@ c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).deco
       assert.equal(lazy.stdout.trim(), '0 1')
     } finally {
       rmSync(out, {force: true})
+    }
+  })
+  describe('file ranges', () => {
+    // /var/tmp: a disk filesystem (insert-range needs ext4 or xfs; /tmp may be a tmpfs).
+    const disk = mkdtempSync(join('/var/tmp', 'berth-sys-range-'))
+    after(() => rmSync(disk, {recursive: true, force: true}))
+    const data = Buffer.alloc(3 * 4096 + 100)
+    for (let i = 0; i < data.length; i++) data[i] = i % 251
+
+    test('fallocate(FALLOC_FL_INSERT_RANGE) opens a zeroed block at the front and moves the data up; unaligned is EINVAL', () => {
+      const path = join(disk, 'insert')
+      writeFileSync(path, data)
+      const fd = openSync(path, 'r+')
+      try {
+        assert.equal(thrown(() => sys.fallocate(fd, sys.FALLOC_FL_INSERT_RANGE, 0, 100)).code, 'EINVAL')
+        sys.fallocate(fd, sys.FALLOC_FL_INSERT_RANGE, 0, 4096)
+      } finally {
+        closeSync(fd)
+      }
+      const after = readFileSync(path)
+      assert.equal(after.length, data.length + 4096)
+      assert.ok(after.subarray(0, 4096).every((b) => b === 0))
+      assert.ok(after.subarray(4096).equals(data))
+    })
+
+    test('copyFileRange and copyFileRangeAsync copy a range between files; a closed descriptor is EBADF', async () => {
+      const src = join(disk, 'src')
+      writeFileSync(src, data)
+      const inFd = openSync(src, 'r')
+      const out = join(disk, 'out')
+      const outFd = openSync(out, 'w+')
+      try {
+        assert.equal(sys.copyFileRange(inFd, 100, outFd, 0, 5000), 5000)
+        assert.equal(await sys.copyFileRangeAsync(inFd, 0, outFd, 5000, data.length + 10), data.length, 'short at the source end')
+        assert.equal(thrown(() => sys.copyFileRange(inFd, 0, 9999, 0, 10)).code, 'EBADF')
+        await assert.rejects(sys.copyFileRangeAsync(9999, 0, outFd, 0, 10), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'copy_file_range')
+      } finally {
+        closeSync(inFd)
+        closeSync(outFd)
+      }
+      const got = readFileSync(out)
+      assert.ok(got.subarray(0, 5000).equals(data.subarray(100, 5100)))
+      assert.ok(got.subarray(5000).equals(data))
+    })
+
+    test('syncFileRange and fadvise accept a file and refuse bad arguments', () => {
+      const path = join(disk, 'sync')
+      writeFileSync(path, data)
+      const fd = openSync(path, 'r+')
+      try {
+        sys.syncFileRange(fd, 0, 0, sys.SYNC_FILE_RANGE_WRITE | sys.SYNC_FILE_RANGE_WAIT_AFTER)
+        sys.fadvise(fd, 0, 0, sys.POSIX_FADV_SEQUENTIAL)
+        assert.equal(thrown(() => sys.syncFileRange(fd, 0, 0, 0x100)).code, 'EINVAL')
+        assert.equal(thrown(() => sys.fadvise(fd, 0, 0, 9999)).code, 'EINVAL')
+      } finally {
+        closeSync(fd)
+      }
+    })
+  })
+
+  test("linkUp brings lo up inside a network namespace the test pins, leaving the process's own alone", {skip: needsRoot}, () => {
+    const pin = join(dir, 'netns')
+    writeFileSync(pin, '')
+    const made = spawnSync('unshare', [`--net=${pin}`, 'true'], {encoding: 'utf8'})
+    assert.equal(made.status, 0, made.stderr)
+    try {
+      // ip, not /sys/class/net: sysfs shows the namespace it was mounted in.
+      const up = () => /<[^>]*\bUP\b[^>]*>/.test(spawnSync('nsenter', [`--net=${pin}`, 'ip', '-o', 'link', 'show', 'lo'], {encoding: 'utf8'}).stdout)
+      const ownBefore = readlinkSync('/proc/self/ns/net')
+      assert.equal(up(), false, 'lo starts down in a new netns')
+      sys.linkUp(pin, 'lo')
+      assert.equal(up(), true, 'lo is up')
+      sys.linkUp(pin, 'lo') // already up: fine
+      assert.equal(thrown(() => sys.linkUp(pin, 'nosuch0')).code, 'ENODEV')
+      assert.equal(thrown(() => sys.linkUp(join(dir, 'missing'), 'lo')).code, 'ENOENT')
+      assert.equal(readlinkSync('/proc/self/ns/net'), ownBefore)
+    } finally {
+      sys.umount(pin, sys.MNT_DETACH)
     }
   })
 })
