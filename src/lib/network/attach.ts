@@ -151,7 +151,7 @@ export async function setUpContainerNetwork(store: Store, ns: string, id: string
   const owner: NetOwner = {ns, kind: 'container', id}
   const netns = containerNetnsPath(store.state, ns, id)
   await tearDownContainerNetwork(store, ns, id)
-  await pinNamespaces({net: netns})
+  pinNamespaces({net: netns})
   try {
     await attachNetworks(store, owner, netns, settings)
   } catch (err) {
@@ -200,7 +200,7 @@ export async function setUpPodSandbox(store: Store, ns: string, pod: PodRecord):
     await releasePodSandbox(store, ns, pod.id)
     const pins = podPinPaths(store.state, pod, ns)
     mkdirSync(podDir(store.state, ns, pod.id), {recursive: true, mode: 0o711}) // marks a pod sharing nothing as up
-    await pinNamespaces(pins, {hostname: pod.hostname || pod.name})
+    pinNamespaces(pins, {hostname: pod.hostname || pod.name})
     try {
       if (pins.net && pod.network.mode === 'cni') await attachNetworks(store, {ns, kind: 'pod', id: pod.id}, pins.net, pod.network)
     } catch (err) {
