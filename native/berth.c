@@ -10,8 +10,9 @@
 // Also: connecting to a SOCK_SEQPACKET unix socket (conmon's attach socket; libuv cannot) and
 // shutdown(2) of the descriptor that returns; the file-range calls the checkpoint path needs
 // (fallocate, copy_file_range — also as async work off the main thread —, sync_file_range,
-// posix_fadvise); and bringing a link up inside a network namespace (setns in a thread of its
-// own, so the process's namespace never changes).
+// posix_fadvise); bringing a link up inside a network namespace (setns in a thread of its own,
+// so the process's namespace never changes); and pinning new net/ipc/uts namespaces at files
+// (a few system calls in a thread of their own, where util-linux unshare and ip cost two processes).
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -699,6 +701,82 @@ static napi_value js_link_up(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// pinNamespaces(net, ipc, uts, hostname): new namespaces of the kinds whose pin file is given
+// (null: not made), pinned by bind-mounting their nsfs handles onto those files (which must
+// exist). Done in a thread of its own: unshare(2) of net, ipc and uts moves only the calling
+// thread, so Node's threads stay where they are, and the namespaces live on in the mounts once the
+// thread is gone. In the new uts namespace `hostname` is set; in the new net namespace `lo` is
+// brought up (what CNI's loopback plugin does). On failure the mounts made are undone.
+struct pin_job {
+  const char *files[3]; // net, ipc, uts
+  const char *hostname;
+  int err;
+  const char *syscall;
+  const char *path;
+};
+
+static const char *const pin_kinds[3] = {"net", "ipc", "uts"};
+static const int pin_flags[3] = {CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS};
+
+static void *pin_thread(void *arg) {
+  struct pin_job *job = arg;
+  int flags = 0, mounted = 0;
+  for (int i = 0; i < 3; i++)
+    if (job->files[i] != NULL) flags |= pin_flags[i];
+  if (unshare(flags) != 0) {
+    job->err = errno, job->syscall = "unshare";
+    return NULL;
+  }
+  if (job->files[2] != NULL && job->hostname != NULL && sethostname(job->hostname, strlen(job->hostname)) != 0) {
+    job->err = errno, job->syscall = "sethostname";
+    return NULL;
+  }
+  if (job->files[0] != NULL) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr)) != 0) {
+      job->err = errno, job->syscall = s < 0 ? "socket" : "ioctl", job->path = "lo";
+      if (s >= 0) close(s);
+      return NULL;
+    }
+    close(s);
+  }
+  for (int i = 0; i < 3; i++) {
+    if (job->files[i] == NULL) continue;
+    char source[64];
+    snprintf(source, sizeof source, "/proc/thread-self/ns/%s", pin_kinds[i]);
+    if (mount(source, job->files[i], NULL, MS_BIND, NULL) != 0) {
+      job->err = errno, job->syscall = "mount", job->path = job->files[i];
+      for (int j = 0; j < i; j++)
+        if (mounted & (1 << j)) umount2(job->files[j], MNT_DETACH);
+      return NULL;
+    }
+    mounted |= 1 << i;
+  }
+  return NULL;
+}
+
+static napi_value js_pin_namespaces(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  bool ok = true;
+  char *strings[4] = {NULL, NULL, NULL, NULL};
+  const char *what[4] = {"net", "ipc", "uts", "hostname"};
+  if (!get_args(env, info, 4, argv)) return NULL;
+  for (int i = 0; i < 4 && ok; i++) strings[i] = get_optional_string(env, argv[i], what[i], &ok);
+  if (ok) {
+    struct pin_job job = {.files = {strings[0], strings[1], strings[2]}, .hostname = strings[3], .err = 0, .syscall = NULL, .path = NULL};
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, pin_thread, &job);
+    if (rc != 0) job.err = rc, job.syscall = "pthread_create";
+    else pthread_join(thread, NULL);
+    if (job.err != 0) throw_errno(env, job.err, job.syscall, job.path);
+  }
+  for (int i = 0; i < 4; i++) free(strings[i]);
+  return NULL;
+}
+
 static void set_number(napi_env env, napi_value obj, const char *name, double value) {
   napi_value v;
   if (napi_create_double(env, value, &v) == napi_ok) napi_set_named_property(env, obj, name, v);
@@ -725,6 +803,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"syncFileRange", NULL, js_sync_file_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fadvise", NULL, js_fadvise, NULL, NULL, NULL, napi_enumerable, NULL},
       {"linkUp", NULL, js_link_up, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pinNamespaces", NULL, js_pin_namespaces, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;
 

@@ -6,7 +6,7 @@
 // reservation, iptables rules) `ctr gc` releases. Traffic stays between the host and namespaces
 // the test made. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {defaultBridge} from '../../src/lib/network/networks.js'
@@ -167,6 +167,58 @@ describe('CNI networks', {skip}, () => {
     assert.equal(missing.code, 125)
     assert.match(missing.stderr, /^ctr: network "nosuchnet": not found/)
     assert.deepEqual(attachments(sb), [])
+  })
+
+  test('a CNI ADD that fails while runc creates the container: its error, no process, no task, no address kept', () => {
+    // bridge + host-local succeed, then tuning fails (no such sysctl): ADD runs while runc creates
+    // the container, and the gate (foreground) or runc start (detached) must not let the process run.
+    const confDir = join(sb.dir, 'failnet.d')
+    const ipamDir = join(sb.state, 'failnet-ipam')
+    const failBridge = `bf-${process.pid.toString(16)}`.slice(0, 15)
+    mkdirSync(confDir, {recursive: true})
+    writeFileSync(
+      join(confDir, '10-failnet.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'failnet',
+        plugins: [
+          {type: 'bridge', bridge: failBridge, ipam: {type: 'host-local', ranges: [[{subnet: '10.254.253.0/24'}]], dataDir: ipamDir}},
+          {type: 'tuning', sysctl: {'net.berth.no_such_sysctl': '1'}},
+        ],
+      }),
+    )
+    try {
+      const net = ['--cni-netconfpath', confDir, '--net', 'failnet']
+      const reserved = () => (existsSync(join(ipamDir, 'failnet')) ? readdirSync(join(ipamDir, 'failnet')).filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n)) : [])
+      const left = () => {
+        assert.deepEqual(attachments(sb), [])
+        assert.deepEqual(pinsOf(sb), [])
+        assert.deepEqual(reserved(), [], 'no address stays reserved')
+        assert.deepEqual(bridgePorts(failBridge), [], 'no veth stays on the bridge')
+        assert.equal(sb.ok(['tasks', 'ls', '-q']).trim(), '', 'no task stays')
+      }
+      // Foreground: run --rm (the gate hook), and tasks start of a created container.
+      const fg = sb.run(['run', '--rm', ...net, bb, env.id('failfg'), 'true'])
+      assert.equal(fg.code, 125, fg.stderr)
+      assert.match(fg.stderr, /^ctr: CNI ADD of network "failnet", plugin tuning: .*no_such_sysctl/m)
+      left()
+      assert.equal(sb.ok(['containers', 'ls', '-q']).includes(env.id('failfg')), false, '--rm removed the container')
+      const created = env.id('failts')
+      sb.ok(['containers', 'create', ...net, bb, created, 'true'])
+      const ts = sb.run(['tasks', 'start', created])
+      assert.notEqual(ts.code, 0)
+      assert.match(ts.stderr, /CNI ADD of network "failnet", plugin tuning/)
+      left()
+      // Detached: runc start waits for ADD, which fails: the created container is torn down.
+      const detached = env.id('faild')
+      const d = sb.run(['run', '-d', ...net, bb, detached, 'sleep', '60'])
+      assert.equal(d.code, 125, d.stderr)
+      assert.match(d.stderr, /CNI ADD of network "failnet", plugin tuning/)
+      left()
+      sb.ok(['containers', 'rm', created, detached])
+    } finally {
+      deleteBridge(failBridge)
+    }
   })
 
   test('-p and --net refuse what they cannot do', () => {

@@ -144,21 +144,22 @@ export function containerIps(store: Store, ns: string, id: string): string[] {
 }
 
 /**
- * Pin a networked container's netns and attach its networks (before its task starts); leftovers
- * of an earlier run are released first. Returns the pin's path.
+ * Pin a networked container's netns (leftovers of an earlier run are released first). Returns the
+ * pin's path: runc can join it now; {@link attachContainerNetwork} fills it, meanwhile.
  */
-export async function setUpContainerNetwork(store: Store, ns: string, id: string, settings: StoredNetworkSettings): Promise<string> {
-  const owner: NetOwner = {ns, kind: 'container', id}
+export async function pinContainerNetns(store: Store, ns: string, id: string): Promise<string> {
   const netns = containerNetnsPath(store.state, ns, id)
   await tearDownContainerNetwork(store, ns, id)
-  await pinNamespaces({net: netns})
-  try {
-    await attachNetworks(store, owner, netns, settings)
-  } catch (err) {
-    unpin(netns)
-    throw err
-  }
+  pinNamespaces({net: netns})
   return netns
+}
+
+/**
+ * Attach a container's pinned netns to its networks (CNI ADD). On failure what was attached is
+ * detached again and the error thrown; the pin stays for the caller's tear-down.
+ */
+export async function attachContainerNetwork(store: Store, ns: string, id: string, settings: StoredNetworkSettings): Promise<void> {
+  await attachNetworks(store, {ns, kind: 'container', id}, containerNetnsPath(store.state, ns, id), settings)
 }
 
 /** Detach a container's networks and unpin its netns; nothing to do is fine. */
@@ -200,7 +201,7 @@ export async function setUpPodSandbox(store: Store, ns: string, pod: PodRecord):
     await releasePodSandbox(store, ns, pod.id)
     const pins = podPinPaths(store.state, pod, ns)
     mkdirSync(podDir(store.state, ns, pod.id), {recursive: true, mode: 0o711}) // marks a pod sharing nothing as up
-    await pinNamespaces(pins, {hostname: pod.hostname || pod.name})
+    pinNamespaces(pins, {hostname: pod.hostname || pod.name})
     try {
       if (pins.net && pod.network.mode === 'cni') await attachNetworks(store, {ns, kind: 'pod', id: pod.id}, pins.net, pod.network)
     } catch (err) {

@@ -6,6 +6,7 @@ export {cniPaths, DEFAULT_NETWORK, defaultBridge, defaultNetConf, loadDefaultNet
 export {isPinned, pinNamespaces, pinsUnder, unpin, type PinFiles} from './pins.js'
 export {formatPortMapping, parsePortMapping} from './ports.js'
 export {
+  attachContainerNetwork,
   attachNetworks,
   bootId,
   checkNetworks,
@@ -14,8 +15,8 @@ export {
   detachNetworks,
   podDir,
   podIsUp,
+  pinContainerNetns,
   podPinPaths,
-  setUpContainerNetwork,
   setUpPodSandbox,
   storeCniPaths,
   sweepNetworks,

@@ -1,6 +1,7 @@
-// Linux namespaces pinned at files: util-linux `unshare --net=FILE ...` makes the namespaces and
+// Linux namespaces pinned at files: the native addon unshares them in a thread of its own and
 // bind-mounts their nsfs handles onto empty files, so they live without any process (no infra or
-// pause container). Containers join them through the spec's `linux.namespaces[].path`; unmounting
+// pause container, and no `unshare`/`ip` processes to make them: two exec'd programs cost more than
+// the rest of a pod's pinning). Containers join them through the spec's `linux.namespaces[].path`; unmounting
 // the files (with no process left inside) frees them.
 //
 // Invariants: a pin file is either absent, an empty regular file (a pin that failed or was
@@ -11,6 +12,7 @@ import {mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {FailedPrecondition} from '../errors/index.js'
 import {readMountTable, unmountDetached} from '../store/index.js'
+import {pinNewNamespaces} from '../sys/index.js'
 
 /** The files to pin namespaces at; absent kinds are not made. */
 export interface PinFiles {
@@ -22,9 +24,9 @@ export interface PinFiles {
 /**
  * Make new namespaces and pin them. With a net namespace, its loopback is brought up (what CNI's
  * loopback plugin does); with a uts namespace, `hostname` is set in it.
- * @throws FailedPrecondition when unshare fails (the files are removed again).
+ * @throws FailedPrecondition when that fails (the files are removed again).
  */
-export async function pinNamespaces(files: PinFiles, options: {hostname?: string} = {}): Promise<void> {
+export function pinNamespaces(files: PinFiles, options: {hostname?: string} = {}): void {
   const kinds = (['net', 'ipc', 'uts'] as const).filter((k) => files[k] !== undefined)
   if (kinds.length === 0) return
   for (const k of kinds) {
@@ -32,16 +34,11 @@ export async function pinNamespaces(files: PinFiles, options: {hostname?: string
     mkdirSync(dirname(file), {recursive: true, mode: 0o711})
     writeFileSync(file, '', {mode: 0o600})
   }
-  const steps: string[][] = []
-  if (files.uts && options.hostname) steps.push(['hostname', options.hostname])
-  if (files.net) steps.push(['ip', 'link', 'set', 'lo', 'up'])
-  // One program runs inside; a shell only when two steps are needed.
-  const command = steps.length === 0 ? ['true'] : steps.length === 1 ? steps[0] : ['sh', '-c', steps.map((s) => s.map(shellQuote).join(' ')).join(' && ')]
-  const args = [...kinds.map((k) => `--${k}=${files[k]}`), ...command]
-  const {code, stderr} = await run('unshare', args)
-  if (code !== 0) {
+  try {
+    pinNewNamespaces(files, files.uts ? options.hostname : undefined)
+  } catch (err) {
     for (const k of kinds) unpin(files[k]!)
-    throw new FailedPrecondition(`cannot pin namespaces: unshare: ${stderr.trim() || `exit status ${code}`}`)
+    throw new FailedPrecondition(`cannot pin namespaces: ${(err as Error).message}`, {cause: err})
   }
 }
 
@@ -66,10 +63,6 @@ export function pinsUnder(dir: string): string[] {
   return readMountTable()
     .filter((m) => m.type === 'nsfs' && (m.target === dir || m.target.startsWith(`${dir}/`)))
     .map((m) => m.target)
-}
-
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`
 }
 
 /** Run a program to its end; its stdout is ignored. */

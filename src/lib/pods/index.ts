@@ -233,7 +233,7 @@ async function stopMembers(rt: TaskRuntime, pod: PodRecord, timeoutMs: number): 
 
 /**
  * Remove a pod. With members it is refused unless `force`, which kills and removes them (tasks,
- * records, snapshots) first. Then the network and pins go, then the record (`/pods/delete`).
+ * records, snapshots), in parallel and while the pod's network and pins go; then the record (`/pods/delete`).
  * @throws FailedPrecondition `pod "<name>" has containers: a, b (use --force)`.
  */
 export async function removePod(rt: TaskRuntime, ref: string, options: {force?: boolean} = {}): Promise<PodRecord> {
@@ -241,11 +241,20 @@ export async function removePod(rt: TaskRuntime, ref: string, options: {force?: 
   const members = rt.store.pods.members(rt.ns, pod.id)
   if (members.length > 0 && !options.force)
     throw new FailedPrecondition(`pod ${JSON.stringify(pod.name)} has containers: ${members.join(', ')} (use --force)`, {suffixKind: true})
-  for (const id of members) {
-    await deleteTaskOfContainer(rt, id, {force: true})
-    removeContainer(rt.store, rt.ns, id)
-  }
-  await tearDownPodSandbox(rt.store, rt.ns, pod.id)
+  // The pod's CNI DEL and unpinning run while the members are killed and removed, all at once:
+  // nothing of the members needs the pod's network on the way out (killed processes keep an
+  // unpinned namespace until they are gone). The record goes last, only when all of it worked:
+  // killed halfway or failing, the pod stays for a second `pods rm --force` or `ctr gc`.
+  const sandbox = tearDownPodSandbox(rt.store, rt.ns, pod.id)
+  const removed = await Promise.allSettled([
+    sandbox,
+    ...members.map(async (id) => {
+      await deleteTaskOfContainer(rt, id, {force: true})
+      removeContainer(rt.store, rt.ns, id)
+    }),
+  ])
+  const failed = removed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
   rt.store.pods.delete(rt.ns, pod.id)
   return pod
 }

@@ -1,7 +1,9 @@
 // Supervise a foreground task (`run`, `tasks start` without -d): this ctr is its monitor. It runs
 // `runc run` with the terminal's stdio in its own session, forwards signals once, records the exit
 // and deletes the task in the same pass. If this ctr is killed, reconcile finds the process gone and
-// records the exit as unknown (255). `superviseRunc` is shared with a foreground exec.
+// records the exit as unknown (255). `superviseRunc` is shared with a foreground exec. A networked
+// container's CNI ADD runs while runc creates it; the gate hook (network-gate.ts) holds the process
+// back until ADD is done.
 import {spawn} from 'node:child_process'
 import {readFileSync, watch} from 'node:fs'
 import {constants as osConstants} from 'node:os'
@@ -15,6 +17,7 @@ import {containerNoPivot} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {abandon, type Prepared, prepareTask, rootfsMounts, taskOutput, writePidFile} from './task-prepare.js'
 import {finishTask} from './task-reconcile.js'
+import {containerIps} from '../network/index.js'
 import {runtimeStartError} from './exec-failure.js'
 import {lockTask, type StartOptions, type TaskRuntime} from './task-runtime.js'
 
@@ -38,13 +41,28 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   const lock = await lockTask(rt, id)
   let prepared: Prepared
   try {
-    prepared = await prepareTask(rt, id, 'client')
-  } finally {
+    prepared = await prepareTask(rt, id, 'client', {gate: true})
+  } catch (err) {
     lock.release()
+    throw err
   }
-  const {container, task, paths, spec, runc, ips} = prepared
+  const {container, task, paths, spec, runc, network} = prepared
+  // The task lock stays held while CNI ADD runs (runc runs meanwhile, gated): GC must not take the
+  // half-made attachment for a leftover.
+  network.then(lock.release, lock.release)
+  // Undo a start whose process never ran, once ADD is done (DEL after ADD); ADD's own error, when
+  // it failed, is what the caller is told.
+  const undo = async (err?: unknown): Promise<never> => {
+    const added = await network.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    await abandon(rt, id, task.instance)
+    throw added ?? err
+  }
   const terminal = spec.process?.terminal === true
   if (terminal && (options.nullIo || options.log)) {
+    await network.catch(() => {})
     await abandon(rt, id, task.instance)
     throw new InvalidArgument(options.nullIo ? 'tty and null-io cannot be used together' : "can't use log-uri with tty")
   }
@@ -62,7 +80,8 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
         id,
         task.instance,
         {pid, pidStart: processStartTime(pid)},
-        {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}, ips},
+        // The process runs, so ADD is done (the gate): its addresses are stored.
+        {bundle: paths.dir, rootfs: rootfsMounts(rt, container), io: {terminal}, ips: containerIps(rt.store, rt.ns, id)},
       )
       rt.store.tasks.started(rt.ns, id, task.instance)
     })
@@ -74,8 +93,7 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   try {
     output = options.nullIo ? undefined : await taskOutput(options.log, rt.ns, id)
   } catch (err) {
-    await abandon(rt, id, task.instance)
-    throw err
+    return undo(err)
   }
   let code: number
   try {
@@ -92,14 +110,14 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
     })
   } catch (err) {
     // runc could not be run at all: nothing started, nothing to record but the undoing.
-    if (!recordedStart) await abandon(rt, id, task.instance)
+    if (!recordedStart) return undo(err)
     throw err
   }
   recordStart()
   if (!recordedStart) {
+    // A failed CNI ADD failed the gate hook: its error, not the hook's, is the one to show.
     const why = runcLogError(paths.runcLog) || `runc exited with status ${code}`
-    await abandon(rt, id, task.instance)
-    throw runtimeStartError(`OCI runtime create failed: ${why}`)
+    return undo(runtimeStartError(`OCI runtime create failed: ${why}`))
   }
   // The process ran: from here on its status is the outcome, and a failing record or cleanup is
   // handed back beside it (a later command reconciles what is left), never in its place.

@@ -17,7 +17,8 @@ import {containerRunc} from './runtimes.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import {containerDir, readTemplate, renderSpec, writeBundleSpec} from './template.js'
 import {randomBytes} from '../sys/random.js'
-import {containerIps, setUpContainerNetwork, setUpPodSandbox} from '../network/index.js'
+import {attachContainerNetwork, containerIps, pinContainerNetns, setUpPodSandbox, type StoredNetworkSettings} from '../network/index.js'
+import {lockNetworkGate, type NetworkGate, withGateHook} from './network-gate.js'
 import {containerRunDir} from './containers.js'
 import {refreshTask, releaseUsernsRootfs, teardown} from './task-reconcile.js'
 import {type TaskPaths, taskPaths, type TaskRuntime} from './task-runtime.js'
@@ -25,19 +26,36 @@ import {type TaskPaths, taskPaths, type TaskRuntime} from './task-runtime.js'
 /**
  * The namespaces a task joins, made ready before runc runs: a pod member's pod is brought up
  * (after a reboot or `pods stop` its pins are gone; `/pods/start`), a networked container's
- * netns is pinned and attached (CNI ADD). @returns the container's addresses (its own or its
- * pod's; none without a network), for `/tasks/create`.
+ * netns is pinned. @returns the container's own network settings when it has CNI networks to
+ * attach (which {@link attachNetwork} does while runc creates the container).
  */
-async function prepareNetwork(rt: TaskRuntime, id: string): Promise<string[]> {
+async function pinNetwork(rt: TaskRuntime, id: string): Promise<StoredNetworkSettings | undefined> {
   const meta = rt.store.pods.containerMeta(rt.ns, id)
-  if (!meta) return []
+  if (!meta) return undefined
   mkdirSync(containerRunDir(rt.store.state, rt.ns, id), {recursive: true, mode: 0o700}) // gone after a reboot
   if (meta.podId !== undefined) {
     const pod = rt.store.pods.find(rt.ns, meta.podId)
     if (pod && (await setUpPodSandbox(rt.store, rt.ns, pod))) rt.store.pods.event(rt.ns, pod.id, '/pods/start')
   }
-  if (meta.network.mode === 'cni') await setUpContainerNetwork(rt.store, rt.ns, id, meta.network)
-  return containerIps(rt.store, rt.ns, id)
+  if (meta.network.mode !== 'cni') return undefined
+  await pinContainerNetns(rt.store, rt.ns, id)
+  return meta.network
+}
+
+/**
+ * CNI ADD of a container's pinned netns, run in the background: the caller starts runc meanwhile and
+ * lets the process start only once this settles (runc start waits for it; a foreground run's gate
+ * hook waits for `gate`, opened or failed here). @returns the container's addresses.
+ */
+async function attachNetwork(rt: TaskRuntime, id: string, settings: StoredNetworkSettings, gate: NetworkGate | undefined): Promise<string[]> {
+  try {
+    await attachContainerNetwork(rt.store, rt.ns, id, settings)
+    const ips = containerIps(rt.store, rt.ns, id)
+    gate?.close(true)
+    return ips
+  } finally {
+    gate?.close(false)
+  }
 }
 
 /**
@@ -61,17 +79,23 @@ export interface Prepared {
   spec: RuntimeSpec
   /** The runc (binary, state root) of the container's runtime. */
   runc: Runc
-  /** The container's IP addresses once its network is up (`/tasks/create` carries them). */
-  ips: string[]
+  /**
+   * The container's IP addresses once its network is up (`/tasks/create` carries them). A
+   * container's own CNI networks are still being attached when prepareTask returns: the process
+   * must not start before this settles (and a rejection means it must not start at all), and
+   * nothing may tear the task down before it settles either (DEL after ADD).
+   */
+  network: Promise<string[]>
 }
 
 /**
  * Record a new task and make its bundle: the container's snapshot mounted at `rootfs/` and the
  * spec template rendered into `config.json` (seed 004). A container without a snapshot (`--rootfs`,
  * `--config`) keeps its spec's absolute root path. Undone completely on failure. A runtime that does
- * not resolve fails first, before any record (containerd fails NewTask the same way).
+ * not resolve fails first, before any record (containerd fails NewTask the same way). With `gate`
+ * (a foreground start: runc run), the spec gets the network gate's hook (network-gate.ts).
  */
-export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['monitor']): Promise<Prepared> {
+export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['monitor'], options: {gate?: boolean} = {}): Promise<Prepared> {
   const {store, ns} = rt
   const container = store.containers.get(ns, id)
   const existing = store.tasks.find(ns, id)
@@ -97,6 +121,7 @@ export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskReco
     terminal: spec.process?.terminal === true,
   })
   const paths = taskPaths(store.state, ns, id)
+  let gate: NetworkGate | undefined
   try {
     SnapshotService.unmountAll(paths.rootfs) // left by a run killed before its cleanup
     releaseUsernsRootfs(paths)
@@ -113,10 +138,16 @@ export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskReco
     if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint)
     const rootDir = snapshot ? mountpoint : ownRoot
     checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
-    const ips = await prepareNetwork(rt, id)
-    writeBundleSpec(paths.dir, renderSpec(template, {rootfs: rootDir}))
-    return {container, task, paths, spec, runc, ips}
+    const settings = await pinNetwork(rt, id)
+    gate = settings && options.gate ? lockNetworkGate(paths.dir) : undefined
+    const rendered = renderSpec(template, {rootfs: rootDir})
+    writeBundleSpec(paths.dir, gate ? withGateHook(rendered, gate.hook) : rendered)
+    // Last, so that nothing after it fails: ADD runs on while the caller starts runc.
+    const network = settings ? attachNetwork(rt, id, settings, gate) : Promise.resolve(containerIps(store, ns, id))
+    network.catch(() => {}) // the caller awaits it; never an unhandled rejection meanwhile
+    return {container, task, paths, spec, runc, network}
   } catch (err) {
+    gate?.close(false)
     await abandon(rt, id, instance)
     throw err
   }

@@ -120,16 +120,23 @@ export async function finishTask(
 
 /**
  * Unmount the rootfs, remove runc's state and release the container's own network (CNI DEL, then
- * the netns pin); every step tolerates having been done. A DEL that fails leaves its attachment
+ * the netns pin; meanwhile); every step tolerates having been done. A DEL that fails leaves its attachment
  * row, which `ctr gc` retries.
  */
 export async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
-  await runcOf(rt, id).delete(id, {force: true})
-  SnapshotService.unmountAll(paths.rootfs)
-  releaseUsernsRootfs(paths)
-  if (rt.store.netAttachments.ofOwner(rt.ns, 'container', id).length > 0 || isPinned(containerNetnsPath(rt.store.state, rt.ns, id))) {
-    await tearDownContainerNetwork(rt.store, rt.ns, id).catch(() => {})
+  // CNI DEL runs while runc deletes the container: the veth and the address go whether or not a
+  // process is still in the namespace, and the pin keeps the namespace until DEL is done.
+  const network =
+    rt.store.netAttachments.ofOwner(rt.ns, 'container', id).length > 0 || isPinned(containerNetnsPath(rt.store.state, rt.ns, id))
+      ? tearDownContainerNetwork(rt.store, rt.ns, id).catch(() => {})
+      : undefined
+  try {
+    await runcOf(rt, id).delete(id, {force: true})
+    SnapshotService.unmountAll(paths.rootfs)
+    releaseUsernsRootfs(paths)
+  } finally {
+    await network
   }
 }
 

@@ -1,6 +1,8 @@
 // Start a detached task under conmon (`tasks start -d`, `run -d`): conmon outlives ctr, holds the
 // process's stdio (the task log, or a stdin pipe for a terminal), writes the exit status and runs
 // `ctr tasks cleanup --instance` to record it. A start that fails is undone completely (kill, abandon).
+// A networked container's CNI ADD runs while conmon and runc create the container; runc start waits
+// for it, and an ADD that fails undoes the start with the CNI error.
 import {InvalidArgument} from '../errors/index.js'
 import type {TaskRecord} from '../store/index.js'
 import {type ConmonStarted, startConmon} from './conmon.js'
@@ -16,9 +18,15 @@ import {lockTask, runcOf, type StartOptions, type TaskRuntime} from './task-runt
 export async function startDetached(rt: TaskRuntime, id: string, options: StartOptions = {}): Promise<TaskRecord> {
   const lock = await lockTask(rt, id)
   let instance: string | undefined
+  let network: Promise<string[]> | undefined
   try {
-    const {container, task, paths, spec, runc, ips} = await prepareTask(rt, id, 'conmon')
+    const prepared = await prepareTask(rt, id, 'conmon')
+    const {container, task, paths, spec, runc} = prepared
     instance = task.instance
+    network = prepared.network
+    // A restored process runs at once: its network must be there first. Otherwise CNI ADD runs
+    // while conmon has runc create the container, and runc start below waits for it.
+    if (options.restore) await network
     const terminal = spec.process?.terminal === true
     if (terminal && options.log) throw new InvalidArgument("can't use log-uri with tty")
     const output = options.nullIo ? undefined : await taskOutput(options.log, rt.ns, id)
@@ -45,6 +53,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
     } finally {
       output?.release() // conmon holds them now
     }
+    const ips = await network
     const logged = options.nullIo ? '' : (output?.path ?? paths.log)
     rt.store.tasks.created(
       rt.ns,
@@ -70,6 +79,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
       } catch {
         // not running
       }
+      await network?.catch(() => {}) // DEL only after ADD is done
       await abandon(rt, id, instance)
     }
     throw err

@@ -91,6 +91,7 @@ interface Addon {
   syncFileRange(fd: number, offset: number, nbytes: number, flags: number): void
   fadvise(fd: number, offset: number, length: number, advice: number): void
   linkUp(nsPath: string, name: string): void
+  pinNamespaces(net: string | null, ipc: string | null, uts: string | null, hostname: string | null): void
   readonly constants: Readonly<Record<string, number>>
 }
 
@@ -355,6 +356,21 @@ export function fadvise(fd: number, offset: number, length: number, advice: numb
 export function linkUp(nsPath: string, name: string): void {
   try {
     native().linkUp(nsPath, name)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/**
+ * Make new net, ipc and uts namespaces (those whose file is given) and pin each at its file (an
+ * existing file, bind-mounted over with the namespace's nsfs handle), in a thread of the addon's
+ * own: no process runs and none is needed to keep them. With `uts`, `hostname` is set in it; with
+ * `net`, its `lo` is brought up. On failure no mount is left (the files stay).
+ * @throws SystemError (syscall unshare, sethostname, ioctl or mount).
+ */
+export function pinNewNamespaces(files: {net?: string; ipc?: string; uts?: string}, hostname?: string): void {
+  try {
+    native().pinNamespaces(files.net ?? null, files.ipc ?? null, files.uts ?? null, hostname ?? null)
   } catch (err) {
     throw systemError(err)
   }
