@@ -5,6 +5,7 @@ import {chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeF
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, afterEach, before, beforeEach, describe, test} from 'node:test'
+import {openDatabase} from '../../../../src/lib/store/database.js'
 import {ensureDir, ensureTopDir} from '../../../../src/lib/store/dirs.js'
 
 const modeOf = (path: string) => statSync(path).mode & 0o7777
@@ -51,5 +52,29 @@ describe('store directories', () => {
     mkdirSync(join(top, 'wide'), {mode: 0o755})
     ensureTopDir(top)
     assert.equal(modeOf(join(top, 'wide')), 0o755)
+  })
+})
+
+describe('prepared statements', () => {
+  let dir: string
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'berth-stmt-'))))
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  test('one text is prepared once; a statement being iterated is not handed out again', async () => {
+    const db = await openDatabase(join(dir, 'root'))
+    try {
+      const sql = 'SELECT name FROM namespaces ORDER BY name'
+      assert.equal(db.prepare(sql), db.prepare(sql))
+      const insert = 'INSERT INTO namespaces (name, labels, created_at, updated_at) VALUES (?, ?, 0, 0)'
+      for (const name of ['a', 'b']) db.prepare(insert).run(name, '{}')
+      // The same text inside its own iteration: a fresh statement, and both iterations are whole.
+      const pairs: string[] = []
+      for (const outer of db.prepare(sql).iterate() as IterableIterator<{name: string}>) {
+        for (const inner of db.prepare(sql).iterate() as IterableIterator<{name: string}>) pairs.push(`${outer.name}${inner.name}`)
+      }
+      assert.deepEqual(pairs, ['aa', 'ab', 'ba', 'bb'])
+    } finally {
+      db.close()
+    }
   })
 })
