@@ -637,6 +637,30 @@ struct link_up {
   const char *syscall;
 };
 
+// Sets IFF_UP on link `name` of the calling thread's network namespace (one already up is left
+// alone). Shared by linkUp (after setns) and pinNamespaces (`lo` of a new namespace).
+// @returns 0, or an errno with the failing call in *syscall.
+static int set_link_up(const char *name, const char **syscall) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) {
+    *syscall = "socket";
+    return errno;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  int err = 0;
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+  } else if (!(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  if (err != 0) *syscall = "ioctl";
+  close(sock);
+  return err;
+}
+
 static void *link_up_thread(void *data) {
   struct link_up *l = data;
   if (setns(l->ns_fd, CLONE_NEWNET) != 0) {
@@ -644,26 +668,7 @@ static void *link_up_thread(void *data) {
     l->syscall = "setns";
     return NULL;
   }
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) {
-    l->err = errno;
-    l->syscall = "socket";
-    return NULL;
-  }
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strncpy(ifr.ifr_name, l->name, IFNAMSIZ - 1);
-  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) {
-    l->err = errno;
-    l->syscall = "ioctl";
-  } else if (!(ifr.ifr_flags & IFF_UP)) {
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) {
-      l->err = errno;
-      l->syscall = "ioctl";
-    }
-  }
-  close(sock);
+  l->err = set_link_up(l->name, &l->syscall);
   return NULL;
 }
 
@@ -731,17 +736,9 @@ static void *pin_thread(void *arg) {
     job->err = errno, job->syscall = "sethostname";
     return NULL;
   }
-  if (job->files[0] != NULL) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    strcpy(ifr.ifr_name, "lo");
-    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr)) != 0) {
-      job->err = errno, job->syscall = s < 0 ? "socket" : "ioctl", job->path = "lo";
-      if (s >= 0) close(s);
-      return NULL;
-    }
-    close(s);
+  if (job->files[0] != NULL && (job->err = set_link_up("lo", &job->syscall)) != 0) {
+    job->path = "lo";
+    return NULL;
   }
   for (int i = 0; i < 3; i++) {
     if (job->files[i] == NULL) continue;
