@@ -3,11 +3,11 @@
 // here, only when a command needs the store.
 import {closeSync, existsSync, openSync, readdirSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {basename, dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {dirname, join} from 'node:path'
 import type {Database, Statement} from 'better-sqlite3'
 import {fromSystemError} from '../errors/errno.js'
 import {DataLoss, errorKind, FailedPrecondition, isBerthError, PermissionDenied} from '../errors/index.js'
+import {distDir} from '../sys/index.js'
 import {ensureTopDir} from './dirs.js'
 import {SCHEMA_VERSION} from './schema-version.js'
 import {blobsDir, DB_MODE, metaDbPath, snapshotterDir} from './paths.js'
@@ -148,7 +148,8 @@ function nativeBindingPath(): string | undefined {
   // A checkout or a package with its own node_modules: `<package>/dist/...` beside
   // `<package>/node_modules/better-sqlite3`. One stat, where require.resolve walks the module
   // tree and reads package.json files (about a millisecond of every start).
-  const beside = besideDist('node_modules/better-sqlite3/build/Release/better_sqlite3.node')
+  const dist = distDir()
+  const beside = dist === undefined ? undefined : join(dist, '..', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')
   if (beside !== undefined && existsSync(beside)) return beside
   const require = createRequire(import.meta.url)
   try {
@@ -166,13 +167,6 @@ function nativeBindingPath(): string | undefined {
         `--ignore-scripts?): run \`npm rebuild better-sqlite3\` in ${dirname(dirname(pkg))}`,
     )
   }
-}
-
-/** `<package>/<path>`, where `<package>` holds the `dist` directory this module was compiled or bundled into. */
-function besideDist(path: string): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (basename(dir) !== 'dist' && dirname(dir) !== dir) dir = dirname(dir)
-  return basename(dir) === 'dist' ? join(dir, '..', path) : undefined
 }
 
 function fsError(err: unknown, what: string): Error {

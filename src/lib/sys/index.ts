@@ -109,10 +109,16 @@ function native(): Addon {
  * @returns the candidate paths, best first.
  */
 export function addonPaths(): string[] {
+  const dir = distDir()
+  if (dir === undefined) return []
+  return [join(dir, 'native', 'berth.node'), join(dir, '..', 'build', 'Release', 'berth.node')]
+}
+
+/** The `dist` directory this module was compiled or bundled into (the same for both), if any. */
+export function distDir(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url))
   while (basename(dir) !== 'dist' && dirname(dir) !== dir) dir = dirname(dir)
-  if (basename(dir) !== 'dist') return []
-  return [join(dir, 'native', 'berth.node'), join(dir, '..', 'build', 'Release', 'berth.node')]
+  return basename(dir) === 'dist' ? dir : undefined
 }
 
 function loadAddon(): Addon {
