@@ -28,6 +28,7 @@ import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {DataLoss} from '../errors/index.js'
 import {copyFileRange, copyFileRangeAsync, FALLOC_FL_INSERT_RANGE, fadvise, fallocate, POSIX_FADV_SEQUENTIAL} from '../sys/index.js'
+import {tarPadding, tarTrailer} from '../tar/index.js'
 
 type TarModule = typeof import('tar')
 let tarModule: TarModule | undefined
@@ -97,10 +98,6 @@ function copyInto(inFd: number, outFd: number, position: number, length: number)
   }
 }
 
-function padding(size: number): Buffer {
-  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK)
-}
-
 /**
  * Turn CRIU image dir `dir` (flat: regular files only) into tar file `file` on the same
  * filesystem, consuming the dir's files. The largest file leads the tar and keeps its blocks
@@ -150,7 +147,7 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
         throw err
       }
       end = prefix.length + big.size
-      const pad = padding(big.size)
+      const pad = Buffer.alloc(tarPadding(big.size))
       writeAll(fd, pad, end)
       end += pad.length
     } else {
@@ -167,11 +164,11 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
         closeSync(inFd)
       }
       end += m.size
-      const pad = padding(m.size)
+      const pad = Buffer.alloc(tarPadding(m.size))
       writeAll(fd, pad, end)
       end += pad.length
     }
-    writeAll(fd, Buffer.alloc(2 * BLOCK), end)
+    writeAll(fd, tarTrailer(), end)
   } finally {
     if (fd >= 0) closeSync(fd)
   }
