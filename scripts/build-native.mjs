@@ -1,31 +1,35 @@
-// Builds Berth's native addon (native/berth.c -> build/Release/berth.node) with node-gyp, only
-// when the .node is missing or older than its sources, and copies it to dist/native/berth.node,
-// where src/lib/sys finds it from both the tsc output and the bundle.
+// Builds Berth's native parts with node-gyp, only when one is missing or older than its sources:
+// the addon (native/berth.c -> build/Release/berth.node) and conmon's exit command for plain
+// detached tasks (native/exit-recorder.c + better-sqlite3's SQLite -> build/Release/berth-exit).
+// Both are copied to dist/native/, where src/lib/sys finds them from the tsc output and the bundle.
 //
 // Offline by design: node-gyp is given the headers of the Node that runs this script (e.g.
 // /usr/include/node for Debian's nodejs), so it never downloads a header tarball. node-gyp
 // itself is the copy npm bundles (npm exports its path to scripts as npm_config_node_gyp).
 import {execFileSync} from 'node:child_process'
 import {copyFileSync, existsSync, mkdirSync, realpathSync, statSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const SOURCES = ['native/berth.c', 'binding.gyp'].map((f) => join(root, f))
-const BUILT = join(root, 'build/Release/berth.node')
-const INSTALLED = join(root, 'dist/native/berth.node')
+const SOURCES = ['native/berth.c', 'native/exit-recorder.c', 'binding.gyp'].map((f) => join(root, f))
+const OUTPUTS = ['berth.node', 'berth-exit']
 
 /** Builds the addon when stale and installs it into dist/. @returns true when it compiled. */
 export function buildNative() {
-  const stale = !existsSync(BUILT) || SOURCES.some((f) => statSync(f).mtimeMs > statSync(BUILT).mtimeMs)
+  const built = OUTPUTS.map((f) => join(root, 'build/Release', f))
+  const oldest = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)))
+  const stale = SOURCES.some((f) => statSync(f).mtimeMs > oldest)
   if (stale) {
-    const args = [nodeGyp(), 'rebuild', '--release', '--loglevel=warn']
+    // --jobs: SQLite's amalgamation (half a minute) compiles beside the rest.
+    const args = [nodeGyp(), 'rebuild', '--release', '--loglevel=warn', '--jobs=max']
     const nodedir = nodeDir()
     if (nodedir) args.push(`--nodedir=${nodedir}`)
     execFileSync(process.execPath, args, {cwd: root, stdio: ['ignore', 'ignore', 'inherit']})
   }
-  mkdirSync(dirname(INSTALLED), {recursive: true})
-  copyFileSync(BUILT, INSTALLED)
+  const installed = join(root, 'dist/native')
+  mkdirSync(installed, {recursive: true})
+  for (const f of built) copyFileSync(f, join(installed, basename(f)))
   return stale
 }
 

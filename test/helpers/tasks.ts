@@ -232,6 +232,7 @@ export interface TaskRow {
   exit_known: number
   oom: number
   boot_id: string
+  instance: string
 }
 
 /** Read one task row straight from the database. */
@@ -239,7 +240,9 @@ export function taskRow(sb: Sandbox, ns: string, id: string): TaskRow | undefine
   const db = openDb(sb)
   try {
     return db
-      .prepare('SELECT namespace, container_id, status, pid, exit_status, exit_known, oom, boot_id FROM tasks WHERE namespace = ? AND container_id = ?')
+      .prepare(
+        'SELECT namespace, container_id, status, pid, exit_status, exit_known, oom, boot_id, instance FROM tasks WHERE namespace = ? AND container_id = ?',
+      )
       .get(ns, id) as TaskRow | undefined
   } finally {
     db.close()

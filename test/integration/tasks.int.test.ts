@@ -5,7 +5,7 @@
 // unless CI is set.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {RUN_JS, type Sandbox} from '../helpers/cli.js'
@@ -97,6 +97,63 @@ describe('ctr tasks', {skip}, () => {
     const rm = sb.run(['tasks', 'rm', id])
     assert.equal(rm.code, 0, rm.stderr)
     assert.match(rm.stderr, new RegExp(`level=warning msg="task ${id} exit with non-zero exit code 5"\\n$`))
+    sb.ok(['containers', 'rm', id])
+  })
+
+  test("a plain -d task's exit command is berth-exit, not a Node start-up; a --config spec with a poststop hook gets ctr tasks cleanup", async () => {
+    const id = env.id('exit-recorder')
+    sb.ok(['run', '-d', bb, id, 'sleep', '30'])
+    const conmonArgv = (task: string) =>
+      readFileSync(`/proc/${readFileSync(join(taskFiles(sb, 'default', task).dir, 'conmon.pid'), 'utf8').trim()}/cmdline`, 'utf8').split('\0')
+    const argv = conmonArgv(id)
+    const command = argv[argv.indexOf('--exit-command') + 1]
+    assert.match(command ?? '', /\/native\/berth-exit$/)
+    // The full cleanup stays its fallback: every --exit-command-arg after `--` is ctr's.
+    const args = argv.flatMap((a, i) => (argv[i - 1] === '--exit-command-arg' ? [a] : []))
+    assert.deepEqual(args.slice(args.indexOf('--') + 1).slice(-5), ['tasks', 'cleanup', '--instance', taskRow(sb, 'default', id)!.instance, id])
+    sb.ok(['tasks', 'rm', '-f', id])
+    sb.ok(['containers', 'rm', id])
+
+    // runc runs the poststop hook at its delete: the exit must go through ctr, which runs runc delete.
+    const hooked = env.id('exit-hooked')
+    const dir = hostDir(sb, `hooked-${hooked}`)
+    const marker = join(dir, 'poststop-ran')
+    const rootfs = join(dir, 'rootfs')
+    sb.ok(['run', '--rm', '--dump-config', join(dir, 'base.json'), bb, `${hooked}-tmpl`, 'true'])
+    const spec = JSON.parse(readFileSync(join(dir, 'base.json'), 'utf8')) as Record<string, unknown> & {root: {path: string}; process: {args: string[]}}
+    mkdirSync(rootfs, {recursive: true})
+    assert.equal(spawnSync('cp', ['-a', '/bin/busybox', join(rootfs, 'busybox')]).status, 0)
+    spec.root = {path: rootfs}
+    spec.process.args = ['/busybox', 'true']
+    spec['hooks'] = {poststop: [{path: '/bin/sh', args: ['sh', '-c', `echo ran > ${marker}`]}]}
+    const specFile = join(dir, 'spec.json')
+    writeFileSync(specFile, JSON.stringify(spec))
+    sb.ok(['run', '-d', '--config', specFile, hooked])
+    await waitFor('the exit to be recorded', () => taskRow(sb, 'default', hooked)?.status === 'stopped')
+    await waitFor('runc delete to run the poststop hook', () => existsSync(marker), 5000)
+    await waitFor("runc's state to go", () => !existsSync(taskFiles(sb, 'default', hooked).runcState), 5000)
+    sb.ok(['tasks', 'rm', hooked])
+    sb.ok(['containers', 'rm', hooked])
+  })
+
+  test('berth-exit hands over to ctr tasks cleanup when it cannot remove runc state itself: the exit is recorded once and nothing is left', async () => {
+    const id = env.id('exit-handover')
+    const f = taskFiles(sb, 'default', id)
+    sb.ok(['run', '-d', bb, id, 'sh', '-c', 'sleep 0.5; exit 3'])
+    // A directory in runc's state directory: berth-exit removes flat files only, so runc's own
+    // removal (ctr's Runc.delete) must take over.
+    mkdirSync(join(f.runcState, 'unexpected'))
+    const row = await waitFor('the exit to be recorded', () => {
+      const r = taskRow(sb, 'default', id)
+      return r?.status === 'stopped' ? r : undefined
+    })
+    assert.equal(row.exit_status, 3)
+    await waitFor("runc's state to go", () => !existsSync(f.runcState), 5000)
+    await waitFor('the rootfs to be unmounted', () => !isMountPoint(f.rootfs), 5000)
+    assert.equal(existsSync(memoryCgroup(sb.state, 'default', id)), false, "the task's cgroup removed")
+    const exits = eventsOf(sb, 'default', id).filter((e) => e.topic === '/tasks/exit')
+    assert.equal(exits.length, 1, 'one /tasks/exit, whoever recorded it')
+    sb.ok(['tasks', 'rm', id])
     sb.ok(['containers', 'rm', id])
   })
 

@@ -13,6 +13,8 @@ export interface RuntimeSpec {
   hostname?: string
   mounts: Mount[]
   annotations?: Record<string, string>
+  /** Only in a spec the user gave (`--config`): Berth writes none of its own to the file. */
+  hooks?: Record<string, unknown[] | undefined>
   linux: Linux
 }
 

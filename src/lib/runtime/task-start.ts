@@ -1,11 +1,12 @@
 // Start a detached task under conmon (`tasks start -d`, `run -d`): conmon outlives ctr, holds the
 // process's stdio (the task log, or a stdin pipe for a terminal), writes the exit status and runs
-// `ctr tasks cleanup --instance` to record it. A start that fails is undone completely (kill, abandon).
+// its exit command (exit-command.ts) to record it. A start that fails is undone completely (kill, abandon).
 // A networked container's CNI ADD runs while conmon and runc create the container; runc start waits
 // for it, and an ADD that fails undoes the start with the CNI error.
 import {InvalidArgument} from '../errors/index.js'
 import type {TaskRecord} from '../store/index.js'
 import {type ConmonStarted, startConmon} from './conmon.js'
+import {exitCommand} from './exit-command.js'
 import {processStartTime} from './proc.js'
 import {containerNoPivot} from './runtimes.js'
 import {abandon, prepareTask, rootfsMounts, taskOutput, writePidFile} from './task-prepare.js'
@@ -47,7 +48,7 @@ export async function startDetached(rt: TaskRuntime, id: string, options: StartO
         persistDir: paths.dir,
         terminal,
         stdin: terminal && !options.nullIo,
-        exitCommand: [...rt.ctrArgv, '--namespace', rt.ns, 'tasks', 'cleanup', '--instance', task.instance, id],
+        exitCommand: exitCommand(rt, id, task.instance, paths, spec, runc),
         ...(options.restore ? {restore: options.restore} : {}),
       })
     } finally {
