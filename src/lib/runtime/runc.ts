@@ -1,7 +1,7 @@
 // runc, called as a program. One runc state root per namespace (`<state>/runc/<ns>`) keeps the
 // same container id apart in two namespaces. Errors become one line with runc's own message.
 import {spawn} from 'node:child_process'
-import {existsSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
+import {constants, existsSync, openSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {errorOfKind, type ErrorKind, Internal} from '../errors/index.js'
 import {processAlive} from './proc.js'
@@ -49,8 +49,56 @@ export class Runc {
     return existsSync(join(this.root, id, 'state.json'))
   }
 
+  /** Let a created container's process run (`runc start`). */
   async start(id: string): Promise<void> {
+    if (await this.startByExecFifo(id)) return
     await this.run(['start', id])
+  }
+
+  /**
+   * What `runc start` does (runc 1.1: libcontainer's exec()), without a runc process: open the
+   * container's exec.fifo for reading, which lets runc init, blocked opening it for writing, write
+   * its byte and exec the process; then remove the fifo, as runc does. Poststart hooks ran at
+   * create already (runc 1.1 runs them there); a state that has any is left to runc all the same,
+   * and so is another runtime. The fifo is watched through the event loop (a non-blocking open,
+   * then epoll: no HUP until a writer has come and gone), with runc's 100 ms check of the init
+   * process, so a container whose init died never hangs ctr.
+   * @returns false when runc has to do it (no fifo, init gone, nothing read): its error is the one to show.
+   */
+  private async startByExecFifo(id: string): Promise<boolean> {
+    if (basename(this.binary) !== 'runc') return false
+    let state: RuncState
+    try {
+      state = JSON.parse(readFileSync(join(this.root, id, 'state.json'), 'utf8')) as RuncState
+    } catch {
+      return false
+    }
+    const pid = state.init_process_pid
+    if (typeof pid !== 'number' || pid <= 0 || (state.config?.Hooks?.poststart?.length ?? 0) > 0) return false
+    const fifo = join(this.root, id, 'exec.fifo')
+    let fd: number
+    try {
+      fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    } catch {
+      return false
+    }
+    const {Socket} = await import('node:net')
+    return new Promise<boolean>((resolve) => {
+      const reader = new Socket({fd, readable: true, writable: false})
+      let read = 0
+      const finish = (ok: boolean): void => {
+        clearInterval(watch)
+        reader.destroy()
+        if (ok) rmSync(fifo, {force: true})
+        resolve(ok)
+      }
+      const watch = setInterval(() => {
+        if (!processAlive(pid, state.init_process_start)) finish(false)
+      }, 100)
+      reader.on('data', (chunk: Buffer) => (read += chunk.length))
+      reader.on('end', () => finish(read > 0))
+      reader.on('error', () => finish(false))
+    })
   }
 
   async kill(id: string, signal: number, options: {all?: boolean} = {}): Promise<void> {
@@ -154,7 +202,7 @@ interface RuncState {
   init_process_start?: number
   cgroup_paths?: Record<string, unknown> | null
   intel_rdt_path?: string
-  config?: {namespaces?: {type: string; path?: string}[] | null; Hooks?: {poststop?: unknown[] | null} | null}
+  config?: {namespaces?: {type: string; path?: string}[] | null; Hooks?: {poststart?: unknown[] | null; poststop?: unknown[] | null} | null}
 }
 
 /** Map runc's message to Berth's error classes (not found, failed precondition, internal). */
