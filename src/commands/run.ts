@@ -16,8 +16,10 @@ killed it; when the process did not run, 127 if its command was not found, 126 i
 executed (a directory, no execute permission) and 125 for any other failure of ctr (the container
 then stays, as with ctr, unless --rm). A cleanup that fails after the process ran (--rm) is reported
 on stderr and the exit status stays the process's. --detach returns once the task runs under conmon
-(see ctr tasks logs, wait, attach). --rm removes the container and its snapshot after exit. Berth
-uses no FIFOs: --fifo-dir is accepted and unused.`
+(see ctr tasks logs, wait, attach). --rm removes the container and its snapshot after exit; its
+overlay is then mounted volatile, as podman does for --rm: nothing in it is synced to disk, not
+even by the process's fsync, and unmounting it does not wait for the file system's other writes.
+Berth uses no FIFOs: --fifo-dir is accepted and unused.`
   static override examples = [
     '<%= config.bin %> run --rm docker.io/library/busybox:latest hello echo hi',
     '<%= config.bin %> run -d docker.io/library/redis:latest redis',
@@ -66,7 +68,7 @@ uses no FIFOs: --fifo-dir is accepted and unused.`
     const {store, ns} = rt
     const id = create.id
     await createContainer(store, create)
-    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file'], ...(log !== undefined ? {log} : {})}
+    const options = {nullIo: flags['null-io'], pidFile: flags['pid-file'], volatile: flags.rm, ...(log !== undefined ? {log} : {})}
     if (flags.detach) {
       await startDetached(rt, id, options)
       return

@@ -158,6 +158,31 @@ describe('ctr run', {skip}, () => {
       assert.doesNotMatch(sb.ok(['snapshots', 'ls']), new RegExp(`^${id} `, 'm'))
     })
 
+    test("--rm mounts the rootfs volatile (as podman does), a kept container's rootfs not", () => {
+      const overlayOf = (out: string) => out.split('\n').find((l) => l.startsWith('overlay / ')) ?? assert.fail(out)
+      const rm = sb.ok(['run', '--rm', bb, env.id('volatile'), 'cat', '/proc/mounts'])
+      assert.match(overlayOf(rm), /[ ,=]volatile[ ,]/) // the kernel shows it as fsync=volatile
+      const id = env.id('not-volatile')
+      const kept = sb.ok(['run', bb, id, 'cat', '/proc/mounts'])
+      assert.doesNotMatch(overlayOf(kept), /volatile/)
+      sb.ok(['containers', 'rm', id])
+    })
+
+    test('a --rm container whose ctr was killed starts again: the volatile mark overlayfs left is cleared', async () => {
+      const id = env.id('volatile-left')
+      // The first run marks its rootfs and sleeps; a second run finds the mark and exits at once.
+      const ctr = startCtr(sb, ['run', '--rm', bb, id, 'sh', '-c', 'test -f /ran && exit 0; touch /ran; sleep 30'])
+      await waitFor('the task to run', () => taskList(sb).get(id)?.status === 'RUNNING')
+      ctr.child.kill('SIGKILL')
+      await ctr.exited
+      sb.ok(['tasks', 'rm', '-f', id]) // the container stays: the ctr that would have removed it is gone
+      const snapshot = sb.ok(['snapshots', 'ls']).match(new RegExp(`^${id} `, 'm'))
+      assert.ok(snapshot, 'the container and its snapshot are left')
+      const r = sb.run(['tasks', 'start', id])
+      assert.equal(r.code, 0, r.stderr)
+      sb.ok(['containers', 'rm', id])
+    })
+
     test('--rm with -d is refused before anything is created', () => {
       const id = env.id('rm-d')
       const r = sb.run(['run', '--rm', '-d', bb, id, 'true'])

@@ -41,7 +41,7 @@ export async function runForeground(rt: TaskRuntime, id: string, options: StartO
   const lock = await lockTask(rt, id)
   let prepared: Prepared
   try {
-    prepared = await prepareTask(rt, id, 'client', {gate: true})
+    prepared = await prepareTask(rt, id, 'client', {gate: true, volatile: options.volatile})
   } catch (err) {
     lock.release()
     throw err

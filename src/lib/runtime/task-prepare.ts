@@ -93,9 +93,15 @@ export interface Prepared {
  * spec template rendered into `config.json` (seed 004). A container without a snapshot (`--rootfs`,
  * `--config`) keeps its spec's absolute root path. Undone completely on failure. A runtime that does
  * not resolve fails first, before any record (containerd fails NewTask the same way). With `gate`
- * (a foreground start: runc run), the spec gets the network gate's hook (network-gate.ts).
+ * (a foreground start: runc run), the spec gets the network gate's hook (network-gate.ts); with
+ * `volatile` (a container removed after this run), its overlay is mounted without syncs.
  */
-export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskRecord['monitor'], options: {gate?: boolean} = {}): Promise<Prepared> {
+export async function prepareTask(
+  rt: TaskRuntime,
+  id: string,
+  monitor: TaskRecord['monitor'],
+  options: {gate?: boolean; volatile?: boolean} = {},
+): Promise<Prepared> {
   const {store, ns} = rt
   const container = store.containers.get(ns, id)
   const existing = store.tasks.find(ns, id)
@@ -135,7 +141,7 @@ export async function prepareTask(rt: TaskRuntime, id: string, monitor: TaskReco
     mkdirSync(paths.exitDir, {mode: PRIVATE_DIR_MODE})
     const userns = (spec.linux?.uidMappings?.length ?? 0) > 0
     const mountpoint = userns ? usernsMountpoint(store.state, paths) : paths.rootfs
-    if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint)
+    if (snapshot) new SnapshotService(store, ns, container.snapshotter!).mount(container.snapshotKey!, mountpoint, {volatile: options.volatile})
     const rootDir = snapshot ? mountpoint : ownRoot
     checkExecutable(rootDir, spec.process, spec.mounts ?? [], 'OCI runtime create failed')
     const settings = await pinNetwork(rt, id)

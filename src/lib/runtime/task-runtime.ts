@@ -88,6 +88,8 @@ export interface StartOptions {
     readonly checkpoint?: string
     readonly tcpEstablished?: boolean
   }
+  /** The container goes after this one run (`run --rm`): its rootfs is mounted volatile (snapshotter.ts). */
+  readonly volatile?: boolean
 }
 
 /** Take the task's lock (start, cleanup and delete of one container are ordered by it). */

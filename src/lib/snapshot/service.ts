@@ -6,7 +6,7 @@
 import {AlreadyExists, FailedPrecondition, InvalidArgument, withContext} from '../errors/index.js'
 import type {Labels} from '../oci/labels.js'
 import {acquireLock, newSnapshotDirId, type SnapshotRecord, type Store} from '../store/index.js'
-import {type Mount, type Snapshotter, unmount} from './snapshotter.js'
+import {type Mount, type MountOptions, type Snapshotter, unmount} from './snapshotter.js'
 import {openSnapshotter} from './snapshotters.js'
 import {diskUsage, mountsUsing, readMounts, type Usage} from './usage.js'
 
@@ -151,9 +151,9 @@ export class SnapshotService {
   }
 
   /** Mount an active or view snapshot at `target`. */
-  mount(key: string, target: string): void {
+  mount(key: string, target: string, options: MountOptions = {}): void {
     const rec = this.get(key)
-    this.snapshotter.mount(rec.kind, this.store.snapshots.dirChain(this.name, rec.dir), target)
+    this.snapshotter.mount(rec.kind, this.store.snapshots.dirChain(this.name, rec.dir), target, options)
   }
 
   /** Allocated bytes and inodes of the snapshot's own directory (not its parents). */
