@@ -116,7 +116,8 @@ export function addonPaths(): string[] {
 
 /** The `dist` directory this module was compiled or bundled into (the same for both), if any. */
 export function distDir(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url))
+  // In the bundle (CommonJS) the file's own path is at hand; the tsc output (ESM) derives it.
+  let dir = dirname(typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url))
   while (basename(dir) !== 'dist' && dirname(dir) !== dir) dir = dirname(dir)
   return basename(dir) === 'dist' ? dir : undefined
 }
