@@ -7,9 +7,10 @@ import {recordExit} from '../../lib/runtime/tasks.js'
 export default class TasksCleanup extends RuntimeCommand {
   static override hidden = true
   static override summary = "record a task's exit and clean up (conmon's exit command)"
-  static override description = `Run by conmon after the process it monitors exited: records the exit status conmon wrote, publishes
-/tasks/exit (and /tasks/oom), unmounts the rootfs and removes runc's state. Only the run named by
---instance is touched. Podman's "container cleanup" plays the same part.`
+  static override description = `Run by conmon after the process it monitors exited (for a task whose teardown is plain, conmon runs
+berth-exit instead, which hands over to this command when anything surprises it): records the exit
+status conmon wrote, publishes /tasks/exit (and /tasks/oom), unmounts the rootfs and removes runc's
+state. Only the run named by --instance is touched. Podman's "container cleanup" plays the same part.`
   static override args = {container: Args.string({description: 'container id'})}
   static override strict = false // as ctr: the first id counts, the rest is ignored (Args().First())
   static override flags = {
