@@ -1,5 +1,5 @@
-// For `npm run bench` (section `scale`: it starts hundreds of containers): does Berth stay flat as the host fills up? With 0, 50 and 200 detached containers
-// running (BENCH_SCALE_LEVELS), side by side with containerd: the time of one more `run -d`, of
+// For `npm run bench` (section `scale`: it starts hundreds of containers): does Berth stay flat
+// as the host fills up? With 0, 50 and 200 detached containers running (BENCH_SCALE_LEVELS), side by side with containerd: the time of one more `run -d`, of
 // `tasks ls`, and the memory per running task (Berth: its conmon; containerd: its shim plus the
 // daemon's growth divided by the tasks).
 //
