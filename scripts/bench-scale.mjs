@@ -1,7 +1,8 @@
 // For `npm run bench` (section `scale`: it starts hundreds of containers): does Berth stay flat
-// as the host fills up? With 0, 50 and 200 detached containers running (BENCH_SCALE_LEVELS), side by side with containerd: the time of one more `run -d`, of
-// `tasks ls`, and the memory per running task (Berth: its conmon; containerd: its shim plus the
-// daemon's growth divided by the tasks).
+// as the host fills up? With 0, 50 and 200 detached containers running (BENCH_SCALE_LEVELS),
+// side by side with containerd: the time of one more `run -d`, of `tasks ls`, and the memory per
+// running task (Berth: its conmon; containerd: its shim plus the daemon's growth divided by the
+// tasks).
 //
 // Cleanup: Berth's containers go with `namespaces rm --force` (one call kills and removes them
 // all); containerd's with kill, tasks rm and containers rm per container, then the daemon stops.
