@@ -53,6 +53,50 @@ const bundleOptions = {
 // Node's heavier built-in modules cost about 10 ms to load at start-up, yet most commands use few
 // of them: the CLI bundle gets each as a proxy that loads the real module on first use.
 const LAZY_BUILTINS = /^node:(child_process|crypto|dgram|fs\/promises|http|https|net|os|readline|stream|stream\/promises|tls|worker_threads|zlib)$/
+
+/**
+ * The names src/ imports from each built-in ('all' where a namespace, default or dynamic import or
+ * a re-export needs every one). esbuild's interop copies each export of a proxy module once per
+ * importing module: for all of node:crypto's 73 names, three copies took half a millisecond of
+ * every start-up. A name missed here would be undefined at run time; the tests run every import.
+ */
+function importedBuiltinNames() {
+  const used = new Map()
+  const all = (mod) => used.set(mod, 'all')
+  const walk = (dir) =>
+    readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+  for (const file of walk(join(root, 'src'))) {
+    const text = readFileSync(file, 'utf8')
+    for (const [, clause, mod] of text.matchAll(/\bimport\s+([^'";]*?)\s+from\s+'node:([\w/]+)'/g)) {
+      if (clause.startsWith('type ')) continue
+      const braces = /^\{([^}]*)\}$/s.exec(clause.trim())
+      if (!braces) {
+        all(mod) // import * as x, import x, import x, {y}
+        continue
+      }
+      const names = used.get(mod) ?? new Set()
+      if (names === 'all') continue
+      for (const part of braces[1].split(',')) {
+        const spec = part.trim()
+        if (spec === '' || spec.startsWith('type ')) continue
+        names.add(spec.split(/\s+as\s+/)[0])
+      }
+      used.set(mod, names)
+    }
+    // const {a, b} = await import('node:x'): those names; any other dynamic import: all of them.
+    const destructured = /\bconst\s*\{([^}]*)\}\s*=\s*await\s+import\(\s*'node:([\w/]+)'\s*\)/g
+    for (const [, list, mod] of text.matchAll(destructured)) {
+      const names = used.get(mod) ?? new Set()
+      if (names === 'all') continue
+      for (const part of list.split(',')) if (part.trim() !== '') names.add(part.trim().split(/\s*:\s*/)[0])
+      used.set(mod, names)
+    }
+    for (const [, mod] of text.replace(destructured, '').matchAll(/\bimport\(\s*'node:([\w/]+)'\s*\)/g)) all(mod)
+    for (const [, mod] of text.matchAll(/\bexport\s[^;]*?\sfrom\s+'node:([\w/]+)'/g)) all(mod)
+  }
+  return used
+}
+const builtinNames = importedBuiltinNames()
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(build) {
@@ -61,7 +105,9 @@ const lazyBuiltins = {
       const name = args.path.slice('node:'.length) // unprefixed below: not this plugin's again
       // esbuild's ESM interop lists and describes the exports up front: answer from the names
       // known at build time, and load the module only when a value is read.
-      const keys = Object.getOwnPropertyNames(await import(args.path)).filter((k) => k !== 'default')
+      const every = Object.getOwnPropertyNames(await import(args.path)).filter((k) => k !== 'default')
+      const wanted = builtinNames.get(name)
+      const keys = wanted instanceof Set ? every.filter((k) => wanted.has(k)) : every
       return {
         loader: 'js',
         // Plain getters rather than a Proxy: esbuild's interop copies every export once per
