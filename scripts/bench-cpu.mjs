@@ -155,7 +155,7 @@ export async function benchCpu({repo, work, cycles = 10, log}) {
           if (r?.status === 'stopped') break
           await sleep(5)
         }
-        await sleep(300) // the rest of the exit command (runc delete, unmount) counts too
+        await sleep(300) // the rest of the exit command (runc state, unmount) counts too
         exitCpu.push(usage('client') - c0 - (selfMs() - s0))
         if (r?.status === 'stopped') latency.push((r.updated_at - r.exited_at) / 1000)
         check('berth rm', await berth(['containers', 'rm', id]))
@@ -169,7 +169,7 @@ export async function benchCpu({repo, work, cycles = 10, log}) {
       anchor: median(nodeCpu),
       unit: 'ms',
       target: '≤ 1.0×',
-      note: 'anchor: the CPU of one node -e 0; Berth: everything from the task exit on (conmon, ctr tasks cleanup, runc delete)',
+      note: 'anchor: the CPU of one node -e 0; Berth: everything from the task exit on (conmon and its exit command, berth-exit: record, runc state, unmount)',
     })
     rows.push({
       what: 'exit recorded after the task exited',
