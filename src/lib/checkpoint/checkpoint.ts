@@ -97,7 +97,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   const {store, ns} = rt
   const timer = stepTimer('checkpoint')
   // `criu --version` runs while the records are read; awaited before anything changes.
-  const finding = options.task ? findCriuAsync(store.config) : undefined
+  const finding = options.task ? findCriuAsync(store.config, checkpointsDir(store.state)) : undefined
   finding?.catch(() => undefined)
   const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
   let container: ContainerRecord

@@ -78,7 +78,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const timer = stepTimer('restore')
   validateIdentifier(id)
   // `criu --version` runs while the index is read; awaited before anything changes.
-  const finding = options.live ? findCriuAsync(store.config) : undefined
+  const finding = options.live ? findCriuAsync(store.config, checkpointsDir(store.state)) : undefined
   finding?.catch(() => undefined)
   // A missing CRIU is said first, before what the records say.
   const read = async () => {
