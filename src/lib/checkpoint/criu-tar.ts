@@ -9,6 +9,7 @@
 // are created 0600; a filesystem that refuses insert-range gets a streaming copy instead (same
 // bytes); an extraction that neither the in-process reader nor GNU tar can do is DataLoss.
 import {spawnSync} from 'node:child_process'
+import type {Hash} from 'node:crypto'
 import {
   closeSync,
   fchmodSync,
@@ -43,7 +44,8 @@ const BIG = 1 << 20
 /** How the tar was made: `insert` (the big file became the tar) or `copy` (streamed; insert-range refused or nothing big). */
 export type DumpTarMethod = 'insert' | 'copy'
 
-interface Member {
+/** A dump file as the tar records it. */
+export interface Member {
   readonly name: string
   readonly path: string
   readonly size: number
@@ -77,6 +79,40 @@ function alignedHeader(m: Member, length: number): Buffer {
   return Buffer.concat([pax, Buffer.from(record, 'latin1'), fileHeader(m)])
 }
 
+/** `dir/name` as a tar member (its stat now). @throws Error when it is not a regular file. */
+export function memberAt(dir: string, name: string): Member {
+  const path = join(dir, name)
+  const st = statSync(path)
+  if (!st.isFile()) throw new Error(`${path}: not a regular file`)
+  return {name, path, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime}
+}
+
+/**
+ * The bytes the tar holds before the leading (largest) member's data, for a filesystem of block
+ * size `blksize`: what {@link makeDumpTar} inserts in front of it. The same member and block size
+ * give the same bytes, which is what lets a hash of them and the data start before the tar exists.
+ */
+export function leadingBytes(m: Member, blksize: number): Buffer {
+  const block = Math.max(blksize || 4096, BLOCK)
+  return alignedHeader(m, Math.ceil((3 * BLOCK) / block) * block)
+}
+
+/**
+ * A hash begun before the tar was made (checkpoint.ts's MemoryHasher): fed {@link leadingBytes} of
+ * member `name` and then all of that file's data, untouched since.
+ */
+export interface EarlyHash {
+  readonly name: string
+  readonly lead: Buffer
+  readonly hash: Hash
+}
+
+/** What {@link makeDumpTar} did; `hash` is the early hash completed over the whole tar, when it could be used. */
+export interface DumpTar {
+  readonly method: DumpTarMethod
+  readonly hash?: Hash
+}
+
 function writeAll(fd: number, buf: Buffer, position: number): void {
   for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, buf.length - done, position + done)
 }
@@ -101,29 +137,33 @@ function copyInto(inFd: number, outFd: number, position: number, length: number)
 /**
  * Turn CRIU image dir `dir` (flat: regular files only) into tar file `file` on the same
  * filesystem, consuming the dir's files. The largest file leads the tar and keeps its blocks
- * (insert-range), unless the filesystem refuses; the rest follow sorted by name. Returns how it
- * was made. @throws Error on I/O failure or a dir that is not flat (checked before anything changes).
+ * (insert-range), unless the filesystem refuses; the rest follow sorted by name. With `early`
+ * for that same leading member and the same leading bytes, the hash is completed with the bytes
+ * after the member's data (read back from the tar) and returned: the memory is not read again.
+ * Returns how it was made. @throws Error on I/O failure or a dir that is not flat (checked before anything changes).
  */
-export function makeDumpTar(dir: string, file: string, options: {noInsert?: boolean} = {}): DumpTarMethod {
-  const members: Member[] = []
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name)
-    const st = statSync(path)
-    if (!st.isFile()) throw new Error(`${path}: not a regular file`)
-    members.push({name, path, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime})
-  }
+export function makeDumpTar(dir: string, file: string, options: {noInsert?: boolean; early?: EarlyHash} = {}): DumpTar {
+  const members = readdirSync(dir)
+    .sort()
+    .map((name) => memberAt(dir, name))
   const big = members.reduce<Member | undefined>((a, m) => (!a || m.size > a.size ? m : a), undefined)
   const rest = members.filter((m) => m !== big)
   let fd = -1
   let method: DumpTarMethod = 'copy'
   let end: number
+  let hash: Hash | undefined
+  let hashFrom = 0
   try {
     if (big) {
       const bigFd = openSync(big.path, 'r+')
       let prefix: Buffer
       try {
-        const blksize = Math.max(fstatSync(bigFd).blksize || 4096, BLOCK)
-        prefix = alignedHeader(big, Math.ceil((3 * BLOCK) / blksize) * blksize)
+        prefix = leadingBytes(big, fstatSync(bigFd).blksize)
+        const {early} = options
+        if (early && early.name === big.name && early.lead.equals(prefix)) {
+          hash = early.hash
+          hashFrom = prefix.length + big.size
+        }
         if (!options.noInsert && big.size > 0) {
           try {
             fallocate(bigFd, FALLOC_FL_INSERT_RANGE, 0, prefix.length)
@@ -137,7 +177,7 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
           fchmodSync(bigFd, 0o600)
           fd = bigFd
         } else {
-          fd = openSync(file, 'wx', 0o600)
+          fd = openSync(file, 'wx+', 0o600) // + : an early hash reads its end back
           writeAll(fd, prefix, 0)
           copyInto(bigFd, fd, prefix.length, big.size)
           closeSync(bigFd)
@@ -151,7 +191,7 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
       writeAll(fd, pad, end)
       end += pad.length
     } else {
-      fd = openSync(file, 'wx', 0o600)
+      fd = openSync(file, 'wx+', 0o600) // + : an early hash reads its end back
       end = 0
     }
     for (const m of rest) {
@@ -168,14 +208,28 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
       writeAll(fd, pad, end)
       end += pad.length
     }
-    writeAll(fd, tarTrailer(), end)
+    const trailer = tarTrailer()
+    writeAll(fd, trailer, end)
+    end += trailer.length
+    if (hash) hashRange(fd, hashFrom, end, hash)
   } finally {
     if (fd >= 0) closeSync(fd)
   }
   if (method === 'insert') renameSync(big!.path, file)
   else if (big) unlinkSync(big.path)
   for (const m of rest) unlinkSync(m.path)
-  return method
+  return hash ? {method, hash} : {method}
+}
+
+/** Feed bytes `from`..`to` of `fd` to `hash`. */
+function hashRange(fd: number, from: number, to: number, hash: Hash): void {
+  const buf = Buffer.allocUnsafe(Math.min(BIG, Math.max(to - from, 1)))
+  for (let pos = from; pos < to; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos)
+    if (n === 0) throw new Error('tar shrank while hashed')
+    hash.update(buf.subarray(0, n))
+    pos += n
+  }
 }
 
 /** The tar could not be read by the in-process reader (a member it does not handle, or a bad header). */
