@@ -29,7 +29,7 @@ import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {DataLoss} from '../errors/index.js'
 import {copyFileRange, copyFileRangeAsync, FALLOC_FL_INSERT_RANGE, fadvise, fallocate, POSIX_FADV_SEQUENTIAL} from '../sys/index.js'
-import {tarPadding, tarTrailer} from '../tar/index.js'
+import {TarReader, tarPadding, tarTrailer} from '../tar/index.js'
 
 type TarModule = typeof import('tar')
 let tarModule: TarModule | undefined
@@ -245,66 +245,52 @@ interface Entry {
   readonly gid: number
 }
 
-/** The members of tar `fd` of `size` bytes: regular files and directories only, else Unreadable. */
-function listTar(fd: number, size: number): Entry[] {
-  const {Header} = tar()
-  const entries: Entry[] = []
-  const block = Buffer.alloc(BLOCK)
-  let pos = 0
-  let paxPath: string | undefined
-  let paxSize: number | undefined
-  for (;;) {
-    if (pos + BLOCK > size) throw new Unreadable('truncated tar (no end blocks)')
-    if (readSync(fd, block, 0, BLOCK, pos) !== BLOCK) throw new Unreadable('short read')
-    if (block.every((b) => b === 0)) return entries
-    const h = new Header(block)
-    if (!h.cksumValid) throw new Unreadable(`bad header checksum at ${pos}`)
-    const dataSize = paxSize ?? h.size ?? 0
-    const data = pos + BLOCK
-    if (data + dataSize > size) throw new Unreadable(`member at ${pos} runs past the end`)
-    if (h.type === 'ExtendedHeader') {
-      const buf = Buffer.alloc(dataSize)
-      readSync(fd, buf, 0, dataSize, data)
-      for (const [key, value] of parsePaxRecords(buf)) {
-        if (key === 'path') paxPath = value
-        else if (key === 'size') paxSize = Number(value)
-        else if (key !== 'comment' && !key.startsWith('mtime') && !key.startsWith('atime') && !key.startsWith('ctime')) {
-          throw new Unreadable(`pax record ${key}`)
-        }
-      }
-    } else if (h.type === 'File' || h.type === 'OldFile' || h.type === 'Directory') {
-      const name = paxPath ?? h.path ?? ''
-      if (name === '' || name.split('/').includes('..') || name.startsWith('/')) throw new Unreadable(`member name ${JSON.stringify(name)}`)
-      entries.push({
-        name,
-        type: h.type,
-        size: h.type === 'Directory' ? 0 : dataSize,
-        offset: data,
-        mode: (h.mode ?? 0o600) & 0o7777,
-        uid: h.uid ?? 0,
-        gid: h.gid ?? 0,
-      })
-      paxPath = undefined
-      paxSize = undefined
-    } else {
-      throw new Unreadable(`member type ${h.type}`)
-    }
-    pos = data + Math.ceil(dataSize / BLOCK) * BLOCK
-  }
-}
+/** Zeros standing in for a member's data while listing: the listing never reads the memory. */
+let zeros: Buffer | undefined
 
-function parsePaxRecords(buf: Buffer): [string, string][] {
-  const out: [string, string][] = []
-  for (let pos = 0; pos < buf.length; ) {
-    const space = buf.indexOf(0x20, pos)
-    const len = Number(buf.toString('latin1', pos, space))
-    if (space < 0 || !Number.isInteger(len) || len <= 0 || pos + len > buf.length) throw new Unreadable('bad pax record')
-    const record = buf.toString('utf8', space + 1, pos + len - 1)
-    const eq = record.indexOf('=')
-    out.push([record.slice(0, eq), record.slice(eq + 1)])
-    pos += len
+/**
+ * The members of tar `fd` of `size` bytes: regular files and directories only, else Unreadable.
+ * lib/tar's reader parses every header (checksums, pax, ustar prefix); the blocks between them
+ * are read as they come, except a file's data, which is stood in for by zeros (it is copied by
+ * offset, not read here).
+ */
+function listTar(fd: number, size: number): Entry[] {
+  const entries: Entry[] = []
+  let pos = 0
+  const last: {entry?: Entry | undefined} = {} // the entry the block just pushed announced
+  const reader = new TarReader({
+    entry(h) {
+      if (h.type !== 'file' && h.type !== 'dir') throw new Unreadable(`member type ${h.type}`)
+      const name = h.path.replace(/\/+$/, '')
+      if (name === '' || name.split('/').includes('..') || name.startsWith('/')) throw new Unreadable(`member name ${JSON.stringify(h.path)}`)
+      last.entry = {name, type: h.type === 'dir' ? 'Directory' : 'File', size: h.size, offset: pos + BLOCK, mode: h.mode, uid: h.uid, gid: h.gid}
+      entries.push(last.entry)
+    },
+    data: () => undefined,
+    entryEnd: () => undefined,
+  })
+  const block = Buffer.alloc(BLOCK)
+  try {
+    while (!reader.finished) {
+      if (pos + BLOCK > size) throw new Unreadable('truncated tar (no end blocks)')
+      if (readSync(fd, block, 0, BLOCK, pos) !== BLOCK) throw new Unreadable('short read')
+      last.entry = undefined
+      reader.push(block)
+      pos += BLOCK
+      const announced = last.entry as Entry | undefined // set by the push above, which TypeScript cannot see
+      if (announced && announced.size > 0) {
+        const skip = announced.size + tarPadding(announced.size)
+        if (pos + skip > size) throw new Unreadable(`member at ${pos - BLOCK} runs past the end`)
+        zeros ??= Buffer.alloc(BIG)
+        for (let left = skip; left > 0; left -= zeros.length) reader.push(left >= zeros.length ? zeros : zeros.subarray(0, left))
+        pos += skip
+      }
+    }
+  } catch (err) {
+    if (err instanceof Unreadable) throw err
+    throw new Unreadable((err as Error).message)
   }
-  return out
+  return entries
 }
 
 /** An extraction under way: `done` settles when every file is written. */
