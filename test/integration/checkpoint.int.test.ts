@@ -363,7 +363,7 @@ describe('checkpoint and restore', {skip}, () => {
     assert.ok(sb.ok(['images', 'check']).includes('complete'), 'the base image is intact')
   })
 
-  test('a task holding 8 MiB: the memory is hashed and copied while CRIU runs, every blob is stored under its own sha256, and the restore holds the memory', async () => {
+  test('a task holding 8 MiB: its memory is hashed and copied while CRIU runs, every blob is under its own sha256, the restore holds it', async () => {
     const id = env.id('mem')
     const HOLD = 'x=$(head -c 8388608 /dev/zero | tr "\\000" a); while true; do echo "held ${#x}"; sleep 0.2; done'
     sb.ok(['run', '-d', bb, id, 'sh', '-c', HOLD])
