@@ -4,7 +4,7 @@
 // exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after
 // restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
-// no CRIU fails clearly; the dump is root-only; a task holding memory gets it hashed and copied
+// no CRIU fails clearly; the dump is root-only; a task holding memory gets it hashed
 // while CRIU runs, under its true digest. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
@@ -363,7 +363,7 @@ describe('checkpoint and restore', {skip}, () => {
     assert.ok(sb.ok(['images', 'check']).includes('complete'), 'the base image is intact')
   })
 
-  test('a task holding 8 MiB: its memory is hashed and copied while CRIU runs, every blob is under its own sha256, the restore holds it', async () => {
+  test('a task holding 8 MiB: its memory is hashed while CRIU runs, every blob is under its own sha256, the restore holds it', async () => {
     const id = env.id('mem')
     const HOLD = 'x=$(head -c 8388608 /dev/zero | tr "\\000" a); while true; do echo "held ${#x}"; sleep 0.2; done'
     sb.ok(['run', '-d', bb, id, 'sh', '-c', HOLD])
@@ -371,7 +371,7 @@ describe('checkpoint and restore', {skip}, () => {
     await waitFor(`${id} to hold its memory`, () => held(id), 30_000)
     const r = sb.run(['tasks', 'checkpoint', '--exit', '--name', 'checkpoint/mem:1', id], {env: {BERTH_CHECKPOINT_TIMING: '1'}})
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /early-copy-rest=/, 'the memory was hashed and copied while CRIU ran')
+    assert.match(r.stderr, /early-hash-rest=/, 'the memory was hashed while CRIU ran')
     const db = openDb(sb)
     const rows = db.prepare("SELECT digest FROM content WHERE namespace = 'default'").all() as {digest: string}[]
     db.close()

@@ -89,11 +89,6 @@ function startWriteback(file: string): void {
   }
 }
 
-/** Where the dump dir's tar is made: beside it, in the staging area. */
-function dumpTarPath(dumpDir: string): string {
-  return join(dirname(dumpDir), `${basename(dumpDir)}.tar`)
-}
-
 /**
  * Checkpoint container `id`. With `task`, CRIU must be usable (checked first) and the task running
  * or paused. @throws FailedPrecondition (no CRIU, no running task, dump failed with CRIU's log
@@ -161,7 +156,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       args.push(id)
       if (options.exit) writeFileSync(paths.checkpointed, '') // conmon will see a SIGKILL: mark it first
       // The memory is hashed as soon as CRIU closes it, while CRIU goes on with the rest.
-      hasher = staging ? MemoryHasher.watch(dumpDir, dumpTarPath(dumpDir)) : undefined
+      hasher = staging ? MemoryHasher.watch(dumpDir) : undefined
       const r = await rt.runc.run(args, {allowFailure: true})
       if (r.code !== 0) {
         hasher?.stop()
@@ -184,9 +179,9 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
     step('write', 'start')
     const staged: {blob: StagedBlob; mediaType: string; private?: boolean; platform?: boolean}[] = []
     if (options.task) {
-      const file = dumpTarPath(dumpDir)
-      const early = await hasher?.settle()
-      timer.mark(early ? (early.copied ? 'early-copy-rest' : 'early-hash-rest') : 'early-hash-none')
+      const file = join(dirname(dumpDir), `${basename(dumpDir)}.tar`)
+      const early = hasher?.settle()
+      timer.mark(early ? 'early-hash-rest' : 'early-hash-none')
       const tar = makeDumpTar(dumpDir, file, early ? {early} : {})
       timer.mark('criu-tar')
       startWriteback(file) // the commit's fsync then finds most of it on disk

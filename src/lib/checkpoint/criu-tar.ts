@@ -41,11 +41,8 @@ const BLOCK = 512
 /** Files at least this large are copied with copy_file_range on extraction (smaller ones: read/write). */
 const BIG = 1 << 20
 
-/**
- * How the tar was made: `insert` (the big file became the tar), `copy` (streamed; insert-range
- * refused or nothing big) or `early` (its head was copied while CRIU ran; {@link EarlyHash}).
- */
-export type DumpTarMethod = 'insert' | 'copy' | 'early'
+/** How the tar was made: `insert` (the big file became the tar) or `copy` (streamed; insert-range refused or nothing big). */
+export type DumpTarMethod = 'insert' | 'copy'
 
 /** A dump file as the tar records it. */
 export interface Member {
@@ -108,8 +105,6 @@ export interface EarlyHash {
   readonly name: string
   readonly lead: Buffer
   readonly hash: Hash
-  /** The tar file already holds `lead` and the member's data (copied while CRIU ran): only the rest is appended. */
-  readonly copied?: boolean
 }
 
 /** What {@link makeDumpTar} did; `hash` is the early hash completed over the whole tar, when it could be used. */
@@ -165,17 +160,11 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
       try {
         prefix = leadingBytes(big, fstatSync(bigFd).blksize)
         const {early} = options
-        const usable = early !== undefined && early.name === big.name && early.lead.equals(prefix)
-        if (usable) {
+        if (early && early.name === big.name && early.lead.equals(prefix)) {
           hash = early.hash
           hashFrom = prefix.length + big.size
         }
-        if (usable && early.copied) {
-          fd = openSync(file, 'r+')
-          if (fstatSync(fd).size !== prefix.length + big.size) throw new Error(`${file}: early copy of ${big.name} is incomplete`)
-          method = 'early'
-        } else if (early?.copied) rmSync(file, {force: true}) // a copy of another member: made afresh below
-        if (method !== 'early' && !options.noInsert && big.size > 0) {
+        if (!options.noInsert && big.size > 0) {
           try {
             fallocate(bigFd, FALLOC_FL_INSERT_RANGE, 0, prefix.length)
             method = 'insert'
@@ -183,9 +172,7 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
             // EOPNOTSUPP (tmpfs, overlayfs, ...), EINVAL: stream it instead
           }
         }
-        if (method === 'early') {
-          closeSync(bigFd)
-        } else if (method === 'insert') {
+        if (method === 'insert') {
           writeAll(bigFd, prefix, 0)
           fchmodSync(bigFd, 0o600)
           fd = bigFd
@@ -197,8 +184,6 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
         }
       } catch (err) {
         if (fd !== bigFd) closeSync(bigFd)
-        if (fd !== bigFd && fd >= 0) closeSync(fd)
-        fd = -1
         throw err
       }
       end = prefix.length + big.size
@@ -206,7 +191,6 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
       writeAll(fd, pad, end)
       end += pad.length
     } else {
-      if (options.early?.copied) rmSync(file, {force: true})
       fd = openSync(file, 'wx+', 0o600) // + : an early hash reads its end back
       end = 0
     }

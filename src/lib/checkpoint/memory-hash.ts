@@ -1,13 +1,11 @@
-// Hashing and copying the dump's memory file while CRIU still works. CRIU writes a process's
-// pages (pages-<n>.img) and closes the file early in the dump, then spends 100 ms and more on the
-// rest (namespaces, mounts, cgroups, runc's hooks); the checkpoint's event loop is idle meanwhile.
-// An inotify watch on the dump dir says when a pages file is closed after writing; from then on
-// its tar leading bytes (criu-tar.ts's leadingBytes: they depend only on its stat) and its data
-// are fed to a SHA-256 in 4 MiB steps between event-loop turns, and, with a tar path, the same
-// bytes are written as the head of the tar (leading bytes, then copy_file_range on libuv's thread
-// pool, then writeback started). makeDumpTar then only appends the rest and completes the hash:
-// the store does not read 100 MiB again, and the memory stays in the page cache (insert-range
-// would write it out and drop it, and a restore soon after read it back from the disk).
+// Hashing the dump's memory file while CRIU still works. CRIU writes a process's pages
+// (pages-<n>.img) and closes the file early in the dump, then spends 100 ms and more on the rest
+// (namespaces, mounts, cgroups, runc's hooks); the checkpoint's event loop is idle meanwhile. An
+// inotify watch on the dump dir says when a pages file is closed after writing; from then on its
+// tar leading bytes (criu-tar.ts's leadingBytes: they depend only on its stat) and its data are
+// fed to a SHA-256 in 4 MiB steps between event-loop turns, and its writeback is started (ext4's
+// insert-range waits for it). makeDumpTar then completes the hash with the tar's end instead of
+// the store reading 100 MiB again.
 //
 // Invariants: the hash is handed on only when, by the time runc returned (CRIU and its children
 // gone, so every descriptor that could write the file closed), the file had no second close-write
@@ -17,9 +15,8 @@
 // bytes; otherwise the store hashes the tar as before. IN_MODIFY is not watched: CRIU's writes
 // would queue tens of thousands of events. Nothing here writes to the dump.
 import {createHash, type Hash} from 'node:crypto'
-import {closeSync, fstatSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {
-  copyFileRangeAsync,
   IN_ATTRIB,
   IN_CLOSE_WRITE,
   IN_CREATE,
@@ -50,8 +47,6 @@ interface Candidate {
   /** size, mtime and ctime (ns) when the hash began. */
   readonly stamp: string
   hashed: number
-  /** The copy into the tar's head (through descriptors of its own, closed when it ends): true when all of it is there. */
-  copy?: Promise<boolean>
 }
 
 function stampOf(fd: number): string {
@@ -59,7 +54,7 @@ function stampOf(fd: number): string {
   return `${st.size}:${st.mtimeNs}:${st.ctimeNs}`
 }
 
-/** Watches a dump dir and hashes (and copies into the tar's head) its first large pages file once CRIU closes it. */
+/** Watches a dump dir and hashes its first large pages file once CRIU closes it. */
 export class MemoryHasher {
   private readonly timer: NodeJS.Timeout
   private candidate: Candidate | undefined
@@ -70,58 +65,47 @@ export class MemoryHasher {
 
   private constructor(
     private readonly dir: string,
-    private readonly tar: string | undefined,
     private readonly watch: number,
   ) {
     this.timer = setInterval(() => this.poll(), POLL_MS)
   }
 
-  /**
-   * Start watching `dir` (before CRIU writes into it); with `tar` (a path on the same filesystem,
-   * not yet existing), also copy the file into the tar's head. Undefined where inotify cannot
-   * (then the store hashes as before).
-   */
-  static watch(dir: string, tar?: string): MemoryHasher | undefined {
+  /** Start watching `dir` (before CRIU writes into it); undefined where inotify cannot (then the store hashes as before). */
+  static watch(dir: string): MemoryHasher | undefined {
     try {
       const mask = IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
-      return new MemoryHasher(dir, tar, inotifyWatch(dir, mask))
+      return new MemoryHasher(dir, inotifyWatch(dir, mask))
     } catch {
       return undefined
     }
   }
 
   /**
-   * CRIU is done: read the last events, stop watching, hash what is left of the file, wait for
-   * the copy. Returns the early hash (`copied` when the tar's head is written), or undefined
-   * (none started, or spoiled: then no tar file is left either). Call once, after the dump succeeded.
+   * CRIU is done: read the last events, stop watching, hash what is left of the file. Returns the
+   * early hash, or undefined (none started, or spoiled). Call once, after the dump succeeded.
    */
-  async settle(): Promise<EarlyHash | undefined> {
+  settle(): EarlyHash | undefined {
     if (this.closed) return undefined
     this.poll()
     this.unwatch()
     const c = this.candidate
     this.candidate = undefined
     if (!c) return undefined
-    let early: EarlyHash | undefined
     try {
-      if (!this.spoiled) {
-        while (this.step(c)) {
-          // the rest, at once: the tar is made next
-        }
-        if (c.hashed === c.size && stampOf(c.fd) === c.stamp) early = {name: c.name, lead: c.lead, hash: c.hash}
+      if (this.spoiled) return undefined
+      while (this.step(c)) {
+        // the rest, at once: the tar is made next
       }
+      if (c.hashed !== c.size || stampOf(c.fd) !== c.stamp) return undefined
+      return {name: c.name, lead: c.lead, hash: c.hash}
     } catch {
-      early = undefined
+      return undefined
+    } finally {
+      closeSync(c.fd)
     }
-    closeSync(c.fd)
-    if (!c.copy) return early
-    const copied = await c.copy
-    if (early && copied) return {...early, copied: true}
-    if (this.tar) rmSync(this.tar, {force: true})
-    return early
   }
 
-  /** Stop watching and drop any hash (a failed dump). Idempotent. A copy under way closes its descriptors when it ends. */
+  /** Stop watching and drop any hash (a failed dump). Idempotent. */
   stop(): void {
     this.unwatch()
     const c = this.candidate
@@ -162,50 +146,17 @@ export class MemoryHasher {
       const st = fstatSync(fd)
       if (st.size !== m.size) throw new Error('changed while opened')
       const lead = leadingBytes(m, st.blksize)
-      const c: Candidate = {name, fd, size: m.size, lead, hash: createHash('sha256').update(lead), stamp: stampOf(fd), hashed: 0}
+      this.candidate = {name, fd, size: m.size, lead, hash: createHash('sha256').update(lead), stamp: stampOf(fd), hashed: 0}
       fd = undefined
-      this.candidate = c
-      if (this.tar) c.copy = this.copyHead(c, this.tar)
+      try {
+        syncFileRange(this.candidate.fd, 0, 0, SYNC_FILE_RANGE_WRITE)
+      } catch {
+        // only a head start for the insert-range and the commit's fsync
+      }
       this.schedule()
     } catch {
       if (fd !== undefined) closeSync(fd)
       this.spoil()
-    }
-  }
-
-  /**
-   * Write the tar's head (leading bytes, then the file's data by copy_file_range off the main
-   * thread) and start its writeback. Resolves true when all of it is there. Its descriptors are
-   * its own, closed when it ends, whatever happened (never while the copy may still use them).
-   */
-  private async copyHead(c: Candidate, tar: string): Promise<boolean> {
-    let src: number
-    let out: number
-    try {
-      src = openSync(`/proc/self/fd/${c.fd}`, 'r') // the same file, a descriptor of the copy's own
-    } catch {
-      return false
-    }
-    try {
-      out = openSync(tar, 'wx', 0o600)
-    } catch {
-      closeSync(src)
-      return false
-    }
-    try {
-      if (writeSync(out, c.lead, 0, c.lead.length, 0) !== c.lead.length) return false
-      if ((await copyFileRangeAsync(src, 0, out, c.lead.length, c.size)) !== c.size) return false
-      try {
-        syncFileRange(out, 0, 0, SYNC_FILE_RANGE_WRITE) // the commit's fsync then finds most of it on disk
-      } catch {
-        // only a head start
-      }
-      return true
-    } catch {
-      return false
-    } finally {
-      closeSync(out)
-      closeSync(src)
     }
   }
 

@@ -108,32 +108,6 @@ describe('CRIU image tar', () => {
     })
   }
 
-  test('an early copy (the tar file already holds the leading bytes and the memory) is completed by appending the rest', async () => {
-    const src = dumpDir(dir)
-    const name = 'pages-1.img'
-    const lead = leadingBytes(memberAt(src, name), statSync(join(src, name)).blksize)
-    const data = readFileSync(join(src, name))
-    const tar = join(dir, 'early-copy.tar')
-    writeFileSync(tar, Buffer.concat([lead, data]), {mode: 0o600})
-    const made = makeDumpTar(src, tar, {early: {name, lead, hash: createHash('sha256').update(lead).update(data), copied: true}})
-    assert.equal(made.method, 'early')
-    assert.deepEqual(readdirSync(src), [], 'the dump files were consumed')
-    assert.equal(made.hash?.digest('hex'), createHash('sha256').update(readFileSync(tar)).digest('hex'))
-    const out = join(dir, 'from-early-copy')
-    await extractDumpTar(tar, out).done
-    assertSameTree(out)
-    // A copy of a member that does not lead: dropped and made afresh.
-    const other = dumpDir(dir)
-    const stale = join(dir, 'early-stale-copy.tar')
-    writeFileSync(stale, 'not the head', {mode: 0o600})
-    const remade = makeDumpTar(other, stale, {early: {name: 'mm-1.img', lead, hash: createHash('sha256'), copied: true}})
-    assert.equal(remade.method, 'insert')
-    assert.equal(remade.hash, undefined)
-    const again = join(dir, 'from-stale-copy')
-    await extractDumpTar(stale, again).done
-    assertSameTree(again)
-  })
-
   test('a corrupted tar is DataLoss (neither our reader nor GNU tar can read it)', async () => {
     const tar = join(dir, 'corrupt.tar')
     makeDumpTar(dumpDir(dir), tar)
