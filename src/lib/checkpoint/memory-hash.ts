@@ -15,7 +15,7 @@
 // bytes; otherwise the store hashes the tar as before. IN_MODIFY is not watched: CRIU's writes
 // would queue tens of thousands of events. Nothing here writes to the dump.
 import {createHash, type Hash} from 'node:crypto'
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {close, closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {
   IN_ATTRIB,
   IN_CLOSE_WRITE,
@@ -117,7 +117,9 @@ export class MemoryHasher {
     if (this.closed) return
     this.closed = true
     clearInterval(this.timer)
-    closeSync(this.watch)
+    // On libuv's thread pool: closing an inotify descriptor waits for the kernel to reap its
+    // marks (an SRCU grace period, ~20 ms here), which the tar and the commit need not wait for.
+    close(this.watch, () => undefined)
   }
 
   private poll(): void {
