@@ -10,7 +10,8 @@
 // Also: connecting to a SOCK_SEQPACKET unix socket (conmon's attach socket; libuv cannot) and
 // shutdown(2) of the descriptor that returns; the file-range calls the checkpoint path needs
 // (fallocate, copy_file_range — also as async work off the main thread —, sync_file_range,
-// posix_fadvise); bringing a link up inside a network namespace (setns in a thread of its own,
+// posix_fadvise); inotify on a directory, read without blocking (so the checkpoint can hash the
+// dump's memory file once CRIU has closed it, while CRIU still works); bringing a link up inside a network namespace (setns in a thread of its own,
 // so the process's namespace never changes); and pinning new net/ipc/uts namespaces at files
 // (a few system calls in a thread of their own, where util-linux unshare and ip cost two processes).
 #define _GNU_SOURCE
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -627,6 +629,69 @@ static napi_value js_fadvise(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// inotifyWatch(dir, mask): a non-blocking inotify descriptor watching directory `dir` for the
+// events in `mask`. The caller closes it (fs.closeSync).
+static napi_value js_inotify_watch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t mask;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  char *dir = get_string(env, argv[0], "dir");
+  if (!dir) return NULL;
+  if (napi_get_value_uint32(env, argv[1], &mask) != napi_ok) {
+    free(dir);
+    throw_napi_failure(env);
+    return NULL;
+  }
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    throw_errno(env, errno, "inotify_init1", dir);
+    free(dir);
+    return NULL;
+  }
+  if (inotify_add_watch(fd, dir, mask | IN_ONLYDIR) < 0) {
+    int err = errno;
+    close(fd);
+    throw_errno(env, err, "inotify_add_watch", dir);
+    free(dir);
+    return NULL;
+  }
+  free(dir);
+  napi_value out;
+  NAPI_OK(napi_create_int32(env, fd, &out));
+  return out;
+}
+
+// inotifyRead(fd): the events queued on inotify descriptor `fd`, as a flat array
+// [mask, name, mask, name, ...] (name '' for the directory itself or IN_Q_OVERFLOW); empty when
+// none is queued (EAGAIN).
+static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  napi_value out;
+  NAPI_OK(napi_create_array(env, &out));
+  uint32_t count = 0;
+  char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n < 0) return throw_errno(env, errno, "read", NULL);
+    if (n == 0) break;
+    for (char *p = buf; p < buf + n;) {
+      const struct inotify_event *e = (const struct inotify_event *)p;
+      napi_value mask, name;
+      NAPI_OK(napi_create_uint32(env, e->mask, &mask));
+      NAPI_OK(napi_create_string_utf8(env, e->len > 0 ? e->name : "", NAPI_AUTO_LENGTH, &name));
+      NAPI_OK(napi_set_element(env, out, count++, mask));
+      NAPI_OK(napi_set_element(env, out, count++, name));
+      p += sizeof(struct inotify_event) + e->len;
+    }
+  }
+  return out;
+}
+
 // linkUp(nsPath, name): set IFF_UP on link `name` in the network namespace at `nsPath` (a pin or
 // /proc/<pid>/ns/net). setns(2) changes the calling thread only, so it runs in a thread made for
 // it, which ends afterwards: no other thread of the process ever sees the other namespace.
@@ -799,6 +864,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"copyFileRangeAsync", NULL, js_copy_file_range_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncFileRange", NULL, js_sync_file_range, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fadvise", NULL, js_fadvise, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"inotifyWatch", NULL, js_inotify_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"inotifyRead", NULL, js_inotify_read, NULL, NULL, NULL, napi_enumerable, NULL},
       {"linkUp", NULL, js_link_up, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pinNamespaces", NULL, js_pin_namespaces, NULL, NULL, NULL, napi_enumerable, NULL},
   };
@@ -836,6 +903,14 @@ static napi_value init(napi_env env, napi_value exports) {
   set_number(env, constants, "POSIX_FADV_SEQUENTIAL", POSIX_FADV_SEQUENTIAL);
   set_number(env, constants, "POSIX_FADV_WILLNEED", POSIX_FADV_WILLNEED);
   set_number(env, constants, "POSIX_FADV_DONTNEED", POSIX_FADV_DONTNEED);
+  set_number(env, constants, "IN_MODIFY", IN_MODIFY);
+  set_number(env, constants, "IN_ATTRIB", IN_ATTRIB);
+  set_number(env, constants, "IN_CLOSE_WRITE", IN_CLOSE_WRITE);
+  set_number(env, constants, "IN_MOVED_FROM", IN_MOVED_FROM);
+  set_number(env, constants, "IN_MOVED_TO", IN_MOVED_TO);
+  set_number(env, constants, "IN_CREATE", IN_CREATE);
+  set_number(env, constants, "IN_DELETE", IN_DELETE);
+  set_number(env, constants, "IN_Q_OVERFLOW", IN_Q_OVERFLOW);
   napi_set_named_property(env, exports, "constants", constants);
   return exports;
 }

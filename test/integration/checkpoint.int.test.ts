@@ -4,9 +4,11 @@
 // exported and imported as an archive); progress on a terminal, in a pipe and with -q; a TCP server answers after
 // restore; --exit leaves it stopped; --rw carries file changes; checkpoint images
 // are hidden from images ls and listed by both filter spellings; rm + gc frees their blobs;
-// no CRIU fails clearly; the dump is root-only. Runs as root; skips elsewhere unless CI is set.
+// no CRIU fails clearly; the dump is root-only; a task holding memory gets it hashed
+// while CRIU runs, under its true digest. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -359,6 +361,31 @@ describe('checkpoint and restore', {skip}, () => {
     assert.equal(existsSync(blob(criuTar)), false, 'the dump is gone')
     assert.equal(Object.keys(labels).length, 4, 'dump, spec, base image and rw layer')
     assert.ok(sb.ok(['images', 'check']).includes('complete'), 'the base image is intact')
+  })
+
+  test('a task holding 8 MiB: its memory is hashed while CRIU runs, every blob is under its own sha256, the restore holds it', async () => {
+    const id = env.id('mem')
+    const HOLD = 'x=$(head -c 8388608 /dev/zero | tr "\\000" a); while true; do echo "held ${#x}"; sleep 0.2; done'
+    sb.ok(['run', '-d', bb, id, 'sh', '-c', HOLD])
+    const held = (task: string) => readFileSync(join(sb.state, 'tasks', 'default', task, 'log'), 'utf8').includes('held 8388608')
+    await waitFor(`${id} to hold its memory`, () => held(id), 30_000)
+    const r = sb.run(['tasks', 'checkpoint', '--exit', '--name', 'checkpoint/mem:1', id], {env: {BERTH_CHECKPOINT_TIMING: '1'}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /early-hash-rest=/, 'the memory was hashed while CRIU ran')
+    const db = openDb(sb)
+    const rows = db.prepare("SELECT digest FROM content WHERE namespace = 'default'").all() as {digest: string}[]
+    db.close()
+    for (const {digest} of rows) {
+      const file = join(sb.root, 'content', 'blobs', 'sha256', digest.slice('sha256:'.length))
+      assert.equal(`sha256:${createHash('sha256').update(readFileSync(file)).digest('hex')}`, digest, file)
+    }
+    sb.ok(['tasks', 'rm', id])
+    const copy = env.id('mem-copy')
+    sb.ok(['containers', 'restore', '--live', copy, 'checkpoint/mem:1'])
+    const logged = readFileSync(join(sb.state, 'tasks', 'default', copy, 'log'), 'utf8').length
+    await waitFor(`${copy} to go on holding the memory`, () => readFileSync(join(sb.state, 'tasks', 'default', copy, 'log'), 'utf8').length > logged, 30_000)
+    assert.ok(held(copy))
+    sb.ok(['tasks', 'rm', '-f', copy])
   })
 
   test('an unprivileged user cannot read a checkpoint dump', async () => {

@@ -14,6 +14,7 @@ import {appendEvent, checkpointsDir, type ContainerRecord, type Labels, type Sta
 import {SYNC_FILE_RANGE_WRITE, syncFileRange} from '../sys/index.js'
 import {writeTreeTar} from './archive.js'
 import {makeDumpTar} from './criu-tar.js'
+import {MemoryHasher} from './memory-hash.js'
 import {type Criu, findCriuAsync} from './criu.js'
 import {Annotation, CHECKPOINT_LABEL, CheckpointMediaType, defaultCheckpointName, storedImageName} from './format.js'
 import {isAlive, isPaused, isRunning} from '../store/task-state.js'
@@ -97,7 +98,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   const {store, ns} = rt
   const timer = stepTimer('checkpoint')
   // `criu --version` runs while the records are read; awaited before anything changes.
-  const finding = options.task ? findCriuAsync(store.config) : undefined
+  const finding = options.task ? findCriuAsync(store.config, checkpointsDir(store.state)) : undefined
   finding?.catch(() => undefined)
   const name = options.name ? storedImageName(options.name) : defaultCheckpointName(id)
   let container: ContainerRecord
@@ -129,6 +130,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   let paused = false
   let stopped = false
   let rwTar: Promise<string> | undefined
+  let hasher: MemoryHasher | undefined
   timer.mark('prepare')
   const step = (s: CheckpointStep, status: CheckpointStepEvent['status']) => options.onStep?.({step: s, status})
   try {
@@ -153,8 +155,11 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       if (options.tcpEstablished) args.push('--tcp-established')
       args.push(id)
       if (options.exit) writeFileSync(paths.checkpointed, '') // conmon will see a SIGKILL: mark it first
+      // The memory is hashed as soon as CRIU closes it, while CRIU goes on with the rest.
+      hasher = staging ? MemoryHasher.watch(dumpDir) : undefined
       const r = await rt.runc.run(args, {allowFailure: true})
       if (r.code !== 0) {
+        hasher?.stop()
         rmSync(paths.checkpointed, {force: true})
         const why = criuLogTail(workDir, 'dump.log') || r.stderr.trim()
         throw new FailedPrecondition(`checkpoint of task ${id} failed: ${why}`)
@@ -175,11 +180,14 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
     const staged: {blob: StagedBlob; mediaType: string; private?: boolean; platform?: boolean}[] = []
     if (options.task) {
       const file = join(dirname(dumpDir), `${basename(dumpDir)}.tar`)
-      makeDumpTar(dumpDir, file)
+      const early = hasher?.settle()
+      timer.mark(early ? 'early-hash-rest' : 'early-hash-none')
+      const tar = makeDumpTar(dumpDir, file, early ? {early} : {})
       timer.mark('criu-tar')
       startWriteback(file) // the commit's fsync then finds most of it on disk
       timer.mark('writeback')
-      staged.push({blob: staging.adopt(file), mediaType: CheckpointMediaType.criu, private: true, platform: true})
+      const blob = tar.hash ? staging.adoptHashed(file, tar.hash) : staging.adopt(file)
+      staged.push({blob, mediaType: CheckpointMediaType.criu, private: true, platform: true})
       timer.mark('criu-hash')
       staged.push({blob: await staging.stageBytes(Buffer.from(containerSpec(store, ns, id))), mediaType: CheckpointMediaType.config, platform: true})
     }
@@ -223,6 +231,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
     step('record', 'done')
     return {name, digest}
   } finally {
+    hasher?.stop()
     staging?.discard() // whatever was not committed: the dump of a failed checkpoint
     rmSync(scratch, {recursive: true, force: true})
     if (paused && !stopped) {

@@ -9,6 +9,7 @@
 // are created 0600; a filesystem that refuses insert-range gets a streaming copy instead (same
 // bytes); an extraction that neither the in-process reader nor GNU tar can do is DataLoss.
 import {spawnSync} from 'node:child_process'
+import type {Hash} from 'node:crypto'
 import {
   closeSync,
   fchmodSync,
@@ -28,7 +29,7 @@ import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {DataLoss} from '../errors/index.js'
 import {copyFileRange, copyFileRangeAsync, FALLOC_FL_INSERT_RANGE, fadvise, fallocate, POSIX_FADV_SEQUENTIAL} from '../sys/index.js'
-import {tarPadding, tarTrailer} from '../tar/index.js'
+import {TarReader, tarPadding, tarTrailer} from '../tar/index.js'
 
 type TarModule = typeof import('tar')
 let tarModule: TarModule | undefined
@@ -43,7 +44,8 @@ const BIG = 1 << 20
 /** How the tar was made: `insert` (the big file became the tar) or `copy` (streamed; insert-range refused or nothing big). */
 export type DumpTarMethod = 'insert' | 'copy'
 
-interface Member {
+/** A dump file as the tar records it. */
+export interface Member {
   readonly name: string
   readonly path: string
   readonly size: number
@@ -77,6 +79,40 @@ function alignedHeader(m: Member, length: number): Buffer {
   return Buffer.concat([pax, Buffer.from(record, 'latin1'), fileHeader(m)])
 }
 
+/** `dir/name` as a tar member (its stat now). @throws Error when it is not a regular file. */
+export function memberAt(dir: string, name: string): Member {
+  const path = join(dir, name)
+  const st = statSync(path)
+  if (!st.isFile()) throw new Error(`${path}: not a regular file`)
+  return {name, path, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime}
+}
+
+/**
+ * The bytes the tar holds before the leading (largest) member's data, for a filesystem of block
+ * size `blksize`: what {@link makeDumpTar} inserts in front of it. The same member and block size
+ * give the same bytes, which is what lets a hash of them and the data start before the tar exists.
+ */
+export function leadingBytes(m: Member, blksize: number): Buffer {
+  const block = Math.max(blksize || 4096, BLOCK)
+  return alignedHeader(m, Math.ceil((3 * BLOCK) / block) * block)
+}
+
+/**
+ * A hash begun before the tar was made (checkpoint.ts's MemoryHasher): fed {@link leadingBytes} of
+ * member `name` and then all of that file's data, untouched since.
+ */
+export interface EarlyHash {
+  readonly name: string
+  readonly lead: Buffer
+  readonly hash: Hash
+}
+
+/** What {@link makeDumpTar} did; `hash` is the early hash completed over the whole tar, when it could be used. */
+export interface DumpTar {
+  readonly method: DumpTarMethod
+  readonly hash?: Hash
+}
+
 function writeAll(fd: number, buf: Buffer, position: number): void {
   for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, buf.length - done, position + done)
 }
@@ -101,29 +137,33 @@ function copyInto(inFd: number, outFd: number, position: number, length: number)
 /**
  * Turn CRIU image dir `dir` (flat: regular files only) into tar file `file` on the same
  * filesystem, consuming the dir's files. The largest file leads the tar and keeps its blocks
- * (insert-range), unless the filesystem refuses; the rest follow sorted by name. Returns how it
- * was made. @throws Error on I/O failure or a dir that is not flat (checked before anything changes).
+ * (insert-range), unless the filesystem refuses; the rest follow sorted by name. With `early`
+ * for that same leading member and the same leading bytes, the hash is completed with the bytes
+ * after the member's data (read back from the tar) and returned: the memory is not read again.
+ * Returns how it was made. @throws Error on I/O failure or a dir that is not flat (checked before anything changes).
  */
-export function makeDumpTar(dir: string, file: string, options: {noInsert?: boolean} = {}): DumpTarMethod {
-  const members: Member[] = []
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name)
-    const st = statSync(path)
-    if (!st.isFile()) throw new Error(`${path}: not a regular file`)
-    members.push({name, path, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime})
-  }
+export function makeDumpTar(dir: string, file: string, options: {noInsert?: boolean; early?: EarlyHash} = {}): DumpTar {
+  const members = readdirSync(dir)
+    .sort()
+    .map((name) => memberAt(dir, name))
   const big = members.reduce<Member | undefined>((a, m) => (!a || m.size > a.size ? m : a), undefined)
   const rest = members.filter((m) => m !== big)
   let fd = -1
   let method: DumpTarMethod = 'copy'
   let end: number
+  let hash: Hash | undefined
+  let hashFrom = 0
   try {
     if (big) {
       const bigFd = openSync(big.path, 'r+')
       let prefix: Buffer
       try {
-        const blksize = Math.max(fstatSync(bigFd).blksize || 4096, BLOCK)
-        prefix = alignedHeader(big, Math.ceil((3 * BLOCK) / blksize) * blksize)
+        prefix = leadingBytes(big, fstatSync(bigFd).blksize)
+        const {early} = options
+        if (early && early.name === big.name && early.lead.equals(prefix)) {
+          hash = early.hash
+          hashFrom = prefix.length + big.size
+        }
         if (!options.noInsert && big.size > 0) {
           try {
             fallocate(bigFd, FALLOC_FL_INSERT_RANGE, 0, prefix.length)
@@ -137,7 +177,7 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
           fchmodSync(bigFd, 0o600)
           fd = bigFd
         } else {
-          fd = openSync(file, 'wx', 0o600)
+          fd = openSync(file, 'wx+', 0o600) // + : an early hash reads its end back
           writeAll(fd, prefix, 0)
           copyInto(bigFd, fd, prefix.length, big.size)
           closeSync(bigFd)
@@ -151,7 +191,7 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
       writeAll(fd, pad, end)
       end += pad.length
     } else {
-      fd = openSync(file, 'wx', 0o600)
+      fd = openSync(file, 'wx+', 0o600) // + : an early hash reads its end back
       end = 0
     }
     for (const m of rest) {
@@ -168,14 +208,28 @@ export function makeDumpTar(dir: string, file: string, options: {noInsert?: bool
       writeAll(fd, pad, end)
       end += pad.length
     }
-    writeAll(fd, tarTrailer(), end)
+    const trailer = tarTrailer()
+    writeAll(fd, trailer, end)
+    end += trailer.length
+    if (hash) hashRange(fd, hashFrom, end, hash)
   } finally {
     if (fd >= 0) closeSync(fd)
   }
   if (method === 'insert') renameSync(big!.path, file)
   else if (big) unlinkSync(big.path)
   for (const m of rest) unlinkSync(m.path)
-  return method
+  return hash ? {method, hash} : {method}
+}
+
+/** Feed bytes `from`..`to` of `fd` to `hash`. */
+function hashRange(fd: number, from: number, to: number, hash: Hash): void {
+  const buf = Buffer.allocUnsafe(Math.min(BIG, Math.max(to - from, 1)))
+  for (let pos = from; pos < to; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos)
+    if (n === 0) throw new Error('tar shrank while hashed')
+    hash.update(buf.subarray(0, n))
+    pos += n
+  }
 }
 
 /** The tar could not be read by the in-process reader (a member it does not handle, or a bad header). */
@@ -191,66 +245,52 @@ interface Entry {
   readonly gid: number
 }
 
-/** The members of tar `fd` of `size` bytes: regular files and directories only, else Unreadable. */
-function listTar(fd: number, size: number): Entry[] {
-  const {Header} = tar()
-  const entries: Entry[] = []
-  const block = Buffer.alloc(BLOCK)
-  let pos = 0
-  let paxPath: string | undefined
-  let paxSize: number | undefined
-  for (;;) {
-    if (pos + BLOCK > size) throw new Unreadable('truncated tar (no end blocks)')
-    if (readSync(fd, block, 0, BLOCK, pos) !== BLOCK) throw new Unreadable('short read')
-    if (block.every((b) => b === 0)) return entries
-    const h = new Header(block)
-    if (!h.cksumValid) throw new Unreadable(`bad header checksum at ${pos}`)
-    const dataSize = paxSize ?? h.size ?? 0
-    const data = pos + BLOCK
-    if (data + dataSize > size) throw new Unreadable(`member at ${pos} runs past the end`)
-    if (h.type === 'ExtendedHeader') {
-      const buf = Buffer.alloc(dataSize)
-      readSync(fd, buf, 0, dataSize, data)
-      for (const [key, value] of parsePaxRecords(buf)) {
-        if (key === 'path') paxPath = value
-        else if (key === 'size') paxSize = Number(value)
-        else if (key !== 'comment' && !key.startsWith('mtime') && !key.startsWith('atime') && !key.startsWith('ctime')) {
-          throw new Unreadable(`pax record ${key}`)
-        }
-      }
-    } else if (h.type === 'File' || h.type === 'OldFile' || h.type === 'Directory') {
-      const name = paxPath ?? h.path ?? ''
-      if (name === '' || name.split('/').includes('..') || name.startsWith('/')) throw new Unreadable(`member name ${JSON.stringify(name)}`)
-      entries.push({
-        name,
-        type: h.type,
-        size: h.type === 'Directory' ? 0 : dataSize,
-        offset: data,
-        mode: (h.mode ?? 0o600) & 0o7777,
-        uid: h.uid ?? 0,
-        gid: h.gid ?? 0,
-      })
-      paxPath = undefined
-      paxSize = undefined
-    } else {
-      throw new Unreadable(`member type ${h.type}`)
-    }
-    pos = data + Math.ceil(dataSize / BLOCK) * BLOCK
-  }
-}
+/** Zeros standing in for a member's data while listing: the listing never reads the memory. */
+let zeros: Buffer | undefined
 
-function parsePaxRecords(buf: Buffer): [string, string][] {
-  const out: [string, string][] = []
-  for (let pos = 0; pos < buf.length; ) {
-    const space = buf.indexOf(0x20, pos)
-    const len = Number(buf.toString('latin1', pos, space))
-    if (space < 0 || !Number.isInteger(len) || len <= 0 || pos + len > buf.length) throw new Unreadable('bad pax record')
-    const record = buf.toString('utf8', space + 1, pos + len - 1)
-    const eq = record.indexOf('=')
-    out.push([record.slice(0, eq), record.slice(eq + 1)])
-    pos += len
+/**
+ * The members of tar `fd` of `size` bytes: regular files and directories only, else Unreadable.
+ * lib/tar's reader parses every header (checksums, pax, ustar prefix); the blocks between them
+ * are read as they come, except a file's data, which is stood in for by zeros (it is copied by
+ * offset, not read here).
+ */
+function listTar(fd: number, size: number): Entry[] {
+  const entries: Entry[] = []
+  let pos = 0
+  const last: {entry?: Entry | undefined} = {} // the entry the block just pushed announced
+  const reader = new TarReader({
+    entry(h) {
+      if (h.type !== 'file' && h.type !== 'dir') throw new Unreadable(`member type ${h.type}`)
+      const name = h.path.replace(/\/+$/, '')
+      if (name === '' || name.split('/').includes('..') || name.startsWith('/')) throw new Unreadable(`member name ${JSON.stringify(h.path)}`)
+      last.entry = {name, type: h.type === 'dir' ? 'Directory' : 'File', size: h.size, offset: pos + BLOCK, mode: h.mode, uid: h.uid, gid: h.gid}
+      entries.push(last.entry)
+    },
+    data: () => undefined,
+    entryEnd: () => undefined,
+  })
+  const block = Buffer.alloc(BLOCK)
+  try {
+    while (!reader.finished) {
+      if (pos + BLOCK > size) throw new Unreadable('truncated tar (no end blocks)')
+      if (readSync(fd, block, 0, BLOCK, pos) !== BLOCK) throw new Unreadable('short read')
+      last.entry = undefined
+      reader.push(block)
+      pos += BLOCK
+      const announced = last.entry as Entry | undefined // set by the push above, which TypeScript cannot see
+      if (announced && announced.size > 0) {
+        const skip = announced.size + tarPadding(announced.size)
+        if (pos + skip > size) throw new Unreadable(`member at ${pos - BLOCK} runs past the end`)
+        zeros ??= Buffer.alloc(BIG)
+        for (let left = skip; left > 0; left -= zeros.length) reader.push(left >= zeros.length ? zeros : zeros.subarray(0, left))
+        pos += skip
+      }
+    }
+  } catch (err) {
+    if (err instanceof Unreadable) throw err
+    throw new Unreadable((err as Error).message)
   }
-  return out
+  return entries
 }
 
 /** An extraction under way: `done` settles when every file is written. */

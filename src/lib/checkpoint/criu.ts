@@ -3,7 +3,7 @@
 // older than 4.2 on a kernel >= 6.13 is refused (3.17 cannot dump there at all, 4.1 no inet
 // socket); every failure is one FailedPrecondition line saying what to install.
 import {execFile, spawnSync} from 'node:child_process'
-import {accessSync, constants as fsConstants, existsSync} from 'node:fs'
+import {accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {release} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -84,13 +84,64 @@ function criuVersionAsync(path: string): Promise<string | undefined> {
 }
 
 /**
+ * What identifies the program at `path` for the version cache: the file it resolves to and, for
+ * the private install, the binary its wrapper runs (a reinstall replaces either), each by device,
+ * inode, size and change times. Undefined when either cannot be read (then nothing is cached).
+ */
+function programKey(path: string, source: Criu['source']): string | undefined {
+  try {
+    const files = [realpathSync(path)]
+    if (source === 'private') files.push(join(dirname(files[0]), '..', 'root', 'usr', 'sbin', 'criu'))
+    return files
+      .map((f) => {
+        const st = statSync(f, {bigint: true})
+        return `${f}:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+      })
+      .join('|')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `criu --version` through a one-entry cache in `cacheDir` (the state dir, root only): spawning
+ * CRIU (through the private install's wrapper) costs 20-30 ms of every checkpoint and restore,
+ * and the answer changes only when the program does. Only a version that ran is cached.
+ */
+async function cachedCriuVersion(path: string, source: Criu['source'], cacheDir: string | undefined): Promise<string | undefined> {
+  const key = cacheDir === undefined ? undefined : programKey(path, source)
+  const file = cacheDir === undefined ? undefined : join(cacheDir, 'criu-version.json')
+  if (key !== undefined && file !== undefined) {
+    try {
+      const cached = JSON.parse(readFileSync(file, 'utf8')) as {key?: unknown; version?: unknown}
+      if (cached.key === key && typeof cached.version === 'string') return cached.version
+    } catch {
+      // none yet, or unreadable: ask CRIU
+    }
+  }
+  const version = await criuVersionAsync(path)
+  if (version !== undefined && key !== undefined && file !== undefined && programKey(path, source) === key) {
+    try {
+      mkdirSync(cacheDir!, {recursive: true, mode: 0o700})
+      const tmp = `${file}.${process.pid}`
+      writeFileSync(tmp, JSON.stringify({key, version}), {mode: 0o600})
+      renameSync(tmp, file)
+    } catch {
+      // a cache only
+    }
+  }
+  return version
+}
+
+/**
  * {@link findCriu} without blocking: checkpoint and restore start it first and read their records
- * while `criu --version` runs, then await it before changing anything.
+ * while `criu --version` runs, then await it before changing anything. With `cacheDir`, the
+ * version of an unchanged program is remembered there ({@link cachedCriuVersion}).
  * @throws FailedPrecondition (the promise rejects), as findCriu.
  */
-export async function findCriuAsync(config: Pick<BerthConfig, 'criuPath'>): Promise<Criu> {
+export async function findCriuAsync(config: Pick<BerthConfig, 'criuPath'>, cacheDir?: string): Promise<Criu> {
   const {path, source} = locateCriu(config)
-  return checkedCriu(path, source, await criuVersionAsync(path))
+  return checkedCriu(path, source, await cachedCriuVersion(path, source, cacheDir))
 }
 
 /** Where CRIU is: config, private install, PATH. @throws FailedPrecondition when nowhere. */

@@ -78,7 +78,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const timer = stepTimer('restore')
   validateIdentifier(id)
   // `criu --version` runs while the index is read; awaited before anything changes.
-  const finding = options.live ? findCriuAsync(store.config) : undefined
+  const finding = options.live ? findCriuAsync(store.config, checkpointsDir(store.state)) : undefined
   finding?.catch(() => undefined)
   // A missing CRIU is said first, before what the records say.
   const read = async () => {
@@ -111,6 +111,7 @@ export async function restore(rt: TaskRuntime, id: string, ref: string, options:
   const scratch = mkdtempSync(join(scratchRoot, `restore-${ns}-${id}-`))
   const extraction = criuDesc ? extractDumpTar(store.content.path(ns, criuDesc.digest), join(scratch, 'image')) : undefined
   extraction?.done.catch(() => undefined) // awaited below, or dropped with the scratch dir on an earlier failure
+  timer.mark('extract-start')
   try {
     return await restoreWithDump(rt, id, ref, options, {index, criu, criuDesc, configDesc, rwDesc, baseName, snapshotter, runtime, scratch, extraction, timer})
   } finally {

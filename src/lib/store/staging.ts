@@ -1,7 +1,8 @@
 // Staged blobs: files of unknown or not-yet-wanted content (an archive being imported) streamed
 // into one private directory under `content/ingest/`, hashed and counted while written, and later
 // either committed into the content store — under the digest the store computed itself, never one
-// a caller claims — or dropped with the directory.
+// a caller claims (the one exception, `adoptHashed`, takes a hash state this process fed with the
+// file's bytes as it made them, not a digest) — or dropped with the directory.
 //
 // Invariants: the directory is locked by its writer for its whole life (GC keeps a locked ingest
 // and removes an unlocked, abandoned one), so a killed import leaves only garbage GC removes; a
@@ -13,6 +14,7 @@ import {
   chmodSync,
   closeSync,
   createReadStream,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -150,6 +152,34 @@ export class Staging {
       throw ioError(err, `cannot stage ${path}`)
     }
     const blob: StagedBlob = {digest: `${algorithm}:${hash.digest('hex')}`, size, head}
+    this.files.set(blob, {path})
+    return blob
+  }
+
+  /**
+   * {@link adopt} for a file whose bytes were hashed in this process as they were produced (the
+   * checkpoint's CRIU tar: its memory hashed while CRIU ran, the rest as the tar was written), so
+   * the store need not read them again: `hash` (of `algorithm`) must have been fed exactly the
+   * file's bytes. The size and head are the file's own. @throws Internal (outside the area, or unreadable).
+   */
+  adoptHashed(path: string, hash: Hash, algorithm = 'sha256'): StagedBlob {
+    this.assertOpen()
+    if (!path.startsWith(`${join(this.dir, 'staged')}/`)) throw new Internal(`${path} is not in this staging area`)
+    let size: number
+    const head = Buffer.alloc(HEAD_BYTES)
+    let headBytes: number
+    try {
+      const fd = openSync(path, 'r')
+      try {
+        size = fstatSync(fd).size
+        headBytes = readSync(fd, head, 0, HEAD_BYTES, 0)
+      } finally {
+        closeSync(fd)
+      }
+    } catch (err) {
+      throw ioError(err, `cannot stage ${path}`)
+    }
+    const blob: StagedBlob = {digest: `${algorithm}:${hash.digest('hex')}`, size, head: head.subarray(0, headBytes)}
     this.files.set(blob, {path})
     return blob
   }

@@ -57,6 +57,22 @@ export const POSIX_FADV_SEQUENTIAL = 2
 export const POSIX_FADV_WILLNEED = 3
 export const POSIX_FADV_DONTNEED = 4
 
+/** inotify(7) event bits (the addon checks them against the kernel's headers in its constants). */
+export const IN_MODIFY = 0x2
+export const IN_ATTRIB = 0x4
+export const IN_CLOSE_WRITE = 0x8
+export const IN_MOVED_FROM = 0x40
+export const IN_MOVED_TO = 0x80
+export const IN_CREATE = 0x100
+export const IN_DELETE = 0x200
+export const IN_Q_OVERFLOW = 0x4000
+
+/** One inotify event: its bits and the name of the file in the watched directory ('' for the directory or an overflow). */
+export interface InotifyEvent {
+  readonly mask: number
+  readonly name: string
+}
+
 /** A point in time as the kernel stores it: whole seconds (may be negative) and nanoseconds 0..999999999. */
 export interface Timespec {
   readonly sec: number
@@ -90,6 +106,8 @@ interface Addon {
   copyFileRangeAsync(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): Promise<number>
   syncFileRange(fd: number, offset: number, nbytes: number, flags: number): void
   fadvise(fd: number, offset: number, length: number, advice: number): void
+  inotifyWatch(dir: string, mask: number): number
+  inotifyRead(fd: number): (number | string)[]
   linkUp(nsPath: string, name: string): void
   pinNamespaces(net: string | null, ipc: string | null, uts: string | null, hostname: string | null): void
   readonly constants: Readonly<Record<string, number>>
@@ -352,6 +370,31 @@ export function fadvise(fd: number, offset: number, length: number, advice: numb
   } catch (err) {
     throw systemError(err)
   }
+}
+
+/**
+ * A non-blocking inotify(7) descriptor watching directory `dir` for the events in `mask` (IN_*
+ * bits); read it with {@link inotifyRead}, close it with closeSync. @throws SystemError.
+ */
+export function inotifyWatch(dir: string, mask: number): number {
+  try {
+    return native().inotifyWatch(dir, mask)
+  } catch (err) {
+    throw systemError(err)
+  }
+}
+
+/** The events queued on inotify descriptor `fd`, without waiting (none: empty). @throws SystemError. */
+export function inotifyRead(fd: number): InotifyEvent[] {
+  let flat: (number | string)[]
+  try {
+    flat = native().inotifyRead(fd)
+  } catch (err) {
+    throw systemError(err)
+  }
+  const events: InotifyEvent[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) events.push({mask: flat[i] as number, name: flat[i + 1] as string})
+  return events
 }
 
 /**

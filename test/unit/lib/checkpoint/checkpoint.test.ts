@@ -3,12 +3,12 @@
 // tar (overlay whiteouts and opaque directories become OCI `.wh.` entries).
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
 import {writeTreeTar} from '../../../../src/lib/checkpoint/archive.js'
-import {findCriu, minimumCriuVersion} from '../../../../src/lib/checkpoint/criu.js'
+import {findCriu, findCriuAsync, minimumCriuVersion} from '../../../../src/lib/checkpoint/criu.js'
 import {
   Annotation,
   CheckpointMediaType,
@@ -94,6 +94,24 @@ describe('CRIU', () => {
       () => findCriu({criuPath: fake}),
       (err: Error) => errorKind(err) === 'failed precondition' && (minimumCriuVersion() === '3.17' || /needs criu >= 4\.2/.test(err.message)),
     )
+  })
+  test('the version of an unchanged CRIU is remembered in the cache dir; a changed program is asked again', async () => {
+    const fake = join(dir, 'counted-criu')
+    const calls = join(dir, 'counted-calls')
+    const cache = join(dir, 'criu-cache')
+    const script = (version: string) => `#!/bin/sh\necho x >> ${calls}\necho "Version: ${version}"\n`
+    writeFileSync(fake, script('4.2.1'), {mode: 0o755})
+    const ran = () => readFileSync(calls, 'utf8').split('\n').filter(Boolean).length
+    assert.equal((await findCriuAsync({criuPath: fake}, cache)).version, '4.2.1')
+    assert.equal((await findCriuAsync({criuPath: fake}, cache)).version, '4.2.1')
+    assert.equal(ran(), 1, 'asked once')
+    assert.equal(statSync(join(cache, 'criu-version.json')).mode & 0o777, 0o600)
+    writeFileSync(fake, script('4.2.10'), {mode: 0o755}) // another size: mtimes may not tick between two writes
+    assert.equal((await findCriuAsync({criuPath: fake}, cache)).version, '4.2.10')
+    assert.equal(ran(), 2, 'a rewritten program is asked again')
+    await findCriuAsync({criuPath: fake})
+    assert.equal(ran(), 3, 'no cache dir: asked every time')
+    await assert.rejects(findCriuAsync({criuPath: join(dir, 'no-criu')}, cache), (err: Error) => /does not run/.test(err.message))
   })
 })
 

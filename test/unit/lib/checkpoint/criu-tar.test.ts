@@ -6,8 +6,8 @@ import {spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
-import {randomBytes} from 'node:crypto'
-import {extractDumpTar, makeDumpTar} from '../../../../src/lib/checkpoint/criu-tar.js'
+import {createHash, randomBytes} from 'node:crypto'
+import {type EarlyHash, extractDumpTar, leadingBytes, makeDumpTar, memberAt} from '../../../../src/lib/checkpoint/criu-tar.js'
 import {errorKind} from '../../../../src/lib/errors/index.js'
 
 const isRoot = process.getuid?.() === 0
@@ -44,7 +44,7 @@ describe('CRIU image tar', () => {
   test('built in place (insert-range): the memory file becomes the 0600 tar, GNU tar and our reader extract the same files', async () => {
     const src = dumpDir(dir)
     const tar = join(dir, 'insert.tar')
-    assert.equal(makeDumpTar(src, tar), 'insert')
+    assert.equal(makeDumpTar(src, tar).method, 'insert')
     assert.deepEqual(readdirSync(src), [], 'the dump files were consumed')
     assert.equal(statSync(tar).mode & 0o777, 0o600)
     assert.equal(statSync(tar).size % 512, 0)
@@ -65,9 +65,9 @@ describe('CRIU image tar', () => {
     const m = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', tmpfs], {encoding: 'utf8'})
     assert.equal(m.status, 0, m.stderr)
     const a = join(tmpfs, 'copy.tar')
-    assert.equal(makeDumpTar(dumpDir(tmpfs), a), 'copy')
+    assert.equal(makeDumpTar(dumpDir(tmpfs), a).method, 'copy')
     const b = join(dir, 'forced.tar')
-    assert.equal(makeDumpTar(dumpDir(dir), b), 'insert')
+    assert.equal(makeDumpTar(dumpDir(dir), b).method, 'insert')
     // Same members and data; only mtimes may differ, so compare extracted trees and sizes.
     assert.equal(statSync(a).size, statSync(b).size)
     const out = join(dir, 'from-copy')
@@ -78,11 +78,35 @@ describe('CRIU image tar', () => {
 
   test('the forced copy path (noInsert) on a disk filesystem is also a valid tar', async () => {
     const tar = join(dir, 'noinsert.tar')
-    assert.equal(makeDumpTar(dumpDir(dir), tar, {noInsert: true}), 'copy')
+    assert.equal(makeDumpTar(dumpDir(dir), tar, {noInsert: true}).method, 'copy')
     const out = join(dir, 'from-noinsert')
     await extractDumpTar(tar, out).done
     assertSameTree(out)
   })
+
+  for (const noInsert of [false, true]) {
+    test(`an early hash of the leading bytes and the memory file is completed into the tar's digest (${noInsert ? 'copy' : 'insert'})`, () => {
+      const src = dumpDir(dir)
+      const early = (d: string, name: string): EarlyHash => {
+        const lead = leadingBytes(memberAt(d, name), statSync(join(d, name)).blksize)
+        const hash = createHash('sha256')
+          .update(lead)
+          .update(readFileSync(join(d, name)))
+        return {name, lead, hash}
+      }
+      const tar = join(dir, `early-${noInsert}.tar`)
+      const made = makeDumpTar(src, tar, {noInsert, early: early(src, 'pages-1.img')})
+      assert.ok(made.hash, 'used')
+      assert.equal(made.hash.digest('hex'), createHash('sha256').update(readFileSync(tar)).digest('hex'))
+      // Not the leading member, or other leading bytes (the file changed since): not used.
+      const other = dumpDir(dir)
+      const wrong = {...early(other, 'pages-1.img'), name: 'mm-1.img'}
+      assert.equal(makeDumpTar(other, join(dir, `early-wrong-${noInsert}.tar`), {noInsert, early: wrong}).hash, undefined)
+      const again = dumpDir(dir)
+      const stale = {...early(again, 'pages-1.img'), lead: Buffer.alloc(4096)}
+      assert.equal(makeDumpTar(again, join(dir, `early-stale-${noInsert}.tar`), {noInsert, early: stale}).hash, undefined)
+    })
+  }
 
   test('a corrupted tar is DataLoss (neither our reader nor GNU tar can read it)', async () => {
     const tar = join(dir, 'corrupt.tar')

@@ -74,6 +74,14 @@ describe('sys', () => {
       'POSIX_FADV_SEQUENTIAL',
       'POSIX_FADV_WILLNEED',
       'POSIX_FADV_DONTNEED',
+      'IN_MODIFY',
+      'IN_ATTRIB',
+      'IN_CLOSE_WRITE',
+      'IN_MOVED_FROM',
+      'IN_MOVED_TO',
+      'IN_CREATE',
+      'IN_DELETE',
+      'IN_Q_OVERFLOW',
     ]) {
       assert.equal((sys as unknown as Record<string, number>)[name], c[name], name)
     }
@@ -317,6 +325,28 @@ c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).deco
       const got = readFileSync(out)
       assert.ok(got.subarray(0, 5000).equals(data.subarray(100, 5100)))
       assert.ok(got.subarray(5000).equals(data))
+    })
+
+    test('inotifyWatch reports a file closed after writing, by name, without blocking; a missing dir is ENOENT', () => {
+      const watched = mkdtempSync(join(disk, 'watch-'))
+      const fd = sys.inotifyWatch(watched, sys.IN_CLOSE_WRITE | sys.IN_MODIFY | sys.IN_CREATE)
+      try {
+        assert.deepEqual(sys.inotifyRead(fd), [], 'nothing yet, and no wait')
+        const out = openSync(join(watched, 'pages-1.img'), 'w')
+        writeSync(out, 'x')
+        assert.deepEqual(
+          sys.inotifyRead(fd).map((e) => [e.mask, e.name]),
+          [
+            [sys.IN_CREATE, 'pages-1.img'],
+            [sys.IN_MODIFY, 'pages-1.img'],
+          ],
+        )
+        closeSync(out)
+        assert.deepEqual(sys.inotifyRead(fd), [{mask: sys.IN_CLOSE_WRITE, name: 'pages-1.img'}])
+      } finally {
+        closeSync(fd)
+      }
+      assert.equal(thrown(() => sys.inotifyWatch(join(disk, 'no-such-dir'), sys.IN_CLOSE_WRITE)).code, 'ENOENT')
     })
 
     test('syncFileRange and fadvise accept a file and refuse bad arguments', () => {
