@@ -287,7 +287,8 @@ export async function benchRun({repo, work, rounds, cycleRounds = 3, log}) {
           `measured the same way`,
       )
     notes.push(
-      "Berth's conmon runs its exit command, berth-exit (a small C program; `ctr tasks cleanup` for networked tasks), when a task exits; containerd's shim reports the exit itself",
+      "Berth's conmon runs its exit command, berth-exit (a small C program; `ctr tasks cleanup` for networked tasks), when a task exits; " +
+        "containerd's shim reports the exit itself",
     )
     // Before any task starts, and ahead of every other exit hook: bench-containerd.mjs's (installed
     // by the first run() above: it kills the daemon and unmounts its directory) and bench.mjs's
