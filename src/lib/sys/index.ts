@@ -146,7 +146,8 @@ function loadAddon(): Addon {
   if (path === undefined) {
     throw new FailedPrecondition(`native addon berth.node not found (looked in ${paths.join(', ') || 'no dist directory'}): run \`npm run build\``)
   }
-  return createRequire(import.meta.url)(path) as Addon
+  // The bundle (CommonJS) has require at hand; import.meta.url would cost a pathToFileURL there.
+  return (typeof require === 'function' ? require : createRequire(import.meta.url))(path) as Addon
 }
 
 let errnoNames: Map<number, [string, string]> | undefined
