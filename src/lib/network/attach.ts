@@ -162,6 +162,11 @@ export async function attachContainerNetwork(store: Store, ns: string, id: strin
   await attachNetworks(store, {ns, kind: 'container', id}, containerNetnsPath(store.state, ns, id), settings)
 }
 
+/** Whether the container has a network of its own to tear down: attachments, or its netns pin. */
+export function hasContainerNetwork(store: Store, ns: string, id: string): boolean {
+  return store.netAttachments.ofOwner(ns, 'container', id).length > 0 || isPinned(containerNetnsPath(store.state, ns, id))
+}
+
 /** Detach a container's networks and unpin its netns; nothing to do is fine. */
 export async function tearDownContainerNetwork(store: Store, ns: string, id: string): Promise<void> {
   try {

@@ -13,6 +13,7 @@ export {
   containerIps,
   containerNetnsPath,
   detachNetworks,
+  hasContainerNetwork,
   podDir,
   podIsUp,
   pinContainerNetns,

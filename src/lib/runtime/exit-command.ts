@@ -7,7 +7,7 @@ import {existsSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {distDir} from '../sys/index.js'
 import {locksDir, metaDbPath} from '../store/paths.js'
-import {containerNetnsPath, isPinned} from '../network/index.js'
+import {hasContainerNetwork} from '../network/index.js'
 import type {RuntimeSpec} from './oci-spec.js'
 import type {Runc} from './runc.js'
 import type {TaskPaths, TaskRuntime} from './task-runtime.js'
@@ -30,8 +30,7 @@ export function plainTeardown(rt: TaskRuntime, id: string, paths: TaskPaths, spe
   if ((spec.hooks?.['poststop']?.length ?? 0) > 0 || spec.linux?.intelRdt !== undefined) return false
   if (!spec.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path)) return false
   if (existsSync(paths.usernsDir)) return false
-  if (isPinned(containerNetnsPath(rt.store.state, rt.ns, id))) return false
-  return rt.store.netAttachments.ofOwner(rt.ns, 'container', id).length === 0
+  return !hasContainerNetwork(rt.store, rt.ns, id)
 }
 
 /** conmon's exit command for the task: berth-exit when it can do the work, else `ctr tasks cleanup`. */

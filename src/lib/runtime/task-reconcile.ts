@@ -9,7 +9,7 @@ import {acquireLock, type Lock, nowMicros, type TaskExit, type TaskRecord, UNKNO
 import {taskDir} from '../store/paths.js'
 import {readExitFile} from './conmon.js'
 import {bootId, processAlive} from './proc.js'
-import {containerNetnsPath, isPinned, tearDownContainerNetwork} from '../network/index.js'
+import {hasContainerNetwork, tearDownContainerNetwork} from '../network/index.js'
 import {lockTask, runcOf, type TaskPaths, taskPaths, type TaskRuntime} from './task-runtime.js'
 import {isCreated, isStopped} from '../store/task-state.js'
 
@@ -132,10 +132,7 @@ export async function teardown(rt: TaskRuntime, id: string): Promise<void> {
   const paths = taskPaths(rt.store.state, rt.ns, id)
   // CNI DEL runs while runc deletes the container: the veth and the address go whether or not a
   // process is still in the namespace, and the pin keeps the namespace until DEL is done.
-  const network =
-    rt.store.netAttachments.ofOwner(rt.ns, 'container', id).length > 0 || isPinned(containerNetnsPath(rt.store.state, rt.ns, id))
-      ? tearDownContainerNetwork(rt.store, rt.ns, id).catch(() => {})
-      : undefined
+  const network = hasContainerNetwork(rt.store, rt.ns, id) ? tearDownContainerNetwork(rt.store, rt.ns, id).catch(() => {}) : undefined
   try {
     await runcOf(rt, id).delete(id, {force: true})
     SnapshotService.unmountAll(paths.rootfs)
