@@ -4,7 +4,7 @@
 // more CPU than the rest of the exit path together. Anything else gets `ctr tasks cleanup`, which
 // berth-exit also hands over to when something on the way surprises it.
 import {existsSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {join} from 'node:path'
 import {distDir} from '../sys/index.js'
 import {locksDir, metaDbPath} from '../store/paths.js'
 import {hasContainerNetwork} from '../network/index.js'
@@ -26,7 +26,7 @@ export function exitRecorderPath(): string | undefined {
  * hooks and no RDT group.
  */
 export function plainTeardown(rt: TaskRuntime, id: string, paths: TaskPaths, spec: RuntimeSpec, runc: Runc): boolean {
-  if (basename(runc.binary) !== 'runc' || runc.options.systemdCgroup) return false
+  if (!runc.isRunc() || runc.options.systemdCgroup) return false
   if ((spec.hooks?.['poststop']?.length ?? 0) > 0 || spec.linux?.intelRdt !== undefined) return false
   if (!spec.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path)) return false
   if (existsSync(paths.usernsDir)) return false

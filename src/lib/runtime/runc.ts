@@ -44,6 +44,23 @@ export class Runc {
     return ['--root', this.root, ...(this.options.systemdCgroup ? ['--systemd-cgroup'] : [])]
   }
 
+  /**
+   * Whether this is runc itself, whose state Berth may read and act on in-process (start, delete):
+   * another runc-compatible runtime (`--runtime /path/to/binary`) may keep state of its own.
+   */
+  isRunc(): boolean {
+    return basename(this.binary) === 'runc'
+  }
+
+  /** runc's state.json of `id`, or undefined when it cannot be read. */
+  private readState(id: string): RuncState | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.root, id, 'state.json'), 'utf8')) as RuncState
+    } catch {
+      return undefined
+    }
+  }
+
   /** True when runc keeps state for `id` (no process needed to ask). */
   has(id: string): boolean {
     return existsSync(join(this.root, id, 'state.json'))
@@ -66,13 +83,8 @@ export class Runc {
    * @returns false when runc has to do it (no fifo, init gone, nothing read): its error is the one to show.
    */
   private async startByExecFifo(id: string): Promise<boolean> {
-    if (basename(this.binary) !== 'runc') return false
-    let state: RuncState
-    try {
-      state = JSON.parse(readFileSync(join(this.root, id, 'state.json'), 'utf8')) as RuncState
-    } catch {
-      return false
-    }
+    const state = this.isRunc() ? this.readState(id) : undefined
+    if (state === undefined) return false
     const pid = state.init_process_pid
     if (typeof pid !== 'number' || pid <= 0 || (state.config?.Hooks?.poststart?.length ?? 0) > 0) return false
     const fifo = join(this.root, id, 'exec.fifo')
@@ -133,13 +145,8 @@ export class Runc {
    * @returns true when the state is gone.
    */
   private deleteExited(id: string): boolean {
-    if (this.options.systemdCgroup || basename(this.binary) !== 'runc') return false
-    let state: RuncState
-    try {
-      state = JSON.parse(readFileSync(join(this.root, id, 'state.json'), 'utf8')) as RuncState
-    } catch {
-      return false
-    }
+    const state = !this.options.systemdCgroup && this.isRunc() ? this.readState(id) : undefined
+    if (state === undefined) return false
     const config = state.config
     const pid = state.init_process_pid
     if (
