@@ -63,6 +63,12 @@ const LAZY_BUILTINS = /^node:(child_process|crypto|dgram|fs\/promises|http|https
 function importedBuiltinNames() {
   const used = new Map()
   const all = (mod) => used.set(mod, 'all')
+  const add = (mod, names) => {
+    const set = used.get(mod) ?? new Set()
+    if (set === 'all') return
+    for (const name of names) set.add(name)
+    used.set(mod, set)
+  }
   const walk = (dir) =>
     readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
   for (const file of walk(join(root, 'src'))) {
@@ -70,26 +76,27 @@ function importedBuiltinNames() {
     for (const [, clause, mod] of text.matchAll(/\bimport\s+([^'";]*?)\s+from\s+'node:([\w/]+)'/g)) {
       if (clause.startsWith('type ')) continue
       const braces = /^\{([^}]*)\}$/s.exec(clause.trim())
-      if (!braces) {
+      if (!braces)
         all(mod) // import * as x, import x, import x, {y}
-        continue
+      else {
+        const specs = braces[1].split(',').map((part) => part.trim())
+        add(
+          mod,
+          specs.filter((spec) => spec !== '' && !spec.startsWith('type ')).map((spec) => spec.split(/\s+as\s+/)[0]),
+        )
       }
-      const names = used.get(mod) ?? new Set()
-      if (names === 'all') continue
-      for (const part of braces[1].split(',')) {
-        const spec = part.trim()
-        if (spec === '' || spec.startsWith('type ')) continue
-        names.add(spec.split(/\s+as\s+/)[0])
-      }
-      used.set(mod, names)
     }
     // const {a, b} = await import('node:x'): those names; any other dynamic import: all of them.
     const destructured = /\bconst\s*\{([^}]*)\}\s*=\s*await\s+import\(\s*'node:([\w/]+)'\s*\)/g
     for (const [, list, mod] of text.matchAll(destructured)) {
-      const names = used.get(mod) ?? new Set()
-      if (names === 'all') continue
-      for (const part of list.split(',')) if (part.trim() !== '') names.add(part.trim().split(/\s*:\s*/)[0])
-      used.set(mod, names)
+      add(
+        mod,
+        list
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== '')
+          .map((part) => part.split(/\s*:\s*/)[0]),
+      )
     }
     for (const [, mod] of text.replace(destructured, '').matchAll(/\bimport\(\s*'node:([\w/]+)'\s*\)/g)) all(mod)
     for (const [, mod] of text.matchAll(/\bexport\s[^;]*?\sfrom\s+'node:([\w/]+)'/g)) all(mod)
