@@ -42,6 +42,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** The memory cgroup runc makes for a container of the store with this state dir (cgroup v1). */
 const memoryCgroup = (state: string, ns: string, id: string) => join('/sys/fs/cgroup/memory', cgroupParentFor(state), ns, id)
 
+/** The task's row once its exit is recorded (read straight from meta.db, no ctr involved). */
+const exitRecorded = (sb: Sandbox, id: string) =>
+  waitFor('the exit to be recorded', () => {
+    const r = taskRow(sb, 'default', id)
+    return r?.status === 'stopped' ? r : undefined
+  })
+
 describe('ctr tasks', {skip}, () => {
   let env: RuntimeEnv
   let sb: Sandbox
@@ -66,10 +73,7 @@ describe('ctr tasks', {skip}, () => {
     assert.equal(isMountPoint(f.rootfs), true, 'the rootfs is mounted while it runs')
     const conmonPid = Number(readFileSync(join(f.dir, 'conmon.pid'), 'utf8'))
     // No ctr from here until the checks are done: only the database and /proc are read.
-    const row = await waitFor('the exit to be recorded', () => {
-      const r = taskRow(sb, 'default', id)
-      return r?.status === 'stopped' ? r : undefined
-    })
+    const row = await exitRecorded(sb, id)
     assert.equal(row.exit_status, 5)
     assert.equal(row.exit_known, 1)
     assert.equal(row.oom, 0)
@@ -129,7 +133,7 @@ describe('ctr tasks', {skip}, () => {
     const specFile = join(dir, 'spec.json')
     writeFileSync(specFile, JSON.stringify(spec))
     sb.ok(['run', '-d', '--config', specFile, hooked])
-    await waitFor('the exit to be recorded', () => taskRow(sb, 'default', hooked)?.status === 'stopped')
+    await exitRecorded(sb, hooked)
     await waitFor('runc delete to run the poststop hook', () => existsSync(marker), 5000)
     await waitFor("runc's state to go", () => !existsSync(taskFiles(sb, 'default', hooked).runcState), 5000)
     sb.ok(['tasks', 'rm', hooked])
@@ -143,10 +147,7 @@ describe('ctr tasks', {skip}, () => {
     // A directory in runc's state directory: berth-exit removes flat files only, so runc's own
     // removal (ctr's Runc.delete) must take over.
     mkdirSync(join(f.runcState, 'unexpected'))
-    const row = await waitFor('the exit to be recorded', () => {
-      const r = taskRow(sb, 'default', id)
-      return r?.status === 'stopped' ? r : undefined
-    })
+    const row = await exitRecorded(sb, id)
     assert.equal(row.exit_status, 3)
     await waitFor("runc's state to go", () => !existsSync(f.runcState), 5000)
     await waitFor('the rootfs to be unmounted', () => !isMountPoint(f.rootfs), 5000)
@@ -161,7 +162,7 @@ describe('ctr tasks', {skip}, () => {
     const id = env.id('exit-nanos')
     const f = taskFiles(sb, 'default', id)
     sb.ok(['run', '-d', bb, id, 'sh', '-c', 'exit 5'])
-    await waitFor('the exit to be recorded', () => taskRow(sb, 'default', id)?.status === 'stopped')
+    await exitRecorded(sb, id)
     const exitFile = join(f.dir, 'exits', id)
     assert.equal(existsSync(exitFile), true, 'conmon wrote its exit file')
     const exitedAt = formatRfc3339Nano(statSync(exitFile, {bigint: true}).mtimeNs)
