@@ -372,7 +372,11 @@ int main(int argc, char **argv) {
 
   // Step 3 (finishTask): under the task lock, and only while this run is still the task's.
   int lock = open(lock_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (lock < 0 || flock(lock, LOCK_EX) != 0) db_fail("task lock");
+  if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+    sqlite3_close(db); // the exit is recorded: only the teardown is left to ctr
+    db = NULL;
+    fall_back("cannot take the task lock");
+  }
   int64_t pid = 0;
   enum row_state state = task_row(ns, id, instance, &pid);
   sqlite3_close(db);
