@@ -91,6 +91,7 @@ export async function benchPods({repo, work, rounds, log}) {
     return {title, anchor: 'n/a', rows: [], notes: ['skipped: containernetworking-plugins not installed (bash scripts/setup.sh)']}
   const {startRegistry, pushImage} = await import(join(repo, 'dist/test/helpers/registry.js'))
   const {busyboxImage} = await import(join(repo, 'dist/test/helpers/oci-image.js'))
+  const {deleteDefaultNetwork} = await import(join(repo, 'dist/test/helpers/network.js'))
   const anchor = `containerd ${ctrVersion().split(' ').pop()} (/usr/bin/ctr, private daemon) with the same CNI plugins`
   const notes = []
   const rows = []
@@ -136,6 +137,7 @@ export async function benchPods({repo, work, rounds, log}) {
       }
     }
     for (const name of berthPods) await berth(['pods', 'rm', '--force', name]).catch(() => {})
+    deleteDefaultNetwork(bEnv.BERTH_STATE) // Berth's bridge and masquerade chain live as long as the host's network
     for (const [netns, added] of netnses) {
       cniCall('DEL', confList, {netns: `/var/run/netns/${netns}`, id: netns}, added)
       sh(['ip', 'netns', 'del', netns])
@@ -239,6 +241,10 @@ export async function benchPods({repo, work, rounds, log}) {
       log(`pods round ${r}: Berth ${bMs.toFixed(0)} ms, containerd by hand ${cMs.toFixed(0)} ms`)
     }
     const leaked = removeLeakedRules(ns)
+    notes.push(
+      "masquerade: containerd's config has the bridge plugin's ipMasq (a nat chain per container, as containerd's and nerdctl's defaults do);",
+      "  Berth's default network masquerades its whole subnet with one chain, made once (berthMasquerade)",
+    )
     if (leaked) notes.push(`containerd's ctr run --rm --cni left ${leaked} masquerade chains in iptables' nat table (removed by this bench); Berth left none`)
     rows.push({what: 'run --rm /bin/true on a CNI bridge', berth: median(s.bRun), anchor: existingConfs.length ? NaN : median(s.cRun), target: '≤ 1.0×'})
     rows.push({what: 'pod + 2 run -d --pod + pods rm --force', berth: median(s.bPod), anchor: median(s.cPod), target: '≤ 1.0×'})

@@ -2,10 +2,11 @@
 // network (the sandbox's own bridge and subnet), a port published on the host's 127.0.0.1, the IPs
 // in `/tasks/create`, two
 // containers that reach each other over the bridge, concurrent starts that never share an
-// address, a user network from --cni-netconfpath, and a kill -9 whose leftovers (pin, veth, IPAM
+// address and make one masquerade chain for the network, a user network from --cni-netconfpath, and a kill -9 whose leftovers (pin, veth, IPAM
 // reservation, iptables rules) `ctr gc` releases. Traffic stays between the host and namespaces
 // the test made. Runs as root; skips elsewhere unless CI is set.
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -16,11 +17,14 @@ import {
   bridgePorts,
   curl,
   deleteBridge,
+  deleteDefaultNetwork,
+  deleteMasquerade,
   freePort,
   httpGet,
   httpServe,
   iptablesRules,
   ipOf,
+  masqueradeRules,
   networkSkipReason,
   pinsOf,
   reservations,
@@ -47,7 +51,7 @@ describe('CNI networks', {skip}, () => {
   })
   after(async () => {
     await env?.close()
-    deleteBridge(bridge)
+    deleteDefaultNetwork(sb.state)
     deleteBridge(userBridge)
   })
 
@@ -71,7 +75,7 @@ describe('CNI networks', {skip}, () => {
     assert.equal(pinsOf(sb).length, 1)
     assert.equal(bridgePorts(bridge).length, 1)
     assert.deepEqual(reservations(sb), [ip])
-    assert.ok(iptablesRules().includes(row.cni_id), 'portmap and masquerade rules name the attachment')
+    assert.ok(iptablesRules().includes(row.cni_id), "portmap's rules name the attachment")
 
     // Stop: conmon's exit command runs CNI DEL.
     sb.ok(['tasks', 'kill', '-s', 'KILL', id])
@@ -127,7 +131,8 @@ describe('CNI networks', {skip}, () => {
     sb.ok(['containers', 'rm', server])
   })
 
-  test('concurrent starts never hand out one address twice', async () => {
+  test('concurrent starts never hand out one address twice, and make one masquerade chain for the network', async () => {
+    deleteMasquerade(sb.state) // earlier tests made it: these starts race to make it again
     const ids = [1, 2, 3, 4, 5].map((i) => env.id(`par${i}`))
     for (const id of ids) sb.ok(['containers', 'create', '--net', 'bridge', bb, id, 'sleep', '60'])
     const results = await Promise.all(ids.map((id) => sb.spawn(['tasks', 'start', '-d', id])))
@@ -135,9 +140,44 @@ describe('CNI networks', {skip}, () => {
     const ips = ids.map((id) => ipOf(sb, id))
     assert.equal(new Set(ips).size, ids.length, `distinct: ${ips.join(' ')}`)
     assert.equal(reservations(sb).length, ids.length)
+    // One chain for the subnet, not the bridge plugin's chain per container.
+    const {bridge: br, subnet} = defaultBridge(sb.state)
+    assert.deepEqual(masqueradeRules(sb.state).sort(), [
+      `-A BERTH-${br} ! -d 224.0.0.0/4 -j MASQUERADE`,
+      `-A BERTH-${br} -d ${subnet} -j ACCEPT`,
+      `-A POSTROUTING -s ${subnet} -j BERTH-${br}`,
+      `-N BERTH-${br}`,
+    ])
+    const nat = spawnSync('iptables-save', ['-t', 'nat'], {encoding: 'utf8'}).stdout
+    for (const row of attachments(sb)) assert.equal(nat.includes(row.cni_id), false, `no rule names attachment ${row.cni_id}`)
     await Promise.all(ids.map((id) => sb.spawn(['tasks', 'rm', '-f', id])))
     for (const id of ids) sb.ok(['containers', 'rm', id])
     assert.deepEqual(reservations(sb), [])
+    assert.deepEqual(pinsOf(sb), [])
+    // The chain is the network's: DEL and gc leave it, and a flushed rule set gets it back.
+    sb.ok(['gc'])
+    assert.equal(masqueradeRules(sb.state).length, 4)
+    deleteMasquerade(sb.state)
+    const again = env.id('masq')
+    sb.ok(['run', '--rm', '--net', 'bridge', bb, again, 'true'])
+    assert.equal(masqueradeRules(sb.state).length, 4)
+  })
+
+  test('a network config whose berthMasquerade is malformed is refused before anything starts', () => {
+    const dir = join(sb.dir, 'badmasq')
+    mkdirSync(dir, {recursive: true})
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'badmasq',
+      berthMasquerade: {bridge: 'bad bridge name', subnets: ['10.0.0.0/24']},
+      plugins: [{type: 'loopback'}],
+    }
+    writeFileSync(join(dir, 'badmasq.conflist'), JSON.stringify(conf))
+    const id = env.id('badmasq')
+    const r = sb.run(['run', '--rm', '--cni-netconfpath', dir, '--net', 'badmasq', bb, id, 'true'])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /^ctr: .*berthMasquerade needs a bridge name/m)
+    assert.deepEqual(attachments(sb), [])
     assert.deepEqual(pinsOf(sb), [])
   })
 

@@ -17,7 +17,7 @@ import {
   attachments,
   bridgePorts,
   curl,
-  deleteBridge,
+  deleteDefaultNetwork,
   freePort,
   httpGet,
   httpServe,
@@ -62,7 +62,7 @@ describe('pods', {skip}, () => {
       for (const ns of ['default', 'other', 'third'])
         for (const id of sb.run(['-n', ns, 'pods', 'ls', '-q']).stdout.split('\n').filter(Boolean)) sb.run(['-n', ns, 'pods', 'rm', '--force', id])
     await env?.close()
-    deleteBridge(bridge)
+    deleteDefaultNetwork(sb.state)
   })
 
   const inspect = (pod: string, ns = 'default') => JSON.parse(sb.ok(['-n', ns, 'pods', 'inspect', pod])) as PodView

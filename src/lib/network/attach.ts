@@ -20,6 +20,7 @@ import {
   type Store,
 } from '../store/index.js'
 import {cniAdd, cniDel, type NetConfList} from './cni.js'
+import {ensureMasquerade, masqueradeOf} from './masquerade.js'
 import {cniPaths, type CniPaths, resolveNetwork} from './networks.js'
 import {isPinned, pinNamespaces, pinsUnder, unpin} from './pins.js'
 
@@ -62,13 +63,13 @@ async function cniContainerId(state: string, owner: NetOwner): Promise<string> {
 export type StoredNetworkSettings = NetworkSettings & {cniPath?: string[]; netconfPath?: string}
 
 /**
- * Resolve the networks an owner asks for, before anything is created: a missing network fails a
- * create, not a later start. @throws NotFound, InvalidArgument.
+ * Resolve the networks an owner asks for, before anything is created: a missing or malformed
+ * network fails a create, not a later start. @throws NotFound, InvalidArgument, FailedPrecondition.
  */
 export function checkNetworks(store: Store, settings: StoredNetworkSettings): void {
   if (settings.mode !== 'cni') return
   const paths = storeCniPaths(store, settings)
-  for (const name of settings.networks ?? []) resolveNetwork(name, paths, store.state)
+  for (const name of settings.networks ?? []) masqueradeOf(resolveNetwork(name, paths, store.state))
 }
 
 /**
@@ -102,7 +103,16 @@ export async function attachNetworks(store: Store, owner: NetOwner, netns: strin
         ports,
         bootId: boot,
       })
-      const result = await cniAdd(list, {containerId: cniId, netns, ifname, cniPath: paths.binDirs, ports})
+      // The network's masquerade (at most one iptables -C when it is there) runs beside ADD.
+      const masquerade = masqueradeOf(list)
+      // Both settle before a failure is thrown: the detach below must not race a running ADD.
+      const [added, masqueraded] = await Promise.allSettled([
+        cniAdd(list, {containerId: cniId, netns, ifname, cniPath: paths.binDirs, ports}),
+        masquerade && ensureMasquerade(store.state, masquerade),
+      ])
+      if (added.status === 'rejected') throw added.reason
+      if (masqueraded.status === 'rejected') throw masqueraded.reason
+      const result = added.value
       store.netAttachments.complete(cniId, list.name, result)
     }
   } catch (err) {

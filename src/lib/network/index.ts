@@ -3,6 +3,7 @@
 // that releases what a killed process left behind.
 export {cniAdd, cniDel, parseNetConf, type CniCall, type NetConfList} from './cni.js'
 export {cniPaths, DEFAULT_NETWORK, defaultBridge, defaultNetConf, loadDefaultNetwork, resolveNetwork, type CniPaths} from './networks.js'
+export {ensureMasquerade, MASQUERADE_KEY, masqueradeOf, type Masquerade} from './masquerade.js'
 export {isPinned, pinNamespaces, pinsUnder, unpin, type PinFiles} from './pins.js'
 export {formatPortMapping, parsePortMapping} from './ports.js'
 export {

@@ -1,7 +1,8 @@
 // Which CNI network a name means. `bridge` is Berth's default network: a config list Berth writes
 // on first use into a directory it owns (`<root>/cni/net.d/bridge.conflist`; edit it to change
 // the subnet) — a Linux bridge with host-local IPAM whose reservations live under the state dir,
-// then portmap (published ports) and firewall. Any other name is looked up in the users' config
+// then portmap (published ports) and firewall; its masquerade is one chain for the whole subnet
+// (masquerade.ts), not the bridge plugin's chain per container. Any other name is looked up in the users' config
 // directory (`--cni-netconfpath`, config `cni.conf_dir`, default /etc/cni/net.d), then in Berth's.
 //
 // The default store (state /run/berth) gets bridge `berth0` and 10.88.0.0/16. Any other state dir
@@ -13,6 +14,7 @@ import {FailedPrecondition, InvalidArgument, NotFound} from '../errors/index.js'
 import {cniConfDir, cniIpamDir, defaultState} from '../store/index.js'
 import {fnv1a32} from '../sys/random.js'
 import {type NetConfList, parseNetConf} from './cni.js'
+import {MASQUERADE_KEY} from './masquerade.js'
 
 /** The name of Berth's default network (`--net bridge`, ctr's `--cni`). */
 export const DEFAULT_NETWORK = 'bridge'
@@ -49,12 +51,13 @@ export function defaultNetConf(paths: CniPaths, state: string): NetConfList {
   return {
     cniVersion: '1.0.0',
     name: DEFAULT_NETWORK,
+    [MASQUERADE_KEY]: {bridge, subnets: [subnet]},
     plugins: [
       {
         type: 'bridge',
         bridge,
         isGateway: true,
-        ipMasq: true,
+        ipMasq: false, // Berth's chain for the network does it (MASQUERADE_KEY)
         hairpinMode: true,
         ipam: {type: 'host-local', ranges: [[{subnet, gateway}]], routes: [{dst: '0.0.0.0/0'}], dataDir: paths.ipamDir},
       },
