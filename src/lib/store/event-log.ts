@@ -4,6 +4,7 @@
 import type {Database} from 'better-sqlite3'
 import type {EventRecord} from '../events/format.js'
 import {eventPayload, type TopicEvent} from '../events/topics.js'
+import * as sys from '../sys/index.js'
 
 export type {EventRecord} from '../events/format.js'
 
@@ -15,9 +16,13 @@ export interface Retention {
 
 const TRIM_EVERY = 512
 
-/** Wall-clock now in unix microseconds (finer than Date.now(), as ctr prints nanoseconds). */
+/**
+ * Wall-clock now in unix microseconds (finer than Date.now(), as ctr prints nanoseconds): from the
+ * addon, which the commands that record events have loaded already; `performance` (perf_hooks,
+ * about 1 ms to load) only where the addon is missing.
+ */
 export function nowMicros(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000)
+  return sys.realtimeMicros() ?? Math.round((performance.timeOrigin + performance.now()) * 1000)
 }
 
 /**

@@ -198,6 +198,14 @@ c,_=s.accept(); c.send(b'\\x02one'); c.send(b'\\x03two'); print(c.recv(100).deco
     assert.throws(() => sys.futimens(0, {sec: 0, nsec: 1e9}, {sec: 0, nsec: 0}), RangeError)
   })
 
+  test('realtimeMicros is the wall clock in microseconds, between two Date.now() readings', () => {
+    const before = Date.now() * 1000
+    const micros = sys.realtimeMicros()
+    const after = (Date.now() + 1) * 1000
+    assert.ok(micros !== undefined && Number.isInteger(micros), `${micros}`)
+    assert.ok(micros >= before && micros <= after, `${before} <= ${micros} <= ${after}`)
+  })
+
   test('flock: exclusive between descriptors, LOCK_NB fails with EAGAIN, LOCK_UN releases', () => {
     const f = join(dir, 'lock')
     writeFileSync(f, '')
