@@ -4,6 +4,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {removeTree} from '../../src/lib/sys/tree.js'
+import {cleanUpHost} from './host-cleanup.js'
 import {fileURLToPath} from 'node:url'
 
 /** The repository root (dist/test/helpers/ -> ../../..). */
@@ -80,6 +81,7 @@ export function sandbox(prefix = 'berth-test-'): Sandbox {
       })
     },
     cleanup() {
+      cleanUpHost(root, state) // cgroups and the default network live outside the sandbox
       removeTree(dir) // a test may leave a tree deeper than rmSync can take
     },
   }

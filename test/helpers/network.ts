@@ -86,28 +86,13 @@ export function deleteBridge(name: string): void {
   spawnSync('ip', ['link', 'del', name])
 }
 
+export {deleteDefaultNetwork, deleteMasquerade} from './host-cleanup.js'
+
 /** The nat rules of the default network's masquerade chain (`iptables -S` lines naming it). */
 export function masqueradeRules(state: string): string[] {
   const chain = `BERTH-${defaultBridge(state).bridge}`
   const out = spawnSync('iptables', ['-w', '-t', 'nat', '-S'], {encoding: 'utf8'}).stdout ?? ''
   return out.split('\n').filter((l) => l.split(' ').includes(chain))
-}
-
-/** Remove the default network's masquerade chain and its POSTROUTING jump from the host. */
-export function deleteMasquerade(state: string): void {
-  const {bridge, subnet} = defaultBridge(state)
-  const chain = `BERTH-${bridge}`
-  while (spawnSync('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', '-s', subnet, '-j', chain]).status === 0) {
-    // every copy of the jump
-  }
-  spawnSync('iptables', ['-w', '-t', 'nat', '-F', chain])
-  spawnSync('iptables', ['-w', '-t', 'nat', '-X', chain])
-}
-
-/** Remove the default network of the store whose state dir is `state` from the host: bridge and masquerade. */
-export function deleteDefaultNetwork(state: string): void {
-  deleteBridge(defaultBridge(state).bridge)
-  deleteMasquerade(state)
 }
 
 /** An HTTP request from inside a container with busybox nc; prints the response. */
