@@ -118,7 +118,7 @@ export function cgroupParentFor(state: string): string {
  * @throws InvalidArgument (not implemented by Berth), FailedPrecondition (missing on this host).
  */
 export function refuseUnsupported(u: UnsupportedRequests, devicePaths: readonly string[] = [], features: () => HostFeatures = readHostFeatures): void {
-  if (u.sandbox) throw new InvalidArgument('--sandbox is not supported: Berth has no sandbox API (pods are a later issue)')
+  if (u.sandbox) throw new InvalidArgument('--sandbox is not supported: Berth has no sandbox API; --pod POD joins the namespaces of a pod')
   if (u.remapLabels) {
     throw new InvalidArgument(
       "--remap-labels is not supported: Berth's snapshotters do not read remap labels; --uidmap/--gidmap alone make a remapped copy of the image",
