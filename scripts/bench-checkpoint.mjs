@@ -8,6 +8,7 @@ import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} fro
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {berthBin} from './bench-containerd.mjs'
 
 /** Holds ~100 MiB of non-zero bytes in the shell's memory, then idles. */
 const HOG = ['sh', '-c', 'x=$(head -c 104857600 /dev/zero | tr "\\000" a); echo ready; while true; do sleep 1; done']
@@ -63,8 +64,10 @@ export async function benchCheckpoint({repo, work, rounds = 3, log = () => {}}) 
   const {busyboxImage} = await import(join(repo, 'dist/test/helpers/oci-image.js'))
   const base = join(work, 'checkpoint-store')
   const env = {...process.env, BERTH_ROOT: join(base, 'root'), BERTH_STATE: join(base, 'state')}
-  const ctrBin = join(repo, 'bin', 'run.js')
-  const ctr = (args) => spawnSync(process.execPath, [ctrBin, ...args], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+  // The installed command, as every other section runs it: bin/ctr starts node without
+  // NODE_EXTRA_CA_CERTS (`node bin/run.js` would parse that CA bundle first, 30-40 ms a call here).
+  const ctrBin = berthBin(repo)
+  const ctr = (args) => spawnSync(ctrBin, args, {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
   const runc = 'runc'
   const handRoot = join(base, 'hand-runc')
   const handBundle = join(base, 'hand-bundle')

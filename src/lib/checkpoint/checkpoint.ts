@@ -10,7 +10,7 @@ import {AlreadyExists, FailedPrecondition, InvalidArgument} from '../errors/inde
 import type {Descriptor} from '../oci/index.js'
 import {type TaskRuntime, getTask, setTaskPaused, taskPaths, containerSpec} from '../runtime/index.js'
 import {SnapshotService} from '../snapshot/index.js'
-import {appendEvent, checkpointsDir, type ContainerRecord, type Labels, type StagedBlob, type TaskRecord, withLease} from '../store/index.js'
+import {appendEvent, checkpointsDir, type ContainerRecord, type Labels, type StagedBlob, type Staging, type TaskRecord, withLease} from '../store/index.js'
 import {SYNC_FILE_RANGE_WRITE, syncFileRange} from '../sys/index.js'
 import {writeTreeTar} from './archive.js'
 import {makeDumpTar} from './criu-tar.js'
@@ -116,36 +116,51 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
   timer.mark('criu-version')
   if (options.task && !live) throw new FailedPrecondition(`no running task found: task ${id} not found`)
 
-  const scratchRoot = checkpointsDir(store.state)
-  mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
-  const scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: CRIU's logs
-  // An image's dump goes straight into the store's staging area (the blobs' filesystem), where
-  // it becomes the blob in place; only --image-path dumps elsewhere.
-  const staging = options.imagePath ? undefined : await store.openStaging(ns, 'checkpoint')
-  const dumpDir = options.imagePath ?? (options.task ? staging!.makeDir('dump') : join(scratch, 'image'))
-  const workDir = options.workPath ?? join(scratch, 'work')
-  mkdirSync(dumpDir, {recursive: true, mode: 0o700})
-  mkdirSync(workDir, {recursive: true, mode: 0o700})
   const paths = taskPaths(store.state, ns, id)
   let paused = false
   let stopped = false
+  let pausing: Promise<void> | undefined
+  let scratch: string | undefined
+  let staging: Staging | undefined
   let rwTar: Promise<string> | undefined
   let hasher: MemoryHasher | undefined
-  timer.mark('prepare')
   const step = (s: CheckpointStep, status: CheckpointStepEvent['status']) => options.onStep?.({step: s, status})
   try {
+    // runc pause runs (~10 ms, a process of its own) while the scratch and staging dirs are made.
     if (live && task && isRunning(task)) {
       step('pause', 'start')
-      await setTaskPaused(rt, id, true)
-      paused = true
+      pausing = setTaskPaused(rt, id, true).then(() => void (paused = true))
+      pausing.catch(() => undefined) // awaited below, and in finally before the resume is decided
+    } else step('pause', 'skip')
+    const scratchRoot = checkpointsDir(store.state)
+    mkdirSync(scratchRoot, {recursive: true, mode: 0o700})
+    scratch = mkdtempSync(join(scratchRoot, `${ns}-${id}-`)) // 0700: CRIU's logs
+    // An image's dump goes straight into the store's staging area (the blobs' filesystem), where
+    // it becomes the blob in place; only --image-path dumps elsewhere.
+    staging = options.imagePath ? undefined : await store.openStaging(ns, 'checkpoint')
+    const dumpDir = options.imagePath ?? (options.task ? staging!.makeDir('dump') : join(scratch, 'image'))
+    const workDir = options.workPath ?? join(scratch, 'work')
+    mkdirSync(dumpDir, {recursive: true, mode: 0o700})
+    mkdirSync(workDir, {recursive: true, mode: 0o700})
+    timer.mark('prepare')
+    if (pausing) {
+      await pausing
       timer.mark('pause')
       step('pause', 'done')
-    } else step('pause', 'skip')
+    }
     // The rw layer is tarred while CRIU dumps (the task is paused or stopped: its files hold still).
-    if (staging && options.rw && container.snapshotter && container.snapshotKey) {
-      const snapshots = new SnapshotService(store, ns, container.snapshotter)
-      const file = join(staging.makeDir('rw'), 'rw.tar.gz')
-      rwTar = writeTreeTar(snapshots.fsPath(container.snapshotKey), file, {gzip: true, overlay: snapshots.snapshotter.layout === 'overlay'}).then(() => file)
+    const startRwTar = () => {
+      const into = staging
+      if (!into || !options.rw || !container.snapshotter || !container.snapshotKey) return
+      const snapshotter = container.snapshotter
+      const key = container.snapshotKey
+      // async: a synchronous failure becomes the promise's, so a dump under way is still awaited
+      rwTar = (async () => {
+        const snapshots = new SnapshotService(store, ns, snapshotter)
+        const file = join(into.makeDir('rw'), 'rw.tar.gz')
+        await writeTreeTar(snapshots.fsPath(key), file, {gzip: true, overlay: snapshots.snapshotter.layout === 'overlay'})
+        return file
+      })()
       rwTar.catch(() => undefined) // awaited below; a dump failure must not leave it unhandled
     }
     if (options.task) {
@@ -157,7 +172,11 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       if (options.exit) writeFileSync(paths.checkpointed, '') // conmon will see a SIGKILL: mark it first
       // The memory is hashed as soon as CRIU closes it, while CRIU goes on with the rest.
       hasher = staging ? MemoryHasher.watch(dumpDir) : undefined
-      const r = await rt.runc.run(args, {allowFailure: true})
+      const dumping = rt.runc.run(args, {allowFailure: true}) // spawned now
+      // Only then the rw tar: starting it loads node-tar, zlib and the streams (10 ms and more),
+      // which CRIU need not wait for.
+      startRwTar()
+      const r = await dumping
       if (r.code !== 0) {
         hasher?.stop()
         rmSync(paths.checkpointed, {force: true})
@@ -167,7 +186,10 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       stopped = options.exit === true
       timer.mark('dump')
       step('dump', 'done')
-    } else step('dump', 'skip')
+    } else {
+      startRwTar()
+      step('dump', 'skip')
+    }
     if (!staging) {
       step('write', 'skip')
       step('record', 'skip')
@@ -175,6 +197,7 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       return {name: undefined, digest: undefined}
     }
 
+    const stage = staging // narrowed for the callbacks below
     const platform = hostPlatform()
     step('write', 'start')
     const staged: {blob: StagedBlob; mediaType: string; private?: boolean; platform?: boolean}[] = []
@@ -186,19 +209,19 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       timer.mark('criu-tar')
       startWriteback(file) // the commit's fsync then finds most of it on disk
       timer.mark('writeback')
-      const blob = tar.hash ? staging.adoptHashed(file, tar.hash) : staging.adopt(file)
+      const blob = tar.hash ? stage.adoptHashed(file, tar.hash) : stage.adopt(file)
       staged.push({blob, mediaType: CheckpointMediaType.criu, private: true, platform: true})
       timer.mark('criu-hash')
-      staged.push({blob: await staging.stageBytes(Buffer.from(containerSpec(store, ns, id))), mediaType: CheckpointMediaType.config, platform: true})
+      staged.push({blob: await stage.stageBytes(Buffer.from(containerSpec(store, ns, id))), mediaType: CheckpointMediaType.config, platform: true})
     }
     if (rwTar) {
-      staged.push({blob: staging.adopt(await rwTar), mediaType: CheckpointMediaType.rwLayer})
+      staged.push({blob: stage.adopt(await rwTar), mediaType: CheckpointMediaType.rwLayer})
       timer.mark('rw-blob')
     }
     const digest = await withLease(store, ns, async (leaseId) => {
       const manifests: Descriptor[] = []
       for (const s of staged) {
-        await staging.commit(s.blob, {mediaType: s.mediaType, leaseId, private: s.private === true})
+        await stage.commit(s.blob, {mediaType: s.mediaType, leaseId, private: s.private === true})
         const d: Descriptor = {mediaType: s.mediaType, digest: s.blob.digest, size: s.blob.size}
         manifests.push(s.platform ? {...d, platform} : d)
       }
@@ -218,8 +241,8 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
       const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: CheckpointMediaType.index, manifests, annotations}))
       const gcLabels: Labels = {}
       manifests.forEach((d, i) => (gcLabels[`containerd.io/gc.ref.content.${i}`] = d.digest))
-      const indexBlob = await staging.stageBytes(index)
-      await staging.commit(indexBlob, {mediaType: CheckpointMediaType.index, labels: gcLabels, leaseId})
+      const indexBlob = await stage.stageBytes(index)
+      await stage.commit(indexBlob, {mediaType: CheckpointMediaType.index, labels: gcLabels, leaseId})
       step('write', 'done')
       step('record', 'start')
       const target = {mediaType: CheckpointMediaType.index, digest: indexBlob.digest, size: indexBlob.size}
@@ -231,9 +254,10 @@ export async function checkpoint(rt: TaskRuntime, id: string, options: Checkpoin
     step('record', 'done')
     return {name, digest}
   } finally {
+    await pausing?.catch(() => undefined) // a pause still under way (a failed prepare) settles first
     hasher?.stop()
     staging?.discard() // whatever was not committed: the dump of a failed checkpoint
-    rmSync(scratch, {recursive: true, force: true})
+    if (scratch) rmSync(scratch, {recursive: true, force: true})
     if (paused && !stopped) {
       try {
         step('resume', 'start')
