@@ -27,6 +27,12 @@ export interface WriterOptions {
   labels?: Labels
   /** Lease (in the same namespace) that the ingest and the committed content are added to. */
   leaseId?: string
+  /**
+   * Called when the blob cannot be recorded without its bytes, before `openWriter` waits for the
+   * blob's lock and opens an ingest. A caller that holds a write transaction across calls commits
+   * it here: the process holding that lock may need the database to finish.
+   */
+  beforeIngest?: () => void
 }
 
 /**
