@@ -1,6 +1,7 @@
 // Content digests (`algorithm:hex`) as go-digest validates them, restricted to sha256 and sha512 with lowercase hex.
 import {createHash} from 'node:crypto'
 import {InvalidArgument} from '../errors/index.js'
+import {sha256Hex} from './sha256.js'
 
 /** A validated `algorithm:hex` string, e.g. `sha256:e3b0c442…`. */
 export type Digest = string
@@ -68,7 +69,8 @@ export function chainIds(diffIds: readonly Digest[]): Digest[] {
   for (const diffId of diffIds) {
     parseDigest(diffId)
     const previous = out[out.length - 1]
-    out.push(previous === undefined ? diffId : sha256Digest(`${previous} ${diffId}`))
+    // Plain-JS SHA-256 (sha256.ts): a short string each, and no node:crypto to load for a pull that shares every layer.
+    out.push(previous === undefined ? diffId : `sha256:${sha256Hex(`${previous} ${diffId}`)}`)
   }
   return out
 }

@@ -28,7 +28,7 @@ import {
   sortByPreference,
 } from '../oci/index.js'
 import {type SnapshotterName, snapshotterName, type UnpackEvent, type UnpackLayer, unpackLayers} from '../snapshot/index.js'
-import {type Store, withLease} from '../store/index.js'
+import {processOwner, type Store, withLease, type WriterOptions} from '../store/index.js'
 import type {ProgressEvent, ProgressListener} from './progress.js'
 import {appendDistributionSource, createRegistry, distributionSourceKey, type Registry, type RegistryOptions} from '../registry/index.js'
 
@@ -87,20 +87,35 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
   try {
     const name = ref.toString()
     emit({type: 'resolving', ref: name})
-    const resolved = await registry.resolve(ref)
+    const resolving = registry.resolve(ref)
+    resolving.catch(() => undefined) // awaited below, after a turn of the event loop
+    // One turn of the event loop sends the request (connect, write); while the registry answers, make what the pull
+    // needs whatever the answer: the owner file of its lease, which loads Berth's native addon (a millisecond or so).
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    try {
+      processOwner(store.root)
+    } catch {
+      // withLease makes it again, and reports the failure
+    }
+    const resolved = await resolving
     emit({type: 'resolved', ref: name, descriptor: resolved.descriptor})
 
     const unpack = options.unpack && {...options.unpack, snapshotter: snapshotterName(options.unpack.snapshotter)}
-    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, options.maxConcurrentDownloads ?? 3, unpack, options.allMetadata ?? false)
+    const batch = new RecordBatch(store.db)
+    const limit = options.maxConcurrentDownloads ?? 3
+    const job = new FetchJob(store, options.namespace, ref, registry, emit, matcher, limit, unpack, options.allMetadata ?? false, batch)
     // The image is recorded while the lease still holds every blob: a GC run by another process
     // between the two would otherwise find them unreferenced.
-    // The pull's many small records commit without an fsync each (synchronous NORMAL: durable
-    // against a crash of this process, not yet against power loss); the image record commits
-    // with FULL, whose WAL fsync makes every earlier record durable too. A power loss before it
-    // can only lose records whose files exist, which GC removes or the next pull records again.
-    store.db.pragma('synchronous = NORMAL')
+    // Records open in one transaction (RecordBatch). When nothing slow happened, that transaction
+    // takes the image record too and commits with synchronous FULL: one WAL fsync for the pull.
+    // Otherwise it commits (FULL) before the first download or extraction, and the pull's many
+    // small records after it commit without an fsync each (synchronous NORMAL: durable against a
+    // crash of this process, not yet against power loss); the image record then commits with
+    // FULL, whose WAL fsync makes every earlier record durable too. A power loss before it can
+    // only lose records whose files exist, which GC removes or the next pull records again.
     let created: boolean
     try {
+      batch.begin()
       created = await withLease(
         store,
         options.namespace,
@@ -108,12 +123,18 @@ export async function fetchImage(store: Store, options: FetchOptions): Promise<F
           job.leaseId = leaseId
           await job.handle(resolved.descriptor)
           await job.drain()
-          store.db.pragma('synchronous = FULL')
-          return store.images.put(options.namespace, {name, target: stripDescriptor(resolved.descriptor), labels: options.labels ?? {}}).created
+          return batch.last(() => {
+            const put = store.images.put(options.namespace, {name, target: stripDescriptor(resolved.descriptor), labels: options.labels ?? {}})
+            // The lease goes in the image's commit (one fsync for both, not two): the image now holds all it held.
+            // withLease then finds it gone, as it would find an expired lease that GC took.
+            store.leases.delete(options.namespace, leaseId)
+            return put.created
+          })
         },
         {expiresInMs: LEASE_MS},
       )
     } finally {
+      batch.end() // a failed pull keeps what it recorded, as its lease and ingests are kept, for the next pull
       store.db.pragma('synchronous = FULL')
     }
     return {name, target: resolved.descriptor, bytesTransferred: registry.stats.blobBytes, created, unpacked: job.unpacked}
@@ -166,6 +187,52 @@ export async function fetchBlobs(store: Store, options: FetchBlobsOptions): Prom
   }
 }
 
+/**
+ * A pull's records in one write transaction, for as long as nothing slow happens: a pull whose
+ * blobs and layers are all in the store already (another namespace's) makes a few dozen small
+ * records (lease, content rows, distribution-source labels, snapshots, the image), and one commit
+ * for all of them costs a fraction of one each. `end()` commits, and is called before anything
+ * that waits for another process or the network (an ingest, a contended lock, an extraction): that
+ * process may need the database to finish, and nothing should hold it for a download. Records
+ * made after `end()` commit one by one, without an fsync each (see fetchImage). Other processes
+ * see the records when they commit; nothing outside this pull needs them before. A killed pull
+ * loses the open transaction whole, as if it had not started.
+ */
+class RecordBatch {
+  private open = false
+
+  constructor(private readonly db: Store['db']) {}
+
+  /** Open the transaction (under the store's synchronous FULL). */
+  begin(): void {
+    if (this.db.inTransaction) return
+    this.db.exec('BEGIN IMMEDIATE')
+    this.open = true
+  }
+
+  /** Commit what was recorded so far, if still open; records after this commit on their own, without an fsync each. */
+  end(): void {
+    if (!this.open) return
+    this.open = false
+    // A failed statement may have rolled the transaction back already (SQLite does, for some errors).
+    if (this.db.inTransaction) this.db.exec('COMMIT')
+    // Not inside a transaction: SQLite refuses to change the level there.
+    this.db.pragma('synchronous = NORMAL')
+  }
+
+  /** Run the pull's last records, `fn`, and commit them with synchronous FULL: in the batch if it is still open, else alone. */
+  last<T>(fn: () => T): T {
+    if (this.open) {
+      const result = this.db.transaction(fn).immediate() // a savepoint inside the batch
+      this.open = false
+      this.db.exec('COMMIT')
+      return result
+    }
+    this.db.pragma('synchronous = FULL')
+    return this.db.transaction(fn).immediate()
+  }
+}
+
 /** One pull's walk over the descriptor tree, with a bounded pool for blob downloads. */
 class FetchJob {
   leaseId: string | undefined
@@ -187,6 +254,7 @@ class FetchJob {
     limit: number,
     private readonly unpack: {snapshotter: SnapshotterName; syncFs?: boolean; onEvent?: (e: UnpackEvent) => void} | undefined,
     private readonly allMetadata: boolean,
+    private readonly batch?: RecordBatch,
   ) {
     this.downloads = new Gate(limit)
     this.sourceKey = distributionSourceKey(ref.domain)
@@ -312,6 +380,7 @@ class FetchJob {
       leaseId: this.leaseId,
       syncFs: unpack.syncFs,
       onEvent: unpack.onEvent,
+      beforeSlow: this.endBatch,
     })
     this.unpacked.push({
       platform: formatPlatform(configPlatform(config)),
@@ -322,9 +391,15 @@ class FetchJob {
     })
   }
 
+  private writerOptions(key: string, desc: Descriptor): WriterOptions {
+    return {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId, beforeIngest: this.endBatch}
+  }
+
+  private readonly endBatch = (): void => this.batch?.end()
+
   /** A manifest or index: bytes in memory (bounded by the registry client), then committed. */
   private async fetchSmall(desc: Descriptor, key: string): Promise<Buffer> {
-    const opened = await this.store.content.openWriter(this.ns, {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId})
+    const opened = await this.store.content.openWriter(this.ns, this.writerOptions(key, desc))
     if (opened.status !== 'write') {
       this.recordSource(desc.digest)
       this.emit({type: opened.status === 'exists' ? 'exists' : 'done', key, descriptor: desc, transferred: 0})
@@ -352,7 +427,7 @@ class FetchJob {
   private async fetchBlob(desc: Descriptor): Promise<void> {
     const key = refKey(desc)
     if (desc.size <= 0) throw new InvalidArgument(`unable to fetch descriptor (${desc.digest}) which reports content size of zero`, {suffixKind: true})
-    const opened = await this.store.content.openWriter(this.ns, {ref: key, expected: {digest: desc.digest, size: desc.size}, leaseId: this.leaseId})
+    const opened = await this.store.content.openWriter(this.ns, this.writerOptions(key, desc))
     if (opened.status !== 'write') {
       this.recordSource(desc.digest)
       this.emit({type: opened.status === 'exists' ? 'exists' : 'done', key, descriptor: desc, transferred: 0})
@@ -362,15 +437,16 @@ class FetchJob {
     let offset = writer.offset
     let transferred = 0
     let lastReport = 0
-    // Sockets deliver ~64 KiB pieces; writing each one is a thread-pool round trip. Coalesce them
-    // into ~1 MiB writes, but never hold bytes longer than WRITE_BATCH_MS, so that a slow
-    // download still reaches its ingest steadily and a killed pull resumes near where it stopped.
+    // Sockets deliver ~64 KiB pieces; writing each one is a thread-pool round trip. Gather them
+    // into ~1 MiB writes (one writev, no copy: concatenating cost the main thread 40 ms of a cold
+    // pull of 160 MiB), but never hold bytes longer than WRITE_BATCH_MS, so that a slow download
+    // still reaches its ingest steadily and a killed pull resumes near where it stopped.
     let pending: Uint8Array[] = []
     let pendingBytes = 0
     let pendingSince = 0
     const flush = async () => {
       if (pendingBytes === 0) return
-      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)
+      const data = pending
       pending = []
       pendingBytes = 0
       await writer.write(data)

@@ -1,7 +1,9 @@
 // Registry endpoints for a reference's host, read from a containerd hosts directory (`<dir>/<host>/hosts.toml`,
 // docs/hosts.md) the way `core/remotes/docker/config/hosts.go` reads it: mirrors first in file order, the upstream
 // (or `server`) last; a missing directory or file means "just the upstream".
-import {readdir, readFile, stat} from 'node:fs/promises'
+// Synchronous reads on purpose: these are a few tiny files (mostly absent), and node:fs/promises would cost every pull
+// and push a few milliseconds of module loading (it brings readline and the file watchers with it).
+import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {isAbsolute, join, posix} from 'node:path'
 import {InvalidArgument} from '../errors/index.js'
 import {registryHost} from '../oci/index.js'
@@ -71,20 +73,20 @@ function hostDirectory(host: string): string {
   return idx > 0 ? `${host.slice(0, idx)}_${host.slice(idx + 1)}_` : host
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+function isDirectory(path: string): boolean {
   try {
-    return (await stat(path)).isDirectory()
+    return statSync(path, {throwIfNoEntry: false})?.isDirectory() ?? false
   } catch {
     return false
   }
 }
 
 /** The first existing of `<dir>/host_port_`, `<dir>/host:port`, `<dir>/_default`, or undefined. */
-async function findHostDir(root: string, domain: string): Promise<string | undefined> {
+function findHostDir(root: string, domain: string): string | undefined {
   const candidates = [hostDirectory(domain), domain, '_default']
   for (const name of [...new Set(candidates)]) {
     const dir = join(root, name)
-    if (await isDirectory(dir)) return dir
+    if (isDirectory(dir)) return dir
   }
   return undefined
 }
@@ -111,7 +113,7 @@ function emptyHost(): HostConfig {
  */
 export async function loadEndpoints(domain: string, options: HostsOptions = {}): Promise<Endpoint[]> {
   let hosts: HostConfig[] | undefined
-  const dir = await findHostDir(options.hostsDir ?? DEFAULT_HOSTS_DIR, domain)
+  const dir = findHostDir(options.hostsDir ?? DEFAULT_HOSTS_DIR, domain)
   if (dir !== undefined) hosts = await loadHostDir(dir)
   if (hosts === undefined) hosts = [emptyHost()]
 
@@ -155,7 +157,7 @@ async function loadHostDir(dir: string): Promise<HostConfig[]> {
   const file = join(dir, 'hosts.toml')
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = readFileSync(file, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new InvalidArgument(`unable to read ${file}: ${(err as Error).message}`, {cause: err})
@@ -167,11 +169,11 @@ async function loadHostDir(dir: string): Promise<HostConfig[]> {
   return parseHostsToml(text, dir, file)
 }
 
-async function loadCertFiles(dir: string): Promise<HostConfig[]> {
+function loadCertFiles(dir: string): HostConfig[] {
   const host = emptyHost()
   let names: string[]
   try {
-    names = (await readdir(dir, {withFileTypes: true}))
+    names = readdirSync(dir, {withFileTypes: true})
       .filter((d) => !d.isDirectory())
       .map((d) => d.name)
       .sort()

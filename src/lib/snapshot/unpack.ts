@@ -38,6 +38,12 @@ export interface UnpackOptions {
   readonly syncFs?: boolean
   readonly concurrency?: number
   readonly onEvent?: (event: UnpackEvent) => void
+  /**
+   * Called before the unpack waits for a lock held by another process or extracts a layer. A caller
+   * that holds a write transaction across calls commits it here: the lock's holder (GC, another
+   * pull) may need the database to let go of it, and an extraction is too long to hold it.
+   */
+  readonly beforeSlow?: () => void
 }
 
 export interface UnpackResult {
@@ -68,7 +74,7 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
   const emit = options.onEvent ?? (() => {})
   const recorded: string[] = []
   // Creating directories marks them as in progress for GC, which removes unrecorded ones.
-  const createLock = await acquireLock(store.root, 'snapshot-create', {shared: true})
+  const createLock = await acquireLockOr(store.root, 'snapshot-create', options.beforeSlow)
   try {
     // Highest layer whose chain is already here or may be shared: everything below comes with it.
     let adopt = -1
@@ -118,8 +124,10 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
       }
     }
 
-    const limit = Math.max(1, options.concurrency ?? Math.min(3, cpus().length))
+    // cpus() only when something is extracted: node:os is a module load that a pull sharing every layer does not need.
+    const limit = adopt + 1 < layers.length ? Math.max(1, options.concurrency ?? Math.min(3, cpus().length)) : 1
     const gate = new Gate(limit)
+    if (adopt + 1 < layers.length) options.beforeSlow?.()
     let extracted = 0
     for (let i = adopt + 1; i < layers.length; i++) {
       const parentDir = dirs[i - 1]
@@ -244,6 +252,18 @@ async function unpackOne(
   } finally {
     lock?.release()
   }
+}
+
+/** The shared lock `name`: taken at once when free, else after `beforeWait()`, waiting as long as it takes. */
+async function acquireLockOr(root: string, name: string, beforeWait: (() => void) | undefined): Promise<Lock> {
+  if (beforeWait === undefined) return acquireLock(root, name, {shared: true})
+  try {
+    return await acquireLock(root, name, {shared: true, timeoutMs: 0})
+  } catch (err) {
+    if (errorKind(err) !== 'unavailable') throw err
+  }
+  beforeWait()
+  return acquireLock(root, name, {shared: true})
 }
 
 /** The labels containerd's unpacker gives a committed layer snapshot. */

@@ -27,6 +27,12 @@ export interface WriterOptions {
   labels?: Labels
   /** Lease (in the same namespace) that the ingest and the committed content are added to. */
   leaseId?: string
+  /**
+   * Called when the blob cannot be recorded without its bytes, before `openWriter` waits for the
+   * blob's lock and opens an ingest. A caller that holds a write transaction across calls commits
+   * it here: the process holding that lock may need the database to finish.
+   */
+  beforeIngest?: () => void
 }
 
 /**
@@ -39,11 +45,12 @@ export interface ContentWriter {
   readonly offset: number
   readonly total: number
   /**
-   * Append bytes, hashing as it goes (the hash covers resumed bytes too).
+   * Append bytes, hashing as it goes (the hash covers resumed bytes too); several chunks go in one
+   * writev(2), without being copied into one buffer first.
    * @throws DataLoss as soon as the total would be exceeded (the ingest is discarded),
    * FailedPrecondition after commit/close/abort, Internal on I/O errors.
    */
-  write(chunk: Uint8Array): Promise<void>
+  write(chunk: Uint8Array | readonly Uint8Array[]): Promise<void>
   /**
    * Verify size and digest (DataLoss `"<ref>" failed size validation: …` or `"<ref>" unexpected
    * digest …`, ingest discarded), fsync, rename into blobs (or, when the bytes are already on

@@ -147,6 +147,7 @@ export class ContentStore {
 
     const fast = this.recordWithoutBytes(ns, options)
     if (fast) return fast
+    options.beforeIngest?.()
     const blobLock = await acquireLock(this.ctx.root, blobLockName(digest))
     try {
       // Another process may have finished this blob while we waited.

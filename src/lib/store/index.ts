@@ -48,7 +48,7 @@ export {
 } from './content.js'
 export {type ActiveIngest} from './content.js'
 export {listIngests, type IngestListing} from './ingest.js'
-export {ownerStatus, type OwnerStatus} from './process-owner.js'
+export {ownerStatus, processOwner, type OwnerStatus} from './process-owner.js'
 export {Staging, type StagedBlob, type StagedWriter} from './staging.js'
 export {
   extractKey,

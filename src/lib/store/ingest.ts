@@ -305,8 +305,8 @@ class IngestWriter implements ContentWriter {
     return this.options.expected.size
   }
 
-  write(chunk: Uint8Array): Promise<void> {
-    return this.serial(() => this.append(chunk))
+  write(chunk: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    return this.serial(() => this.append(chunk instanceof Uint8Array ? [chunk] : chunk))
   }
 
   commit(options: {labels?: Labels; mediaType?: string} = {}): Promise<ContentInfo> {
@@ -334,25 +334,30 @@ class IngestWriter implements ContentWriter {
     }
   }
 
-  private async append(chunk: Uint8Array): Promise<void> {
+  private async append(chunks: readonly Uint8Array[]): Promise<void> {
     this.assertUsable()
-    if (chunk.length === 0) return
-    const after = this.position + chunk.length
+    let length = 0
+    for (const c of chunks) length += c.length
+    if (length === 0) return
+    const after = this.position + length
     if (after > this.total) {
       // Refuse before writing a byte past the expected size; the source is wrong, start over next time.
       await this.finish(true)
       throw new DataLoss(`${JSON.stringify(this.ref)} failed size validation: ${after} > ${this.total} (more bytes than expected)`, {suffixKind: true})
     }
     try {
-      for (let written = 0; written < chunk.length; ) {
-        const {bytesWritten} = await this.fh.write(chunk, written, chunk.length - written, this.position + written)
-        written += bytesWritten
+      // writev until all is written (a short write continues with the rest of the chunk it stopped in).
+      let rest = chunks.filter((c) => c.length > 0)
+      for (let at = this.position; rest.length > 0; ) {
+        const {bytesWritten} = rest.length === 1 ? await this.fh.write(rest[0], 0, rest[0].length, at) : await this.fh.writev(rest, at)
+        at += bytesWritten
+        rest = skipBytes(rest, bytesWritten)
       }
     } catch (err) {
-      this.failed = err // the file may now hold part of the chunk; a reopen re-hashes whatever is there
+      this.failed = err // the file may now hold part of the chunks; a reopen re-hashes whatever is there
       throw ioError(err, `cannot write ingest ${JSON.stringify(this.ref)}`)
     }
-    this.hash.update(chunk)
+    for (const c of chunks) this.hash.update(c)
     this.position = after
     if (Date.now() - this.lastTouch >= TOUCH_EVERY_MS) this.touch()
   }
@@ -454,6 +459,21 @@ class IngestWriter implements ContentWriter {
     this.ingestLock.release()
     this.blobLock.release()
   }
+}
+
+/** `chunks` without their first `n` bytes. */
+function skipBytes(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let skip = n
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length
+      continue
+    }
+    out.push(skip > 0 ? c.subarray(skip) : c)
+    skip = 0
+  }
+  return out
 }
 
 /** fsync a directory so that a rename into it survives a crash. */
