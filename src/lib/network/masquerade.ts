@@ -44,13 +44,14 @@ export function masqueradeOf(list: NetConfList): Masquerade | undefined {
 
 const tableOf = (subnet: string) => (subnet.includes(':') ? {program: 'ip6tables', multicast: 'ff00::/8'} : {program: 'iptables', multicast: '224.0.0.0/4'})
 
-/** Whether POSTROUTING jumps to the chain for every subnet of one family (one `-C` each). */
-async function jumpsPresent(program: string, m: Masquerade, subnets: readonly string[]): Promise<boolean> {
+/** The subnets of one family whose POSTROUTING jump to the chain is missing (one `-C` each). */
+async function missingJumps(program: string, m: Masquerade, subnets: readonly string[]): Promise<string[]> {
+  const missing: string[] = []
   for (const subnet of subnets) {
     const r = await run(program, ['-w', '-t', 'nat', '-C', 'POSTROUTING', '-s', subnet, '-j', m.chain])
-    if (r.code !== 0) return false
+    if (r.code !== 0) missing.push(subnet)
   }
-  return true
+  return missing
 }
 
 /**
@@ -66,18 +67,16 @@ export async function ensureMasquerade(state: string, m: Masquerade): Promise<vo
     families.set(program, [...(families.get(program) ?? []), subnet])
   }
   for (const [program, subnets] of families) {
-    if (await jumpsPresent(program, m, subnets)) continue
+    if ((await missingJumps(program, m, subnets)).length === 0) continue
     const lock = await acquireLock(state, `net.masquerade.${m.chain}`)
     try {
-      if (await jumpsPresent(program, m, subnets)) continue // made meanwhile
+      const missing = await missingJumps(program, m, subnets)
+      if (missing.length === 0) continue // made meanwhile
       const {multicast} = tableOf(subnets[0])
       const lines = ['*nat', `:${m.chain} - [0:0]`]
       for (const subnet of subnets) lines.push(`-A ${m.chain} -d ${subnet} -j ACCEPT`)
       lines.push(`-A ${m.chain} ! -d ${multicast} -j MASQUERADE`)
-      for (const subnet of subnets) {
-        const r = await run(program, ['-w', '-t', 'nat', '-C', 'POSTROUTING', '-s', subnet, '-j', m.chain])
-        if (r.code !== 0) lines.push(`-A POSTROUTING -s ${subnet} -j ${m.chain}`)
-      }
+      for (const subnet of missing) lines.push(`-A POSTROUTING -s ${subnet} -j ${m.chain}`)
       lines.push('COMMIT', '')
       const r = await run(`${program}-restore`, ['-w', '--noflush'], {input: lines.join('\n')})
       if (r.code !== 0) throw new FailedPrecondition(`cannot write the masquerade rules of ${m.chain}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`)
