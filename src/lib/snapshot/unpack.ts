@@ -125,9 +125,10 @@ export async function unpackLayers(store: Store, options: UnpackOptions): Promis
     }
 
     // cpus() only when something is extracted: node:os is a module load that a pull sharing every layer does not need.
-    const limit = adopt + 1 < layers.length ? Math.max(1, options.concurrency ?? Math.min(3, cpus().length)) : 1
+    const extracting = adopt + 1 < layers.length
+    const limit = extracting ? Math.max(1, options.concurrency ?? Math.min(3, cpus().length)) : 1
     const gate = new Gate(limit)
-    if (adopt + 1 < layers.length) options.beforeSlow?.()
+    if (extracting) options.beforeSlow?.()
     let extracted = 0
     for (let i = adopt + 1; i < layers.length; i++) {
       const parentDir = dirs[i - 1]
