@@ -61,10 +61,15 @@ export function deleteMasquerade(state: string): void {
   spawnSync('iptables', ['-w', '-t', 'nat', '-X', chain])
 }
 
+/** Delete a bridge from the host (nothing happens when it is gone). */
+export function deleteBridge(name: string): void {
+  if (existsSync(`/sys/class/net/${name}`)) spawnSync('ip', ['link', 'del', name])
+}
+
 /** Remove the default network of the store whose state dir is `state` from the host: bridge and masquerade. */
 export function deleteDefaultNetwork(state: string): void {
   const {bridge} = defaultBridge(state)
-  if (existsSync(`/sys/class/net/${bridge}`)) spawnSync('ip', ['link', 'del', bridge])
+  deleteBridge(bridge)
   if (spawnSync('iptables', ['-w', '-t', 'nat', '-n', '-L', `BERTH-${bridge}`], {stdio: 'ignore'}).status === 0) deleteMasquerade(state)
 }
 

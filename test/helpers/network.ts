@@ -81,12 +81,8 @@ export function ipOf(sb: Sandbox, id: string, ns = 'default'): string {
   return ip
 }
 
-/** Delete a bridge a test's networks made (DEL leaves bridges behind, as CNI does). */
-export function deleteBridge(name: string): void {
-  spawnSync('ip', ['link', 'del', name])
-}
 
-export {deleteDefaultNetwork, deleteMasquerade} from './host-cleanup.js'
+export {deleteBridge, deleteDefaultNetwork, deleteMasquerade} from './host-cleanup.js'
 
 /** The nat rules of the default network's masquerade chain (`iptables -S` lines naming it). */
 export function masqueradeRules(state: string): string[] {
