@@ -81,7 +81,6 @@ export function ipOf(sb: Sandbox, id: string, ns = 'default'): string {
   return ip
 }
 
-
 export {deleteBridge, deleteDefaultNetwork, deleteMasquerade} from './host-cleanup.js'
 
 /** The nat rules of the default network's masquerade chain (`iptables -S` lines naming it). */
